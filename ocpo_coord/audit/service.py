@@ -1,0 +1,77 @@
+"""Writes audit entries in the caller's transaction, chained to the previous one."""
+
+import uuid
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ocpo_coord.audit.canonical import GENESIS_HASH, chain_hash, jsonable
+from ocpo_coord.context import Actor
+from ocpo_coord.models import AuditEvent
+
+# Any constant works; it only has to be the same for every writer of the chain.
+_CHAIN_LOCK_KEY = 0x0C90A0D1
+
+
+def hashed_fields(event: AuditEvent) -> dict[str, Any]:
+    """The fields the hash covers: everything but the chain columns and the seq."""
+    return {
+        "id": event.id,
+        "at": event.at,
+        "actor_id": event.actor_id,
+        "actor_name": event.actor_name,
+        "agency_id": event.agency_id,
+        "request_id": event.request_id,
+        "action": event.action,
+        "record_kind": event.record_kind,
+        "record_id": event.record_id,
+        "before": event.before,
+        "after": event.after,
+        "detail": event.detail,
+    }
+
+
+async def _last_hash(session: AsyncSession) -> str:
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        # Serialises chain appends across connections and processes until commit.
+        await session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_CHAIN_LOCK_KEY))  # type: ignore[call-overload]
+    last = (await session.exec(select(AuditEvent.hash).order_by(col(AuditEvent.seq).desc()).limit(1))).first()
+    return last or GENESIS_HASH
+
+
+async def record_event(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    action: str,
+    record_kind: str | None = None,
+    record_id: uuid.UUID | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    detail: str = "",
+) -> AuditEvent:
+    principal = actor.principal
+    event = AuditEvent(
+        id=uuid.uuid4(),
+        at=actor.now,
+        actor_id=principal.user_id,
+        actor_name=f"{principal.display_name} ({principal.login})",
+        agency_id=principal.agency_id,
+        request_id=actor.request_id,
+        action=action,
+        record_kind=record_kind,
+        record_id=record_id,
+        before=jsonable(before) if before is not None else None,
+        after=jsonable(after) if after is not None else None,
+        detail=detail[:1000],
+        prev_hash="",
+        hash="",
+    )
+    event.prev_hash = await _last_hash(session)
+    event.hash = chain_hash(event.prev_hash, hashed_fields(event))
+    session.add(event)
+    await session.flush()
+    return event

@@ -1,0 +1,78 @@
+"""Bearer token minting (embedded default) and verification (local key or JWKS)."""
+
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import jwt
+from jwt import PyJWKClient
+
+from ocpo_coord.auth.keys import LOCAL_KEY_ID, load_or_create_private_key
+from ocpo_coord.config import Settings
+from ocpo_coord.exceptions import Unauthenticated
+
+ALGORITHMS = ["RS256", "ES256"]
+# The claim that names the user; Keycloak puts the login in preferred_username.
+USER_CLAIM = "preferred_username"
+
+
+def mint_local_token(settings: Settings, login: str, *, ttl: timedelta | None = None) -> str:
+    key = load_or_create_private_key(settings.signing_key_path)
+    now = datetime.now(UTC)
+    claims = {
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "sub": login,
+        USER_CLAIM: login,
+        "iat": now,
+        "nbf": now,
+        "exp": now + (ttl or timedelta(minutes=settings.token_ttl_minutes)),
+    }
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": LOCAL_KEY_ID})
+
+
+@lru_cache(maxsize=4)
+def _jwks_client(url: str) -> PyJWKClient:
+    # Keys are cached and refetched when a token names an unknown kid (key rotation).
+    return PyJWKClient(url, cache_keys=True, lifespan=300)
+
+
+def _verification_key(settings: Settings, token: str) -> Any:
+    if settings.jwks_url:
+        try:
+            return _jwks_client(settings.jwks_url).get_signing_key_from_jwt(token).key
+        except jwt.PyJWKClientError as exc:
+            raise Unauthenticated(f"token signing key not found: {exc}") from exc
+    return load_or_create_private_key(settings.signing_key_path).public_key()
+
+
+def verify_token(settings: Settings, token: str) -> dict[str, Any]:
+    try:
+        key = _verification_key(settings, token)
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=ALGORITHMS,
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": ["exp", "iss", "aud"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthenticated("token has expired") from exc
+    except jwt.InvalidSignatureError as exc:
+        raise Unauthenticated("token signature is invalid") from exc
+    except jwt.InvalidAudienceError as exc:
+        raise Unauthenticated("token audience is not this service") from exc
+    except jwt.InvalidIssuerError as exc:
+        raise Unauthenticated("token issuer is not trusted") from exc
+    except jwt.PyJWTError as exc:
+        raise Unauthenticated(f"token is invalid: {exc}") from exc
+    if not isinstance(claims.get(USER_CLAIM) or claims.get("sub"), str):
+        raise Unauthenticated(f"token has no {USER_CLAIM} claim")
+    return claims
+
+
+def login_from_claims(claims: dict[str, Any]) -> str:
+    value = claims.get(USER_CLAIM) or claims.get("sub")
+    assert isinstance(value, str)
+    return value

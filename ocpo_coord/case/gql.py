@@ -1,0 +1,151 @@
+"""GraphQL: cases, with their notes, evidence, tasks and intelligence nested."""
+
+import uuid
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+import strawberry.experimental.pydantic as spy
+
+from ocpo_coord.case import service
+from ocpo_coord.case.schemas import CaseCreate, CaseFilter, CasePublic, CaseUpdate
+from ocpo_coord.context import Actor
+from ocpo_coord.directory.gql import Agency
+from ocpo_coord.gql.common import Connection, ErrorTypes, Node, connection, input_model
+from ocpo_coord.gql.context import GraphQLInfo, mutate
+from ocpo_coord.gql.ids import parse_id
+from ocpo_coord.records.gql import Markings
+
+if TYPE_CHECKING:
+    from ocpo_coord.evidence.gql import Evidence
+    from ocpo_coord.intel.gql import IntelItem
+    from ocpo_coord.note.gql import Note
+    from ocpo_coord.task.gql import Task
+
+NESTED_MAX = 100
+
+
+def _nested(first: int) -> int:
+    return max(1, min(first, NESTED_MAX))
+
+
+@spy.type(model=CasePublic, all_fields=True, name="Case")
+class Case(Node):
+    id: strawberry.ID
+    markings: Markings
+
+    @strawberry.field(description="The lead agency's directory entry.")
+    async def lead_agency_details(self, info: GraphQLInfo) -> Agency | None:
+        agency = await info.context.loaders.agency.load(self.lead_agency)  # type: ignore[attr-defined]
+        return Agency.from_pydantic(agency) if agency else None
+
+    @strawberry.field(description="Timeline notes you may read, newest first.")
+    async def notes(
+        self, info: GraphQLInfo, first: int = 20
+    ) -> list[Annotated["Note", strawberry.lazy("ocpo_coord.note.gql")]]:
+        from ocpo_coord.note.gql import Note
+
+        items = await info.context.loaders.case_notes.load((uuid.UUID(str(self.id)), _nested(first)))
+        return [Note.from_pydantic(n) for n in items]
+
+    @strawberry.field(description="Evidence and documents you may read.")
+    async def evidence(
+        self, info: GraphQLInfo, first: int = 20
+    ) -> list[Annotated["Evidence", strawberry.lazy("ocpo_coord.evidence.gql")]]:
+        from ocpo_coord.evidence.gql import Evidence
+
+        items = await info.context.loaders.case_evidence.load((uuid.UUID(str(self.id)), _nested(first)))
+        return [Evidence.from_pydantic(e) for e in items]
+
+    @strawberry.field(description="Tasks on this case you may read.")
+    async def tasks(
+        self, info: GraphQLInfo, first: int = 20
+    ) -> list[Annotated["Task", strawberry.lazy("ocpo_coord.task.gql")]]:
+        from ocpo_coord.task.gql import Task
+
+        items = await info.context.loaders.case_tasks.load((uuid.UUID(str(self.id)), _nested(first)))
+        return [Task.from_pydantic(t) for t in items]
+
+    @strawberry.field(description="Linked intelligence items you may read.")
+    async def intel_items(
+        self, info: GraphQLInfo, first: int = 20
+    ) -> list[Annotated["IntelItem", strawberry.lazy("ocpo_coord.intel.gql")]]:
+        from ocpo_coord.intel.gql import IntelItem
+
+        items = await info.context.loaders.case_intel.load((uuid.UUID(str(self.id)), _nested(first)))
+        return [IntelItem.from_pydantic(i) for i in items]
+
+
+@spy.input(model=CaseCreate, all_fields=True, name="CreateCaseInput")
+class CreateCaseInput:
+    pass
+
+
+@spy.input(model=CaseUpdate, all_fields=True, name="UpdateCaseInput")
+class UpdateCaseInput:
+    id: strawberry.ID
+
+
+@spy.input(model=CaseFilter, all_fields=True, name="CaseFilter")
+class CaseFilterInput:
+    pass
+
+
+@strawberry.type
+class CasePayload:
+    case: Case
+
+
+CaseResult = Annotated[CasePayload | ErrorTypes, strawberry.union("CaseResult")]
+
+
+@strawberry.type
+class CaseQuery:
+    @strawberry.field(description="Cases you may read, newest first.")
+    async def cases(
+        self,
+        info: GraphQLInfo,
+        first: int = 50,
+        after: str | None = None,
+        filter: CaseFilterInput | None = None,
+    ) -> Connection[Case]:
+        filters = input_model(info, filter, CaseFilter) if filter else CaseFilter()
+        page = await service.list_cases(
+            info.context.session,
+            actor=info.context.require_actor(),
+            filters=filters,
+            first=first,
+            after=after,
+        )
+        return connection(page, Case.from_pydantic)
+
+    @strawberry.field(description="One case; null, with a not-found error, if missing or not readable.")
+    async def case(self, info: GraphQLInfo, id: strawberry.ID) -> Case | None:
+        public = await service.get_case(
+            info.context.session, actor=info.context.require_actor(), case_id=parse_id(id, "case")
+        )
+        return Case.from_pydantic(public)
+
+
+@strawberry.type
+class CaseMutation:
+    @strawberry.mutation
+    async def create_case(self, info: GraphQLInfo, input: CreateCaseInput) -> CaseResult:
+        async def run(actor: Actor) -> CasePayload:
+            data = input_model(info, input, CaseCreate)
+            created = await service.create_case(info.context.session, actor=actor, data=data)
+            return CasePayload(case=Case.from_pydantic(created))
+
+        return await mutate(info, run)
+
+    @strawberry.mutation
+    async def update_case(self, info: GraphQLInfo, input: UpdateCaseInput) -> CaseResult:
+        async def run(actor: Actor) -> CasePayload:
+            data = input_model(info, input, CaseUpdate, partial=True)
+            case_id = parse_id(input.id, "case")
+            return CasePayload(
+                case=Case.from_pydantic(
+                    await service.update_case(info.context.session, actor=actor, case_id=case_id, data=data)
+                )
+            )
+
+        return await mutate(info, run)

@@ -1,0 +1,139 @@
+"""Case queries. Every read starts from the readable statement of ``RecordRepository``."""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, exists, or_
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ocpo_coord.auth.principal import Principal
+from ocpo_coord.models import Case, CaseAgency, CaseCrimeType, CaseMember, Record
+from ocpo_coord.models.enums import RecordKind
+from ocpo_coord.records.repository import RecordRepository
+from ocpo_coord.records.text import contains_text
+
+
+class CaseRepository(RecordRepository[Case]):
+    def __init__(self, session: AsyncSession, *, principal: Principal, now: datetime) -> None:
+        super().__init__(session, Case, RecordKind.CASE, principal=principal, now=now)
+
+    def filtered(
+        self,
+        *,
+        status: str | None = None,
+        crime_type: str | None = None,
+        theatre_id: uuid.UUID | None = None,
+        agency_id: uuid.UUID | None = None,
+        text: str | None = None,
+    ) -> Select[Any]:
+        statement: Select[Any] = self.readable_statement()
+        if status:
+            statement = statement.where(Case.status == status)
+        if crime_type:
+            statement = statement.where(
+                exists().where(CaseCrimeType.case_id == Case.id, CaseCrimeType.crime_type == crime_type)
+            )
+        if theatre_id:
+            statement = statement.where(Record.theatre_id == theatre_id)
+        if agency_id:
+            statement = statement.where(
+                or_(
+                    Case.lead_agency_id == agency_id,
+                    exists().where(CaseAgency.case_id == Case.id, CaseAgency.agency_id == agency_id),
+                )
+            )
+        if text:
+            statement = statement.where(contains_text(text, Case.title, Case.summary, Case.reference))
+        return statement
+
+
+async def crime_types_for(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    grouped: dict[uuid.UUID, list[str]] = defaultdict(list)
+    wanted = list(set(ids))
+    if wanted:
+        rows = (await session.exec(select(CaseCrimeType).where(col(CaseCrimeType.case_id).in_(wanted)))).all()
+        for row in rows:
+            grouped[row.case_id].append(row.crime_type)
+    return grouped
+
+
+async def agencies_for(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+    grouped: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    wanted = list(set(ids))
+    if wanted:
+        rows = (await session.exec(select(CaseAgency).where(col(CaseAgency.case_id).in_(wanted)))).all()
+        for row in rows:
+            grouped[row.case_id].append(row.agency_id)
+    return grouped
+
+
+async def members_for(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+    grouped: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    wanted = list(set(ids))
+    if wanted:
+        rows = (await session.exec(select(CaseMember).where(col(CaseMember.case_id).in_(wanted)))).all()
+        for row in rows:
+            grouped[row.case_id].append(row.user_id)
+    return grouped
+
+
+async def is_participant(session: AsyncSession, case_id: uuid.UUID, agency_id: uuid.UUID | None) -> bool:
+    if agency_id is None:
+        return False
+    row = (
+        await session.exec(
+            select(CaseAgency.agency_id).where(
+                CaseAgency.case_id == case_id, CaseAgency.agency_id == agency_id
+            )
+        )
+    ).first()
+    return row is not None
+
+
+async def next_reference_number(session: AsyncSession, prefix: str) -> int:
+    count = (
+        await session.exec(
+            select(func.count()).select_from(Case).where(col(Case.reference).startswith(prefix))
+        )
+    ).one()
+    return int(count) + 1
+
+
+async def replace_links(
+    session: AsyncSession,
+    case_id: uuid.UUID,
+    *,
+    crime_types: list[str] | None = None,
+    agency_ids: list[uuid.UUID] | None = None,
+    member_ids: list[uuid.UUID] | None = None,
+) -> None:
+    if crime_types is not None:
+        for row in (await session.exec(select(CaseCrimeType).where(CaseCrimeType.case_id == case_id))).all():
+            await session.delete(row)
+    if agency_ids is not None:
+        for row in (await session.exec(select(CaseAgency).where(CaseAgency.case_id == case_id))).all():
+            await session.delete(row)
+    if member_ids is not None:
+        for row in (await session.exec(select(CaseMember).where(CaseMember.case_id == case_id))).all():
+            await session.delete(row)
+    await session.flush()
+    for crime_type in sorted(set(crime_types or [])):
+        session.add(CaseCrimeType(case_id=case_id, crime_type=crime_type))
+    for agency_id in sorted(set(agency_ids or [])):
+        session.add(CaseAgency(case_id=case_id, agency_id=agency_id))
+    for user_id in sorted(set(member_ids or [])):
+        session.add(CaseMember(case_id=case_id, user_id=user_id))
+    await session.flush()
+
+
+async def set_restriction(session: AsyncSession, case_record: Record, restricted: bool) -> None:
+    """A restricted case takes everything that hangs off it along."""
+    value = case_record.id if restricted else None
+    case_record.restricted_case_id = value
+    children = (await session.exec(select(Record).where(Record.parent_id == case_record.id))).all()
+    for child in children:
+        child.restricted_case_id = value

@@ -1,0 +1,235 @@
+"""Case rules: who may open, change and read cases, and what each change records."""
+
+import uuid
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ocpo_coord.audit.service import record_event
+from ocpo_coord.case import repository
+from ocpo_coord.case.repository import CaseRepository
+from ocpo_coord.case.schemas import CaseCreate, CaseFilter, CasePublic, CaseUpdate
+from ocpo_coord.config import get_settings
+from ocpo_coord.context import Actor
+from ocpo_coord.directory.repository import theatre_by_code, theatre_codes, user_logins
+from ocpo_coord.exceptions import Conflict, InvalidInput, NotFound
+from ocpo_coord.models import Case, Record
+from ocpo_coord.models.enums import RecordKind
+from ocpo_coord.records.filters import agency_filter, theatre_filter
+from ocpo_coord.records.pagination import Page, assembled_page
+from ocpo_coord.records.repository import (
+    agency_codes,
+    agency_ids_by_code,
+    releases_for,
+    user_ids_by_login,
+)
+from ocpo_coord.records.service import (
+    create_record,
+    flush_unique,
+    markings_public,
+    set_markings,
+    touch,
+)
+from ocpo_coord.sharing.policy import enforce, may_edit
+
+
+def _repo(session: AsyncSession, actor: Actor) -> CaseRepository:
+    return CaseRepository(session, principal=actor.principal, now=actor.now)
+
+
+async def to_public(session: AsyncSession, rows: list[tuple[Case, Record]]) -> list[CasePublic]:
+    """Assemble a page of cases with a fixed number of queries, whatever its size."""
+    ids = [case.id for case, _ in rows]
+    codes = await agency_codes(session)
+    theatres = await theatre_codes(session)
+    crime_types = await repository.crime_types_for(session, ids)
+    participants = await repository.agencies_for(session, ids)
+    members = await repository.members_for(session, ids)
+    logins = await user_logins(session, {m for ms in members.values() for m in ms})
+    releases = await releases_for(session, ids)
+    return [
+        CasePublic(
+            id=case.id,
+            reference=case.reference,
+            title=case.title,
+            summary=case.summary,
+            crime_types=sorted(crime_types.get(case.id, [])),
+            status=case.status,
+            judicial_stage=case.judicial_stage,
+            priority=case.priority,
+            lead_agency=codes[case.lead_agency_id],
+            participating_agencies=sorted(codes[a] for a in participants.get(case.id, [])),
+            members=sorted(logins[m] for m in members.get(case.id, []) if m in logins),
+            theatre=theatres.get(record.theatre_id) if record.theatre_id else None,
+            restricted=case.restricted,
+            opened_on=case.opened_on,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            version=record.version,
+            markings=markings_public(record, releases.get(case.id, []), codes),
+        )
+        for case, record in rows
+    ]
+
+
+async def agency_ids_from_codes(session: AsyncSession, codes: list[str], field: str) -> list[uuid.UUID]:
+    found = await agency_ids_by_code(session, codes)
+    unknown = sorted({c.upper() for c in codes} - set(found))
+    if unknown:
+        raise InvalidInput(f"unknown agency code(s): {', '.join(unknown)}", field=field)
+    return list(found.values())
+
+
+async def _member_ids(session: AsyncSession, logins: list[str], field: str) -> list[uuid.UUID]:
+    found = await user_ids_by_login(session, logins)
+    unknown = sorted(set(logins) - set(found))
+    if unknown:
+        raise InvalidInput(f"unknown user login(s): {', '.join(unknown)}", field=field)
+    return list(found.values())
+
+
+async def get_case(session: AsyncSession, *, actor: Actor, case_id: uuid.UUID) -> CasePublic:
+    row = await _repo(session, actor).get(case_id)
+    if row is None:
+        raise NotFound("case")
+    return (await to_public(session, [row]))[0]
+
+
+async def list_cases(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    filters: CaseFilter,
+    first: int,
+    after: str | None,
+) -> Page[CasePublic]:
+    settings = get_settings()
+    theatre_id = await theatre_filter(session, filters.theatre)
+    agency_id = await agency_filter(session, filters.agency)
+    statement = _repo(session, actor).filtered(
+        status=filters.status,
+        crime_type=filters.crime_type,
+        theatre_id=theatre_id,
+        agency_id=agency_id,
+        text=filters.text,
+    )
+    return await assembled_page(
+        session,
+        statement,
+        first=first,
+        after=after,
+        max_page_size=settings.max_page_size,
+        count_cap=settings.count_cap,
+        assemble=to_public,
+    )
+
+
+async def create_case(session: AsyncSession, *, actor: Actor, data: CaseCreate) -> CasePublic:
+    principal = actor.principal
+    theatre = await theatre_by_code(session, data.theatre)
+    if theatre is None:
+        raise InvalidInput(f"unknown theatre code: {data.theatre}", field="theatre")
+    participants = await agency_ids_from_codes(session, data.participating_agencies, "participating_agencies")
+    members = await _member_ids(session, data.members, "members")
+    record = await create_record(
+        session, actor=actor, kind=RecordKind.CASE, markings=data.markings, theatre_id=theatre.id
+    )
+    assert principal.agency_id is not None
+    reference = data.reference
+    if reference is None:
+        prefix = f"{principal.agency_code}-{actor.now.year}-"
+        reference = f"{prefix}{await repository.next_reference_number(session, prefix):04d}"
+    elif not reference.startswith(f"{principal.agency_code}-"):
+        raise InvalidInput(
+            f"must start with your agency's prefix {principal.agency_code}-", field="reference"
+        )
+    if data.restricted:
+        record.restricted_case_id = record.id
+    case = Case(
+        id=record.id,
+        reference=reference,
+        title=data.title,
+        summary=data.summary,
+        status=data.status,
+        judicial_stage=data.judicial_stage,
+        priority=data.priority,
+        lead_agency_id=principal.agency_id,
+        restricted=data.restricted,
+        opened_on=data.opened_on or actor.now.date(),
+    )
+    session.add(case)
+    await flush_unique(session, "reference", reference)
+    # The creator is always a member, so restricting a case never locks its author out.
+    await repository.replace_links(
+        session,
+        case.id,
+        crime_types=list(data.crime_types),
+        agency_ids=participants,
+        member_ids=[*members, principal.user_id],
+    )
+    created = await get_case(session, actor=actor, case_id=case.id)
+    await record_event(
+        session,
+        actor=actor,
+        action="case.create",
+        record_kind=RecordKind.CASE,
+        record_id=case.id,
+        after=created.model_dump(mode="json"),
+    )
+    return created
+
+
+async def update_case(
+    session: AsyncSession, *, actor: Actor, case_id: uuid.UUID, data: CaseUpdate
+) -> CasePublic:
+    row = await _repo(session, actor).get_for_update(case_id)
+    if row is None:
+        raise NotFound("case")
+    case, record = row
+    enforce(may_edit(actor.principal, record))
+    if data.expected_version is not None and data.expected_version != record.version:
+        raise Conflict(
+            f"case was changed meanwhile: version {record.version}, not {data.expected_version}",
+            field="expected_version",
+        )
+    before = (await to_public(session, [row]))[0].model_dump(mode="json")
+    changes = data.model_dump(
+        exclude_unset=True,
+        exclude={
+            "expected_version",
+            "crime_types",
+            "participating_agencies",
+            "members",
+            "markings",
+            "restricted",
+        },
+    )
+    case.sqlmodel_update(changes)
+    await repository.replace_links(
+        session,
+        case.id,
+        crime_types=list(data.crime_types) if data.crime_types is not None else None,
+        agency_ids=await agency_ids_from_codes(session, data.participating_agencies, "participating_agencies")
+        if data.participating_agencies is not None
+        else None,
+        member_ids=await _member_ids(session, [*data.members, actor.principal.login], "members")
+        if data.members is not None
+        else None,
+    )
+    if data.restricted is not None and data.restricted != case.restricted:
+        case.restricted = data.restricted
+        await repository.set_restriction(session, record, data.restricted)
+    if data.markings is not None:
+        await set_markings(session, actor=actor, record=record, markings=data.markings)
+    touch(record, actor)
+    await session.flush()
+    updated = await get_case(session, actor=actor, case_id=case.id)
+    await record_event(
+        session,
+        actor=actor,
+        action="case.update",
+        record_kind=RecordKind.CASE,
+        record_id=case.id,
+        before=before,
+        after=updated.model_dump(mode="json"),
+    )
+    return updated

@@ -1,0 +1,82 @@
+"""The ``ocpo-coord`` command: serve, migrate, seed, mint development tokens."""
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from ocpo_coord.config import Environment, get_settings
+
+app = typer.Typer(no_args_is_help=True, help="ocpo-coord: multi-agency coordination tracker.")
+seed_app = typer.Typer(no_args_is_help=True, help="Load seed data.")
+app.add_typer(seed_app, name="seed")
+
+
+def _prepare_state_dir() -> None:
+    settings = get_settings()
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    from ocpo_coord.migrate import upgrade
+
+    _prepare_state_dir()
+    upgrade(get_settings().database_url)
+    typer.echo("database is at the latest schema revision")
+
+
+@seed_app.command("demo")
+def seed_demo() -> None:
+    """Load the Kosovo 2007-2009 and Haiti demo (safe to run twice)."""
+    from ocpo_coord.seeding import load_demo, read_demo
+
+    _prepare_state_dir()
+    created = asyncio.run(load_demo(read_demo()))
+    typer.echo("demo data loaded" if created else "demo data already present; nothing changed")
+
+
+@app.command()
+def token(
+    login: Annotated[str, typer.Argument(help="Login of a user, e.g. unmik.analyst")],
+    minutes: Annotated[int, typer.Option(help="Lifetime in minutes.")] = 480,
+) -> None:
+    """Print a bearer token for a user (embedded default only, never in production)."""
+    from datetime import timedelta
+
+    from ocpo_coord.auth.tokens import mint_local_token
+    from ocpo_coord.seeding import user_exists
+
+    settings = get_settings()
+    if settings.environment is Environment.PRODUCTION or settings.jwks_url:
+        typer.echo("tokens come from the identity provider when OCPO_JWKS_URL is set", err=True)
+        raise typer.Exit(2)
+    if not asyncio.run(user_exists(login)):
+        typer.echo(f"no user with login {login!r}; run 'ocpo-coord seed demo' first?", err=True)
+        raise typer.Exit(1)
+    typer.echo(mint_local_token(settings, login, ttl=timedelta(minutes=minutes)))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Run the HTTP service."""
+    import uvicorn
+
+    _prepare_state_dir()
+    uvicorn.run(
+        "ocpo_coord.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+    )
+
+
+if __name__ == "__main__":
+    app()

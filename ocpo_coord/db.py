@@ -1,0 +1,101 @@
+"""Engines and sessions. One transaction per request: services flush, transports commit."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Engine, Executable, Result, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ocpo_coord.config import get_settings
+
+
+def sync_url(url: str) -> str:
+    """The URL for synchronous tools (alembic, bulk loaders)."""
+    parsed = make_url(url)
+    if parsed.drivername in ("sqlite", "sqlite+aiosqlite", "sqlite+pysqlite"):
+        return parsed.set(drivername="sqlite").render_as_string(hide_password=False)
+    if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg", "postgresql+asyncpg"):
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
+
+
+def async_url(url: str) -> str:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    if parsed.get_backend_name() == "postgresql":
+        # psycopg 3 serves both the sync and the async API under one dialect name.
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # IMMEDIATE takes the write lock up front: a read-then-write transaction then
+    # waits for busy_timeout instead of failing when another writer got in first.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _configure(engine: Engine) -> None:
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # The sqlite3 driver's own transaction handling breaks SAVEPOINT; take it over.
+        event.listen(engine, "begin", _sqlite_begin)
+
+
+def make_sync_engine(url: str) -> Engine:
+    engine = create_engine(sync_url(url))
+    _configure(engine)
+    return engine
+
+
+def make_async_engine(url: str) -> AsyncEngine:
+    engine = create_async_engine(async_url(url), pool_pre_ping=True)
+    _configure(engine.sync_engine)
+    return engine
+
+
+@lru_cache
+def get_engine() -> AsyncEngine:
+    settings = get_settings()
+    if settings.database_url.startswith("sqlite:///"):
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+    return make_async_engine(settings.database_url)
+
+
+def sessionmaker_for(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False, autoflush=False)
+
+
+@lru_cache
+def get_sessionmaker() -> async_sessionmaker[AsyncSession]:
+    return sessionmaker_for(get_engine())
+
+
+@asynccontextmanager
+async def unit_of_work() -> AsyncIterator[AsyncSession]:
+    """A session whose work commits on success and rolls back on any error."""
+    async with get_sessionmaker()() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+async def execute(session: AsyncSession, statement: Executable) -> Result[Any]:
+    """Run a Core statement; SQLModel deprecates ``execute`` only for its own selects."""
+    return await session.exec(statement)  # type: ignore[call-overload, no-any-return]

@@ -1,0 +1,40 @@
+"""GraphQL: me, agencies, theatres."""
+
+import strawberry
+import strawberry.experimental.pydantic as spy
+
+from ocpo_coord.directory import service
+from ocpo_coord.directory.schemas import AgencyPublic, MePublic, TheatrePublic
+from ocpo_coord.gql.context import GraphQLInfo
+
+
+@spy.type(model=AgencyPublic, all_fields=True, name="Agency")
+class Agency:
+    id: strawberry.ID
+
+
+@spy.type(model=TheatrePublic, all_fields=True, name="Theatre")
+class Theatre:
+    id: strawberry.ID
+
+
+@spy.type(model=MePublic, all_fields=True, name="Me")
+class Me:
+    id: strawberry.ID
+
+
+@strawberry.type
+class DirectoryQuery:
+    @strawberry.field(description="The signed-in user.")
+    async def me(self, info: GraphQLInfo) -> Me:
+        return Me.from_pydantic(service.me(info.context.require_actor().principal))
+
+    @strawberry.field(description="Every agency of the installation (directory data).")
+    async def agencies(self, info: GraphQLInfo) -> list[Agency]:
+        info.context.require_actor()
+        return [Agency.from_pydantic(a) for a in await service.list_agencies(info.context.session)]
+
+    @strawberry.field
+    async def theatres(self, info: GraphQLInfo) -> list[Theatre]:
+        info.context.require_actor()
+        return [Theatre.from_pydantic(t) for t in await service.list_theatres(info.context.session)]

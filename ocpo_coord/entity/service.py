@@ -1,0 +1,209 @@
+"""Entities and their selectors; links to records are shown only where readable."""
+
+import uuid
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ocpo_coord.audit.service import record_event
+from ocpo_coord.config import get_settings
+from ocpo_coord.context import Actor
+from ocpo_coord.entity import repository
+from ocpo_coord.entity.repository import EntityRepository
+from ocpo_coord.entity.schemas import (
+    EntityCreate,
+    EntityFilter,
+    EntityLinkInput,
+    EntityLinkPublic,
+    EntityPublic,
+    EntityUpdate,
+    SelectorInput,
+    SelectorPublic,
+)
+from ocpo_coord.entity.selectors import normalize
+from ocpo_coord.exceptions import InvalidInput, NotFound
+from ocpo_coord.models import Entity, Record, RecordEntity, Selector
+from ocpo_coord.models.enums import RecordKind, SelectorKind
+from ocpo_coord.records.filters import theatre_filter
+from ocpo_coord.records.pagination import Assembler, Page, assembled_page
+from ocpo_coord.records.repository import (
+    agency_codes,
+    readable_record_ids,
+    record_kinds,
+    releases_for,
+)
+from ocpo_coord.records.service import check_version, create_record, markings_public, set_markings, touch
+from ocpo_coord.sharing.policy import enforce, may_edit
+
+
+def _repo(session: AsyncSession, actor: Actor) -> EntityRepository:
+    return EntityRepository(session, principal=actor.principal, now=actor.now)
+
+
+def assembler(actor: Actor) -> Assembler[Entity, EntityPublic]:
+    async def assemble(session: AsyncSession, rows: list[tuple[Entity, Record]]) -> list[EntityPublic]:
+        ids = [entity.id for entity, _ in rows]
+        codes = await agency_codes(session)
+        selectors = await repository.selectors_for(session, ids)
+        links = await repository.links_for(session, ids)
+        linked = {link.record_id for ls in links.values() for link in ls}
+        visible = await readable_record_ids(session, actor.principal, actor.now, linked)
+        kinds = await record_kinds(session, visible)
+        releases = await releases_for(session, ids)
+        return [
+            EntityPublic(
+                id=entity.id,
+                entity_kind=entity.entity_kind,
+                label=entity.label,
+                attributes=entity.attributes,
+                selectors=[
+                    SelectorPublic(kind=s.kind, value=s.value, normalized=s.normalized)
+                    for s in selectors.get(entity.id, [])
+                ],
+                links=[
+                    EntityLinkPublic(
+                        record_id=link.record_id, record_kind=kinds[link.record_id], role=link.role
+                    )
+                    for link in sorted(links.get(entity.id, []), key=lambda x: str(x.record_id))
+                    if link.record_id in visible
+                ],
+                created_at=record.created_at,
+                updated_at=record.updated_at,
+                version=record.version,
+                markings=markings_public(record, releases.get(entity.id, []), codes),
+            )
+            for entity, record in rows
+        ]
+
+    return assemble
+
+
+async def get_entity(session: AsyncSession, *, actor: Actor, entity_id: uuid.UUID) -> EntityPublic:
+    row = await _repo(session, actor).get(entity_id)
+    if row is None:
+        raise NotFound("entity")
+    return (await assembler(actor)(session, [row]))[0]
+
+
+async def list_entities(
+    session: AsyncSession, *, actor: Actor, filters: EntityFilter, first: int, after: str | None
+) -> Page[EntityPublic]:
+    settings = get_settings()
+    normalized = None
+    if filters.selector is not None:
+        kind = filters.selector_kind or SelectorKind.NAME
+        normalized = normalize(kind, filters.selector)
+    statement = _repo(session, actor).filtered(
+        entity_kind=filters.entity_kind,
+        selector_kind=filters.selector_kind,
+        normalized=normalized,
+        text=filters.text,
+    )
+    return await assembled_page(
+        session,
+        statement,
+        first=first,
+        after=after,
+        max_page_size=settings.max_page_size,
+        count_cap=settings.count_cap,
+        assemble=assembler(actor),
+    )
+
+
+def _selectors(entity_id: uuid.UUID, items: list[SelectorInput], field: str) -> list[Selector]:
+    result: dict[tuple[str, str], Selector] = {}
+    for index, item in enumerate(items):
+        normalized = normalize(item.kind, item.value)
+        if not normalized:
+            raise InvalidInput("has nothing left after normalisation", field=f"{field}.{index}.value")
+        result.setdefault(
+            (item.kind.value, normalized),
+            Selector(entity_id=entity_id, kind=item.kind, value=item.value, normalized=normalized),
+        )
+    return list(result.values())
+
+
+async def _links(
+    session: AsyncSession, actor: Actor, entity_id: uuid.UUID, items: list[EntityLinkInput]
+) -> list[RecordEntity]:
+    wanted = [item.record_id for item in items]
+    visible = await readable_record_ids(session, actor.principal, actor.now, wanted)
+    missing = [str(i) for i in wanted if i not in visible]
+    if missing:
+        raise InvalidInput(f"record not found: {', '.join(missing)}", field="links")
+    unique = {item.record_id: item for item in items}
+    return [RecordEntity(record_id=i.record_id, entity_id=entity_id, role=i.role) for i in unique.values()]
+
+
+async def create_entity(session: AsyncSession, *, actor: Actor, data: EntityCreate) -> EntityPublic:
+    theatre_id = await theatre_filter(session, data.theatre)
+    if data.theatre and theatre_id is not None and theatre_id.int == 0:
+        raise InvalidInput(f"unknown theatre code: {data.theatre}", field="theatre")
+    record = await create_record(
+        session, actor=actor, kind=RecordKind.ENTITY, markings=data.markings, theatre_id=theatre_id
+    )
+    session.add(
+        Entity(id=record.id, entity_kind=data.entity_kind, label=data.label, attributes=data.attributes)
+    )
+    await session.flush()
+    session.add_all(_selectors(record.id, data.selectors, "selectors"))
+    session.add_all(await _links(session, actor, record.id, data.links))
+    await session.flush()
+    created = await get_entity(session, actor=actor, entity_id=record.id)
+    await record_event(
+        session,
+        actor=actor,
+        action="entity.create",
+        record_kind=RecordKind.ENTITY,
+        record_id=record.id,
+        after=created.model_dump(mode="json"),
+    )
+    return created
+
+
+async def update_entity(
+    session: AsyncSession, *, actor: Actor, entity_id: uuid.UUID, data: EntityUpdate
+) -> EntityPublic:
+    row = await _repo(session, actor).get_for_update(entity_id)
+    if row is None:
+        raise NotFound("entity")
+    entity, record = row
+    enforce(may_edit(actor.principal, record))
+    check_version(record, data.expected_version)
+    before = (await assembler(actor)(session, [row]))[0].model_dump(mode="json")
+    if data.label is not None:
+        entity.label = data.label
+    if data.attributes is not None:
+        entity.attributes = data.attributes
+    if data.selectors is not None:
+        await repository.replace_selectors(
+            session, entity.id, _selectors(entity.id, data.selectors, "selectors")
+        )
+    if data.links is not None:
+        # Links to records this editor cannot see were made by others; they stay.
+        existing = (await repository.links_for(session, [entity.id])).get(entity.id, [])
+        visible = await readable_record_ids(
+            session, actor.principal, actor.now, [x.record_id for x in existing]
+        )
+        hidden = [
+            RecordEntity(record_id=x.record_id, entity_id=entity.id, role=x.role)
+            for x in existing
+            if x.record_id not in visible
+        ]
+        await repository.replace_links(
+            session, entity.id, [*await _links(session, actor, entity.id, data.links), *hidden]
+        )
+    if data.markings is not None:
+        await set_markings(session, actor=actor, record=record, markings=data.markings)
+    touch(record, actor)
+    await session.flush()
+    updated = await get_entity(session, actor=actor, entity_id=entity.id)
+    await record_event(
+        session,
+        actor=actor,
+        action="entity.update",
+        record_kind=RecordKind.ENTITY,
+        record_id=entity.id,
+        before=before,
+        after=updated.model_dump(mode="json"),
+    )
+    return updated

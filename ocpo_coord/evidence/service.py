@@ -1,0 +1,213 @@
+"""Evidence rules: fixity is set once; custody only ever grows."""
+
+import uuid
+from collections import defaultdict
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ocpo_coord.audit.service import record_event
+from ocpo_coord.config import get_settings
+from ocpo_coord.context import Actor
+from ocpo_coord.directory.repository import user_logins
+from ocpo_coord.evidence.schemas import (
+    CustodyEventPublic,
+    CustodyTransfer,
+    EvidenceCreate,
+    EvidencePublic,
+    EvidenceUpdate,
+)
+from ocpo_coord.exceptions import InvalidInput, NotFound
+from ocpo_coord.models import CustodyEvent, Evidence, Record
+from ocpo_coord.models.enums import EvidenceKind, RecordKind
+from ocpo_coord.records.children import parent_case
+from ocpo_coord.records.pagination import Page, assembled_page
+from ocpo_coord.records.repository import (
+    RecordRepository,
+    agency_codes,
+    agency_ids_by_code,
+    releases_for,
+    user_ids_by_login,
+)
+from ocpo_coord.records.service import check_version, create_record, markings_public, set_markings, touch
+from ocpo_coord.sharing.policy import enforce, may_edit
+
+
+def _repo(session: AsyncSession, actor: Actor) -> RecordRepository[Evidence]:
+    return RecordRepository(session, Evidence, RecordKind.EVIDENCE, principal=actor.principal, now=actor.now)
+
+
+async def to_public(session: AsyncSession, rows: list[tuple[Evidence, Record]]) -> list[EvidencePublic]:
+    ids = [e.id for e, _ in rows]
+    codes = await agency_codes(session)
+    releases = await releases_for(session, ids)
+    chain: dict[uuid.UUID, list[CustodyEvent]] = defaultdict(list)
+    if ids:
+        events = (
+            await session.exec(
+                select(CustodyEvent)
+                .where(col(CustodyEvent.evidence_id).in_(ids))
+                .order_by(col(CustodyEvent.received_at), col(CustodyEvent.id))
+            )
+        ).all()
+        for event in events:
+            chain[event.evidence_id].append(event)
+    holders = await user_logins(
+        session, {e.holder_user_id for es in chain.values() for e in es if e.holder_user_id}
+    )
+    return [
+        EvidencePublic(
+            id=evidence.id,
+            case_id=record.parent_id,
+            evidence_kind=evidence.evidence_kind,
+            title=evidence.title,
+            description=evidence.description,
+            sha256=evidence.sha256,
+            file_name=evidence.file_name,
+            size_bytes=evidence.size_bytes,
+            storage_location=evidence.storage_location,
+            collected_at=evidence.collected_at,
+            custody=[
+                CustodyEventPublic(
+                    holder_agency=codes.get(e.holder_agency_id, "?"),
+                    holder=holders.get(e.holder_user_id) if e.holder_user_id else None,
+                    received_at=e.received_at,
+                    location=e.location,
+                    note=e.note,
+                )
+                for e in chain.get(evidence.id, [])
+            ],
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            version=record.version,
+            markings=markings_public(record, releases.get(evidence.id, []), codes),
+        )
+        for evidence, record in rows
+    ]
+
+
+async def get_evidence(session: AsyncSession, *, actor: Actor, evidence_id: uuid.UUID) -> EvidencePublic:
+    row = await _repo(session, actor).get(evidence_id)
+    if row is None:
+        raise NotFound("evidence")
+    return (await to_public(session, [row]))[0]
+
+
+async def list_evidence(
+    session: AsyncSession, *, actor: Actor, case_id: uuid.UUID | None, first: int, after: str | None
+) -> Page[EvidencePublic]:
+    settings = get_settings()
+    statement = _repo(session, actor).readable_statement()
+    if case_id is not None:
+        statement = statement.where(col(Record.parent_id) == case_id)
+    return await assembled_page(
+        session,
+        statement,
+        first=first,
+        after=after,
+        max_page_size=settings.max_page_size,
+        count_cap=settings.count_cap,
+        assemble=to_public,
+    )
+
+
+async def _custody_event(
+    session: AsyncSession, evidence_id: uuid.UUID, transfer: CustodyTransfer, field: str
+) -> CustodyEvent:
+    agencies = await agency_ids_by_code(session, [transfer.holder_agency])
+    agency_id = agencies.get(transfer.holder_agency.upper())
+    if agency_id is None:
+        raise InvalidInput(f"unknown agency code: {transfer.holder_agency}", field=f"{field}.holder_agency")
+    holder_id = None
+    if transfer.holder_login:
+        holder_id = (await user_ids_by_login(session, [transfer.holder_login])).get(transfer.holder_login)
+        if holder_id is None:
+            raise InvalidInput(f"unknown user login: {transfer.holder_login}", field=f"{field}.holder_login")
+    return CustodyEvent(
+        evidence_id=evidence_id,
+        holder_agency_id=agency_id,
+        holder_user_id=holder_id,
+        received_at=transfer.received_at,
+        location=transfer.location,
+        note=transfer.note,
+    )
+
+
+async def create_evidence(session: AsyncSession, *, actor: Actor, data: EvidenceCreate) -> EvidencePublic:
+    if data.evidence_kind is EvidenceKind.FILE and data.sha256 is None:
+        raise InvalidInput("a file needs its SHA-256 digest", field="sha256")
+    case = await parent_case(session, actor, data.case_id)
+    record = await create_record(
+        session,
+        actor=actor,
+        kind=RecordKind.EVIDENCE,
+        markings=data.markings,
+        theatre_id=case.theatre_id,
+        parent=case,
+    )
+    evidence = Evidence(
+        id=record.id,
+        **data.model_dump(exclude={"case_id", "markings"}),
+    )
+    session.add(evidence)
+    await session.flush()
+    # The chain of custody starts with whoever logged the item.
+    assert actor.principal.agency_code is not None
+    session.add(
+        await _custody_event(
+            session,
+            evidence.id,
+            CustodyTransfer(
+                holder_agency=actor.principal.agency_code,
+                holder_login=actor.principal.login,
+                received_at=data.collected_at or actor.now,
+                location=data.storage_location or "not stated",
+                note="logged",
+            ),
+            "custody",
+        )
+    )
+    await session.flush()
+    created = await get_evidence(session, actor=actor, evidence_id=evidence.id)
+    await record_event(
+        session,
+        actor=actor,
+        action="evidence.create",
+        record_kind=RecordKind.EVIDENCE,
+        record_id=evidence.id,
+        after=created.model_dump(mode="json"),
+    )
+    return created
+
+
+async def update_evidence(
+    session: AsyncSession, *, actor: Actor, evidence_id: uuid.UUID, data: EvidenceUpdate
+) -> EvidencePublic:
+    row = await _repo(session, actor).get_for_update(evidence_id)
+    if row is None:
+        raise NotFound("evidence")
+    evidence, record = row
+    enforce(may_edit(actor.principal, record))
+    check_version(record, data.expected_version)
+    before = (await to_public(session, [row]))[0].model_dump(mode="json")
+    evidence.sqlmodel_update(
+        data.model_dump(exclude_unset=True, exclude={"expected_version", "custody_transfer", "markings"})
+    )
+    if data.custody_transfer is not None:
+        session.add(await _custody_event(session, evidence.id, data.custody_transfer, "custody_transfer"))
+        evidence.storage_location = data.custody_transfer.location
+    if data.markings is not None:
+        await set_markings(session, actor=actor, record=record, markings=data.markings)
+    touch(record, actor)
+    await session.flush()
+    updated = await get_evidence(session, actor=actor, evidence_id=evidence.id)
+    await record_event(
+        session,
+        actor=actor,
+        action="evidence.update",
+        record_kind=RecordKind.EVIDENCE,
+        record_id=evidence.id,
+        before=before,
+        after=updated.model_dump(mode="json"),
+    )
+    return updated

@@ -1,0 +1,169 @@
+"""GraphQL building blocks: the Node interface, connections, and expected errors."""
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from graphql import ObjectValueNode, VariableNode
+from pydantic import BaseModel, ValidationError
+
+from ocpo_coord.exceptions import Conflict, Forbidden, InvalidInput, NotFound, OcpoError
+from ocpo_coord.records.pagination import Page
+
+T = TypeVar("T")
+P = TypeVar("P")
+
+
+@strawberry.interface(description="An object with a globally unique id (the record's UUID).")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type(description="A page of records the reader may read, newest first.")
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    total_count: int = strawberry.field(
+        description="Readable records matching the filter, counted up to a cap."
+    )
+    total_count_capped: bool = strawberry.field(
+        description="True when there are more than totalCount; the count stopped at its cap."
+    )
+
+    @strawberry.field
+    def nodes(self) -> list[T]:
+        return [edge.node for edge in self.edges]
+
+
+def connection(page: Page[P], convert: Callable[[P], T]) -> Connection[T]:
+    edges = [Edge(cursor=c, node=convert(item)) for item, c in zip(page.items, page.end_cursors, strict=True)]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next_page,
+            end_cursor=page.end_cursors[-1] if page.end_cursors else None,
+        ),
+        total_count=page.total_count,
+        total_count_capped=page.total_count_capped,
+    )
+
+
+@strawberry.interface(description="An expected failure, returned as data rather than raised.")
+class UserError:
+    message: str
+    field: str | None = strawberry.field(description="The input field at fault, if any.")
+
+
+@strawberry.type
+class InvalidInputError(UserError):
+    pass
+
+
+@strawberry.type(description="Missing, or not readable by you: the two look the same.")
+class NotFoundError(UserError):
+    pass
+
+
+@strawberry.type
+class ForbiddenError(UserError):
+    pass
+
+
+@strawberry.type(description="A concurrent change or a duplicate; reload and retry.")
+class ConflictError(UserError):
+    pass
+
+
+ErrorTypes = InvalidInputError | NotFoundError | ForbiddenError | ConflictError
+
+_CAMEL = re.compile(r"_([a-z])")
+
+
+def camel(path: str | None) -> str | None:
+    if path is None:
+        return None
+    return _CAMEL.sub(lambda m: m.group(1).upper(), path)
+
+
+def user_error(exc: OcpoError) -> ErrorTypes:
+    field = camel(exc.field)
+    if isinstance(exc, NotFound):
+        return NotFoundError(message=exc.message, field=field)
+    if isinstance(exc, Forbidden):
+        return ForbiddenError(message=exc.message, field=field)
+    if isinstance(exc, Conflict):
+        return ConflictError(message=exc.message, field=field)
+    return InvalidInputError(message=exc.message, field=field)
+
+
+def validation_error(exc: ValidationError) -> InvalidInputError:
+    first = exc.errors()[0]
+    field = camel(".".join(str(p) for p in first.get("loc", ()))) or None
+    return InvalidInputError(message=f"{field}: {first.get('msg')}" if field else first["msg"], field=field)
+
+
+def convert_input(build: Callable[[], T]) -> T:
+    """Run pydantic validation of a GraphQL input, as a domain error naming the field."""
+    try:
+        return build()
+    except ValidationError as exc:
+        error = validation_error(exc)
+        raise InvalidInput(error.message, field=error.field) from exc
+
+
+Mutation = Callable[[], Awaitable[T]]
+
+
+M = TypeVar("M", bound=BaseModel)
+_SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def _provided(info: Any, argument: str) -> set[str] | None:
+    """The input fields the client wrote, so an update touches only those.
+
+    GraphQL cannot tell "left out" from "null" once strawberry has built the input
+    object, so this reads the operation itself.
+    """
+    raw = info._raw_info
+    for arg in raw.field_nodes[0].arguments:
+        if arg.name.value != argument:
+            continue
+        if isinstance(arg.value, VariableNode):
+            given = raw.variable_values.get(arg.value.name.value) or {}
+            return {_SNAKE.sub("_", key).lower() for key in given}
+        if isinstance(arg.value, ObjectValueNode):
+            return {_SNAKE.sub("_", f.name.value).lower() for f in arg.value.fields}
+    return None
+
+
+def input_model(
+    info: Any,
+    value: Any,
+    model: type[M],
+    *,
+    partial: bool = False,
+    argument: str = "input",
+    drop: tuple[str, ...] = ("id",),
+) -> M:
+    """Validate a GraphQL input with the same pydantic model the REST API uses."""
+    data = strawberry.asdict(value)
+    for key in drop:
+        data.pop(key, None)
+    if partial:
+        provided = _provided(info, argument)
+        if provided is not None:
+            data = {k: v for k, v in data.items() if k in provided}
+    return convert_input(lambda: model.model_validate(data))

@@ -1,0 +1,98 @@
+"""The GraphQL schema, its limits, and its router."""
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.extensions.disable_introspection import DisableIntrospection
+from strawberry.fastapi import GraphQLRouter
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from ocpo_coord.case.gql import CaseMutation, CaseQuery
+from ocpo_coord.config import get_settings
+from ocpo_coord.directory.gql import DirectoryQuery
+from ocpo_coord.entity.gql import EntityMutation, EntityQuery
+from ocpo_coord.evidence.gql import EvidenceMutation
+from ocpo_coord.exceptions import OcpoError
+from ocpo_coord.gql.common import camel
+from ocpo_coord.gql.context import get_context
+from ocpo_coord.gql.node import NodeQuery
+from ocpo_coord.intel.gql import IntelMutation, IntelQuery
+from ocpo_coord.note.gql import NoteMutation
+from ocpo_coord.task.gql import TaskMutation, TaskQuery
+
+Query = merge_types("Query", (DirectoryQuery, NodeQuery, CaseQuery, IntelQuery, TaskQuery, EntityQuery))
+Mutation = merge_types(
+    "Mutation",
+    (CaseMutation, IntelMutation, TaskMutation, NoteMutation, EvidenceMutation, EntityMutation),
+)
+
+
+def _expected(error: GraphQLError) -> bool:
+    return isinstance(error.original_error, OcpoError)
+
+
+class OcpoSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Domain errors keep their message and gain a code; anything else rolls back."""
+        rollback = False
+        for error in errors:
+            original = error.original_error
+            if isinstance(original, OcpoError):
+                error.extensions = {
+                    **(error.extensions or {}),
+                    "code": original.code,
+                    "field": camel(original.field),
+                }
+            else:
+                rollback = True
+        context: Any = execution_context.context if execution_context else None
+        if rollback and context is not None and hasattr(context, "http_request"):
+            context.http_request.state.rollback = True
+        super().process_errors([e for e in errors if not _expected(e)], execution_context)
+
+
+def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+    extensions: list[Any] = [
+        QueryDepthLimiter(max_depth=10),
+        MaxAliasesLimiter(max_alias_count=30),
+        MaxTokensLimiter(max_token_count=4000),
+        ParserCache(maxsize=256),
+        ValidationCache(maxsize=256),
+        MaskErrors(should_mask_error=lambda error: not _expected(error)),
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    return OcpoSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(auto_camel_case=True),
+    )
+
+
+# The schema `strawberry export-schema ocpo_coord.gql.schema:schema` writes to
+# graphql/schema.graphql.
+schema = build_schema()
+
+
+def graphql_router() -> GraphQLRouter[Any, None]:
+    settings = get_settings()
+    return GraphQLRouter(
+        build_schema(introspection=settings.introspection_enabled),
+        context_getter=get_context,
+        graphql_ide="graphiql" if settings.graphiql_enabled else None,
+        include_in_schema=False,
+    )

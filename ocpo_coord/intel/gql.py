@@ -1,0 +1,103 @@
+"""GraphQL: intelligence items."""
+
+from typing import Annotated
+
+import strawberry
+import strawberry.experimental.pydantic as spy
+
+from ocpo_coord.case.gql import Case
+from ocpo_coord.context import Actor
+from ocpo_coord.gql.common import Connection, ErrorTypes, Node, connection, input_model
+from ocpo_coord.gql.context import GraphQLInfo, mutate
+from ocpo_coord.gql.ids import parse_id
+from ocpo_coord.intel import service
+from ocpo_coord.intel.schemas import IntelItemCreate, IntelItemFilter, IntelItemPublic, IntelItemUpdate
+from ocpo_coord.records.gql import Markings
+
+
+@spy.type(model=IntelItemPublic, all_fields=True, name="IntelItem")
+class IntelItem(Node):
+    id: strawberry.ID
+    markings: Markings
+
+    @strawberry.field(description="Linked cases you may read.")
+    async def cases(self, info: GraphQLInfo) -> list[Case]:
+        found = await info.context.loaders.case.load_many(self.case_ids)  # type: ignore[attr-defined]
+        return [Case.from_pydantic(c) for c in found if c is not None]
+
+
+@spy.input(model=IntelItemCreate, all_fields=True, name="CreateIntelItemInput")
+class CreateIntelItemInput:
+    pass
+
+
+@spy.input(model=IntelItemUpdate, all_fields=True, name="UpdateIntelItemInput")
+class UpdateIntelItemInput:
+    id: strawberry.ID
+
+
+@spy.input(model=IntelItemFilter, all_fields=True, name="IntelItemFilter")
+class IntelItemFilterInput:
+    pass
+
+
+@strawberry.type
+class IntelItemPayload:
+    intel_item: IntelItem
+
+
+IntelItemResult = Annotated[IntelItemPayload | ErrorTypes, strawberry.union("IntelItemResult")]
+
+
+@strawberry.type
+class IntelQuery:
+    @strawberry.field(description="Intelligence items you may read, newest first.")
+    async def intel_items(
+        self,
+        info: GraphQLInfo,
+        first: int = 50,
+        after: str | None = None,
+        filter: IntelItemFilterInput | None = None,
+    ) -> Connection[IntelItem]:
+        filters = input_model(info, filter, IntelItemFilter) if filter else IntelItemFilter()
+        page = await service.list_intel_items(
+            info.context.session,
+            actor=info.context.require_actor(),
+            filters=filters,
+            first=first,
+            after=after,
+        )
+        return connection(page, IntelItem.from_pydantic)
+
+    @strawberry.field
+    async def intel_item(self, info: GraphQLInfo, id: strawberry.ID) -> IntelItem | None:
+        public = await service.get_intel_item(
+            info.context.session,
+            actor=info.context.require_actor(),
+            item_id=parse_id(id, "intelligence item"),
+        )
+        return IntelItem.from_pydantic(public)
+
+
+@strawberry.type
+class IntelMutation:
+    @strawberry.mutation
+    async def create_intel_item(self, info: GraphQLInfo, input: CreateIntelItemInput) -> IntelItemResult:
+        async def run(actor: Actor) -> IntelItemPayload:
+            data = input_model(info, input, IntelItemCreate)
+            created = await service.create_intel_item(info.context.session, actor=actor, data=data)
+            return IntelItemPayload(intel_item=IntelItem.from_pydantic(created))
+
+        return await mutate(info, run)
+
+    @strawberry.mutation
+    async def update_intel_item(self, info: GraphQLInfo, input: UpdateIntelItemInput) -> IntelItemResult:
+        async def run(actor: Actor) -> IntelItemPayload:
+            data = input_model(info, input, IntelItemUpdate, partial=True)
+            item_id = parse_id(input.id, "intelligence item")
+            updated = await service.update_intel_item(
+                info.context.session, actor=actor, item_id=item_id, data=data
+            )
+            return IntelItemPayload(intel_item=IntelItem.from_pydantic(updated))
+
+        return await mutate(info, run)

@@ -1,0 +1,67 @@
+"""Intelligence queries, always from the readable statement."""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, exists, or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ocpo_coord.auth.principal import Principal
+from ocpo_coord.models import IntelCase, IntelItem, Record
+from ocpo_coord.models.enums import RecordKind
+from ocpo_coord.records.repository import RecordRepository
+from ocpo_coord.records.text import contains_text
+
+
+class IntelRepository(RecordRepository[IntelItem]):
+    def __init__(self, session: AsyncSession, *, principal: Principal, now: datetime) -> None:
+        super().__init__(session, IntelItem, RecordKind.INTEL_ITEM, principal=principal, now=now)
+
+    def filtered(
+        self,
+        *,
+        theatre_id: uuid.UUID | None = None,
+        agency_id: uuid.UUID | None = None,
+        case_id: uuid.UUID | None = None,
+        source_reliability: str | None = None,
+        text: str | None = None,
+    ) -> Select[Any]:
+        statement: Select[Any] = self.readable_statement()
+        if theatre_id:
+            statement = statement.where(Record.theatre_id == theatre_id)
+        if agency_id:
+            statement = statement.where(
+                or_(Record.originator_agency_id == agency_id, Record.owner_agency_id == agency_id)
+            )
+        if case_id:
+            statement = statement.where(
+                exists().where(IntelCase.intel_id == IntelItem.id, IntelCase.case_id == case_id)
+            )
+        if source_reliability:
+            statement = statement.where(IntelItem.source_reliability == source_reliability)
+        if text:
+            statement = statement.where(contains_text(text, IntelItem.title, IntelItem.content))
+        return statement
+
+
+async def case_links(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+    grouped: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    wanted = list(set(ids))
+    if wanted:
+        rows = (await session.exec(select(IntelCase).where(col(IntelCase.intel_id).in_(wanted)))).all()
+        for row in rows:
+            grouped[row.intel_id].append(row.case_id)
+    return grouped
+
+
+async def replace_case_links(session: AsyncSession, intel_id: uuid.UUID, case_ids: list[uuid.UUID]) -> None:
+    for row in (await session.exec(select(IntelCase).where(IntelCase.intel_id == intel_id))).all():
+        await session.delete(row)
+    await session.flush()
+    for case_id in sorted(set(case_ids)):
+        session.add(IntelCase(intel_id=intel_id, case_id=case_id))
+    await session.flush()

@@ -1,0 +1,171 @@
+"""Intelligence rules: grading, case links, and who may change an item."""
+
+import uuid
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ocpo_coord.audit.service import record_event
+from ocpo_coord.config import get_settings
+from ocpo_coord.context import Actor
+from ocpo_coord.directory.repository import theatre_by_code, theatre_codes
+from ocpo_coord.exceptions import InvalidInput, NotFound
+from ocpo_coord.intel import repository
+from ocpo_coord.intel.repository import IntelRepository
+from ocpo_coord.intel.schemas import IntelItemCreate, IntelItemFilter, IntelItemPublic, IntelItemUpdate
+from ocpo_coord.models import IntelItem, Record
+from ocpo_coord.models.enums import RecordKind
+from ocpo_coord.records.filters import agency_filter, theatre_filter
+from ocpo_coord.records.pagination import Assembler, Page, assembled_page
+from ocpo_coord.records.repository import agency_codes, readable_record_ids, releases_for
+from ocpo_coord.records.service import (
+    check_version,
+    create_record,
+    markings_public,
+    require_readable,
+    set_markings,
+    touch,
+)
+from ocpo_coord.sharing.policy import enforce, may_edit
+
+
+def _repo(session: AsyncSession, actor: Actor) -> IntelRepository:
+    return IntelRepository(session, principal=actor.principal, now=actor.now)
+
+
+def assembler(actor: Actor) -> Assembler[IntelItem, IntelItemPublic]:
+    """Linked cases are shown only when the reader may read them too."""
+
+    async def assemble(session: AsyncSession, rows: list[tuple[IntelItem, Record]]) -> list[IntelItemPublic]:
+        ids = [item.id for item, _ in rows]
+        codes = await agency_codes(session)
+        theatres = await theatre_codes(session)
+        links = await repository.case_links(session, ids)
+        visible_cases = await readable_record_ids(
+            session, actor.principal, actor.now, {c for cs in links.values() for c in cs}
+        )
+        releases = await releases_for(session, ids)
+        return [
+            IntelItemPublic(
+                id=item.id,
+                title=item.title,
+                content=item.content,
+                information_date=item.information_date,
+                source_reliability=item.source_reliability,
+                information_credibility=item.information_credibility,
+                grading=f"{item.source_reliability}{item.information_credibility}",
+                source_description=item.source_description,
+                theatre=theatres.get(record.theatre_id) if record.theatre_id else None,
+                case_ids=sorted(c for c in links.get(item.id, []) if c in visible_cases),
+                created_at=record.created_at,
+                updated_at=record.updated_at,
+                version=record.version,
+                markings=markings_public(record, releases.get(item.id, []), codes),
+            )
+            for item, record in rows
+        ]
+
+    return assemble
+
+
+async def get_intel_item(session: AsyncSession, *, actor: Actor, item_id: uuid.UUID) -> IntelItemPublic:
+    row = await _repo(session, actor).get(item_id)
+    if row is None:
+        raise NotFound("intelligence item")
+    return (await assembler(actor)(session, [row]))[0]
+
+
+async def list_intel_items(
+    session: AsyncSession, *, actor: Actor, filters: IntelItemFilter, first: int, after: str | None
+) -> Page[IntelItemPublic]:
+    settings = get_settings()
+    statement = _repo(session, actor).filtered(
+        theatre_id=await theatre_filter(session, filters.theatre),
+        agency_id=await agency_filter(session, filters.agency),
+        case_id=filters.case_id,
+        source_reliability=filters.source_reliability,
+        text=filters.text,
+    )
+    return await assembled_page(
+        session,
+        statement,
+        first=first,
+        after=after,
+        max_page_size=settings.max_page_size,
+        count_cap=settings.count_cap,
+        assemble=assembler(actor),
+    )
+
+
+async def create_intel_item(session: AsyncSession, *, actor: Actor, data: IntelItemCreate) -> IntelItemPublic:
+    theatre = await theatre_by_code(session, data.theatre)
+    if theatre is None:
+        raise InvalidInput(f"unknown theatre code: {data.theatre}", field="theatre")
+    case_ids = await require_readable(session, actor, data.case_ids, kind=RecordKind.CASE, field="case_ids")
+    record = await create_record(
+        session, actor=actor, kind=RecordKind.INTEL_ITEM, markings=data.markings, theatre_id=theatre.id
+    )
+    item = IntelItem(
+        id=record.id,
+        **data.model_dump(
+            include={
+                "title",
+                "content",
+                "information_date",
+                "source_reliability",
+                "information_credibility",
+                "source_description",
+            }
+        ),
+    )
+    session.add(item)
+    await session.flush()
+    await repository.replace_case_links(session, item.id, case_ids)
+    created = await get_intel_item(session, actor=actor, item_id=item.id)
+    await record_event(
+        session,
+        actor=actor,
+        action="intel_item.create",
+        record_kind=RecordKind.INTEL_ITEM,
+        record_id=item.id,
+        after=created.model_dump(mode="json"),
+    )
+    return created
+
+
+async def update_intel_item(
+    session: AsyncSession, *, actor: Actor, item_id: uuid.UUID, data: IntelItemUpdate
+) -> IntelItemPublic:
+    row = await _repo(session, actor).get_for_update(item_id)
+    if row is None:
+        raise NotFound("intelligence item")
+    item, record = row
+    enforce(may_edit(actor.principal, record))
+    check_version(record, data.expected_version)
+    before = (await assembler(actor)(session, [row]))[0].model_dump(mode="json")
+    item.sqlmodel_update(
+        data.model_dump(exclude_unset=True, exclude={"expected_version", "case_ids", "markings"})
+    )
+    if data.case_ids is not None:
+        case_ids = await require_readable(
+            session, actor, data.case_ids, kind=RecordKind.CASE, field="case_ids"
+        )
+        # Links to cases this editor cannot see were made by others; they stay.
+        existing = (await repository.case_links(session, [item.id])).get(item.id, [])
+        seen = await readable_record_ids(session, actor.principal, actor.now, existing)
+        hidden = [c for c in existing if c not in seen]
+        await repository.replace_case_links(session, item.id, [*case_ids, *hidden])
+    if data.markings is not None:
+        await set_markings(session, actor=actor, record=record, markings=data.markings)
+    touch(record, actor)
+    await session.flush()
+    updated = await get_intel_item(session, actor=actor, item_id=item.id)
+    await record_event(
+        session,
+        actor=actor,
+        action="intel_item.update",
+        record_kind=RecordKind.INTEL_ITEM,
+        record_id=item.id,
+        before=before,
+        after=updated.model_dump(mode="json"),
+    )
+    return updated

@@ -1,0 +1,53 @@
+"""All table models, imported here so that alembic sees the whole metadata."""
+
+from ocpo_coord.models.agency import (
+    Agency,
+    AgencyTheatre,
+    SharingAgreement,
+    SharingGroup,
+    SharingGroupMember,
+    Theatre,
+)
+from ocpo_coord.models.audit import AuditEvent
+from ocpo_coord.models.case import Case, CaseAgency, CaseCrimeType, CaseMember
+from ocpo_coord.models.coordination import PlannedOperation, Responsibility
+from ocpo_coord.models.entity import Entity, RecordEntity, Selector
+from ocpo_coord.models.evidence import CustodyEvent, Evidence
+from ocpo_coord.models.intel import IntelCase, IntelItem
+from ocpo_coord.models.note import Note
+from ocpo_coord.models.record import Record, RecordGrant, RecordRelease
+from ocpo_coord.models.task import Task, TaskDependency, TaskSupportingAgency
+from ocpo_coord.models.user import Position, Tour, User
+
+__all__ = [
+    "Agency",
+    "AgencyTheatre",
+    "AuditEvent",
+    "Case",
+    "CaseAgency",
+    "CaseCrimeType",
+    "CaseMember",
+    "CustodyEvent",
+    "Entity",
+    "Evidence",
+    "IntelCase",
+    "IntelItem",
+    "Note",
+    "PlannedOperation",
+    "Position",
+    "Record",
+    "RecordEntity",
+    "RecordGrant",
+    "RecordRelease",
+    "Responsibility",
+    "Selector",
+    "SharingAgreement",
+    "SharingGroup",
+    "SharingGroupMember",
+    "Task",
+    "TaskDependency",
+    "TaskSupportingAgency",
+    "Theatre",
+    "Tour",
+    "User",
+]

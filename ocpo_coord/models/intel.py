@@ -1,0 +1,28 @@
+"""Intelligence items, graded on the Admiralty system, linked to cases."""
+
+import uuid
+from datetime import date
+
+from sqlalchemy import String, Text
+from sqlmodel import Field, SQLModel
+
+from ocpo_coord.models.enums import InformationCredibility, SourceReliability
+
+
+class IntelItem(SQLModel, table=True):
+    __tablename__ = "intel_item"
+
+    id: uuid.UUID = Field(foreign_key="record.id", primary_key=True)
+    title: str = Field(max_length=300)
+    content: str = Field(sa_type=Text)
+    information_date: date
+    source_reliability: SourceReliability = Field(sa_type=String(1))
+    information_credibility: InformationCredibility = Field(sa_type=String(1))
+    source_description: str = Field(default="", max_length=300)
+
+
+class IntelCase(SQLModel, table=True):
+    __tablename__ = "intel_case"
+
+    intel_id: uuid.UUID = Field(foreign_key="intel_item.id", primary_key=True)
+    case_id: uuid.UUID = Field(foreign_key="case_file.id", primary_key=True, index=True)

@@ -1,0 +1,23 @@
+"""Filters given as codes become ids; an unknown code matches nothing, as a filter should."""
+
+import uuid
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ocpo_coord.directory.repository import theatre_by_code
+from ocpo_coord.records.repository import agency_ids_by_code
+
+NOTHING = uuid.UUID(int=0)
+
+
+async def theatre_filter(session: AsyncSession, code: str | None) -> uuid.UUID | None:
+    if not code:
+        return None
+    theatre = await theatre_by_code(session, code)
+    return theatre.id if theatre else NOTHING
+
+
+async def agency_filter(session: AsyncSession, code: str | None) -> uuid.UUID | None:
+    if not code:
+        return None
+    return (await agency_ids_by_code(session, [code])).get(code.upper(), NOTHING)

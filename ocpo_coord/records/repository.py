@@ -1,0 +1,136 @@
+"""Queries shared by every shareable aggregate. Reads always start from ``readable``."""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from sqlalchemy import Select
+from sqlmodel import SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ocpo_coord.auth.principal import Principal
+from ocpo_coord.models import Agency, Record, RecordRelease, User
+from ocpo_coord.models.enums import RecordKind
+from ocpo_coord.sharing.visibility import readable
+
+M = TypeVar("M", bound=SQLModel)
+
+
+class RecordRepository(Generic[M]):
+    """Readable rows of one aggregate, each paired with its ``record`` markings row."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        model: type[M],
+        kind: RecordKind,
+        *,
+        principal: Principal,
+        now: datetime,
+    ) -> None:
+        self.session = session
+        self.model = model
+        self.kind = kind
+        self.principal = principal
+        self.now = now
+
+    def readable_statement(self) -> Select[tuple[M, Record]]:
+        model_id = self.model.id
+        return (
+            select(self.model, Record)
+            .join(Record, col(Record.id) == model_id)
+            .where(Record.kind == self.kind.value)
+            .where(readable(self.principal, now=self.now))
+        )
+
+    async def get(self, record_id: uuid.UUID) -> tuple[M, Record] | None:
+        statement = self.readable_statement().where(col(Record.id) == record_id)
+        row = (await self.session.exec(statement)).first()  # type: ignore[call-overload]
+        return (row[0], row[1]) if row is not None else None
+
+    async def get_many(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, tuple[M, Record]]:
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        statement = self.readable_statement().where(col(Record.id).in_(wanted))
+        rows = (await self.session.exec(statement)).all()  # type: ignore[call-overload]
+        return {row[1].id: (row[0], row[1]) for row in rows}
+
+    async def get_for_update(self, record_id: uuid.UUID) -> tuple[M, Record] | None:
+        statement = self.readable_statement().where(col(Record.id) == record_id)
+        if self.session.get_bind().dialect.name == "postgresql":
+            statement = statement.with_for_update(of=Record)
+        row = (await self.session.exec(statement)).first()  # type: ignore[call-overload]
+        return (row[0], row[1]) if row is not None else None
+
+
+async def agency_codes(session: AsyncSession) -> dict[uuid.UUID, str]:
+    rows = (await session.exec(select(Agency.id, Agency.code))).all()
+    return dict(rows)
+
+
+async def agency_ids_by_code(session: AsyncSession, codes: Iterable[str]) -> dict[str, uuid.UUID]:
+    wanted = sorted({c.upper() for c in codes})
+    if not wanted:
+        return {}
+    rows = (await session.exec(select(Agency.code, Agency.id).where(col(Agency.code).in_(wanted)))).all()
+    return dict(rows)
+
+
+async def user_ids_by_login(session: AsyncSession, logins: Iterable[str]) -> dict[str, uuid.UUID]:
+    wanted = sorted(set(logins))
+    if not wanted:
+        return {}
+    rows = (await session.exec(select(User.login, User.id).where(col(User.login).in_(wanted)))).all()
+    return dict(rows)
+
+
+async def releases_for(
+    session: AsyncSession, record_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, list[RecordRelease]]:
+    wanted = list(set(record_ids))
+    grouped: dict[uuid.UUID, list[RecordRelease]] = defaultdict(list)
+    if not wanted:
+        return grouped
+    rows = (await session.exec(select(RecordRelease).where(col(RecordRelease.record_id).in_(wanted)))).all()
+    for release in rows:
+        grouped[release.record_id].append(release)
+    return grouped
+
+
+async def replace_releases(
+    session: AsyncSession, record_id: uuid.UUID, releases: list[RecordRelease]
+) -> None:
+    existing = (await session.exec(select(RecordRelease).where(RecordRelease.record_id == record_id))).all()
+    for release in existing:
+        await session.delete(release)
+    await session.flush()
+    session.add_all(releases)
+
+
+async def readable_record_ids(
+    session: AsyncSession, principal: Principal, now: datetime, ids: Iterable[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of ``ids`` the principal may read, whatever their kind."""
+    wanted = list(set(ids))
+    if not wanted:
+        return set()
+    statement = select(Record.id).where(col(Record.id).in_(wanted), readable(principal, now=now))
+    return set((await session.exec(statement)).all())
+
+
+async def readable_record(
+    session: AsyncSession, principal: Principal, now: datetime, record_id: uuid.UUID
+) -> Record | None:
+    statement = select(Record).where(Record.id == record_id, readable(principal, now=now))
+    return (await session.exec(statement)).first()
+
+
+async def record_kinds(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    rows = (await session.exec(select(Record.id, Record.kind).where(col(Record.id).in_(wanted)))).all()
+    return dict(rows)

@@ -1,0 +1,190 @@
+"""Creating and re-marking shareable records: the part every aggregate shares."""
+
+import uuid
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ocpo_coord.context import Actor
+from ocpo_coord.exceptions import Conflict, InvalidInput
+from ocpo_coord.models import Record, RecordRelease
+from ocpo_coord.models.enums import Classification, RecordKind, Tlp
+from ocpo_coord.records.repository import (
+    agency_ids_by_code,
+    readable_record_ids,
+    record_kinds,
+    replace_releases,
+    user_ids_by_login,
+)
+from ocpo_coord.records.schemas import MarkingsInput, MarkingsPublic
+from ocpo_coord.sharing.policy import enforce, may_create
+
+
+async def _releases_from_input(
+    session: AsyncSession, record_id: uuid.UUID, markings: MarkingsInput, field: str
+) -> list[RecordRelease]:
+    if markings.tlp is Tlp.RED and markings.releasable_to:
+        raise InvalidInput(
+            "TLP:RED is released to named individuals only, not to agencies",
+            field=f"{field}.releasable_to",
+        )
+    if markings.tlp is not Tlp.RED and markings.named_readers:
+        raise InvalidInput("named readers apply to TLP:RED only", field=f"{field}.named_readers")
+    agencies = await agency_ids_by_code(session, markings.releasable_to)
+    unknown = sorted({c.upper() for c in markings.releasable_to} - set(agencies))
+    if unknown:
+        raise InvalidInput(f"unknown agency code(s): {', '.join(unknown)}", field=f"{field}.releasable_to")
+    users = await user_ids_by_login(session, markings.named_readers)
+    missing = sorted(set(markings.named_readers) - set(users))
+    if missing:
+        raise InvalidInput(f"unknown user login(s): {', '.join(missing)}", field=f"{field}.named_readers")
+    releases = [RecordRelease(record_id=record_id, agency_id=a) for a in sorted(agencies.values())]
+    releases += [
+        RecordRelease(record_id=record_id, sharing_group_id=g)
+        for g in sorted(set(markings.sharing_group_ids))
+    ]
+    releases += [RecordRelease(record_id=record_id, user_id=u) for u in sorted(users.values())]
+    return releases
+
+
+async def create_record(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    kind: RecordKind,
+    markings: MarkingsInput,
+    theatre_id: uuid.UUID | None,
+    parent: Record | None = None,
+    field: str = "markings",
+) -> Record:
+    principal = actor.principal
+    enforce(may_create(principal))
+    assert principal.agency_id is not None
+    if markings.classification > principal.clearance:
+        raise InvalidInput("is above your clearance", field=f"{field}.classification")
+    record = Record(
+        kind=kind,
+        originator_agency_id=principal.agency_id,
+        custodian_agency_id=principal.agency_id,
+        owner_agency_id=principal.agency_id,
+        created_by_id=principal.user_id,
+        theatre_id=theatre_id,
+        parent_id=parent.id if parent else None,
+        restricted_case_id=parent.restricted_case_id if parent else None,
+        classification=markings.classification,
+        tlp=markings.tlp,
+        orcon=markings.orcon,
+        nohost=markings.nohost,
+        provenance=f"originated by {principal.agency_code}",
+        created_at=actor.now,
+        updated_at=actor.now,
+    )
+    session.add(record)
+    await session.flush()
+    session.add_all(await _releases_from_input(session, record.id, markings, field))
+    await session.flush()
+    return record
+
+
+async def set_markings(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    record: Record,
+    markings: MarkingsInput,
+    field: str = "markings",
+) -> None:
+    """Replace a record's markings; the caller has checked that it may edit the record."""
+    if markings.classification > actor.principal.clearance:
+        raise InvalidInput("is above your clearance", field=f"{field}.classification")
+    record.classification = markings.classification
+    record.tlp = markings.tlp
+    record.orcon = markings.orcon
+    record.nohost = markings.nohost
+    await replace_releases(
+        session, record.id, await _releases_from_input(session, record.id, markings, field)
+    )
+
+
+def touch(record: Record, actor: Actor) -> None:
+    record.version += 1
+    record.updated_at = actor.now
+
+
+def markings_public(
+    record: Record,
+    releases: list[RecordRelease],
+    codes: dict[uuid.UUID, str],
+) -> MarkingsPublic:
+    return MarkingsPublic(
+        originator_agency=codes.get(record.originator_agency_id, "?"),
+        custodian_agency=codes.get(record.custodian_agency_id, "?"),
+        owner_agency=codes.get(record.owner_agency_id, "?"),
+        classification=Classification(record.classification),
+        tlp=Tlp(record.tlp),
+        releasable_to=sorted(codes[r.agency_id] for r in releases if r.agency_id in codes),
+        sharing_group_ids=sorted(r.sharing_group_id for r in releases if r.sharing_group_id),
+        orcon=record.orcon,
+        nohost=record.nohost,
+        restricted=record.restricted_case_id is not None,
+        tear_line_of_id=record.tear_line_of_id,
+        provenance=record.provenance,
+    )
+
+
+def record_snapshot(record: Record) -> dict[str, Any]:
+    """The markings as the audit log keeps them, before and after a change."""
+    return {
+        "classification": Classification(record.classification).name,
+        "tlp": record.tlp,
+        "orcon": record.orcon,
+        "nohost": record.nohost,
+        "owner_agency_id": record.owner_agency_id,
+        "custodian_agency_id": record.custodian_agency_id,
+        "version": record.version,
+    }
+
+
+async def flush_unique(session: AsyncSession, field: str, value: str) -> None:
+    """Flush, turning a unique-constraint failure into a 409 that names the field."""
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"{value} is already in use", field=field) from exc
+
+
+def check_version(record: Record, expected: int | None) -> None:
+    """Optimistic concurrency: a stale write changes nothing and says why."""
+    if expected is not None and expected != record.version:
+        raise Conflict(
+            f"the record was changed meanwhile: it is at version {record.version}, not {expected}",
+            field="expected_version",
+        )
+
+
+async def require_readable(
+    session: AsyncSession,
+    actor: Actor,
+    ids: list[uuid.UUID],
+    *,
+    kind: RecordKind,
+    field: str,
+) -> list[uuid.UUID]:
+    """Links may only point at records the actor can read; others look missing."""
+    found = await readable_record_ids_of_kind(session, actor, ids, kind)
+    missing = [str(i) for i in dict.fromkeys(ids) if i not in found]
+    if missing:
+        raise InvalidInput(f"{kind.value} not found: {', '.join(missing)}", field=field)
+    return list(dict.fromkeys(ids))
+
+
+async def readable_record_ids_of_kind(
+    session: AsyncSession, actor: Actor, ids: list[uuid.UUID], kind: RecordKind
+) -> set[uuid.UUID]:
+    readable_ids = await readable_record_ids(session, actor.principal, actor.now, ids)
+    if not readable_ids:
+        return set()
+    kinds = await record_kinds(session, readable_ids)
+    return {i for i in readable_ids if kinds.get(i) == kind.value}

@@ -1,0 +1,53 @@
+"""Action policies: each returns True, or the reason it refuses (for the error and audit)."""
+
+from typing import Literal
+
+from ocpo_coord.auth.principal import Principal
+from ocpo_coord.exceptions import Forbidden
+from ocpo_coord.models import Record
+from ocpo_coord.models.enums import Role, Tlp
+
+Decision = Literal[True] | str
+
+_WRITER_ROLES = (
+    Role.ANALYST,
+    Role.INVESTIGATOR,
+    Role.COORDINATOR,
+    Role.AGENCY_ADMIN,
+)
+
+# Ordered from widest to narrowest release.
+TLP_ORDER = [Tlp.CLEAR, Tlp.GREEN, Tlp.AMBER, Tlp.AMBER_STRICT, Tlp.RED]
+
+
+def enforce(decision: Decision) -> None:
+    if decision is not True:
+        raise Forbidden(decision)
+
+
+def may_create(principal: Principal) -> Decision:
+    if not principal.reads_agency_data:
+        return "installation administrators do not create agency records"
+    if not principal.has_role(*_WRITER_ROLES):
+        return "your roles do not allow creating records"
+    return True
+
+
+def may_edit(principal: Principal, record: Record) -> Decision:
+    """Only the owner agency's authorised users change a record."""
+    created = may_create(principal)
+    if created is not True:
+        return created
+    if record.owner_agency_id != principal.agency_id:
+        return "only the owner agency's users may change this record"
+    return True
+
+
+def may_add_child(principal: Principal, parent: Record, participant: bool) -> Decision:
+    """Notes, evidence and tasks on a case: its owner or a participating agency."""
+    created = may_create(principal)
+    if created is not True:
+        return created
+    if parent.owner_agency_id != principal.agency_id and not participant:
+        return "only the case's owner or participating agencies may add to it"
+    return True

@@ -1,0 +1,105 @@
+"""GraphQL: tasks."""
+
+from typing import Annotated
+
+import strawberry
+import strawberry.experimental.pydantic as spy
+
+from ocpo_coord.case.gql import Case
+from ocpo_coord.context import Actor
+from ocpo_coord.gql.common import Connection, ErrorTypes, Node, connection, input_model
+from ocpo_coord.gql.context import GraphQLInfo, mutate
+from ocpo_coord.gql.ids import parse_id
+from ocpo_coord.records.gql import Markings
+from ocpo_coord.task import service
+from ocpo_coord.task.schemas import TaskCreate, TaskFilter, TaskPublic, TaskUpdate
+
+
+@spy.type(model=TaskPublic, all_fields=True, name="Task")
+class Task(Node):
+    id: strawberry.ID
+    markings: Markings
+
+    @strawberry.field(description="The case this task serves, when you may read it.")
+    async def case(self, info: GraphQLInfo) -> Case | None:
+        if self.case_id is None:  # type: ignore[attr-defined]
+            return None
+        found = await info.context.loaders.case.load(self.case_id)  # type: ignore[attr-defined]
+        return Case.from_pydantic(found) if found else None
+
+
+@spy.input(model=TaskCreate, all_fields=True, name="CreateTaskInput")
+class CreateTaskInput:
+    pass
+
+
+@spy.input(model=TaskUpdate, all_fields=True, name="UpdateTaskInput")
+class UpdateTaskInput:
+    id: strawberry.ID
+
+
+@spy.input(model=TaskFilter, all_fields=True, name="TaskFilter")
+class TaskFilterInput:
+    pass
+
+
+@strawberry.type
+class TaskPayload:
+    task: Task
+
+
+TaskResult = Annotated[TaskPayload | ErrorTypes, strawberry.union("TaskResult")]
+
+
+@strawberry.type
+class TaskQuery:
+    @strawberry.field(description="Tasks you may read across agencies, newest first.")
+    async def tasks(
+        self,
+        info: GraphQLInfo,
+        first: int = 50,
+        after: str | None = None,
+        filter: TaskFilterInput | None = None,
+    ) -> Connection[Task]:
+        filters = input_model(info, filter, TaskFilter) if filter else TaskFilter()
+        page = await service.list_tasks(
+            info.context.session,
+            actor=info.context.require_actor(),
+            filters=filters,
+            first=first,
+            after=after,
+        )
+        return connection(page, Task.from_pydantic)
+
+    @strawberry.field
+    async def task(self, info: GraphQLInfo, id: strawberry.ID) -> Task | None:
+        public = await service.get_task(
+            info.context.session, actor=info.context.require_actor(), task_id=parse_id(id, "task")
+        )
+        return Task.from_pydantic(public)
+
+
+@strawberry.type
+class TaskMutation:
+    @strawberry.mutation
+    async def create_task(self, info: GraphQLInfo, input: CreateTaskInput) -> TaskResult:
+        async def run(actor: Actor) -> TaskPayload:
+            data = input_model(info, input, TaskCreate)
+            return TaskPayload(
+                task=Task.from_pydantic(
+                    await service.create_task(info.context.session, actor=actor, data=data)
+                )
+            )
+
+        return await mutate(info, run)
+
+    @strawberry.mutation
+    async def update_task(self, info: GraphQLInfo, input: UpdateTaskInput) -> TaskResult:
+        async def run(actor: Actor) -> TaskPayload:
+            data = input_model(info, input, TaskUpdate, partial=True)
+            updated = await service.update_task(
+                info.context.session, actor=actor, task_id=parse_id(input.id, "task"), data=data
+            )
+            return TaskPayload(task=Task.from_pydantic(updated))
+
+        return await mutate(info, run)

@@ -1,0 +1,250 @@
+"""Task rules: assignment to positions, dependencies without cycles, overdue work."""
+
+import uuid
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ocpo_coord.audit.service import record_event
+from ocpo_coord.case.service import agency_ids_from_codes
+from ocpo_coord.config import get_settings
+from ocpo_coord.context import Actor
+from ocpo_coord.directory.repository import theatre_by_code, theatre_codes, user_logins
+from ocpo_coord.exceptions import InvalidInput, NotFound
+from ocpo_coord.models import Position, Record, Task, TaskDependency
+from ocpo_coord.models.enums import ACTIVITY_AXES, ActivityArea, RecordKind
+from ocpo_coord.records.children import parent_case
+from ocpo_coord.records.filters import agency_filter, theatre_filter
+from ocpo_coord.records.pagination import Assembler, Page, assembled_page
+from ocpo_coord.records.repository import agency_codes, readable_record_ids, releases_for, user_ids_by_login
+from ocpo_coord.records.service import (
+    check_version,
+    create_record,
+    markings_public,
+    require_readable,
+    set_markings,
+    touch,
+)
+from ocpo_coord.sharing.policy import enforce, may_edit
+from ocpo_coord.task import repository
+from ocpo_coord.task.repository import TaskRepository, is_overdue
+from ocpo_coord.task.schemas import TaskCreate, TaskFilter, TaskPublic, TaskUpdate
+
+
+def _repo(session: AsyncSession, actor: Actor) -> TaskRepository:
+    return TaskRepository(session, principal=actor.principal, now=actor.now)
+
+
+def assembler(actor: Actor) -> Assembler[Task, TaskPublic]:
+    async def assemble(session: AsyncSession, rows: list[tuple[Task, Record]]) -> list[TaskPublic]:
+        ids = [task.id for task, _ in rows]
+        codes = await agency_codes(session)
+        theatres = await theatre_codes(session)
+        supporting = await repository.supporting_for(session, ids)
+        dependencies = await repository.dependencies_for(session, ids)
+        visible_deps = await readable_record_ids(
+            session, actor.principal, actor.now, {d for ds in dependencies.values() for d in ds}
+        )
+        posts = await repository.positions(
+            session, {t.assignee_position_id for t, _ in rows if t.assignee_position_id}
+        )
+        assignees = await user_logins(session, {t.assignee_user_id for t, _ in rows if t.assignee_user_id})
+        releases = await releases_for(session, ids)
+        today = actor.now.date()
+        result = []
+        for task, record in rows:
+            crime_axis, action_axis = ACTIVITY_AXES[ActivityArea(task.activity_area)]
+            post = posts.get(task.assignee_position_id) if task.assignee_position_id else None
+            result.append(
+                TaskPublic(
+                    id=task.id,
+                    title=task.title,
+                    description=task.description,
+                    activity_area=task.activity_area,
+                    crime_axis=crime_axis,
+                    action_axis=action_axis,
+                    case_id=record.parent_id,
+                    theatre=theatres.get(record.theatre_id) if record.theatre_id else None,
+                    lead_agency=codes[task.lead_agency_id],
+                    supporting_agencies=sorted(codes[a] for a in supporting.get(task.id, [])),
+                    status=task.status,
+                    priority=task.priority,
+                    due_date=task.due_date,
+                    overdue=is_overdue(task, today),
+                    assignee_position_id=task.assignee_position_id,
+                    assignee_position=f"{codes.get(post.agency_id, '?')}: {post.title}" if post else None,
+                    assignee=assignees.get(task.assignee_user_id) if task.assignee_user_id else None,
+                    depends_on=sorted(d for d in dependencies.get(task.id, []) if d in visible_deps),
+                    created_at=record.created_at,
+                    updated_at=record.updated_at,
+                    version=record.version,
+                    markings=markings_public(record, releases.get(task.id, []), codes),
+                )
+            )
+        return result
+
+    return assemble
+
+
+async def get_task(session: AsyncSession, *, actor: Actor, task_id: uuid.UUID) -> TaskPublic:
+    row = await _repo(session, actor).get(task_id)
+    if row is None:
+        raise NotFound("task")
+    return (await assembler(actor)(session, [row]))[0]
+
+
+async def list_tasks(
+    session: AsyncSession, *, actor: Actor, filters: TaskFilter, first: int, after: str | None
+) -> Page[TaskPublic]:
+    settings = get_settings()
+    statement = _repo(session, actor).filtered(
+        status=filters.status,
+        theatre_id=await theatre_filter(session, filters.theatre),
+        agency_id=await agency_filter(session, filters.agency),
+        activity_area=filters.activity_area,
+        case_id=filters.case_id,
+        assignee_position_id=filters.assignee_position_id,
+        overdue=filters.overdue,
+        text=filters.text,
+    )
+    return await assembled_page(
+        session,
+        statement,
+        first=first,
+        after=after,
+        max_page_size=settings.max_page_size,
+        count_cap=settings.count_cap,
+        assemble=assembler(actor),
+    )
+
+
+async def _assignee(
+    session: AsyncSession, position_id: uuid.UUID | None, login: str | None
+) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    if position_id is not None and await session.get(Position, position_id) is None:
+        raise InvalidInput(f"position not found: {position_id}", field="assignee_position_id")
+    user_id = None
+    if login is not None:
+        user_id = (await user_ids_by_login(session, [login])).get(login)
+        if user_id is None:
+            raise InvalidInput(f"unknown user login: {login}", field="assignee_login")
+    return position_id, user_id
+
+
+async def _reject_cycles(session: AsyncSession, task_id: uuid.UUID, depends_on: list[uuid.UUID]) -> None:
+    if task_id in depends_on:
+        raise InvalidInput("a task cannot depend on itself", field="depends_on")
+    frontier, seen = list(depends_on), set(depends_on)
+    while frontier:
+        rows = (
+            await session.exec(
+                select(TaskDependency.depends_on_id).where(col(TaskDependency.task_id).in_(frontier))
+            )
+        ).all()
+        frontier = [r for r in rows if r not in seen]
+        if task_id in frontier:
+            raise InvalidInput("these dependencies would make a cycle", field="depends_on")
+        seen.update(frontier)
+
+
+async def create_task(session: AsyncSession, *, actor: Actor, data: TaskCreate) -> TaskPublic:
+    theatre = await theatre_by_code(session, data.theatre)
+    if theatre is None:
+        raise InvalidInput(f"unknown theatre code: {data.theatre}", field="theatre")
+    case = await parent_case(session, actor, data.case_id) if data.case_id else None
+    supporting = await agency_ids_from_codes(session, data.supporting_agencies, "supporting_agencies")
+    position_id, user_id = await _assignee(session, data.assignee_position_id, data.assignee_login)
+    depends_on = await require_readable(
+        session, actor, data.depends_on, kind=RecordKind.TASK, field="depends_on"
+    )
+    record = await create_record(
+        session, actor=actor, kind=RecordKind.TASK, markings=data.markings, theatre_id=theatre.id, parent=case
+    )
+    assert actor.principal.agency_id is not None
+    session.add(
+        Task(
+            id=record.id,
+            title=data.title,
+            description=data.description,
+            activity_area=data.activity_area,
+            lead_agency_id=actor.principal.agency_id,
+            status=data.status,
+            priority=data.priority,
+            due_date=data.due_date,
+            assignee_position_id=position_id,
+            assignee_user_id=user_id,
+        )
+    )
+    await session.flush()
+    await repository.replace_links(session, record.id, agency_ids=supporting, depends_on=depends_on)
+    created = await get_task(session, actor=actor, task_id=record.id)
+    await record_event(
+        session,
+        actor=actor,
+        action="task.create",
+        record_kind=RecordKind.TASK,
+        record_id=record.id,
+        after=created.model_dump(mode="json"),
+    )
+    return created
+
+
+async def update_task(
+    session: AsyncSession, *, actor: Actor, task_id: uuid.UUID, data: TaskUpdate
+) -> TaskPublic:
+    row = await _repo(session, actor).get_for_update(task_id)
+    if row is None:
+        raise NotFound("task")
+    task, record = row
+    enforce(may_edit(actor.principal, record))
+    check_version(record, data.expected_version)
+    before = (await assembler(actor)(session, [row]))[0].model_dump(mode="json")
+    task.sqlmodel_update(
+        data.model_dump(
+            exclude_unset=True,
+            exclude={
+                "expected_version",
+                "supporting_agencies",
+                "depends_on",
+                "markings",
+                "assignee_position_id",
+                "assignee_login",
+            },
+        )
+    )
+    fields = data.model_fields_set
+    if "assignee_position_id" in fields or "assignee_login" in fields:
+        position_id, user_id = await _assignee(session, data.assignee_position_id, data.assignee_login)
+        if "assignee_position_id" in fields:
+            task.assignee_position_id = position_id
+        if "assignee_login" in fields:
+            task.assignee_user_id = user_id
+    depends_on = None
+    if data.depends_on is not None:
+        depends_on = await require_readable(
+            session, actor, data.depends_on, kind=RecordKind.TASK, field="depends_on"
+        )
+        # Dependencies on tasks this editor cannot see were set by others; they stay.
+        existing = (await repository.dependencies_for(session, [task.id])).get(task.id, [])
+        seen = await readable_record_ids(session, actor.principal, actor.now, existing)
+        depends_on += [d for d in existing if d not in seen]
+        await _reject_cycles(session, task.id, depends_on)
+    supporting = None
+    if data.supporting_agencies is not None:
+        supporting = await agency_ids_from_codes(session, data.supporting_agencies, "supporting_agencies")
+    await repository.replace_links(session, task.id, agency_ids=supporting, depends_on=depends_on)
+    if data.markings is not None:
+        await set_markings(session, actor=actor, record=record, markings=data.markings)
+    touch(record, actor)
+    await session.flush()
+    updated = await get_task(session, actor=actor, task_id=task.id)
+    await record_event(
+        session,
+        actor=actor,
+        action="task.update",
+        record_kind=RecordKind.TASK,
+        record_id=task.id,
+        before=before,
+        after=updated.model_dump(mode="json"),
+    )
+    return updated
