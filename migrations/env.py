@@ -17,16 +17,22 @@ def _url() -> str:
 
 
 def _configure(connection: Connection | None = None) -> None:
-    options = {
-        "target_metadata": target_metadata,
-        "compare_type": True,
-        # SQLite alters tables by copying them; batch mode does that for us.
-        "render_as_batch": True,
-    }
+    # SQLite alters tables by copying them; batch mode (render_as_batch) does that for us.
     if connection is None:
-        context.configure(url=_url(), literal_binds=True, **options)
+        context.configure(
+            url=_url(),
+            literal_binds=True,
+            target_metadata=target_metadata,
+            compare_type=True,
+            render_as_batch=True,
+        )
     else:
-        context.configure(connection=connection, **options)
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            compare_type=True,
+            render_as_batch=True,
+        )
 
 
 def run_migrations_offline() -> None:

@@ -96,6 +96,6 @@ async def unit_of_work() -> AsyncIterator[AsyncSession]:
             raise
 
 
-async def execute(session: AsyncSession, statement: Executable) -> Result[Any]:
+async def execute(session: AsyncSession, statement: Executable) -> Result[*tuple[Any, ...]]:
     """Run a Core statement; SQLModel deprecates ``execute`` only for its own selects."""
     return await session.exec(statement)  # type: ignore[call-overload, no-any-return]

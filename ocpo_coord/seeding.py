@@ -95,9 +95,9 @@ class _Loader:
         await self.session.flush()
         for a in self.data["agencies"]:
             if a.get("predecessor"):
-                agency = await self.session.get(Agency, self.agencies[a["code"]])
-                assert agency is not None
-                agency.predecessor_id = self.agencies[a["predecessor"]]
+                successor = await self.session.get(Agency, self.agencies[a["code"]])
+                assert successor is not None
+                successor.predecessor_id = self.agencies[a["predecessor"]]
             for code in a.get("theatres", []):
                 self.session.add(
                     AgencyTheatre(agency_id=self.agencies[a["code"]], theatre_id=self.theatres[code])

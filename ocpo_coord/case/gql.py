@@ -10,7 +10,15 @@ from ocpo_coord.case import service
 from ocpo_coord.case.schemas import CaseCreate, CaseFilter, CasePublic, CaseUpdate
 from ocpo_coord.context import Actor
 from ocpo_coord.directory.gql import Agency
-from ocpo_coord.gql.common import Connection, ErrorTypes, Node, connection, input_model
+from ocpo_coord.gql.common import (
+    Connection,
+    ErrorTypes,
+    Node,
+    connection,
+    described_field,
+    input_model,
+    partial_input,
+)
 from ocpo_coord.gql.context import GraphQLInfo, mutate
 from ocpo_coord.gql.ids import parse_id
 from ocpo_coord.records.gql import Markings
@@ -33,12 +41,12 @@ class Case(Node):
     id: strawberry.ID
     markings: Markings
 
-    @strawberry.field(description="The lead agency's directory entry.")
+    @described_field("The lead agency's directory entry.")
     async def lead_agency_details(self, info: GraphQLInfo) -> Agency | None:
         agency = await info.context.loaders.agency.load(self.lead_agency)  # type: ignore[attr-defined]
         return Agency.from_pydantic(agency) if agency else None
 
-    @strawberry.field(description="Timeline notes you may read, newest first.")
+    @described_field("Timeline notes you may read, newest first.")
     async def notes(
         self, info: GraphQLInfo, first: int = 20
     ) -> list[Annotated["Note", strawberry.lazy("ocpo_coord.note.gql")]]:
@@ -47,7 +55,7 @@ class Case(Node):
         items = await info.context.loaders.case_notes.load((uuid.UUID(str(self.id)), _nested(first)))
         return [Note.from_pydantic(n) for n in items]
 
-    @strawberry.field(description="Evidence and documents you may read.")
+    @described_field("Evidence and documents you may read.")
     async def evidence(
         self, info: GraphQLInfo, first: int = 20
     ) -> list[Annotated["Evidence", strawberry.lazy("ocpo_coord.evidence.gql")]]:
@@ -56,7 +64,7 @@ class Case(Node):
         items = await info.context.loaders.case_evidence.load((uuid.UUID(str(self.id)), _nested(first)))
         return [Evidence.from_pydantic(e) for e in items]
 
-    @strawberry.field(description="Tasks on this case you may read.")
+    @described_field("Tasks on this case you may read.")
     async def tasks(
         self, info: GraphQLInfo, first: int = 20
     ) -> list[Annotated["Task", strawberry.lazy("ocpo_coord.task.gql")]]:
@@ -65,7 +73,7 @@ class Case(Node):
         items = await info.context.loaders.case_tasks.load((uuid.UUID(str(self.id)), _nested(first)))
         return [Task.from_pydantic(t) for t in items]
 
-    @strawberry.field(description="Linked intelligence items you may read.")
+    @described_field("Linked intelligence items you may read.")
     async def intel_items(
         self, info: GraphQLInfo, first: int = 20
     ) -> list[Annotated["IntelItem", strawberry.lazy("ocpo_coord.intel.gql")]]:
@@ -80,6 +88,7 @@ class CreateCaseInput:
     pass
 
 
+@partial_input
 @spy.input(model=CaseUpdate, all_fields=True, name="UpdateCaseInput")
 class UpdateCaseInput:
     id: strawberry.ID
@@ -100,7 +109,7 @@ CaseResult = Annotated[CasePayload | ErrorTypes, strawberry.union("CaseResult")]
 
 @strawberry.type
 class CaseQuery:
-    @strawberry.field(description="Cases you may read, newest first.")
+    @described_field("Cases you may read, newest first.")
     async def cases(
         self,
         info: GraphQLInfo,
@@ -118,7 +127,7 @@ class CaseQuery:
         )
         return connection(page, Case.from_pydantic)
 
-    @strawberry.field(description="One case; null, with a not-found error, if missing or not readable.")
+    @described_field("One case; null, with a not-found error, if missing or not readable.")
     async def case(self, info: GraphQLInfo, id: strawberry.ID) -> Case | None:
         public = await service.get_case(
             info.context.session, actor=info.context.require_actor(), case_id=parse_id(id, "case")

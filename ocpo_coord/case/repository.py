@@ -4,7 +4,6 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Select, exists, or_
 from sqlmodel import col, func, select
@@ -12,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.models import Case, CaseAgency, CaseCrimeType, CaseMember, Record
-from ocpo_coord.models.enums import RecordKind
+from ocpo_coord.models.enums import CrimeType, RecordKind
 from ocpo_coord.records.repository import RecordRepository
 from ocpo_coord.records.text import contains_text
 
@@ -29,21 +28,25 @@ class CaseRepository(RecordRepository[Case]):
         theatre_id: uuid.UUID | None = None,
         agency_id: uuid.UUID | None = None,
         text: str | None = None,
-    ) -> Select[Any]:
-        statement: Select[Any] = self.readable_statement()
+    ) -> Select[Case, Record]:
+        statement: Select[Case, Record] = self.readable_statement()
         if status:
-            statement = statement.where(Case.status == status)
+            statement = statement.where(col(Case.status) == status)
         if crime_type:
             statement = statement.where(
-                exists().where(CaseCrimeType.case_id == Case.id, CaseCrimeType.crime_type == crime_type)
+                exists().where(
+                    col(CaseCrimeType.case_id) == col(Case.id), col(CaseCrimeType.crime_type) == crime_type
+                )
             )
         if theatre_id:
-            statement = statement.where(Record.theatre_id == theatre_id)
+            statement = statement.where(col(Record.theatre_id) == theatre_id)
         if agency_id:
             statement = statement.where(
                 or_(
-                    Case.lead_agency_id == agency_id,
-                    exists().where(CaseAgency.case_id == Case.id, CaseAgency.agency_id == agency_id),
+                    col(Case.lead_agency_id) == agency_id,
+                    exists().where(
+                        col(CaseAgency.case_id) == col(Case.id), col(CaseAgency.agency_id) == agency_id
+                    ),
                 )
             )
         if text:
@@ -107,19 +110,21 @@ async def replace_links(
     session: AsyncSession,
     case_id: uuid.UUID,
     *,
-    crime_types: list[str] | None = None,
+    crime_types: list[CrimeType] | None = None,
     agency_ids: list[uuid.UUID] | None = None,
     member_ids: list[uuid.UUID] | None = None,
 ) -> None:
     if crime_types is not None:
-        for row in (await session.exec(select(CaseCrimeType).where(CaseCrimeType.case_id == case_id))).all():
-            await session.delete(row)
+        for crime_row in (
+            await session.exec(select(CaseCrimeType).where(CaseCrimeType.case_id == case_id))
+        ).all():
+            await session.delete(crime_row)
     if agency_ids is not None:
-        for row in (await session.exec(select(CaseAgency).where(CaseAgency.case_id == case_id))).all():
-            await session.delete(row)
+        for agency_row in (await session.exec(select(CaseAgency).where(CaseAgency.case_id == case_id))).all():
+            await session.delete(agency_row)
     if member_ids is not None:
-        for row in (await session.exec(select(CaseMember).where(CaseMember.case_id == case_id))).all():
-            await session.delete(row)
+        for member_row in (await session.exec(select(CaseMember).where(CaseMember.case_id == case_id))).all():
+            await session.delete(member_row)
     await session.flush()
     for crime_type in sorted(set(crime_types or [])):
         session.add(CaseCrimeType(case_id=case_id, crime_type=crime_type))

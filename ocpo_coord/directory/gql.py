@@ -5,6 +5,7 @@ import strawberry.experimental.pydantic as spy
 
 from ocpo_coord.directory import service
 from ocpo_coord.directory.schemas import AgencyPublic, MePublic, TheatrePublic
+from ocpo_coord.gql.common import described_field
 from ocpo_coord.gql.context import GraphQLInfo
 
 
@@ -25,11 +26,11 @@ class Me:
 
 @strawberry.type
 class DirectoryQuery:
-    @strawberry.field(description="The signed-in user.")
+    @described_field("The signed-in user.")
     async def me(self, info: GraphQLInfo) -> Me:
         return Me.from_pydantic(service.me(info.context.require_actor().principal))
 
-    @strawberry.field(description="Every agency of the installation (directory data).")
+    @described_field("Every agency of the installation (directory data).")
     async def agencies(self, info: GraphQLInfo) -> list[Agency]:
         info.context.require_actor()
         return [Agency.from_pydantic(a) for a in await service.list_agencies(info.context.session)]

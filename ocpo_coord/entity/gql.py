@@ -18,7 +18,15 @@ from ocpo_coord.entity.schemas import (
     SelectorInput,
     SelectorPublic,
 )
-from ocpo_coord.gql.common import Connection, ErrorTypes, Node, connection, input_model
+from ocpo_coord.gql.common import (
+    Connection,
+    ErrorTypes,
+    Node,
+    connection,
+    described_field,
+    input_model,
+    partial_input,
+)
 from ocpo_coord.gql.context import GraphQLInfo, mutate
 from ocpo_coord.gql.ids import parse_id
 from ocpo_coord.records.gql import Markings
@@ -56,6 +64,7 @@ class CreateEntityInput:
     attributes: JSON = strawberry.field(default_factory=dict)
 
 
+@partial_input
 @spy.input(model=EntityUpdate, all_fields=True, name="UpdateEntityInput")
 class UpdateEntityInput:
     id: strawberry.ID
@@ -77,7 +86,7 @@ EntityResult = Annotated[EntityPayload | ErrorTypes, strawberry.union("EntityRes
 
 @strawberry.type
 class EntityQuery:
-    @strawberry.field(description="Entities you may read; selector filters match after normalisation.")
+    @described_field("Entities you may read; selector filters match after normalisation.")
     async def entities(
         self,
         info: GraphQLInfo,

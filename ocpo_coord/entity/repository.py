@@ -4,14 +4,13 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Select, exists
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
-from ocpo_coord.models import Entity, RecordEntity, Selector
+from ocpo_coord.models import Entity, Record, RecordEntity, Selector
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.repository import RecordRepository
 from ocpo_coord.records.text import contains_text
@@ -28,14 +27,14 @@ class EntityRepository(RecordRepository[Entity]):
         selector_kind: str | None = None,
         normalized: str | None = None,
         text: str | None = None,
-    ) -> Select[Any]:
-        statement: Select[Any] = self.readable_statement()
+    ) -> Select[Entity, Record]:
+        statement: Select[Entity, Record] = self.readable_statement()
         if entity_kind:
-            statement = statement.where(Entity.entity_kind == entity_kind)
+            statement = statement.where(col(Entity.entity_kind) == entity_kind)
         if normalized is not None:
-            match = [Selector.entity_id == Entity.id, Selector.normalized == normalized]
+            match = [col(Selector.entity_id) == col(Entity.id), col(Selector.normalized) == normalized]
             if selector_kind:
-                match.append(Selector.kind == selector_kind)
+                match.append(col(Selector.kind) == selector_kind)
             statement = statement.where(exists().where(*match))
         if text:
             statement = statement.where(contains_text(text, Entity.label))

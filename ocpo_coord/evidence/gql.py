@@ -14,7 +14,7 @@ from ocpo_coord.evidence.schemas import (
     EvidencePublic,
     EvidenceUpdate,
 )
-from ocpo_coord.gql.common import ErrorTypes, Node, input_model
+from ocpo_coord.gql.common import ErrorTypes, Node, input_model, partial_input
 from ocpo_coord.gql.context import GraphQLInfo, mutate
 from ocpo_coord.gql.ids import parse_id
 from ocpo_coord.records.gql import Markings
@@ -41,6 +41,7 @@ class CreateEvidenceInput:
     pass
 
 
+@partial_input
 @spy.input(model=EvidenceUpdate, all_fields=True, name="UpdateEvidenceInput")
 class UpdateEvidenceInput:
     id: strawberry.ID

@@ -194,6 +194,20 @@ async def update_evidence(
         data.model_dump(exclude_unset=True, exclude={"expected_version", "custody_transfer", "markings"})
     )
     if data.custody_transfer is not None:
+        latest = (
+            await session.exec(
+                select(CustodyEvent.received_at)
+                .where(CustodyEvent.evidence_id == evidence.id)
+                .order_by(col(CustodyEvent.received_at).desc())
+                .limit(1)
+            )
+        ).first()
+        # The chain only grows forward: a hand-over cannot predate the current holding.
+        if latest is not None and data.custody_transfer.received_at < latest:
+            raise InvalidInput(
+                f"is before the current holder received the item ({latest.isoformat()})",
+                field="custody_transfer.received_at",
+            )
         session.add(await _custody_event(session, evidence.id, data.custody_transfer, "custody_transfer"))
         evidence.storage_location = data.custody_transfer.location
     if data.markings is not None:

@@ -7,12 +7,31 @@ from typing import Any, Generic, TypeVar
 import strawberry
 from graphql import ObjectValueNode, VariableNode
 from pydantic import BaseModel, ValidationError
+from strawberry.types.field import StrawberryField
+from strawberry.types.unset import UNSET
 
 from ocpo_coord.exceptions import Conflict, Forbidden, InvalidInput, NotFound, OcpoError
 from ocpo_coord.records.pagination import Page
 
 T = TypeVar("T")
 P = TypeVar("P")
+
+AsyncResolver = Callable[..., Awaitable[Any]]
+
+
+def described_field(description: str) -> Callable[[AsyncResolver], StrawberryField]:
+    """``@strawberry.field(description=...)`` for a resolver method, typed for mypy --strict.
+
+    strawberry types the keyword-only ``field(...)`` call as returning ``Any``, which
+    mypy reports as an untyped decorator (strawberry-graphql/strawberry#1929).
+    Handing the resolver over positionally picks the typed overload; at run time it
+    is the same call and the same ``StrawberryField``.
+    """
+
+    def decorate(resolver: AsyncResolver) -> StrawberryField:
+        return strawberry.field(resolver, description=description)
+
+    return decorate
 
 
 @strawberry.interface(description="An object with a globally unique id (the record's UUID).")
@@ -167,3 +186,15 @@ def input_model(
         if provided is not None:
             data = {k: v for k, v in data.items() if k in provided}
     return convert_input(lambda: model.model_validate(data))
+
+
+InputT = TypeVar("InputT")
+
+
+def partial_input(cls: type[InputT]) -> type[InputT]:
+    """An update input: fields have no GraphQL default, so a field left out stays
+    out of the request's variables and ``input_model(partial=True)`` leaves it alone."""
+    for field in cls.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+        field.default = UNSET
+        field.default_value = UNSET
+    return cls

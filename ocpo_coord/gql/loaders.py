@@ -4,6 +4,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import ColumnElement, SQLColumnExpression
+from sqlmodel import SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.dataloader import DataLoader
 
@@ -67,14 +69,14 @@ class Loaders:
         keys: Sequence[ChildKey],
         repo: RecordRepository[Any],
         assemble: Any,
-        join: Any = None,
-        parent: Any = None,
+        join: tuple[type[SQLModel], ColumnElement[bool]] | None = None,
+        parent: SQLColumnExpression[Any] | None = None,
     ) -> list[list[Any]]:
         result: dict[ChildKey, list[Any]] = {}
         for first in {k[1] for k in keys}:
             parents = [k[0] for k in keys if k[1] == first]
             grouped = await first_children(
-                repo, parent if parent is not None else Record.parent_id, parents, first, join=join
+                repo, parent if parent is not None else col(Record.parent_id), parents, first, join=join
             )
             rows = [row for rs in grouped.values() for row in rs]
             publics = {p.id: p for p in await assemble(self.session, rows)}
@@ -100,6 +102,6 @@ class Loaders:
             keys,
             repo,
             intel_service.assembler(self.actor),
-            join=(IntelCase, IntelCase.intel_id == IntelItem.id),
-            parent=IntelCase.case_id,
+            join=(IntelCase, col(IntelCase.intel_id) == col(IntelItem.id)),
+            parent=col(IntelCase.case_id),
         )

@@ -9,7 +9,7 @@ from ocpo_coord.entity.gql import Entity
 from ocpo_coord.evidence import service as evidence_service
 from ocpo_coord.evidence.gql import Evidence
 from ocpo_coord.exceptions import NotFound
-from ocpo_coord.gql.common import Node
+from ocpo_coord.gql.common import Node, described_field
 from ocpo_coord.gql.context import GraphQLInfo
 from ocpo_coord.gql.ids import parse_id
 from ocpo_coord.intel import service as intel_service
@@ -55,6 +55,6 @@ async def resolve_node(info: GraphQLInfo, id: strawberry.ID) -> Node:
 
 @strawberry.type
 class NodeQuery:
-    @strawberry.field(description="Any record you may read, by id; null with a not-found error otherwise.")
+    @described_field("Any record you may read, by id; null with a not-found error otherwise.")
     async def node(self, info: GraphQLInfo, id: strawberry.ID) -> Node | None:
         return await resolve_node(info, id)

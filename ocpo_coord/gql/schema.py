@@ -1,5 +1,6 @@
 """The GraphQL schema, its limits, and its router."""
 
+from functools import partial
 from typing import Any
 
 import strawberry
@@ -39,7 +40,9 @@ Mutation = merge_types(
 
 
 def _expected(error: GraphQLError) -> bool:
-    return isinstance(error.original_error, OcpoError)
+    """Domain errors and errors in the operation itself (syntax, validation, limits)
+    are the caller's to read; anything raised by our code otherwise is masked."""
+    return error.original_error is None or isinstance(error.original_error, OcpoError)
 
 
 class OcpoSchema(strawberry.Schema):
@@ -50,6 +53,8 @@ class OcpoSchema(strawberry.Schema):
         rollback = False
         for error in errors:
             original = error.original_error
+            if original is None:
+                continue
             if isinstance(original, OcpoError):
                 error.extensions = {
                     **(error.extensions or {}),
@@ -65,13 +70,14 @@ class OcpoSchema(strawberry.Schema):
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+    # Factories, not instances: each operation gets fresh extension state.
     extensions: list[Any] = [
-        QueryDepthLimiter(max_depth=10),
-        MaxAliasesLimiter(max_alias_count=30),
-        MaxTokensLimiter(max_token_count=4000),
-        ParserCache(maxsize=256),
-        ValidationCache(maxsize=256),
-        MaskErrors(should_mask_error=lambda error: not _expected(error)),
+        partial(QueryDepthLimiter, max_depth=10),
+        partial(MaxAliasesLimiter, max_alias_count=30),
+        partial(MaxTokensLimiter, max_token_count=4000),
+        partial(ParserCache, maxsize=256),
+        partial(ValidationCache, maxsize=256),
+        partial(MaskErrors, should_mask_error=lambda error: not _expected(error)),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

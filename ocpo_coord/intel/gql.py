@@ -7,7 +7,15 @@ import strawberry.experimental.pydantic as spy
 
 from ocpo_coord.case.gql import Case
 from ocpo_coord.context import Actor
-from ocpo_coord.gql.common import Connection, ErrorTypes, Node, connection, input_model
+from ocpo_coord.gql.common import (
+    Connection,
+    ErrorTypes,
+    Node,
+    connection,
+    described_field,
+    input_model,
+    partial_input,
+)
 from ocpo_coord.gql.context import GraphQLInfo, mutate
 from ocpo_coord.gql.ids import parse_id
 from ocpo_coord.intel import service
@@ -20,7 +28,7 @@ class IntelItem(Node):
     id: strawberry.ID
     markings: Markings
 
-    @strawberry.field(description="Linked cases you may read.")
+    @described_field("Linked cases you may read.")
     async def cases(self, info: GraphQLInfo) -> list[Case]:
         found = await info.context.loaders.case.load_many(self.case_ids)  # type: ignore[attr-defined]
         return [Case.from_pydantic(c) for c in found if c is not None]
@@ -31,6 +39,7 @@ class CreateIntelItemInput:
     pass
 
 
+@partial_input
 @spy.input(model=IntelItemUpdate, all_fields=True, name="UpdateIntelItemInput")
 class UpdateIntelItemInput:
     id: strawberry.ID
@@ -51,7 +60,7 @@ IntelItemResult = Annotated[IntelItemPayload | ErrorTypes, strawberry.union("Int
 
 @strawberry.type
 class IntelQuery:
-    @strawberry.field(description="Intelligence items you may read, newest first.")
+    @described_field("Intelligence items you may read, newest first.")
     async def intel_items(
         self,
         info: GraphQLInfo,

@@ -4,7 +4,6 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Select, exists, or_
 from sqlmodel import col, select
@@ -29,20 +28,22 @@ class IntelRepository(RecordRepository[IntelItem]):
         case_id: uuid.UUID | None = None,
         source_reliability: str | None = None,
         text: str | None = None,
-    ) -> Select[Any]:
-        statement: Select[Any] = self.readable_statement()
+    ) -> Select[IntelItem, Record]:
+        statement: Select[IntelItem, Record] = self.readable_statement()
         if theatre_id:
-            statement = statement.where(Record.theatre_id == theatre_id)
+            statement = statement.where(col(Record.theatre_id) == theatre_id)
         if agency_id:
             statement = statement.where(
-                or_(Record.originator_agency_id == agency_id, Record.owner_agency_id == agency_id)
+                or_(col(Record.originator_agency_id) == agency_id, col(Record.owner_agency_id) == agency_id)
             )
         if case_id:
             statement = statement.where(
-                exists().where(IntelCase.intel_id == IntelItem.id, IntelCase.case_id == case_id)
+                exists().where(
+                    col(IntelCase.intel_id) == col(IntelItem.id), col(IntelCase.case_id) == case_id
+                )
             )
         if source_reliability:
-            statement = statement.where(IntelItem.source_reliability == source_reliability)
+            statement = statement.where(col(IntelItem.source_reliability) == source_reliability)
         if text:
             statement = statement.where(contains_text(text, IntelItem.title, IntelItem.content))
         return statement

@@ -6,7 +6,7 @@ import strawberry
 import strawberry.experimental.pydantic as spy
 
 from ocpo_coord.context import Actor
-from ocpo_coord.gql.common import ErrorTypes, Node, input_model
+from ocpo_coord.gql.common import ErrorTypes, Node, input_model, partial_input
 from ocpo_coord.gql.context import GraphQLInfo, mutate
 from ocpo_coord.gql.ids import parse_id
 from ocpo_coord.note import service
@@ -25,6 +25,7 @@ class CreateNoteInput:
     pass
 
 
+@partial_input
 @spy.input(model=NoteUpdate, all_fields=True, name="UpdateNoteInput")
 class UpdateNoteInput:
     id: strawberry.ID

@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, select
 from sqlmodel import SQLModel, col
 
 from ocpo_coord.db import execute
@@ -19,7 +19,7 @@ from ocpo_coord.records.repository import RecordRepository
 
 async def first_children(
     repo: RecordRepository[Any],
-    parent_column: ColumnElement[Any],
+    parent_column: SQLColumnExpression[Any],
     parent_ids: Iterable[uuid.UUID],
     first: int,
     *,
@@ -29,7 +29,7 @@ async def first_children(
     grouped: dict[uuid.UUID, list[tuple[Any, Record]]] = defaultdict(list)
     if not wanted:
         return grouped
-    base: Select[Any] = repo.readable_statement()
+    base: Select[Any, Record] = repo.readable_statement()
     if join is not None:
         base = base.join(join[0], join[1])
     numbered = (
@@ -37,7 +37,7 @@ async def first_children(
             col(Record.id).label("child_id"),
             parent_column.label("parent_key"),
             func.row_number()
-            .over(partition_by=parent_column, order_by=(Record.created_at.desc(), Record.id.desc()))
+            .over(partition_by=parent_column, order_by=(col(Record.created_at).desc(), col(Record.id).desc()))
             .label("position"),
         )
         .where(parent_column.in_(wanted))

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, and_, func, or_, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.db import execute
@@ -62,28 +63,30 @@ def check_page_size(first: int, maximum: int, *, field: str = "first") -> None:
         raise InvalidInput(f"must be between 1 and {maximum}", field=field)
 
 
-def keyset(statement: Select[Any], after: Cursor | None) -> Select[Any]:
-    ordered = statement.order_by(Record.created_at.desc(), Record.id.desc())
+def keyset(statement: Select[*tuple[Any, ...]], after: Cursor | None) -> Select[*tuple[Any, ...]]:
+    ordered = statement.order_by(col(Record.created_at).desc(), col(Record.id).desc())
     if after is None:
         return ordered
     return ordered.where(
         or_(
-            Record.created_at < after.created_at,
-            and_(Record.created_at == after.created_at, Record.id < after.id),
+            col(Record.created_at) < after.created_at,
+            and_(col(Record.created_at) == after.created_at, col(Record.id) < after.id),
         )
     )
 
 
-async def bounded_count(session: AsyncSession, statement: Select[Any], cap: int) -> tuple[int, bool]:
+async def bounded_count(
+    session: AsyncSession, statement: Select[*tuple[Any, ...]], cap: int
+) -> tuple[int, bool]:
     """Count at most ``cap`` rows; the flag says the true figure may be larger."""
-    limited = statement.with_only_columns(Record.id).order_by(None).limit(cap + 1).subquery()
+    limited = statement.with_only_columns(col(Record.id)).order_by(None).limit(cap + 1).subquery()
     value = int((await execute(session, select(func.count()).select_from(limited))).scalar_one())
     return min(value, cap), value > cap
 
 
 async def fetch_page(
     session: AsyncSession,
-    statement: Select[Any],
+    statement: Select[*tuple[Any, ...]],
     *,
     first: int,
     after: Cursor | None,
@@ -102,7 +105,7 @@ async def fetch_page(
 
 async def assembled_page(
     session: AsyncSession,
-    statement: Select[Any],
+    statement: Select[*tuple[Any, ...]],
     *,
     first: int,
     after: str | None,

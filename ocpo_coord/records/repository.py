@@ -4,18 +4,25 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
-from sqlalchemy import Select
-from sqlmodel import SQLModel, col, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select
 
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.models import Agency, Record, RecordRelease, User
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.sharing.visibility import readable
 
-M = TypeVar("M", bound=SQLModel)
+
+class RecordTable(Protocol):
+    """A shareable aggregate's table: its primary key is its ``record`` row's id."""
+
+    id: uuid.UUID
+
+
+M = TypeVar("M", bound=RecordTable)
 
 
 class RecordRepository(Generic[M]):
@@ -36,18 +43,18 @@ class RecordRepository(Generic[M]):
         self.principal = principal
         self.now = now
 
-    def readable_statement(self) -> Select[tuple[M, Record]]:
-        model_id = self.model.id
+    def readable_statement(self) -> Select[M, Record]:
+        model_id = col(self.model.id)
         return (
             select(self.model, Record)
             .join(Record, col(Record.id) == model_id)
-            .where(Record.kind == self.kind.value)
+            .where(col(Record.kind) == self.kind.value)
             .where(readable(self.principal, now=self.now))
         )
 
     async def get(self, record_id: uuid.UUID) -> tuple[M, Record] | None:
         statement = self.readable_statement().where(col(Record.id) == record_id)
-        row = (await self.session.exec(statement)).first()  # type: ignore[call-overload]
+        row = (await self.session.exec(statement)).first()
         return (row[0], row[1]) if row is not None else None
 
     async def get_many(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, tuple[M, Record]]:
@@ -55,14 +62,14 @@ class RecordRepository(Generic[M]):
         if not wanted:
             return {}
         statement = self.readable_statement().where(col(Record.id).in_(wanted))
-        rows = (await self.session.exec(statement)).all()  # type: ignore[call-overload]
+        rows = (await self.session.exec(statement)).all()
         return {row[1].id: (row[0], row[1]) for row in rows}
 
     async def get_for_update(self, record_id: uuid.UUID) -> tuple[M, Record] | None:
         statement = self.readable_statement().where(col(Record.id) == record_id)
         if self.session.get_bind().dialect.name == "postgresql":
             statement = statement.with_for_update(of=Record)
-        row = (await self.session.exec(statement)).first()  # type: ignore[call-overload]
+        row = (await self.session.exec(statement)).first()
         return (row[0], row[1]) if row is not None else None
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.models import (
@@ -34,8 +35,8 @@ def _restrictions(principal: Principal, R: Any) -> list[ColumnElement[bool]]:
         conditions.append(R.nohost == false())
     # A restricted case, and what hangs off it, is for its named members only.
     is_member = exists().where(
-        CaseMember.case_id == R.restricted_case_id,
-        CaseMember.user_id == principal.user_id,
+        col(CaseMember.case_id) == R.restricted_case_id,
+        col(CaseMember.user_id) == principal.user_id,
     )
     conditions.append(or_(R.restricted_case_id.is_(None), is_member))
     return conditions
@@ -57,17 +58,17 @@ def _releases(principal: Principal, now: datetime, R: Any) -> list[ColumnElement
         or_(
             R.created_by_id == principal.user_id,
             exists().where(
-                RecordRelease.record_id == R.id,
-                RecordRelease.user_id == principal.user_id,
+                col(RecordRelease.record_id) == R.id,
+                col(RecordRelease.user_id) == principal.user_id,
             ),
         ),
     )
-    release_targets = [RecordRelease.agency_id == agency_id]
+    release_targets = [col(RecordRelease.agency_id) == agency_id]
     if principal.sharing_group_ids:
-        release_targets.append(RecordRelease.sharing_group_id.in_(principal.sharing_group_ids))
+        release_targets.append(col(RecordRelease.sharing_group_id).in_(principal.sharing_group_ids))
     released = and_(
         R.tlp.in_([Tlp.GREEN.value, Tlp.AMBER.value, Tlp.AMBER_STRICT.value]),
-        exists().where(RecordRelease.record_id == R.id, or_(*release_targets)),
+        exists().where(col(RecordRelease.record_id) == R.id, or_(*release_targets)),
     )
     same_theatre = (
         and_(R.tlp == Tlp.GREEN.value, R.theatre_id.in_(principal.theatre_ids))
@@ -79,17 +80,17 @@ def _releases(principal: Principal, now: datetime, R: Any) -> list[ColumnElement
         R.tlp.in_([Tlp.GREEN.value, Tlp.AMBER.value]),
         R.orcon == false(),
         exists().where(
-            SharingAgreement.grantor_agency_id == R.owner_agency_id,
-            SharingAgreement.grantee_agency_id == agency_id,
-            SharingAgreement.valid_from <= now,
-            SharingAgreement.valid_until > now,
-            SharingAgreement.max_classification >= R.classification,
+            col(SharingAgreement.grantor_agency_id) == R.owner_agency_id,
+            col(SharingAgreement.grantee_agency_id) == agency_id,
+            col(SharingAgreement.valid_from) <= now,
+            col(SharingAgreement.valid_until) > now,
+            col(SharingAgreement.max_classification) >= R.classification,
         ),
     )
     grant = exists().where(
-        RecordGrant.record_id == R.id,
-        or_(RecordGrant.user_id == principal.user_id, RecordGrant.agency_id == agency_id),
-        or_(RecordGrant.expires_at.is_(None), RecordGrant.expires_at > now),
+        col(RecordGrant.record_id) == R.id,
+        or_(col(RecordGrant.user_id) == principal.user_id, col(RecordGrant.agency_id) == agency_id),
+        or_(col(RecordGrant.expires_at).is_(None), col(RecordGrant.expires_at) > now),
     )
     return [
         R.tlp == Tlp.CLEAR.value,
@@ -115,8 +116,10 @@ def readable(principal: Principal, *, now: datetime) -> ColumnElement[bool]:
     if not principal.reads_agency_data:
         return false()
     parent = aliased(Record, name="parent_record")
-    parent_readable = exists().where(parent.id == Record.parent_id, _own_rule(principal, now, parent))
+    parent_readable = exists().where(
+        col(parent.id) == col(Record.parent_id), _own_rule(principal, now, parent)
+    )
     return and_(
         _own_rule(principal, now, Record),
-        or_(Record.parent_id.is_(None), parent_readable),
+        or_(col(Record.parent_id).is_(None), parent_readable),
     )

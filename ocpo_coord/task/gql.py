@@ -7,7 +7,15 @@ import strawberry.experimental.pydantic as spy
 
 from ocpo_coord.case.gql import Case
 from ocpo_coord.context import Actor
-from ocpo_coord.gql.common import Connection, ErrorTypes, Node, connection, input_model
+from ocpo_coord.gql.common import (
+    Connection,
+    ErrorTypes,
+    Node,
+    connection,
+    described_field,
+    input_model,
+    partial_input,
+)
 from ocpo_coord.gql.context import GraphQLInfo, mutate
 from ocpo_coord.gql.ids import parse_id
 from ocpo_coord.records.gql import Markings
@@ -20,7 +28,7 @@ class Task(Node):
     id: strawberry.ID
     markings: Markings
 
-    @strawberry.field(description="The case this task serves, when you may read it.")
+    @described_field("The case this task serves, when you may read it.")
     async def case(self, info: GraphQLInfo) -> Case | None:
         if self.case_id is None:  # type: ignore[attr-defined]
             return None
@@ -33,6 +41,7 @@ class CreateTaskInput:
     pass
 
 
+@partial_input
 @spy.input(model=TaskUpdate, all_fields=True, name="UpdateTaskInput")
 class UpdateTaskInput:
     id: strawberry.ID
@@ -53,7 +62,7 @@ TaskResult = Annotated[TaskPayload | ErrorTypes, strawberry.union("TaskResult")]
 
 @strawberry.type
 class TaskQuery:
-    @strawberry.field(description="Tasks you may read across agencies, newest first.")
+    @described_field("Tasks you may read across agencies, newest first.")
     async def tasks(
         self,
         info: GraphQLInfo,

@@ -4,7 +4,6 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import Select, and_, exists, not_, or_
 from sqlmodel import col, select
@@ -38,28 +37,28 @@ class TaskRepository(RecordRepository[Task]):
         assignee_position_id: uuid.UUID | None = None,
         overdue: bool | None = None,
         text: str | None = None,
-    ) -> Select[Any]:
-        statement: Select[Any] = self.readable_statement()
+    ) -> Select[Task, Record]:
+        statement: Select[Task, Record] = self.readable_statement()
         if status:
-            statement = statement.where(Task.status == status)
+            statement = statement.where(col(Task.status) == status)
         if theatre_id:
-            statement = statement.where(Record.theatre_id == theatre_id)
+            statement = statement.where(col(Record.theatre_id) == theatre_id)
         if agency_id:
             statement = statement.where(
                 or_(
-                    Task.lead_agency_id == agency_id,
+                    col(Task.lead_agency_id) == agency_id,
                     exists().where(
-                        TaskSupportingAgency.task_id == Task.id,
-                        TaskSupportingAgency.agency_id == agency_id,
+                        col(TaskSupportingAgency.task_id) == col(Task.id),
+                        col(TaskSupportingAgency.agency_id) == agency_id,
                     ),
                 )
             )
         if activity_area:
-            statement = statement.where(Task.activity_area == activity_area)
+            statement = statement.where(col(Task.activity_area) == activity_area)
         if case_id:
-            statement = statement.where(Record.parent_id == case_id)
+            statement = statement.where(col(Record.parent_id) == case_id)
         if assignee_position_id:
-            statement = statement.where(Task.assignee_position_id == assignee_position_id)
+            statement = statement.where(col(Task.assignee_position_id) == assignee_position_id)
         if overdue is not None:
             late = and_(
                 col(Task.due_date).is_not(None),

@@ -1,0 +1,111 @@
+"""Fixtures: both databases, the ASGI app over real HTTP, and real signed tokens."""
+
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+_STATE = tempfile.mkdtemp(prefix="ocpo-test-state-")
+# Settings are read once per process; fix them before the package is imported.
+os.environ["OCPO_STATE_DIR"] = _STATE
+os.environ["OCPO_ENVIRONMENT"] = "test"
+os.environ["OCPO_DATABASE_URL"] = f"sqlite:///{Path(_STATE) / 'unused.db'}"
+
+import httpx  # noqa: E402
+import pytest  # noqa: E402
+from fastapi import FastAPI  # noqa: E402
+
+from ocpo_coord.app import create_app  # noqa: E402
+from ocpo_coord.auth.tokens import mint_local_token  # noqa: E402
+from ocpo_coord.config import get_settings  # noqa: E402
+from tests.fixtures.databases import (  # noqa: E402
+    Template,
+    build_template,
+    postgres_required,
+    postgres_unreachable_reason,
+)
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+_templates: dict[str, Template] = {}
+_skipped_postgres: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("databases")
+
+
+def _template(backend: str, workdir: Path) -> Template:
+    if backend not in _templates:
+        if backend == "postgresql":
+            reason = postgres_unreachable_reason()
+            if reason is not None:
+                if postgres_required():
+                    pytest.fail(f"{reason} (OCPO_REQUIRE_POSTGRES is set)")
+                if not _skipped_postgres:
+                    _skipped_postgres.append(reason)
+                pytest.skip(reason)
+        _templates[backend] = build_template(backend, workdir)
+    return _templates[backend]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    value: str = request.param
+    return value
+
+
+@pytest.fixture
+def db_url(backend: str, workdir: Path) -> Iterator[str]:
+    """A fresh, migrated and seeded database of the parametrised backend."""
+    template = _template(backend, workdir)
+    url = template.fresh_copy()
+    yield url
+    template.drop_copy(url)
+
+
+@pytest.fixture
+async def app(db_url: str) -> AsyncIterator[FastAPI]:
+    application = create_app(database_url=db_url)
+    yield application
+    await application.state.sessionmaker.kw["bind"].dispose()
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://ocpo.test") as http:
+        yield http
+
+
+def token_for(login: str) -> str:
+    return mint_local_token(get_settings(), login)
+
+
+def auth(login: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_for(login)}"}
+
+
+async def gql(
+    client: httpx.AsyncClient, login: str | None, query: str, variables: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    headers = auth(login) if login else {}
+    response = await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    for template in _templates.values():
+        template.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if _skipped_postgres:
+        terminalreporter.write_sep("=", "PostgreSQL part SKIPPED", yellow=True, bold=True)
+        terminalreporter.write_line(_skipped_postgres[0])
+        terminalreporter.write_line("Only SQLite was tested. Set OCPO_REQUIRE_POSTGRES=1 to make this a failure.")
+    elif "postgresql" in _templates:
+        terminalreporter.write_line("PostgreSQL part ran against a real server.")

@@ -1,0 +1,112 @@
+"""GraphQL contract: example operations, the committed SDL, limits, no N+1 queries."""
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import event
+
+from ocpo_coord.gql.schema import schema
+from tests.conftest import auth, gql
+
+ROOT = Path(__file__).resolve().parent.parent
+OPERATIONS = ROOT / "graphql" / "operations"
+
+
+def test_committed_schema_matches_the_code() -> None:
+    committed = (ROOT / "graphql" / "schema.graphql").read_text()
+    assert committed.strip() == schema.as_str().strip(), (
+        "graphql/schema.graphql is stale: run "
+        "`strawberry export-schema ocpo_coord.gql.schema:schema --output graphql/schema.graphql`"
+    )
+
+
+def test_no_python_in_the_sdl_folder() -> None:
+    # A .py file there would shadow the graphql-core library strawberry imports.
+    assert not list((ROOT / "graphql").rglob("*.py"))
+
+
+def _variables(name: str) -> dict[str, Any]:
+    return {
+        "CreateCase": {"input": {"title": "Stolen vehicles shipped via Durrës", "theatre": "KOS", "crimeTypes": ["SMUGGLING"]}},
+        "IntelItems": {"filter": {"theatre": "KOS"}},
+        "TaskBoard": {"filter": {"theatre": "KOS"}},
+        "MyCases": {"first": 5},
+    }.get(name, {})
+
+
+@pytest.mark.parametrize("path", sorted(OPERATIONS.glob("*.graphql")), ids=lambda p: p.stem)
+async def test_example_operations_run(client: httpx.AsyncClient, path: Path) -> None:
+    variables = _variables(path.stem)
+    if path.stem == "AddNote":
+        cases = await client.get("/api/v1/cases", params={"text": "UNMIK-2007-0088"}, headers=auth("unmik.analyst"))
+        variables = {"input": {"caseId": cases.json()["items"][0]["id"], "body": "Checked with the border post."}}
+    if path.stem == "Node":
+        cases = await client.get("/api/v1/cases", params={"limit": 1}, headers=auth("unmik.analyst"))
+        variables = {"id": cases.json()["items"][0]["id"]}
+    body = await gql(client, "unmik.analyst", path.read_text(), variables)
+    assert "errors" not in body, body
+    assert body["data"]
+    text = str(body["data"])
+    assert "Error'" not in text, body
+
+
+class _QueryCounter:
+    def __init__(self, app: FastAPI) -> None:
+        self.count = 0
+        self.engine = app.state.sessionmaker.kw["bind"].sync_engine
+        event.listen(self.engine, "before_cursor_execute", self._count)
+
+    def _count(self, *args: Any) -> None:
+        self.count += 1
+
+    def close(self) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._count)
+
+
+async def test_nested_fields_cost_the_same_queries_for_any_page_size(client: httpx.AsyncClient, app: FastAPI) -> None:
+    query = (OPERATIONS / "MyCases.graphql").read_text()
+    counts = {}
+    for first in (4, 9):
+        counter = _QueryCounter(app)
+        body = await gql(client, "unmik.chief", query, {"first": first})
+        counter.close()
+        assert len(body["data"]["cases"]["edges"]) == first
+        counts[first] = counter.count
+    assert counts[4] == counts[9], counts
+
+
+async def test_depth_and_alias_limits(client: httpx.AsyncClient) -> None:
+    deep = "{ cases { edges { node { intelItems { cases { intelItems { cases { intelItems { cases { intelItems { cases { id } } } } } } } } } } } }"
+    body = await gql(client, "unmik.analyst", deep)
+    assert "exceeds maximum operation depth" in body["errors"][0]["message"]
+    aliases = "{ " + " ".join(f"a{i}: me {{ login }}" for i in range(40)) + " }"
+    body = await gql(client, "unmik.analyst", aliases)
+    assert "aliases" in body["errors"][0]["message"].lower()
+
+
+async def test_page_size_is_bounded(client: httpx.AsyncClient) -> None:
+    body = await gql(client, "unmik.analyst", "{ cases(first: 5000) { totalCount } }")
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"] == {"code": "INVALID_INPUT", "field": "first"}
+
+
+async def test_unexpected_errors_are_masked(client: httpx.AsyncClient) -> None:
+    body = await gql(client, "unmik.analyst", '{ cases(first: 2, after: "not-a-cursor") { totalCount } }')
+    assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+    assert "Traceback" not in str(body)
+
+
+def test_schema_export_command_works() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "strawberry", "export-schema", "ocpo_coord.gql.schema:schema"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    assert "type Query" in result.stdout
