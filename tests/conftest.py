@@ -91,7 +91,9 @@ async def gql(
     client: httpx.AsyncClient, login: str | None, query: str, variables: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     headers = auth(login) if login else {}
-    response = await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+    )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -106,6 +108,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if _skipped_postgres:
         terminalreporter.write_sep("=", "PostgreSQL part SKIPPED", yellow=True, bold=True)
         terminalreporter.write_line(_skipped_postgres[0])
-        terminalreporter.write_line("Only SQLite was tested. Set OCPO_REQUIRE_POSTGRES=1 to make this a failure.")
+        terminalreporter.write_line(
+            "Only SQLite was tested. Set OCPO_REQUIRE_POSTGRES=1 to make this a failure."
+        )
     elif "postgresql" in _templates:
         terminalreporter.write_line("PostgreSQL part ran against a real server.")

@@ -70,7 +70,7 @@ async def test_expired_token_is_401(client: httpx.AsyncClient) -> None:
 
 
 async def test_unsigned_token_is_refused(client: httpx.AsyncClient) -> None:
-    unsigned = jwt.encode(_claims(), None, algorithm="none")
+    unsigned = jwt.encode(_claims(), "", algorithm="none")
     status, _ = await _status(client, {"Authorization": f"Bearer {unsigned}"})
     assert status == 401
 

@@ -1,5 +1,7 @@
 """The demo theatre as each user sees it: own records, releases, never above clearance."""
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -39,15 +41,25 @@ async def test_unmik_analyst_never_sees_secret_even_of_own_agency(client: httpx.
 
 
 async def test_unmik_analyst_never_sees_unreleased_kfor_intelligence(client: httpx.AsyncClient) -> None:
-    titles = {item["markings"]["owner_agency"] + ":" + item["markings"]["tlp"] for item in (
-        await client.get("/api/v1/intel-items", params={"limit": 100}, headers=auth("unmik.analyst"))
-    ).json()["items"]}
-    kfor = (await client.get("/api/v1/intel-items", params={"limit": 100, "agency": "KFOR"}, headers=auth("unmik.analyst"))).json()
+    titles = {
+        item["markings"]["owner_agency"] + ":" + item["markings"]["tlp"]
+        for item in (
+            await client.get("/api/v1/intel-items", params={"limit": 100}, headers=auth("unmik.analyst"))
+        ).json()["items"]
+    }
+    kfor = (
+        await client.get(
+            "/api/v1/intel-items", params={"limit": 100, "agency": "KFOR"}, headers=auth("unmik.analyst")
+        )
+    ).json()
     kfor_seen = {item["markings"]["tlp"] for item in kfor["items"]}
     # Only the item released to UNMIK and the GREEN theatre-wide ones; never the
     # unreleased SECRET HUMINT nor the RED SIGINT meant for named individuals.
     assert kfor_seen <= {"AMBER+STRICT", "GREEN"}
-    assert all("UNMIK" in item["markings"]["releasable_to"] or item["markings"]["tlp"] == "GREEN" for item in kfor["items"])
+    assert all(
+        "UNMIK" in item["markings"]["releasable_to"] or item["markings"]["tlp"] == "GREEN"
+        for item in kfor["items"]
+    )
     assert all(item["markings"]["classification"] != "SECRET" for item in kfor["items"])
     assert titles
 
@@ -57,7 +69,9 @@ async def test_host_nation_sees_only_what_is_released_to_it(client: httpx.AsyncC
 
 
 async def test_nohost_never_reaches_host_nation_even_when_green(client: httpx.AsyncClient) -> None:
-    items = (await client.get("/api/v1/intel-items", params={"limit": 100}, headers=auth("kp.investigator"))).json()["items"]
+    items = (
+        await client.get("/api/v1/intel-items", params={"limit": 100}, headers=auth("kp.investigator"))
+    ).json()["items"]
     assert items, "KP should see some intelligence"
     assert not any(item["markings"]["nohost"] for item in items)
 
@@ -84,22 +98,35 @@ async def test_restricted_case_only_for_named_members(client: httpx.AsyncClient)
     assert "UNMIK-2008-0019" not in await _references(client, "eulex.chief")
 
 
+def _error_shapes(errors: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return sorted((e["message"], e["extensions"]["code"]) for e in errors)
+
+
 @pytest.mark.parametrize("login", ["kp.investigator", "kfor.j2", "admin"])
-async def test_unreadable_case_is_indistinguishable_from_missing(client: httpx.AsyncClient, login: str) -> None:
-    chief = (await client.get("/api/v1/cases", params={"limit": 100, "text": "UNMIK-2007-0131"}, headers=auth("unmik.chief"))).json()
+async def test_unreadable_case_is_indistinguishable_from_missing(
+    client: httpx.AsyncClient, login: str
+) -> None:
+    chief = (
+        await client.get(
+            "/api/v1/cases", params={"limit": 100, "text": "UNMIK-2007-0131"}, headers=auth("unmik.chief")
+        )
+    ).json()
     secret_id = chief["items"][0]["id"]
     hidden = await client.get(f"/api/v1/cases/{secret_id}", headers=auth(login))
     missing = await client.get("/api/v1/cases/00000000-0000-4000-8000-000000000000", headers=auth(login))
     assert hidden.status_code == missing.status_code == 404
     assert hidden.json() == missing.json()
-    body_hidden = await gql(client, login, "query($id: ID!) { case(id: $id) { id } node(id: $id) { id } }", {"id": secret_id})
+    body_hidden = await gql(
+        client, login, "query($id: ID!) { case(id: $id) { id } node(id: $id) { id } }", {"id": secret_id}
+    )
     body_missing = await gql(
-        client, login, "query($id: ID!) { case(id: $id) { id } node(id: $id) { id } }",
+        client,
+        login,
+        "query($id: ID!) { case(id: $id) { id } node(id: $id) { id } }",
         {"id": "00000000-0000-4000-8000-000000000000"},
     )
     assert body_hidden["data"] == body_missing["data"] == {"case": None, "node": None}
-    strip = lambda errors: sorted((e["message"], e["extensions"]["code"]) for e in errors)  # noqa: E731
-    assert strip(body_hidden["errors"]) == strip(body_missing["errors"])
+    assert _error_shapes(body_hidden["errors"]) == _error_shapes(body_missing["errors"])
 
 
 async def test_rest_and_graphql_agree_on_what_a_reader_sees(client: httpx.AsyncClient) -> None:

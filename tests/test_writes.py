@@ -1,10 +1,12 @@
 """Creating and updating records through both APIs: rules, errors, one transaction."""
 
+import itertools
+
 import httpx
+
 from ocpo_coord.models import AuditEvent, Record
 from tests.conftest import auth, gql
 from tests.fixtures.queries import audit_rows, count_rows
-
 
 NEW_CASE = {
     "title": "Cigarette smuggling through the Merdare crossing",
@@ -32,7 +34,9 @@ async def test_create_case_over_rest_then_read_it_back(client: httpx.AsyncClient
     assert (await client.get(f"/api/v1/cases/{body['id']}", headers=auth("kfor.j2"))).status_code == 404
 
 
-async def test_invalid_input_names_the_field_and_writes_nothing(client: httpx.AsyncClient, db_url: str) -> None:
+async def test_invalid_input_names_the_field_and_writes_nothing(
+    client: httpx.AsyncClient, db_url: str
+) -> None:
     records, audits = await count_rows(db_url, Record), await count_rows(db_url, AuditEvent)
     cases = [
         ({**NEW_CASE, "title": ""}, "title"),
@@ -55,12 +59,18 @@ async def test_invalid_input_names_the_field_and_writes_nothing(client: httpx.As
 
 
 async def test_only_the_owner_agency_may_edit(client: httpx.AsyncClient) -> None:
-    listing = await client.get("/api/v1/cases", params={"text": "EULEX-2008-0019"}, headers=auth("unmik.analyst"))
+    listing = await client.get(
+        "/api/v1/cases", params={"text": "EULEX-2008-0019"}, headers=auth("unmik.analyst")
+    )
     case_id = listing.json()["items"][0]["id"]
-    refused = await client.patch(f"/api/v1/cases/{case_id}", json={"title": "taken over"}, headers=auth("unmik.analyst"))
+    refused = await client.patch(
+        f"/api/v1/cases/{case_id}", json={"title": "taken over"}, headers=auth("unmik.analyst")
+    )
     assert refused.status_code == 403
     assert "owner agency" in refused.json()["detail"]["message"]
-    allowed = await client.patch(f"/api/v1/cases/{case_id}", json={"priority": "critical"}, headers=auth("eulex.prosecutor"))
+    allowed = await client.patch(
+        f"/api/v1/cases/{case_id}", json={"priority": "critical"}, headers=auth("eulex.prosecutor")
+    )
     assert allowed.status_code == 200
     assert allowed.json()["priority"] == "critical"
 
@@ -68,12 +78,16 @@ async def test_only_the_owner_agency_may_edit(client: httpx.AsyncClient) -> None
 async def test_stale_version_is_a_conflict_and_changes_nothing(client: httpx.AsyncClient) -> None:
     created = (await client.post("/api/v1/cases", json=NEW_CASE, headers=auth("unmik.analyst"))).json()
     first = await client.patch(
-        f"/api/v1/cases/{created['id']}", json={"title": "First edit", "expected_version": 1}, headers=auth("unmik.analyst")
+        f"/api/v1/cases/{created['id']}",
+        json={"title": "First edit", "expected_version": 1},
+        headers=auth("unmik.analyst"),
     )
     assert first.status_code == 200
     assert first.json()["version"] == 2
     stale = await client.patch(
-        f"/api/v1/cases/{created['id']}", json={"title": "Stale edit", "expected_version": 1}, headers=auth("unmik.analyst")
+        f"/api/v1/cases/{created['id']}",
+        json={"title": "Stale edit", "expected_version": 1},
+        headers=auth("unmik.analyst"),
     )
     assert stale.status_code == 409
     assert stale.json()["detail"]["field"] == "expected_version"
@@ -86,7 +100,11 @@ async def test_restricting_a_case_hides_it_and_its_notes_from_non_members(client
     created = (await client.post("/api/v1/cases", json=NEW_CASE, headers=auth("unmik.analyst"))).json()
     note = await client.post(
         "/api/v1/notes",
-        json={"case_id": created["id"], "body": "Informant met at the Merdare café.", "markings": {"releasable_to": ["EULEX"]}},
+        json={
+            "case_id": created["id"],
+            "body": "Informant met at the Merdare café.",
+            "markings": {"releasable_to": ["EULEX"]},
+        },
         headers=auth("unmik.analyst"),
     )
     assert note.status_code == 201, note.text
@@ -106,15 +124,23 @@ async def test_restricting_a_case_hides_it_and_its_notes_from_non_members(client
 async def test_children_of_an_unreadable_case_stay_hidden(client: httpx.AsyncClient) -> None:
     # EULEX adds a note released to KP on a case KP cannot read: KP must not get it,
     # or the note's case_id would reveal that the case exists.
-    listing = await client.get("/api/v1/cases", params={"text": "UNMIK-2007-0012"}, headers=auth("eulex.prosecutor"))
+    listing = await client.get(
+        "/api/v1/cases", params={"text": "UNMIK-2007-0012"}, headers=auth("eulex.prosecutor")
+    )
     case_id = listing.json()["items"][0]["id"]
     created = await client.post(
         "/api/v1/notes",
-        json={"case_id": case_id, "body": "Lab result received.", "markings": {"tlp": "AMBER", "releasable_to": ["KP", "UNMIK"]}},
+        json={
+            "case_id": case_id,
+            "body": "Lab result received.",
+            "markings": {"tlp": "AMBER", "releasable_to": ["KP", "UNMIK"]},
+        },
         headers=auth("eulex.prosecutor"),
     )
     assert created.status_code == 201, created.text
-    assert (await client.get(f"/api/v1/notes/{created.json()['id']}", headers=auth("kp.investigator"))).status_code == 404
+    assert (
+        await client.get(f"/api/v1/notes/{created.json()['id']}", headers=auth("kp.investigator"))
+    ).status_code == 404
 
 
 async def test_graphql_mutations_create_update_and_report_errors_as_data(client: httpx.AsyncClient) -> None:
@@ -148,23 +174,43 @@ async def test_graphql_mutations_create_update_and_report_errors_as_data(client:
           ... on UserError { message field }
         }
       }"""
-    changed = await gql(client, "kfor.j2", update, {"input": {"id": case["id"], "summary": "Three crates of AK-pattern rifles.", "expectedVersion": 1}})
+    changed = await gql(
+        client,
+        "kfor.j2",
+        update,
+        {"input": {"id": case["id"], "summary": "Three crates of AK-pattern rifles.", "expectedVersion": 1}},
+    )
     result = changed["data"]["updateCase"]
     # Only the fields sent change: the title stays.
-    assert result == {"__typename": "CasePayload", "case": {"title": "Arms cache near Likoshan", "summary": "Three crates of AK-pattern rifles.", "version": 2}}
+    assert result == {
+        "__typename": "CasePayload",
+        "case": {
+            "title": "Arms cache near Likoshan",
+            "summary": "Three crates of AK-pattern rifles.",
+            "version": 2,
+        },
+    }
 
-    stale = await gql(client, "kfor.j2", update, {"input": {"id": case["id"], "title": "x", "expectedVersion": 1}})
+    stale = await gql(
+        client, "kfor.j2", update, {"input": {"id": case["id"], "title": "x", "expectedVersion": 1}}
+    )
     assert stale["data"]["updateCase"]["__typename"] == "ConflictError"
     assert stale["data"]["updateCase"]["field"] == "expectedVersion"
 
     bad = await gql(client, "kfor.j2", create, {"input": {**variables["input"], "theatre": "NOWHERE"}})
-    assert bad["data"]["createCase"] == {"__typename": "InvalidInputError", "message": "unknown theatre code: NOWHERE", "field": "theatre"}
+    assert bad["data"]["createCase"] == {
+        "__typename": "InvalidInputError",
+        "message": "unknown theatre code: NOWHERE",
+        "field": "theatre",
+    }
 
     foreign = await gql(client, "unmik.analyst", update, {"input": {"id": case["id"], "title": "mine now"}})
     assert foreign["data"]["updateCase"]["__typename"] == "ForbiddenError"
 
 
-async def test_a_failed_mutation_does_not_undo_an_earlier_one_in_the_same_request(client: httpx.AsyncClient) -> None:
+async def test_a_failed_mutation_does_not_undo_an_earlier_one_in_the_same_request(
+    client: httpx.AsyncClient,
+) -> None:
     query = """
       mutation {
         ok: createCase(input: {title: "Fuel tankers at Jarinje", theatre: "KOS"}) { __typename }
@@ -172,7 +218,9 @@ async def test_a_failed_mutation_does_not_undo_an_earlier_one_in_the_same_reques
       }"""
     body = await gql(client, "eulex.prosecutor", query)
     assert body["data"] == {"ok": {"__typename": "CasePayload"}, "bad": {"__typename": "InvalidInputError"}}
-    found = await client.get("/api/v1/cases", params={"text": "Fuel tankers at Jarinje"}, headers=auth("eulex.prosecutor"))
+    found = await client.get(
+        "/api/v1/cases", params={"text": "Fuel tankers at Jarinje"}, headers=auth("eulex.prosecutor")
+    )
     assert found.json()["total_count"] == 1
 
 
@@ -197,21 +245,40 @@ async def test_every_record_kind_can_be_created_and_updated(client: httpx.AsyncC
     assert intel.json()["case_ids"] == [case["id"]]
     evidence = await client.post(
         "/api/v1/evidence",
-        json={"case_id": case["id"], "evidence_kind": "file", "title": "Photo of the truck", "sha256": "a" * 64, "file_name": "truck.jpg", "size_bytes": 1024},
+        json={
+            "case_id": case["id"],
+            "evidence_kind": "file",
+            "title": "Photo of the truck",
+            "sha256": "a" * 64,
+            "file_name": "truck.jpg",
+            "size_bytes": 1024,
+        },
         headers=h,
     )
     assert evidence.status_code == 201, evidence.text
     assert evidence.json()["custody"][0]["holder_agency"] == "UNMIK"
     backdated = await client.patch(
         f"/api/v1/evidence/{evidence.json()['id']}",
-        json={"custody_transfer": {"holder_agency": "EULEX", "received_at": "2008-12-10T09:00:00Z", "location": "EULEX evidence room, Pristina"}},
+        json={
+            "custody_transfer": {
+                "holder_agency": "EULEX",
+                "received_at": "2008-12-10T09:00:00Z",
+                "location": "EULEX evidence room, Pristina",
+            }
+        },
         headers=h,
     )
     assert backdated.status_code == 422
     assert backdated.json()["detail"]["field"] == "custody_transfer.received_at"
     moved = await client.patch(
         f"/api/v1/evidence/{evidence.json()['id']}",
-        json={"custody_transfer": {"holder_agency": "EULEX", "received_at": "2099-12-10T09:00:00Z", "location": "EULEX evidence room, Pristina"}},
+        json={
+            "custody_transfer": {
+                "holder_agency": "EULEX",
+                "received_at": "2099-12-10T09:00:00Z",
+                "location": "EULEX evidence room, Pristina",
+            }
+        },
         headers=h,
     )
     assert moved.status_code == 200, moved.text
@@ -226,18 +293,30 @@ async def test_every_record_kind_can_be_created_and_updated(client: httpx.AsyncC
         json={
             "entity_kind": "person",
             "label": "Driver of the Iveco",
-            "selectors": [{"kind": "phone", "value": "+377 44 555 123"}, {"kind": "name", "value": "HOXHA Ilir"}],
+            "selectors": [
+                {"kind": "phone", "value": "+377 44 555 123"},
+                {"kind": "name", "value": "HOXHA Ilir"},
+            ],
             "links": [{"record_id": case["id"], "role": "subject"}],
         },
         headers=h,
     )
     assert entity.status_code == 201, entity.text
     assert {s["normalized"] for s in entity.json()["selectors"]} == {"+38344555123", "hoxha ilir"}
-    found = await client.get("/api/v1/entities", params={"selector_kind": "phone", "selector": "044 555 123"}, headers=h)
+    found = await client.get(
+        "/api/v1/entities", params={"selector_kind": "phone", "selector": "044 555 123"}, headers=h
+    )
     assert [e["id"] for e in found.json()["items"]] == [entity.json()["id"]]
     task = await client.post(
         "/api/v1/tasks",
-        json={"title": "Identify the truck owner", "activity_area": "information_gathering", "theatre": "KOS", "case_id": case["id"], "due_date": "2008-07-01", "status": "in_progress"},
+        json={
+            "title": "Identify the truck owner",
+            "activity_area": "information_gathering",
+            "theatre": "KOS",
+            "case_id": case["id"],
+            "due_date": "2008-07-01",
+            "status": "in_progress",
+        },
         headers=h,
     )
     assert task.status_code == 201, task.text
@@ -245,11 +324,18 @@ async def test_every_record_kind_can_be_created_and_updated(client: httpx.AsyncC
     assert task.json()["crime_axis"] == "consequences"
     follow = await client.post(
         "/api/v1/tasks",
-        json={"title": "Interview the owner", "activity_area": "operations_against_oc", "theatre": "KOS", "depends_on": [task.json()["id"]]},
+        json={
+            "title": "Interview the owner",
+            "activity_area": "operations_against_oc",
+            "theatre": "KOS",
+            "depends_on": [task.json()["id"]],
+        },
         headers=h,
     )
     assert follow.status_code == 201
-    cycle = await client.patch(f"/api/v1/tasks/{task.json()['id']}", json={"depends_on": [follow.json()["id"]]}, headers=h)
+    cycle = await client.patch(
+        f"/api/v1/tasks/{task.json()['id']}", json={"depends_on": [follow.json()["id"]]}, headers=h
+    )
     assert cycle.status_code == 422
     assert cycle.json()["detail"]["field"] == "depends_on"
     done = await client.patch(f"/api/v1/tasks/{task.json()['id']}", json={"status": "done"}, headers=h)
@@ -263,5 +349,5 @@ async def test_writes_are_audited_in_a_hash_chain(client: httpx.AsyncClient, db_
     assert last.action == "case.create"
     assert str(last.record_id) == created["id"]
     assert last.actor_name.endswith("(unmik.analyst)")
-    for previous, current in zip(rows, rows[1:], strict=False):
+    for previous, current in itertools.pairwise(rows):
         assert current.prev_hash == previous.hash

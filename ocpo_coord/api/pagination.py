@@ -33,7 +33,7 @@ class PageParams(BaseModel):
     """Mixed into each list's query model, so unknown parameters are refused by name."""
 
     limit: int = Field(default=50, ge=1, le=100, description="Page size (1-100).")
-    cursor: str | None = Field(default=None, max_length=200, description="next_cursor of the previous page.")
+    after: str | None = Field(default=None, max_length=200, description="next_cursor of the previous page.")
 
     def filters(self) -> dict[str, object]:
-        return self.model_dump(exclude={"limit", "cursor"})
+        return self.model_dump(exclude={"limit", "after"})

@@ -29,7 +29,7 @@ async def list_cases(
         actor=actor,
         filters=CaseFilter.model_validate(params.filters()),
         first=params.limit,
-        after=params.cursor,
+        after=params.after,
     )
     return envelope(page)
 

@@ -30,7 +30,7 @@ async def list_entities(
             actor=actor,
             filters=EntityFilter.model_validate(params.filters()),
             first=params.limit,
-            after=params.cursor,
+            after=params.after,
         )
     )
 

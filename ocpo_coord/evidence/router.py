@@ -19,10 +19,10 @@ async def list_evidence(
     actor: ActorDep,
     case_id: Annotated[uuid.UUID | None, Query()] = None,
     limit: LimitQuery = 50,
-    cursor: CursorQuery = None,
+    after: CursorQuery = None,
 ) -> ListResponse[EvidencePublic]:
     return envelope(
-        await service.list_evidence(session, actor=actor, case_id=case_id, first=limit, after=cursor)
+        await service.list_evidence(session, actor=actor, case_id=case_id, first=limit, after=after)
     )
 
 

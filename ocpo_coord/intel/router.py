@@ -30,7 +30,7 @@ async def list_intel_items(
             actor=actor,
             filters=IntelItemFilter.model_validate(params.filters()),
             first=params.limit,
-            after=params.cursor,
+            after=params.after,
         )
     )
 

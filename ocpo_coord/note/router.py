@@ -18,11 +18,9 @@ async def list_case_notes(
     actor: ActorDep,
     case_id: uuid.UUID,
     limit: LimitQuery = 50,
-    cursor: CursorQuery = None,
+    after: CursorQuery = None,
 ) -> ListResponse[NotePublic]:
-    return envelope(
-        await service.list_notes(session, actor=actor, case_id=case_id, first=limit, after=cursor)
-    )
+    return envelope(await service.list_notes(session, actor=actor, case_id=case_id, first=limit, after=after))
 
 
 @router.post("/notes", response_model=NotePublic, status_code=status.HTTP_201_CREATED)

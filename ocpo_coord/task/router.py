@@ -30,7 +30,7 @@ async def list_tasks(
             actor=actor,
             filters=TaskFilter.model_validate(params.filters()),
             first=params.limit,
-            after=params.cursor,
+            after=params.after,
         )
     )
 
