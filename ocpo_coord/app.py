@@ -7,6 +7,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from ocpo_coord.access.router import router as access_router
 from ocpo_coord.api import errors
 from ocpo_coord.case.router import router as case_router
 from ocpo_coord.db import get_engine, make_async_engine, sessionmaker_for
@@ -42,6 +43,7 @@ def create_app(*, database_url: str | None = None) -> FastAPI:
 
     api = APIRouter(prefix="/api/v1")
     api.include_router(directory_router)
+    api.include_router(access_router)
     for router in (case_router, note_router, intel_router, evidence_router, entity_router, task_router):
         api.include_router(router)
     app.include_router(api)

@@ -19,6 +19,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from ocpo_coord.access.gql import AccessMutation, AccessQuery
 from ocpo_coord.case.gql import CaseMutation, CaseQuery
 from ocpo_coord.config import get_settings
 from ocpo_coord.directory.gql import DirectoryQuery
@@ -32,10 +33,20 @@ from ocpo_coord.intel.gql import IntelMutation, IntelQuery
 from ocpo_coord.note.gql import NoteMutation
 from ocpo_coord.task.gql import TaskMutation, TaskQuery
 
-Query = merge_types("Query", (DirectoryQuery, NodeQuery, CaseQuery, IntelQuery, TaskQuery, EntityQuery))
+Query = merge_types(
+    "Query", (DirectoryQuery, AccessQuery, NodeQuery, CaseQuery, IntelQuery, TaskQuery, EntityQuery)
+)
 Mutation = merge_types(
     "Mutation",
-    (CaseMutation, IntelMutation, TaskMutation, NoteMutation, EvidenceMutation, EntityMutation),
+    (
+        AccessMutation,
+        CaseMutation,
+        IntelMutation,
+        TaskMutation,
+        NoteMutation,
+        EvidenceMutation,
+        EntityMutation,
+    ),
 )
 
 

@@ -19,7 +19,13 @@ from ocpo_coord.gql.common import (
 from ocpo_coord.gql.context import GraphQLInfo, mutate
 from ocpo_coord.gql.ids import parse_id
 from ocpo_coord.intel import service
-from ocpo_coord.intel.schemas import IntelItemCreate, IntelItemFilter, IntelItemPublic, IntelItemUpdate
+from ocpo_coord.intel.schemas import (
+    IntelItemCreate,
+    IntelItemFilter,
+    IntelItemPublic,
+    IntelItemUpdate,
+    TearLineCreate,
+)
 from ocpo_coord.records.gql import Markings
 
 
@@ -48,6 +54,11 @@ class UpdateIntelItemInput:
 @spy.input(model=IntelItemFilter, all_fields=True, name="IntelItemFilter")
 class IntelItemFilterInput:
     pass
+
+
+@spy.input(model=TearLineCreate, all_fields=True, name="PublishTearLineInput")
+class PublishTearLineInput:
+    id: strawberry.ID
 
 
 @strawberry.type
@@ -108,5 +119,18 @@ class IntelMutation:
                 info.context.session, actor=actor, item_id=item_id, data=data
             )
             return IntelItemPayload(intel_item=IntelItem.from_pydantic(updated))
+
+        return await mutate(info, run)
+
+    @strawberry.mutation
+    async def publish_tear_line(self, info: GraphQLInfo, input: PublishTearLineInput) -> IntelItemResult:
+        # A sanitised version for wider release; its readers never reach the original.
+        async def run(actor: Actor) -> IntelItemPayload:
+            data = input_model(info, input, TearLineCreate)
+            item_id = parse_id(input.id, "intelligence item")
+            created = await service.publish_tear_line(
+                info.context.session, actor=actor, item_id=item_id, data=data
+            )
+            return IntelItemPayload(intel_item=IntelItem.from_pydantic(created))
 
         return await mutate(info, run)

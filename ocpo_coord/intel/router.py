@@ -8,7 +8,13 @@ from fastapi import APIRouter, Query, status
 from ocpo_coord.api.deps import ActorDep, SessionDep
 from ocpo_coord.api.pagination import ListResponse, PageParams, envelope
 from ocpo_coord.intel import service
-from ocpo_coord.intel.schemas import IntelItemCreate, IntelItemFilter, IntelItemPublic, IntelItemUpdate
+from ocpo_coord.intel.schemas import (
+    IntelItemCreate,
+    IntelItemFilter,
+    IntelItemPublic,
+    IntelItemUpdate,
+    TearLineCreate,
+)
 
 
 class IntelItemFilterParams(IntelItemFilter, PageParams):
@@ -50,3 +56,10 @@ async def update_intel_item(
     session: SessionDep, actor: ActorDep, item_id: uuid.UUID, body: IntelItemUpdate
 ) -> IntelItemPublic:
     return await service.update_intel_item(session, actor=actor, item_id=item_id, data=body)
+
+
+@router.post("/{item_id}/tear-lines", response_model=IntelItemPublic, status_code=status.HTTP_201_CREATED)
+async def publish_tear_line(
+    session: SessionDep, actor: ActorDep, item_id: uuid.UUID, body: TearLineCreate
+) -> IntelItemPublic:
+    return await service.publish_tear_line(session, actor=actor, item_id=item_id, data=body)

@@ -62,3 +62,14 @@ class IntelItemPublic(BaseModel):
     updated_at: datetime
     version: int
     markings: MarkingsPublic
+
+
+class TearLineCreate(BaseModel):
+    """A sanitised version for wider release; grading and date come from the original."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=300)
+    content: str = Field(min_length=1, max_length=50_000)
+    source_description: str = Field(default="", max_length=300)
+    markings: MarkingsInput

@@ -11,7 +11,13 @@ from ocpo_coord.directory.repository import theatre_by_code, theatre_codes
 from ocpo_coord.exceptions import InvalidInput, NotFound
 from ocpo_coord.intel import repository
 from ocpo_coord.intel.repository import IntelRepository
-from ocpo_coord.intel.schemas import IntelItemCreate, IntelItemFilter, IntelItemPublic, IntelItemUpdate
+from ocpo_coord.intel.schemas import (
+    IntelItemCreate,
+    IntelItemFilter,
+    IntelItemPublic,
+    IntelItemUpdate,
+    TearLineCreate,
+)
 from ocpo_coord.models import IntelItem, Record
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.filters import agency_filter, theatre_filter
@@ -25,7 +31,7 @@ from ocpo_coord.records.service import (
     set_markings,
     touch,
 )
-from ocpo_coord.sharing.policy import enforce, may_edit
+from ocpo_coord.sharing.policy import enforce, may_edit, may_widen
 
 
 def _repo(session: AsyncSession, actor: Actor) -> IntelRepository:
@@ -44,6 +50,9 @@ def assembler(actor: Actor) -> Assembler[IntelItem, IntelItemPublic]:
             session, actor.principal, actor.now, {c for cs in links.values() for c in cs}
         )
         releases = await releases_for(session, ids)
+        originals = await readable_record_ids(
+            session, actor.principal, actor.now, {r.tear_line_of_id for _, r in rows if r.tear_line_of_id}
+        )
         return [
             IntelItemPublic(
                 id=item.id,
@@ -59,7 +68,9 @@ def assembler(actor: Actor) -> Assembler[IntelItem, IntelItemPublic]:
                 created_at=record.created_at,
                 updated_at=record.updated_at,
                 version=record.version,
-                markings=markings_public(record, releases.get(item.id, []), codes),
+                markings=markings_public(
+                    record, releases.get(item.id, []), codes, readable_originals=originals
+                ),
             )
             for item, record in rows
         ]
@@ -169,3 +180,47 @@ async def update_intel_item(
         after=updated.model_dump(mode="json"),
     )
     return updated
+
+
+async def publish_tear_line(
+    session: AsyncSession, *, actor: Actor, item_id: uuid.UUID, data: TearLineCreate
+) -> IntelItemPublic:
+    """A sanitised version of an item, released more widely, linked to its original."""
+    row = await _repo(session, actor).get_for_update(item_id)
+    if row is None:
+        raise NotFound("intelligence item")
+    original, original_record = row
+    # Publishing a wider version is a decision on the original's release.
+    enforce(may_widen(actor.principal, original_record))
+    record = await create_record(
+        session,
+        actor=actor,
+        kind=RecordKind.INTEL_ITEM,
+        markings=data.markings,
+        theatre_id=original_record.theatre_id,
+    )
+    record.tear_line_of_id = original_record.id
+    record.provenance = f"{record.provenance}; tear-line of an item of {actor.principal.agency_code}"
+    session.add(
+        IntelItem(
+            id=record.id,
+            title=data.title,
+            content=data.content,
+            information_date=original.information_date,
+            source_reliability=original.source_reliability,
+            information_credibility=original.information_credibility,
+            source_description=data.source_description,
+        )
+    )
+    await session.flush()
+    created = await get_intel_item(session, actor=actor, item_id=record.id)
+    await record_event(
+        session,
+        actor=actor,
+        action="intel_item.tear_line",
+        record_kind=RecordKind.INTEL_ITEM,
+        record_id=record.id,
+        before={"original_id": str(original_record.id)},
+        after=created.model_dump(mode="json"),
+    )
+    return created

@@ -1,5 +1,6 @@
 """All table models, imported here so that alembic sees the whole metadata."""
 
+from ocpo_coord.models.access import AccessRequest
 from ocpo_coord.models.agency import (
     Agency,
     AgencyTheatre,
@@ -20,6 +21,7 @@ from ocpo_coord.models.task import Task, TaskDependency, TaskSupportingAgency
 from ocpo_coord.models.user import Position, Tour, User
 
 __all__ = [
+    "AccessRequest",
     "Agency",
     "AgencyTheatre",
     "AuditEvent",

@@ -14,11 +14,12 @@ from ocpo_coord.records.repository import (
     agency_ids_by_code,
     readable_record_ids,
     record_kinds,
+    releases_for,
     replace_releases,
     user_ids_by_login,
 )
 from ocpo_coord.records.schemas import MarkingsInput, MarkingsPublic
-from ocpo_coord.sharing.policy import enforce, may_create
+from ocpo_coord.sharing.policy import enforce, may_create, may_widen, tlp_rank
 
 
 async def _releases_from_input(
@@ -95,15 +96,48 @@ async def set_markings(
     markings: MarkingsInput,
     field: str = "markings",
 ) -> None:
-    """Replace a record's markings; the caller has checked that it may edit the record."""
+    """Replace a record's markings; the caller has checked that it may edit the record.
+
+    Narrowing is the owner's to do and takes effect at once (reads are never cached).
+    Anything that widens who can read goes through ``may_widen`` (ORCON: originator only).
+    """
     if markings.classification > actor.principal.clearance:
         raise InvalidInput("is above your clearance", field=f"{field}.classification")
+    new_releases = await _releases_from_input(session, record.id, markings, field)
+    old_releases = (await releases_for(session, [record.id])).get(record.id, [])
+    if _widens(record, old_releases, markings, new_releases):
+        enforce(may_widen(actor.principal, record))
     record.classification = markings.classification
     record.tlp = markings.tlp
     record.orcon = markings.orcon
     record.nohost = markings.nohost
-    await replace_releases(
-        session, record.id, await _releases_from_input(session, record.id, markings, field)
+    await replace_releases(session, record.id, new_releases)
+
+
+def _targets(releases: list[RecordRelease]) -> set[tuple[str, uuid.UUID]]:
+    found: set[tuple[str, uuid.UUID]] = set()
+    for r in releases:
+        if r.agency_id:
+            found.add(("agency", r.agency_id))
+        if r.sharing_group_id:
+            found.add(("group", r.sharing_group_id))
+        if r.user_id:
+            found.add(("user", r.user_id))
+    return found
+
+
+def _widens(
+    record: Record,
+    old_releases: list[RecordRelease],
+    markings: MarkingsInput,
+    new_releases: list[RecordRelease],
+) -> bool:
+    return (
+        markings.classification < record.classification
+        or tlp_rank(markings.tlp) < tlp_rank(record.tlp)
+        or (record.orcon and not markings.orcon)
+        or (record.nohost and not markings.nohost)
+        or not _targets(new_releases) <= _targets(old_releases)
     )
 
 
@@ -116,7 +150,12 @@ def markings_public(
     record: Record,
     releases: list[RecordRelease],
     codes: dict[uuid.UUID, str],
+    *,
+    readable_originals: set[uuid.UUID] | frozenset[uuid.UUID] = frozenset(),
 ) -> MarkingsPublic:
+    """The markings as a reader sees them. A tear-line shows its protected original
+    only to readers who may read the original too."""
+    original = record.tear_line_of_id if record.tear_line_of_id in readable_originals else None
     return MarkingsPublic(
         originator_agency=codes.get(record.originator_agency_id, "?"),
         custodian_agency=codes.get(record.custodian_agency_id, "?"),
@@ -128,7 +167,7 @@ def markings_public(
         orcon=record.orcon,
         nohost=record.nohost,
         restricted=record.restricted_case_id is not None,
-        tear_line_of_id=record.tear_line_of_id,
+        tear_line_of_id=original,
         provenance=record.provenance,
     )
 

@@ -51,3 +51,24 @@ def may_add_child(principal: Principal, parent: Record, participant: bool) -> De
     if parent.owner_agency_id != principal.agency_id and not participant:
         return "only the case's owner or participating agencies may add to it"
     return True
+
+
+def may_widen(principal: Principal, record: Record) -> Decision:
+    """Widening a release (new agencies, groups, grants, a wider TLP, a lower
+    classification) is the owner's decision; on ORCON material, the originator's."""
+    edit = may_edit(principal, record)
+    if edit is not True:
+        return edit
+    if record.orcon and record.originator_agency_id != principal.agency_id:
+        return "ORCON: only the originator may widen the release of this record"
+    return True
+
+
+def tlp_rank(tlp: Tlp | str) -> int:
+    """0 for CLEAR (widest) up to 4 for RED (narrowest)."""
+    return TLP_ORDER.index(Tlp(tlp))
+
+
+def may_decide_access(principal: Principal, record: Record) -> Decision:
+    """Approving or refusing a request for access is a decision on the record's release."""
+    return may_widen(principal, record)

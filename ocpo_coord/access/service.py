@@ -1,0 +1,209 @@
+"""Access requests: ask with a reason; the owner approves with an expiring grant, or refuses.
+
+Asking never reveals anything: a request for a record that does not exist is
+accepted and stored exactly like one for a record the requester may not read.
+"""
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ocpo_coord.access import repository
+from ocpo_coord.access.schemas import (
+    AccessDecision,
+    AccessRequestCreate,
+    AccessRequestFilter,
+    AccessRequestPublic,
+    Direction,
+)
+from ocpo_coord.audit.service import record_event
+from ocpo_coord.context import Actor
+from ocpo_coord.directory.repository import user_logins
+from ocpo_coord.exceptions import Conflict, InvalidInput, NotFound
+from ocpo_coord.models import AccessRequest, Record, RecordGrant
+from ocpo_coord.models.enums import AccessRequestStatus
+from ocpo_coord.records.repository import agency_codes, readable_record
+from ocpo_coord.sharing.policy import enforce, may_create, may_decide_access, may_edit
+
+DEFAULT_GRANT = timedelta(days=30)
+LONGEST_GRANT = timedelta(days=365)
+
+
+async def to_public(session: AsyncSession, requests: list[AccessRequest]) -> list[AccessRequestPublic]:
+    codes = await agency_codes(session)
+    logins = await user_logins(
+        session, {r.requester_id for r in requests} | {r.decided_by_id for r in requests if r.decided_by_id}
+    )
+    return [
+        AccessRequestPublic(
+            id=r.id,
+            record_id=r.record_id,
+            requester=logins.get(r.requester_id, "?"),
+            requester_agency=codes.get(r.requester_agency_id, "?"),
+            reason=r.reason,
+            status=r.status,
+            created_at=r.created_at,
+            decided_by=logins.get(r.decided_by_id) if r.decided_by_id else None,
+            decided_at=r.decided_at,
+            decision_note=r.decision_note,
+            grant_expires_at=r.grant_expires_at,
+        )
+        for r in requests
+    ]
+
+
+async def request_access(
+    session: AsyncSession, *, actor: Actor, data: AccessRequestCreate
+) -> AccessRequestPublic:
+    principal = actor.principal
+    enforce(may_create(principal))
+    assert principal.agency_id is not None
+    if await readable_record(session, principal, actor.now, data.record_id) is not None:
+        raise Conflict("you can already read this record", field="record_id")
+    if await repository.pending_for(session, data.record_id, principal.user_id) is not None:
+        raise Conflict("you already have a pending request for this record", field="record_id")
+    request = AccessRequest(
+        record_id=data.record_id,
+        requester_id=principal.user_id,
+        requester_agency_id=principal.agency_id,
+        reason=data.reason,
+        created_at=actor.now,
+    )
+    session.add(request)
+    await session.flush()
+    public = (await to_public(session, [request]))[0]
+    await record_event(
+        session,
+        actor=actor,
+        action="access_request.create",
+        record_id=data.record_id,
+        after=public.model_dump(mode="json"),
+    )
+    return public
+
+
+async def list_requests(
+    session: AsyncSession, *, actor: Actor, filters: AccessRequestFilter
+) -> list[AccessRequestPublic]:
+    principal = actor.principal
+    if filters.direction is Direction.OUTGOING:
+        rows = await repository.outgoing(session, principal.user_id, filters.status)
+    elif principal.agency_id is None or may_create(principal) is not True:
+        rows = []
+    else:
+        rows = await repository.incoming(session, principal, actor.now, filters.status)
+    return await to_public(session, rows)
+
+
+async def _decidable(
+    session: AsyncSession, actor: Actor, request_id: uuid.UUID
+) -> tuple[AccessRequest, Record]:
+    """The request and its record, if the actor's agency decides on it; else 404."""
+    principal = actor.principal
+    request = await session.get(AccessRequest, request_id)
+    # Through the visibility rule: deciders see only records they may read themselves.
+    record = await readable_record(session, principal, actor.now, request.record_id) if request else None
+    if (
+        request is None
+        or record is None
+        or principal.agency_id
+        not in (
+            record.owner_agency_id,
+            record.originator_agency_id if record.orcon else None,
+        )
+    ):
+        raise NotFound("access request")
+    if request.status != AccessRequestStatus.PENDING:
+        raise Conflict(f"the request is already {request.status}", field="id")
+    return request, record
+
+
+def _grant_expiry(decision: AccessDecision, now: datetime) -> datetime:
+    expires = decision.expires_at or now + DEFAULT_GRANT
+    if expires <= now:
+        raise InvalidInput("must be in the future", field="expires_at")
+    if expires > now + LONGEST_GRANT:
+        raise InvalidInput("may be at most 365 days ahead", field="expires_at")
+    return expires
+
+
+async def approve(
+    session: AsyncSession, *, actor: Actor, request_id: uuid.UUID, decision: AccessDecision
+) -> AccessRequestPublic:
+    request, record = await _decidable(session, actor, request_id)
+    enforce(may_decide_access(actor.principal, record))
+    before = (await to_public(session, [request]))[0].model_dump(mode="json")
+    expires = _grant_expiry(decision, actor.now)
+    session.add(
+        RecordGrant(
+            record_id=record.id,
+            user_id=request.requester_id,
+            expires_at=expires,
+            reason=f"access request: {request.reason}"[:1000],
+            granted_by_id=actor.principal.user_id,
+            created_at=actor.now,
+        )
+    )
+    request.status = AccessRequestStatus.APPROVED
+    request.decided_by_id = actor.principal.user_id
+    request.decided_at = actor.now
+    request.decision_note = decision.note
+    request.grant_expires_at = expires
+    await session.flush()
+    public = (await to_public(session, [request]))[0]
+    await record_event(
+        session,
+        actor=actor,
+        action="access_request.approve",
+        record_kind=record.kind,
+        record_id=record.id,
+        before=before,
+        after=public.model_dump(mode="json"),
+    )
+    return public
+
+
+async def refuse(
+    session: AsyncSession, *, actor: Actor, request_id: uuid.UUID, decision: AccessDecision
+) -> AccessRequestPublic:
+    request, record = await _decidable(session, actor, request_id)
+    # Refusing widens nothing: the owner's authorised users may always say no.
+    enforce(may_edit(actor.principal, record))
+    before = (await to_public(session, [request]))[0].model_dump(mode="json")
+    request.status = AccessRequestStatus.REFUSED
+    request.decided_by_id = actor.principal.user_id
+    request.decided_at = actor.now
+    request.decision_note = decision.note
+    await session.flush()
+    public = (await to_public(session, [request]))[0]
+    await record_event(
+        session,
+        actor=actor,
+        action="access_request.refuse",
+        record_kind=record.kind,
+        record_id=record.id,
+        before=before,
+        after=public.model_dump(mode="json"),
+    )
+    return public
+
+
+async def withdraw(session: AsyncSession, *, actor: Actor, request_id: uuid.UUID) -> AccessRequestPublic:
+    request = await session.get(AccessRequest, request_id)
+    if request is None or request.requester_id != actor.principal.user_id:
+        raise NotFound("access request")
+    if request.status != AccessRequestStatus.PENDING:
+        raise Conflict(f"the request is already {request.status}", field="id")
+    request.status = AccessRequestStatus.WITHDRAWN
+    request.decided_at = actor.now
+    await session.flush()
+    public = (await to_public(session, [request]))[0]
+    await record_event(
+        session,
+        actor=actor,
+        action="access_request.withdraw",
+        record_id=request.record_id,
+        after=public.model_dump(mode="json"),
+    )
+    return public
