@@ -17,6 +17,7 @@ from ocpo_coord.evidence.router import router as evidence_router
 from ocpo_coord.gql.schema import graphql_router
 from ocpo_coord.intel.router import router as intel_router
 from ocpo_coord.note.router import router as note_router
+from ocpo_coord.sharing_admin.router import router as sharing_admin_router
 from ocpo_coord.task.router import router as task_router
 
 
@@ -44,7 +45,15 @@ def create_app(*, database_url: str | None = None) -> FastAPI:
     api = APIRouter(prefix="/api/v1")
     api.include_router(directory_router)
     api.include_router(access_router)
-    for router in (case_router, note_router, intel_router, evidence_router, entity_router, task_router):
+    for router in (
+        case_router,
+        note_router,
+        intel_router,
+        evidence_router,
+        entity_router,
+        task_router,
+        sharing_admin_router,
+    ):
         api.include_router(router)
     app.include_router(api)
     app.include_router(graphql_router(), prefix="/graphql")

@@ -304,3 +304,33 @@ def test_orcon_widening_needs_the_originator() -> None:
     assert isinstance(may_widen(analyst(originator), record), str)  # not the owner: cannot edit at all
     record.orcon = False
     assert may_widen(analyst(owner), record) is True
+
+
+async def test_release_to_a_group_one_does_not_belong_to_is_refused(client: httpx.AsyncClient) -> None:
+    kfor_groups = {
+        g["id"] for g in (await client.get("/api/v1/sharing-groups", headers=auth("kfor.j2"))).json()
+    }
+    unmik_groups = {
+        g["id"] for g in (await client.get("/api/v1/sharing-groups", headers=auth("unmik.chief"))).json()
+    }
+    foreign = sorted(unmik_groups - kfor_groups)
+    assert foreign, "the demo has UNMIK groups without KFOR"
+    payload = {"title": "Weapons cache at Likoshan", "theatre": "KOS"}
+    answers = []
+    for group in (foreign[0], str(uuid.uuid4())):
+        refused = await client.post(
+            "/api/v1/cases",
+            json={**payload, "markings": {"tlp": "AMBER", "sharing_group_ids": [group]}},
+            headers=auth("kfor.j2"),
+        )
+        assert refused.status_code == 422
+        assert refused.json()["detail"]["field"] == "markings.sharing_group_ids"
+        answers.append(refused.json()["detail"]["message"].split(":")[0])
+    # An existing group of others and a made-up id are refused alike.
+    assert answers[0] == answers[1]
+    allowed = await client.post(
+        "/api/v1/cases",
+        json={**payload, "markings": {"tlp": "AMBER", "sharing_group_ids": [sorted(kfor_groups)[0]]}},
+        headers=auth("kfor.j2"),
+    )
+    assert allowed.status_code == 201, allowed.text

@@ -2,9 +2,11 @@
 
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from jwt import PyJWKClient
 
 from ocpo_coord.auth.keys import LOCAL_KEY_ID, load_or_create_private_key
@@ -37,13 +39,19 @@ def _jwks_client(url: str) -> PyJWKClient:
     return PyJWKClient(url, cache_keys=True, lifespan=300)
 
 
+@lru_cache(maxsize=4)
+def _local_public_key(path: Path) -> RSAPublicKey:
+    # Loading a private key checks it thoroughly (tens of milliseconds): once per process.
+    return load_or_create_private_key(path).public_key()
+
+
 def _verification_key(settings: Settings, token: str) -> Any:
     if settings.jwks_url:
         try:
             return _jwks_client(settings.jwks_url).get_signing_key_from_jwt(token).key
         except jwt.PyJWKClientError as exc:
             raise Unauthenticated(f"token signing key not found: {exc}") from exc
-    return load_or_create_private_key(settings.signing_key_path).public_key()
+    return _local_public_key(settings.signing_key_path)
 
 
 def verify_token(settings: Settings, token: str) -> dict[str, Any]:

@@ -31,10 +31,21 @@ from ocpo_coord.gql.context import get_context
 from ocpo_coord.gql.node import NodeQuery
 from ocpo_coord.intel.gql import IntelMutation, IntelQuery
 from ocpo_coord.note.gql import NoteMutation
+from ocpo_coord.sharing_admin.gql import SharingAdminMutation, SharingAdminQuery
 from ocpo_coord.task.gql import TaskMutation, TaskQuery
 
 Query = merge_types(
-    "Query", (DirectoryQuery, AccessQuery, NodeQuery, CaseQuery, IntelQuery, TaskQuery, EntityQuery)
+    "Query",
+    (
+        DirectoryQuery,
+        AccessQuery,
+        NodeQuery,
+        CaseQuery,
+        IntelQuery,
+        TaskQuery,
+        EntityQuery,
+        SharingAdminQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
@@ -46,6 +57,7 @@ Mutation = merge_types(
         NoteMutation,
         EvidenceMutation,
         EntityMutation,
+        SharingAdminMutation,
     ),
 )
 

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
 
 from ocpo_coord.auth.principal import Principal
-from ocpo_coord.models import Agency, Record, RecordRelease, User
+from ocpo_coord.models import Agency, Record, RecordRelease, SharingGroup, SharingGroupMember, User
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.sharing.visibility import readable
 
@@ -141,3 +141,18 @@ async def record_kinds(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[
         return {}
     rows = (await session.exec(select(Record.id, Record.kind).where(col(Record.id).in_(wanted)))).all()
     return dict(rows)
+
+
+async def usable_group_ids(
+    session: AsyncSession, agency_id: uuid.UUID | None, wanted: set[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Of ``wanted``, the sharing groups the agency owns or is a member of."""
+    if agency_id is None or not wanted:
+        return set()
+    owned = select(SharingGroup.id).where(
+        col(SharingGroup.id).in_(wanted), SharingGroup.owner_agency_id == agency_id
+    )
+    member = select(SharingGroupMember.sharing_group_id).where(
+        col(SharingGroupMember.sharing_group_id).in_(wanted), SharingGroupMember.agency_id == agency_id
+    )
+    return set((await session.exec(owned)).all()) | set((await session.exec(member)).all())

@@ -16,6 +16,7 @@ from ocpo_coord.records.repository import (
     record_kinds,
     releases_for,
     replace_releases,
+    usable_group_ids,
     user_ids_by_login,
 )
 from ocpo_coord.records.schemas import MarkingsInput, MarkingsPublic
@@ -23,7 +24,13 @@ from ocpo_coord.sharing.policy import enforce, may_create, may_widen, tlp_rank
 
 
 async def _releases_from_input(
-    session: AsyncSession, record_id: uuid.UUID, markings: MarkingsInput, field: str
+    session: AsyncSession,
+    record_id: uuid.UUID,
+    markings: MarkingsInput,
+    field: str,
+    *,
+    agency_id: uuid.UUID | None,
+    kept_groups: set[uuid.UUID] | None = None,
 ) -> list[RecordRelease]:
     if markings.tlp is Tlp.RED and markings.releasable_to:
         raise InvalidInput(
@@ -40,6 +47,16 @@ async def _releases_from_input(
     missing = sorted(set(markings.named_readers) - set(users))
     if missing:
         raise InvalidInput(f"unknown user login(s): {', '.join(missing)}", field=f"{field}.named_readers")
+    wanted_groups = set(markings.sharing_group_ids) - (kept_groups or set())
+    if wanted_groups:
+        # A release may name only groups the releasing agency owns or belongs to; any
+        # other id is answered as unknown, whether or not it exists.
+        usable = await usable_group_ids(session, agency_id, wanted_groups)
+        strangers = sorted(str(g) for g in wanted_groups - usable)
+        if strangers:
+            raise InvalidInput(
+                f"unknown sharing group(s): {', '.join(strangers)}", field=f"{field}.sharing_group_ids"
+            )
     releases = [RecordRelease(record_id=record_id, agency_id=a) for a in sorted(agencies.values())]
     releases += [
         RecordRelease(record_id=record_id, sharing_group_id=g)
@@ -83,7 +100,9 @@ async def create_record(
     )
     session.add(record)
     await session.flush()
-    session.add_all(await _releases_from_input(session, record.id, markings, field))
+    session.add_all(
+        await _releases_from_input(session, record.id, markings, field, agency_id=principal.agency_id)
+    )
     await session.flush()
     return record
 
@@ -103,8 +122,15 @@ async def set_markings(
     """
     if markings.classification > actor.principal.clearance:
         raise InvalidInput("is above your clearance", field=f"{field}.classification")
-    new_releases = await _releases_from_input(session, record.id, markings, field)
     old_releases = (await releases_for(session, [record.id])).get(record.id, [])
+    new_releases = await _releases_from_input(
+        session,
+        record.id,
+        markings,
+        field,
+        agency_id=actor.principal.agency_id,
+        kept_groups={r.sharing_group_id for r in old_releases if r.sharing_group_id},
+    )
     if _widens(record, old_releases, markings, new_releases):
         enforce(may_widen(actor.principal, record))
     record.classification = markings.classification

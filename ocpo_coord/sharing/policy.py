@@ -4,7 +4,7 @@ from typing import Literal
 
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.exceptions import Forbidden
-from ocpo_coord.models import Record
+from ocpo_coord.models import Record, SharingAgreement, SharingGroup
 from ocpo_coord.models.enums import Role, Tlp
 
 Decision = Literal[True] | str
@@ -72,3 +72,48 @@ def tlp_rank(tlp: Tlp | str) -> int:
 def may_decide_access(principal: Principal, record: Record) -> Decision:
     """Approving or refusing a request for access is a decision on the record's release."""
     return may_widen(principal, record)
+
+
+def may_administer_sharing(principal: Principal) -> Decision:
+    """Sharing groups and agreements are managed by their own agency's administrators."""
+    if not principal.reads_agency_data:
+        return "installation administrators manage no agency's sharing"
+    if not principal.has_role(Role.AGENCY_ADMIN):
+        return "only your agency's administrators manage its sharing groups and agreements"
+    return True
+
+
+def may_change_group(principal: Principal, group: SharingGroup) -> Decision:
+    """Renaming, membership and deletion belong to the owner agency's administrators."""
+    admin = may_administer_sharing(principal)
+    if admin is not True:
+        return admin
+    if group.owner_agency_id != principal.agency_id:
+        return "only the owner agency's administrators may change this sharing group"
+    return True
+
+
+def may_add_group_member(
+    principal: Principal, group: SharingGroup, *, carries_others_records: bool
+) -> Decision:
+    """A new member reads everything released to the group: that widens each record's
+    release, which is its owner's decision (on ORCON material, its originator's)."""
+    change = may_change_group(principal, group)
+    if change is not True:
+        return change
+    if carries_others_records:
+        return (
+            "records another agency decides on are released to this group; a new member would "
+            "widen their release without that agency's decision"
+        )
+    return True
+
+
+def may_end_agreement(principal: Principal, agreement: SharingAgreement) -> Decision:
+    """Only the grantor gives, so only the grantor's administrators end or withdraw it."""
+    admin = may_administer_sharing(principal)
+    if admin is not True:
+        return admin
+    if agreement.grantor_agency_id != principal.agency_id:
+        return "only the grantor agency's administrators may end this agreement"
+    return True
