@@ -157,10 +157,10 @@ class _Loader:
 
     async def cases(self) -> None:
         for c in self.data["cases"]:
-            payload = {k: v for k, v in c.items() if k not in ("key", "author", "markings")}
+            payload = {k: v for k, v in c.items() if k not in ("key", "author", "markings", "reference")}
             data = CaseCreate.model_validate({**payload, "markings": self.markings(c.get("markings", {}))})
             created = await case_service.create_case(
-                self.session, actor=await self.actor(c["author"]), data=data
+                self.session, actor=await self.actor(c["author"]), data=data, reference=c["reference"]
             )
             self.records[f"case:{c['key']}"] = created.id
 

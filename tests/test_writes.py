@@ -1,6 +1,7 @@
 """Creating and updating records through both APIs: rules, errors, one transaction."""
 
 import itertools
+import re
 
 import httpx
 
@@ -22,7 +23,7 @@ async def test_create_case_over_rest_then_read_it_back(client: httpx.AsyncClient
     created = await client.post("/api/v1/cases", json=NEW_CASE, headers=auth("unmik.analyst"))
     assert created.status_code == 201, created.text
     body = created.json()
-    assert body["reference"].startswith("UNMIK-")
+    assert re.fullmatch(r"UNMIK-\d{4}-[0-9A-HJKMNP-TV-Z]{6}", body["reference"])
     assert body["lead_agency"] == "UNMIK"
     assert body["markings"]["originator_agency"] == body["markings"]["owner_agency"] == "UNMIK"
     assert body["crime_types"] == ["corruption", "smuggling"]

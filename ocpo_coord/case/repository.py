@@ -1,12 +1,13 @@
 """Case queries. Every read starts from the readable statement of ``RecordRepository``."""
 
+import secrets
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import Select, exists, or_
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
@@ -97,13 +98,21 @@ async def is_participant(session: AsyncSession, case_id: uuid.UUID, agency_id: u
     return row is not None
 
 
-async def next_reference_number(session: AsyncSession, prefix: str) -> int:
-    count = (
-        await session.exec(
-            select(func.count()).select_from(Case).where(col(Case.reference).startswith(prefix))
-        )
-    ).one()
-    return int(count) + 1
+# Crockford's alphabet: no I, L, O or U to misread over a radio or in handwriting.
+_REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+async def new_reference(session: AsyncSession, prefix: str) -> str:
+    """A fresh agency-prefixed reference with a random part.
+
+    Sequential numbers would tell a user how many cases of their agency exist,
+    including those above their clearance; a random part tells nothing.
+    """
+    while True:
+        candidate = prefix + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(6))
+        taken = (await session.exec(select(Case.id).where(Case.reference == candidate))).first()
+        if taken is None:
+            return candidate
 
 
 async def replace_links(

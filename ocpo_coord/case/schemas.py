@@ -14,12 +14,6 @@ Title = Field(min_length=1, max_length=300)
 class CaseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reference: str | None = Field(
-        default=None,
-        pattern=r"^[A-Z0-9]+(-[A-Z0-9]+)+$",
-        max_length=64,
-        description="Agency-prefixed reference; generated as AGENCY-YEAR-NNNN when omitted.",
-    )
     title: str = Title
     summary: str = Field(default="", max_length=20_000)
     crime_types: list[CrimeType] = Field(default_factory=list, max_length=20)
