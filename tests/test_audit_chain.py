@@ -1,0 +1,122 @@
+"""The audit log is append-only, and ``audit verify`` catches every way of editing it."""
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
+
+from ocpo_coord.audit.verify import verify_database
+from ocpo_coord.db import make_sync_engine
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    value = make_sync_engine(db_url)
+    yield value
+    value.dispose()
+
+
+def _drop_guards(conn: Connection) -> None:
+    """What an administrator editing the table behind the service's back would do."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("DROP TRIGGER audit_event_append_only ON audit_event"))
+    else:
+        conn.execute(text("DROP TRIGGER audit_event_no_update"))
+        conn.execute(text("DROP TRIGGER audit_event_no_delete"))
+
+
+def _seqs(conn: Connection) -> list[int]:
+    return [int(row[0]) for row in conn.execute(text("SELECT seq FROM audit_event ORDER BY seq"))]
+
+
+def test_seeded_chain_verifies(engine: Engine) -> None:
+    report = verify_database(engine)
+    assert report.ok, report.problem
+    assert report.checked > 50
+    assert len(report.head) == 64
+
+
+@pytest.mark.parametrize("statement", ["UPDATE audit_event SET detail = 'edited'", "DELETE FROM audit_event"])
+def test_the_database_refuses_updates_and_deletes(engine: Engine, statement: str) -> None:
+    with engine.connect() as conn, pytest.raises(DBAPIError, match="append-only"):
+        conn.execute(text(statement))
+    assert verify_database(engine).ok
+
+
+def test_a_changed_entry_is_named(engine: Engine) -> None:
+    with engine.begin() as conn:
+        _drop_guards(conn)
+        target = _seqs(conn)[10]
+        conn.execute(text("UPDATE audit_event SET detail = 'nothing to see' WHERE seq = :s"), {"s": target})
+    report = verify_database(engine)
+    assert report.bad_seq == target
+    assert "changed" in report.problem
+
+
+def test_a_deleted_entry_is_found_at_the_gap(engine: Engine) -> None:
+    with engine.begin() as conn:
+        _drop_guards(conn)
+        seqs = _seqs(conn)
+        conn.execute(text("DELETE FROM audit_event WHERE seq = :s"), {"s": seqs[20]})
+    report = verify_database(engine)
+    assert report.bad_seq == seqs[21]
+    assert "deleted, inserted or moved" in report.problem
+
+
+def test_an_inserted_entry_is_named(engine: Engine) -> None:
+    with engine.begin() as conn:
+        _drop_guards(conn)
+        seqs = _seqs(conn)
+        # Make room between two entries and slip a forged copy of an entry in.
+        conn.execute(text("UPDATE audit_event SET seq = seq + 1000000 WHERE seq > :s"), {"s": seqs[5]})
+        columns = "id, at, actor_id, actor_name, agency_id, request_id, action, record_kind, record_id, before, after, detail, prev_hash, hash"
+        conn.execute(
+            text(
+                f"INSERT INTO audit_event (seq, {columns}) SELECT :new, "
+                + columns.replace("id, at", ":fake_id, at", 1).replace("hash, hash", "hash, :fake_hash")
+                + " FROM audit_event WHERE seq = :s"
+            ),
+            {
+                "new": seqs[5] + 1,
+                "s": seqs[5],
+                "fake_id": "f" * 32
+                if conn.dialect.name == "sqlite"
+                else "ffffffff-ffff-4fff-8fff-ffffffffffff",
+                "fake_hash": "e" * 64,
+            },
+        )
+    report = verify_database(engine)
+    assert report.bad_seq == seqs[5] + 1
+    assert not report.ok
+
+
+def test_reordered_entries_are_named(engine: Engine) -> None:
+    with engine.begin() as conn:
+        _drop_guards(conn)
+        seqs = _seqs(conn)
+        a, b = seqs[30], seqs[31]
+        conn.execute(text("UPDATE audit_event SET seq = -1 WHERE seq = :a"), {"a": a})
+        conn.execute(text("UPDATE audit_event SET seq = :a WHERE seq = :b"), {"a": a, "b": b})
+        conn.execute(text("UPDATE audit_event SET seq = :b WHERE seq = -1"), {"b": b})
+    report = verify_database(engine)
+    assert report.bad_seq == a
+    assert "deleted, inserted or moved" in report.problem
+
+
+def test_cli_reports_and_fails_on_tampering(engine: Engine, db_url: str) -> None:
+    env = {**os.environ, "OCPO_DATABASE_URL": db_url}
+    command = [sys.executable, "-m", "ocpo_coord.cli", "audit", "verify"]
+    intact = subprocess.run(command, capture_output=True, text=True, env=env, check=False, timeout=120)
+    assert intact.returncode == 0, intact.stderr
+    assert "audit chain intact" in intact.stdout
+    with engine.begin() as conn:
+        _drop_guards(conn)
+        target = _seqs(conn)[3]
+        conn.execute(text("UPDATE audit_event SET actor_name = 'someone else' WHERE seq = :s"), {"s": target})
+    broken = subprocess.run(command, capture_output=True, text=True, env=env, check=False, timeout=120)
+    assert broken.returncode == 1
+    assert f"entry {target} was changed" in broken.stderr
