@@ -1,28 +1,108 @@
 """The ASGI application: REST under /api/v1, GraphQL at /graphql, health probes."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from functools import lru_cache
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp
+from strawberry.http.ides import get_graphql_ide_html
 
 from ocpo_coord.access.router import router as access_router
 from ocpo_coord.api import errors
+from ocpo_coord.api.middleware import (
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+    graphiql_policy,
+    redoc_policy,
+    swagger_policy,
+)
 from ocpo_coord.case.router import router as case_router
+from ocpo_coord.config import Environment, Settings, get_settings
 from ocpo_coord.db import get_engine, make_async_engine, sessionmaker_for
 from ocpo_coord.directory.router import router as directory_router
 from ocpo_coord.entity.router import router as entity_router
 from ocpo_coord.evidence.router import router as evidence_router
 from ocpo_coord.gql.schema import graphql_router
 from ocpo_coord.intel.router import router as intel_router
+from ocpo_coord.logging_setup import configure_logging
 from ocpo_coord.note.router import router as note_router
 from ocpo_coord.sharing_admin.router import router as sharing_admin_router
 from ocpo_coord.task.router import router as task_router
 
 
-def create_app(*, database_url: str | None = None) -> FastAPI:
-    """The service; ``database_url`` overrides the configured database (tests, tools)."""
+class Service(FastAPI):
+    """FastAPI with the posture middleware outside all of its own, error handling included.
+
+    Middleware added with ``add_middleware`` runs inside the last-resort 500 handler, so a
+    500 would leave without security headers, request id or CORS headers (a browser would
+    then report a CORS failure instead of the error).
+    """
+
+    def __init__(self, *, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.settings = settings
+
+    def build_middleware_stack(self) -> ASGIApp:
+        app = super().build_middleware_stack()
+        if self.settings.cors_origins:
+            app = CORSMiddleware(
+                app,
+                allow_origins=self.settings.cors_origins,
+                allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                allow_headers=[
+                    "Authorization",
+                    "Content-Type",
+                    "If-Match",
+                    "Idempotency-Key",
+                    "X-Request-ID",
+                ],
+                expose_headers=["ETag", "X-Request-ID"],
+                max_age=600,
+            )
+        app = SecurityHeadersMiddleware(
+            app,
+            hsts=self.settings.environment is Environment.PRODUCTION,
+            pages=lru_cache(maxsize=8)(self._page_policies),
+        )
+        return RequestContextMiddleware(app)
+
+    def _page_policies(self, root_path: str) -> Mapping[str, str]:
+        """The CSP of each HTML page, from the same templates the pages are rendered from.
+
+        FastAPI writes the root path into Swagger UI's inline script, hence the argument.
+        """
+        root = root_path.rstrip("/")
+        policies: dict[str, str] = {"/graphql": graphiql_policy(get_graphql_ide_html("graphiql"))}
+        if self.openapi_url and self.docs_url:
+            redirect = self.swagger_ui_oauth2_redirect_url
+            swagger = get_swagger_ui_html(
+                openapi_url=root + self.openapi_url,
+                title=self.title,
+                oauth2_redirect_url=root + redirect if redirect else None,
+                init_oauth=self.swagger_ui_init_oauth,
+                swagger_ui_parameters=self.swagger_ui_parameters,
+            )
+            policies[self.docs_url] = swagger_policy(bytes(swagger.body).decode())
+            if redirect:
+                page = get_swagger_ui_oauth2_redirect_html()
+                policies[redirect] = swagger_policy(bytes(page.body).decode())
+        if self.openapi_url and self.redoc_url:
+            redoc = get_redoc_html(openapi_url=root + self.openapi_url, title=self.title)
+            policies[self.redoc_url] = redoc_policy(bytes(redoc.body).decode())
+        return policies
+
+
+def create_app(*, database_url: str | None = None, settings: Settings | None = None) -> FastAPI:
+    """The service; ``database_url`` overrides the configured database (tests, tools), and
+    ``settings`` the configured HTTP posture: logs, CORS, security headers (tests)."""
+    settings = settings or get_settings()
+    configure_logging(log_format=settings.log_format, level=settings.log_level)
     engine = make_async_engine(database_url) if database_url else get_engine()
 
     @asynccontextmanager
@@ -31,7 +111,8 @@ def create_app(*, database_url: str | None = None) -> FastAPI:
         if database_url:
             await engine.dispose()
 
-    app = FastAPI(
+    app = Service(
+        settings=settings,
         lifespan=lifespan,
         title="ocpo-coord",
         version="0.1.0",

@@ -86,7 +86,13 @@ def serve(
     """Run the HTTP service."""
     import uvicorn
 
+    from ocpo_coord.logging_setup import configure_logging
+
     _prepare_state_dir()
+    settings = get_settings()
+    # The service's log format from the first line on (the worker supervisor's lines too);
+    # uvicorn's access log is off because the application writes its own, with request ids.
+    configure_logging(log_format=settings.log_format, level=settings.log_level)
     uvicorn.run(
         "ocpo_coord.app:create_app",
         factory=True,
@@ -94,6 +100,9 @@ def serve(
         port=port,
         workers=workers,
         proxy_headers=True,
+        log_config=None,
+        log_level=settings.log_level.lower(),
+        access_log=False,
     )
 
 

@@ -1,17 +1,25 @@
 """Service settings, read from the environment with the ``OCPO_`` prefix."""
 
+import logging
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from ocpo_coord.logging_setup import LogFormat
 
 
 class Environment(StrEnum):
     DEVELOPMENT = "development"
     TEST = "test"
     PRODUCTION = "production"
+
+
+_LOCAL_ISSUER = "ocpo-coord-local"
 
 
 def _default_state_dir() -> Path:
@@ -30,7 +38,7 @@ class Settings(BaseSettings):
 
     # Tokens: production verifies against an OIDC provider's JWKS; the embedded
     # default signs with a local RSA key kept in ``state_dir``.
-    jwt_issuer: str = "ocpo-coord-local"
+    jwt_issuer: str = _LOCAL_ISSUER
     jwt_audience: str = "ocpo-coord"
     jwks_url: str = ""
     local_signing_key_path: Path | None = None
@@ -41,17 +49,67 @@ class Settings(BaseSettings):
     max_page_size: int = 100
     count_cap: int = 10_000
 
+    log_format: LogFormat = LogFormat.JSON
+    log_level: str = "INFO"
+    # Browser origins allowed to call the API, comma-separated; none: no CORS headers at all.
+    cors_origins: Annotated[list[str], NoDecode] = []
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _known_level(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().upper()
+            if value not in logging.getLevelNamesMapping():
+                raise ValueError(f"unknown log level {value!r}")
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part for part in (item.strip() for item in value.split(",")) if part]
+        if isinstance(value, list):
+            return [_origin(item) if isinstance(item, str) else item for item in value]
+        return value
+
     @model_validator(mode="after")
     def _fill_defaults(self) -> "Settings":
-        if not self.database_url:
+        default_database = not self.database_url
+        if default_database:
             self.database_url = f"sqlite:///{self.state_dir / 'ocpo.db'}"
         if self.local_signing_key_path is None:
             self.local_signing_key_path = self.state_dir / "signing-key.pem"
-        if self.environment is Environment.PRODUCTION and not self.jwks_url:
-            raise ValueError(
+        if self.environment is Environment.PRODUCTION:
+            problems = self._production_problems(default_database=default_database)
+            if problems:
+                raise ValueError("refusing to start in production: " + "; ".join(problems))
+        return self
+
+    def _production_problems(self, *, default_database: bool) -> list[str]:
+        """Every development default that must not reach production, all named at once."""
+        problems = []
+        if not self.jwks_url:
+            problems.append(
                 "OCPO_JWKS_URL must be set in production: the local signing key is for development only"
             )
-        return self
+        if default_database:
+            problems.append(
+                "OCPO_DATABASE_URL must be set in production: the default is a SQLite file in the state directory"
+            )
+        if "jwt_issuer" not in self.model_fields_set or self.jwt_issuer == _LOCAL_ISSUER:
+            problems.append("OCPO_JWT_ISSUER must be set in production to the identity provider's issuer")
+        if "jwt_audience" not in self.model_fields_set:
+            problems.append(
+                "OCPO_JWT_AUDIENCE must be set in production to the audience the identity provider "
+                "puts in this service's tokens"
+            )
+        if self.graphiql:
+            problems.append("OCPO_GRAPHIQL must not be turned on in production")
+        if self.introspection:
+            problems.append(
+                "OCPO_INTROSPECTION must not be turned on in production: it publishes the whole schema"
+            )
+        return problems
 
     @property
     def graphiql_enabled(self) -> bool:
@@ -69,6 +127,17 @@ class Settings(BaseSettings):
     def signing_key_path(self) -> Path:
         assert self.local_signing_key_path is not None
         return self.local_signing_key_path
+
+
+def _origin(value: str) -> str:
+    """``scheme://host[:port]`` exactly as a browser sends it in ``Origin``, or ``*``."""
+    value = value.rstrip("/")
+    if value == "*":
+        return value
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
+        raise ValueError(f"CORS origin {value!r} must look like https://host[:port], with no path")
+    return value
 
 
 @lru_cache

@@ -41,3 +41,12 @@ class Conflict(OcpoError):
 class InvalidInput(OcpoError):
     status_code = 422
     code = "INVALID_INPUT"
+
+
+class StaleVersion(Conflict):
+    """The caller's expected version is not the record's: someone else wrote first."""
+
+
+class PreconditionFailed(OcpoError):
+    status_code = 412
+    code = "PRECONDITION_FAILED"

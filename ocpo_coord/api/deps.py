@@ -1,7 +1,5 @@
 """FastAPI dependencies: the request's session (one transaction) and its actor."""
 
-import re
-import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -9,23 +7,24 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ocpo_coord.api.middleware import accept_request_id
 from ocpo_coord.auth.principal import load_principal
 from ocpo_coord.auth.tokens import login_from_claims, verify_token
 from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
 from ocpo_coord.exceptions import Unauthenticated
+from ocpo_coord.logging_setup import bind_login
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT from the configured issuer.")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 def request_id(request: Request) -> str:
-    """The caller's X-Request-ID when it is sane, else a fresh one."""
+    """This request's id: the one the request middleware chose and sent back as X-Request-ID."""
     existing = getattr(request.state, "request_id", None)
     if isinstance(existing, str):
         return existing
-    offered = request.headers.get("x-request-id", "")
-    value = offered if _REQUEST_ID.match(offered) else uuid.uuid4().hex
+    # Only without the middleware (a request built by hand): same rule, same place.
+    value = accept_request_id(request.headers.get("x-request-id"))
     request.state.request_id = value
     return value
 
@@ -60,7 +59,11 @@ async def get_actor(
         raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
     claims = verify_token(get_settings(), credentials.credentials)
     principal = await load_principal(session, login_from_claims(claims))
-    return Actor(principal=principal, request_id=request_id(request))
+    bind_login(principal.login)  # for the request's access log line
+    actor = Actor(principal=principal, request_id=request_id(request))
+    # Kept so that a refused access can be audited after the request's transaction ends.
+    request.state.actor = actor
+    return actor
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]

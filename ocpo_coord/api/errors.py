@@ -1,12 +1,38 @@
 """The REST error shape: ``{"detail": {"code", "message", "field"}}`` for every 4xx."""
 
+import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from ocpo_coord.exceptions import OcpoError, Unauthenticated
+from ocpo_coord.audit.service import record_refusal
+from ocpo_coord.context import Actor
+from ocpo_coord.exceptions import Forbidden, NotFound, OcpoError, Unauthenticated
+
+
+async def _audit_refusal(request: Request, actor: Actor, exc: OcpoError) -> None:
+    """A refused access is audited in its own transaction: the request's was rolled back."""
+    record_id = next(
+        (_as_uuid(v) for k, v in request.path_params.items() if k.endswith("_id") and _as_uuid(v)),
+        None,
+    )
+    async with request.app.state.sessionmaker() as session:
+        await record_refusal(
+            session,
+            actor=actor,
+            record_id=record_id,
+            detail=f"{request.method} {request.url.path}: {exc.message}",
+        )
+        await session.commit()
+
+
+def _as_uuid(value: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 def _body(code: str, message: str, field: str | None) -> dict[str, Any]:
@@ -16,6 +42,9 @@ def _body(code: str, message: str, field: str | None) -> dict[str, Any]:
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OcpoError)
     request.state.rollback = True
+    actor = getattr(request.state, "actor", None)
+    if isinstance(exc, NotFound | Forbidden) and isinstance(actor, Actor):
+        await _audit_refusal(request, actor, exc)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
     return JSONResponse(_body(exc.code, exc.message, exc.field), status_code=exc.status_code, headers=headers)
 

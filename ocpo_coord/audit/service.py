@@ -75,3 +75,13 @@ async def record_event(
     session.add(event)
     await session.flush()
     return event
+
+
+async def record_refusal(
+    session: AsyncSession, *, actor: Actor, record_id: uuid.UUID | None, detail: str
+) -> AuditEvent:
+    """A refused read or write. The entry names the id asked for and nothing about it:
+    whether it exists is for the log's readers who may read that record."""
+    return await record_event(
+        session, actor=actor, action="access.refused", record_id=record_id, detail=detail
+    )

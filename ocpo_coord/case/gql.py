@@ -129,7 +129,7 @@ class CaseQuery:
 
     @described_field("One case; null, with a not-found error, if missing or not readable.")
     async def case(self, info: GraphQLInfo, id: strawberry.ID) -> Case | None:
-        public = await service.get_case(
+        public = await service.read_case(
             info.context.session, actor=info.context.require_actor(), case_id=parse_id(id, "case")
         )
         return Case.from_pydantic(public)

@@ -11,7 +11,7 @@ from ocpo_coord.case.schemas import CaseCreate, CaseFilter, CasePublic, CaseUpda
 from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
 from ocpo_coord.directory.repository import theatre_by_code, theatre_codes, user_logins
-from ocpo_coord.exceptions import Conflict, InvalidInput, NotFound
+from ocpo_coord.exceptions import InvalidInput, NotFound
 from ocpo_coord.models import Case, Record
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.filters import agency_filter, theatre_filter
@@ -23,6 +23,8 @@ from ocpo_coord.records.repository import (
     user_ids_by_login,
 )
 from ocpo_coord.records.service import (
+    audited_read,
+    check_version,
     create_record,
     flush_unique,
     markings_public,
@@ -92,6 +94,16 @@ async def get_case(session: AsyncSession, *, actor: Actor, case_id: uuid.UUID) -
     if row is None:
         raise NotFound("case")
     return (await to_public(session, [row]))[0]
+
+
+async def read_case(session: AsyncSession, *, actor: Actor, case_id: uuid.UUID) -> CasePublic:
+    """A read by a person: audited when the record is above UNCLASSIFIED or TLP:CLEAR."""
+    return await audited_read(
+        session,
+        actor=actor,
+        kind=RecordKind.CASE,
+        public=await get_case(session, actor=actor, case_id=case_id),
+    )
 
 
 async def list_cases(
@@ -184,11 +196,7 @@ async def update_case(
         raise NotFound("case")
     case, record = row
     enforce(may_edit(actor.principal, record))
-    if data.expected_version is not None and data.expected_version != record.version:
-        raise Conflict(
-            f"case was changed meanwhile: version {record.version}, not {data.expected_version}",
-            field="expected_version",
-        )
+    check_version(record, data.expected_version)
     before = (await to_public(session, [row]))[0].model_dump(mode="json")
     changes = data.model_dump(
         exclude_unset=True,

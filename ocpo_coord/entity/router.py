@@ -3,9 +3,12 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 
+from ocpo_coord.api.concurrency import IfMatch, conditional, tag_response
 from ocpo_coord.api.deps import ActorDep, SessionDep
+from ocpo_coord.api.idempotency import IdempotencyKey, idempotent_create
 from ocpo_coord.api.pagination import ListResponse, PageParams, envelope
 from ocpo_coord.entity import service
 from ocpo_coord.entity.schemas import EntityCreate, EntityFilter, EntityPublic, EntityUpdate
@@ -36,17 +39,49 @@ async def list_entities(
 
 
 @router.post("", response_model=EntityPublic, status_code=status.HTTP_201_CREATED)
-async def create_entity(session: SessionDep, actor: ActorDep, body: EntityCreate) -> EntityPublic:
-    return await service.create_entity(session, actor=actor, data=body)
+async def create_entity(
+    session: SessionDep,
+    actor: ActorDep,
+    request: Request,
+    response: Response,
+    body: EntityCreate,
+    idempotency_key: IdempotencyKey = None,
+) -> EntityPublic | JSONResponse:
+    created = await idempotent_create(
+        session,
+        actor=actor,
+        request=request,
+        key=idempotency_key,
+        body=body,
+        create=lambda: service.create_entity(session, actor=actor, data=body),
+    )
+    return created if isinstance(created, JSONResponse) else tag_response(response, created)
 
 
 @router.get("/{entity_id}", response_model=EntityPublic)
-async def get_entity(session: SessionDep, actor: ActorDep, entity_id: uuid.UUID) -> EntityPublic:
-    return await service.get_entity(session, actor=actor, entity_id=entity_id)
+async def get_entity(
+    session: SessionDep, actor: ActorDep, response: Response, entity_id: uuid.UUID
+) -> EntityPublic:
+    return tag_response(response, await service.read_entity(session, actor=actor, entity_id=entity_id))
 
 
 @router.patch("/{entity_id}", response_model=EntityPublic)
 async def update_entity(
-    session: SessionDep, actor: ActorDep, entity_id: uuid.UUID, body: EntityUpdate
+    session: SessionDep,
+    actor: ActorDep,
+    response: Response,
+    entity_id: uuid.UUID,
+    body: EntityUpdate,
+    if_match: IfMatch = None,
 ) -> EntityPublic:
-    return await service.update_entity(session, actor=actor, entity_id=entity_id, data=body)
+    updated = await conditional(
+        if_match,
+        body.expected_version,
+        lambda version: service.update_entity(
+            session,
+            actor=actor,
+            entity_id=entity_id,
+            data=body.model_copy(update={"expected_version": version}),
+        ),
+    )
+    return tag_response(response, updated)

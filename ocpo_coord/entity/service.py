@@ -31,7 +31,14 @@ from ocpo_coord.records.repository import (
     record_kinds,
     releases_for,
 )
-from ocpo_coord.records.service import check_version, create_record, markings_public, set_markings, touch
+from ocpo_coord.records.service import (
+    audited_read,
+    check_version,
+    create_record,
+    markings_public,
+    set_markings,
+    touch,
+)
 from ocpo_coord.sharing.policy import enforce, may_edit
 
 
@@ -82,6 +89,16 @@ async def get_entity(session: AsyncSession, *, actor: Actor, entity_id: uuid.UUI
     if row is None:
         raise NotFound("entity")
     return (await assembler(actor)(session, [row]))[0]
+
+
+async def read_entity(session: AsyncSession, *, actor: Actor, entity_id: uuid.UUID) -> EntityPublic:
+    """A read by a person: audited when the record is above UNCLASSIFIED or TLP:CLEAR."""
+    return await audited_read(
+        session,
+        actor=actor,
+        kind=RecordKind.ENTITY,
+        public=await get_entity(session, actor=actor, entity_id=entity_id),
+    )
 
 
 async def list_entities(

@@ -29,7 +29,14 @@ from ocpo_coord.records.repository import (
     releases_for,
     user_ids_by_login,
 )
-from ocpo_coord.records.service import check_version, create_record, markings_public, set_markings, touch
+from ocpo_coord.records.service import (
+    audited_read,
+    check_version,
+    create_record,
+    markings_public,
+    set_markings,
+    touch,
+)
 from ocpo_coord.sharing.policy import enforce, may_edit
 
 
@@ -91,6 +98,16 @@ async def get_evidence(session: AsyncSession, *, actor: Actor, evidence_id: uuid
     if row is None:
         raise NotFound("evidence")
     return (await to_public(session, [row]))[0]
+
+
+async def read_evidence(session: AsyncSession, *, actor: Actor, evidence_id: uuid.UUID) -> EvidencePublic:
+    """A read by a person: audited when the record is above UNCLASSIFIED or TLP:CLEAR."""
+    return await audited_read(
+        session,
+        actor=actor,
+        kind=RecordKind.EVIDENCE,
+        public=await get_evidence(session, actor=actor, evidence_id=evidence_id),
+    )
 
 
 async def list_evidence(

@@ -12,8 +12,9 @@ from strawberry.fastapi import BaseContext
 from strawberry.types import Info
 
 from ocpo_coord.api.deps import SessionDep, get_actor
+from ocpo_coord.audit.service import record_refusal
 from ocpo_coord.context import Actor
-from ocpo_coord.exceptions import OcpoError
+from ocpo_coord.exceptions import Forbidden, NotFound, OcpoError
 from ocpo_coord.gql.common import ErrorTypes, user_error, validation_error
 from ocpo_coord.gql.loaders import Loaders
 
@@ -63,6 +64,11 @@ async def mutate(
         async with context.session.begin_nested():
             return await run(actor)
     except OcpoError as exc:
+        if isinstance(exc, NotFound | Forbidden):
+            # The savepoint is gone; the refusal is kept in the request's transaction.
+            await record_refusal(
+                context.session, actor=actor, record_id=None, detail=f"{info.field_name}: {exc.message}"
+            )
         return user_error(exc)
     except ValidationError as exc:
         return validation_error(exc)

@@ -33,22 +33,22 @@ async def resolve_node(info: GraphQLInfo, id: strawberry.ID) -> Node:
         raise NotFound("record")
     kind = RecordKind(record.kind)
     if kind is RecordKind.CASE:
-        return Case.from_pydantic(await case_service.get_case(session, actor=actor, case_id=record_id))
+        return Case.from_pydantic(await case_service.read_case(session, actor=actor, case_id=record_id))
     if kind is RecordKind.INTEL_ITEM:
         return IntelItem.from_pydantic(
-            await intel_service.get_intel_item(session, actor=actor, item_id=record_id)
+            await intel_service.read_intel_item(session, actor=actor, item_id=record_id)
         )
     if kind is RecordKind.TASK:
-        return Task.from_pydantic(await task_service.get_task(session, actor=actor, task_id=record_id))
+        return Task.from_pydantic(await task_service.read_task(session, actor=actor, task_id=record_id))
     if kind is RecordKind.NOTE:
-        return Note.from_pydantic(await note_service.get_note(session, actor=actor, note_id=record_id))
+        return Note.from_pydantic(await note_service.read_note(session, actor=actor, note_id=record_id))
     if kind is RecordKind.EVIDENCE:
         return Evidence.from_pydantic(
-            await evidence_service.get_evidence(session, actor=actor, evidence_id=record_id)
+            await evidence_service.read_evidence(session, actor=actor, evidence_id=record_id)
         )
     if kind is RecordKind.ENTITY:
         return Entity.from_pydantic(
-            await entity_service.get_entity(session, actor=actor, entity_id=record_id)
+            await entity_service.read_entity(session, actor=actor, entity_id=record_id)
         )
     raise NotFound("record")
 

@@ -29,6 +29,7 @@ from ocpo_coord.exceptions import OcpoError
 from ocpo_coord.gql.common import camel
 from ocpo_coord.gql.context import get_context
 from ocpo_coord.gql.node import NodeQuery
+from ocpo_coord.gql.refusals import AuditRefusals
 from ocpo_coord.intel.gql import IntelMutation, IntelQuery
 from ocpo_coord.note.gql import NoteMutation
 from ocpo_coord.sharing_admin.gql import SharingAdminMutation, SharingAdminQuery
@@ -101,6 +102,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         partial(ParserCache, maxsize=256),
         partial(ValidationCache, maxsize=256),
         partial(MaskErrors, should_mask_error=lambda error: not _expected(error)),
+        AuditRefusals,
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

@@ -91,7 +91,7 @@ class IntelQuery:
 
     @strawberry.field
     async def intel_item(self, info: GraphQLInfo, id: strawberry.ID) -> IntelItem | None:
-        public = await service.get_intel_item(
+        public = await service.read_intel_item(
             info.context.session,
             actor=info.context.require_actor(),
             item_id=parse_id(id, "intelligence item"),

@@ -24,6 +24,7 @@ from ocpo_coord.records.filters import agency_filter, theatre_filter
 from ocpo_coord.records.pagination import Assembler, Page, assembled_page
 from ocpo_coord.records.repository import agency_codes, readable_record_ids, releases_for
 from ocpo_coord.records.service import (
+    audited_read,
     check_version,
     create_record,
     markings_public,
@@ -83,6 +84,16 @@ async def get_intel_item(session: AsyncSession, *, actor: Actor, item_id: uuid.U
     if row is None:
         raise NotFound("intelligence item")
     return (await assembler(actor)(session, [row]))[0]
+
+
+async def read_intel_item(session: AsyncSession, *, actor: Actor, item_id: uuid.UUID) -> IntelItemPublic:
+    """A read by a person: audited when the record is above UNCLASSIFIED or TLP:CLEAR."""
+    return await audited_read(
+        session,
+        actor=actor,
+        kind=RecordKind.INTEL_ITEM,
+        public=await get_intel_item(session, actor=actor, item_id=item_id),
+    )
 
 
 async def list_intel_items(

@@ -14,6 +14,7 @@ from ocpo_coord.models.case import Case, CaseAgency, CaseCrimeType, CaseMember
 from ocpo_coord.models.coordination import PlannedOperation, Responsibility
 from ocpo_coord.models.entity import Entity, RecordEntity, Selector
 from ocpo_coord.models.evidence import CustodyEvent, Evidence
+from ocpo_coord.models.idempotency import IdempotencyRecord
 from ocpo_coord.models.intel import IntelCase, IntelItem
 from ocpo_coord.models.note import Note
 from ocpo_coord.models.record import Record, RecordGrant, RecordRelease
@@ -32,6 +33,7 @@ __all__ = [
     "CustodyEvent",
     "Entity",
     "Evidence",
+    "IdempotencyRecord",
     "IntelCase",
     "IntelItem",
     "Note",

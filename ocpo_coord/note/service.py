@@ -16,7 +16,14 @@ from ocpo_coord.note.schemas import NoteCreate, NotePublic, NoteUpdate
 from ocpo_coord.records.children import parent_case
 from ocpo_coord.records.pagination import Page, assembled_page
 from ocpo_coord.records.repository import RecordRepository, agency_codes, releases_for
-from ocpo_coord.records.service import check_version, create_record, markings_public, set_markings, touch
+from ocpo_coord.records.service import (
+    audited_read,
+    check_version,
+    create_record,
+    markings_public,
+    set_markings,
+    touch,
+)
 from ocpo_coord.sharing.policy import enforce, may_edit
 
 
@@ -48,6 +55,16 @@ async def get_note(session: AsyncSession, *, actor: Actor, note_id: uuid.UUID) -
     if row is None:
         raise NotFound("note")
     return (await to_public(session, [row]))[0]
+
+
+async def read_note(session: AsyncSession, *, actor: Actor, note_id: uuid.UUID) -> NotePublic:
+    """A read by a person: audited when the record is above UNCLASSIFIED or TLP:CLEAR."""
+    return await audited_read(
+        session,
+        actor=actor,
+        kind=RecordKind.NOTE,
+        public=await get_note(session, actor=actor, note_id=note_id),
+    )
 
 
 async def list_notes(

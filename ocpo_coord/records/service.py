@@ -1,13 +1,14 @@
 """Creating and re-marking shareable records: the part every aggregate shares."""
 
 import uuid
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ocpo_coord.audit.service import record_event
 from ocpo_coord.context import Actor
-from ocpo_coord.exceptions import Conflict, InvalidInput
+from ocpo_coord.exceptions import Conflict, InvalidInput, StaleVersion
 from ocpo_coord.models import Record, RecordRelease
 from ocpo_coord.models.enums import Classification, RecordKind, Tlp
 from ocpo_coord.records.repository import (
@@ -223,7 +224,7 @@ async def flush_unique(session: AsyncSession, field: str, value: str) -> None:
 def check_version(record: Record, expected: int | None) -> None:
     """Optimistic concurrency: a stale write changes nothing and says why."""
     if expected is not None and expected != record.version:
-        raise Conflict(
+        raise StaleVersion(
             f"the record was changed meanwhile: it is at version {record.version}, not {expected}",
             field="expected_version",
         )
@@ -253,3 +254,29 @@ async def readable_record_ids_of_kind(
         return set()
     kinds = await record_kinds(session, readable_ids)
     return {i for i in readable_ids if kinds.get(i) == kind.value}
+
+
+class _Readable(Protocol):
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def markings(self) -> MarkingsPublic: ...
+
+
+R = TypeVar("R", bound=_Readable)
+
+
+async def audited_read(session: AsyncSession, *, actor: Actor, kind: RecordKind, public: R) -> R:
+    """Record who read a protected record; public, unclassified material is not logged."""
+    markings = public.markings
+    if markings.classification != Classification.UNCLASSIFIED or markings.tlp != Tlp.CLEAR:
+        await record_event(
+            session,
+            actor=actor,
+            action=f"{kind.value}.read",
+            record_kind=kind,
+            record_id=public.id,
+            detail=f"{Classification(markings.classification).name} TLP:{markings.tlp}",
+        )
+    return public

@@ -82,7 +82,7 @@ class TaskQuery:
 
     @strawberry.field
     async def task(self, info: GraphQLInfo, id: strawberry.ID) -> Task | None:
-        public = await service.get_task(
+        public = await service.read_task(
             info.context.session, actor=info.context.require_actor(), task_id=parse_id(id, "task")
         )
         return Task.from_pydantic(public)

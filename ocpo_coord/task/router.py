@@ -3,9 +3,12 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 
+from ocpo_coord.api.concurrency import IfMatch, conditional, tag_response
 from ocpo_coord.api.deps import ActorDep, SessionDep
+from ocpo_coord.api.idempotency import IdempotencyKey, idempotent_create
 from ocpo_coord.api.pagination import ListResponse, PageParams, envelope
 from ocpo_coord.task import service
 from ocpo_coord.task.schemas import TaskCreate, TaskFilter, TaskPublic, TaskUpdate
@@ -36,17 +39,46 @@ async def list_tasks(
 
 
 @router.post("", response_model=TaskPublic, status_code=status.HTTP_201_CREATED)
-async def create_task(session: SessionDep, actor: ActorDep, body: TaskCreate) -> TaskPublic:
-    return await service.create_task(session, actor=actor, data=body)
+async def create_task(
+    session: SessionDep,
+    actor: ActorDep,
+    request: Request,
+    response: Response,
+    body: TaskCreate,
+    idempotency_key: IdempotencyKey = None,
+) -> TaskPublic | JSONResponse:
+    created = await idempotent_create(
+        session,
+        actor=actor,
+        request=request,
+        key=idempotency_key,
+        body=body,
+        create=lambda: service.create_task(session, actor=actor, data=body),
+    )
+    return created if isinstance(created, JSONResponse) else tag_response(response, created)
 
 
 @router.get("/{task_id}", response_model=TaskPublic)
-async def get_task(session: SessionDep, actor: ActorDep, task_id: uuid.UUID) -> TaskPublic:
-    return await service.get_task(session, actor=actor, task_id=task_id)
+async def get_task(
+    session: SessionDep, actor: ActorDep, response: Response, task_id: uuid.UUID
+) -> TaskPublic:
+    return tag_response(response, await service.read_task(session, actor=actor, task_id=task_id))
 
 
 @router.patch("/{task_id}", response_model=TaskPublic)
 async def update_task(
-    session: SessionDep, actor: ActorDep, task_id: uuid.UUID, body: TaskUpdate
+    session: SessionDep,
+    actor: ActorDep,
+    response: Response,
+    task_id: uuid.UUID,
+    body: TaskUpdate,
+    if_match: IfMatch = None,
 ) -> TaskPublic:
-    return await service.update_task(session, actor=actor, task_id=task_id, data=body)
+    updated = await conditional(
+        if_match,
+        body.expected_version,
+        lambda version: service.update_task(
+            session, actor=actor, task_id=task_id, data=body.model_copy(update={"expected_version": version})
+        ),
+    )
+    return tag_response(response, updated)

@@ -18,6 +18,7 @@ from ocpo_coord.records.filters import agency_filter, theatre_filter
 from ocpo_coord.records.pagination import Assembler, Page, assembled_page
 from ocpo_coord.records.repository import agency_codes, readable_record_ids, releases_for, user_ids_by_login
 from ocpo_coord.records.service import (
+    audited_read,
     check_version,
     create_record,
     markings_public,
@@ -91,6 +92,16 @@ async def get_task(session: AsyncSession, *, actor: Actor, task_id: uuid.UUID) -
     if row is None:
         raise NotFound("task")
     return (await assembler(actor)(session, [row]))[0]
+
+
+async def read_task(session: AsyncSession, *, actor: Actor, task_id: uuid.UUID) -> TaskPublic:
+    """A read by a person: audited when the record is above UNCLASSIFIED or TLP:CLEAR."""
+    return await audited_read(
+        session,
+        actor=actor,
+        kind=RecordKind.TASK,
+        public=await get_task(session, actor=actor, task_id=task_id),
+    )
 
 
 async def list_tasks(

@@ -1,0 +1,230 @@
+"""Pure-ASGI middleware for every response: request id, access log, security headers.
+
+``ocpo_coord.app`` puts them outside FastAPI's own stack, so the last-resort 500, a 404,
+a 422 and a CORS preflight carry the same headers and request id as a success.
+"""
+
+import base64
+import hashlib
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Mapping
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ocpo_coord.logging_setup import bind_request, current_request, unbind_request
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_MAX_LOGGED_PATH = 1024
+
+access_log = logging.getLogger("ocpo_coord.access")
+error_log = logging.getLogger("ocpo_coord.error")
+
+
+def accept_request_id(offered: str | None) -> str:
+    """The caller's X-Request-ID when it is sane (1-64 of ``A-Za-z0-9._-``), else a fresh one.
+
+    Whole-string match: ``$`` would let a trailing newline through into logs and headers.
+    """
+    if offered is not None and _REQUEST_ID.fullmatch(offered):
+        return offered
+    return uuid.uuid4().hex
+
+
+def route_path(scope: Scope) -> str:
+    """The path the routes see: without the root path the server was told it is mounted at."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root + "/"):
+        return path[len(root) :]
+    return path
+
+
+class RequestContextMiddleware:
+    """Gives each request an id (header, ``request.state``, log context) and writes its access line.
+
+    The access line has the path but never the query string, which can hold search text
+    about cases. An error that escapes everything else is logged here with the request id;
+    once its 500 has been sent it is not raised further, so it is not logged twice.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = accept_request_id(Headers(scope=scope).get("x-request-id"))
+        scope.setdefault("state", {})["request_id"] = request_id
+        token = bind_request(request_id)
+        started = time.perf_counter()
+        status = 500  # what the server answers if the application never starts a response
+        completed = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, completed
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                completed = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            error_log.exception("unhandled error")
+            if not completed:
+                raise
+        finally:
+            self._log_access(scope, status, started)
+            unbind_request(token)
+
+    @staticmethod
+    def _log_access(scope: Scope, status: int, started: float) -> None:
+        duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        method: str = scope["method"]
+        path: str = scope["path"]
+        if len(path) > _MAX_LOGGED_PATH:
+            path = path[:_MAX_LOGGED_PATH] + "..."
+        context = current_request()
+        login = context.login if context is not None else None
+        fields: dict[str, object] = {
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": duration_ms,
+        }
+        if login is not None:
+            fields["user"] = login
+        by = f" by {login}" if login else ""
+        access_log.info("%s %s %d %.1fms%s", method, path, status, duration_ms, by, extra=fields)
+
+
+# --- security headers ---------------------------------------------------------------
+
+# What API responses may do in a browser: nothing. No scripts, no framing.
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+# The origins the three HTML pages load from, read off their templates:
+# strawberry's GraphiQL (static/graphiql.html) loads React, GraphiQL, its explorer plugin
+# and js-cookie from unpkg; FastAPI's Swagger UI and ReDoc load from jsDelivr, with the
+# FastAPI favicon; ReDoc adds Google Fonts (a stylesheet and its font files) and shows
+# its own logo. Checked in a browser against these policies: no violation, pages work.
+GRAPHIQL_CDN = "https://unpkg.com"
+DOCS_CDN = "https://cdn.jsdelivr.net"
+FASTAPI_FAVICON = "https://fastapi.tiangolo.com"
+GOOGLE_FONTS_CSS = "https://fonts.googleapis.com"
+GOOGLE_FONTS_FILES = "https://fonts.gstatic.com"
+REDOC_LOGO = "https://cdn.redoc.ly"
+
+_INLINE_SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script\s*>", re.DOTALL | re.IGNORECASE)
+_INLINE_STYLE = re.compile(r"<style\b[^>]*>(.*?)</style\s*>", re.DOTALL | re.IGNORECASE)
+
+
+def _sha256(source: str) -> str:
+    digest = hashlib.sha256(source.encode()).digest()
+    return f"'sha256-{base64.b64encode(digest).decode()}'"
+
+
+def inline_hashes(html: str) -> tuple[list[str], list[str]]:
+    """CSP hashes of the inline scripts and style blocks of a page we generate ourselves.
+
+    Taken from the trusted template at start-up, never from a response, so markup injected
+    into a page would not be allowed to run.
+    """
+    scripts = [_sha256(body) for attrs, body in _INLINE_SCRIPT.findall(html) if "src=" not in attrs]
+    styles = [_sha256(body) for body in _INLINE_STYLE.findall(html)]
+    return scripts, styles
+
+
+def _policy(**directives: list[str]) -> str:
+    base = {"default_src": ["'none'"], "base_uri": ["'none'"], "form_action": ["'self'"]}
+    merged = {**base, **directives, "frame_ancestors": ["'none'"]}
+    return "; ".join(f"{name.replace('_', '-')} {' '.join(values)}" for name, values in merged.items())
+
+
+def graphiql_policy(html: str) -> str:
+    scripts, _ = inline_hashes(html)
+    return _policy(
+        script_src=[GRAPHIQL_CDN, *scripts],
+        # Its dialogs insert <style> elements at run time (react-remove-scroll-bar).
+        # Inline styles cannot reach another origin here: images and fonts are local.
+        style_src=[GRAPHIQL_CDN, "'unsafe-inline'"],
+        img_src=["'self'", "data:"],  # the favicon is an inline SVG
+        font_src=["data:"],  # graphiql.min.css embeds its fonts
+        connect_src=["'self'"],  # operations go to this same URL
+    )
+
+
+def swagger_policy(html: str) -> str:
+    scripts, styles = inline_hashes(html)
+    return _policy(
+        script_src=[DOCS_CDN, *scripts],
+        style_src=[DOCS_CDN, *styles],
+        img_src=["'self'", "data:", FASTAPI_FAVICON],  # swagger-ui.css has data: icons
+        connect_src=["'self'"],  # the OpenAPI document and "Try it out"
+    )
+
+
+def redoc_policy(html: str) -> str:
+    scripts, _ = inline_hashes(html)
+    return _policy(
+        script_src=[DOCS_CDN, *scripts],
+        # ReDoc styles itself at run time (styled-components injects <style> elements).
+        # A hash beside 'unsafe-inline' would switch 'unsafe-inline' off: none is listed.
+        style_src=["'unsafe-inline'", GOOGLE_FONTS_CSS],
+        font_src=[GOOGLE_FONTS_FILES],
+        img_src=["'self'", "data:", FASTAPI_FAVICON, REDOC_LOGO],  # its "API docs by Redocly" badge
+        connect_src=["'self'"],
+        worker_src=["blob:"],  # its search index runs in a worker built from a blob
+    )
+
+
+class SecurityHeadersMiddleware:
+    """Security headers on every HTTP response; a page's own CSP only on its HTML.
+
+    ``pages`` gives, for the root path the server was mounted at (FastAPI writes it into
+    the Swagger page's inline script), the CSP of each HTML page by route path. Every
+    other response, and a non-HTML response on those paths, gets the strict API policy.
+    """
+
+    def __init__(self, app: ASGIApp, *, hsts: bool, pages: Callable[[str], Mapping[str, str]]) -> None:
+        self.app = app
+        self.pages = pages
+        self.fixed: list[tuple[str, str]] = [
+            ("X-Content-Type-Options", "nosniff"),
+            ("X-Frame-Options", "DENY"),
+            ("Referrer-Policy", "no-referrer"),
+            ("Cross-Origin-Opener-Policy", "same-origin"),
+        ]
+        if hsts:
+            self.fixed.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = route_path(scope)
+        # Data must not sit in a shared (or browser) cache.
+        no_store = path.startswith(("/api/", "/graphql/")) or path == "/graphql"
+        page_policy = self.pages(scope.get("root_path", "")).get(path)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                headers = MutableHeaders(scope=message)
+                for name, value in self.fixed:
+                    headers[name] = value
+                is_html = headers.get("content-type", "").startswith("text/html")
+                headers["Content-Security-Policy"] = page_policy if page_policy and is_html else API_CSP
+                if no_store:
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
