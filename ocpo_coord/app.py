@@ -22,6 +22,7 @@ from ocpo_coord.api.middleware import (
     redoc_policy,
     swagger_policy,
 )
+from ocpo_coord.audit.router import router as audit_router
 from ocpo_coord.case.router import router as case_router
 from ocpo_coord.config import Environment, Settings, get_settings
 from ocpo_coord.db import get_engine, make_async_engine, sessionmaker_for
@@ -126,6 +127,7 @@ def create_app(*, database_url: str | None = None, settings: Settings | None = N
     api = APIRouter(prefix="/api/v1")
     api.include_router(directory_router)
     api.include_router(access_router)
+    api.include_router(audit_router)
     for router in (
         case_router,
         note_router,

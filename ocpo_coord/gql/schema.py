@@ -20,6 +20,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from ocpo_coord.access.gql import AccessMutation, AccessQuery
+from ocpo_coord.audit.gql import AuditQuery
 from ocpo_coord.case.gql import CaseMutation, CaseQuery
 from ocpo_coord.config import get_settings
 from ocpo_coord.directory.gql import DirectoryQuery
@@ -40,6 +41,7 @@ Query = merge_types(
     (
         DirectoryQuery,
         AccessQuery,
+        AuditQuery,
         NodeQuery,
         CaseQuery,
         IntelQuery,

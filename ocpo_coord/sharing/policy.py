@@ -117,3 +117,12 @@ def may_end_agreement(principal: Principal, agreement: SharingAgreement) -> Deci
     if agreement.grantor_agency_id != principal.agency_id:
         return "only the grantor agency's administrators may end this agreement"
     return True
+
+
+def may_audit(principal: Principal) -> Decision:
+    """Reading the audit log is for auditors and agency administrators."""
+    if not principal.reads_agency_data:
+        return "installation administrators do not read agency audit trails"
+    if not principal.has_role(Role.HANDOVER_AUDITOR, Role.AGENCY_ADMIN):
+        return "only auditors and agency administrators read the audit log"
+    return True

@@ -1,0 +1,47 @@
+"""GraphQL: the audit log, for auditors."""
+
+import strawberry
+import strawberry.experimental.pydantic as spy
+from strawberry.scalars import JSON
+
+from ocpo_coord.audit import query
+from ocpo_coord.audit.schemas import AuditEventPublic, AuditFilter, AuditPage
+from ocpo_coord.gql.common import described_field, input_model
+from ocpo_coord.gql.context import GraphQLInfo
+
+
+@spy.type(model=AuditEventPublic, all_fields=True, name="AuditEvent")
+class AuditEvent:
+    before: JSON | None
+    after: JSON | None
+
+
+@spy.type(model=AuditPage, all_fields=True, name="AuditPage")
+class AuditPageType:
+    pass
+
+
+@spy.input(model=AuditFilter, all_fields=True, name="AuditFilter")
+class AuditFilterInput:
+    pass
+
+
+@strawberry.type
+class AuditQuery:
+    @described_field("Audit entries, newest first, as far as you may read what they describe.")
+    async def audit_events(
+        self,
+        info: GraphQLInfo,
+        first: int = 50,
+        after: str | None = None,
+        filter: AuditFilterInput | None = None,
+    ) -> AuditPageType:
+        filters = input_model(info, filter, AuditFilter) if filter else AuditFilter()
+        page = await query.list_events(
+            info.context.session,
+            actor=info.context.require_actor(),
+            filters=filters,
+            first=first,
+            after=after,
+        )
+        return AuditPageType.from_pydantic(page)

@@ -1,0 +1,59 @@
+"""Auditors read the log through the visibility rule; nobody else reads it at all."""
+
+import uuid
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ocpo_coord.audit import repository
+from ocpo_coord.audit.schemas import AuditEventPublic, AuditFilter, AuditPage
+from ocpo_coord.context import Actor
+from ocpo_coord.exceptions import InvalidInput
+from ocpo_coord.models import AuditEvent
+from ocpo_coord.records.repository import agency_codes
+from ocpo_coord.sharing.policy import enforce, may_audit
+
+
+def _public(event: AuditEvent, codes: dict[uuid.UUID, str]) -> AuditEventPublic:
+    assert event.seq is not None
+    return AuditEventPublic(
+        seq=event.seq,
+        id=event.id,
+        at=event.at,
+        actor_name=event.actor_name,
+        agency=codes.get(event.agency_id) if event.agency_id else None,
+        request_id=event.request_id,
+        action=event.action,
+        record_kind=event.record_kind,
+        record_id=event.record_id,
+        before=event.before,
+        after=event.after,
+        detail=event.detail,
+        hash=event.hash,
+    )
+
+
+async def list_events(
+    session: AsyncSession, *, actor: Actor, filters: AuditFilter, first: int, after: str | None
+) -> AuditPage:
+    enforce(may_audit(actor.principal))
+    if not 1 <= first <= 100:
+        raise InvalidInput("must be between 1 and 100", field="limit")
+    before_seq = None
+    if after is not None:
+        if not after.isdigit():
+            raise InvalidInput("is not a valid cursor", field="after")
+        before_seq = int(after)
+    events = await repository.visible_events(
+        session,
+        actor.principal,
+        actor.now,
+        record_id=filters.record_id,
+        action=filters.action,
+        actor_login=filters.actor,
+        since=filters.since,
+        before_seq=before_seq,
+        limit=first + 1,
+    )
+    codes = await agency_codes(session)
+    items = [_public(e, codes) for e in events[:first]]
+    return AuditPage(items=items, next_cursor=str(items[-1].seq) if len(events) > first else None)

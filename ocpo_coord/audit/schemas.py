@@ -1,0 +1,37 @@
+"""Audit log payloads for auditors."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AuditFilter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    record_id: uuid.UUID | None = None
+    action: str | None = Field(default=None, max_length=64, pattern=r"^[a-z_.]+$")
+    actor: str | None = Field(default=None, max_length=100, description="Login of the actor.")
+    since: datetime | None = None
+
+
+class AuditEventPublic(BaseModel):
+    seq: int
+    id: uuid.UUID
+    at: datetime
+    actor_name: str
+    agency: str | None
+    request_id: str
+    action: str
+    record_kind: str | None
+    record_id: uuid.UUID | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    detail: str
+    hash: str
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEventPublic]
+    next_cursor: str | None
