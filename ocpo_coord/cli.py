@@ -85,11 +85,17 @@ def serve(
 ) -> None:
     """Run the HTTP service."""
     import uvicorn
+    from pydantic import ValidationError
 
     from ocpo_coord.logging_setup import configure_logging
 
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        reasons = "\n".join(error["msg"].removeprefix("Value error, ") for error in exc.errors())
+        typer.echo(f"ocpo-coord will not start: {reasons}", err=True)
+        raise typer.Exit(2) from None
     _prepare_state_dir()
-    settings = get_settings()
     # The service's log format from the first line on (the worker supervisor's lines too);
     # uvicorn's access log is off because the application writes its own, with request ids.
     configure_logging(log_format=settings.log_format, level=settings.log_level)

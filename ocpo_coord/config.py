@@ -1,6 +1,5 @@
 """Service settings, read from the environment with the ``OCPO_`` prefix."""
 
-import logging
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +19,7 @@ class Environment(StrEnum):
 
 
 _LOCAL_ISSUER = "ocpo-coord-local"
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def _default_state_dir() -> Path:
@@ -59,8 +59,8 @@ class Settings(BaseSettings):
     def _known_level(cls, value: object) -> object:
         if isinstance(value, str):
             value = value.strip().upper()
-            if value not in logging.getLevelNamesMapping():
-                raise ValueError(f"unknown log level {value!r}")
+            if value not in _LOG_LEVELS:
+                raise ValueError(f"unknown log level {value!r}: one of {', '.join(_LOG_LEVELS)}")
         return value
 
     @field_validator("cors_origins", mode="before")
@@ -82,7 +82,7 @@ class Settings(BaseSettings):
         if self.environment is Environment.PRODUCTION:
             problems = self._production_problems(default_database=default_database)
             if problems:
-                raise ValueError("refusing to start in production: " + "; ".join(problems))
+                raise ValueError("refusing to start in production:\n- " + "\n- ".join(problems))
         return self
 
     def _production_problems(self, *, default_database: bool) -> list[str]:
@@ -96,9 +96,9 @@ class Settings(BaseSettings):
             problems.append(
                 "OCPO_DATABASE_URL must be set in production: the default is a SQLite file in the state directory"
             )
-        if "jwt_issuer" not in self.model_fields_set or self.jwt_issuer == _LOCAL_ISSUER:
+        if "jwt_issuer" not in self.model_fields_set or self.jwt_issuer in ("", _LOCAL_ISSUER):
             problems.append("OCPO_JWT_ISSUER must be set in production to the identity provider's issuer")
-        if "jwt_audience" not in self.model_fields_set:
+        if "jwt_audience" not in self.model_fields_set or not self.jwt_audience:
             problems.append(
                 "OCPO_JWT_AUDIENCE must be set in production to the audience the identity provider "
                 "puts in this service's tokens"

@@ -61,24 +61,19 @@ def _timestamp(record: logging.LogRecord) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _stamping_factory(base: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
-    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = base(*args, **kwargs)
+class _StampingFactory:
+    """Stamps the request id on a record when it is made, in the request's own context, so
+    every handler sees it (a test's capture, a queue handler), whatever the handler order."""
+
+    def __init__(self, base: Callable[..., logging.LogRecord]) -> None:
+        self.base = base
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self.base(*args, **kwargs)
         context = _current.get()
         if context is not None:
             record.request_id = context.request_id
         return record
-
-    factory.ocpo_stamps_request = True  # type: ignore[attr-defined]
-    return factory
-
-
-def _install_record_factory() -> None:
-    """Stamp the request id when a record is made, in the request's own context, so every
-    handler sees it (a test's capture, a queue handler), whatever the handler order."""
-    current = logging.getLogRecordFactory()
-    if not getattr(current, "ocpo_stamps_request", False):
-        logging.setLogRecordFactory(_stamping_factory(current))
 
 
 class JsonFormatter(logging.Formatter):
@@ -101,7 +96,8 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        # ASCII only: no encoding trouble, and no U+2028 or U+0085 for a shipper to split on.
+        return json.dumps(entry, default=str)
 
 
 def _printable(text: str) -> str:
@@ -148,7 +144,9 @@ def configure_logging(*, log_format: LogFormat, level: str) -> None:
     routed through this handler, and its access log is silenced: the request middleware
     writes the access line, with the request id, user and no query string.
     """
-    _install_record_factory()
+    current_factory = logging.getLogRecordFactory()
+    if not isinstance(current_factory, _StampingFactory):
+        logging.setLogRecordFactory(_StampingFactory(current_factory))
     root = logging.getLogger()
     for existing in list(root.handlers):
         if existing.get_name() == _HANDLER_NAME:
