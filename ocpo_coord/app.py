@@ -124,7 +124,7 @@ def create_app(*, database_url: str | None = None, settings: Settings | None = N
     app.state.sessionmaker = sessionmaker_for(engine)
     errors.install(app)
 
-    api = APIRouter(prefix="/api/v1")
+    api = APIRouter(prefix="/api/v1", responses=errors.ERROR_RESPONSES)
     api.include_router(directory_router)
     api.include_router(access_router)
     api.include_router(audit_router)

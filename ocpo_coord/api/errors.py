@@ -6,6 +6,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ocpo_coord.audit.service import record_refusal
 from ocpo_coord.context import Actor
@@ -64,6 +66,51 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=422)
 
 
+_HTTP_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Framework errors (unknown path or method, unreadable body) in the same envelope."""
+    assert isinstance(exc, StarletteHTTPException)
+    request.state.rollback = True
+    code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
+    return JSONResponse(_body(code, str(exc.detail), None), status_code=exc.status_code, headers=exc.headers)
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx answer of the REST API."""
+
+    detail: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (401, "No token, or a token that is invalid or expired."),
+        (403, "You may read this, but not do this to it."),
+        (404, "Missing, or not yours to read: the two look the same."),
+        (409, "A conflicting change or a duplicate."),
+        (412, "If-Match does not name the current version."),
+        (422, "The input is invalid; `field` names the culprit."),
+    )
+}
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(OcpoError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocpo_coord.models.enums import CaseStatus, CrimeType, JudicialStage, Priority
-from ocpo_coord.records.schemas import AgencyCode, Login, MarkingsInput, MarkingsPublic
+from ocpo_coord.records.schemas import AgencyCode, Login, MarkingsInput, MarkingsPublic, UpdateModel
 
 Title = Field(min_length=1, max_length=300)
 
@@ -28,9 +28,7 @@ class CaseCreate(BaseModel):
     markings: MarkingsInput = Field(default_factory=MarkingsInput)
 
 
-class CaseUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CaseUpdate(UpdateModel):
     expected_version: int | None = Field(default=None, ge=1)
     title: str | None = Field(default=None, min_length=1, max_length=300)
     summary: str | None = Field(default=None, max_length=20_000)

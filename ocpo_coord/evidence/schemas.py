@@ -6,7 +6,14 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocpo_coord.models.enums import EvidenceKind
-from ocpo_coord.records.schemas import AgencyCode, Login, MarkingsInput, MarkingsPublic, ZonedDatetime
+from ocpo_coord.records.schemas import (
+    AgencyCode,
+    Login,
+    MarkingsInput,
+    MarkingsPublic,
+    UpdateModel,
+    ZonedDatetime,
+)
 
 Sha256 = Field(default=None, pattern=r"^[0-9a-f]{64}$", description="Lower-case hex SHA-256.")
 
@@ -36,9 +43,7 @@ class EvidenceCreate(BaseModel):
     markings: MarkingsInput = Field(default_factory=MarkingsInput)
 
 
-class EvidenceUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class EvidenceUpdate(UpdateModel):
     expected_version: int | None = Field(default=None, ge=1)
     title: str | None = Field(default=None, min_length=1, max_length=300)
     description: str | None = Field(default=None, max_length=20_000)

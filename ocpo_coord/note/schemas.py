@@ -5,7 +5,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ocpo_coord.records.schemas import MarkingsInput, MarkingsPublic
+from ocpo_coord.records.schemas import MarkingsInput, MarkingsPublic, UpdateModel
 
 
 class NoteCreate(BaseModel):
@@ -16,9 +16,7 @@ class NoteCreate(BaseModel):
     markings: MarkingsInput = Field(default_factory=MarkingsInput)
 
 
-class NoteUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class NoteUpdate(UpdateModel):
     expected_version: int | None = Field(default=None, ge=1)
     body: str | None = Field(default=None, min_length=1, max_length=20_000)
     markings: MarkingsInput | None = None

@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     AfterValidator,
@@ -11,7 +11,9 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
 )
 
 from ocpo_coord.models.enums import Classification, Tlp
@@ -72,3 +74,22 @@ def _require_zone(value: datetime) -> datetime:
 
 
 ZonedDatetime = Annotated[datetime, AfterValidator(_require_zone)]
+
+
+class UpdateModel(BaseModel):
+    """A partial update: fields left out keep their value.
+
+    ``null`` is accepted only for the fields named in ``clearable``; for any other field
+    it would mean "erase a required value", which is refused by name.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    clearable: ClassVar[frozenset[str]] = frozenset({"expected_version", "markings"})
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _refuse_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.clearable:
+            raise ValueError("may not be null; leave the field out to keep its value")
+        return value

@@ -2,11 +2,12 @@
 
 import uuid
 from datetime import date, datetime
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocpo_coord.models.enums import ActionAxis, ActivityArea, CrimeAxis, Priority, TaskStatus
-from ocpo_coord.records.schemas import AgencyCode, Login, MarkingsInput, MarkingsPublic
+from ocpo_coord.records.schemas import AgencyCode, Login, MarkingsInput, MarkingsPublic, UpdateModel
 
 
 class TaskCreate(BaseModel):
@@ -27,8 +28,12 @@ class TaskCreate(BaseModel):
     markings: MarkingsInput = Field(default_factory=MarkingsInput)
 
 
-class TaskUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TaskUpdate(UpdateModel):
+    clearable: ClassVar[frozenset[str]] = UpdateModel.clearable | {
+        "assignee_login",
+        "assignee_position_id",
+        "due_date",
+    }
 
     expected_version: int | None = Field(default=None, ge=1)
     title: str | None = Field(default=None, min_length=1, max_length=300)
