@@ -16,6 +16,7 @@ from strawberry.http.ides import get_graphql_ide_html
 from ocpo_coord.access.router import router as access_router
 from ocpo_coord.api import errors
 from ocpo_coord.api.middleware import (
+    RejectNulMiddleware,
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
     graphiql_policy,
@@ -66,6 +67,7 @@ class Service(FastAPI):
                 expose_headers=["ETag", "X-Request-ID"],
                 max_age=600,
             )
+        app = RejectNulMiddleware(app)
         app = SecurityHeadersMiddleware(
             app,
             hsts=self.settings.environment is Environment.PRODUCTION,

@@ -8,6 +8,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.api.middleware import accept_request_id
+from ocpo_coord.audit.service import serialize_writes
 from ocpo_coord.auth.principal import load_principal
 from ocpo_coord.auth.tokens import login_from_claims, verify_token
 from ocpo_coord.config import get_settings
@@ -37,6 +38,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """
     async with request.app.state.sessionmaker() as session:
         try:
+            if request.method not in ("GET", "HEAD", "OPTIONS") and not request.url.path.startswith(
+                "/graphql"
+            ):
+                await serialize_writes(session)
             yield session
         except BaseException:
             await session.rollback()

@@ -6,6 +6,7 @@ a 422 and a CORS preflight carry the same headers and request id as a success.
 
 import base64
 import hashlib
+import json
 import logging
 import re
 import time
@@ -228,3 +229,66 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+# A NUL character is never meaningful in this service's text, and PostgreSQL refuses it
+# in text columns: turn it away at the door, on every path, with the usual envelope.
+_NUL_MARKERS = (b"\x00", b"\\u0000", b"%00")
+_MAX_BODY = 4 * 1024 * 1024
+
+
+class RejectNulMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        target = scope.get("raw_path", b"") + b"?" + scope.get("query_string", b"")
+        if any(marker in target.lower() for marker in _NUL_MARKERS):
+            await _refuse(send, 422, "INVALID_INPUT", "the request may not contain NUL characters")
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > _MAX_BODY:
+                await _refuse(send, 413, "PAYLOAD_TOO_LARGE", "the request body is larger than 4 MiB")
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if any(marker in body.lower() for marker in _NUL_MARKERS[:2]):
+            await _refuse(send, 422, "INVALID_INPUT", "the request may not contain NUL characters")
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _refuse(send: Send, status: int, code: str, message: str) -> None:
+    payload = json.dumps({"detail": {"code": code, "message": message, "field": None}}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})

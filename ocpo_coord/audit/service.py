@@ -33,11 +33,20 @@ def hashed_fields(event: AuditEvent) -> dict[str, Any]:
     }
 
 
-async def _last_hash(session: AsyncSession) -> str:
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        # Serialises chain appends across connections and processes until commit.
+async def serialize_writes(session: AsyncSession) -> None:
+    """Take the audit chain's lock (PostgreSQL; SQLite serialises writers by itself).
+
+    Every write appends to the one chain, so writers queue here anyway. Taking the lock
+    before any row lock — at the start of a writing request — keeps one lock order for
+    everyone, so two writers can never wait on each other (deadlock). It is held until
+    the transaction ends and taking it twice is harmless.
+    """
+    if session.get_bind().dialect.name == "postgresql":
         await session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_CHAIN_LOCK_KEY))  # type: ignore[call-overload]
+
+
+async def _last_hash(session: AsyncSession) -> str:
+    await serialize_writes(session)
     last = (await session.exec(select(AuditEvent.hash).order_by(col(AuditEvent.seq).desc()).limit(1))).first()
     return last or GENESIS_HASH
 
