@@ -124,3 +124,21 @@ def test_schema_export_command_works() -> None:
         cwd=ROOT,
     )
     assert "type Query" in result.stdout
+
+
+def test_introspection_of_the_schema_succeeds() -> None:
+    # GraphiQL and client code generators introspect; an input default that cannot be
+    # written (an object) would break them all.
+    result = schema.introspect()
+    names = {t["name"] for t in result["__schema"]["types"]}
+    assert {"Case", "CreateCaseInput", "MarkingsInput", "AuditEvent"} <= names
+
+
+async def test_inputs_left_without_markings_get_the_default(client: httpx.AsyncClient) -> None:
+    body = await gql(
+        client,
+        "unmik.analyst",
+        'mutation { createCase(input: {title: "Stolen icons at Deçan", theatre: "KOS"}) '
+        "{ ... on CasePayload { case { markings { classification tlp } } } } }",
+    )
+    assert body["data"]["createCase"]["case"]["markings"] == {"classification": "RESTRICTED", "tlp": "AMBER"}

@@ -57,7 +57,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
     # Drop the "body"/"query" prefix: the field path is what the caller wrote.
     location = [str(part) for part in first.get("loc", ())[1:]]
-    field = ".".join(location) or None
+    # For a body that is not JSON, the location is a character offset, not a field.
+    field = None if first.get("type") == "json_invalid" else ".".join(location) or None
     message = f"{field}: {first.get('msg')}" if field else str(first.get("msg"))
     body = _body("INVALID_INPUT", message, field)
     body["detail"]["errors"] = [

@@ -4,7 +4,8 @@ from functools import partial
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLInputObjectType, GraphQLNonNull, Undefined
+from graphql.utilities.get_default_value_ast import get_default_value_ast
 from strawberry.extensions import (
     MaskErrors,
     MaxAliasesLimiter,
@@ -95,7 +96,9 @@ class OcpoSchema(strawberry.Schema):
         super().process_errors([e for e in errors if not _expected(e)], execution_context)
 
 
-def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+def build_schema(*, introspection: bool = True, serving: bool = True) -> strawberry.Schema:
+    """The schema; ``serving=False`` leaves out the request-time auditing, so the schema
+    can also be executed synchronously (export, introspection by tools)."""
     # Factories, not instances: each operation gets fresh extension state.
     extensions: list[Any] = [
         partial(QueryDepthLimiter, max_depth=10),
@@ -104,21 +107,44 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         partial(ParserCache, maxsize=256),
         partial(ValidationCache, maxsize=256),
         partial(MaskErrors, should_mask_error=lambda error: not _expected(error)),
-        AuditRefusals,
     ]
+    if serving:
+        extensions.append(AuditRefusals)
     if not introspection:
         extensions.append(DisableIntrospection)
-    return OcpoSchema(
+    built = OcpoSchema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
     )
+    _drop_object_defaults(built)
+    return built
+
+
+def _drop_object_defaults(built: strawberry.Schema) -> None:
+    """Input fields whose default is an object (default markings, empty attributes)
+    cannot be written in introspection, which then fails for GraphiQL and other tools.
+    They lose their GraphQL default and become optional; a field left out still gets
+    the default from the model."""
+    for graphql_type in built._schema.type_map.values():
+        if not isinstance(graphql_type, GraphQLInputObjectType):
+            continue
+        for field in graphql_type.fields.values():
+            if field.default_value is Undefined:
+                continue
+            try:
+                get_default_value_ast(field)
+            except TypeError:
+                field.default_value = Undefined
+                # Still optional for the client, as the model's default makes it.
+                if isinstance(field.type, GraphQLNonNull):
+                    field.type = field.type.of_type
 
 
 # The schema `strawberry export-schema ocpo_coord.gql.schema:schema` writes to
 # graphql/schema.graphql.
-schema = build_schema()
+schema = build_schema(serving=False)
 
 
 def graphql_router() -> GraphQLRouter[Any, None]:
