@@ -142,3 +142,15 @@ async def test_inputs_left_without_markings_get_the_default(client: httpx.AsyncC
         "{ ... on CasePayload { case { markings { classification tlp } } } } }",
     )
     assert body["data"]["createCase"]["case"]["markings"] == {"classification": "RESTRICTED", "tlp": "AMBER"}
+
+
+async def test_invalid_variables_are_explained_not_masked(client: httpx.AsyncClient) -> None:
+    body = await gql(
+        client,
+        "unmik.analyst",
+        "mutation($input: CreateCaseInput!) { createCase(input: $input) { __typename } }",
+        {"input": {"title": 5}},
+    )
+    messages = " ".join(e["message"] for e in body["errors"])
+    assert "Unexpected error" not in messages
+    assert "theatre" in messages

@@ -69,7 +69,9 @@ Mutation = merge_types(
 def _expected(error: GraphQLError) -> bool:
     """Domain errors and errors in the operation itself (syntax, validation, limits)
     are the caller's to read; anything raised by our code otherwise is masked."""
-    return error.original_error is None or isinstance(error.original_error, OcpoError)
+    original = error.original_error
+    # Variable coercion wraps GraphQL's own error: the caller's mistake, not ours.
+    return original is None or isinstance(original, OcpoError | GraphQLError)
 
 
 class OcpoSchema(strawberry.Schema):
@@ -80,7 +82,9 @@ class OcpoSchema(strawberry.Schema):
         rollback = False
         for error in errors:
             original = error.original_error
-            if original is None:
+            if original is None or (
+                isinstance(original, GraphQLError) and not isinstance(original, OcpoError)
+            ):
                 continue
             if isinstance(original, OcpoError):
                 error.extensions = {
