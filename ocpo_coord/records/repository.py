@@ -74,8 +74,14 @@ class RecordRepository(Generic[M]):
 
 
 async def agency_codes(session: AsyncSession) -> dict[uuid.UUID, str]:
-    rows = (await session.exec(select(Agency.id, Agency.code))).all()
-    return dict(rows)
+    """Agency id -> code, read once per session: every assembler of a page needs it, and
+    no request creates agencies (the seed creates them before anything asks)."""
+    cached = session.info.get("agency_codes")
+    if cached is None:
+        cached = dict((await session.exec(select(Agency.id, Agency.code))).all())
+        session.info["agency_codes"] = cached
+    codes: dict[uuid.UUID, str] = cached
+    return codes
 
 
 async def agency_ids_by_code(session: AsyncSession, codes: Iterable[str]) -> dict[str, uuid.UUID]:
