@@ -31,6 +31,9 @@ from ocpo_coord.directory.router import router as directory_router
 from ocpo_coord.entity.router import router as entity_router
 from ocpo_coord.evidence.router import router as evidence_router
 from ocpo_coord.gql.schema import graphql_router
+from ocpo_coord.handover.router import checklist_router as handover_checklist_router
+from ocpo_coord.handover.router import consent_router as handover_consent_router
+from ocpo_coord.handover.router import router as handover_router
 from ocpo_coord.intel.router import router as intel_router
 from ocpo_coord.logging_setup import configure_logging
 from ocpo_coord.note.router import router as note_router
@@ -130,6 +133,9 @@ def create_app(*, database_url: str | None = None, settings: Settings | None = N
     api.include_router(directory_router)
     api.include_router(access_router)
     api.include_router(audit_router)
+    api.include_router(handover_router)
+    api.include_router(handover_consent_router)
+    api.include_router(handover_checklist_router)
     for router in (
         case_router,
         note_router,

@@ -86,7 +86,7 @@ def normalize_phone(value: str, default_region: str | None = "XK") -> str:
         parsed = None
     if parsed is None or not phonenumbers.is_possible_number(parsed):
         return re.sub(r"\D", "", value)
-    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    e164: str = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     for pattern, replacement in _KOSOVO_LEGACY:
         e164 = pattern.sub(replacement, e164)
     return e164

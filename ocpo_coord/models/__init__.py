@@ -14,6 +14,13 @@ from ocpo_coord.models.case import Case, CaseAgency, CaseCrimeType, CaseMember
 from ocpo_coord.models.coordination import PlannedOperation, Responsibility
 from ocpo_coord.models.entity import Entity, RecordEntity, Selector
 from ocpo_coord.models.evidence import CustodyEvent, Evidence
+from ocpo_coord.models.handover import (
+    ChecklistTemplateItem,
+    Handover,
+    HandoverLine,
+    ImportedRecord,
+    Installation,
+)
 from ocpo_coord.models.idempotency import IdempotencyRecord
 from ocpo_coord.models.intel import IntelCase, IntelItem
 from ocpo_coord.models.note import Note
@@ -30,10 +37,15 @@ __all__ = [
     "CaseAgency",
     "CaseCrimeType",
     "CaseMember",
+    "ChecklistTemplateItem",
     "CustodyEvent",
     "Entity",
     "Evidence",
+    "Handover",
+    "HandoverLine",
     "IdempotencyRecord",
+    "ImportedRecord",
+    "Installation",
     "IntelCase",
     "IntelItem",
     "Note",

@@ -53,3 +53,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def column_values(row: SQLModel) -> dict[str, Any]:
+    """A table row's columns as stored, for audit snapshots and packages.
+
+    ``model_dump`` is not used: rows read back hold plain strings where the model
+    declares enums, and pydantic warns about every one of them.
+    """
+    return {column.name: getattr(row, column.name) for column in row.__table__.columns}  # type: ignore[attr-defined]

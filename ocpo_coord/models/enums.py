@@ -230,3 +230,51 @@ class AccessRequestStatus(StrEnum):
     APPROVED = "approved"
     REFUSED = "refused"
     WITHDRAWN = "withdrawn"
+
+
+class HandoverKind(StrEnum):
+    MISSION = "mission"  # one mission to its successor
+    ROTATION = "rotation"  # one position holder to the next, at the end of a tour
+
+
+class HandoverStatus(StrEnum):
+    DRAFT = "draft"
+    IN_PROGRESS = "in_progress"
+    SUBMITTED = "submitted"
+    REVIEWED = "reviewed"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class LineKind(StrEnum):
+    CASE = "case"
+    EVIDENCE = "evidence"
+    NOTE = "note"
+    INTEL_ITEM = "intel_item"
+    TASK = "task"
+    RESPONSIBILITY = "responsibility"
+    POSITION = "position"
+    CHECKLIST = "checklist"
+
+
+class Disposition(StrEnum):
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    CLOSED = "closed"  # closed before handover
+    WITHHELD = "withheld"
+
+
+class DeclineOutcome(StrEnum):
+    """What happens to a declined line instead of moving."""
+
+    RETAINED = "retained"
+    ARCHIVED = "archived"
+    RETURNED_TO_ORIGINATOR = "returned_to_originator"
+
+
+class ConsentStatus(StrEnum):
+    NOT_REQUIRED = "not_required"
+    PENDING = "pending"
+    GRANTED = "granted"
+    REFUSED = "refused"

@@ -1,0 +1,283 @@
+"""Completing a handover: the guard, then every accepted line moves, in one transaction.
+
+Nothing is copied and nothing is deleted: accepted records keep their id, history and
+originator, and gain a provenance line saying how they changed hands. Third-party
+material is not the outgoing agency's to give, so it is released to the receiver
+(with the originator's consent, which the guard requires) rather than re-owned.
+"""
+
+import uuid
+from datetime import timedelta
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ocpo_coord.audit.service import record_event
+from ocpo_coord.context import Actor
+from ocpo_coord.exceptions import Conflict
+from ocpo_coord.handover import repository
+from ocpo_coord.handover.policy import Side, may_sign, side_of
+from ocpo_coord.handover.schemas import HandoverPublic
+from ocpo_coord.handover.service import _audit, _open_problems, _require_status, to_public, visible
+from ocpo_coord.models import (
+    Case,
+    CaseMember,
+    CustodyEvent,
+    Evidence,
+    Handover,
+    HandoverLine,
+    Position,
+    Record,
+    RecordRelease,
+    Responsibility,
+    Task,
+    Tour,
+)
+from ocpo_coord.models.base import column_values
+from ocpo_coord.models.enums import (
+    CaseStatus,
+    DeclineOutcome,
+    Disposition,
+    HandoverStatus,
+    LineKind,
+    TaskStatus,
+)
+from ocpo_coord.records.repository import agency_codes
+from ocpo_coord.records.service import record_snapshot, touch
+from ocpo_coord.sharing.policy import Decision, enforce
+
+
+async def dropped_records(session: AsyncSession, handover: Handover) -> int:
+    """Subjects in scope today that have no line: must be zero to complete."""
+    existing = await repository.existing_subjects(session, handover.id)
+    scope = await repository.scope_of(session, handover)
+    return sum(1 for item in scope if (item.kind.value, item.subject_id) not in existing)
+
+
+async def complete(session: AsyncSession, *, actor: Actor, handover_id: uuid.UUID) -> HandoverPublic:
+    handover = await visible(session, actor, handover_id, lock=True)
+    side = side_of(actor.principal, handover)
+    if side is None:
+        raise Conflict("only the two agencies of the handover complete it")
+    enforce(may_complete(actor, handover))
+    _require_status(handover, HandoverStatus.REVIEWED, doing="complete")
+    problems = await _open_problems(session, handover)
+    missing = [
+        name
+        for name, signed in (
+            ("outgoing", handover.outgoing_signed_by_id),
+            ("incoming", handover.incoming_signed_by_id),
+        )
+        if signed is None
+    ]
+    if missing:
+        problems.append("no sign-off yet from the " + " and ".join(missing) + " agency")
+    dropped = await dropped_records(session, handover)
+    if dropped:
+        problems.append(f"{dropped} records in scope have no line; build the inventory again")
+    if problems:
+        raise Conflict("cannot complete: " + "; ".join(problems), field="status")
+    before = await to_public(session, handover, side=Side.OUTGOING)
+    await Transfer(session, actor, handover).run()
+    handover.status = HandoverStatus.COMPLETED
+    handover.completed_at = actor.now
+    handover.dropped_count = 0
+    return await _audit(session, actor, "complete", handover, before)
+
+
+def may_complete(actor: Actor, handover: Handover) -> Decision:
+    outgoing = may_sign(actor.principal, handover, Side.OUTGOING)
+    return outgoing if outgoing is True else may_sign(actor.principal, handover, Side.INCOMING)
+
+
+class Transfer:
+    """Applies every line's disposition to its subject."""
+
+    def __init__(self, session: AsyncSession, actor: Actor, handover: Handover) -> None:
+        self.session = session
+        self.actor = actor
+        self.handover = handover
+        self.codes: dict[uuid.UUID, str] = {}
+
+    @property
+    def note(self) -> str:
+        h = self.handover
+        return (
+            f"transferred from {self.codes.get(h.outgoing_agency_id, '?')} to "
+            f"{self.codes.get(h.incoming_agency_id, '?')} under handover {h.reference} "
+            f"on {self.actor.now.date().isoformat()}"
+        )
+
+    async def run(self) -> None:
+        self.codes = await agency_codes(self.session)
+        statement = repository.lines_statement(self.handover.id, include_hidden=True)
+        lines = await repository.lines(self.session, statement)
+        records = await repository.records_by_id(
+            self.session, [ln.subject_id for ln in lines if ln.subject_id and ln.kind not in _NON_RECORDS]
+        )
+        for line in lines:
+            if line.subject_id is None:
+                continue
+            kind = LineKind(line.kind)
+            if kind is LineKind.RESPONSIBILITY:
+                if line.disposition == Disposition.ACCEPTED:
+                    await self._responsibility(line)
+            elif kind is LineKind.POSITION:
+                if line.disposition == Disposition.ACCEPTED:
+                    await self._position(line)
+            elif line.subject_id in records:
+                await self._record(line, records[line.subject_id])
+
+    async def _record(self, line: HandoverLine, record: Record) -> None:
+        h = self.handover
+        before = record_snapshot(record)
+        if line.disposition == Disposition.ACCEPTED:
+            if record.owner_agency_id == h.outgoing_agency_id:
+                record.owner_agency_id = h.incoming_agency_id
+                record.custodian_agency_id = h.incoming_agency_id
+                self._provenance(record, self.note)
+                await self._domain_transfer(line, record)
+            else:
+                # Third-party material: the originator consented to release, not to a new owner.
+                self.session.add(RecordRelease(record_id=record.id, agency_id=h.incoming_agency_id))
+                self._provenance(
+                    record,
+                    f"released to {self.codes.get(h.incoming_agency_id, '?')} with the "
+                    f"originator's consent under handover {h.reference}",
+                )
+        elif (
+            line.disposition == Disposition.DECLINED
+            and line.decline_outcome == DeclineOutcome.RETURNED_TO_ORIGINATOR
+        ):
+            record.owner_agency_id = record.originator_agency_id
+            record.custodian_agency_id = record.originator_agency_id
+            self._provenance(record, f"returned to its originator at handover {h.reference}")
+        elif line.disposition == Disposition.CLOSED:
+            if not await self._close(line, record):
+                return
+        else:
+            return
+        touch(record, self.actor)
+        await self.session.flush()
+        await record_event(
+            self.session,
+            actor=self.actor,
+            action=f"handover.{line.disposition}",
+            record_kind=record.kind,
+            record_id=record.id,
+            before=before,
+            after=record_snapshot(record),
+            detail=f"handover {h.reference}, line {line.seq}",
+        )
+
+    def _provenance(self, record: Record, text: str) -> None:
+        record.provenance = f"{record.provenance}; {text}" if record.provenance else text
+
+    async def _domain_transfer(self, line: HandoverLine, record: Record) -> None:
+        h = self.handover
+        kind = LineKind(line.kind)
+        if kind is LineKind.CASE:
+            case = await self.session.get(Case, record.id)
+            if case is not None and case.lead_agency_id == h.outgoing_agency_id:
+                case.lead_agency_id = h.incoming_agency_id
+            if case is not None and case.restricted and h.incoming_signed_by_id is not None:
+                # A restricted case is read by its named members only; without one at
+                # the receiver, nobody there could open the case it now owns.
+                member = await self.session.get(CaseMember, (case.id, h.incoming_signed_by_id))
+                if member is None:
+                    self.session.add(CaseMember(case_id=case.id, user_id=h.incoming_signed_by_id))
+        elif kind is LineKind.TASK:
+            task = await self.session.get(Task, record.id)
+            if task is not None and task.lead_agency_id == h.outgoing_agency_id:
+                task.lead_agency_id = h.incoming_agency_id
+        elif kind is LineKind.EVIDENCE:
+            evidence = await self.session.get(Evidence, record.id)
+            if evidence is not None:
+                self.session.add(
+                    CustodyEvent(
+                        evidence_id=evidence.id,
+                        holder_agency_id=h.incoming_agency_id,
+                        received_at=self.actor.now,
+                        location=evidence.storage_location or "as recorded before the handover",
+                        note=f"handed over under {h.reference}",
+                    )
+                )
+
+    async def _close(self, line: HandoverLine, record: Record) -> bool:
+        """A line closed before handover closes its case or task, if still open."""
+        kind = LineKind(line.kind)
+        if kind is LineKind.CASE:
+            case = await self.session.get(Case, record.id)
+            if case is not None and case.status != CaseStatus.CLOSED:
+                case.status = CaseStatus.CLOSED
+                return True
+        if kind is LineKind.TASK:
+            task = await self.session.get(Task, record.id)
+            if task is not None and task.status not in (TaskStatus.DONE, TaskStatus.CANCELLED):
+                task.status = TaskStatus.DONE
+                return True
+        return False
+
+    async def _responsibility(self, line: HandoverLine) -> None:
+        h = self.handover
+        old = await self.session.get(Responsibility, line.subject_id)
+        if old is None:
+            return
+        before = column_values(old)
+        old.valid_until = h.cut_off
+        successor = Responsibility(
+            theatre_id=old.theatre_id,
+            region=old.region,
+            activity_area=old.activity_area,
+            agency_id=h.incoming_agency_id,
+            role=old.role,
+            valid_from=h.cut_off + timedelta(days=1),
+            valid_until=None,
+            mandate_basis=f"handover {h.reference}; before: {old.mandate_basis}"[:300],
+            created_at=self.actor.now,
+        )
+        self.session.add(successor)
+        await self.session.flush()
+        await record_event(
+            self.session,
+            actor=self.actor,
+            action="handover.responsibility",
+            record_kind="responsibility",
+            record_id=old.id,
+            before=before,
+            after={"ended": column_values(old), "successor": column_values(successor)},
+            detail=f"handover {h.reference}, line {line.seq}",
+        )
+
+    async def _position(self, line: HandoverLine) -> None:
+        h = self.handover
+        position = await self.session.get(Position, line.subject_id)
+        if position is None:
+            return
+        before = column_values(position)
+        position.agency_id = h.incoming_agency_id
+        tours = (
+            await self.session.exec(
+                select(Tour).where(
+                    Tour.position_id == position.id,
+                    col(Tour.start_date) <= h.cut_off,
+                    (col(Tour.end_date).is_(None)) | (col(Tour.end_date) > h.cut_off),
+                )
+            )
+        ).all()
+        for tour in tours:
+            tour.end_date = h.cut_off
+        await self.session.flush()
+        await record_event(
+            self.session,
+            actor=self.actor,
+            action="handover.position",
+            record_kind="position",
+            record_id=position.id,
+            before=before,
+            after=column_values(position) | {"tours_ended": len(tours)},
+            detail=f"handover {h.reference}, line {line.seq}",
+        )
+
+
+_NON_RECORDS = (LineKind.RESPONSIBILITY.value, LineKind.POSITION.value, LineKind.CHECKLIST.value)

@@ -1,0 +1,376 @@
+"""Queries for handovers, their lines, and the records a handover's scope takes in.
+
+The scope queries select by ownership, not through ``readable``: a handover is the
+outgoing agency accounting for everything it holds, and an inventory that silently
+skipped what the person pressing the button may not read would drop records. They
+return ids and markings only. Whatever a line shows of its subject's content goes
+through ``readable`` for the person looking (see service.lines_public).
+"""
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import func
+from sqlmodel import col, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from ocpo_coord.auth.principal import Principal
+from ocpo_coord.models import (
+    Case,
+    ChecklistTemplateItem,
+    Evidence,
+    Handover,
+    HandoverLine,
+    IntelCase,
+    IntelItem,
+    Note,
+    Position,
+    Record,
+    Responsibility,
+    Task,
+)
+from ocpo_coord.models.enums import (
+    ConsentStatus,
+    Disposition,
+    HandoverStatus,
+    LineKind,
+    RecordKind,
+    TaskStatus,
+)
+
+OPEN_TASK = (TaskStatus.PROPOSED, TaskStatus.ACCEPTED, TaskStatus.IN_PROGRESS, TaskStatus.BLOCKED)
+_CHILD_KINDS = {RecordKind.EVIDENCE: LineKind.EVIDENCE, RecordKind.NOTE: LineKind.NOTE}
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeItem:
+    """One subject the handover must account for."""
+
+    kind: LineKind
+    subject_id: uuid.UUID
+    case_id: uuid.UUID | None = None
+    originator_agency_id: uuid.UUID | None = None
+    nohost: bool = False
+
+
+def end_of_day(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+async def get(session: AsyncSession, handover_id: uuid.UUID) -> Handover | None:
+    return await session.get(Handover, handover_id)
+
+
+async def get_for_update(session: AsyncSession, handover_id: uuid.UUID) -> Handover | None:
+    statement = select(Handover).where(Handover.id == handover_id)
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    return (await session.exec(statement)).first()
+
+
+async def visible_handovers(
+    session: AsyncSession, principal: Principal, status: HandoverStatus | None
+) -> list[Handover]:
+    """Handovers the principal's agency gives or receives."""
+    statement = select(Handover).where(
+        or_(
+            Handover.outgoing_agency_id == principal.agency_id,
+            Handover.incoming_agency_id == principal.agency_id,
+        )
+    )
+    if status is not None:
+        statement = statement.where(Handover.status == status)
+    statement = statement.order_by(col(Handover.created_at).desc(), col(Handover.id))
+    return list((await session.exec(statement)).all())
+
+
+async def reference_taken(session: AsyncSession, reference: str) -> bool:
+    return (
+        await session.exec(select(Handover.id).where(Handover.reference == reference))
+    ).first() is not None
+
+
+# --- scope ------------------------------------------------------------------------
+
+
+async def _records(session: AsyncSession, statement: SelectOfScalar[Record]) -> Sequence[Record]:
+    return (await session.exec(statement)).all()
+
+
+async def scope_of(session: AsyncSession, handover: Handover) -> list[ScopeItem]:
+    """Every record, responsibility and position the handover must account for."""
+    until = end_of_day(handover.cut_off)
+    outgoing = handover.outgoing_agency_id
+    owned = (
+        col(Record.owner_agency_id) == outgoing,
+        col(Record.theatre_id) == handover.theatre_id,
+        col(Record.created_at) < until,
+    )
+    items: list[ScopeItem] = []
+
+    def add(kind: LineKind, record: Record, case_id: uuid.UUID | None) -> None:
+        items.append(ScopeItem(kind, record.id, case_id, record.originator_agency_id, record.nohost))
+
+    cases = await _records(
+        session,
+        select(Record)
+        .join(Case, col(Case.id) == col(Record.id))
+        .where(*owned, col(Case.lead_agency_id) == outgoing)
+        .order_by(col(Record.created_at), col(Record.id)),
+    )
+    case_ids = [r.id for r in cases]
+    for record in cases:
+        add(LineKind.CASE, record, record.id)
+
+    seen: set[uuid.UUID] = set(case_ids)
+    for chunk in _chunks(case_ids):
+        children = await _records(
+            session,
+            select(Record)
+            .outerjoin(Task, col(Task.id) == col(Record.id))
+            .where(
+                col(Record.parent_id).in_(chunk),
+                col(Record.created_at) < until,
+                or_(
+                    col(Record.kind).in_([k.value for k in _CHILD_KINDS]),
+                    col(Task.status).in_([s.value for s in OPEN_TASK]),
+                ),
+            )
+            .order_by(col(Record.created_at), col(Record.id)),
+        )
+        for record in children:
+            kind = _CHILD_KINDS.get(RecordKind(record.kind), LineKind.TASK)
+            add(kind, record, record.parent_id)
+            seen.add(record.id)
+        linked = (
+            await session.exec(
+                select(Record, IntelCase.case_id)
+                .join(IntelCase, col(IntelCase.intel_id) == col(Record.id))
+                .where(col(IntelCase.case_id).in_(chunk))
+                .order_by(col(Record.created_at), col(Record.id))
+            )
+        ).all()
+        for record, case_id in linked:
+            if record.id not in seen:
+                add(LineKind.INTEL_ITEM, record, case_id)
+                seen.add(record.id)
+
+    own_intel = await _records(
+        session,
+        select(Record).join(IntelItem, col(IntelItem.id) == col(Record.id)).where(*owned),
+    )
+    own_tasks = await _records(
+        session,
+        select(Record)
+        .join(Task, col(Task.id) == col(Record.id))
+        .where(*owned, col(Record.parent_id).is_(None), col(Task.status).in_([s.value for s in OPEN_TASK])),
+    )
+    for kind, records in ((LineKind.INTEL_ITEM, own_intel), (LineKind.TASK, own_tasks)):
+        for record in records:
+            if record.id not in seen:
+                add(kind, record, None)
+                seen.add(record.id)
+
+    responsibilities = (
+        await session.exec(
+            select(Responsibility.id).where(
+                Responsibility.agency_id == outgoing,
+                Responsibility.theatre_id == handover.theatre_id,
+                col(Responsibility.valid_from) <= handover.cut_off,
+                or_(
+                    col(Responsibility.valid_until).is_(None),
+                    col(Responsibility.valid_until) >= handover.cut_off,
+                ),
+            )
+        )
+    ).all()
+    items += [ScopeItem(LineKind.RESPONSIBILITY, rid) for rid in responsibilities]
+    positions = (
+        await session.exec(
+            select(Position.id).where(
+                Position.agency_id == outgoing,
+                or_(col(Position.theatre_id).is_(None), Position.theatre_id == handover.theatre_id),
+            )
+        )
+    ).all()
+    items += [ScopeItem(LineKind.POSITION, pid) for pid in positions]
+    return items
+
+
+def _chunks(ids: list[uuid.UUID], size: int = 500) -> Iterable[list[uuid.UUID]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+# --- lines ------------------------------------------------------------------------
+
+
+async def existing_subjects(session: AsyncSession, handover_id: uuid.UUID) -> set[tuple[str, uuid.UUID]]:
+    rows = (
+        await session.exec(
+            select(HandoverLine.kind, HandoverLine.subject_id).where(
+                HandoverLine.handover_id == handover_id, col(HandoverLine.subject_id).is_not(None)
+            )
+        )
+    ).all()
+    return {(kind, subject) for kind, subject in rows if subject is not None}
+
+
+async def has_checklist(session: AsyncSession, handover_id: uuid.UUID) -> bool:
+    statement = select(HandoverLine.id).where(
+        HandoverLine.handover_id == handover_id, HandoverLine.kind == LineKind.CHECKLIST
+    )
+    return (await session.exec(statement)).first() is not None
+
+
+async def last_seq(session: AsyncSession, handover_id: uuid.UUID) -> int:
+    statement = select(func.max(HandoverLine.seq)).where(HandoverLine.handover_id == handover_id)
+    return (await session.exec(statement)).one() or 0
+
+
+def lines_statement(
+    handover_id: uuid.UUID,
+    *,
+    include_hidden: bool,
+    kind: LineKind | None = None,
+    disposition: Disposition | None = None,
+    consent_status: ConsentStatus | None = None,
+    case_id: uuid.UUID | None = None,
+    line_ids: list[uuid.UUID] | None = None,
+) -> SelectOfScalar[HandoverLine]:
+    statement = select(HandoverLine).where(HandoverLine.handover_id == handover_id)
+    if not include_hidden:
+        statement = statement.where(col(HandoverLine.hidden_from_incoming).is_(False))
+    if kind is not None:
+        statement = statement.where(HandoverLine.kind == kind)
+    if disposition is not None:
+        statement = statement.where(HandoverLine.disposition == disposition)
+    if consent_status is not None:
+        statement = statement.where(HandoverLine.consent_status == consent_status)
+    if case_id is not None:
+        statement = statement.where(HandoverLine.case_id == case_id)
+    if line_ids is not None:
+        statement = statement.where(col(HandoverLine.id).in_(line_ids))
+    return statement.order_by(col(HandoverLine.seq))
+
+
+async def lines(
+    session: AsyncSession,
+    statement: SelectOfScalar[HandoverLine],
+    *,
+    after: int | None = None,
+    limit: int | None = None,
+) -> list[HandoverLine]:
+    if after is not None:
+        statement = statement.where(col(HandoverLine.seq) > after)
+    if limit is not None:
+        statement = statement.limit(limit)
+    return list((await session.exec(statement)).all())
+
+
+async def counts_by_disposition(
+    session: AsyncSession, handover_id: uuid.UUID, *, include_hidden: bool
+) -> dict[str, int]:
+    statement = select(HandoverLine.disposition, func.count()).where(HandoverLine.handover_id == handover_id)
+    if not include_hidden:
+        statement = statement.where(col(HandoverLine.hidden_from_incoming).is_(False))
+    rows = (await session.exec(statement.group_by(HandoverLine.disposition))).all()
+    return {str(d): int(n) for d, n in rows}
+
+
+async def pending_consents(session: AsyncSession, handover_id: uuid.UUID) -> int:
+    statement = select(func.count()).where(
+        HandoverLine.handover_id == handover_id, HandoverLine.consent_status == ConsentStatus.PENDING
+    )
+    return int((await session.exec(statement)).one())
+
+
+async def consent_requests(
+    session: AsyncSession, agency_id: uuid.UUID, status: ConsentStatus | None
+) -> list[tuple[HandoverLine, Handover]]:
+    statement = (
+        select(HandoverLine, Handover)
+        .join(Handover, col(Handover.id) == col(HandoverLine.handover_id))
+        .where(HandoverLine.consent_agency_id == agency_id)
+    )
+    if status is not None:
+        statement = statement.where(HandoverLine.consent_status == status)
+    rows = (await session.exec(statement.order_by(col(HandoverLine.created_at), col(HandoverLine.seq)))).all()
+    return [(line, handover) for line, handover in rows]
+
+
+async def checklist_template(
+    session: AsyncSession, agency_id: uuid.UUID | None
+) -> list[ChecklistTemplateItem]:
+    """The agency's own checklist if it has one, else the installation default."""
+    for owner in (agency_id, None):
+        statement = select(ChecklistTemplateItem).where(ChecklistTemplateItem.agency_id == owner)
+        rows = list((await session.exec(statement.order_by(col(ChecklistTemplateItem.sort_order)))).all())
+        if rows or owner is None:
+            return rows
+    return []
+
+
+# --- labels -----------------------------------------------------------------------
+
+
+async def record_labels(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Titles of records, for lines whose reader may read them (the caller checks)."""
+    wanted = list(set(ids))
+    labels: dict[uuid.UUID, str] = {}
+    if not wanted:
+        return labels
+    for chunk in _chunks(wanted):
+        for case_id, reference, title in (
+            await session.exec(select(Case.id, Case.reference, Case.title).where(col(Case.id).in_(chunk)))
+        ).all():
+            labels[case_id] = f"{reference} — {title}"
+        for model in (IntelItem, Evidence, Task):
+            rows = (await session.exec(select(model.id, model.title).where(col(model.id).in_(chunk)))).all()
+            labels.update(dict(rows))
+        for note_id, body in (
+            await session.exec(select(Note.id, Note.body).where(col(Note.id).in_(chunk)))
+        ).all():
+            labels[note_id] = body if len(body) <= 80 else body[:79] + "…"
+    return labels
+
+
+async def records_by_id(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Record]:
+    wanted = list(set(ids))
+    found: dict[uuid.UUID, Record] = {}
+    for chunk in _chunks(wanted):
+        found.update(
+            {r.id: r for r in (await session.exec(select(Record).where(col(Record.id).in_(chunk)))).all()}
+        )
+    return found
+
+
+async def responsibilities_by_id(
+    session: AsyncSession, ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Responsibility]:
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    rows = (await session.exec(select(Responsibility).where(col(Responsibility.id).in_(wanted)))).all()
+    return {r.id: r for r in rows}
+
+
+async def positions_by_id(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Position]:
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    rows = (await session.exec(select(Position).where(col(Position.id).in_(wanted)))).all()
+    return {p.id: p for p in rows}
+
+
+async def contact_position(session: AsyncSession, agency_id: uuid.UUID) -> Position | None:
+    """The position another agency should ask: its designated contact, if any."""
+    statement = (
+        select(Position)
+        .where(Position.agency_id == agency_id)
+        .order_by(col(Position.deconfliction_contact).desc(), col(Position.created_at))
+    )
+    return (await session.exec(statement)).first()

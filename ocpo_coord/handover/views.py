@@ -1,0 +1,115 @@
+"""Lines as a reader sees them: a subject's title only if the reader may read it.
+
+Everyone else gets a stub naming the kind of record and whom to ask, which is what
+PRODUCT.md promises the receiver of material whose originator did not consent.
+"""
+
+import uuid
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ocpo_coord.auth.principal import Principal
+from ocpo_coord.directory.repository import user_logins
+from ocpo_coord.handover import repository
+from ocpo_coord.handover.schemas import LinePublic
+from ocpo_coord.models import HandoverLine, Position, Record, Responsibility
+from ocpo_coord.models.enums import Classification, LineKind
+from ocpo_coord.records.repository import agency_codes, readable_record_ids
+
+_RECORD_KINDS = {LineKind.CASE, LineKind.EVIDENCE, LineKind.NOTE, LineKind.INTEL_ITEM, LineKind.TASK}
+
+
+class LineViews:
+    """Labels, readability and contacts for a batch of lines, in a fixed number of queries."""
+
+    def __init__(self, session: AsyncSession, principal: Principal, now: datetime) -> None:
+        self.session = session
+        self.principal = principal
+        self.now = now
+        self.codes: dict[uuid.UUID, str] = {}
+        self.records: dict[uuid.UUID, Record] = {}
+        self.readable: set[uuid.UUID] = set()
+        self.labels: dict[uuid.UUID, str] = {}
+        self.responsibilities: dict[uuid.UUID, Responsibility] = {}
+        self.positions: dict[uuid.UUID, Position] = {}
+        self.logins: dict[uuid.UUID, str] = {}
+        self.contacts: dict[uuid.UUID, str] = {}
+
+    async def load(self, lines: list[HandoverLine]) -> "LineViews":
+        record_ids = [ln.subject_id for ln in lines if ln.subject_id and LineKind(ln.kind) in _RECORD_KINDS]
+        self.codes = await agency_codes(self.session)
+        self.records = await repository.records_by_id(self.session, record_ids)
+        self.readable = await readable_record_ids(self.session, self.principal, self.now, record_ids)
+        self.labels = await repository.record_labels(self.session, self.readable)
+        self.responsibilities = await repository.responsibilities_by_id(
+            self.session,
+            [ln.subject_id for ln in lines if ln.kind == LineKind.RESPONSIBILITY and ln.subject_id],
+        )
+        self.positions = await repository.positions_by_id(
+            self.session, [ln.subject_id for ln in lines if ln.kind == LineKind.POSITION and ln.subject_id]
+        )
+        people = (
+            {ln.decided_by_id for ln in lines}
+            | {ln.consent_by_id for ln in lines}
+            | {ln.owner_user_id for ln in lines}
+        )
+        self.logins = await user_logins(self.session, {p for p in people if p is not None})
+        for agency_id in {r.owner_agency_id for r in self.records.values() if r.id not in self.readable}:
+            contact = await repository.contact_position(self.session, agency_id)
+            self.contacts[agency_id] = (
+                f"{self.codes.get(agency_id, '?')}: {contact.title}"
+                if contact
+                else self.codes.get(agency_id, "?")
+            )
+        return self
+
+    def label(self, line: HandoverLine) -> str:
+        kind = LineKind(line.kind)
+        if kind is LineKind.CHECKLIST:
+            return line.title
+        if kind is LineKind.RESPONSIBILITY and line.subject_id in self.responsibilities:
+            r = self.responsibilities[line.subject_id]
+            where = f", {r.region}" if r.region else ""
+            return f"{r.role} for {r.activity_area}{where}"
+        if kind is LineKind.POSITION and line.subject_id in self.positions:
+            return self.positions[line.subject_id].title
+        if line.subject_id in self.readable:
+            return self.labels.get(line.subject_id, kind.value)
+        record = self.records.get(line.subject_id) if line.subject_id else None
+        holder = self.codes.get(record.owner_agency_id, "another agency") if record else "another agency"
+        return f"{kind.value.replace('_', ' ')} held by {holder}"
+
+    def public(self, line: HandoverLine) -> LinePublic:
+        record = self.records.get(line.subject_id) if line.subject_id else None
+        readable = line.subject_id in self.readable or LineKind(line.kind) not in _RECORD_KINDS
+        ask = None
+        if record is not None and not readable:
+            ask = self.contacts.get(record.owner_agency_id)
+        return LinePublic(
+            id=line.id,
+            seq=line.seq,
+            kind=line.kind,
+            subject_id=line.subject_id,
+            case_id=line.case_id if line.case_id in self.readable else None,
+            label=self.label(line),
+            readable=readable,
+            owner_agency=self.codes.get(record.owner_agency_id) if record else None,
+            originator_agency=self.codes.get(record.originator_agency_id) if record else None,
+            classification=Classification(record.classification).name if record and readable else None,
+            title=line.title,
+            owner=self.logins.get(line.owner_user_id) if line.owner_user_id else None,
+            due_date=line.due_date,
+            completion_evidence=line.completion_evidence,
+            disposition=line.disposition,
+            reason=line.reason,
+            decline_outcome=line.decline_outcome,
+            decided_by=self.logins.get(line.decided_by_id) if line.decided_by_id else None,
+            decided_at=line.decided_at,
+            consent_agency=self.codes.get(line.consent_agency_id) if line.consent_agency_id else None,
+            consent_status=line.consent_status,
+            consent_by=self.logins.get(line.consent_by_id) if line.consent_by_id else None,
+            consent_at=line.consent_at,
+            consent_note=line.consent_note,
+            ask=ask,
+        )

@@ -1,0 +1,237 @@
+"""Mission-to-mission handover: lifecycle, inventory, dispositions, consent, completion."""
+
+from typing import Any
+
+import httpx
+
+from tests.conftest import auth
+from tests.fixtures.queries import audit_rows
+
+OUT = "unmik.chief"
+IN = "eulex.chief"
+
+
+async def open_handover(client: httpx.AsyncClient, cut_off: str = "2030-12-31") -> dict[str, Any]:
+    response = await client.post(
+        "/api/v1/handovers",
+        json={
+            "title": "UNMIK Police to EULEX: organised crime files",
+            "incoming_agency": "EULEX",
+            "theatre": "KOS",
+            "scope": "All organised-crime cases led by UNMIK Police in Kosovo",
+            "cut_off": cut_off,
+        },
+        headers=auth(OUT),
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def lines(
+    client: httpx.AsyncClient, handover_id: str, login: str, **params: Any
+) -> list[dict[str, Any]]:
+    response = await client.get(
+        f"/api/v1/handovers/{handover_id}/lines", params={"limit": 1000, **params}, headers=auth(login)
+    )
+    assert response.status_code == 200, response.text
+    return list(response.json())
+
+
+async def decide(
+    client: httpx.AsyncClient, handover_id: str, login: str, flt: dict[str, Any], **decision: Any
+) -> dict[str, Any]:
+    response = await client.post(
+        f"/api/v1/handovers/{handover_id}/lines/decide",
+        json={"filter": flt, "decision": decision},
+        headers=auth(login),
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+async def work_to_reviewed(client: httpx.AsyncClient) -> tuple[str, list[dict[str, Any]]]:
+    """Open, build, answer consents, decide every line, submit, review: ready to sign."""
+    handover = await open_handover(client)
+    hid = handover["id"]
+    built = await client.post(f"/api/v1/handovers/{hid}/inventory", headers=auth(OUT))
+    assert built.status_code == 200, built.text
+    # Third-party originators answer their consent requests.
+    for login in ("kfor.j2", "eulex.prosecutor", "kp.investigator", "interpol.liaison", "unodc.expert"):
+        asked = (
+            await client.get("/api/v1/handover-consents", params={"status": "pending"}, headers=auth(login))
+        ).json()
+        for request in asked:
+            if request["handover_id"] == hid:
+                answer = await client.post(
+                    f"/api/v1/handover-consents/{request['line_id']}",
+                    json={"grant": True},
+                    headers=auth(login),
+                )
+                assert answer.status_code == 200, answer.text
+    await decide(
+        client,
+        hid,
+        IN,
+        {"kind": "checklist", "disposition": "open"},
+        disposition="accepted",
+        completion_evidence="Minutes signed by both heads of unit",
+    )
+    await decide(client, hid, IN, {"disposition": "open"}, disposition="accepted")
+    submitted = await client.post(f"/api/v1/handovers/{hid}/submit", headers=auth(OUT))
+    assert submitted.status_code == 200, submitted.text
+    reviewed = await client.post(f"/api/v1/handovers/{hid}/review", json={"approve": True}, headers=auth(IN))
+    assert reviewed.status_code == 200, reviewed.text
+    return hid, await lines(client, hid, OUT)
+
+
+async def test_inventory_takes_in_everything_in_scope(client: httpx.AsyncClient) -> None:
+    handover = await open_handover(client)
+    assert handover["status"] == "draft"
+    assert handover["reference"].startswith("HO-UNMIK-2030-")
+    built = await client.post(f"/api/v1/handovers/{handover['id']}/inventory", headers=auth(OUT))
+    assert built.status_code == 200, built.text
+    assert built.json()["status"] == "in_progress"
+    inventory = await lines(client, handover["id"], OUT)
+    kinds = {line["kind"] for line in inventory}
+    assert {"case", "intel_item", "note", "task", "responsibility", "position", "checklist"} <= kinds
+    assert len([line for line in inventory if line["kind"] == "checklist"]) == 4
+    # Building again adds nothing: one line per subject.
+    again = await client.post(f"/api/v1/handovers/{handover['id']}/inventory", headers=auth(OUT))
+    assert again.status_code == 200
+    assert len(await lines(client, handover["id"], OUT)) == len(inventory)
+    # Third-party intelligence waits for its originator.
+    pending = [line for line in inventory if line["consent_status"] == "pending"]
+    assert pending
+    assert all(line["consent_agency"] not in ("UNMIK", "EULEX") for line in pending)
+
+
+async def test_report_on_a_fresh_inventory_has_no_dropped_records(client: httpx.AsyncClient) -> None:
+    handover = await open_handover(client)
+    await client.post(f"/api/v1/handovers/{handover['id']}/inventory", headers=auth(OUT))
+    report = (await client.get(f"/api/v1/handovers/{handover['id']}/report", headers=auth(OUT))).json()
+    assert report["dropped_records"] == 0
+    assert report["decided_lines"] == 0
+    assert report["total_lines"] == len(report["lines"]) > 0
+
+
+async def test_full_lifecycle_moves_ownership_and_keeps_provenance(client: httpx.AsyncClient) -> None:
+    hid, inventory = await work_to_reviewed(client)
+    not_yet = await client.post(f"/api/v1/handovers/{hid}/complete", headers=auth(OUT))
+    assert not_yet.status_code == 409
+    assert "no sign-off yet" in not_yet.json()["detail"]["message"]
+    for login in (OUT, IN):
+        signed = await client.post(f"/api/v1/handovers/{hid}/sign-off", headers=auth(login))
+        assert signed.status_code == 200, signed.text
+    twice = await client.post(f"/api/v1/handovers/{hid}/sign-off", headers=auth(IN))
+    assert twice.status_code == 409
+    done = await client.post(f"/api/v1/handovers/{hid}/complete", headers=auth(IN))
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "completed"
+
+    case_line = next(line for line in inventory if line["kind"] == "case")
+    case = await client.get(f"/api/v1/cases/{case_line['subject_id']}", headers=auth(IN))
+    assert case.status_code == 200, case.text
+    markings = case.json()["markings"]
+    assert markings["owner_agency"] == "EULEX"
+    assert markings["originator_agency"] == "UNMIK"
+    assert "transferred from UNMIK to EULEX under handover" in markings["provenance"]
+    report = (await client.get(f"/api/v1/handovers/{hid}/report", headers=auth(IN))).json()
+    assert report["dropped_records"] == 0
+    assert report["completeness"] == 1.0
+    assert all(line["decided_by"] for line in report["lines"])
+    html = await client.get(f"/api/v1/handovers/{hid}/report.html", headers=auth(IN))
+    assert html.status_code == 200
+    assert "records dropped" in html.text
+    assert html.headers["content-type"].startswith("text/html")
+
+
+async def test_invalid_transitions_are_refused_with_a_reason(client: httpx.AsyncClient) -> None:
+    handover = await open_handover(client)
+    hid = handover["id"]
+    early = await client.post(f"/api/v1/handovers/{hid}/submit", headers=auth(OUT))
+    assert early.status_code == 409
+    assert "draft" in early.json()["detail"]["message"]
+    await client.post(f"/api/v1/handovers/{hid}/inventory", headers=auth(OUT))
+    open_lines = await client.post(f"/api/v1/handovers/{hid}/submit", headers=auth(OUT))
+    assert open_lines.status_code == 409
+    assert "still open" in open_lines.json()["detail"]["message"]
+    wrong_side = await client.post(
+        f"/api/v1/handovers/{hid}/review", json={"approve": True}, headers=auth(OUT)
+    )
+    assert wrong_side.status_code == 403
+    assert "incoming" in wrong_side.json()["detail"]["message"]
+    cancelled = await client.post(
+        f"/api/v1/handovers/{hid}/cancel",
+        json={"reason": "mandate extended by six months"},
+        headers=auth(OUT),
+    )
+    assert cancelled.status_code == 200
+    after = await client.post(f"/api/v1/handovers/{hid}/inventory", headers=auth(OUT))
+    assert after.status_code == 409
+
+
+async def test_sides_decide_only_their_own_dispositions(client: httpx.AsyncClient) -> None:
+    handover = await open_handover(client)
+    hid = handover["id"]
+    await client.post(f"/api/v1/handovers/{hid}/inventory", headers=auth(OUT))
+    case_line = next(line for line in await lines(client, hid, OUT) if line["kind"] == "case")
+    url = f"/api/v1/handovers/{hid}/lines/{case_line['id']}/decide"
+    by_giver = await client.post(url, json={"disposition": "accepted"}, headers=auth(OUT))
+    assert by_giver.status_code == 409
+    assert "incoming" in by_giver.json()["detail"]["message"]
+    withheld = await client.post(
+        url, json={"disposition": "withheld", "reason": "under appeal"}, headers=auth(OUT)
+    )
+    assert withheld.status_code == 200, withheld.text
+    overridden = await client.post(url, json={"disposition": "accepted"}, headers=auth(IN))
+    assert overridden.status_code == 409
+    no_reason = await client.post(url, json={"disposition": "declined"}, headers=auth(IN))
+    assert no_reason.status_code == 422
+    outsider = await client.get(f"/api/v1/handovers/{hid}", headers=auth("kfor.j2"))
+    assert outsider.status_code == 404
+
+
+async def test_consent_refusal_leaves_a_stub_that_says_whom_to_ask(client: httpx.AsyncClient) -> None:
+    handover = await open_handover(client)
+    hid = handover["id"]
+    await client.post(f"/api/v1/handovers/{hid}/inventory", headers=auth(OUT))
+    asked = (await client.get("/api/v1/handover-consents", headers=auth("kfor.j2"))).json()
+    mine = [r for r in asked if r["handover_id"] == hid]
+    assert mine, "KFOR intelligence in UNMIK cases must ask KFOR"
+    line_id = mine[0]["line_id"]
+    # Nobody but the originator answers.
+    assert (
+        await client.post(f"/api/v1/handover-consents/{line_id}", json={"grant": True}, headers=auth(OUT))
+    ).status_code == 404
+    refused = await client.post(
+        f"/api/v1/handover-consents/{line_id}",
+        json={"grant": False, "note": "source protection"},
+        headers=auth("kfor.j2"),
+    )
+    assert refused.status_code == 200, refused.text
+    seen = next(line for line in await lines(client, hid, IN) if line["id"] == line_id)
+    assert seen["disposition"] == "withheld"
+    assert seen["consent_status"] == "refused"
+    if not seen["readable"]:
+        assert seen["ask"]
+        assert seen["ask"].startswith("KFOR")
+        assert seen["classification"] is None
+    accept = await client.post(
+        f"/api/v1/handovers/{hid}/lines/{line_id}/decide", json={"disposition": "accepted"}, headers=auth(IN)
+    )
+    assert accept.status_code == 409
+
+
+async def test_bulk_decisions_count_what_they_skip(client: httpx.AsyncClient, db_url: str) -> None:
+    handover = await open_handover(client)
+    hid = handover["id"]
+    await client.post(f"/api/v1/handovers/{hid}/inventory", headers=auth(OUT))
+    result = await decide(client, hid, IN, {"disposition": "open"}, disposition="accepted")
+    assert result["decided"] > 0
+    assert result["skipped"].get("waiting for the originator's consent", 0) > 0
+    visible = await lines(client, hid, IN)
+    assert sum(result["skipped"].values()) + result["decided"] == len(visible)
+    accepted = [line for line in visible if line["disposition"] == "accepted"]
+    assert len(accepted) == result["decided"]
+    audited = [e for e in await audit_rows(db_url) if e.action == "handover.decide"]
+    assert len(audited) == result["decided"]
