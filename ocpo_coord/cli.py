@@ -14,6 +14,15 @@ audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log
 app.add_typer(audit_app, name="audit")
 
 
+def _handover_app() -> typer.Typer:
+    from ocpo_coord.handover.cli import app as handover_app
+
+    return handover_app
+
+
+app.add_typer(_handover_app(), name="handover")
+
+
 def _prepare_state_dir() -> None:
     settings = get_settings()
     settings.state_dir.mkdir(parents=True, exist_ok=True)

@@ -305,6 +305,20 @@ class _Loader:
             )
         await self.session.flush()
 
+    async def handovers(self) -> None:
+        """The handover in progress: opened and inventoried through the service."""
+        from ocpo_coord.handover import service as handovers
+        from ocpo_coord.handover.schemas import HandoverCreate
+
+        for h in self.data.get("handovers", []):
+            actor = await self.actor(h["author"])
+            data = HandoverCreate.model_validate(
+                {k: v for k, v in h.items() if k in HandoverCreate.model_fields}
+            )
+            created = await handovers.create_handover(self.session, actor=actor, data=data)
+            if h.get("build_inventory"):
+                await handovers.build_inventory(self.session, actor=actor, handover_id=created.id)
+
 
 def _date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
@@ -324,6 +338,7 @@ async def load_into(session: AsyncSession, data: dict[str, Any]) -> bool:
     await loader.notes()
     await loader.tasks()
     await loader.coordination()
+    await loader.handovers()
     return True
 
 

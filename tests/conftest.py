@@ -36,8 +36,9 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("databases")
 
 
-def _template(backend: str, workdir: Path) -> Template:
-    if backend not in _templates:
+def _template(backend: str, workdir: Path, *, directory_only: bool = False) -> Template:
+    key = f"{backend}-directory" if directory_only else backend
+    if key not in _templates:
         if backend == "postgresql":
             reason = postgres_unreachable_reason()
             if reason is not None:
@@ -46,8 +47,8 @@ def _template(backend: str, workdir: Path) -> Template:
                 if not _skipped_postgres:
                     _skipped_postgres.append(reason)
                 pytest.skip(reason)
-        _templates[backend] = build_template(backend, workdir)
-    return _templates[backend]
+        _templates[key] = build_template(backend, workdir, directory_only=directory_only)
+    return _templates[key]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -60,6 +61,15 @@ def backend(request: pytest.FixtureRequest) -> str:
 def db_url(backend: str, workdir: Path) -> Iterator[str]:
     """A fresh, migrated and seeded database of the parametrised backend."""
     template = _template(backend, workdir)
+    url = template.fresh_copy()
+    yield url
+    template.drop_copy(url)
+
+
+@pytest.fixture
+def other_db_url(backend: str, workdir: Path) -> Iterator[str]:
+    """A second installation: same directory of agencies and users, no records."""
+    template = _template(backend, workdir, directory_only=True)
     url = template.fresh_copy()
     yield url
     template.drop_copy(url)

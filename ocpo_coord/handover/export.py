@@ -276,7 +276,7 @@ class _Writer:
         dump_json(
             self.root / "responsibilities.json",
             [
-                r.model_dump(mode="json")
+                jsonable(column_values(r))
                 | {"agency": self.code(r.agency_id), "theatre": self.theatres.get(r.theatre_id)}
                 for r in responsibilities
             ],

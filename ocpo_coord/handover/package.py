@@ -12,6 +12,7 @@ validation (checksums and completeness) and also refuses files bagit tolerates b
 package of ours never has, so that any changed, missing or extra file is named.
 """
 
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -75,6 +76,33 @@ def _problem(detail: object, root: Path) -> str:
     return str(detail)
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _diagnose(bag: bagit.Bag, root: Path) -> list[str]:
+    """Name the files behind a failure bagit reports only in total (Payload-Oxum)."""
+    listed = {name: hashes.get("sha256") for name, hashes in bag.payload_entries().items()}
+    present = {str(p.relative_to(root)) for p in (root / "data").rglob("*") if p.is_file()}
+    problems = [
+        f"{name}: missing (listed in the manifest, not in the package)"
+        for name in sorted(set(listed) - present)
+    ]
+    problems += [
+        f"{name}: extra (in the package, not in the manifest)" for name in sorted(present - set(listed))
+    ]
+    problems += [
+        f"{name}: changed (checksum does not match the manifest)"
+        for name in sorted(present & set(listed))
+        if _sha256(root / name) != listed[name]
+    ]
+    return problems
+
+
 def verify_package(directory: Path) -> PackageCheck:
     """Fixity and completeness; never raises for a bad package, reports instead."""
     root = directory.resolve()
@@ -87,11 +115,14 @@ def verify_package(directory: Path) -> PackageCheck:
     ]
     try:
         bag = bagit.Bag(str(root))
+    except bagit.BagError as exc:
+        return PackageCheck(False, [*problems, f"not a valid BagIt package: {exc}"])
+    try:
         bag.validate(processes=1)
     except bagit.BagValidationError as exc:
         details = getattr(exc, "details", None) or []
-        problems += [_problem(d, root) for d in details] or [str(exc.message)]
-        return PackageCheck(False, problems)
+        named = [_problem(d, root) for d in details] or _diagnose(bag, root) or [str(exc.message)]
+        return PackageCheck(False, problems + named)
     except bagit.BagError as exc:
         return PackageCheck(False, [*problems, f"not a valid BagIt package: {exc}"])
     info = {k: v if isinstance(v, str) else ", ".join(v) for k, v in bag.info.items()}

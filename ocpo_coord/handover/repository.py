@@ -10,7 +10,6 @@ through ``readable`` for the person looking (see service.lines_public).
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func
 from sqlmodel import col, or_, select
@@ -56,10 +55,6 @@ class ScopeItem:
     nohost: bool = False
 
 
-def end_of_day(day: date) -> datetime:
-    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
-
-
 async def get(session: AsyncSession, handover_id: uuid.UUID) -> Handover | None:
     return await session.get(Handover, handover_id)
 
@@ -102,12 +97,14 @@ async def _records(session: AsyncSession, statement: SelectOfScalar[Record]) -> 
 
 async def scope_of(session: AsyncSession, handover: Handover) -> list[ScopeItem]:
     """Every record, responsibility and position the handover must account for."""
-    until = end_of_day(handover.cut_off)
+    # No date filter on records: whatever the outgoing agency holds when the inventory is
+    # built (and again when it completes) is in scope, so a record created after the
+    # cut-off but before completion cannot slip through. The cut-off is the day
+    # responsibilities and tours pass to the receiver.
     outgoing = handover.outgoing_agency_id
     owned = (
         col(Record.owner_agency_id) == outgoing,
         col(Record.theatre_id) == handover.theatre_id,
-        col(Record.created_at) < until,
     )
     items: list[ScopeItem] = []
 
@@ -133,7 +130,6 @@ async def scope_of(session: AsyncSession, handover: Handover) -> list[ScopeItem]
             .outerjoin(Task, col(Task.id) == col(Record.id))
             .where(
                 col(Record.parent_id).in_(chunk),
-                col(Record.created_at) < until,
                 or_(
                     col(Record.kind).in_([k.value for k in _CHILD_KINDS]),
                     col(Task.status).in_([s.value for s in OPEN_TASK]),

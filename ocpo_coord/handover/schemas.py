@@ -22,7 +22,10 @@ class HandoverCreate(BaseModel):
     incoming_agency: str = Field(min_length=1, max_length=32, description="Code of the receiving agency.")
     theatre: str = Field(min_length=1, max_length=16, description="Code of the theatre handed over.")
     scope: str = Field(default="", max_length=5000, description="What the handover covers, in words.")
-    cut_off: date = Field(description="Records created up to this day are in scope.")
+    cut_off: date = Field(
+        description="The day responsibilities, positions and tours pass to the receiver. Every record the "
+        "outgoing agency holds in the theatre is in scope, whenever it was created."
+    )
 
 
 class HandoverPublic(BaseModel):

@@ -1,0 +1,283 @@
+"""``ocpo-coord handover ...``: the whole lifecycle, and packages between installations.
+
+Each command acts as the user named by ``--as`` through the same services as the APIs,
+in one transaction, audited alike. Answers are printed as JSON.
+"""
+
+import asyncio
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+from pydantic import BaseModel
+
+from ocpo_coord.exceptions import OcpoError
+
+app = typer.Typer(no_args_is_help=True, help="Mission-to-mission handovers.")
+T = TypeVar("T")
+
+AsLogin = Annotated[str, typer.Option("--as", help="Login of the user acting, e.g. unmik.chief")]
+HandoverId = Annotated[uuid.UUID, typer.Argument(help="Handover id")]
+
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from ocpo_coord.context import Actor
+
+
+def _run(login: str, work: "Callable[[AsyncSession, Actor], Awaitable[T]]") -> T:
+    from ocpo_coord.auth.principal import load_principal
+    from ocpo_coord.context import Actor
+    from ocpo_coord.db import unit_of_work
+
+    async def go() -> T:
+        async with unit_of_work() as session:
+            actor = Actor(
+                principal=await load_principal(session, login), request_id=f"cli-{uuid.uuid4().hex}"
+            )
+            return await work(session, actor)
+
+    try:
+        return asyncio.run(go())
+    except OcpoError as exc:
+        where = f" ({exc.field})" if exc.field else ""
+        typer.echo(f"refused{where}: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _print(value: Any) -> None:
+    if isinstance(value, BaseModel):
+        typer.echo(value.model_dump_json(indent=2))
+    elif isinstance(value, list):
+        typer.echo(json.dumps([v.model_dump(mode="json") for v in value], indent=2))
+    else:
+        typer.echo(json.dumps(value, indent=2, default=str))
+
+
+@app.command()
+def create(
+    login: AsLogin,
+    incoming: Annotated[str, typer.Option(help="Receiving agency code, e.g. EULEX")],
+    theatre: Annotated[str, typer.Option(help="Theatre code, e.g. KOS")],
+    cut_off: Annotated[str, typer.Option(help="Cut-off date, YYYY-MM-DD")],
+    title: Annotated[str, typer.Option(help="Title")],
+    scope: Annotated[str, typer.Option(help="What the handover covers")] = "",
+) -> None:
+    """Open a handover from the acting user's agency to another."""
+    from ocpo_coord.handover import service
+    from ocpo_coord.handover.schemas import HandoverCreate
+
+    data = HandoverCreate(
+        title=title,
+        incoming_agency=incoming,
+        theatre=theatre,
+        scope=scope,
+        cut_off=date.fromisoformat(cut_off),
+    )
+    _print(_run(login, lambda s, a: service.create_handover(s, actor=a, data=data)))
+
+
+@app.command("list")
+def list_(login: AsLogin) -> None:
+    """Handovers the acting user's agency gives or receives."""
+    from ocpo_coord.handover import service
+
+    _print(_run(login, lambda s, a: service.list_handovers(s, actor=a, status=None)))
+
+
+@app.command()
+def show(handover_id: HandoverId, login: AsLogin) -> None:
+    from ocpo_coord.handover import service
+
+    _print(_run(login, lambda s, a: service.get_handover(s, actor=a, handover_id=handover_id)))
+
+
+@app.command()
+def build(handover_id: HandoverId, login: AsLogin) -> None:
+    """Build (or complete) the inventory: a line for everything in scope."""
+    from ocpo_coord.handover import service
+
+    _print(_run(login, lambda s, a: service.build_inventory(s, actor=a, handover_id=handover_id)))
+
+
+@app.command()
+def lines(
+    handover_id: HandoverId,
+    login: AsLogin,
+    disposition: Annotated[
+        str | None, typer.Option(help="open, accepted, declined, closed, withheld")
+    ] = None,
+    kind: Annotated[str | None, typer.Option(help="case, evidence, note, intel_item, task, ...")] = None,
+) -> None:
+    """The inventory, as the acting user may see it."""
+    from ocpo_coord.handover import lines as lines_service
+    from ocpo_coord.handover.schemas import LineFilter
+
+    filters = LineFilter.model_validate({"disposition": disposition, "kind": kind})
+    _print(
+        _run(
+            login,
+            lambda s, a: lines_service.list_lines(
+                s, actor=a, handover_id=handover_id, filters=filters, limit=100000
+            ),
+        )
+    )
+
+
+@app.command()
+def decide(
+    handover_id: HandoverId,
+    login: AsLogin,
+    disposition: Annotated[str, typer.Option(help="accepted, declined, closed or withheld")],
+    only: Annotated[str, typer.Option(help="Lines now in this disposition")] = "open",
+    kind: Annotated[str | None, typer.Option(help="Only lines of this kind")] = None,
+    reason: Annotated[str, typer.Option(help="Why (required to decline or withhold)")] = "",
+    outcome: Annotated[str | None, typer.Option(help="retained, archived or returned_to_originator")] = None,
+    evidence: Annotated[str, typer.Option(help="Completion evidence (checklist lines)")] = "",
+) -> None:
+    """Decide every line the filter selects, in bulk; prints what was skipped and why."""
+    from ocpo_coord.handover import service
+    from ocpo_coord.handover.schemas import BulkDecision
+
+    data = BulkDecision.model_validate(
+        {
+            "filter": {"disposition": only, "kind": kind},
+            "decision": {
+                "disposition": disposition,
+                "reason": reason,
+                "decline_outcome": outcome,
+                "completion_evidence": evidence,
+            },
+        }
+    )
+    _print(_run(login, lambda s, a: service.decide_lines(s, actor=a, handover_id=handover_id, data=data)))
+
+
+@app.command()
+def consents(login: AsLogin) -> None:
+    """Consent requests waiting for the acting user's agency."""
+    from ocpo_coord.handover import consent
+    from ocpo_coord.models.enums import ConsentStatus
+
+    _print(_run(login, lambda s, a: consent.list_requests(s, actor=a, status=ConsentStatus.PENDING)))
+
+
+@app.command()
+def consent(
+    line_id: Annotated[uuid.UUID, typer.Argument(help="Line id of the consent request")],
+    login: AsLogin,
+    grant: Annotated[bool, typer.Option("--grant/--refuse", help="Consent or refuse")],
+    note: Annotated[str, typer.Option(help="A note for both sides")] = "",
+) -> None:
+    """Answer a consent request as the originating agency."""
+    from ocpo_coord.handover import consent as consent_service
+    from ocpo_coord.handover.schemas import ConsentAnswer
+
+    data = ConsentAnswer(grant=grant, note=note)
+    _print(_run(login, lambda s, a: consent_service.answer(s, actor=a, line_id=line_id, data=data)))
+
+
+@app.command()
+def submit(handover_id: HandoverId, login: AsLogin) -> None:
+    from ocpo_coord.handover import service
+
+    _print(_run(login, lambda s, a: service.submit(s, actor=a, handover_id=handover_id)))
+
+
+@app.command()
+def review(
+    handover_id: HandoverId,
+    login: AsLogin,
+    approve: Annotated[bool, typer.Option("--approve/--return", help="Approve, or return for more work")],
+    note: Annotated[str, typer.Option(help="Why it goes back (required to return)")] = "",
+) -> None:
+    from ocpo_coord.handover import service
+    from ocpo_coord.handover.schemas import ReviewInput
+
+    data = ReviewInput(approve=approve, note=note)
+    _print(_run(login, lambda s, a: service.review(s, actor=a, handover_id=handover_id, data=data)))
+
+
+@app.command("sign-off")
+def sign_off(handover_id: HandoverId, login: AsLogin) -> None:
+    from ocpo_coord.handover import service
+
+    _print(_run(login, lambda s, a: service.sign_off(s, actor=a, handover_id=handover_id)))
+
+
+@app.command()
+def complete(handover_id: HandoverId, login: AsLogin) -> None:
+    """Complete: refused while any line is open or a sign-off is missing."""
+    from ocpo_coord.handover import completion
+
+    _print(_run(login, lambda s, a: completion.complete(s, actor=a, handover_id=handover_id)))
+
+
+@app.command()
+def cancel(handover_id: HandoverId, login: AsLogin, reason: Annotated[str, typer.Option(help="Why")]) -> None:
+    from ocpo_coord.handover import service
+    from ocpo_coord.handover.schemas import CancelInput
+
+    data = CancelInput(reason=reason)
+    _print(_run(login, lambda s, a: service.cancel(s, actor=a, handover_id=handover_id, data=data)))
+
+
+@app.command()
+def report(
+    handover_id: HandoverId,
+    login: AsLogin,
+    html: Annotated[Path | None, typer.Option(help="Also write the printable page here")] = None,
+) -> None:
+    """The report: every line, the completeness figure and the dropped-record count."""
+    from ocpo_coord.handover import report as report_service
+
+    built = _run(login, lambda s, a: report_service.build_report(s, actor=a, handover_id=handover_id))
+    if html is not None:
+        html.write_text(report_service.render_html(built), encoding="utf-8")
+    _print(built)
+
+
+@app.command("export")
+def export_(
+    handover_id: HandoverId,
+    directory: Annotated[Path, typer.Argument(help="Where to write the BagIt package (new or empty)")],
+    login: AsLogin,
+) -> None:
+    """Write a completed handover as a BagIt package (SHA-256) for another installation."""
+    from ocpo_coord.handover.export import export_handover
+
+    _print(
+        _run(login, lambda s, a: export_handover(s, actor=a, handover_id=handover_id, directory=directory))
+    )
+
+
+@app.command()
+def verify(directory: Annotated[Path, typer.Argument(help="A handover package")]) -> None:
+    """Check fixity and completeness; name every changed, missing or extra file."""
+    from ocpo_coord.handover.package import verify_package
+
+    check = verify_package(directory)
+    if not check.ok:
+        for problem in check.problems:
+            typer.echo(f"invalid: {problem}", err=True)
+        raise typer.Exit(1)
+    typer.echo(
+        f"valid: {check.records} records, handover {check.info.get('External-Identifier')} "
+        f"from {check.info.get('Ocpo-Source-Installation')}"
+    )
+
+
+@app.command("import")
+def import_(
+    directory: Annotated[Path, typer.Argument(help="A verified handover package")],
+    login: AsLogin,
+) -> None:
+    """Import a package all-or-nothing; a second import of the same package creates nothing."""
+    from ocpo_coord.handover.importer import import_package
+
+    summary = _run(login, lambda s, a: import_package(s, actor=a, directory=directory))
+    typer.echo(summary.model_dump_json(indent=2))

@@ -1,0 +1,265 @@
+"""Handover packages between two installations: export, verify, tamper, import, re-import."""
+
+import shutil
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import bagit
+import httpx
+import pytest
+from sqlmodel import func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from typer.testing import CliRunner
+
+from ocpo_coord.auth.principal import load_principal
+from ocpo_coord.cli import app as cli_app
+from ocpo_coord.context import Actor
+from ocpo_coord.db import make_async_engine, sessionmaker_for
+from ocpo_coord.handover import importer
+from ocpo_coord.handover.export import export_handover
+from ocpo_coord.handover.importer import import_package
+from ocpo_coord.handover.package import InvalidPackage, verify_package
+from ocpo_coord.models import AuditEvent, Case, Handover, ImportedRecord, Record
+from tests.conftest import auth
+from tests.test_handover import IN, OUT, lines, work_to_reviewed
+
+T = TypeVar("T")
+
+
+async def act(url: str, login: str, work: Callable[[AsyncSession, Actor], Awaitable[T]]) -> T:
+    """One unit of work as ``login``: committed on success, rolled back on any error."""
+    engine = make_async_engine(url)
+    try:
+        async with sessionmaker_for(engine)() as session:
+            actor = Actor(principal=await load_principal(session, login))
+            try:
+                result = await work(session, actor)
+            except BaseException:
+                await session.rollback()
+                raise
+            await session.commit()
+            return result
+    finally:
+        await engine.dispose()
+
+
+async def counts(url: str) -> dict[str, int]:
+    engine = make_async_engine(url)
+    try:
+        async with sessionmaker_for(engine)() as session:
+            return {
+                name: int((await session.exec(select(func.count()).select_from(model))).one())
+                for name, model in (
+                    ("record", Record),
+                    ("case", Case),
+                    ("handover", Handover),
+                    ("imported", ImportedRecord),
+                    ("audit", AuditEvent),
+                )
+            }
+    finally:
+        await engine.dispose()
+
+
+async def completed_handover(client: httpx.AsyncClient) -> str:
+    hid, _ = await work_to_reviewed(client)
+    for login in (OUT, IN):
+        assert (
+            await client.post(f"/api/v1/handovers/{hid}/sign-off", headers=auth(login))
+        ).status_code == 200
+    done = await client.post(f"/api/v1/handovers/{hid}/complete", headers=auth(IN))
+    assert done.status_code == 200, done.text
+    return hid
+
+
+async def exported(client: httpx.AsyncClient, db_url: str, target: Path) -> tuple[str, Any]:
+    hid = await completed_handover(client)
+    summary = await act(
+        db_url, IN, lambda s, a: export_handover(s, actor=a, handover_id=uuid.UUID(hid), directory=target)
+    )
+    return hid, summary
+
+
+async def test_export_is_a_valid_bag_and_imports_once(
+    client: httpx.AsyncClient, db_url: str, other_db_url: str, tmp_path: Path
+) -> None:
+    package = tmp_path / "package"
+    hid, summary = await exported(client, db_url, package)
+    accepted = [
+        line
+        for line in await lines(client, hid, IN)
+        if line["disposition"] == "accepted"
+        and line["kind"] in ("case", "evidence", "note", "intel_item", "task")
+    ]
+    assert summary.records == len(accepted) > 0
+
+    # An independent check with the bagit library itself: fixity and completeness.
+    bag = bagit.Bag(str(package))
+    bag.validate()
+    assert "sha256" in bag.algorithms
+    assert bag.info["Ocpo-Handover-Id"] == hid
+    assert bag.info["Ocpo-Record-Count"] == str(summary.records)
+    assert bag.info["Ocpo-Source-Installation"] == summary.source_installation
+
+    before = await counts(other_db_url)
+    first = await act(other_db_url, IN, lambda s, a: import_package(s, actor=a, directory=package))
+    assert first.created == summary.records
+    assert not first.already_imported
+    after = await counts(other_db_url)
+    assert after["record"] == before["record"] + summary.records
+    assert after["imported"] == summary.records
+    assert after["handover"] == before["handover"] + 1
+
+    # Old id -> new id, provenance kept, and the receiver reads what it now owns.
+    old_case = next(line["subject_id"] for line in accepted if line["kind"] == "case")
+    new_case = first.id_map[old_case]
+    assert new_case != old_case
+    engine = make_async_engine(other_db_url)
+    try:
+        async with sessionmaker_for(engine)() as session:
+            record = await session.get(Record, uuid.UUID(new_case))
+            assert record is not None
+            assert "transferred from UNMIK to EULEX" in record.provenance
+            assert f"source id {old_case}" in record.provenance
+    finally:
+        await engine.dispose()
+
+    again = await act(other_db_url, IN, lambda s, a: import_package(s, actor=a, directory=package))
+    assert again.already_imported
+    assert again.created == 0
+    assert again.id_map == first.id_map
+    assert (await counts(other_db_url))["record"] == after["record"]
+
+
+def _tampered(package: Path, tmp_path: Path, how: str) -> tuple[Path, str]:
+    copy = tmp_path / f"tampered-{how}"
+    shutil.copytree(package, copy)
+    record = next((copy / "data" / "records" / "case").glob("*.json"))
+    name = str(record.relative_to(copy))
+    if how == "changed":
+        record.write_text(record.read_text(encoding="utf-8").replace("UNMIK", "UNMIC"), encoding="utf-8")
+    elif how == "missing":
+        record.unlink()
+    elif how == "extra":
+        name = "data/records/case/smuggled.json"
+        (copy / name).write_text("{}", encoding="utf-8")
+    elif how == "extra-tag":
+        name = "notes.txt"
+        (copy / name).write_text("not part of the package", encoding="utf-8")
+    return copy, name
+
+
+@pytest.mark.parametrize("how", ["changed", "missing", "extra", "extra-tag"])
+async def test_a_tampered_package_names_the_file_and_imports_nothing(
+    client: httpx.AsyncClient, db_url: str, other_db_url: str, tmp_path: Path, how: str
+) -> None:
+    package = tmp_path / "package"
+    await exported(client, db_url, package)
+    bad, name = _tampered(package, tmp_path, how)
+    check = verify_package(bad)
+    assert not check.ok
+    assert any(name in problem for problem in check.problems), check.problems
+    before = await counts(other_db_url)
+    with pytest.raises(InvalidPackage) as refused:
+        await act(other_db_url, IN, lambda s, a: import_package(s, actor=a, directory=bad))
+    assert name in refused.value.message
+    assert await counts(other_db_url) == before
+
+    result = CliRunner().invoke(cli_app, ["handover", "verify", str(bad)])
+    assert result.exit_code == 1
+    assert name in result.output
+
+
+async def test_a_failure_half_way_through_an_import_leaves_the_receiver_unchanged(
+    client: httpx.AsyncClient, db_url: str, other_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "package"
+    _, summary = await exported(client, db_url, package)
+    assert summary.records >= 3
+    real = importer._Loader._domain
+    calls = {"n": 0}
+
+    async def failing(self: Any, *args: Any, **kwargs: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("disk full")
+        await real(self, *args, **kwargs)
+
+    monkeypatch.setattr(importer._Loader, "_domain", failing)
+    before = await counts(other_db_url)
+    with pytest.raises(RuntimeError, match="disk full"):
+        await act(other_db_url, IN, lambda s, a: import_package(s, actor=a, directory=package))
+    assert calls["n"] == 3
+    assert await counts(other_db_url) == before
+    # And once the fault is gone, the same package imports whole.
+    monkeypatch.setattr(importer._Loader, "_domain", real)
+    done = await act(other_db_url, IN, lambda s, a: import_package(s, actor=a, directory=package))
+    assert done.created == summary.records
+
+
+async def test_only_the_receivers_administrator_imports(
+    client: httpx.AsyncClient, db_url: str, other_db_url: str, tmp_path: Path
+) -> None:
+    package = tmp_path / "package"
+    await exported(client, db_url, package)
+    before = await counts(other_db_url)
+    for login in ("eulex.prosecutor", "kfor.j2", "admin"):
+        with pytest.raises(Exception, match="receiving agency"):
+            await act(other_db_url, login, lambda s, a: import_package(s, actor=a, directory=package))
+    assert await counts(other_db_url) == before
+
+
+async def test_export_refuses_unfinished_handovers_and_outsiders(
+    client: httpx.AsyncClient, db_url: str, tmp_path: Path
+) -> None:
+    hid, _ = await work_to_reviewed(client)
+    with pytest.raises(Exception, match="completed"):
+        await act(
+            db_url,
+            IN,
+            lambda s, a: export_handover(s, actor=a, handover_id=uuid.UUID(hid), directory=tmp_path / "x"),
+        )
+    with pytest.raises(Exception, match="handover not found"):
+        await act(
+            db_url,
+            "kfor.j2",
+            lambda s, a: export_handover(s, actor=a, handover_id=uuid.UUID(hid), directory=tmp_path / "y"),
+        )
+    assert not (tmp_path / "x").exists()
+
+
+async def test_nohost_material_never_reaches_a_host_nation_receiver(
+    client: httpx.AsyncClient, db_url: str
+) -> None:
+    response = await client.post(
+        "/api/v1/handovers",
+        json={
+            "title": "UNMIK to Kosovo Police",
+            "incoming_agency": "KP",
+            "theatre": "KOS",
+            "cut_off": "2030-01-01",
+        },
+        headers=auth(OUT),
+    )
+    assert response.status_code == 201, response.text
+    hid = response.json()["id"]
+    await client.post(f"/api/v1/handovers/{hid}/inventory", headers=auth(OUT))
+    giver = await lines(client, hid, OUT)
+    receiver = await lines(client, hid, "kp.investigator")
+    hidden = [line for line in giver if line["disposition"] == "withheld" and "NOHOST" in line["reason"]]
+    assert hidden, "the demo has UNMIK NOHOST material"
+    assert {line["id"] for line in hidden}.isdisjoint({line["id"] for line in receiver})
+    assert len(receiver) == len(giver) - len(hidden)
+    seen = (await client.get(f"/api/v1/handovers/{hid}", headers=auth("kp.investigator"))).json()
+    assert sum(seen["line_counts"].values()) == len(receiver)
+    report = (await client.get(f"/api/v1/handovers/{hid}/report", headers=auth("kp.investigator"))).json()
+    assert "NOHOST" not in str(report)
+    for line in hidden:
+        tried = await client.post(
+            f"/api/v1/handovers/{hid}/lines/{line['id']}/decide",
+            json={"disposition": "accepted"},
+            headers=auth("kp.investigator"),
+        )
+        assert tried.status_code == 404
