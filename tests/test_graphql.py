@@ -60,6 +60,9 @@ async def test_example_operations_run(client: httpx.AsyncClient, name: str) -> N
     if name == "Node":
         cases = await client.get("/api/v1/cases", params={"limit": 1}, headers=auth("unmik.analyst"))
         variables = {"id": cases.json()["items"][0]["id"]}
+    if name == "HandoverLines":
+        handovers = await client.get("/api/v1/handovers", headers=auth("unmik.analyst"))
+        variables = {"id": handovers.json()[0]["id"]}
     body = await gql(client, "unmik.analyst", OPERATION_TEXT[name], variables)
     assert "errors" not in body, body
     assert body["data"]

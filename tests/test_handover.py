@@ -235,3 +235,61 @@ async def test_bulk_decisions_count_what_they_skip(client: httpx.AsyncClient, db
     assert len(accepted) == result["decided"]
     audited = [e for e in await audit_rows(db_url) if e.action == "handover.decide"]
     assert len(audited) == result["decided"]
+
+
+async def test_graphql_runs_the_same_lifecycle(client: httpx.AsyncClient) -> None:
+    from tests.conftest import gql
+
+    created = await gql(
+        client,
+        OUT,
+        """mutation($input: CreateHandoverInput!) { createHandover(input: $input) {
+             __typename ... on HandoverPayload { handover { id status incomingAgency } } } }""",
+        {
+            "input": {
+                "title": "UNMIK to EULEX by GraphQL",
+                "incomingAgency": "EULEX",
+                "theatre": "KOS",
+                "cutOff": "2030-06-30",
+            }
+        },
+    )
+    handover = created["data"]["createHandover"]["handover"]
+    assert handover["status"] == "DRAFT"
+    hid = handover["id"]
+    built = await gql(
+        client,
+        OUT,
+        "mutation($id: ID!) { buildHandoverInventory(id: $id) { __typename ... on HandoverPayload { handover { status } } } }",
+        {"id": hid},
+    )
+    assert built["data"]["buildHandoverInventory"]["handover"]["status"] == "IN_PROGRESS"
+    decide = """mutation($input: DecideHandoverLinesInput!) { decideHandoverLines(input: $input) {
+        __typename ... on DecideHandoverLinesPayload { decided skipped { reason count } } } }"""
+    by_giver = await gql(
+        client,
+        OUT,
+        decide,
+        {"input": {"handoverId": hid, "filter": {"kind": "CASE"}, "disposition": "ACCEPTED"}},
+    )
+    assert by_giver["data"]["decideHandoverLines"]["decided"] == 0
+    assert "only the incoming agency" in str(by_giver["data"]["decideHandoverLines"]["skipped"])
+    by_receiver = await gql(
+        client,
+        IN,
+        decide,
+        {"input": {"handoverId": hid, "filter": {"kind": "CASE"}, "disposition": "ACCEPTED"}},
+    )
+    assert by_receiver["data"]["decideHandoverLines"]["decided"] > 0
+    outsider = await gql(
+        client, "kfor.j2", "query($id: ID!) { handover(id: $id) { reference } }", {"id": hid}
+    )
+    assert outsider["data"]["handover"] is None
+    lines_seen = await gql(
+        client,
+        IN,
+        "query($id: ID!) { handoverLines(handoverId: $id, filter: {disposition: ACCEPTED}) { kind disposition decidedBy } }",
+        {"id": hid},
+    )
+    assert lines_seen["data"]["handoverLines"]
+    assert {line["decidedBy"] for line in lines_seen["data"]["handoverLines"]} == {IN}

@@ -32,6 +32,7 @@ from ocpo_coord.gql.common import camel
 from ocpo_coord.gql.context import get_context
 from ocpo_coord.gql.node import NodeQuery
 from ocpo_coord.gql.refusals import AuditRefusals
+from ocpo_coord.handover.gql import HandoverMutation, HandoverQuery
 from ocpo_coord.intel.gql import IntelMutation, IntelQuery
 from ocpo_coord.note.gql import NoteMutation
 from ocpo_coord.sharing_admin.gql import SharingAdminMutation, SharingAdminQuery
@@ -49,6 +50,7 @@ Query = merge_types(
         TaskQuery,
         EntityQuery,
         SharingAdminQuery,
+        HandoverQuery,
     ),
 )
 Mutation = merge_types(
@@ -62,6 +64,7 @@ Mutation = merge_types(
         EvidenceMutation,
         EntityMutation,
         SharingAdminMutation,
+        HandoverMutation,
     ),
 )
 
