@@ -39,12 +39,22 @@ def migrate() -> None:
 
 
 @seed_app.command("demo")
-def seed_demo() -> None:
+def seed_demo(
+    directory_only: Annotated[
+        bool,
+        typer.Option(
+            "--directory-only",
+            help="Only agencies, users and positions: a second installation to import handovers into.",
+        ),
+    ] = False,
+) -> None:
     """Load the Kosovo 2007-2009 and Haiti demo (safe to run twice)."""
+    from ocpo_coord.seeding import directory_only as only_directory
     from ocpo_coord.seeding import load_demo, read_demo
 
     _prepare_state_dir()
-    created = asyncio.run(load_demo(read_demo()))
+    data = read_demo()
+    created = asyncio.run(load_demo(only_directory(data) if directory_only else data))
     typer.echo("demo data loaded" if created else "demo data already present; nothing changed")
 
 

@@ -342,6 +342,12 @@ async def load_into(session: AsyncSession, data: dict[str, Any]) -> bool:
     return True
 
 
+def directory_only(data: dict[str, Any]) -> dict[str, Any]:
+    """Another installation of the same theatre: the agencies and people, no records."""
+    keep = ("theatres", "agencies", "sharing_groups", "agreements", "users", "positions")
+    return {key: (value if key in keep else []) for key, value in data.items()}
+
+
 def read_demo(path: Path = DEMO_FILE) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
