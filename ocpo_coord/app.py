@@ -33,6 +33,7 @@ from ocpo_coord.evidence.router import router as evidence_router
 from ocpo_coord.gql.schema import graphql_router
 from ocpo_coord.handover.router import checklist_router as handover_checklist_router
 from ocpo_coord.handover.router import consent_router as handover_consent_router
+from ocpo_coord.handover.router import rotation_router
 from ocpo_coord.handover.router import router as handover_router
 from ocpo_coord.intel.router import router as intel_router
 from ocpo_coord.logging_setup import configure_logging
@@ -136,6 +137,7 @@ def create_app(*, database_url: str | None = None, settings: Settings | None = N
     api.include_router(handover_router)
     api.include_router(handover_consent_router)
     api.include_router(handover_checklist_router)
+    api.include_router(rotation_router)
     for router in (
         case_router,
         note_router,

@@ -281,3 +281,31 @@ def import_(
 
     summary = _run(login, lambda s, a: import_package(s, actor=a, directory=directory))
     typer.echo(summary.model_dump_json(indent=2))
+
+
+@app.command("tour-report")
+def tour_report(
+    login_of: Annotated[str, typer.Argument(help="Login of the person leaving")], login: AsLogin
+) -> None:
+    """What a person leaves behind at the end of a tour: open tasks, cases, positions."""
+    from ocpo_coord.handover import rotation
+
+    _print(_run(login, lambda s, a: rotation.tour_end_report(s, actor=a, login=login_of)))
+
+
+@app.command("create-rotation")
+def create_rotation(
+    login: AsLogin,
+    outgoing: Annotated[str, typer.Option(help="Login of the person leaving")],
+    incoming: Annotated[str, typer.Option(help="Login of the successor")],
+    theatre: Annotated[str, typer.Option(help="Theatre code, e.g. KOS")],
+    cut_off: Annotated[str, typer.Option(help="Last day of the outgoing tour, YYYY-MM-DD")],
+) -> None:
+    """Open a position-to-position handover; then build, decide, submit... as for any handover."""
+    from ocpo_coord.handover import rotation
+    from ocpo_coord.handover.schemas import RotationCreate
+
+    data = RotationCreate(
+        outgoing_user=outgoing, incoming_user=incoming, theatre=theatre, cut_off=date.fromisoformat(cut_off)
+    )
+    _print(_run(login, lambda s, a: rotation.create_rotation(s, actor=a, data=data)))

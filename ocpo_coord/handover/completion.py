@@ -38,6 +38,7 @@ from ocpo_coord.models.enums import (
     CaseStatus,
     DeclineOutcome,
     Disposition,
+    HandoverKind,
     HandoverStatus,
     LineKind,
     TaskStatus,
@@ -131,6 +132,9 @@ class Transfer:
     async def _record(self, line: HandoverLine, record: Record) -> None:
         h = self.handover
         before = record_snapshot(record)
+        if h.kind == HandoverKind.ROTATION:
+            await self._reassign(line, record)
+            return
         if line.disposition == Disposition.ACCEPTED:
             if record.owner_agency_id == h.outgoing_agency_id:
                 record.owner_agency_id = h.incoming_agency_id
@@ -249,6 +253,55 @@ class Transfer:
             detail=f"handover {h.reference}, line {line.seq}",
         )
 
+    async def _reassign(self, line: HandoverLine, record: Record) -> None:
+        """Rotation: the successor takes over the person's tasks and case memberships."""
+        h = self.handover
+        assert h.outgoing_user_id is not None
+        assert h.incoming_user_id is not None
+        kind = LineKind(line.kind)
+        before: dict[str, object] = {}
+        after: dict[str, object] = {}
+        if line.disposition == Disposition.ACCEPTED and kind is LineKind.TASK:
+            task = await self.session.get(Task, record.id)
+            if task is None or task.assignee_user_id != h.outgoing_user_id:
+                return  # assigned to a position: it follows the position's new holder
+            before, after = (
+                {"assignee_user_id": task.assignee_user_id},
+                {"assignee_user_id": h.incoming_user_id},
+            )
+            task.assignee_user_id = h.incoming_user_id
+            touch(record, self.actor)
+        elif kind is LineKind.CASE and line.disposition in (Disposition.ACCEPTED, Disposition.CLOSED):
+            leaving = await self.session.get(CaseMember, (record.id, h.outgoing_user_id))
+            if leaving is not None:
+                await self.session.delete(leaving)
+            members: dict[str, object] = {"removed": h.outgoing_user_id}
+            if (
+                line.disposition == Disposition.ACCEPTED
+                and await self.session.get(CaseMember, (record.id, h.incoming_user_id)) is None
+            ):
+                self.session.add(CaseMember(case_id=record.id, user_id=h.incoming_user_id))
+                members["added"] = h.incoming_user_id
+            after = members
+        elif line.disposition == Disposition.CLOSED and kind is LineKind.TASK:
+            if not await self._close(line, record):
+                return
+            touch(record, self.actor)
+            after = {"status": "done"}
+        else:
+            return
+        await self.session.flush()
+        await record_event(
+            self.session,
+            actor=self.actor,
+            action=f"handover.rotation.{line.disposition}",
+            record_kind=record.kind,
+            record_id=record.id,
+            before=before or None,
+            after=after,
+            detail=f"rotation {h.reference}, line {line.seq}",
+        )
+
     async def _position(self, line: HandoverLine) -> None:
         h = self.handover
         position = await self.session.get(Position, line.subject_id)
@@ -256,17 +309,23 @@ class Transfer:
             return
         before = column_values(position)
         position.agency_id = h.incoming_agency_id
-        tours = (
-            await self.session.exec(
-                select(Tour).where(
-                    Tour.position_id == position.id,
-                    col(Tour.start_date) <= h.cut_off,
-                    (col(Tour.end_date).is_(None)) | (col(Tour.end_date) > h.cut_off),
-                )
-            )
-        ).all()
+        ending = [
+            col(Tour.start_date) <= h.cut_off,
+            (col(Tour.end_date).is_(None)) | (col(Tour.end_date) > h.cut_off),
+        ]
+        if h.kind == HandoverKind.ROTATION:
+            ending.append(col(Tour.user_id) == h.outgoing_user_id)
+        tours = (await self.session.exec(select(Tour).where(Tour.position_id == position.id, *ending))).all()
         for tour in tours:
             tour.end_date = h.cut_off
+        if h.kind == HandoverKind.ROTATION and h.incoming_user_id is not None:
+            self.session.add(
+                Tour(
+                    position_id=position.id,
+                    user_id=h.incoming_user_id,
+                    start_date=h.cut_off + timedelta(days=1),
+                )
+            )
         await self.session.flush()
         await record_event(
             self.session,

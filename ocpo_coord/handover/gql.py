@@ -12,7 +12,7 @@ from ocpo_coord.exceptions import NotFound
 from ocpo_coord.gql.common import ErrorTypes, described_field, input_model
 from ocpo_coord.gql.context import GraphQLInfo, mutate
 from ocpo_coord.gql.ids import parse_id
-from ocpo_coord.handover import completion, consent, lines, service
+from ocpo_coord.handover import completion, consent, lines, rotation, service
 from ocpo_coord.handover.schemas import (
     BulkDecision,
     BulkResult,
@@ -24,7 +24,12 @@ from ocpo_coord.handover.schemas import (
     LineDecision,
     LineFilter,
     LinePublic,
+    MemberCasePublic,
+    OpenTaskPublic,
     ReviewInput,
+    RotationCreate,
+    TourEndReport,
+    TourPublic,
 )
 from ocpo_coord.models.enums import (
     ConsentStatus,
@@ -96,6 +101,31 @@ class HandoverLineType:
 
 @spy.type(model=ConsentRequestPublic, all_fields=True, name="ConsentRequest")
 class ConsentRequestType:
+    pass
+
+
+@spy.type(model=TourPublic, all_fields=True, name="Tour")
+class TourType:
+    pass
+
+
+@spy.type(model=OpenTaskPublic, all_fields=True, name="OpenTask")
+class OpenTaskType:
+    pass
+
+
+@spy.type(model=MemberCasePublic, all_fields=True, name="MemberCase")
+class MemberCaseType:
+    pass
+
+
+@spy.type(model=TourEndReport, all_fields=True, name="TourEndReport")
+class TourEndReportType:
+    pass
+
+
+@spy.input(model=RotationCreate, all_fields=True, name="CreateRotationInput")
+class CreateRotationInput:
     pass
 
 
@@ -203,6 +233,16 @@ class HandoverQuery:
         )
         return [HandoverLineType.from_pydantic(line) for line in found]
 
+    @described_field("What a person leaves behind at the end of a tour: open tasks, cases, positions.")
+    async def tour_end_report(self, info: GraphQLInfo, login: str) -> TourEndReportType | None:
+        try:
+            found = await rotation.tour_end_report(
+                info.context.session, actor=info.context.require_actor(), login=login
+            )
+        except NotFound:
+            return None
+        return TourEndReportType.from_pydantic(found)
+
     @described_field("Requests for your agency's consent to move material it originated.")
     async def consent_requests(
         self, info: GraphQLInfo, status: ConsentStatus | None = None
@@ -284,6 +324,14 @@ class HandoverMutation:
                 data=ConsentAnswer(grant=grant, note=note),
             )
             return ConsentRequestPayload(consent_request=ConsentRequestType.from_pydantic(public))
+
+        return await mutate(info, run)
+
+    @strawberry.mutation
+    async def create_rotation_handover(self, info: GraphQLInfo, input: CreateRotationInput) -> HandoverResult:
+        async def run(actor: Actor) -> HandoverPayload:
+            data = input_model(info, input, RotationCreate)
+            return _payload(await rotation.create_rotation(info.context.session, actor=actor, data=data))
 
         return await mutate(info, run)
 

@@ -4,7 +4,7 @@ from enum import StrEnum
 
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.models import Handover, HandoverLine
-from ocpo_coord.models.enums import DeclineOutcome, Disposition, LineKind, Role
+from ocpo_coord.models.enums import DeclineOutcome, Disposition, HandoverKind, LineKind, Role
 from ocpo_coord.sharing.policy import Decision, may_create
 
 _LEADERS = (Role.AGENCY_ADMIN, Role.COORDINATOR)
@@ -17,6 +17,16 @@ class Side(StrEnum):
 
 def side_of(principal: Principal, handover: Handover) -> Side | None:
     if not principal.reads_agency_data:
+        return None
+    if handover.kind == HandoverKind.ROTATION:
+        # Inside one agency: the successor receives; the person leaving and the
+        # agency's coordinators give. Nobody else in the agency takes part.
+        if principal.user_id == handover.incoming_user_id:
+            return Side.INCOMING
+        if principal.agency_id == handover.outgoing_agency_id and (
+            principal.user_id == handover.outgoing_user_id or principal.has_role(*_LEADERS)
+        ):
+            return Side.OUTGOING
         return None
     if principal.agency_id == handover.outgoing_agency_id:
         return Side.OUTGOING
@@ -38,6 +48,8 @@ def may_lead(principal: Principal, handover: Handover, side: Side) -> Decision:
     """Building, submitting, reviewing and cancelling: one side's coordinators."""
     if side_of(principal, handover) is not side:
         return f"only the {side.value} agency may do this"
+    if handover.kind == HandoverKind.ROTATION and side is Side.INCOMING:
+        return True  # the successor answers for the receiving side
     if not principal.has_role(*_LEADERS):
         return f"only the {side.value} agency's coordinators and administrators may do this"
     return True
@@ -46,6 +58,10 @@ def may_lead(principal: Principal, handover: Handover, side: Side) -> Decision:
 def may_sign(principal: Principal, handover: Handover, side: Side) -> Decision:
     if side_of(principal, handover) is not side:
         return f"only the {side.value} agency signs off for its side"
+    if handover.kind == HandoverKind.ROTATION:
+        if side is Side.INCOMING or principal.has_role(*_LEADERS):
+            return True
+        return "the agency's coordinators or administrators sign off for the person leaving"
     if not principal.has_role(Role.AGENCY_ADMIN):
         return f"only the {side.value} agency's administrators sign off"
     return True

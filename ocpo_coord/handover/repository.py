@@ -19,6 +19,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.models import (
     Case,
+    CaseMember,
     ChecklistTemplateItem,
     Evidence,
     Handover,
@@ -30,10 +31,12 @@ from ocpo_coord.models import (
     Record,
     Responsibility,
     Task,
+    Tour,
 )
 from ocpo_coord.models.enums import (
     ConsentStatus,
     Disposition,
+    HandoverKind,
     HandoverStatus,
     LineKind,
     RecordKind,
@@ -95,8 +98,47 @@ async def _records(session: AsyncSession, statement: SelectOfScalar[Record]) -> 
     return (await session.exec(statement)).all()
 
 
+def open_tasks_of(user_id: uuid.UUID, position_ids: list[uuid.UUID]) -> SelectOfScalar[Task]:
+    """Open tasks assigned to a person or to one of their positions."""
+    assigned = [col(Task.assignee_user_id) == user_id]
+    if position_ids:
+        assigned.append(col(Task.assignee_position_id).in_(position_ids))
+    return select(Task).where(or_(*assigned), col(Task.status).in_([s.value for s in OPEN_TASK]))
+
+
+async def rotation_scope(session: AsyncSession, handover: Handover) -> list[ScopeItem]:
+    """A person's positions at the cut-off, their open tasks and their case memberships."""
+    assert handover.outgoing_user_id is not None
+    positions = (
+        await session.exec(
+            select(Tour.position_id).where(
+                Tour.user_id == handover.outgoing_user_id,
+                col(Tour.start_date) <= handover.cut_off,
+                or_(col(Tour.end_date).is_(None), col(Tour.end_date) >= handover.cut_off),
+            )
+        )
+    ).all()
+    tasks = (await session.exec(open_tasks_of(handover.outgoing_user_id, list(positions)))).all()
+    parents = await records_by_id(session, [t.id for t in tasks])
+    cases = (
+        await session.exec(
+            select(Case.id)
+            .join(CaseMember, col(CaseMember.case_id) == col(Case.id))
+            .where(CaseMember.user_id == handover.outgoing_user_id, col(Case.status) != "closed")
+        )
+    ).all()
+    items = [ScopeItem(LineKind.CASE, case_id, case_id) for case_id in cases]
+    items += [
+        ScopeItem(LineKind.TASK, t.id, parents[t.id].parent_id if t.id in parents else None) for t in tasks
+    ]
+    items += [ScopeItem(LineKind.POSITION, pid) for pid in dict.fromkeys(positions)]
+    return items
+
+
 async def scope_of(session: AsyncSession, handover: Handover) -> list[ScopeItem]:
     """Every record, responsibility and position the handover must account for."""
+    if handover.kind == HandoverKind.ROTATION:
+        return await rotation_scope(session, handover)
     # No date filter on records: whatever the outgoing agency holds when the inventory is
     # built (and again when it completes) is in scope, so a record created after the
     # cut-off but before completion cannot slip through. The cut-off is the day

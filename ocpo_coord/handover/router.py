@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocpo_coord.api.deps import ActorDep, SessionDep
-from ocpo_coord.handover import checklist, completion, consent, lines, report, service
+from ocpo_coord.handover import checklist, completion, consent, lines, report, rotation, service
 from ocpo_coord.handover.schemas import (
     BulkDecision,
     BulkResult,
@@ -24,6 +24,9 @@ from ocpo_coord.handover.schemas import (
     LineFilter,
     LinePublic,
     ReviewInput,
+    RotationCreate,
+    TourEndingPublic,
+    TourEndReport,
 )
 from ocpo_coord.models.enums import ConsentStatus, HandoverStatus
 
@@ -172,3 +175,31 @@ async def remove_checklist_item(
     session: SessionDep, actor: ActorDep, item_id: uuid.UUID
 ) -> list[ChecklistItemPublic]:
     return await checklist.remove_item(session, actor=actor, item_id=item_id)
+
+
+rotation_router = APIRouter(prefix="/rotations", tags=["handovers"])
+
+
+class EndingQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    within_days: int = Field(default=30, ge=0, le=366)
+
+
+@rotation_router.post("", response_model=HandoverPublic, status_code=status.HTTP_201_CREATED)
+async def create_rotation(session: SessionDep, actor: ActorDep, body: RotationCreate) -> HandoverPublic:
+    """A position-to-position handover; then use /handovers/{id}/... like any handover."""
+    return await rotation.create_rotation(session, actor=actor, data=body)
+
+
+@rotation_router.get("/ending", response_model=list[TourEndingPublic])
+async def tours_ending(
+    session: SessionDep, actor: ActorDep, query: Annotated[EndingQuery, Query()]
+) -> list[TourEndingPublic]:
+    return await rotation.tours_ending(session, actor=actor, within_days=query.within_days)
+
+
+@rotation_router.get("/report/{login}", response_model=TourEndReport)
+async def tour_end_report(session: SessionDep, actor: ActorDep, login: str) -> TourEndReport:
+    """What the person leaves behind: open tasks, cases and positions to reassign."""
+    return await rotation.tour_end_report(session, actor=actor, login=login)

@@ -209,3 +209,58 @@ class HandoverReport(BaseModel):
     by_kind: dict[str, dict[str, int]]
     lines: list[ReportLine]
     generated_at: datetime
+
+
+class RotationCreate(BaseModel):
+    """A position-to-position handover when a person's tour ends."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outgoing_user: str = Field(min_length=1, max_length=100, description="Login of the person leaving.")
+    incoming_user: str = Field(min_length=1, max_length=100, description="Login of the successor.")
+    theatre: str = Field(min_length=1, max_length=16)
+    cut_off: date = Field(description="Last day of the outgoing tour; the successor starts the day after.")
+    title: str = Field(default="", max_length=300)
+
+
+class TourPublic(BaseModel):
+    position_id: uuid.UUID
+    position: str
+    start_date: date
+    end_date: date | None
+
+
+class OpenTaskPublic(BaseModel):
+    id: uuid.UUID
+    title: str
+    status: str
+    due_date: date | None
+    via_position: bool = Field(description="Assigned to one of the person's positions rather than to them.")
+
+
+class MemberCasePublic(BaseModel):
+    id: uuid.UUID
+    reference: str
+    title: str
+    status: str
+
+
+class TourEndReport(BaseModel):
+    """What a person leaves behind: everything here must be reassigned."""
+
+    login: str
+    display_name: str
+    agency: str | None
+    tours: list[TourPublic]
+    open_tasks: list[OpenTaskPublic]
+    cases: list[MemberCasePublic]
+    unreadable_items: int = Field(
+        description="Open tasks and cases of this person the reader may not read; they still need reassigning."
+    )
+
+
+class TourEndingPublic(BaseModel):
+    login: str
+    display_name: str
+    position: str
+    end_date: date

@@ -181,7 +181,8 @@ async def list_handovers(
     session: AsyncSession, *, actor: Actor, status: HandoverStatus | None
 ) -> list[HandoverPublic]:
     rows = await repository.visible_handovers(session, actor.principal, status)
-    return [await to_public(session, h, side=side_of(actor.principal, h)) for h in rows]
+    # A rotation concerns two people and their coordinators, not the whole agency.
+    return [await to_public(session, h, side=side) for h in rows if (side := side_of(actor.principal, h))]
 
 
 async def get_handover(session: AsyncSession, *, actor: Actor, handover_id: uuid.UUID) -> HandoverPublic:
