@@ -293,3 +293,38 @@ async def test_graphql_runs_the_same_lifecycle(client: httpx.AsyncClient) -> Non
     )
     assert lines_seen["data"]["handoverLines"]
     assert {line["decidedBy"] for line in lines_seen["data"]["handoverLines"]} == {IN}
+
+
+async def test_lines_and_report_never_show_what_the_reader_may_not_read(client: httpx.AsyncClient) -> None:
+    """Every reader of a handover sees a title only for records they may read themselves."""
+    handover = await open_handover(client)
+    hid = handover["id"]
+    await client.post(f"/api/v1/handovers/{hid}/inventory", headers=auth(OUT))
+    full = {line["id"]: line for line in await lines(client, hid, OUT)}
+    titles: dict[str, str] = {}
+    for line in full.values():
+        if line["readable"] and line["kind"] in ("case", "intel_item", "evidence", "task", "note"):
+            titles[line["subject_id"]] = line["label"]
+    assert titles
+    stubs = 0
+    for login in ("eulex.prosecutor", "unmik.analyst"):
+        seen = await lines(client, hid, login)
+        report = (await client.get(f"/api/v1/handovers/{hid}/report", headers=auth(login))).json()
+        hidden_titles = []
+        for line in seen:
+            if line["subject_id"] in titles and not line["readable"]:
+                hidden_titles.append(titles[line["subject_id"]])
+                assert line["label"] != titles[line["subject_id"]]
+                assert line["classification"] is None
+                assert line["case_id"] is None or line["case_id"] in {
+                    x["subject_id"] for x in seen if x["readable"]
+                }
+        blob = str(seen) + str(report)
+        stubs += len(hidden_titles)
+        for title in hidden_titles:
+            assert title not in blob, (login, title)
+        # Whatever the reader may read directly, the line may name.
+        readable_ids = [line["subject_id"] for line in seen if line["readable"] and line["kind"] == "case"]
+        for case_id in readable_ids:
+            assert (await client.get(f"/api/v1/cases/{case_id}", headers=auth(login))).status_code == 200
+    assert stubs > 0, "the demo handover holds records some readers may not read"
