@@ -328,3 +328,52 @@ async def test_lines_and_report_never_show_what_the_reader_may_not_read(client: 
         for case_id in readable_ids:
             assert (await client.get(f"/api/v1/cases/{case_id}", headers=auth(login))).status_code == 200
     assert stubs > 0, "the demo handover holds records some readers may not read"
+
+
+async def test_checklist_lines_have_owners_and_the_template_is_editable(client: httpx.AsyncClient) -> None:
+    # The receiving agency's administrator edits its own template, starting from the default.
+    template = (await client.get("/api/v1/handover-checklist", headers=auth(OUT))).json()
+    assert len(template) == 4
+    assert all(item["agency"] is None for item in template)
+    added = await client.post(
+        "/api/v1/handover-checklist",
+        json={"title": "Hand over informant files to the receiving handler", "due_days_before_cut_off": 3},
+        headers=auth(OUT),
+    )
+    assert added.status_code == 201, added.text
+    assert len(added.json()) == 5
+    assert {item["agency"] for item in added.json()} == {"UNMIK"}
+    refused = await client.post(
+        "/api/v1/handover-checklist", json={"title": "x" * 10}, headers=auth("unmik.analyst")
+    )
+    assert refused.status_code == 403
+    # EULEX still has the default.
+    assert len((await client.get("/api/v1/handover-checklist", headers=auth(IN))).json()) == 4
+
+    handover = await open_handover(client, cut_off="2030-12-31")
+    hid = handover["id"]
+    await client.post(f"/api/v1/handovers/{hid}/inventory", headers=auth(OUT))
+    checklist = await lines(client, hid, OUT, kind="checklist")
+    assert len(checklist) == 5
+    informants = next(line for line in checklist if line["title"].startswith("Hand over informant"))
+    assert informants["due_date"] == "2030-12-28"
+    url = f"/api/v1/handovers/{hid}/lines/{informants['id']}"
+    assigned = await client.patch(
+        url, json={"owner": "eulex.prosecutor", "due_date": "2030-12-20"}, headers=auth(OUT)
+    )
+    assert assigned.status_code == 200, assigned.text
+    assert assigned.json()["owner"] == "eulex.prosecutor"
+    assert assigned.json()["due_date"] == "2030-12-20"
+    stranger = await client.patch(url, json={"owner": "kfor.j2"}, headers=auth(OUT))
+    assert stranger.status_code == 422
+    assert stranger.json()["detail"]["field"] == "owner"
+    done_without_proof = await client.post(
+        f"{url}/decide", json={"disposition": "accepted"}, headers=auth(IN)
+    )
+    assert done_without_proof.status_code == 409
+    done = await client.post(
+        f"{url}/decide",
+        json={"disposition": "accepted", "completion_evidence": "Receipt signed 20 Dec"},
+        headers=auth(IN),
+    )
+    assert done.status_code == 200, done.text

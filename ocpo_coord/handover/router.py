@@ -13,6 +13,7 @@ from ocpo_coord.handover.schemas import (
     BulkDecision,
     BulkResult,
     CancelInput,
+    ChecklistAssignment,
     ChecklistItemCreate,
     ChecklistItemPublic,
     ConsentAnswer,
@@ -101,6 +102,20 @@ async def decide_line(
 ) -> BulkResult:
     return await service.decide_line(
         session, actor=actor, handover_id=handover_id, line_id=line_id, decision=body
+    )
+
+
+@router.patch("/{handover_id}/lines/{line_id}", response_model=LinePublic)
+async def assign_checklist_line(
+    session: SessionDep,
+    actor: ActorDep,
+    handover_id: uuid.UUID,
+    line_id: uuid.UUID,
+    body: ChecklistAssignment,
+) -> LinePublic:
+    """Set who does a checklist line and by when."""
+    return await service.assign_checklist_line(
+        session, actor=actor, handover_id=handover_id, line_id=line_id, data=body
     )
 
 

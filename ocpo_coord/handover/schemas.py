@@ -264,3 +264,12 @@ class TourEndingPublic(BaseModel):
     display_name: str
     position: str
     end_date: date
+
+
+class ChecklistAssignment(BaseModel):
+    """Who does a checklist line, and by when."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    owner: str | None = Field(default=None, max_length=100, description="Login of a user of either agency.")
+    due_date: date | None = None

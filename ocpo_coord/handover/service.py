@@ -13,6 +13,7 @@ import secrets
 import uuid
 from datetime import timedelta
 
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit.service import record_event
@@ -33,13 +34,16 @@ from ocpo_coord.handover.schemas import (
     BulkDecision,
     BulkResult,
     CancelInput,
+    ChecklistAssignment,
     HandoverCreate,
     HandoverPublic,
     LineDecision,
     LineFilter,
+    LinePublic,
     ReviewInput,
 )
-from ocpo_coord.models import Agency, Handover, HandoverLine
+from ocpo_coord.handover.views import LineViews
+from ocpo_coord.models import Agency, Handover, HandoverLine, Theatre, User
 from ocpo_coord.models.enums import ConsentStatus, Disposition, HandoverStatus, LineKind
 from ocpo_coord.records.repository import agency_codes, agency_ids_by_code
 from ocpo_coord.sharing.policy import enforce
@@ -62,8 +66,6 @@ async def to_public(session: AsyncSession, handover: Handover, *, side: Side | N
             if u is not None
         },
     )
-    from ocpo_coord.models import Theatre
-
     theatre = await session.get(Theatre, handover.theatre_id)
     counts = await repository.counts_by_disposition(
         session, handover.id, include_hidden=side is not Side.INCOMING
@@ -320,8 +322,6 @@ def line_snapshot(line: HandoverLine) -> dict[str, object]:
 async def _decider_sides(
     session: AsyncSession, handover: Handover, lines: list[HandoverLine]
 ) -> dict[uuid.UUID, Side | None]:
-    from ocpo_coord.models import User
-
     sides: dict[uuid.UUID, Side | None] = {}
     for user_id in {line.decided_by_id for line in lines if line.decided_by_id}:
         user = await session.get(User, user_id)
@@ -488,3 +488,41 @@ def require_side(actor: Actor, handover: Handover) -> Side:
     if side is None:
         raise Forbidden("only the two agencies of the handover may do this")
     return side
+
+
+async def assign_checklist_line(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    handover_id: uuid.UUID,
+    line_id: uuid.UUID,
+    data: ChecklistAssignment,
+) -> LinePublic:
+    handover = await visible(session, actor, handover_id, lock=True)
+    require_side(actor, handover)
+    _require_status(
+        handover, HandoverStatus.DRAFT, HandoverStatus.IN_PROGRESS, doing="assign checklist lines of"
+    )
+    line = await session.get(HandoverLine, line_id)
+    if line is None or line.handover_id != handover.id or line.kind != LineKind.CHECKLIST:
+        raise NotFound("checklist line", field="line_id")
+    before = line_snapshot(line) | {"owner_user_id": line.owner_user_id, "due_date": line.due_date}
+    if data.owner is not None:
+        owner = (await session.exec(select(User).where(User.login == data.owner))).first()
+        if owner is None or owner.agency_id not in (handover.outgoing_agency_id, handover.incoming_agency_id):
+            raise InvalidInput("must be a user of one of the two agencies", field="owner")
+        line.owner_user_id = owner.id
+    if data.due_date is not None:
+        line.due_date = data.due_date
+    await session.flush()
+    await record_event(
+        session,
+        actor=actor,
+        action="handover.assign_checklist",
+        record_kind="handover_line",
+        record_id=line.id,
+        before=before,
+        after=line_snapshot(line) | {"owner_user_id": line.owner_user_id, "due_date": line.due_date},
+    )
+    views = await LineViews(session, actor.principal, actor.now).load([line])
+    return views.public(line)
