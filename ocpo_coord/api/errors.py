@@ -99,7 +99,9 @@ class ErrorBody(BaseModel):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody, "description": description}
+    # The media type is named so that routes answering HTML (reports, case files) still
+    # document their errors as the JSON envelope they are.
+    status: {"model": ErrorBody, "description": description, "content": {"application/json": {}}}
     for status, description in (
         (401, "No token, or a token that is invalid or expired."),
         (403, "You may read this, but not do this to it."),

@@ -18,7 +18,7 @@ from ocpo_coord.exceptions import Conflict
 from ocpo_coord.handover import repository
 from ocpo_coord.handover.policy import Side, may_sign, side_of
 from ocpo_coord.handover.schemas import HandoverPublic
-from ocpo_coord.handover.service import _audit, _open_problems, _require_status, to_public, visible
+from ocpo_coord.handover.service import audit_change, open_problems, require_status, to_public, visible
 from ocpo_coord.models import (
     Case,
     CaseMember,
@@ -61,8 +61,8 @@ async def complete(session: AsyncSession, *, actor: Actor, handover_id: uuid.UUI
     if side is None:
         raise Conflict("only the two agencies of the handover complete it")
     enforce(may_complete(actor, handover))
-    _require_status(handover, HandoverStatus.REVIEWED, doing="complete")
-    problems = await _open_problems(session, handover)
+    require_status(handover, HandoverStatus.REVIEWED, doing="complete")
+    problems = await open_problems(session, handover)
     missing = [
         name
         for name, signed in (
@@ -83,7 +83,7 @@ async def complete(session: AsyncSession, *, actor: Actor, handover_id: uuid.UUI
     handover.status = HandoverStatus.COMPLETED
     handover.completed_at = actor.now
     handover.dropped_count = 0
-    return await _audit(session, actor, "complete", handover, before)
+    return await audit_change(session, actor, "complete", handover, before)
 
 
 def may_complete(actor: Actor, handover: Handover) -> Decision:

@@ -25,7 +25,7 @@ from ocpo_coord.handover.schemas import (
     TourEndReport,
     TourPublic,
 )
-from ocpo_coord.handover.service import _audit, _new_reference
+from ocpo_coord.handover.service import audit_change, new_reference
 from ocpo_coord.models import Case, CaseMember, Handover, Position, Tour, User
 from ocpo_coord.models.enums import HandoverKind, Role
 from ocpo_coord.records.repository import agency_codes, readable_record_ids
@@ -139,7 +139,7 @@ async def create_rotation(session: AsyncSession, *, actor: Actor, data: Rotation
     if theatre is None or theatre.id not in principal.theatre_ids:
         raise InvalidInput(f"your agency is not deployed in a theatre {data.theatre}", field="theatre")
     handover = Handover(
-        reference=await _new_reference(session, f"RO-{principal.agency_code}-{data.cut_off.year}-"),
+        reference=await new_reference(session, f"RO-{principal.agency_code}-{data.cut_off.year}-"),
         kind=HandoverKind.ROTATION,
         title=data.title or f"Rotation: {outgoing.display_name} to {incoming.display_name}",
         outgoing_agency_id=principal.agency_id,
@@ -153,4 +153,4 @@ async def create_rotation(session: AsyncSession, *, actor: Actor, data: Rotation
     )
     session.add(handover)
     await session.flush()
-    return await _audit(session, actor, "create", handover, None)
+    return await audit_change(session, actor, "create", handover, None)

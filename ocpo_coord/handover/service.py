@@ -117,7 +117,7 @@ async def visible(
     return handover
 
 
-async def _audit(
+async def audit_change(
     session: AsyncSession, actor: Actor, action: str, handover: Handover, before: HandoverPublic | None
 ) -> HandoverPublic:
     handover.version += 1
@@ -135,7 +135,7 @@ async def _audit(
     return await to_public(session, handover, side=side_of(actor.principal, handover))
 
 
-def _require_status(handover: Handover, *allowed: HandoverStatus, doing: str) -> None:
+def require_status(handover: Handover, *allowed: HandoverStatus, doing: str) -> None:
     if handover.status not in allowed:
         wanted = " or ".join(s.value for s in allowed)
         raise Conflict(
@@ -155,7 +155,7 @@ async def create_handover(session: AsyncSession, *, actor: Actor, data: Handover
     theatre = await theatre_by_code(session, data.theatre)
     if theatre is None or theatre.id not in principal.theatre_ids:
         raise InvalidInput(f"your agency is not deployed in a theatre {data.theatre}", field="theatre")
-    reference = await _new_reference(session, f"HO-{principal.agency_code}-{data.cut_off.year}-")
+    reference = await new_reference(session, f"HO-{principal.agency_code}-{data.cut_off.year}-")
     handover = Handover(
         reference=reference,
         title=data.title,
@@ -169,10 +169,10 @@ async def create_handover(session: AsyncSession, *, actor: Actor, data: Handover
     )
     session.add(handover)
     await session.flush()
-    return await _audit(session, actor, "create", handover, None)
+    return await audit_change(session, actor, "create", handover, None)
 
 
-async def _new_reference(session: AsyncSession, prefix: str) -> str:
+async def new_reference(session: AsyncSession, prefix: str) -> str:
     while True:
         candidate = prefix + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(5))
         if not await repository.reference_taken(session, candidate):
@@ -196,14 +196,12 @@ async def build_inventory(session: AsyncSession, *, actor: Actor, handover_id: u
     """Add a line for everything in scope that has none yet; safe to run again."""
     handover = await visible(session, actor, handover_id, lock=True)
     enforce(may_lead(actor.principal, handover, Side.OUTGOING))
-    _require_status(
-        handover, HandoverStatus.DRAFT, HandoverStatus.IN_PROGRESS, doing="build the inventory of"
-    )
+    require_status(handover, HandoverStatus.DRAFT, HandoverStatus.IN_PROGRESS, doing="build the inventory of")
     before = await to_public(session, handover, side=Side.OUTGOING)
     added = await add_scope_lines(session, handover, actor)
     handover.status = HandoverStatus.IN_PROGRESS
     handover.inventory_built_at = actor.now
-    public = await _audit(session, actor, "build_inventory", handover, before)
+    public = await audit_change(session, actor, "build_inventory", handover, before)
     await record_event(
         session,
         actor=actor,
@@ -343,7 +341,7 @@ async def decide_lines(
     handover = await visible(session, actor, handover_id, lock=True)
     if side_of(actor.principal, handover) is None:
         raise NotFound("handover")
-    _require_status(handover, HandoverStatus.IN_PROGRESS, doing="decide lines of")
+    require_status(handover, HandoverStatus.IN_PROGRESS, doing="decide lines of")
     incoming_side = side_of(actor.principal, handover) is Side.INCOMING
     f: LineFilter = data.filter
     statement = repository.lines_statement(
@@ -404,7 +402,7 @@ async def decide_line(
 # --- lifecycle ------------------------------------------------------------------------
 
 
-async def _open_problems(session: AsyncSession, handover: Handover) -> list[str]:
+async def open_problems(session: AsyncSession, handover: Handover) -> list[str]:
     counts = await repository.counts_by_disposition(session, handover.id, include_hidden=True)
     problems = []
     if counts.get(Disposition.OPEN.value, 0):
@@ -418,14 +416,14 @@ async def _open_problems(session: AsyncSession, handover: Handover) -> list[str]
 async def submit(session: AsyncSession, *, actor: Actor, handover_id: uuid.UUID) -> HandoverPublic:
     handover = await visible(session, actor, handover_id, lock=True)
     enforce(may_lead(actor.principal, handover, Side.OUTGOING))
-    _require_status(handover, HandoverStatus.IN_PROGRESS, doing="submit")
-    problems = await _open_problems(session, handover)
+    require_status(handover, HandoverStatus.IN_PROGRESS, doing="submit")
+    problems = await open_problems(session, handover)
     if problems:
         raise Conflict("cannot submit: " + "; ".join(problems), field="lines")
     before = await to_public(session, handover, side=Side.OUTGOING)
     handover.status = HandoverStatus.SUBMITTED
     handover.submitted_at = actor.now
-    return await _audit(session, actor, "submit", handover, before)
+    return await audit_change(session, actor, "submit", handover, before)
 
 
 async def review(
@@ -433,18 +431,18 @@ async def review(
 ) -> HandoverPublic:
     handover = await visible(session, actor, handover_id, lock=True)
     enforce(may_lead(actor.principal, handover, Side.INCOMING))
-    _require_status(handover, HandoverStatus.SUBMITTED, doing="review")
+    require_status(handover, HandoverStatus.SUBMITTED, doing="review")
     before = await to_public(session, handover, side=Side.OUTGOING)
     handover.status = HandoverStatus.REVIEWED if data.approve else HandoverStatus.IN_PROGRESS
     handover.reviewed_by_id = actor.principal.user_id
     handover.reviewed_at = actor.now
     handover.review_note = data.note
-    return await _audit(session, actor, "review" if data.approve else "return", handover, before)
+    return await audit_change(session, actor, "review" if data.approve else "return", handover, before)
 
 
 async def sign_off(session: AsyncSession, *, actor: Actor, handover_id: uuid.UUID) -> HandoverPublic:
     handover = await visible(session, actor, handover_id, lock=True)
-    _require_status(handover, HandoverStatus.REVIEWED, doing="sign off")
+    require_status(handover, HandoverStatus.REVIEWED, doing="sign off")
     side = side_of(actor.principal, handover)
     assert side is not None
     enforce(may_sign(actor.principal, handover, side))
@@ -459,7 +457,7 @@ async def sign_off(session: AsyncSession, *, actor: Actor, handover_id: uuid.UUI
             raise Conflict("the incoming agency has already signed off", field="status")
         handover.incoming_signed_by_id = actor.principal.user_id
         handover.incoming_signed_at = actor.now
-    return await _audit(session, actor, f"sign_off.{side.value}", handover, before)
+    return await audit_change(session, actor, f"sign_off.{side.value}", handover, before)
 
 
 async def cancel(
@@ -469,7 +467,7 @@ async def cancel(
     side = side_of(actor.principal, handover)
     assert side is not None
     enforce(may_lead(actor.principal, handover, side))
-    _require_status(
+    require_status(
         handover,
         HandoverStatus.DRAFT,
         HandoverStatus.IN_PROGRESS,
@@ -480,7 +478,7 @@ async def cancel(
     before = await to_public(session, handover, side=Side.OUTGOING)
     handover.status = HandoverStatus.CANCELLED
     handover.cancelled_reason = data.reason
-    return await _audit(session, actor, "cancel", handover, before)
+    return await audit_change(session, actor, "cancel", handover, before)
 
 
 def require_side(actor: Actor, handover: Handover) -> Side:
@@ -500,7 +498,7 @@ async def assign_checklist_line(
 ) -> LinePublic:
     handover = await visible(session, actor, handover_id, lock=True)
     require_side(actor, handover)
-    _require_status(
+    require_status(
         handover, HandoverStatus.DRAFT, HandoverStatus.IN_PROGRESS, doing="assign checklist lines of"
     )
     line = await session.get(HandoverLine, line_id)
