@@ -24,6 +24,7 @@ from ocpo_coord.access.gql import AccessMutation, AccessQuery
 from ocpo_coord.audit.gql import AuditQuery
 from ocpo_coord.case.gql import CaseMutation, CaseQuery
 from ocpo_coord.config import get_settings
+from ocpo_coord.coordination.gql import CoordinationMutation, CoordinationQuery
 from ocpo_coord.directory.gql import DirectoryQuery
 from ocpo_coord.entity.gql import EntityMutation, EntityQuery
 from ocpo_coord.evidence.gql import EvidenceMutation
@@ -34,6 +35,7 @@ from ocpo_coord.gql.node import NodeQuery
 from ocpo_coord.gql.refusals import AuditRefusals
 from ocpo_coord.intel.gql import IntelMutation, IntelQuery
 from ocpo_coord.note.gql import NoteMutation
+from ocpo_coord.notification.gql import NotificationMutation, NotificationQuery
 from ocpo_coord.sharing_admin.gql import SharingAdminMutation, SharingAdminQuery
 from ocpo_coord.task.gql import TaskMutation, TaskQuery
 
@@ -49,6 +51,8 @@ Query = merge_types(
         TaskQuery,
         EntityQuery,
         SharingAdminQuery,
+        CoordinationQuery,
+        NotificationQuery,
     ),
 )
 Mutation = merge_types(
@@ -62,6 +66,8 @@ Mutation = merge_types(
         EvidenceMutation,
         EntityMutation,
         SharingAdminMutation,
+        CoordinationMutation,
+        NotificationMutation,
     ),
 )
 
