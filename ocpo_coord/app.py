@@ -28,6 +28,7 @@ from ocpo_coord.case.router import router as case_router
 from ocpo_coord.config import Environment, Settings, get_settings
 from ocpo_coord.coordination.router import router as coordination_router
 from ocpo_coord.db import get_engine, make_async_engine, sessionmaker_for
+from ocpo_coord.deconfliction.router import router as deconfliction_router
 from ocpo_coord.directory.router import router as directory_router
 from ocpo_coord.entity.router import router as entity_router
 from ocpo_coord.evidence.router import router as evidence_router
@@ -141,6 +142,7 @@ def create_app(*, database_url: str | None = None, settings: Settings | None = N
         task_router,
         sharing_admin_router,
         coordination_router,
+        deconfliction_router,
         notification_router,
     ):
         api.include_router(router)

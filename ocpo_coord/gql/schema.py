@@ -25,6 +25,7 @@ from ocpo_coord.audit.gql import AuditQuery
 from ocpo_coord.case.gql import CaseMutation, CaseQuery
 from ocpo_coord.config import get_settings
 from ocpo_coord.coordination.gql import CoordinationMutation, CoordinationQuery
+from ocpo_coord.deconfliction.gql import DeconflictionMutation, DeconflictionQuery
 from ocpo_coord.directory.gql import DirectoryQuery
 from ocpo_coord.entity.gql import EntityMutation, EntityQuery
 from ocpo_coord.evidence.gql import EvidenceMutation
@@ -52,6 +53,7 @@ Query = merge_types(
         EntityQuery,
         SharingAdminQuery,
         CoordinationQuery,
+        DeconflictionQuery,
         NotificationQuery,
     ),
 )
@@ -67,6 +69,7 @@ Mutation = merge_types(
         EntityMutation,
         SharingAdminMutation,
         CoordinationMutation,
+        DeconflictionMutation,
         NotificationMutation,
     ),
 )

@@ -1,0 +1,142 @@
+"""Planned operations: shareable records, deconflicted against other agencies' when planned."""
+
+import uuid
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ocpo_coord.audit.service import record_event
+from ocpo_coord.config import get_settings
+from ocpo_coord.context import Actor
+from ocpo_coord.deconfliction import repository, service
+from ocpo_coord.deconfliction.repository import OperationRepository
+from ocpo_coord.deconfliction.schemas import (
+    PlannedOperationCreate,
+    PlannedOperationFilter,
+    PlannedOperationPublic,
+)
+from ocpo_coord.directory.repository import theatre_by_code, theatre_codes
+from ocpo_coord.exceptions import InvalidInput, NotFound
+from ocpo_coord.models import PlannedOperation, Record
+from ocpo_coord.models.enums import RecordKind
+from ocpo_coord.records.filters import theatre_filter
+from ocpo_coord.records.pagination import Assembler, Page, assembled_page
+from ocpo_coord.records.repository import agency_codes, releases_for
+from ocpo_coord.records.service import audited_read, create_record, markings_public
+
+
+def _repo(session: AsyncSession, actor: Actor) -> OperationRepository:
+    return OperationRepository(session, principal=actor.principal, now=actor.now)
+
+
+def assembler(actor: Actor) -> Assembler[PlannedOperation, PlannedOperationPublic]:
+    async def assemble(
+        session: AsyncSession, rows: list[tuple[PlannedOperation, Record]]
+    ) -> list[PlannedOperationPublic]:
+        ids = [op.id for op, _ in rows]
+        codes = await agency_codes(session)
+        theatres = await theatre_codes(session)
+        releases = await releases_for(session, ids)
+        agency = actor.principal.agency_id
+        hits = await repository.hit_counts(session, agency, ids) if agency else {}
+        return [
+            PlannedOperationPublic(
+                id=op.id,
+                operation_kind=op.operation_kind,
+                title=op.title,
+                site_name=op.site_name,
+                latitude=op.latitude,
+                longitude=op.longitude,
+                radius_m=op.radius_m,
+                starts_at=op.starts_at,
+                ends_at=op.ends_at,
+                status=op.status,
+                theatre=theatres.get(record.theatre_id) if record.theatre_id else None,
+                created_at=record.created_at,
+                updated_at=record.updated_at,
+                version=record.version,
+                markings=markings_public(record, releases.get(op.id, []), codes),
+                hits=hits.get(op.id, 0),
+            )
+            for op, record in rows
+        ]
+
+    return assemble
+
+
+async def get_operation(
+    session: AsyncSession, *, actor: Actor, operation_id: uuid.UUID
+) -> PlannedOperationPublic:
+    row = await _repo(session, actor).get(operation_id)
+    if row is None:
+        raise NotFound("planned operation")
+    return (await assembler(actor)(session, [row]))[0]
+
+
+async def read_operation(
+    session: AsyncSession, *, actor: Actor, operation_id: uuid.UUID
+) -> PlannedOperationPublic:
+    return await audited_read(
+        session,
+        actor=actor,
+        kind=RecordKind.PLANNED_OPERATION,
+        public=await get_operation(session, actor=actor, operation_id=operation_id),
+    )
+
+
+async def list_operations(
+    session: AsyncSession, *, actor: Actor, filters: PlannedOperationFilter, first: int, after: str | None
+) -> Page[PlannedOperationPublic]:
+    settings = get_settings()
+    statement = _repo(session, actor).filtered(
+        theatre_id=await theatre_filter(session, filters.theatre),
+        operation_kind=filters.operation_kind,
+        status=filters.status,
+    )
+    return await assembled_page(
+        session,
+        statement,
+        first=first,
+        after=after,
+        max_page_size=settings.max_page_size,
+        count_cap=settings.count_cap,
+        assemble=assembler(actor),
+    )
+
+
+async def create_operation(
+    session: AsyncSession, *, actor: Actor, data: PlannedOperationCreate
+) -> PlannedOperationPublic:
+    """Plan an operation; other agencies' colliding operations raise hits on both sides now,
+    before anyone moves."""
+    theatre = await theatre_by_code(session, data.theatre)
+    if theatre is None:
+        raise InvalidInput(f"unknown theatre code: {data.theatre}", field="theatre")
+    record = await create_record(
+        session, actor=actor, kind=RecordKind.PLANNED_OPERATION, markings=data.markings, theatre_id=theatre.id
+    )
+    operation = PlannedOperation(
+        id=record.id,
+        operation_kind=data.operation_kind,
+        title=data.title,
+        site_name=data.site_name,
+        latitude=data.latitude,
+        longitude=data.longitude,
+        radius_m=data.radius_m,
+        starts_at=data.starts_at,
+        ends_at=data.ends_at,
+        status=data.status,
+    )
+    session.add(operation)
+    await session.flush()
+    created = await get_operation(session, actor=actor, operation_id=record.id)
+    await record_event(
+        session,
+        actor=actor,
+        action="planned_operation.create",
+        record_kind=RecordKind.PLANNED_OPERATION,
+        record_id=record.id,
+        after=created.model_dump(mode="json"),
+    )
+    if await service.check_operation(session, actor=actor, operation=operation, record=record):
+        created = await get_operation(session, actor=actor, operation_id=record.id)
+    return created
