@@ -9,7 +9,7 @@ from sqlalchemy import and_, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ocpo_coord.models import Notification, Position, Tour, User
+from ocpo_coord.models import Notification, Position, Record, Tour, User
 from ocpo_coord.models.enums import NotificationKind, Role
 from ocpo_coord.records.pagination import Cursor
 
@@ -135,3 +135,11 @@ async def notified(
         Notification.recipient_id == recipient_id, col(Notification.subject_id).in_(subject_ids)
     )
     return set((await session.exec(statement)).all())
+
+
+async def position(session: AsyncSession, position_id: uuid.UUID) -> Position | None:
+    return await session.get(Position, position_id)
+
+
+async def record(session: AsyncSession, record_id: uuid.UUID) -> Record | None:
+    return await session.get(Record, record_id)

@@ -153,3 +153,59 @@ async def mark_read(session: AsyncSession, *, actor: Actor, ids: list[uuid.UUID]
     if marked:
         await record_event(session, actor=actor, action="notification.read", detail=f"{marked} marked read")
     return MarkReadResult(marked=marked)
+
+
+async def task_assigned(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    task_id: uuid.UUID,
+    position_id: uuid.UUID | None,
+    user_id: uuid.UUID | None,
+) -> int:
+    """Tell the new assignee (the user, or the position's holders) who may read the task."""
+    position = await repository.position(session, position_id) if position_id else None
+    recipients = [user_id] if user_id else []
+    if position is not None:
+        recipients += await position_holders(session, position, actor.now)
+    recipients = [u for u in recipients if u != actor.principal.user_id]
+    readers = await readers_among(session, recipients, task_id, actor.now)
+    title = "A task was assigned to you"
+    if position is not None and user_id is None:
+        title = f"A task was assigned to your position: {position.title}"
+    return await notify(
+        session,
+        recipients=readers,
+        kind=NotificationKind.TASK_ASSIGNED,
+        subject_id=task_id,
+        record_id=task_id,
+        title=title,
+        body=f"Assigned by {actor.principal.agency_code}.",
+        now=actor.now,
+    )
+
+
+async def access_requested(
+    session: AsyncSession, *, actor: Actor, request_id: uuid.UUID, record_id: uuid.UUID
+) -> int:
+    """Tell the deciding agency's contact and coordinators, those of them who may read the
+    record. A request for a record that does not exist tells nobody anything."""
+    record = await repository.record(session, record_id)
+    if record is None:
+        return 0
+    deciders = {record.owner_agency_id} | ({record.originator_agency_id} if record.orcon else set())
+    recipients: list[uuid.UUID] = []
+    for agency_id in sorted(deciders):
+        position = await designated_position(session, agency_id, record.theatre_id)
+        recipients += await agency_recipients(session, agency_id, position, actor.now)
+    readers = await readers_among(session, recipients, record.id, actor.now)
+    return await notify(
+        session,
+        recipients=[u for u in readers if u != actor.principal.user_id],
+        kind=NotificationKind.ACCESS_REQUEST,
+        subject_id=request_id,
+        record_id=record.id,
+        title=f"Access request from {actor.principal.agency_code} to decide",
+        body="Approve with an expiring grant, or refuse.",
+        now=actor.now,
+    )

@@ -14,6 +14,7 @@ from ocpo_coord.directory.repository import theatre_by_code, theatre_codes, user
 from ocpo_coord.exceptions import InvalidInput, NotFound
 from ocpo_coord.models import Position, Record, Task, TaskDependency
 from ocpo_coord.models.enums import ACTIVITY_AXES, ActivityArea, RecordKind
+from ocpo_coord.notification import service as notifications
 from ocpo_coord.records.children import parent_case
 from ocpo_coord.records.filters import NOTHING, agency_filter, theatre_filter
 from ocpo_coord.records.pagination import Assembler, Page, assembled_page
@@ -276,6 +277,10 @@ async def create_task(session: AsyncSession, *, actor: Actor, data: TaskCreate) 
         record_id=record.id,
         after=created.model_dump(mode="json"),
     )
+    if position_id or user_id:
+        await notifications.task_assigned(
+            session, actor=actor, task_id=record.id, position_id=position_id, user_id=user_id
+        )
     return created
 
 
@@ -303,12 +308,19 @@ async def update_task(
         )
     )
     fields = data.model_fields_set
+    old_position, old_user = task.assignee_position_id, task.assignee_user_id
     if "assignee_position_id" in fields or "assignee_login" in fields:
         position_id, user_id = await _assignee(session, data.assignee_position_id, data.assignee_login)
         if "assignee_position_id" in fields:
             task.assignee_position_id = position_id
         if "assignee_login" in fields:
             task.assignee_user_id = user_id
+        newly_assigned = (
+            position_id if "assignee_position_id" in fields and position_id != old_position else None,
+            user_id if "assignee_login" in fields and user_id != old_user else None,
+        )
+    else:
+        newly_assigned = (None, None)
     depends_on = None
     if data.depends_on is not None:
         depends_on = await require_readable(
@@ -337,4 +349,8 @@ async def update_task(
         before=before,
         after=updated.model_dump(mode="json"),
     )
+    if any(newly_assigned):
+        await notifications.task_assigned(
+            session, actor=actor, task_id=task.id, position_id=newly_assigned[0], user_id=newly_assigned[1]
+        )
     return updated
