@@ -5,23 +5,24 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from ocpo_coord.api.deps import ActorDep, SessionDep
-from ocpo_coord.api.pagination import CursorQuery, LimitQuery
+from ocpo_coord.api.pagination import PageParams
 from ocpo_coord.notification import service
 from ocpo_coord.notification.schemas import MarkRead, MarkReadResult, NotificationFilter, NotificationPage
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
 
 
+class NotificationParams(NotificationFilter, PageParams):
+    pass
+
+
 @router.get("", response_model=NotificationPage)
 async def list_notifications(
-    session: SessionDep,
-    actor: ActorDep,
-    filters: Annotated[NotificationFilter, Query()],
-    limit: LimitQuery = 50,
-    after: CursorQuery = None,
+    session: SessionDep, actor: ActorDep, params: Annotated[NotificationParams, Query()]
 ) -> NotificationPage:
     """Your feed, newest first: deconfliction hits, assignments, requests to decide."""
-    return await service.feed(session, actor=actor, filters=filters, first=limit, after=after)
+    filters = NotificationFilter.model_validate(params.filters())
+    return await service.feed(session, actor=actor, filters=filters, first=params.limit, after=params.after)
 
 
 @router.post("/read", response_model=MarkReadResult)
