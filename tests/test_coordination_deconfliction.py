@@ -304,7 +304,7 @@ async def test_bad_operations_are_refused_by_field(
 ) -> None:
     response = await _operation(client, "eulex.chief", **overrides)
     assert response.status_code == 422, response.text
-    assert field in response.text
+    assert response.json()["detail"]["field"] == field
 
 
 async def test_operation_through_graphql(client: httpx.AsyncClient) -> None:
@@ -329,6 +329,17 @@ async def test_operation_through_graphql(client: httpx.AsyncClient) -> None:
         },
     )
     assert body["data"]["createPlannedOperation"]["plannedOperation"]["hits"] == 1, body
+    backwards = await gql(
+        client,
+        "kfor.j2",
+        """mutation { createPlannedOperation(input: {operationKind: RAID, title: "x", latitude: 42.6,
+             longitude: 21.1, startsAt: "2031-03-01T05:00:00Z", endsAt: "2031-03-01T04:00:00Z", theatre: "KOS"}) {
+             __typename ... on UserError { field } } }""",
+    )
+    assert backwards["data"]["createPlannedOperation"] == {
+        "__typename": "InvalidInputError",
+        "field": "endsAt",
+    }
     hits = await gql(
         client,
         "kfor.j2",

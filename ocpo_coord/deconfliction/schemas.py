@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from ocpo_coord.models.enums import HitKind, HitOutcome, HitStatus, OperationKind, OperationStatus
 from ocpo_coord.records.schemas import MarkingsInput, MarkingsPublic, ZonedDatetime
@@ -24,11 +24,13 @@ class PlannedOperationCreate(BaseModel):
     status: OperationStatus = OperationStatus.PLANNED
     markings: MarkingsInput = Field(default_factory=MarkingsInput)
 
-    @model_validator(mode="after")
-    def _window(self) -> "PlannedOperationCreate":
-        if self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
-        return self
+    @field_validator("ends_at")
+    @classmethod
+    def _window(cls, value: datetime, info: ValidationInfo) -> datetime:
+        starts_at = info.data.get("starts_at")
+        if starts_at is not None and value <= starts_at:
+            raise ValueError("must be after starts_at")
+        return value
 
 
 class PlannedOperationFilter(BaseModel):
