@@ -289,3 +289,37 @@ async def test_withdraw_and_decline(client: httpx.AsyncClient) -> None:
     listed = await client.get("/api/v1/responsibility-transfers", headers=auth("omik.adviser"))
     assert [t["id"] for t in listed.json()] == [second["id"]]
     assert (await client.get("/api/v1/responsibility-transfers", headers=auth("kfor.j2"))).json() == []
+
+
+async def test_transfer_through_graphql_names_the_field(client: httpx.AsyncClient) -> None:
+    regional = await _responsibility(client, "unmik.chief", "UNMIK", "regional_cooperation", "2020-01-01")
+    mutation = """mutation($input: OfferTransferInput!) { offerResponsibilityTransfer(input: $input) {
+        __typename ... on TransferPayload { transfer { id status toAgency } } ... on UserError { field message } } }"""
+    early = await gql(
+        client,
+        "unmik.chief",
+        mutation,
+        {"input": {"responsibilityId": regional["id"], "toAgency": "EULEX", "effectiveDate": "2006-01-01"}},
+    )
+    assert early["data"]["offerResponsibilityTransfer"]["field"] == "effectiveDate"
+    offered = await gql(
+        client,
+        "unmik.chief",
+        mutation,
+        {"input": {"responsibilityId": regional["id"], "toAgency": "EULEX", "effectiveDate": "2021-01-01"}},
+    )
+    transfer = offered["data"]["offerResponsibilityTransfer"]["transfer"]
+    assert (transfer["status"], transfer["toAgency"]) == ("OFFERED", "EULEX")
+    declined = await gql(
+        client,
+        "eulex.chief",
+        """mutation($id: ID!) { declineResponsibilityTransfer(input: {id: $id, note: "Not our mandate"}) {
+             __typename ... on TransferPayload { transfer { status decisionNote } } } }""",
+        {"id": transfer["id"]},
+    )
+    assert declined["data"]["declineResponsibilityTransfer"]["transfer"] == {
+        "status": "DECLINED",
+        "decisionNote": "Not our mandate",
+    }
+    listed = await gql(client, "eulex.chief", "{ responsibilityTransfers(status: DECLINED) { id } }")
+    assert listed["data"]["responsibilityTransfers"] == [{"id": transfer["id"]}]
