@@ -3,6 +3,8 @@
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
+from sqlalchemy import event
 
 from ocpo_coord.models.enums import ACTIVITY_AXES, ActionAxis, CrimeAxis
 from tests.conftest import auth, gql
@@ -185,3 +187,30 @@ async def test_task_board_through_graphql(client: httpx.AsyncClient) -> None:
     second = next(n for n in nodes if n["title"] == "Second step")
     assert second["dependencies"] == [{"title": "Check the ledger", "status": "IN_PROGRESS"}]
     assert body["data"]["taskBoardSummary"]["blocked"] >= 1
+
+
+async def test_dependencies_cost_the_same_queries_for_any_page_size(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    query = """query($first: Int!) { tasks(first: $first) { nodes { title blocked
+                 dependencies { title blocked dependencies { title } } } } }"""
+    root = await _task(client, "unmik.chief", title="Root", status="in_progress")
+    middle = await _task(client, "unmik.chief", title="Middle", depends_on=[root["id"]])
+    await _task(client, "unmik.chief", title="Leaf", depends_on=[middle["id"]])
+    counts = {}
+    engine = app.state.sessionmaker.kw["bind"].sync_engine
+    for first in (10, 16):
+        seen: list[str] = []
+
+        def count(*args: Any, into: list[str] = seen) -> None:
+            into.append(args[2])
+
+        event.listen(engine, "before_cursor_execute", count)
+        body = await gql(client, "unmik.chief", query, {"first": first})
+        event.remove(engine, "before_cursor_execute", count)
+        nodes = body["data"]["tasks"]["nodes"]
+        assert len(nodes) == first
+        # Both pages have dependencies two levels deep, so every loader runs on both.
+        assert any(d["dependencies"] for n in nodes for d in n["dependencies"])
+        counts[first] = len(seen)
+    assert counts[10] == counts[16], counts

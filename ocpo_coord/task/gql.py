@@ -47,10 +47,8 @@ class Task(Node):
         self, info: GraphQLInfo
     ) -> list[Annotated["Task", strawberry.lazy("ocpo_coord.task.gql")]]:
         ids = self.depends_on  # type: ignore[attr-defined]
-        if not ids:
-            return []
-        found = await service.tasks_by_id(info.context.session, actor=info.context.require_actor(), ids=ids)
-        return [Task.from_pydantic(t) for t in found]
+        found = await info.context.loaders.task.load_many(ids) if ids else []
+        return [Task.from_pydantic(t) for t in found if t is not None]
 
 
 @spy.type(model=GroupCount, all_fields=True, name="GroupCount")
