@@ -401,3 +401,42 @@ async def _feed(client: httpx.AsyncClient, login: str, **params: Any) -> dict[st
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+async def test_a_selector_added_by_an_update_hits(client: httpx.AsyncClient) -> None:
+    created = await _entity(client, "omik.adviser", "Taxi owner", [("name", "Luan Berisha")])
+    assert [h for h in await _hits(client, "omik.adviser") if h["record_id"] == created["id"]] == []
+    await _entity(client, "unodc.expert", "Courier", [("vehicle_plate", "PR 055-KX")])
+    updated = await client.patch(
+        f"/api/v1/entities/{created['id']}",
+        json={
+            "selectors": [
+                {"kind": "name", "value": "Luan Berisha"},
+                {"kind": "vehicle_plate", "value": "pr055kx"},
+            ]
+        },
+        headers=auth("omik.adviser"),
+    )
+    assert updated.status_code == 200, updated.text
+    mine = [h for h in await _hits(client, "omik.adviser") if h["record_id"] == created["id"]]
+    assert [(h["other_agency"], h["match_kind"]) for h in mine] == [("UNODC", "vehicle_plate")]
+    # Saving the same selectors again raises nothing new.
+    await client.patch(
+        f"/api/v1/entities/{created['id']}",
+        json={"selectors": [{"kind": "vehicle_plate", "value": "PR-055-KX"}]},
+        headers=auth("omik.adviser"),
+    )
+    assert len([h for h in await _hits(client, "omik.adviser") if h["record_id"] == created["id"]]) == 1
+
+
+async def test_hit_counts_on_operations_are_for_the_hits_readers_only(client: httpx.AsyncClient) -> None:
+    # unmik.analyst reads UNMIK's surveillance but is not among those the hit is for.
+    ops = await client.get("/api/v1/planned-operations", headers=auth("unmik.analyst"))
+    surveillance = next(o for o in ops.json()["items"] if o["operation_kind"] == "surveillance")
+    assert surveillance["hits"] == 0
+    chief = await client.get(f"/api/v1/planned-operations/{surveillance['id']}", headers=auth("unmik.chief"))
+    assert chief.json()["hits"] == 1
+    # EULEX reads it too (released to EULEX), and has no side of that hit.
+    eulex = await client.get(f"/api/v1/planned-operations/{surveillance['id']}", headers=auth("eulex.chief"))
+    assert eulex.status_code == 200
+    assert eulex.json()["hits"] == 0

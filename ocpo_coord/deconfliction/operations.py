@@ -36,8 +36,7 @@ def assembler(actor: Actor) -> Assembler[PlannedOperation, PlannedOperationPubli
         codes = await agency_codes(session)
         theatres = await theatre_codes(session)
         releases = await releases_for(session, ids)
-        agency = actor.principal.agency_id
-        hits = await repository.hit_counts(session, agency, ids) if agency else {}
+        hits = await repository.hit_counts(session, actor.principal, actor.now.date(), ids)
         return [
             PlannedOperationPublic(
                 id=op.id,

@@ -190,13 +190,14 @@ async def visible_hit(
 
 
 async def hit_counts(
-    session: AsyncSession, agency_id: uuid.UUID, record_ids: list[uuid.UUID]
+    session: AsyncSession, principal: Principal, today: date, record_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, int]:
+    """Hits on these records that the principal may see (so only its own agency's sides)."""
     if not record_ids:
         return {}
     statement = (
         select(col(DeconflictionHit.record_id), func.count())
-        .where(col(DeconflictionHit.agency_id) == agency_id, col(DeconflictionHit.record_id).in_(record_ids))
+        .where(hit_visible(principal, today), col(DeconflictionHit.record_id).in_(record_ids))
         .group_by(col(DeconflictionHit.record_id))
     )
     return {r: int(n) for r, n in (await session.exec(statement)).all()}

@@ -57,7 +57,7 @@ class PlannedOperationPublic(BaseModel):
     updated_at: datetime
     version: int
     markings: MarkingsPublic
-    hits: int = Field(description="Deconfliction hits raised for your agency when it was planned.")
+    hits: int = Field(description="Deconfliction hits on it that you may see (your agency's side only).")
 
 
 class HitFilter(BaseModel):
