@@ -440,3 +440,47 @@ async def test_hit_counts_on_operations_are_for_the_hits_readers_only(client: ht
     eulex = await client.get(f"/api/v1/planned-operations/{surveillance['id']}", headers=auth("eulex.chief"))
     assert eulex.status_code == 200
     assert eulex.json()["hits"] == 0
+
+
+async def test_a_changed_plan_is_deconflicted_again(client: httpx.AsyncClient) -> None:
+    eulex = (await _operation(client, "eulex.chief")).json()
+    later = await _operation(
+        client,
+        "kfor.j2",
+        starts_at=(T0 + timedelta(days=2)).isoformat(),
+        ends_at=(T0 + timedelta(days=2, hours=3)).isoformat(),
+    )
+    assert later.json()["hits"] == 0
+    url = f"/api/v1/planned-operations/{later.json()['id']}"
+    # Not KFOR's? Not changeable; not readable? Not found.
+    assert (
+        await client.patch(url, json={"status": "cancelled"}, headers=auth("eulex.chief"))
+    ).status_code == 404
+    backwards = await client.patch(url, json={"ends_at": T0.isoformat()}, headers=auth("kfor.j2"))
+    assert backwards.status_code == 422
+    assert backwards.json()["detail"]["field"] == "ends_at"
+    moved = await client.patch(
+        url,
+        json={
+            "starts_at": (T0 + timedelta(hours=1)).isoformat(),
+            "ends_at": (T0 + timedelta(hours=2)).isoformat(),
+        },
+        headers={**auth("kfor.j2"), "If-Match": later.headers["ETag"]},
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["hits"] == 1
+    eulex_side = await _hits(client, "eulex.chief", hit_kind="operation")
+    assert [(h["other_agency"], h["record_id"]) for h in eulex_side] == [("KFOR", eulex["id"])]
+    stale = await client.patch(
+        url, json={"title": "x"}, headers={**auth("kfor.j2"), "If-Match": later.headers["ETag"]}
+    )
+    assert stale.status_code == 412
+    # Moving again over the same ground repeats nothing.
+    again = await client.patch(url, json={"radius_m": 300}, headers=auth("kfor.j2"))
+    assert again.json()["hits"] == 1
+    assert len(await _hits(client, "eulex.chief", hit_kind="operation")) == 1
+    # A cancelled operation is not deconflicted.
+    cancelled = await client.patch(url, json={"status": "cancelled"}, headers=auth("kfor.j2"))
+    assert cancelled.json()["status"] == "cancelled"
+    fresh = await _operation(client, "unmik.chief", starts_at=(T0 + timedelta(hours=1)).isoformat())
+    assert fresh.json()["hits"] == 1  # EULEX's only; KFOR's is cancelled

@@ -14,8 +14,17 @@ from ocpo_coord.deconfliction.schemas import (
     PlannedOperationCreate,
     PlannedOperationFilter,
     PlannedOperationPublic,
+    PlannedOperationUpdate,
 )
-from ocpo_coord.gql.common import Connection, ErrorTypes, Node, connection, described_field, input_model
+from ocpo_coord.gql.common import (
+    Connection,
+    ErrorTypes,
+    Node,
+    connection,
+    described_field,
+    input_model,
+    partial_input,
+)
 from ocpo_coord.gql.context import GraphQLInfo, mutate
 from ocpo_coord.gql.ids import parse_id
 from ocpo_coord.records.gql import Markings
@@ -35,6 +44,12 @@ class DeconflictionHit:
 @spy.input(model=PlannedOperationCreate, all_fields=True, name="CreatePlannedOperationInput")
 class CreatePlannedOperationInput:
     pass
+
+
+@partial_input
+@spy.input(model=PlannedOperationUpdate, all_fields=True, name="UpdatePlannedOperationInput")
+class UpdatePlannedOperationInput:
+    id: strawberry.ID
 
 
 @spy.input(model=PlannedOperationFilter, all_fields=True, name="PlannedOperationFilter")
@@ -123,6 +138,22 @@ class DeconflictionMutation:
         async def run(actor: Actor) -> PlannedOperationPayload:
             data = input_model(info, input, PlannedOperationCreate)
             public = await operations.create_operation(info.context.session, actor=actor, data=data)
+            return PlannedOperationPayload(planned_operation=PlannedOperation.from_pydantic(public))
+
+        return await mutate(info, run)
+
+    @strawberry.mutation
+    async def update_planned_operation(
+        self, info: GraphQLInfo, input: UpdatePlannedOperationInput
+    ) -> PlannedOperationResult:
+        async def run(actor: Actor) -> PlannedOperationPayload:
+            data = input_model(info, input, PlannedOperationUpdate, partial=True)
+            public = await operations.update_operation(
+                info.context.session,
+                actor=actor,
+                operation_id=parse_id(input.id, "planned operation"),
+                data=data,
+            )
             return PlannedOperationPayload(planned_operation=PlannedOperation.from_pydantic(public))
 
         return await mutate(info, run)

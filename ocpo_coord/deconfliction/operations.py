@@ -13,15 +13,24 @@ from ocpo_coord.deconfliction.schemas import (
     PlannedOperationCreate,
     PlannedOperationFilter,
     PlannedOperationPublic,
+    PlannedOperationUpdate,
 )
 from ocpo_coord.directory.repository import theatre_by_code, theatre_codes
 from ocpo_coord.exceptions import InvalidInput, NotFound
 from ocpo_coord.models import PlannedOperation, Record
-from ocpo_coord.models.enums import RecordKind
+from ocpo_coord.models.enums import OperationStatus, RecordKind
 from ocpo_coord.records.filters import theatre_filter
 from ocpo_coord.records.pagination import Assembler, Page, assembled_page
 from ocpo_coord.records.repository import agency_codes, releases_for
-from ocpo_coord.records.service import audited_read, create_record, markings_public
+from ocpo_coord.records.service import (
+    audited_read,
+    check_version,
+    create_record,
+    markings_public,
+    set_markings,
+    touch,
+)
+from ocpo_coord.sharing.policy import enforce, may_edit
 
 
 def _repo(session: AsyncSession, actor: Actor) -> OperationRepository:
@@ -139,3 +148,48 @@ async def create_operation(
     if await service.check_operation(session, actor=actor, operation=operation, record=record):
         created = await get_operation(session, actor=actor, operation_id=record.id)
     return created
+
+
+async def update_operation(
+    session: AsyncSession, *, actor: Actor, operation_id: uuid.UUID, data: PlannedOperationUpdate
+) -> PlannedOperationPublic:
+    """Only the owner agency changes its plan; a new place, window or live status is
+    deconflicted again (hits already raised for the same pair are not repeated)."""
+    row = await _repo(session, actor).get_for_update(operation_id)
+    if row is None:
+        raise NotFound("planned operation")
+    operation, record = row
+    enforce(may_edit(actor.principal, record))
+    check_version(record, data.expected_version)
+    before = (await assembler(actor)(session, [row]))[0].model_dump(mode="json")
+    changes = data.model_dump(exclude_unset=True, exclude={"expected_version", "markings"})
+    starts_at = changes.get("starts_at", operation.starts_at)
+    ends_at = changes.get("ends_at", operation.ends_at)
+    if ends_at <= starts_at:
+        raise InvalidInput(
+            "must be after starts_at", field="ends_at" if "ends_at" in changes else "starts_at"
+        )
+    operation.sqlmodel_update(changes)
+    if data.markings is not None:
+        await set_markings(session, actor=actor, record=record, markings=data.markings)
+    touch(record, actor)
+    await session.flush()
+    updated = await get_operation(session, actor=actor, operation_id=operation.id)
+    await record_event(
+        session,
+        actor=actor,
+        action="planned_operation.update",
+        record_kind=RecordKind.PLANNED_OPERATION,
+        record_id=operation.id,
+        before=before,
+        after=updated.model_dump(mode="json"),
+    )
+    moved = changes.keys() & {"latitude", "longitude", "radius_m", "starts_at", "ends_at", "status"}
+    live = operation.status in (OperationStatus.PLANNED, OperationStatus.ACTIVE)
+    if (
+        moved
+        and live
+        and await service.check_operation(session, actor=actor, operation=operation, record=record)
+    ):
+        updated = await get_operation(session, actor=actor, operation_id=operation.id)
+    return updated

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from ocpo_coord.api.concurrency import tag_response
+from ocpo_coord.api.concurrency import IfMatch, conditional, tag_response
 from ocpo_coord.api.deps import ActorDep, SessionDep
 from ocpo_coord.api.idempotency import IdempotencyKey, idempotent_create
 from ocpo_coord.api.pagination import ListResponse, PageParams, envelope
@@ -18,6 +18,7 @@ from ocpo_coord.deconfliction.schemas import (
     PlannedOperationCreate,
     PlannedOperationFilter,
     PlannedOperationPublic,
+    PlannedOperationUpdate,
 )
 
 router = APIRouter(tags=["deconfliction"])
@@ -72,6 +73,29 @@ async def get_operation(
     return tag_response(
         response, await operations.read_operation(session, actor=actor, operation_id=operation_id)
     )
+
+
+@router.patch("/planned-operations/{operation_id}", response_model=PlannedOperationPublic)
+async def update_operation(
+    session: SessionDep,
+    actor: ActorDep,
+    response: Response,
+    operation_id: uuid.UUID,
+    body: PlannedOperationUpdate,
+    if_match: IfMatch = None,
+) -> PlannedOperationPublic:
+    """Change the plan (place, window, status); a changed plan is deconflicted again."""
+    updated = await conditional(
+        if_match,
+        body.expected_version,
+        lambda version: operations.update_operation(
+            session,
+            actor=actor,
+            operation_id=operation_id,
+            data=body.model_copy(update={"expected_version": version}),
+        ),
+    )
+    return tag_response(response, updated)
 
 
 @router.get("/deconfliction-hits", response_model=list[HitPublic])

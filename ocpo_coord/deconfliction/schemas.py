@@ -6,7 +6,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from ocpo_coord.models.enums import HitKind, HitOutcome, HitStatus, OperationKind, OperationStatus
-from ocpo_coord.records.schemas import MarkingsInput, MarkingsPublic, ZonedDatetime
+from ocpo_coord.records.schemas import MarkingsInput, MarkingsPublic, UpdateModel, ZonedDatetime
 
 
 class PlannedOperationCreate(BaseModel):
@@ -31,6 +31,21 @@ class PlannedOperationCreate(BaseModel):
         if starts_at is not None and value <= starts_at:
             raise ValueError("must be after starts_at")
         return value
+
+
+class PlannedOperationUpdate(UpdateModel):
+    """A change of plan; a new place or window is deconflicted again."""
+
+    expected_version: int | None = Field(default=None, ge=1)
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    site_name: str | None = Field(default=None, max_length=300)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    radius_m: float | None = Field(default=None, ge=0, le=100_000)
+    starts_at: ZonedDatetime | None = None
+    ends_at: ZonedDatetime | None = None
+    status: OperationStatus | None = None
+    markings: MarkingsInput | None = None
 
 
 class PlannedOperationFilter(BaseModel):
