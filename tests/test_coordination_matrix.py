@@ -121,6 +121,13 @@ async def test_matrix_is_for_agencies_deployed_in_the_theatre(client: httpx.Asyn
     unknown = await _matrix(client, "kfor.j2", theatre="NOPE")
     assert unknown.status_code == 422
     assert "theatre" in unknown.text
+    region = await _matrix(client, "kfor.j2", theatre="KOS", region="Port-de-Paix")
+    assert region.status_code == 422
+    assert region.json()["detail"]["field"] == "region"
+    mitrovica = (await _matrix(client, "kfor.j2", theatre="KOS", region="Mitrovica", on="2009-01-01")).json()
+    assert {r["region"] for r in mitrovica["responsibilities"]} == {"", "Mitrovica"}
+    info = next(r for r in mitrovica["rows"] if r["activity_area"] == "information_gathering")
+    assert {c["agency"] for c in info["cells"]} >= {"EULEX", "KFOR", "INTERPOL"}
     bad_day = await _matrix(client, "kfor.j2", theatre="KOS", on="yesterday")
     assert bad_day.status_code == 422
     assert "on" in bad_day.text
@@ -212,6 +219,12 @@ async def test_transfer_lifecycle(client: httpx.AsyncClient) -> None:
     )
     assert audit.status_code == 200, audit.text
     assert audit.json()["items"], audit.text
+    changed = await client.get(
+        "/api/v1/audit-events", params={"action": "responsibility.transfer"}, headers=auth("eulex.chief")
+    )
+    entry = changed.json()["items"][0]
+    assert entry["after"]["ended"]["valid_until"] == "2020-02-29"
+    assert entry["after"]["started"]["agency"] == "EULEX"
 
 
 async def test_transfer_offers_are_checked(client: httpx.AsyncClient) -> None:

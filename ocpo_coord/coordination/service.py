@@ -90,6 +90,8 @@ async def responsibility_matrix(
     session: AsyncSession, *, actor: Actor, filters: MatrixFilter
 ) -> ResponsibilityMatrix:
     theatre = await _theatre(session, actor, filters.theatre)
+    if filters.region is not None and filters.region not in theatre.regions:
+        raise InvalidInput(f"is not a region of {theatre.code}: {', '.join(theatre.regions)}", field="region")
     day = filters.on or actor.now.date()
     found = await repository.in_theatre(session, theatre.id, filters.region)
     codes = await agency_codes(session)
@@ -305,10 +307,23 @@ async def accept_transfer(
         or f"Transferred from {codes.get(old.agency_id, '?')} ({old.mandate_basis})"[:300],
         created_at=actor.now,
     )
+    theatres = await theatre_codes(session)
+    old_before = _public(old, codes, theatres).model_dump(mode="json")
     old.valid_until = transfer.effective_date - timedelta(days=1)
     session.add(new)
     await session.flush()
     transfer.new_responsibility_id = new.id
+    await record_event(
+        session,
+        actor=actor,
+        action="responsibility.transfer",
+        before={"ended": old_before},
+        after={
+            "ended": _public(old, codes, theatres).model_dump(mode="json"),
+            "started": _public(new, codes, theatres).model_dump(mode="json"),
+            "transfer_id": transfer.id,
+        },
+    )
     return await _decide(session, actor, transfer, TransferStatus.ACCEPTED, decision.note)
 
 
