@@ -26,7 +26,9 @@ from ocpo_coord.api.middleware import (
 from ocpo_coord.audit.router import router as audit_router
 from ocpo_coord.case.router import router as case_router
 from ocpo_coord.config import Environment, Settings, get_settings
+from ocpo_coord.coordination.router import router as coordination_router
 from ocpo_coord.db import get_engine, make_async_engine, sessionmaker_for
+from ocpo_coord.deconfliction.router import router as deconfliction_router
 from ocpo_coord.directory.router import router as directory_router
 from ocpo_coord.entity.router import router as entity_router
 from ocpo_coord.evidence.router import router as evidence_router
@@ -38,6 +40,7 @@ from ocpo_coord.handover.router import router as handover_router
 from ocpo_coord.intel.router import router as intel_router
 from ocpo_coord.logging_setup import configure_logging
 from ocpo_coord.note.router import router as note_router
+from ocpo_coord.notification.router import router as notification_router
 from ocpo_coord.sharing_admin.router import router as sharing_admin_router
 from ocpo_coord.task.router import router as task_router
 
@@ -146,6 +149,9 @@ def create_app(*, database_url: str | None = None, settings: Settings | None = N
         entity_router,
         task_router,
         sharing_admin_router,
+        coordination_router,
+        deconfliction_router,
+        notification_router,
     ):
         api.include_router(router)
     app.include_router(api)

@@ -20,6 +20,8 @@ from ocpo_coord.case import service as case_service
 from ocpo_coord.case.schemas import CaseCreate
 from ocpo_coord.context import Actor
 from ocpo_coord.db import unit_of_work
+from ocpo_coord.deconfliction import operations as operations_service
+from ocpo_coord.deconfliction.schemas import PlannedOperationCreate
 from ocpo_coord.entity import service as entity_service
 from ocpo_coord.entity.schemas import EntityCreate
 from ocpo_coord.evidence import service as evidence_service
@@ -29,7 +31,6 @@ from ocpo_coord.intel.schemas import IntelItemCreate
 from ocpo_coord.models import (
     Agency,
     AgencyTheatre,
-    PlannedOperation,
     Position,
     Responsibility,
     SharingAgreement,
@@ -39,11 +40,10 @@ from ocpo_coord.models import (
     Tour,
     User,
 )
-from ocpo_coord.models.enums import Classification, RecordKind
+from ocpo_coord.models.enums import Classification
 from ocpo_coord.note import service as note_service
 from ocpo_coord.note.schemas import NoteCreate
 from ocpo_coord.records.schemas import MarkingsInput
-from ocpo_coord.records.service import create_record
 from ocpo_coord.task import service as task_service
 from ocpo_coord.task.schemas import TaskCreate
 
@@ -282,27 +282,15 @@ class _Loader:
                 )
             )
         for o in self.data.get("operations", []):
-            record = await create_record(
-                self.session,
-                actor=await self.actor(o["author"]),
-                kind=RecordKind.PLANNED_OPERATION,
-                markings=self.markings(o.get("markings", {})),
-                theatre_id=self.theatres[o["theatre"]],
+            payload = {k: v for k, v in o.items() if k not in ("key", "author", "markings")}
+            data = PlannedOperationCreate.model_validate(
+                {**payload, "markings": self.markings(o.get("markings", {}))}
             )
-            self.session.add(
-                PlannedOperation(
-                    id=record.id,
-                    operation_kind=o["operation_kind"],
-                    title=o["title"],
-                    site_name=o.get("site_name", ""),
-                    latitude=o["latitude"],
-                    longitude=o["longitude"],
-                    radius_m=o.get("radius_m", 100),
-                    starts_at=datetime.fromisoformat(o["starts_at"]),
-                    ends_at=datetime.fromisoformat(o["ends_at"]),
-                    status=o.get("status", "planned"),
-                )
+            # Through the service, so that colliding operations raise their hits as planned.
+            created = await operations_service.create_operation(
+                self.session, actor=await self.actor(o["author"]), data=data
             )
+            self.records[f"operation:{o['key']}"] = created.id
         await self.session.flush()
 
     async def handovers(self) -> None:

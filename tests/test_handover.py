@@ -377,3 +377,28 @@ async def test_checklist_lines_have_owners_and_the_template_is_editable(client: 
         headers=auth(IN),
     )
     assert done.status_code == 200, done.text
+
+
+async def test_originators_and_receivers_are_notified_without_content(client: httpx.AsyncClient) -> None:
+    handover = await open_handover(client)
+    hid = handover["id"]
+    await client.post(f"/api/v1/handovers/{hid}/inventory", headers=auth(OUT))
+
+    async def feed(login: str, kind: str) -> list[dict[str, Any]]:
+        page = await client.get("/api/v1/notifications", params={"kind": kind}, headers=auth(login))
+        assert page.status_code == 200, page.text
+        return [n for n in page.json()["items"] if n["subject_id"] == hid]
+
+    asked = await feed("kfor.j2", "consent_request")
+    assert len(asked) == 1
+    assert handover["reference"] in asked[0]["title"]
+    assert asked[0]["record_id"] is None
+    # The receiver hears of the steps it must act on; nobody outside the two sides does.
+    assert await feed(IN, "handover_event")
+    assert not await feed("kfor.j2", "handover_event")
+    titles = [
+        line["label"] for line in await lines(client, hid, OUT) if line["readable"] and line["kind"] == "case"
+    ]
+    everything = str(await feed("kfor.j2", "consent_request")) + str(await feed(IN, "handover_event"))
+    for title in titles:
+        assert title not in everything

@@ -23,6 +23,7 @@ from ocpo_coord.directory.repository import user_logins
 from ocpo_coord.exceptions import Conflict, InvalidInput, NotFound
 from ocpo_coord.models import AccessRequest, Record, RecordGrant
 from ocpo_coord.models.enums import AccessRequestStatus
+from ocpo_coord.notification import service as notifications
 from ocpo_coord.records.repository import agency_codes, readable_record
 from ocpo_coord.sharing.policy import enforce, may_create, may_decide_access, may_edit
 
@@ -79,6 +80,9 @@ async def request_access(
         action="access_request.create",
         record_id=data.record_id,
         after=public.model_dump(mode="json"),
+    )
+    await notifications.access_requested(
+        session, actor=actor, request_id=request.id, record_id=data.record_id
     )
     return public
 

@@ -84,12 +84,29 @@ def normalize_phone(value: str, default_region: str | None = "XK") -> str:
         parsed = phonenumbers.parse(value, default_region)
     except phonenumbers.NumberParseException:
         parsed = None
+    if parsed is None or not phonenumbers.is_valid_number(parsed):
+        # "(509) 3712-4488" written in a Kosovo record is a Haitian number without its
+        # "+": when the digits make a valid international number, that is the reading.
+        international = _as_international(value)
+        if international is not None:
+            parsed = international
     if parsed is None or not phonenumbers.is_possible_number(parsed):
         return re.sub(r"\D", "", value)
     e164: str = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     for pattern, replacement in _KOSOVO_LEGACY:
         e164 = pattern.sub(replacement, e164)
     return e164
+
+
+def _as_international(value: str) -> phonenumbers.PhoneNumber | None:
+    digits = re.sub(r"\D", "", value).removeprefix("00")
+    if not digits or digits.startswith("0"):
+        return None
+    try:
+        parsed = phonenumbers.parse("+" + digits, None)
+    except phonenumbers.NumberParseException:
+        return None
+    return parsed if phonenumbers.is_valid_number(parsed) else None
 
 
 def normalize_code(value: str) -> str:

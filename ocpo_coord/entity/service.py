@@ -7,6 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
+from ocpo_coord.deconfliction import service as deconfliction
 from ocpo_coord.entity import repository
 from ocpo_coord.entity.repository import EntityRepository
 from ocpo_coord.entity.schemas import (
@@ -174,6 +175,7 @@ async def create_entity(session: AsyncSession, *, actor: Actor, data: EntityCrea
         record_id=record.id,
         after=created.model_dump(mode="json"),
     )
+    await deconfliction.check_selectors(session, actor=actor, entity_id=record.id)
     return created
 
 
@@ -223,4 +225,6 @@ async def update_entity(
         before=before,
         after=updated.model_dump(mode="json"),
     )
+    if data.selectors is not None:
+        await deconfliction.check_selectors(session, actor=actor, entity_id=entity.id)
     return updated

@@ -44,6 +44,7 @@ class Loaders:
         self.case_evidence = DataLoader(self._load_evidence)
         self.case_tasks = DataLoader(self._load_tasks)
         self.case_intel = DataLoader(self._load_intel)
+        self.task = DataLoader(self._load_tasks_by_id)
 
     @property
     def actor(self) -> Actor:
@@ -95,6 +96,12 @@ class Loaders:
     async def _load_tasks(self, keys: Sequence[ChildKey]) -> list[list[TaskPublic]]:
         repo = TaskRepository(self.session, principal=self.actor.principal, now=self.actor.now)
         return await self._children(keys, repo, task_service.assembler(self.actor))
+
+    async def _load_tasks_by_id(self, keys: Sequence[uuid.UUID]) -> list[TaskPublic | None]:
+        found = {
+            t.id: t for t in await task_service.tasks_by_id(self.session, actor=self.actor, ids=list(keys))
+        }
+        return [found.get(k) for k in keys]
 
     async def _load_intel(self, keys: Sequence[ChildKey]) -> list[list[IntelItemPublic]]:
         repo = IntelRepository(self.session, principal=self.actor.principal, now=self.actor.now)

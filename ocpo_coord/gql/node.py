@@ -4,6 +4,8 @@ import strawberry
 
 from ocpo_coord.case import service as case_service
 from ocpo_coord.case.gql import Case
+from ocpo_coord.deconfliction import operations as operation_service
+from ocpo_coord.deconfliction.gql import PlannedOperation
 from ocpo_coord.entity import service as entity_service
 from ocpo_coord.entity.gql import Entity
 from ocpo_coord.evidence import service as evidence_service
@@ -49,6 +51,10 @@ async def resolve_node(info: GraphQLInfo, id: strawberry.ID) -> Node:
     if kind is RecordKind.ENTITY:
         return Entity.from_pydantic(
             await entity_service.read_entity(session, actor=actor, entity_id=record_id)
+        )
+    if kind is RecordKind.PLANNED_OPERATION:
+        return PlannedOperation.from_pydantic(
+            await operation_service.read_operation(session, actor=actor, operation_id=record_id)
         )
     raise NotFound("record")
 

@@ -24,6 +24,8 @@ from ocpo_coord.access.gql import AccessMutation, AccessQuery
 from ocpo_coord.audit.gql import AuditQuery
 from ocpo_coord.case.gql import CaseMutation, CaseQuery
 from ocpo_coord.config import get_settings
+from ocpo_coord.coordination.gql import CoordinationMutation, CoordinationQuery
+from ocpo_coord.deconfliction.gql import DeconflictionMutation, DeconflictionQuery
 from ocpo_coord.directory.gql import DirectoryQuery
 from ocpo_coord.entity.gql import EntityMutation, EntityQuery
 from ocpo_coord.evidence.gql import EvidenceMutation
@@ -35,6 +37,7 @@ from ocpo_coord.gql.refusals import AuditRefusals
 from ocpo_coord.handover.gql import HandoverMutation, HandoverQuery
 from ocpo_coord.intel.gql import IntelMutation, IntelQuery
 from ocpo_coord.note.gql import NoteMutation
+from ocpo_coord.notification.gql import NotificationMutation, NotificationQuery
 from ocpo_coord.sharing_admin.gql import SharingAdminMutation, SharingAdminQuery
 from ocpo_coord.task.gql import TaskMutation, TaskQuery
 
@@ -51,6 +54,9 @@ Query = merge_types(
         EntityQuery,
         SharingAdminQuery,
         HandoverQuery,
+        CoordinationQuery,
+        DeconflictionQuery,
+        NotificationQuery,
     ),
 )
 Mutation = merge_types(
@@ -65,6 +71,9 @@ Mutation = merge_types(
         EntityMutation,
         SharingAdminMutation,
         HandoverMutation,
+        CoordinationMutation,
+        DeconflictionMutation,
+        NotificationMutation,
     ),
 )
 

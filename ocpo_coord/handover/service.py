@@ -20,7 +20,7 @@ from ocpo_coord.audit.service import record_event
 from ocpo_coord.context import Actor
 from ocpo_coord.directory.repository import theatre_by_code, user_logins
 from ocpo_coord.exceptions import Conflict, Forbidden, InvalidInput, NotFound
-from ocpo_coord.handover import repository
+from ocpo_coord.handover import events, repository
 from ocpo_coord.handover.policy import (
     Side,
     may_decide,
@@ -132,6 +132,7 @@ async def audit_change(
         before=before.model_dump(mode="json") if before else None,
         after=after.model_dump(mode="json"),
     )
+    await events.handover_step(session, actor, handover, action)
     return await to_public(session, handover, side=side_of(actor.principal, handover))
 
 
@@ -260,6 +261,7 @@ async def add_scope_lines(session: AsyncSession, handover: Handover, actor: Acto
             )
     session.add_all(new_lines)
     await session.flush()
+    await events.consent_requested(session, actor, handover, new_lines)
     return len(new_lines)
 
 

@@ -12,6 +12,7 @@ from ocpo_coord.models.agency import (
 from ocpo_coord.models.audit import AuditEvent
 from ocpo_coord.models.case import Case, CaseAgency, CaseCrimeType, CaseMember
 from ocpo_coord.models.coordination import PlannedOperation, Responsibility
+from ocpo_coord.models.deconfliction import DeconflictionHit, Notification, ResponsibilityTransfer
 from ocpo_coord.models.entity import Entity, RecordEntity, Selector
 from ocpo_coord.models.evidence import CustodyEvent, Evidence
 from ocpo_coord.models.handover import (
@@ -39,6 +40,7 @@ __all__ = [
     "CaseMember",
     "ChecklistTemplateItem",
     "CustodyEvent",
+    "DeconflictionHit",
     "Entity",
     "Evidence",
     "Handover",
@@ -49,6 +51,7 @@ __all__ = [
     "IntelCase",
     "IntelItem",
     "Note",
+    "Notification",
     "PlannedOperation",
     "Position",
     "Record",
@@ -56,6 +59,7 @@ __all__ = [
     "RecordGrant",
     "RecordRelease",
     "Responsibility",
+    "ResponsibilityTransfer",
     "Selector",
     "SharingAgreement",
     "SharingGroup",

@@ -278,3 +278,42 @@ class ConsentStatus(StrEnum):
     PENDING = "pending"
     GRANTED = "granted"
     REFUSED = "refused"
+
+
+class HitKind(StrEnum):
+    SELECTOR = "selector"
+    OPERATION = "operation"
+
+
+class HitStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class HitOutcome(StrEnum):
+    """What came of a hit, as the side that resolves it records it."""
+
+    CONTACT_MADE = "contact_made"
+    OPERATION_DECONFLICTED = "operation_deconflicted"
+    JOINT_ACTION = "joint_action"
+    NO_CONFLICT = "no_conflict"
+    OPERATION_CANCELLED = "operation_cancelled"
+    OTHER = "other"
+
+
+class TransferStatus(StrEnum):
+    OFFERED = "offered"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+class NotificationKind(StrEnum):
+    DECONFLICTION_HIT = "deconfliction_hit"
+    TASK_ASSIGNED = "task_assigned"
+    ACCESS_REQUEST = "access_request"
+    RESPONSIBILITY_TRANSFER = "responsibility_transfer"
+    # Reserved for the handover work: rows of these kinds use the same table.
+    HANDOVER_EVENT = "handover_event"
+    CONSENT_REQUEST = "consent_request"

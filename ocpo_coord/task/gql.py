@@ -20,7 +20,14 @@ from ocpo_coord.gql.context import GraphQLInfo, mutate
 from ocpo_coord.gql.ids import parse_id
 from ocpo_coord.records.gql import Markings
 from ocpo_coord.task import service
-from ocpo_coord.task.schemas import TaskCreate, TaskFilter, TaskPublic, TaskUpdate
+from ocpo_coord.task.schemas import (
+    GroupCount,
+    TaskBoardSummary,
+    TaskCreate,
+    TaskFilter,
+    TaskPublic,
+    TaskUpdate,
+)
 
 
 @spy.type(model=TaskPublic, all_fields=True, name="Task")
@@ -34,6 +41,24 @@ class Task(Node):
             return None
         found = await info.context.loaders.case.load(self.case_id)  # type: ignore[attr-defined]
         return Case.from_pydantic(found) if found else None
+
+    @described_field("The tasks this one depends on, those you may read.")
+    async def dependencies(
+        self, info: GraphQLInfo
+    ) -> list[Annotated["Task", strawberry.lazy("ocpo_coord.task.gql")]]:
+        ids = self.depends_on  # type: ignore[attr-defined]
+        found = await info.context.loaders.task.load_many(ids) if ids else []
+        return [Task.from_pydantic(t) for t in found if t is not None]
+
+
+@spy.type(model=GroupCount, all_fields=True, name="GroupCount")
+class GroupCountType:
+    pass
+
+
+@spy.type(model=TaskBoardSummary, all_fields=True, name="TaskBoardSummary")
+class TaskBoardSummaryType:
+    pass
 
 
 @spy.input(model=TaskCreate, all_fields=True, name="CreateTaskInput")
@@ -79,6 +104,16 @@ class TaskQuery:
             after=after,
         )
         return connection(page, Task.from_pydantic)
+
+    @described_field("Counts over the tasks you may read that match the filter.")
+    async def task_board_summary(
+        self, info: GraphQLInfo, filter: TaskFilterInput | None = None
+    ) -> TaskBoardSummaryType:
+        filters = input_model(info, filter, TaskFilter) if filter else TaskFilter()
+        summary = await service.task_board_summary(
+            info.context.session, actor=info.context.require_actor(), filters=filters
+        )
+        return TaskBoardSummaryType.from_pydantic(summary)
 
     @strawberry.field
     async def task(self, info: GraphQLInfo, id: strawberry.ID) -> Task | None:

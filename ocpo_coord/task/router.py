@@ -11,7 +11,7 @@ from ocpo_coord.api.deps import ActorDep, SessionDep
 from ocpo_coord.api.idempotency import IdempotencyKey, idempotent_create
 from ocpo_coord.api.pagination import ListResponse, PageParams, envelope
 from ocpo_coord.task import service
-from ocpo_coord.task.schemas import TaskCreate, TaskFilter, TaskPublic, TaskUpdate
+from ocpo_coord.task.schemas import TaskBoardSummary, TaskCreate, TaskFilter, TaskPublic, TaskUpdate
 
 
 class TaskFilterParams(TaskFilter, PageParams):
@@ -36,6 +36,14 @@ async def list_tasks(
             after=params.after,
         )
     )
+
+
+@router.get("/summary", response_model=TaskBoardSummary)
+async def task_board_summary(
+    session: SessionDep, actor: ActorDep, filters: Annotated[TaskFilter, Query()]
+) -> TaskBoardSummary:
+    """Counts per status, activity area, axis and agency over the tasks you may read."""
+    return await service.task_board_summary(session, actor=actor, filters=filters)
 
 
 @router.post("", response_model=TaskPublic, status_code=status.HTTP_201_CREATED)

@@ -55,11 +55,38 @@ class TaskFilter(BaseModel):
     status: TaskStatus | None = None
     theatre: str | None = Field(default=None, max_length=32)
     agency: AgencyCode | None = Field(default=None, description="Lead or supporting agency.")
+    lead_agency: AgencyCode | None = None
+    supporting_agency: AgencyCode | None = None
     activity_area: ActivityArea | None = None
+    crime_axis: CrimeAxis | None = Field(default=None, description="Activity areas on this axis.")
+    action_axis: ActionAxis | None = Field(default=None, description="Activity areas on this axis.")
     case_id: uuid.UUID | None = None
     assignee_position_id: uuid.UUID | None = None
+    assignee: Login | None = Field(default=None, description="Login of the assigned user.")
     overdue: bool | None = None
+    blocked: bool | None = Field(
+        default=None, description="Status blocked, or waiting on an open dependency you may read."
+    )
     text: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class GroupCount(BaseModel):
+    key: str
+    count: int
+
+
+class TaskBoardSummary(BaseModel):
+    """Counts over the tasks the reader may read that match the filter, and no others."""
+
+    total: int
+    overdue: int
+    blocked: int
+    by_status: list[GroupCount]
+    by_activity_area: list[GroupCount]
+    by_crime_axis: list[GroupCount]
+    by_action_axis: list[GroupCount]
+    by_lead_agency: list[GroupCount]
+    by_supporting_agency: list[GroupCount]
 
 
 class TaskPublic(BaseModel):
@@ -77,6 +104,7 @@ class TaskPublic(BaseModel):
     priority: Priority
     due_date: date | None
     overdue: bool
+    blocked: bool = Field(description="Status blocked, or waiting on an open dependency you may read.")
     assignee_position_id: uuid.UUID | None
     assignee_position: str | None
     assignee: str | None

@@ -2,6 +2,7 @@
 
 import uuid
 
+from sqlalchemy import Select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -13,8 +14,9 @@ from ocpo_coord.directory.repository import theatre_by_code, theatre_codes, user
 from ocpo_coord.exceptions import InvalidInput, NotFound
 from ocpo_coord.models import Position, Record, Task, TaskDependency
 from ocpo_coord.models.enums import ACTIVITY_AXES, ActivityArea, RecordKind
+from ocpo_coord.notification import service as notifications
 from ocpo_coord.records.children import parent_case
-from ocpo_coord.records.filters import agency_filter, theatre_filter
+from ocpo_coord.records.filters import NOTHING, agency_filter, theatre_filter
 from ocpo_coord.records.pagination import Assembler, Page, assembled_page
 from ocpo_coord.records.repository import agency_codes, readable_record_ids, releases_for, user_ids_by_login
 from ocpo_coord.records.service import (
@@ -28,8 +30,15 @@ from ocpo_coord.records.service import (
 )
 from ocpo_coord.sharing.policy import enforce, may_edit
 from ocpo_coord.task import repository
-from ocpo_coord.task.repository import TaskRepository, is_overdue
-from ocpo_coord.task.schemas import TaskCreate, TaskFilter, TaskPublic, TaskUpdate
+from ocpo_coord.task.repository import TaskRepository, is_blocked, is_overdue
+from ocpo_coord.task.schemas import (
+    GroupCount,
+    TaskBoardSummary,
+    TaskCreate,
+    TaskFilter,
+    TaskPublic,
+    TaskUpdate,
+)
 
 
 def _repo(session: AsyncSession, actor: Actor) -> TaskRepository:
@@ -49,6 +58,7 @@ def assembler(actor: Actor) -> Assembler[Task, TaskPublic]:
         posts = await repository.positions(
             session, {t.assignee_position_id for t, _ in rows if t.assignee_position_id}
         )
+        dependency_status = await repository.statuses(session, visible_deps)
         assignees = await user_logins(session, {t.assignee_user_id for t, _ in rows if t.assignee_user_id})
         releases = await releases_for(session, ids)
         today = actor.now.date()
@@ -72,6 +82,14 @@ def assembler(actor: Actor) -> Assembler[Task, TaskPublic]:
                     priority=task.priority,
                     due_date=task.due_date,
                     overdue=is_overdue(task, today),
+                    blocked=is_blocked(
+                        task,
+                        [
+                            dependency_status[d]
+                            for d in dependencies.get(task.id, [])
+                            if d in dependency_status
+                        ],
+                    ),
                     assignee_position_id=task.assignee_position_id,
                     assignee_position=f"{codes.get(post.agency_id, '?')}: {post.title}" if post else None,
                     assignee=assignees.get(task.assignee_user_id) if task.assignee_user_id else None,
@@ -94,6 +112,13 @@ async def get_task(session: AsyncSession, *, actor: Actor, task_id: uuid.UUID) -
     return (await assembler(actor)(session, [row]))[0]
 
 
+async def tasks_by_id(session: AsyncSession, *, actor: Actor, ids: list[uuid.UUID]) -> list[TaskPublic]:
+    """The readable ones of ``ids``, in the order given."""
+    rows = await _repo(session, actor).get_many(ids)
+    publics = {p.id: p for p in await assembler(actor)(session, list(rows.values()))}
+    return [publics[i] for i in ids if i in publics]
+
+
 async def read_task(session: AsyncSession, *, actor: Actor, task_id: uuid.UUID) -> TaskPublic:
     """A read by a person: audited when the record is above UNCLASSIFIED or TLP:CLEAR."""
     return await audited_read(
@@ -104,20 +129,45 @@ async def read_task(session: AsyncSession, *, actor: Actor, task_id: uuid.UUID) 
     )
 
 
+async def _board_statement(
+    session: AsyncSession, actor: Actor, filters: TaskFilter
+) -> tuple[TaskRepository, Select[Task, Record]]:
+    repo = _repo(session, actor)
+    areas = None
+    if filters.crime_axis is not None or filters.action_axis is not None:
+        areas = [
+            area
+            for area, (crime, action) in ACTIVITY_AXES.items()
+            if filters.crime_axis in (None, crime) and filters.action_axis in (None, action)
+        ]
+    assignee_user_id = None
+    if filters.assignee is not None:
+        assignee_user_id = (await user_ids_by_login(session, [filters.assignee])).get(
+            filters.assignee, NOTHING
+        )
+    statement = repo.filtered(
+        status=filters.status,
+        theatre_id=await theatre_filter(session, filters.theatre),
+        agency_id=await agency_filter(session, filters.agency),
+        lead_agency_id=await agency_filter(session, filters.lead_agency),
+        supporting_agency_id=await agency_filter(session, filters.supporting_agency),
+        activity_area=filters.activity_area,
+        activity_areas=areas,
+        case_id=filters.case_id,
+        assignee_position_id=filters.assignee_position_id,
+        assignee_user_id=assignee_user_id,
+        overdue=filters.overdue,
+        blocked=filters.blocked,
+        text=filters.text,
+    )
+    return repo, statement
+
+
 async def list_tasks(
     session: AsyncSession, *, actor: Actor, filters: TaskFilter, first: int, after: str | None
 ) -> Page[TaskPublic]:
     settings = get_settings()
-    statement = _repo(session, actor).filtered(
-        status=filters.status,
-        theatre_id=await theatre_filter(session, filters.theatre),
-        agency_id=await agency_filter(session, filters.agency),
-        activity_area=filters.activity_area,
-        case_id=filters.case_id,
-        assignee_position_id=filters.assignee_position_id,
-        overdue=filters.overdue,
-        text=filters.text,
-    )
+    _, statement = await _board_statement(session, actor, filters)
     return await assembled_page(
         session,
         statement,
@@ -126,6 +176,36 @@ async def list_tasks(
         max_page_size=settings.max_page_size,
         count_cap=settings.count_cap,
         assemble=assembler(actor),
+    )
+
+
+def _groups(counts: dict[str, int]) -> list[GroupCount]:
+    return [GroupCount(key=k, count=n) for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+async def task_board_summary(session: AsyncSession, *, actor: Actor, filters: TaskFilter) -> TaskBoardSummary:
+    """Group counts over readable tasks only: the filter runs inside the sharing rule."""
+    repo, statement = await _board_statement(session, actor, filters)
+    codes = await agency_codes(session)
+    by_area = await repo.group_counts(statement, Task.activity_area)
+    by_crime: dict[str, int] = {}
+    by_action: dict[str, int] = {}
+    for area, n in by_area.items():
+        crime, action = ACTIVITY_AXES[ActivityArea(area)]
+        by_crime[crime.value] = by_crime.get(crime.value, 0) + n
+        by_action[action.value] = by_action.get(action.value, 0) + n
+    by_lead = await repo.group_counts(statement, Task.lead_agency_id)
+    supporting = await repo.supporting_counts(statement)
+    return TaskBoardSummary(
+        total=sum(by_area.values()),
+        overdue=await repo.count_where(statement, repo.overdue_condition()),
+        blocked=await repo.count_where(statement, repo.blocked_condition()),
+        by_status=_groups(await repo.group_counts(statement, Task.status)),
+        by_activity_area=_groups(by_area),
+        by_crime_axis=_groups(by_crime),
+        by_action_axis=_groups(by_action),
+        by_lead_agency=_groups({codes.get(uuid.UUID(str(k)), "?"): n for k, n in by_lead.items()}),
+        by_supporting_agency=_groups({codes.get(k, "?"): n for k, n in supporting.items()}),
     )
 
 
@@ -197,6 +277,10 @@ async def create_task(session: AsyncSession, *, actor: Actor, data: TaskCreate) 
         record_id=record.id,
         after=created.model_dump(mode="json"),
     )
+    if position_id or user_id:
+        await notifications.task_assigned(
+            session, actor=actor, task_id=record.id, position_id=position_id, user_id=user_id
+        )
     return created
 
 
@@ -224,12 +308,19 @@ async def update_task(
         )
     )
     fields = data.model_fields_set
+    old_position, old_user = task.assignee_position_id, task.assignee_user_id
     if "assignee_position_id" in fields or "assignee_login" in fields:
         position_id, user_id = await _assignee(session, data.assignee_position_id, data.assignee_login)
         if "assignee_position_id" in fields:
             task.assignee_position_id = position_id
         if "assignee_login" in fields:
             task.assignee_user_id = user_id
+        newly_assigned = (
+            position_id if "assignee_position_id" in fields and position_id != old_position else None,
+            user_id if "assignee_login" in fields and user_id != old_user else None,
+        )
+    else:
+        newly_assigned = (None, None)
     depends_on = None
     if data.depends_on is not None:
         depends_on = await require_readable(
@@ -258,4 +349,8 @@ async def update_task(
         before=before,
         after=updated.model_dump(mode="json"),
     )
+    if any(newly_assigned):
+        await notifications.task_assigned(
+            session, actor=actor, task_id=task.id, position_id=newly_assigned[0], user_id=newly_assigned[1]
+        )
     return updated

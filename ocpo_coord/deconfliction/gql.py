@@ -1,0 +1,184 @@
+"""GraphQL: planned operations and deconfliction hits."""
+
+from typing import Annotated
+
+import strawberry
+import strawberry.experimental.pydantic as spy
+
+from ocpo_coord.context import Actor
+from ocpo_coord.deconfliction import operations, service
+from ocpo_coord.deconfliction.schemas import (
+    HitFilter,
+    HitPublic,
+    HitResolve,
+    PlannedOperationCreate,
+    PlannedOperationFilter,
+    PlannedOperationPublic,
+    PlannedOperationUpdate,
+)
+from ocpo_coord.gql.common import (
+    Connection,
+    ErrorTypes,
+    Node,
+    connection,
+    described_field,
+    input_model,
+    partial_input,
+)
+from ocpo_coord.gql.context import GraphQLInfo, mutate
+from ocpo_coord.gql.ids import parse_id
+from ocpo_coord.records.gql import Markings
+
+
+@spy.type(model=PlannedOperationPublic, all_fields=True, name="PlannedOperation")
+class PlannedOperation(Node):
+    id: strawberry.ID
+    markings: Markings
+
+
+@spy.type(model=HitPublic, all_fields=True, name="DeconflictionHit")
+class DeconflictionHit:
+    id: strawberry.ID
+
+
+@spy.input(model=PlannedOperationCreate, all_fields=True, name="CreatePlannedOperationInput")
+class CreatePlannedOperationInput:
+    pass
+
+
+@partial_input
+@spy.input(model=PlannedOperationUpdate, all_fields=True, name="UpdatePlannedOperationInput")
+class UpdatePlannedOperationInput:
+    id: strawberry.ID
+
+
+@spy.input(model=PlannedOperationFilter, all_fields=True, name="PlannedOperationFilter")
+class PlannedOperationFilterInput:
+    pass
+
+
+@spy.input(model=HitFilter, all_fields=True, name="DeconflictionHitFilter")
+class HitFilterInput:
+    pass
+
+
+@spy.input(model=HitResolve, all_fields=True, name="ResolveDeconflictionHitInput")
+class ResolveHitInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class PlannedOperationPayload:
+    planned_operation: PlannedOperation
+
+
+@strawberry.type
+class DeconflictionHitPayload:
+    hit: DeconflictionHit
+
+
+PlannedOperationResult = Annotated[
+    PlannedOperationPayload | ErrorTypes, strawberry.union("PlannedOperationResult")
+]
+DeconflictionHitResult = Annotated[
+    DeconflictionHitPayload | ErrorTypes, strawberry.union("DeconflictionHitResult")
+]
+
+
+@strawberry.type
+class DeconflictionQuery:
+    @described_field("Planned operations you may read, newest first.")
+    async def planned_operations(
+        self,
+        info: GraphQLInfo,
+        first: int = 50,
+        after: str | None = None,
+        filter: PlannedOperationFilterInput | None = None,
+    ) -> Connection[PlannedOperation]:
+        filters = input_model(info, filter, PlannedOperationFilter) if filter else PlannedOperationFilter()
+        page = await operations.list_operations(
+            info.context.session,
+            actor=info.context.require_actor(),
+            filters=filters,
+            first=first,
+            after=after,
+        )
+        return connection(page, PlannedOperation.from_pydantic)
+
+    @strawberry.field
+    async def planned_operation(self, info: GraphQLInfo, id: strawberry.ID) -> PlannedOperation | None:
+        public = await operations.read_operation(
+            info.context.session,
+            actor=info.context.require_actor(),
+            operation_id=parse_id(id, "planned operation"),
+        )
+        return PlannedOperation.from_pydantic(public)
+
+    @described_field("Your agency's hits: the other agency, the kind of match, and whom to contact.")
+    async def deconfliction_hits(
+        self, info: GraphQLInfo, filter: HitFilterInput | None = None
+    ) -> list[DeconflictionHit]:
+        filters = input_model(info, filter, HitFilter) if filter else HitFilter()
+        found = await service.list_hits(
+            info.context.session, actor=info.context.require_actor(), filters=filters
+        )
+        return [DeconflictionHit.from_pydantic(h) for h in found]
+
+
+def _hit_payload(public: HitPublic) -> DeconflictionHitPayload:
+    return DeconflictionHitPayload(hit=DeconflictionHit.from_pydantic(public))
+
+
+@strawberry.type
+class DeconflictionMutation:
+    @strawberry.mutation
+    async def create_planned_operation(
+        self, info: GraphQLInfo, input: CreatePlannedOperationInput
+    ) -> PlannedOperationResult:
+        async def run(actor: Actor) -> PlannedOperationPayload:
+            data = input_model(info, input, PlannedOperationCreate)
+            public = await operations.create_operation(info.context.session, actor=actor, data=data)
+            return PlannedOperationPayload(planned_operation=PlannedOperation.from_pydantic(public))
+
+        return await mutate(info, run)
+
+    @strawberry.mutation
+    async def update_planned_operation(
+        self, info: GraphQLInfo, input: UpdatePlannedOperationInput
+    ) -> PlannedOperationResult:
+        async def run(actor: Actor) -> PlannedOperationPayload:
+            data = input_model(info, input, PlannedOperationUpdate, partial=True)
+            public = await operations.update_operation(
+                info.context.session,
+                actor=actor,
+                operation_id=parse_id(input.id, "planned operation"),
+                data=data,
+            )
+            return PlannedOperationPayload(planned_operation=PlannedOperation.from_pydantic(public))
+
+        return await mutate(info, run)
+
+    @strawberry.mutation
+    async def acknowledge_deconfliction_hit(
+        self, info: GraphQLInfo, id: strawberry.ID
+    ) -> DeconflictionHitResult:
+        async def run(actor: Actor) -> DeconflictionHitPayload:
+            hit_id = parse_id(id, "deconfliction hit")
+            return _hit_payload(
+                await service.acknowledge_hit(info.context.session, actor=actor, hit_id=hit_id)
+            )
+
+        return await mutate(info, run)
+
+    @strawberry.mutation
+    async def resolve_deconfliction_hit(
+        self, info: GraphQLInfo, input: ResolveHitInput
+    ) -> DeconflictionHitResult:
+        async def run(actor: Actor) -> DeconflictionHitPayload:
+            data = input_model(info, input, HitResolve)
+            hit_id = parse_id(input.id, "deconfliction hit")
+            return _hit_payload(
+                await service.resolve_hit(info.context.session, actor=actor, hit_id=hit_id, data=data)
+            )
+
+        return await mutate(info, run)

@@ -1,0 +1,195 @@
+"""Planned operations: shareable records, deconflicted against other agencies' when planned."""
+
+import uuid
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ocpo_coord.audit.service import record_event
+from ocpo_coord.config import get_settings
+from ocpo_coord.context import Actor
+from ocpo_coord.deconfliction import repository, service
+from ocpo_coord.deconfliction.repository import OperationRepository
+from ocpo_coord.deconfliction.schemas import (
+    PlannedOperationCreate,
+    PlannedOperationFilter,
+    PlannedOperationPublic,
+    PlannedOperationUpdate,
+)
+from ocpo_coord.directory.repository import theatre_by_code, theatre_codes
+from ocpo_coord.exceptions import InvalidInput, NotFound
+from ocpo_coord.models import PlannedOperation, Record
+from ocpo_coord.models.enums import OperationStatus, RecordKind
+from ocpo_coord.records.filters import theatre_filter
+from ocpo_coord.records.pagination import Assembler, Page, assembled_page
+from ocpo_coord.records.repository import agency_codes, releases_for
+from ocpo_coord.records.service import (
+    audited_read,
+    check_version,
+    create_record,
+    markings_public,
+    set_markings,
+    touch,
+)
+from ocpo_coord.sharing.policy import enforce, may_edit
+
+
+def _repo(session: AsyncSession, actor: Actor) -> OperationRepository:
+    return OperationRepository(session, principal=actor.principal, now=actor.now)
+
+
+def assembler(actor: Actor) -> Assembler[PlannedOperation, PlannedOperationPublic]:
+    async def assemble(
+        session: AsyncSession, rows: list[tuple[PlannedOperation, Record]]
+    ) -> list[PlannedOperationPublic]:
+        ids = [op.id for op, _ in rows]
+        codes = await agency_codes(session)
+        theatres = await theatre_codes(session)
+        releases = await releases_for(session, ids)
+        hits = await repository.hit_counts(session, actor.principal, actor.now.date(), ids)
+        return [
+            PlannedOperationPublic(
+                id=op.id,
+                operation_kind=op.operation_kind,
+                title=op.title,
+                site_name=op.site_name,
+                latitude=op.latitude,
+                longitude=op.longitude,
+                radius_m=op.radius_m,
+                starts_at=op.starts_at,
+                ends_at=op.ends_at,
+                status=op.status,
+                theatre=theatres.get(record.theatre_id) if record.theatre_id else None,
+                created_at=record.created_at,
+                updated_at=record.updated_at,
+                version=record.version,
+                markings=markings_public(record, releases.get(op.id, []), codes),
+                hits=hits.get(op.id, 0),
+            )
+            for op, record in rows
+        ]
+
+    return assemble
+
+
+async def get_operation(
+    session: AsyncSession, *, actor: Actor, operation_id: uuid.UUID
+) -> PlannedOperationPublic:
+    row = await _repo(session, actor).get(operation_id)
+    if row is None:
+        raise NotFound("planned operation")
+    return (await assembler(actor)(session, [row]))[0]
+
+
+async def read_operation(
+    session: AsyncSession, *, actor: Actor, operation_id: uuid.UUID
+) -> PlannedOperationPublic:
+    return await audited_read(
+        session,
+        actor=actor,
+        kind=RecordKind.PLANNED_OPERATION,
+        public=await get_operation(session, actor=actor, operation_id=operation_id),
+    )
+
+
+async def list_operations(
+    session: AsyncSession, *, actor: Actor, filters: PlannedOperationFilter, first: int, after: str | None
+) -> Page[PlannedOperationPublic]:
+    settings = get_settings()
+    statement = _repo(session, actor).filtered(
+        theatre_id=await theatre_filter(session, filters.theatre),
+        operation_kind=filters.operation_kind,
+        status=filters.status,
+    )
+    return await assembled_page(
+        session,
+        statement,
+        first=first,
+        after=after,
+        max_page_size=settings.max_page_size,
+        count_cap=settings.count_cap,
+        assemble=assembler(actor),
+    )
+
+
+async def create_operation(
+    session: AsyncSession, *, actor: Actor, data: PlannedOperationCreate
+) -> PlannedOperationPublic:
+    """Plan an operation; other agencies' colliding operations raise hits on both sides now,
+    before anyone moves."""
+    theatre = await theatre_by_code(session, data.theatre)
+    if theatre is None:
+        raise InvalidInput(f"unknown theatre code: {data.theatre}", field="theatre")
+    record = await create_record(
+        session, actor=actor, kind=RecordKind.PLANNED_OPERATION, markings=data.markings, theatre_id=theatre.id
+    )
+    operation = PlannedOperation(
+        id=record.id,
+        operation_kind=data.operation_kind,
+        title=data.title,
+        site_name=data.site_name,
+        latitude=data.latitude,
+        longitude=data.longitude,
+        radius_m=data.radius_m,
+        starts_at=data.starts_at,
+        ends_at=data.ends_at,
+        status=data.status,
+    )
+    session.add(operation)
+    await session.flush()
+    created = await get_operation(session, actor=actor, operation_id=record.id)
+    await record_event(
+        session,
+        actor=actor,
+        action="planned_operation.create",
+        record_kind=RecordKind.PLANNED_OPERATION,
+        record_id=record.id,
+        after=created.model_dump(mode="json"),
+    )
+    if await service.check_operation(session, actor=actor, operation=operation, record=record):
+        created = await get_operation(session, actor=actor, operation_id=record.id)
+    return created
+
+
+async def update_operation(
+    session: AsyncSession, *, actor: Actor, operation_id: uuid.UUID, data: PlannedOperationUpdate
+) -> PlannedOperationPublic:
+    """Only the owner agency changes its plan; a new place, window or live status is
+    deconflicted again (hits already raised for the same pair are not repeated)."""
+    row = await _repo(session, actor).get_for_update(operation_id)
+    if row is None:
+        raise NotFound("planned operation")
+    operation, record = row
+    enforce(may_edit(actor.principal, record))
+    check_version(record, data.expected_version)
+    before = (await assembler(actor)(session, [row]))[0].model_dump(mode="json")
+    changes = data.model_dump(exclude_unset=True, exclude={"expected_version", "markings"})
+    starts_at = changes.get("starts_at", operation.starts_at)
+    ends_at = changes.get("ends_at", operation.ends_at)
+    if ends_at <= starts_at:
+        raise InvalidInput(
+            "must be after starts_at", field="ends_at" if "ends_at" in changes else "starts_at"
+        )
+    operation.sqlmodel_update(changes)
+    if data.markings is not None:
+        await set_markings(session, actor=actor, record=record, markings=data.markings)
+    touch(record, actor)
+    await session.flush()
+    updated = await get_operation(session, actor=actor, operation_id=operation.id)
+    await record_event(
+        session,
+        actor=actor,
+        action="planned_operation.update",
+        record_kind=RecordKind.PLANNED_OPERATION,
+        record_id=operation.id,
+        before=before,
+        after=updated.model_dump(mode="json"),
+    )
+    moved = changes.keys() & {"latitude", "longitude", "radius_m", "starts_at", "ends_at", "status"}
+    live = operation.status in (OperationStatus.PLANNED, OperationStatus.ACTIVE)
+    if (
+        moved
+        and live
+        and await service.check_operation(session, actor=actor, operation=operation, record=record)
+    ):
+        updated = await get_operation(session, actor=actor, operation_id=operation.id)
+    return updated

@@ -1,0 +1,210 @@
+"""Deconfliction queries.
+
+Matching deliberately looks past the sharing rule: a hit is raised whether or not
+either side may read the other's record. What a match returns never leaves the
+service as content; readers see a hit only through ``visible_hits``, and the other
+side's record only through ``readable``.
+"""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, true
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ocpo_coord.auth.principal import Principal
+from ocpo_coord.models import (
+    Agency,
+    AgencyTheatre,
+    DeconflictionHit,
+    Entity,
+    Notification,
+    PlannedOperation,
+    Position,
+    Record,
+    Selector,
+    Tour,
+)
+from ocpo_coord.models.enums import OperationStatus, RecordKind, Role
+from ocpo_coord.records.repository import RecordRepository
+from ocpo_coord.records.text import contains_text
+
+LIVE_OPERATIONS = [OperationStatus.PLANNED.value, OperationStatus.ACTIVE.value]
+
+
+class OperationRepository(RecordRepository[PlannedOperation]):
+    def __init__(self, session: AsyncSession, *, principal: Principal, now: datetime) -> None:
+        super().__init__(
+            session, PlannedOperation, RecordKind.PLANNED_OPERATION, principal=principal, now=now
+        )
+
+    def filtered(
+        self,
+        *,
+        theatre_id: uuid.UUID | None = None,
+        operation_kind: str | None = None,
+        status: str | None = None,
+        text: str | None = None,
+    ) -> Select[PlannedOperation, Record]:
+        statement: Select[PlannedOperation, Record] = self.readable_statement()
+        if theatre_id:
+            statement = statement.where(col(Record.theatre_id) == theatre_id)
+        if operation_kind:
+            statement = statement.where(col(PlannedOperation.operation_kind) == operation_kind)
+        if status:
+            statement = statement.where(col(PlannedOperation.status) == status)
+        if text:
+            statement = statement.where(contains_text(text, PlannedOperation.title))
+        return statement
+
+
+async def colliding_candidates(
+    session: AsyncSession,
+    *,
+    theatre_id: uuid.UUID,
+    owner_agency_id: uuid.UUID,
+    starts_at: datetime,
+    ends_at: datetime,
+) -> list[tuple[PlannedOperation, Record]]:
+    """Live operations of other agencies in the theatre whose windows meet this one."""
+    statement = (
+        select(PlannedOperation, Record)
+        .join(Record, col(Record.id) == col(PlannedOperation.id))
+        .where(
+            col(Record.theatre_id) == theatre_id,
+            col(Record.owner_agency_id) != owner_agency_id,
+            col(PlannedOperation.status).in_(LIVE_OPERATIONS),
+            col(PlannedOperation.starts_at) <= ends_at,
+            col(PlannedOperation.ends_at) >= starts_at,
+        )
+    )
+    return [(row[0], row[1]) for row in (await session.exec(statement)).all()]
+
+
+async def selectors_of(session: AsyncSession, entity_id: uuid.UUID) -> list[Selector]:
+    return list((await session.exec(select(Selector).where(Selector.entity_id == entity_id))).all())
+
+
+async def selector_matches(
+    session: AsyncSession, *, kind: str, normalized: str, owner_agency_id: uuid.UUID
+) -> list[Record]:
+    """Records of other agencies holding an entity with the same normalised selector."""
+    statement = (
+        select(Record)
+        .join(Entity, col(Entity.id) == col(Record.id))
+        .join(Selector, col(Selector.entity_id) == col(Entity.id))
+        .where(
+            col(Selector.kind) == kind,
+            col(Selector.normalized) == normalized,
+            col(Record.owner_agency_id) != owner_agency_id,
+        )
+        .distinct()
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def host_nation_agencies(session: AsyncSession, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    wanted = list(set(ids))
+    if not wanted:
+        return set()
+    statement = select(Agency.id).where(col(Agency.id).in_(wanted), col(Agency.host_nation).is_(True))
+    return set((await session.exec(statement)).all())
+
+
+async def shared_theatre(session: AsyncSession, a: uuid.UUID, b: uuid.UUID) -> uuid.UUID | None:
+    """A theatre both agencies are deployed in, if any (the first by id, for stability)."""
+    rows = (await session.exec(select(AgencyTheatre).where(col(AgencyTheatre.agency_id).in_([a, b])))).all()
+    by_agency: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+    for row in rows:
+        by_agency[row.agency_id].add(row.theatre_id)
+    common = sorted(by_agency[a] & by_agency[b])
+    return common[0] if common else None
+
+
+async def existing_hit(
+    session: AsyncSession,
+    agency_id: uuid.UUID,
+    record_id: uuid.UUID,
+    other_record_id: uuid.UUID,
+    match_kind: str,
+) -> DeconflictionHit | None:
+    statement = select(DeconflictionHit).where(
+        DeconflictionHit.agency_id == agency_id,
+        DeconflictionHit.record_id == record_id,
+        DeconflictionHit.other_record_id == other_record_id,
+        DeconflictionHit.match_kind == match_kind,
+    )
+    return (await session.exec(statement)).first()
+
+
+def hit_visible(principal: Principal, today: date) -> ColumnElement[bool]:
+    """Who sees one agency's side of a hit: that agency's coordinators and administrators,
+    the users it was notified to, and whoever holds the recipient position today."""
+    if not principal.reads_agency_data:
+        return false()
+    authorised = true() if principal.has_role(Role.AGENCY_ADMIN, Role.COORDINATOR) else false()
+    notified = exists().where(
+        col(Notification.subject_id) == col(DeconflictionHit.id),
+        col(Notification.recipient_id) == principal.user_id,
+    )
+    holds = exists().where(
+        col(Tour.position_id) == col(DeconflictionHit.recipient_position_id),
+        col(Tour.user_id) == principal.user_id,
+        col(Tour.start_date) <= today,
+        or_(col(Tour.end_date).is_(None), col(Tour.end_date) >= today),
+    )
+    return and_(col(DeconflictionHit.agency_id) == principal.agency_id, or_(authorised, notified, holds))
+
+
+async def visible_hits(
+    session: AsyncSession,
+    principal: Principal,
+    today: date,
+    *,
+    status: str | None,
+    hit_kind: str | None,
+    record_id: uuid.UUID | None = None,
+    limit: int = 200,
+) -> list[DeconflictionHit]:
+    statement = select(DeconflictionHit).where(hit_visible(principal, today))
+    if status:
+        statement = statement.where(col(DeconflictionHit.status) == status)
+    if hit_kind:
+        statement = statement.where(col(DeconflictionHit.hit_kind) == hit_kind)
+    if record_id:
+        statement = statement.where(col(DeconflictionHit.record_id) == record_id)
+    statement = statement.order_by(col(DeconflictionHit.created_at).desc(), col(DeconflictionHit.id)).limit(
+        limit
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def visible_hit(
+    session: AsyncSession, principal: Principal, today: date, hit_id: uuid.UUID
+) -> DeconflictionHit | None:
+    statement = select(DeconflictionHit).where(DeconflictionHit.id == hit_id, hit_visible(principal, today))
+    return (await session.exec(statement)).first()
+
+
+async def hit_counts(
+    session: AsyncSession, principal: Principal, today: date, record_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """Hits on these records that the principal may see (so only its own agency's sides)."""
+    if not record_ids:
+        return {}
+    statement = (
+        select(col(DeconflictionHit.record_id), func.count())
+        .where(hit_visible(principal, today), col(DeconflictionHit.record_id).in_(record_ids))
+        .group_by(col(DeconflictionHit.record_id))
+    )
+    return {r: int(n) for r, n in (await session.exec(statement)).all()}
+
+
+async def positions_by_id(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Position]:
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    return {p.id: p for p in (await session.exec(select(Position).where(col(Position.id).in_(wanted)))).all()}

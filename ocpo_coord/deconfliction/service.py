@@ -1,0 +1,288 @@
+"""Deconfliction hits: raised when two agencies' records share a selector, or their
+operations meet in place and time; acknowledged and resolved by each side.
+
+A hit tells one agency only that another agency holds something matching, the kind
+of match, and whom to contact. The other side's record is named only to a reader who
+may already read it (the one sharing rule decides). A host-nation agency is never
+told about a NOHOST record: that side of the hit is not created at all, so nothing
+(list, count, notification, audit entry) can reveal it.
+"""
+
+import uuid
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ocpo_coord.audit.service import record_event
+from ocpo_coord.context import Actor
+from ocpo_coord.deconfliction import repository
+from ocpo_coord.deconfliction.geo import places_overlap, windows_overlap
+from ocpo_coord.deconfliction.schemas import HitFilter, HitPublic, HitResolve
+from ocpo_coord.directory.repository import theatre_codes, user_logins
+from ocpo_coord.exceptions import Conflict, NotFound
+from ocpo_coord.models import DeconflictionHit, PlannedOperation, Position, Record
+from ocpo_coord.models.enums import HitKind, HitStatus, NotificationKind
+from ocpo_coord.notification import service as notifications
+from ocpo_coord.records.repository import agency_codes, readable_record_ids
+
+PLACE_AND_TIME = "place_and_time"
+
+
+def _contact(position: Position | None, agency: str) -> str:
+    if position is None:
+        return f"{agency} (no designated contact position: ask its coordinators)"
+    return f"{position.title} ({agency})"
+
+
+def _label(match_kind: str) -> str:
+    if match_kind == PLACE_AND_TIME:
+        return "operation in the same place and time"
+    return match_kind.replace("_", " ")
+
+
+async def raise_hit(
+    session: AsyncSession, *, actor: Actor, hit_kind: HitKind, match_kind: str, mine: Record, other: Record
+) -> list[DeconflictionHit]:
+    """Create the sides of one collision that may exist, tell their agencies, audit each."""
+    hosts = await repository.host_nation_agencies(session, [mine.owner_agency_id, other.owner_agency_id])
+    theatre_id = (
+        mine.theatre_id
+        or other.theatre_id
+        or await repository.shared_theatre(session, mine.owner_agency_id, other.owner_agency_id)
+    )
+    codes = await agency_codes(session)
+    positions = {
+        r.owner_agency_id: await notifications.designated_position(session, r.owner_agency_id, theatre_id)
+        for r in (mine, other)
+    }
+    pair_id = uuid.uuid4()
+    created = []
+    for own, theirs in ((mine, other), (other, mine)):
+        if own.owner_agency_id in hosts and theirs.nohost:
+            continue  # NOHOST: the host nation is not told, not even that something matches
+        if await repository.existing_hit(session, own.owner_agency_id, own.id, theirs.id, match_kind):
+            continue
+        recipient = positions[own.owner_agency_id]
+        contact = positions[theirs.owner_agency_id]
+        hit = DeconflictionHit(
+            pair_id=pair_id,
+            hit_kind=hit_kind,
+            match_kind=match_kind,
+            agency_id=own.owner_agency_id,
+            record_id=own.id,
+            other_agency_id=theirs.owner_agency_id,
+            other_record_id=theirs.id,
+            theatre_id=theatre_id,
+            recipient_position_id=recipient.id if recipient else None,
+            contact_position_id=contact.id if contact else None,
+            created_at=actor.now,
+        )
+        session.add(hit)
+        await session.flush()
+        other_code = codes.get(theirs.owner_agency_id, "?")
+        await notifications.notify(
+            session,
+            recipients=await notifications.agency_recipients(
+                session, own.owner_agency_id, recipient, actor.now
+            ),
+            kind=NotificationKind.DECONFLICTION_HIT,
+            subject_id=hit.id,
+            record_id=own.id,
+            title=f"Deconfliction hit: {other_code} holds a matching {_label(match_kind)}",
+            body=f"Contact {_contact(contact, other_code)} before acting.",
+            now=actor.now,
+        )
+        # Filed under the side's own record, naming no other agency: the entry is read by
+        # that record's readers, who may not be the hit's.
+        await record_event(
+            session,
+            actor=actor,
+            action="deconfliction.hit",
+            record_kind=own.kind,
+            record_id=own.id,
+            detail=f"deconfliction hit {hit.id} ({hit_kind.value}: {match_kind})",
+        )
+        created.append(hit)
+    return created
+
+
+async def check_selectors(session: AsyncSession, *, actor: Actor, entity_id: uuid.UUID) -> int:
+    """Compare an entity's selectors with every other agency's, readable or not."""
+    record = await session.get(Record, entity_id)
+    assert record is not None
+    raised = 0
+    for selector in await repository.selectors_of(session, entity_id):
+        for other in await repository.selector_matches(
+            session,
+            kind=selector.kind,
+            normalized=selector.normalized,
+            owner_agency_id=record.owner_agency_id,
+        ):
+            raised += len(
+                await raise_hit(
+                    session,
+                    actor=actor,
+                    hit_kind=HitKind.SELECTOR,
+                    match_kind=selector.kind,
+                    mine=record,
+                    other=other,
+                )
+            )
+    return raised
+
+
+async def check_operation(
+    session: AsyncSession, *, actor: Actor, operation: PlannedOperation, record: Record
+) -> int:
+    """Compare a new operation with other agencies' live operations in its theatre."""
+    if record.theatre_id is None:
+        return 0
+    raised = 0
+    for candidate, candidate_record in await repository.colliding_candidates(
+        session,
+        theatre_id=record.theatre_id,
+        owner_agency_id=record.owner_agency_id,
+        starts_at=operation.starts_at,
+        ends_at=operation.ends_at,
+    ):
+        if not windows_overlap(
+            (operation.starts_at, operation.ends_at), (candidate.starts_at, candidate.ends_at)
+        ):
+            continue
+        if not places_overlap(
+            (operation.latitude, operation.longitude, operation.radius_m),
+            (candidate.latitude, candidate.longitude, candidate.radius_m),
+        ):
+            continue
+        raised += len(
+            await raise_hit(
+                session,
+                actor=actor,
+                hit_kind=HitKind.OPERATION,
+                match_kind=PLACE_AND_TIME,
+                mine=record,
+                other=candidate_record,
+            )
+        )
+    return raised
+
+
+async def to_public(session: AsyncSession, actor: Actor, hits: list[DeconflictionHit]) -> list[HitPublic]:
+    codes = await agency_codes(session)
+    theatres = await theatre_codes(session)
+    positions = await repository.positions_by_id(
+        session,
+        {p for h in hits for p in (h.recipient_position_id, h.contact_position_id) if p is not None},
+    )
+    readable = await readable_record_ids(
+        session, actor.principal, actor.now, {r for h in hits for r in (h.record_id, h.other_record_id)}
+    )
+    logins = await user_logins(
+        session, {u for h in hits for u in (h.acknowledged_by_id, h.resolved_by_id) if u is not None}
+    )
+    result = []
+    for h in hits:
+        recipient = positions.get(h.recipient_position_id) if h.recipient_position_id else None
+        other_code = codes.get(h.other_agency_id, "?")
+        result.append(
+            HitPublic(
+                id=h.id,
+                hit_kind=h.hit_kind,
+                match_kind=h.match_kind,
+                agency=codes.get(h.agency_id, "?"),
+                record_id=h.record_id if h.record_id in readable else None,
+                other_agency=other_code,
+                other_record_id=h.other_record_id if h.other_record_id in readable else None,
+                contact=_contact(
+                    positions.get(h.contact_position_id) if h.contact_position_id else None, other_code
+                ),
+                recipient_position=recipient.title if recipient else None,
+                theatre=theatres.get(h.theatre_id) if h.theatre_id else None,
+                status=h.status,
+                created_at=h.created_at,
+                acknowledged_by=logins.get(h.acknowledged_by_id) if h.acknowledged_by_id else None,
+                acknowledged_at=h.acknowledged_at,
+                resolved_by=logins.get(h.resolved_by_id) if h.resolved_by_id else None,
+                resolved_at=h.resolved_at,
+                outcome=h.outcome,
+                outcome_note=h.outcome_note,
+            )
+        )
+    return result
+
+
+async def list_hits(session: AsyncSession, *, actor: Actor, filters: HitFilter) -> list[HitPublic]:
+    """Your agency's sides of hits, if you hold its contact position, were notified, or
+    coordinate for it."""
+    hits = await repository.visible_hits(
+        session, actor.principal, actor.now.date(), status=filters.status, hit_kind=filters.hit_kind
+    )
+    return await to_public(session, actor, hits)
+
+
+async def _hit(session: AsyncSession, actor: Actor, hit_id: uuid.UUID) -> DeconflictionHit:
+    hit = await repository.visible_hit(session, actor.principal, actor.now.date(), hit_id)
+    if hit is None:
+        raise NotFound("deconfliction hit")
+    return hit
+
+
+async def get_hit(session: AsyncSession, *, actor: Actor, hit_id: uuid.UUID) -> HitPublic:
+    return (await to_public(session, actor, [await _hit(session, actor, hit_id)]))[0]
+
+
+def _snapshot(hit: DeconflictionHit) -> dict[str, object]:
+    # The note stays out of the log: the log is read by the record's readers, who may
+    # not be the hit's.
+    return {"hit_id": hit.id, "status": hit.status, "outcome": hit.outcome}
+
+
+async def acknowledge_hit(session: AsyncSession, *, actor: Actor, hit_id: uuid.UUID) -> HitPublic:
+    hit = await _hit(session, actor, hit_id)
+    if hit.status != HitStatus.OPEN:
+        raise Conflict(f"the hit is already {hit.status}", field="id")
+    before = _snapshot(hit)
+    hit.status = HitStatus.ACKNOWLEDGED
+    hit.acknowledged_by_id = actor.principal.user_id
+    hit.acknowledged_at = actor.now
+    await session.flush()
+    record = await session.get(Record, hit.record_id)
+    await record_event(
+        session,
+        actor=actor,
+        action="deconfliction.acknowledge",
+        record_kind=record.kind if record else None,
+        record_id=hit.record_id,
+        before=before,
+        after=_snapshot(hit),
+    )
+    return await get_hit(session, actor=actor, hit_id=hit.id)
+
+
+async def resolve_hit(
+    session: AsyncSession, *, actor: Actor, hit_id: uuid.UUID, data: HitResolve
+) -> HitPublic:
+    """Resolving records the outcome; an open hit is acknowledged on the way."""
+    hit = await _hit(session, actor, hit_id)
+    if hit.status == HitStatus.RESOLVED:
+        raise Conflict("the hit is already resolved", field="id")
+    before = _snapshot(hit)
+    if hit.acknowledged_at is None:
+        hit.acknowledged_by_id = actor.principal.user_id
+        hit.acknowledged_at = actor.now
+    hit.status = HitStatus.RESOLVED
+    hit.resolved_by_id = actor.principal.user_id
+    hit.resolved_at = actor.now
+    hit.outcome = data.outcome
+    hit.outcome_note = data.note
+    await session.flush()
+    record = await session.get(Record, hit.record_id)
+    await record_event(
+        session,
+        actor=actor,
+        action="deconfliction.resolve",
+        record_kind=record.kind if record else None,
+        record_id=hit.record_id,
+        before=before,
+        after=_snapshot(hit),
+    )
+    return await get_hit(session, actor=actor, hit_id=hit.id)

@@ -1,0 +1,145 @@
+"""Notification queries: a user's own rows, and who stands behind a position."""
+
+import uuid
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ocpo_coord.models import Notification, Position, Record, Tour, User
+from ocpo_coord.models.enums import NotificationKind, Role
+from ocpo_coord.records.pagination import Cursor
+
+AUTHORISED_ROLES = [Role.AGENCY_ADMIN.value, Role.COORDINATOR.value]
+
+
+async def designated_positions(session: AsyncSession, agency_id: uuid.UUID) -> list[Position]:
+    statement = (
+        select(Position)
+        .where(Position.agency_id == agency_id, col(Position.deconfliction_contact).is_(True))
+        .order_by(col(Position.title), col(Position.id))
+    )
+    return list((await session.exec(statement)).all())
+
+
+def holds_on(on: date) -> list[object]:
+    """A tour that covers the day ``on``."""
+    return [col(Tour.start_date) <= on, or_(col(Tour.end_date).is_(None), col(Tour.end_date) >= on)]
+
+
+async def current_holders(session: AsyncSession, position_id: uuid.UUID, on: date) -> list[uuid.UUID]:
+    statement = (
+        select(Tour.user_id)
+        .join(User, col(User.id) == col(Tour.user_id))
+        .where(Tour.position_id == position_id, col(User.active).is_(True), *holds_on(on))  # type: ignore[arg-type]
+    )
+    return sorted(set((await session.exec(statement)).all()))
+
+
+async def last_holder(
+    session: AsyncSession, position_id: uuid.UUID, agency_id: uuid.UUID
+) -> uuid.UUID | None:
+    """The most recent holder, if still an active user of the agency."""
+    statement = (
+        select(Tour.user_id)
+        .join(User, col(User.id) == col(Tour.user_id))
+        .where(Tour.position_id == position_id, col(User.active).is_(True), User.agency_id == agency_id)
+        .order_by(col(Tour.start_date).desc())
+        .limit(1)
+    )
+    return (await session.exec(statement)).first()
+
+
+async def users_with_roles(session: AsyncSession, agency_id: uuid.UUID, roles: list[str]) -> list[User]:
+    # Roles are a JSON list; the agency's users are few, so they are filtered here.
+    statement = select(User).where(User.agency_id == agency_id, col(User.active).is_(True))
+    return [u for u in (await session.exec(statement)).all() if set(u.roles) & set(roles)]
+
+
+async def active_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    user = await session.get(User, user_id)
+    return user if user is not None and user.active else None
+
+
+def add_all(session: AsyncSession, rows: Iterable[Notification]) -> None:
+    session.add_all(list(rows))
+
+
+def _filtered(recipient_id: uuid.UUID, unread: bool | None, kind: NotificationKind | None) -> Any:
+    statement = select(Notification).where(Notification.recipient_id == recipient_id)
+    if unread is not None:
+        statement = statement.where(
+            col(Notification.read_at).is_(None) if unread else col(Notification.read_at).is_not(None)
+        )
+    if kind is not None:
+        statement = statement.where(Notification.kind == kind)
+    return statement
+
+
+async def count(
+    session: AsyncSession, recipient_id: uuid.UUID, *, unread: bool | None, kind: NotificationKind | None
+) -> int:
+    inner = _filtered(recipient_id, unread, kind).with_only_columns(col(Notification.id)).subquery()
+    return int((await session.exec(select(func.count()).select_from(inner))).one())
+
+
+async def feed(
+    session: AsyncSession,
+    recipient_id: uuid.UUID,
+    *,
+    unread: bool | None,
+    kind: NotificationKind | None,
+    after: Cursor | None,
+    limit: int,
+) -> list[Notification]:
+    statement = _filtered(recipient_id, unread, kind)
+    if after is not None:
+        statement = statement.where(
+            or_(
+                col(Notification.created_at) < after.created_at,
+                and_(col(Notification.created_at) == after.created_at, col(Notification.id) < after.id),
+            )
+        )
+    statement = statement.order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
+    return list((await session.exec(statement.limit(limit))).all())
+
+
+async def unread_count(session: AsyncSession, recipient_id: uuid.UUID) -> int:
+    statement = select(func.count()).where(
+        Notification.recipient_id == recipient_id, col(Notification.read_at).is_(None)
+    )
+    return int((await session.exec(statement)).one())
+
+
+async def mark_read(
+    session: AsyncSession, recipient_id: uuid.UUID, ids: list[uuid.UUID], now: datetime
+) -> int:
+    statement = update(Notification).where(
+        col(Notification.recipient_id) == recipient_id, col(Notification.read_at).is_(None)
+    )
+    if ids:
+        statement = statement.where(col(Notification.id).in_(ids))
+    result = await session.exec(statement.values(read_at=now))
+    return int(result.rowcount or 0)
+
+
+async def notified(
+    session: AsyncSession, recipient_id: uuid.UUID, subject_ids: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    if not subject_ids:
+        return set()
+    statement = select(Notification.subject_id).where(
+        Notification.recipient_id == recipient_id, col(Notification.subject_id).in_(subject_ids)
+    )
+    return set((await session.exec(statement)).all())
+
+
+async def position(session: AsyncSession, position_id: uuid.UUID) -> Position | None:
+    return await session.get(Position, position_id)
+
+
+async def record(session: AsyncSession, record_id: uuid.UUID) -> Record | None:
+    return await session.get(Record, record_id)
