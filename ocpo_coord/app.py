@@ -35,6 +35,7 @@ from ocpo_coord.intel.router import router as intel_router
 from ocpo_coord.logging_setup import configure_logging
 from ocpo_coord.note.router import router as note_router
 from ocpo_coord.sharing_admin.router import router as sharing_admin_router
+from ocpo_coord.stix.router import router as stix_router
 from ocpo_coord.task.router import router as task_router
 
 
@@ -138,6 +139,7 @@ def create_app(*, database_url: str | None = None, settings: Settings | None = N
         entity_router,
         task_router,
         sharing_admin_router,
+        stix_router,
     ):
         api.include_router(router)
     app.include_router(api)
