@@ -62,8 +62,10 @@ async def get_actor(
 ) -> Actor:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
-    claims = verify_token(get_settings(), credentials.credentials)
-    principal = await load_principal(session, login_from_claims(claims))
+    # The application's own settings when it was built with some (tests, embedding).
+    settings = getattr(request.app, "settings", None) or get_settings()
+    claims = verify_token(settings, credentials.credentials)
+    principal = await load_principal(session, login_from_claims(claims, settings.jwt_user_claim))
     bind_login(principal.login)  # for the request's access log line
     actor = Actor(principal=principal, request_id=request_id(request))
     # Kept so that a refused access can be audited after the request's transaction ends.
