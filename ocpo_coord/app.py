@@ -33,6 +33,7 @@ from ocpo_coord.evidence.router import router as evidence_router
 from ocpo_coord.gql.schema import graphql_router
 from ocpo_coord.intel.router import router as intel_router
 from ocpo_coord.logging_setup import configure_logging
+from ocpo_coord.metrics import MetricsMiddleware, metrics_endpoint
 from ocpo_coord.note.router import router as note_router
 from ocpo_coord.sharing_admin.router import router as sharing_admin_router
 from ocpo_coord.stix.router import router as stix_router
@@ -74,7 +75,7 @@ class Service(FastAPI):
             hsts=self.settings.environment is Environment.PRODUCTION,
             pages=lru_cache(maxsize=8)(self._page_policies),
         )
-        return RequestContextMiddleware(app)
+        return MetricsMiddleware(RequestContextMiddleware(app))
 
     def _page_policies(self, root_path: str) -> Mapping[str, str]:
         """The CSP of each HTML page, from the same templates the pages are rendered from.
@@ -148,6 +149,8 @@ def create_app(*, database_url: str | None = None, settings: Settings | None = N
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    app.add_api_route("/metrics", metrics_endpoint(engine, settings), include_in_schema=False)
 
     @app.get("/readyz", tags=["health"], response_model=None)
     async def readyz() -> dict[str, str] | JSONResponse:

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     max_page_size: int = 100
     count_cap: int = 10_000
 
+    # /metrics: with a token, for any client presenting it as a bearer token; without
+    # one, for clients on the loopback interface only.
+    metrics_token: str = ""
+
     log_format: LogFormat = LogFormat.JSON
     log_level: str = "INFO"
     # Browser origins allowed to call the API, comma-separated; none: no CORS headers at all.
