@@ -25,6 +25,7 @@ from ocpo_coord.api.middleware import (
 )
 from ocpo_coord.audit.router import router as audit_router
 from ocpo_coord.case.router import router as case_router
+from ocpo_coord.casefile.router import router as casefile_router
 from ocpo_coord.config import Environment, Settings, get_settings
 from ocpo_coord.db import get_engine, make_async_engine, sessionmaker_for
 from ocpo_coord.directory.router import router as directory_router
@@ -134,6 +135,7 @@ def create_app(*, database_url: str | None = None, settings: Settings | None = N
     api.include_router(audit_router)
     for router in (
         case_router,
+        casefile_router,
         note_router,
         intel_router,
         evidence_router,
