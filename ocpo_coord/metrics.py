@@ -1,18 +1,31 @@
 """Prometheus metrics: HTTP traffic, database pool, and domain events other packages count.
 
-Each service process keeps and exposes its own figures at ``/metrics``; Prometheus
-scrapes every process (or every container) and sums. No multiprocess directory is
-needed because the service runs one process per container (uvicorn without workers).
+One process (the default, one per container) keeps and exposes its own figures;
+Prometheus scrapes every container and sums. ``ocpo-coord serve --workers N`` runs
+several processes behind one port, where a scrape would reach any one of them: it then
+turns on prometheus-client's multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``), so every
+worker answers with the figures of all of them. The pool gauges are always those of
+the process that answers.
 
 Routes are labelled by their template (``/api/v1/cases/{case_id}``), never the raw
 path, so the number of series stays bounded whatever ids callers send.
 """
 
 import hmac
+import os
+import shutil
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -43,6 +56,7 @@ DECONFLICTION_EVENTS = Counter(
 )
 
 UNMATCHED = "unmatched"
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def _route(scope: Scope) -> str:
@@ -140,8 +154,26 @@ def metrics_endpoint(engine: AsyncEngine, settings: Settings) -> Callable[[Reque
     return metrics
 
 
+def prepare_multiprocess(directory: Path) -> None:
+    """Before worker processes start: a fresh directory where they share their figures.
+
+    An operator's own ``PROMETHEUS_MULTIPROC_DIR`` is kept as it is.
+    """
+    if os.environ.get(MULTIPROC_ENV):
+        return
+    shutil.rmtree(directory, ignore_errors=True)  # figures of a previous run would add up
+    directory.mkdir(parents=True)
+    os.environ[MULTIPROC_ENV] = str(directory)
+
+
 def exposition(engine: AsyncEngine) -> bytes:
-    """The process's metrics and this application's pool, in the text format."""
+    """The process's (or all workers') metrics and this application's pool, as text."""
+    if os.environ.get(MULTIPROC_ENV):
+        shared = CollectorRegistry()
+        multiprocess.MultiProcessCollector(shared)  # type: ignore[no-untyped-call]
+        figures = generate_latest(shared)
+    else:
+        figures = generate_latest(REGISTRY)
     pool = CollectorRegistry(auto_describe=False)
     pool.register(PoolCollector(engine))
-    return generate_latest(REGISTRY) + generate_latest(pool)
+    return figures + generate_latest(pool)

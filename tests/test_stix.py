@@ -14,7 +14,7 @@ from ocpo_coord.app import create_app
 from ocpo_coord.models.enums import Tlp
 from ocpo_coord.stix.ids import OCPO_EXTENSION
 from ocpo_coord.stix.markings import TLP2_IDS
-from tests.conftest import _template, auth
+from tests.conftest import _template, auth, gql
 
 KFOR_MOTEL = "INTREP 08-0412"
 TLP1_GREEN = "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"
@@ -362,3 +362,18 @@ async def test_a_bad_bundle_is_refused_naming_the_problem(
     assert response.status_code == 422, response.text
     assert message in response.json()["detail"]["message"]
     assert len(await _intel(client, "eulex.prosecutor")) == before
+
+
+async def test_graphql_returns_the_same_bundle_shape(client: httpx.AsyncClient) -> None:
+    item = await _item(client, "kfor.j2", KFOR_MOTEL)
+    body = await gql(
+        client,
+        "kfor.j2",
+        "query($id: ID) { stixBundle(intelId: $id) }",
+        {"id": item["id"]},
+    )
+    assert "errors" not in body, body
+    bundle = _valid(body["data"]["stixBundle"])
+    assert [r["id"] for r in _reports(bundle)] == [f"report--{item['id']}"]
+    refused = await gql(client, "kfor.j2", "{ stixBundle(first: 0) }")
+    assert refused["errors"][0]["message"] == "must be between 1 and 1000"

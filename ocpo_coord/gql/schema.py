@@ -35,6 +35,7 @@ from ocpo_coord.gql.refusals import AuditRefusals
 from ocpo_coord.intel.gql import IntelMutation, IntelQuery
 from ocpo_coord.note.gql import NoteMutation
 from ocpo_coord.sharing_admin.gql import SharingAdminMutation, SharingAdminQuery
+from ocpo_coord.stix.gql import StixQuery
 from ocpo_coord.task.gql import TaskMutation, TaskQuery
 
 Query = merge_types(
@@ -49,6 +50,7 @@ Query = merge_types(
         TaskQuery,
         EntityQuery,
         SharingAdminQuery,
+        StixQuery,
     ),
 )
 Mutation = merge_types(
