@@ -44,6 +44,13 @@ async def _item(client: httpx.AsyncClient, login: str, title_part: str) -> dict[
     return next(i for i in await _intel(client, login, text=title_part) if title_part in i["title"])
 
 
+async def _entity(client: httpx.AsyncClient, login: str, label: str) -> dict[str, Any]:
+    response = await client.get("/api/v1/entities", params={"text": label}, headers=auth(login))
+    assert response.status_code == 200, response.text
+    found: dict[str, Any] = next(e for e in response.json()["items"] if e["label"] == label)
+    return found
+
+
 def _valid(bundle_text: str) -> dict[str, Any]:
     results = validate_string(bundle_text, ValidationOptions(version="2.1"))
     errors = [str(e) for e in results.errors]
@@ -192,6 +199,16 @@ async def test_round_trip_into_a_second_installation(
         assert copy["markings"]["releasable_to"] == []  # never recreated: the owner decides again
         assert entry["stix_id"] in copy["markings"]["provenance"]
         assert "ocpo-unmik-kosovo" in copy["markings"]["provenance"]
+    # Linked entities come along with their selectors, under the same marking rules.
+    original_entity = await _entity(client, "unmik.analyst", "KRASNIQI Agim")
+    copied_entity = await _entity(second_installation, "unmik.analyst", "KRASNIQI Agim")
+    for key in ("entity_kind", "label", "attributes", "selectors"):
+        assert copied_entity[key] == original_entity[key], key
+    for key in ("classification", "orcon", "nohost", "originator_agency"):
+        assert copied_entity["markings"][key] == original_entity["markings"][key], key
+    assert copied_entity["markings"]["tlp"] == "AMBER+STRICT"  # INTERPOL's AMBER, now held by UNMIK
+    diffusion = next(e for e in result["created"] if "KRASNIQI" in e["title"].upper())
+    assert {link["record_id"] for link in copied_entity["links"]} == {diffusion["id"]}
     # Same bundle again: nothing new.
     again = await second_installation.post("/api/v1/stix/import", json=bundle, headers=auth("unmik.analyst"))
     assert again.status_code == 200
@@ -377,3 +394,28 @@ async def test_graphql_returns_the_same_bundle_shape(client: httpx.AsyncClient) 
     assert [r["id"] for r in _reports(bundle)] == [f"report--{item['id']}"]
     refused = await gql(client, "kfor.j2", "{ stixBundle(first: 0) }")
     assert refused["errors"][0]["message"] == "must be between 1 and 1000"
+
+
+async def test_a_foreign_person_comes_in_as_an_entity_and_the_system_does_not(
+    client: httpx.AsyncClient,
+) -> None:
+    person = {
+        "type": "identity",
+        "spec_version": "2.1",
+        "id": "identity--4b0a1f0e-2a57-4a8e-9d7e-0c3b2f6a1d55",
+        "created": "2008-05-01T00:00:00.000Z",
+        "modified": "2008-05-01T00:00:00.000Z",
+        "name": "Dragan Haulier",
+        "identity_class": "individual",
+    }
+    bundle = _foreign_bundle(refs=[], extra=[person])
+    bundle["objects"][1]["object_refs"] = [person["id"], "identity--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"]
+    item = await _import_one(client, "eulex.prosecutor", bundle)
+    entity = await _entity(client, "eulex.prosecutor", "Dragan Haulier")
+    assert entity["entity_kind"] == "person"
+    assert entity["markings"]["tlp"] == "AMBER+STRICT"
+    assert [link["record_id"] for link in entity["links"]] == [item["id"]]
+    systems = await client.get(
+        "/api/v1/entities", params={"text": "Partner fusion cell"}, headers=auth("eulex.prosecutor")
+    )
+    assert systems.json()["items"] == []
