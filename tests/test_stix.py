@@ -419,3 +419,17 @@ async def test_a_foreign_person_comes_in_as_an_entity_and_the_system_does_not(
         "/api/v1/entities", params={"text": "Partner fusion cell"}, headers=auth("eulex.prosecutor")
     )
     assert systems.json()["items"] == []
+
+
+async def test_statements_of_other_schemes_are_read_upwards(client: httpx.AsyncClient) -> None:
+    ref = "marking-definition--0b1fa3a4-6c4b-4f3f-9e4e-6e7e0f4d2c11"
+    strictly = _foreign_bundle(refs=[ref], extra=[_statement("UN STRICTLY CONFIDENTIAL")])
+    item = await _import_one(client, "eulex.chief", strictly)
+    assert item["markings"]["classification"] == "SECRET"
+    top = _foreign_bundle(refs=[ref], extra=[_statement("COSMIC TOP SECRET")])
+    top["objects"][1]["id"] = "report--0c3d1e55-8a7b-4c1d-9e2f-3a4b5c6d7e8f"
+    response = await client.post(
+        "/api/v1/stix/import", json=top, params={"theatre": "KOS"}, headers=auth("eulex.chief")
+    )
+    assert response.status_code == 422
+    assert "above any classification held here" in response.json()["detail"]["message"]

@@ -82,6 +82,8 @@ def _markings(
     obj: dict[str, Any], ext: dict[str, Any], definitions: dict[str, dict[str, Any]], actor: Actor
 ) -> MarkingsInput:
     read = read_markings(obj.get("object_marking_refs") or [], definitions)
+    if read.beyond:
+        raise InvalidInput(f"{obj['id']} is marked above any classification held here", field="objects")
     tlps = [t for t in (read.tlp, enum_or(Tlp, ext.get("tlp"), None)) if t is not None]
     if read.unknown_refs:
         tlps.append(Tlp.RED)

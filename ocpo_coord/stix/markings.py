@@ -91,6 +91,8 @@ class ReadMarkings:
     orcon: bool
     nohost: bool
     unknown_refs: tuple[str, ...]
+    # Above anything held here (TOP SECRET, COSMIC): such material is never imported.
+    beyond: bool = False
 
 
 _WORD = re.compile(r"[A-Z+]+")
@@ -117,7 +119,7 @@ def read_markings(refs: Iterable[str], definitions: Mapping[str, Mapping[str, An
     """Resolve ``object_marking_refs`` against the known TLP ids and the bundle's definitions."""
     tlps: list[Tlp] = []
     classifications: list[Classification] = []
-    orcon = nohost = False
+    orcon = nohost = beyond = False
     unknown: list[str] = []
     for ref in refs:
         if ref in _KNOWN_TLP_IDS:
@@ -132,8 +134,13 @@ def read_markings(refs: Iterable[str], definitions: Mapping[str, Mapping[str, An
         if tlp is not None:
             tlps.append(tlp)
         elif statement is not None:
-            words = set(_WORD.findall(statement.upper()))
+            upper = " ".join(_WORD.findall(statement.upper()))
+            words = set(upper.split())
             classifications += [c for c in Classification if c.name in words]
+            # UN "strictly confidential" sits above confidential: held as SECRET.
+            if "STRICTLY CONFIDENTIAL" in upper:
+                classifications.append(Classification.SECRET)
+            beyond = beyond or "TOP SECRET" in upper or "COSMIC" in words
             orcon = orcon or "ORCON" in words
             nohost = nohost or "NOHOST" in words
         else:
@@ -144,6 +151,7 @@ def read_markings(refs: Iterable[str], definitions: Mapping[str, Mapping[str, An
         orcon=orcon,
         nohost=nohost,
         unknown_refs=tuple(unknown),
+        beyond=beyond,
     )
 
 
