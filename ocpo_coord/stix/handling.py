@@ -39,6 +39,7 @@ class Handling:
 
 
 def bundle_objects(bundle: Any) -> list[dict[str, Any]]:
+    """The bundle's objects, each checked by the stix2 library; the first bad one is named."""
     if not isinstance(bundle, dict) or bundle.get("type") != "bundle":
         raise InvalidInput('is not a STIX bundle: expected an object with "type": "bundle"', field="type")
     objects = bundle.get("objects")
@@ -79,11 +80,18 @@ def enum_or(enum: type[E], value: Any, default: D) -> E | D:
 
 
 def _markings(
-    obj: dict[str, Any], ext: dict[str, Any], definitions: dict[str, dict[str, Any]], actor: Actor
+    index: int,
+    obj: dict[str, Any],
+    ext: dict[str, Any],
+    definitions: dict[str, dict[str, Any]],
+    actor: Actor,
 ) -> MarkingsInput:
+    """The narrowest reading of everything the object says about its handling."""
     read = read_markings(obj.get("object_marking_refs") or [], definitions)
     if read.beyond:
-        raise InvalidInput(f"{obj['id']} is marked above any classification held here", field="objects")
+        raise InvalidInput(
+            f"{obj['id']} is marked above any classification held here", field=f"objects.{index}"
+        )
     tlps = [t for t in (read.tlp, enum_or(Tlp, ext.get("tlp"), None)) if t is not None]
     if read.unknown_refs:
         tlps.append(Tlp.RED)
@@ -101,6 +109,7 @@ def _markings(
 
 
 async def theatre_code(session: AsyncSession, actor: Actor, ext: dict[str, Any], default: str | None) -> str:
+    """The object's own theatre when known here, else the caller's, else the agency's only one."""
     code = ext.get("theatre")
     if isinstance(code, str) and await theatre_by_code(session, code) is not None:
         return code
@@ -147,8 +156,10 @@ def handling(
 ) -> Handling:
     """The markings the importer will hold the object under, and its originator."""
     ext = ocpo(obj)
-    marked = _markings(obj, ext, definitions, actor)
+    marked = _markings(index, obj, ext, definitions, actor)
     origin = _originator(obj, ext, identities)
+    # The importer becomes the owner, and an owner's sharing agreements reach AMBER
+    # material: received AMBER from another originator, it is held AMBER+STRICT.
     if marked.tlp is Tlp.AMBER and origin != actor.principal.agency_code:
         marked = marked.model_copy(update={"tlp": Tlp.AMBER_STRICT})
     if marked.classification > actor.principal.clearance:
