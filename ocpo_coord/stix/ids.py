@@ -5,7 +5,16 @@ import uuid
 
 # Fixed once: the extension that carries grading, handling markings and provenance.
 OCPO_EXTENSION = "extension-definition--2f0c7d1e-8b6a-4c3e-9d51-7a4e0b9c6f12"
-OCPO_EXTENSION_SCHEMA = "https://ocpo-coord.example.org/stix/ocpo-extension-1.0.json"
+# STIX allows the schema as text; there is no published URL to point at.
+OCPO_EXTENSION_SCHEMA = (
+    "Property extension. On every object: record_id, installation, classification "
+    "(UNCLASSIFIED|RESTRICTED|CONFIDENTIAL|SECRET), tlp (TLP 2.0 level), orcon, nohost, restricted, "
+    "releasable_to (agency codes), originator_agency, custodian_agency, owner_agency, theatre, "
+    "provenance. On reports: grading (e.g. B2), source_reliability (A-F), information_credibility "
+    "(1-6), source_description, information_date. On entities: entity_kind, attributes, selectors "
+    "[{kind, value}]. On groupings: reference, crime_types, status, judicial_stage, priority, "
+    "lead_agency. On agency identities: agency_code."
+)
 
 
 def stable_uuid(seed: str) -> uuid.UUID:
