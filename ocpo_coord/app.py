@@ -25,6 +25,7 @@ from ocpo_coord.api.middleware import (
 )
 from ocpo_coord.audit.router import router as audit_router
 from ocpo_coord.case.router import router as case_router
+from ocpo_coord.casefile.router import router as casefile_router
 from ocpo_coord.config import Environment, Settings, get_settings
 from ocpo_coord.coordination.router import router as coordination_router
 from ocpo_coord.db import get_engine, make_async_engine, sessionmaker_for
@@ -39,9 +40,11 @@ from ocpo_coord.handover.router import rotation_router
 from ocpo_coord.handover.router import router as handover_router
 from ocpo_coord.intel.router import router as intel_router
 from ocpo_coord.logging_setup import configure_logging
+from ocpo_coord.metrics import MetricsMiddleware, metrics_endpoint
 from ocpo_coord.note.router import router as note_router
 from ocpo_coord.notification.router import router as notification_router
 from ocpo_coord.sharing_admin.router import router as sharing_admin_router
+from ocpo_coord.stix.router import router as stix_router
 from ocpo_coord.task.router import router as task_router
 
 
@@ -80,7 +83,7 @@ class Service(FastAPI):
             hsts=self.settings.environment is Environment.PRODUCTION,
             pages=lru_cache(maxsize=8)(self._page_policies),
         )
-        return RequestContextMiddleware(app)
+        return MetricsMiddleware(RequestContextMiddleware(app))
 
     def _page_policies(self, root_path: str) -> Mapping[str, str]:
         """The CSP of each HTML page, from the same templates the pages are rendered from.
@@ -143,6 +146,7 @@ def create_app(*, database_url: str | None = None, settings: Settings | None = N
     api.include_router(rotation_router)
     for router in (
         case_router,
+        casefile_router,
         note_router,
         intel_router,
         evidence_router,
@@ -152,6 +156,7 @@ def create_app(*, database_url: str | None = None, settings: Settings | None = N
         coordination_router,
         deconfliction_router,
         notification_router,
+        stix_router,
     ):
         api.include_router(router)
     app.include_router(api)
@@ -160,6 +165,8 @@ def create_app(*, database_url: str | None = None, settings: Settings | None = N
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    app.add_api_route("/metrics", metrics_endpoint(engine, settings), include_in_schema=False)
 
     @app.get("/readyz", tags=["health"], response_model=None)
     async def readyz() -> dict[str, str] | JSONResponse:

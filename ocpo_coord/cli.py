@@ -115,6 +115,11 @@ def serve(
         typer.echo(f"ocpo-coord will not start: {reasons}", err=True)
         raise typer.Exit(2) from None
     _prepare_state_dir()
+    if workers > 1:
+        from ocpo_coord.metrics import prepare_multiprocess
+
+        # One /metrics answer for all workers, whichever of them the scrape reaches.
+        prepare_multiprocess(settings.state_dir / "metrics")
     # The service's log format from the first line on (the worker supervisor's lines too);
     # uvicorn's access log is off because the application writes its own, with request ids.
     configure_logging(log_format=settings.log_format, level=settings.log_level)

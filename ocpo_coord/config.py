@@ -42,12 +42,22 @@ class Settings(BaseSettings):
     jwt_audience: str = "ocpo-coord"
     jwks_url: str = ""
     local_signing_key_path: Path | None = None
+    # OpenID Connect: the issuer URL alone is enough; discovery names the JWKS, and the
+    # issuer is then what every token's ``iss`` must be.
+    oidc_issuer: str = ""
+    jwks_cache_seconds: int = 300
+    # The claim that names the user's login (Keycloak: preferred_username).
+    jwt_user_claim: str = "preferred_username"
     token_ttl_minutes: int = 480
 
     graphiql: bool | None = None
     introspection: bool | None = None
     max_page_size: int = 100
     count_cap: int = 10_000
+
+    # /metrics: with a token, for any client presenting it as a bearer token; without
+    # one, for clients on the loopback interface only.
+    metrics_token: str = ""
 
     log_format: LogFormat = LogFormat.JSON
     log_level: str = "INFO"
@@ -88,15 +98,18 @@ class Settings(BaseSettings):
     def _production_problems(self, *, default_database: bool) -> list[str]:
         """Every development default that must not reach production, all named at once."""
         problems = []
-        if not self.jwks_url:
+        if not self.jwks_url and not self.oidc_issuer:
             problems.append(
-                "OCPO_JWKS_URL must be set in production: the local signing key is for development only"
+                "OCPO_JWKS_URL must be set in production, or OCPO_OIDC_ISSUER: "
+                "the local signing key is for development only"
             )
         if default_database:
             problems.append(
                 "OCPO_DATABASE_URL must be set in production: the default is a SQLite file in the state directory"
             )
-        if "jwt_issuer" not in self.model_fields_set or self.jwt_issuer in ("", _LOCAL_ISSUER):
+        if not self.oidc_issuer and (
+            "jwt_issuer" not in self.model_fields_set or self.jwt_issuer in ("", _LOCAL_ISSUER)
+        ):
             problems.append("OCPO_JWT_ISSUER must be set in production to the identity provider's issuer")
         if "jwt_audience" not in self.model_fields_set or not self.jwt_audience:
             problems.append(
@@ -110,6 +123,11 @@ class Settings(BaseSettings):
                 "OCPO_INTROSPECTION must not be turned on in production: it publishes the whole schema"
             )
         return problems
+
+    @property
+    def token_issuer(self) -> str:
+        """The ``iss`` every token must carry: the OIDC issuer when one is configured."""
+        return self.oidc_issuer.rstrip("/") if self.oidc_issuer else self.jwt_issuer
 
     @property
     def graphiql_enabled(self) -> bool:

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.concurrency import run_in_threadpool
 
 from ocpo_coord.api.middleware import accept_request_id
 from ocpo_coord.audit.service import serialize_writes
@@ -62,8 +63,14 @@ async def get_actor(
 ) -> Actor:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
-    claims = verify_token(get_settings(), credentials.credentials)
-    principal = await load_principal(session, login_from_claims(claims))
+    # The application's own settings when it was built with some (tests, embedding).
+    settings = getattr(request.app, "settings", None) or get_settings()
+    if settings.oidc_issuer or settings.jwks_url:
+        # Fetching the provider's keys (rarely: they are cached) must not stall the event loop.
+        claims = await run_in_threadpool(verify_token, settings, credentials.credentials)
+    else:
+        claims = verify_token(settings, credentials.credentials)
+    principal = await load_principal(session, login_from_claims(claims, settings.jwt_user_claim))
     bind_login(principal.login)  # for the request's access log line
     actor = Actor(principal=principal, request_id=request_id(request))
     # Kept so that a refused access can be audited after the request's transaction ends.

@@ -223,7 +223,11 @@ class SecurityHeadersMiddleware:
                 for name, value in self.fixed:
                     headers[name] = value
                 is_html = headers.get("content-type", "").startswith("text/html")
-                headers["Content-Security-Policy"] = page_policy if page_policy and is_html else API_CSP
+                # An HTML page a route renders itself (the case file) brings its own policy.
+                own = headers.get("content-security-policy") if is_html else None
+                headers["Content-Security-Policy"] = (
+                    page_policy if page_policy and is_html else own or API_CSP
+                )
                 if no_store:
                     headers["Cache-Control"] = "no-store"
             await send(message)

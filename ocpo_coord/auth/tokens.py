@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from jwt import PyJWKClient
 
 from ocpo_coord.auth.keys import LOCAL_KEY_ID, load_or_create_private_key
+from ocpo_coord.auth.oidc import OidcKeys
 from ocpo_coord.config import Settings
 from ocpo_coord.exceptions import Unauthenticated
 
@@ -45,7 +46,14 @@ def _local_public_key(path: Path) -> RSAPublicKey:
     return load_or_create_private_key(path).public_key()
 
 
+@lru_cache(maxsize=4)
+def _oidc_keys(issuer: str, ttl_seconds: int) -> OidcKeys:
+    return OidcKeys(issuer, ttl_seconds=ttl_seconds)
+
+
 def _verification_key(settings: Settings, token: str) -> Any:
+    if settings.oidc_issuer:
+        return _oidc_keys(settings.token_issuer, settings.jwks_cache_seconds).signing_key(token)
     if settings.jwks_url:
         try:
             return _jwks_client(settings.jwks_url).get_signing_key_from_jwt(token).key
@@ -62,7 +70,7 @@ def verify_token(settings: Settings, token: str) -> dict[str, Any]:
             key,
             algorithms=ALGORITHMS,
             audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer,
+            issuer=settings.token_issuer,
             options={"require": ["exp", "iss", "aud"]},
         )
     except jwt.ExpiredSignatureError as exc:
@@ -75,12 +83,12 @@ def verify_token(settings: Settings, token: str) -> dict[str, Any]:
         raise Unauthenticated("token issuer is not trusted") from exc
     except jwt.PyJWTError as exc:
         raise Unauthenticated(f"token is invalid: {exc}") from exc
-    if not isinstance(claims.get(USER_CLAIM) or claims.get("sub"), str):
-        raise Unauthenticated(f"token has no {USER_CLAIM} claim")
+    if not isinstance(claims.get(settings.jwt_user_claim) or claims.get("sub"), str):
+        raise Unauthenticated(f"token has no {settings.jwt_user_claim} claim")
     return claims
 
 
-def login_from_claims(claims: dict[str, Any]) -> str:
-    value = claims.get(USER_CLAIM) or claims.get("sub")
+def login_from_claims(claims: dict[str, Any], claim: str = USER_CLAIM) -> str:
+    value = claims.get(claim) or claims.get("sub")
     assert isinstance(value, str)
     return value

@@ -19,6 +19,7 @@ from ocpo_coord.deconfliction.geo import places_overlap, windows_overlap
 from ocpo_coord.deconfliction.schemas import HitFilter, HitPublic, HitResolve
 from ocpo_coord.directory.repository import theatre_codes, user_logins
 from ocpo_coord.exceptions import Conflict, NotFound
+from ocpo_coord.metrics import DECONFLICTION_EVENTS
 from ocpo_coord.models import DeconflictionHit, PlannedOperation, Position, Record
 from ocpo_coord.models.enums import HitKind, HitStatus, NotificationKind
 from ocpo_coord.notification import service as notifications
@@ -78,6 +79,7 @@ async def raise_hit(
         )
         session.add(hit)
         await session.flush()
+        DECONFLICTION_EVENTS.labels(kind=str(hit_kind)).inc()
         other_code = codes.get(theirs.owner_agency_id, "?")
         await notifications.notify(
             session,

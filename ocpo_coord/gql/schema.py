@@ -39,6 +39,7 @@ from ocpo_coord.intel.gql import IntelMutation, IntelQuery
 from ocpo_coord.note.gql import NoteMutation
 from ocpo_coord.notification.gql import NotificationMutation, NotificationQuery
 from ocpo_coord.sharing_admin.gql import SharingAdminMutation, SharingAdminQuery
+from ocpo_coord.stix.gql import StixQuery
 from ocpo_coord.task.gql import TaskMutation, TaskQuery
 
 Query = merge_types(
@@ -57,6 +58,7 @@ Query = merge_types(
         CoordinationQuery,
         DeconflictionQuery,
         NotificationQuery,
+        StixQuery,
     ),
 )
 Mutation = merge_types(

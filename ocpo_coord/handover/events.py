@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.context import Actor
+from ocpo_coord.metrics import HANDOVER_EVENTS
 from ocpo_coord.models import Handover, HandoverLine
 from ocpo_coord.models.enums import HandoverKind, NotificationKind
 from ocpo_coord.notification.service import agency_recipients, designated_position, notify
@@ -56,6 +57,7 @@ async def _side_recipients(
 
 
 async def handover_step(session: AsyncSession, actor: Actor, handover: Handover, action: str) -> None:
+    HANDOVER_EVENTS.labels(event=action).inc()
     sides = _TOLD.get(action)
     if not sides:
         return

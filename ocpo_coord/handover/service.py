@@ -43,6 +43,7 @@ from ocpo_coord.handover.schemas import (
     ReviewInput,
 )
 from ocpo_coord.handover.views import LineViews
+from ocpo_coord.metrics import HANDOVER_EVENTS
 from ocpo_coord.models import Agency, Handover, HandoverLine, Theatre, User
 from ocpo_coord.models.enums import ConsentStatus, Disposition, HandoverStatus, LineKind
 from ocpo_coord.records.repository import agency_codes, agency_ids_by_code
@@ -378,6 +379,7 @@ async def decide_lines(
             detail=f"handover {handover.reference}",
         )
     await session.flush()
+    HANDOVER_EVENTS.labels(event="line_decided").inc(decided)
     return BulkResult(decided=decided, skipped=skipped)
 
 

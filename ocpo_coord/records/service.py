@@ -10,6 +10,7 @@ from ocpo_coord.audit.service import record_event
 from ocpo_coord.context import Actor
 from ocpo_coord.exceptions import Conflict, InvalidInput, StaleVersion
 from ocpo_coord.models import Record, RecordRelease
+from ocpo_coord.models.base import new_id
 from ocpo_coord.models.enums import Classification, RecordKind, Tlp
 from ocpo_coord.records.repository import (
     agency_ids_by_code,
@@ -76,13 +77,17 @@ async def create_record(
     theatre_id: uuid.UUID | None,
     parent: Record | None = None,
     field: str = "markings",
+    record_id: uuid.UUID | None = None,
 ) -> Record:
+    """A new record held and owned by the actor's agency. ``record_id`` is for importers
+    whose ids are derived from what they import, so that a re-import is recognised."""
     principal = actor.principal
     enforce(may_create(principal))
     assert principal.agency_id is not None
     if markings.classification > principal.clearance:
         raise InvalidInput("is above your clearance", field=f"{field}.classification")
     record = Record(
+        id=record_id or new_id(),
         kind=kind,
         originator_agency_id=principal.agency_id,
         custodian_agency_id=principal.agency_id,

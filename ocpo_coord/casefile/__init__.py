@@ -1,0 +1,1 @@
+"""The printable case file (HTML)."""

@@ -1,0 +1,173 @@
+"""The printable case file: a case and everything hanging off it that the reader may read.
+
+Every section is read through the same services as the APIs (so through ``readable``);
+intelligence linked to the case appears only where the reader may read it. The page's
+banner carries the highest classification, the narrowest TLP and every caveat of what
+it shows, as a printed document's overall marking does. The export is audited per
+record, so each audit entry inherits the markings of the record it names.
+"""
+
+import base64
+import hashlib
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ocpo_coord.audit.service import record_event
+from ocpo_coord.case import service as cases
+from ocpo_coord.case.schemas import CasePublic
+from ocpo_coord.config import get_settings
+from ocpo_coord.context import Actor
+from ocpo_coord.evidence import service as evidence
+from ocpo_coord.intel import service as intel
+from ocpo_coord.intel.schemas import IntelItemFilter
+from ocpo_coord.models.enums import Classification, RecordKind, Tlp
+from ocpo_coord.note import service as notes
+from ocpo_coord.records.pagination import Page
+from ocpo_coord.records.schemas import MarkingsPublic
+from ocpo_coord.sharing.policy import tlp_rank
+from ocpo_coord.task import service as tasks
+from ocpo_coord.task.schemas import TaskFilter
+
+T = TypeVar("T")
+
+# More than this per section is not a printable document; the page says it was cut.
+SECTION_LIMIT = 1000
+
+_env = Environment(
+    loader=PackageLoader("ocpo_coord.casefile", "templates"),
+    autoescape=select_autoescape(["html"], default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+STYLE = (_env.loader.get_source(_env, "case_file.css")[0] if _env.loader else "").strip()
+# The page's one stylesheet is inline; the CSP admits exactly it and nothing else.
+CSP = (
+    "default-src 'none'; "
+    f"style-src 'sha256-{base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()}'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Banner:
+    classification: str
+    tlp: str
+    caveats: list[str]
+
+    @property
+    def text(self) -> str:
+        return " // ".join([self.classification, f"TLP:{self.tlp}", *self.caveats])
+
+
+def banner(markings: Iterable[MarkingsPublic]) -> Banner:
+    shown = list(markings)
+    classification = max(
+        (Classification(m.classification) for m in shown), default=Classification.UNCLASSIFIED
+    )
+    tlp = max((Tlp(m.tlp) for m in shown), key=tlp_rank, default=Tlp.CLEAR)
+    caveats = [
+        name
+        for name, present in (
+            ("ORCON", any(m.orcon for m in shown)),
+            ("NOHOST", any(m.nohost for m in shown)),
+            ("RESTRICTED CASE", any(m.restricted for m in shown)),
+        )
+        if present
+    ]
+    return Banner(classification.name, tlp.value, caveats)
+
+
+def portion(markings: MarkingsPublic) -> str:
+    """The short marking printed before each portion, e.g. (C AMBER ORCON)."""
+    parts = [Classification(markings.classification).name[0], Tlp(markings.tlp).value]
+    parts += [c for c, on in (("ORCON", markings.orcon), ("NOHOST", markings.nohost)) if on]
+    return f"({' '.join(parts)})"
+
+
+_env.filters["portion"] = portion
+
+
+async def _all(fetch: Callable[[str | None], Awaitable[Page[T]]]) -> tuple[list[T], bool]:
+    """Every readable item of a section, page by page, up to SECTION_LIMIT."""
+    items: list[T] = []
+    after: str | None = None
+    while True:
+        page = await fetch(after)
+        items += page.items
+        if not page.has_next_page or not page.end_cursors:
+            return items[:SECTION_LIMIT], False
+        if len(items) >= SECTION_LIMIT:
+            return items[:SECTION_LIMIT], True
+        after = page.end_cursors[-1]
+
+
+async def case_file(session: AsyncSession, *, actor: Actor, case_id: uuid.UUID) -> str:
+    """The rendered HTML page; an unreadable case is the same NotFound as a missing one."""
+    case: CasePublic = await cases.get_case(session, actor=actor, case_id=case_id)
+    size = get_settings().max_page_size
+    note_items, notes_cut = await _all(
+        lambda after: notes.list_notes(session, actor=actor, case_id=case_id, first=size, after=after)
+    )
+    evidence_items, evidence_cut = await _all(
+        lambda after: evidence.list_evidence(session, actor=actor, case_id=case_id, first=size, after=after)
+    )
+    task_items, tasks_cut = await _all(
+        lambda after: tasks.list_tasks(
+            session, actor=actor, filters=TaskFilter(case_id=case_id), first=size, after=after
+        )
+    )
+    intel_items, intel_cut = await _all(
+        lambda after: intel.list_intel_items(
+            session, actor=actor, filters=IntelItemFilter(case_id=case_id), first=size, after=after
+        )
+    )
+    shown: list[tuple[RecordKind, uuid.UUID, MarkingsPublic]] = [
+        (RecordKind.CASE, case.id, case.markings),
+        *((RecordKind.NOTE, n.id, n.markings) for n in note_items),
+        *((RecordKind.EVIDENCE, e.id, e.markings) for e in evidence_items),
+        *((RecordKind.TASK, t.id, t.markings) for t in task_items),
+        *((RecordKind.INTEL_ITEM, i.id, i.markings) for i in intel_items),
+    ]
+    for kind, record_id, _ in shown:
+        await record_event(
+            session,
+            actor=actor,
+            action=f"{kind.value}.export",
+            record_kind=kind,
+            record_id=record_id,
+            detail="case file (HTML)",
+        )
+    return _env.get_template("case_file.html").render(
+        style=STYLE,
+        case=case,
+        banner=banner(m for _, _, m in shown),
+        notes=sorted(note_items, key=lambda n: (n.created_at, str(n.id))),
+        evidence=evidence_items,
+        tasks=sorted(task_items, key=lambda t: (t.due_date is None, t.due_date, t.title)),
+        intel=sorted(intel_items, key=lambda i: (i.information_date, i.title)),
+        cut=[
+            name
+            for name, c in (
+                ("notes", notes_cut),
+                ("evidence", evidence_cut),
+                ("tasks", tasks_cut),
+                ("intelligence", intel_cut),
+            )
+            if c
+        ],
+        produced_at=actor.now.strftime("%Y-%m-%d %H:%M UTC"),
+        produced_by=f"{actor.principal.display_name} ({actor.principal.login}, {actor.principal.agency_code})",
+        limit=SECTION_LIMIT,
+        fmt=_when,
+    )
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""

@@ -1,0 +1,1 @@
+"""STIX 2.1 exchange of intelligence with other systems."""

@@ -1,0 +1,233 @@
+"""STIX 2.1 import: reports (and notes) of another system become intelligence items
+owned by the importing user's agency, with the entities they refer to.
+
+Markings are read by ``handling`` and never widened; releases to other agencies are not
+recreated (the new owner may release again, ORCON permitting). A new record's id is
+derived from the importing agency and the STIX id, so importing the same bundle again
+creates nothing. The whole bundle is one transaction: a bad object imports nothing.
+"""
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ocpo_coord.audit.service import record_event
+from ocpo_coord.context import Actor
+from ocpo_coord.directory.repository import theatre_by_code
+from ocpo_coord.entity.repository import EntityRepository
+from ocpo_coord.exceptions import InvalidInput
+from ocpo_coord.intel.schemas import IntelItemCreate
+from ocpo_coord.intel.service import get_intel_item
+from ocpo_coord.models import IntelItem
+from ocpo_coord.models.enums import InformationCredibility, RecordKind, SourceReliability
+from ocpo_coord.records.repository import agency_ids_by_code
+from ocpo_coord.records.service import create_record
+from ocpo_coord.sharing.policy import enforce, may_create
+from ocpo_coord.stix import import_entities, repository
+from ocpo_coord.stix.handling import (
+    Handling,
+    bundle_objects,
+    check_orcon,
+    enum_or,
+    handling,
+    ocpo,
+    source_name,
+    theatre_code,
+)
+from ocpo_coord.stix.ids import stable_uuid
+from ocpo_coord.stix.markings import credibility_of
+from ocpo_coord.stix.schemas import ImportedItem, StixImportResult
+
+_ITEM_TYPES = ("report", "note")
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    index: int
+    stix_id: str
+    data: IntelItemCreate
+    held: Handling
+    refs: tuple[str, ...]
+
+
+def _information_date(obj: dict[str, Any], ext: dict[str, Any]) -> date:
+    for value in (ext.get("information_date"), obj.get("published"), obj.get("created")):
+        if isinstance(value, str):
+            try:
+                return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
+            except ValueError:
+                continue
+    raise InvalidInput(f"{obj['id']}: no date of information", field="objects")
+
+
+def _candidate(index: int, obj: dict[str, Any], held: Handling, theatre: str) -> _Candidate:
+    ext = ocpo(obj)
+    text = obj.get("description") or obj.get("content") or ""
+    title = obj.get("name") or obj.get("abstract") or (text.strip().splitlines() or [obj["id"]])[0]
+    reliability = enum_or(SourceReliability, ext.get("source_reliability"), SourceReliability.F)
+    credibility = enum_or(
+        InformationCredibility, ext.get("information_credibility"), credibility_of(obj.get("confidence"))
+    )
+    try:
+        data = IntelItemCreate(
+            title=str(title)[:300],
+            content=str(text or title)[:50_000],
+            information_date=_information_date(obj, ext),
+            source_reliability=reliability,
+            information_credibility=credibility,
+            source_description=str(ext.get("source_description") or f"STIX {obj['type']} {obj['id']}")[:300],
+            theatre=theatre,
+            markings=held.markings,
+        )
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(p) for p in problem.get("loc", ()))
+        raise InvalidInput(f"{obj['id']}: {where}: {problem.get('msg')}", field=f"objects.{index}") from exc
+    refs = tuple(r for r in obj.get("object_refs") or [] if isinstance(r, str))
+    return _Candidate(index, obj["id"], data, held, refs)
+
+
+def _provenance(actor: Actor, system: str, stix_id: str, held: Handling) -> str:
+    origin = held.originator_code
+    return f"imported by {actor.principal.agency_code} from {system} (STIX {stix_id})" + (
+        f"; originated by {origin}" if origin else ""
+    )
+
+
+async def import_bundle(
+    session: AsyncSession, *, actor: Actor, bundle: Any, theatre: str | None, source: str | None
+) -> StixImportResult:
+    principal = actor.principal
+    enforce(may_create(principal))
+    assert principal.agency_id is not None
+    assert principal.agency_code is not None
+    objects = bundle_objects(bundle)
+    definitions = {o["id"]: o for o in objects if o["type"] == "marking-definition"}
+    identities = {o["id"]: o for o in objects if o["type"] == "identity"}
+    items = [(i, o) for i, o in enumerate(objects) if o["type"] in _ITEM_TYPES]
+    if not items:
+        raise InvalidInput("the bundle holds no report or note to import", field="objects")
+    if theatre and await theatre_by_code(session, theatre) is None:
+        raise InvalidInput(f"unknown theatre code: {theatre}", field="theatre")
+    system = source_name(objects, source)
+    candidates = [
+        _candidate(
+            i,
+            o,
+            handling(i, o, definitions, identities, actor),
+            await theatre_code(session, actor, ocpo(o), theatre),
+        )
+        for i, o in items
+    ]
+    # Entities the reports refer to, each once.
+    referred = {r for c in candidates for r in c.refs}
+    entities: dict[str, import_entities.EntityCandidate] = {}
+    for i, o in enumerate(objects):
+        kind = import_entities.entity_kind(o) if o["id"] in referred else None
+        if kind is not None and o["id"] not in entities:
+            held = handling(i, o, definitions, identities, actor)
+            entities[o["id"]] = import_entities.entity_candidate(i, o, kind, held)
+    everything = [(c.index, c.stix_id, c.held) for c in candidates] + [
+        (e.index, e.stix_id, e.held) for e in entities.values()
+    ]
+    known = await agency_ids_by_code(
+        session, [h.originator_code for _, _, h in everything if h.originator_code]
+    )
+    for index, stix_id, held in everything:
+        check_orcon(index, stix_id, held, principal.agency_code.upper(), set(known))
+    ids = {stix_id: stable_uuid(f"import:{principal.agency_id}:{stix_id}") for _, stix_id, _ in everything}
+    taken = await repository.existing_ids(session, ids.values())
+    # An entity imported before is linked again only while the importer may still read it.
+    reusable = set(
+        await EntityRepository(session, principal=principal, now=actor.now).get_many(
+            ids[s] for s in entities if ids[s] in taken
+        )
+    )
+    new_items = [c for c in candidates if ids[c.stix_id] not in taken]
+    wanted = {r for c in new_items for r in c.refs if r in entities}
+    for stix_id in sorted(wanted):
+        entity = entities[stix_id]
+        if ids[stix_id] not in taken:
+            await import_entities.create_entity(
+                session,
+                actor,
+                entity,
+                ids[stix_id],
+                _provenance(actor, system, stix_id, entity.held),
+                known.get(entity.held.originator_code or ""),
+            )
+            taken.add(ids[stix_id])
+            reusable.add(ids[stix_id])
+    created: list[ImportedItem] = []
+    skipped: list[ImportedItem] = []
+    links: set[tuple[uuid.UUID, uuid.UUID]] = set()
+    for candidate in candidates:
+        record_id = ids[candidate.stix_id]
+        entry = ImportedItem(stix_id=candidate.stix_id, id=record_id, title=candidate.data.title)
+        if record_id in taken:
+            skipped.append(entry)
+            continue
+        taken.add(record_id)  # the same object twice in one bundle is one item
+        await _create(session, actor, candidate, record_id, system, known)
+        links |= {(record_id, ids[r]) for r in candidate.refs if r in entities and ids[r] in reusable}
+        created.append(entry)
+    await import_entities.link(session, links)
+    return StixImportResult(source=system, created=created, already_imported=skipped)
+
+
+async def _create(
+    session: AsyncSession,
+    actor: Actor,
+    candidate: _Candidate,
+    record_id: uuid.UUID,
+    system: str,
+    originators: dict[str, uuid.UUID],
+) -> None:
+    data = candidate.data
+    theatre = await theatre_by_code(session, data.theatre)
+    assert theatre is not None
+    record = await create_record(
+        session,
+        actor=actor,
+        kind=RecordKind.INTEL_ITEM,
+        markings=data.markings,
+        theatre_id=theatre.id,
+        record_id=record_id,
+        field=f"objects.{candidate.index}.markings",
+    )
+    origin = candidate.held.originator_code or ""
+    # The originator known here keeps its ORCON say; an unknown one is named in provenance.
+    if origin in originators:
+        record.originator_agency_id = originators[origin]
+    record.provenance = _provenance(actor, system, candidate.stix_id, candidate.held)
+    session.add(
+        IntelItem(
+            id=record.id,
+            **data.model_dump(
+                include={
+                    "title",
+                    "content",
+                    "information_date",
+                    "source_reliability",
+                    "information_credibility",
+                    "source_description",
+                }
+            ),
+        )
+    )
+    await session.flush()
+    created = await get_intel_item(session, actor=actor, item_id=record.id)
+    await record_event(
+        session,
+        actor=actor,
+        action="intel_item.import",
+        record_kind=RecordKind.INTEL_ITEM,
+        record_id=record.id,
+        after=json.loads(created.model_dump_json()),
+        detail=f"from {system}: {candidate.stix_id}",
+    )
