@@ -96,7 +96,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['resolved_by_id'], ['user_account.id'], name=op.f('fk_deconfliction_hit_resolved_by_id_user_account')),
     sa.ForeignKeyConstraint(['theatre_id'], ['theatre.id'], name=op.f('fk_deconfliction_hit_theatre_id_theatre')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_deconfliction_hit')),
-    sa.UniqueConstraint('agency_id', 'record_id', 'other_record_id', 'match_kind', name='one_per_match')
+    sa.UniqueConstraint('agency_id', 'record_id', 'other_record_id', 'match_kind', name='uq_deconfliction_hit_one_per_match')
     )
     with op.batch_alter_table('deconfliction_hit', schema=None) as batch_op:
         batch_op.create_index('ix_deconfliction_hit_agency_created', ['agency_id', 'created_at', 'id'], unique=False)

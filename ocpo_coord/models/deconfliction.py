@@ -22,7 +22,13 @@ class DeconflictionHit(SQLModel, table=True):
 
     __tablename__ = "deconfliction_hit"
     __table_args__ = (
-        UniqueConstraint("agency_id", "record_id", "other_record_id", "match_kind", name="one_per_match"),
+        UniqueConstraint(
+            "agency_id",
+            "record_id",
+            "other_record_id",
+            "match_kind",
+            name="uq_deconfliction_hit_one_per_match",
+        ),
         CheckConstraint("agency_id <> other_agency_id", name="distinct_agencies"),
         Index("ix_deconfliction_hit_agency_created", "agency_id", "created_at", "id"),
     )
