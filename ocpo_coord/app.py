@@ -33,6 +33,7 @@ from ocpo_coord.deconfliction.router import router as deconfliction_router
 from ocpo_coord.directory.router import router as directory_router
 from ocpo_coord.entity.router import router as entity_router
 from ocpo_coord.evidence.router import router as evidence_router
+from ocpo_coord.exports.router import router as exports_router
 from ocpo_coord.gql.schema import graphql_router
 from ocpo_coord.handover.router import checklist_router as handover_checklist_router
 from ocpo_coord.handover.router import consent_router as handover_consent_router
@@ -157,6 +158,7 @@ def create_app(*, database_url: str | None = None, settings: Settings | None = N
         deconfliction_router,
         notification_router,
         stix_router,
+        exports_router,
     ):
         api.include_router(router)
     app.include_router(api)

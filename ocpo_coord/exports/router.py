@@ -1,0 +1,41 @@
+"""REST: CSV downloads of the task board and the responsibility matrix."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from ocpo_coord.api.deps import ActorDep, SessionDep
+from ocpo_coord.coordination.schemas import MatrixFilter
+from ocpo_coord.exports import csv_tables
+from ocpo_coord.task.schemas import TaskFilter
+
+router = APIRouter(tags=["exports"])
+_CSV: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "A CSV file (RFC 4180)."}
+}
+
+
+def _download(body: str, name: str) -> Response:
+    return Response(
+        content=body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/tasks.csv", response_class=Response, responses=_CSV)
+async def task_board_csv(
+    session: SessionDep, actor: ActorDep, filters: Annotated[TaskFilter, Query()]
+) -> Response:
+    """The task board as CSV: every task you may read that matches the filters."""
+    return _download(await csv_tables.task_board_csv(session, actor=actor, filters=filters), "task-board.csv")
+
+
+@router.get("/responsibilities/matrix.csv", response_class=Response, responses=_CSV)
+async def matrix_csv(
+    session: SessionDep, actor: ActorDep, filters: Annotated[MatrixFilter, Query()]
+) -> Response:
+    """The responsibility matrix as CSV, with overlap and gap flags per activity area."""
+    body = await csv_tables.matrix_csv(session, actor=actor, filters=filters)
+    return _download(body, f"responsibility-matrix-{filters.theatre.lower()}.csv")
