@@ -488,3 +488,26 @@ def test_an_unknown_log_level_is_refused(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("OCPO_LOG_LEVEL", "loud")
     with pytest.raises(ValueError, match="unknown log level"):
         Settings()
+
+
+async def test_an_unexpected_failure_answers_json_without_the_cause(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ocpo_coord.directory import service as directory_service
+
+    async def broken(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("secret table name ocpo_internal and a stack")
+
+    monkeypatch.setattr(directory_service, "list_agencies", broken)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://ocpo.test") as http:
+        response = await http.get(
+            "/api/v1/agencies", headers={**auth("unmik.analyst"), "X-Request-ID": "abc123"}
+        )
+    assert response.status_code == 500
+    body = response.json()
+    assert body["detail"]["code"] == "INTERNAL_ERROR"
+    assert "abc123" in body["detail"]["message"]
+    assert "secret" not in response.text
+    assert "Traceback" not in response.text
+    assert response.headers["x-request-id"] == "abc123"

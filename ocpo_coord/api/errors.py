@@ -109,11 +109,29 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (409, "A conflicting change or a duplicate."),
         (412, "If-Match does not name the current version."),
         (422, "The input is invalid; `field` names the culprit."),
+        (500, "The service failed; the body names the request id to quote, never the cause."),
     )
 }
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """Any other failure: the same envelope, a request id to quote, nothing of the cause.
+
+    Starlette's outermost error middleware calls this after our own middleware has been
+    unwound, so the request id and the basic headers are set here again. The exception
+    itself is logged (with its traceback) by the server, never sent to the caller.
+    """
+    request_id = str(request.scope.get("state", {}).get("request_id", ""))
+    body = _body("INTERNAL_ERROR", f"the service failed to answer; quote request id {request_id}", None)
+    return JSONResponse(
+        body,
+        status_code=500,
+        headers={"X-Request-ID": request_id, "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"},
+    )
 
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(OcpoError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
