@@ -126,7 +126,11 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         body,
         status_code=500,
-        headers={"X-Request-ID": request_id, "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"},
+        headers={
+            "X-Request-ID": request_id,
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
     )
 
 
