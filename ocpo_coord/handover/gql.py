@@ -182,6 +182,17 @@ DecideResult = Annotated[
 ConsentResult = Annotated[ConsentRequestPayload | ErrorTypes, strawberry.union("ConsentRequestResult")]
 
 
+def _line_filter(given: HandoverLineFilter | None, line_ids: list[strawberry.ID] | None) -> LineFilter:
+    f = given or HandoverLineFilter()
+    return LineFilter(
+        kind=f.kind,
+        disposition=f.disposition,
+        consent_status=f.consent_status,
+        case_id=parse_id(f.case_id, "case") if f.case_id else None,
+        line_ids=[parse_id(i, "line") for i in line_ids] if line_ids is not None else None,
+    )
+
+
 def _id(value: strawberry.ID) -> uuid.UUID:
     return parse_id(value, "handover")
 
@@ -216,13 +227,7 @@ class HandoverQuery:
         after: int | None = None,
         first: int = 100,
     ) -> list[HandoverLineType]:
-        f = filter or HandoverLineFilter()
-        filters = LineFilter(
-            kind=f.kind,
-            disposition=f.disposition,
-            consent_status=f.consent_status,
-            case_id=parse_id(f.case_id, "case") if f.case_id else None,
-        )
+        filters = _line_filter(filter, None)
         found = await lines.list_lines(
             info.context.session,
             actor=info.context.require_actor(),
@@ -287,17 +292,8 @@ class HandoverMutation:
     @strawberry.mutation
     async def decide_handover_lines(self, info: GraphQLInfo, input: DecideHandoverLinesInput) -> DecideResult:
         async def run(actor: Actor) -> DecideHandoverLinesPayload:
-            f = input.filter or HandoverLineFilter()
             data = BulkDecision(
-                filter=LineFilter(
-                    kind=f.kind,
-                    disposition=f.disposition,
-                    consent_status=f.consent_status,
-                    case_id=parse_id(f.case_id, "case") if f.case_id else None,
-                    line_ids=[parse_id(i, "line") for i in input.line_ids]
-                    if input.line_ids is not None
-                    else None,
-                ),
+                filter=_line_filter(input.filter, input.line_ids),
                 decision=LineDecision(
                     disposition=input.disposition,
                     reason=input.reason,

@@ -23,15 +23,8 @@ async def list_lines(
 ) -> list[LinePublic]:
     """Lines in inventory order, after the line numbered ``after`` (a keyset cursor)."""
     handover = await visible(session, actor, handover_id)
-    statement = repository.lines_statement(
-        handover.id,
-        include_hidden=side_of(actor.principal, handover) is Side.OUTGOING,
-        kind=filters.kind,
-        disposition=filters.disposition,
-        consent_status=filters.consent_status,
-        case_id=filters.case_id,
-        line_ids=filters.line_ids,
-    )
+    outgoing = side_of(actor.principal, handover) is Side.OUTGOING
+    statement = repository.filtered_lines(handover.id, include_hidden=outgoing, filters=filters)
     lines = await repository.lines(session, statement, after=after, limit=limit)
     views = await LineViews(session, actor.principal, actor.now).load(lines)
     return [views.public(line) for line in lines]

@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from ocpo_coord.auth.principal import Principal
+from ocpo_coord.handover.schemas import LineFilter
 from ocpo_coord.models import (
     Case,
     CaseMember,
@@ -293,6 +294,20 @@ def lines_statement(
     if line_ids is not None:
         statement = statement.where(col(HandoverLine.id).in_(line_ids))
     return statement.order_by(col(HandoverLine.seq))
+
+
+def filtered_lines(
+    handover_id: uuid.UUID, *, include_hidden: bool, filters: LineFilter
+) -> SelectOfScalar[HandoverLine]:
+    return lines_statement(
+        handover_id,
+        include_hidden=include_hidden,
+        kind=filters.kind,
+        disposition=filters.disposition,
+        consent_status=filters.consent_status,
+        case_id=filters.case_id,
+        line_ids=filters.line_ids,
+    )
 
 
 async def lines(

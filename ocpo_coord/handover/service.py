@@ -346,16 +346,7 @@ async def decide_lines(
         raise NotFound("handover")
     require_status(handover, HandoverStatus.IN_PROGRESS, doing="decide lines of")
     incoming_side = side_of(actor.principal, handover) is Side.INCOMING
-    f: LineFilter = data.filter
-    statement = repository.lines_statement(
-        handover.id,
-        include_hidden=not incoming_side,
-        kind=f.kind,
-        disposition=f.disposition,
-        consent_status=f.consent_status,
-        case_id=f.case_id,
-        line_ids=f.line_ids,
-    )
+    statement = repository.filtered_lines(handover.id, include_hidden=not incoming_side, filters=data.filter)
     lines = await repository.lines(session, statement)
     sides = await _decider_sides(session, handover, lines)
     decided = 0
