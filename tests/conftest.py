@@ -1,5 +1,6 @@
 """Fixtures: both databases, the ASGI app over real HTTP, and real signed tokens."""
 
+import functools
 import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -28,7 +29,6 @@ from tests.fixtures.databases import (  # noqa: E402
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 _templates: dict[str, Template] = {}
-_skipped_postgres: list[str] = []
 
 
 @pytest.fixture(scope="session")
@@ -36,16 +36,20 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("databases")
 
 
+@functools.cache
+def _postgres_reason() -> str | None:
+    """Asked once per test process: an unreachable server is not retried for every test."""
+    return postgres_unreachable_reason()
+
+
 def _template(backend: str, workdir: Path, *, directory_only: bool = False) -> Template:
     key = f"{backend}-directory" if directory_only else backend
     if key not in _templates:
         if backend == "postgresql":
-            reason = postgres_unreachable_reason()
+            reason = _postgres_reason()
             if reason is not None:
                 if postgres_required():
                     pytest.fail(f"{reason} (OCPO_REQUIRE_POSTGRES is set)")
-                if not _skipped_postgres:
-                    _skipped_postgres.append(reason)
                 pytest.skip(reason)
         _templates[key] = build_template(backend, workdir, directory_only=directory_only)
     return _templates[key]
@@ -115,11 +119,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    if _skipped_postgres:
+    """Say plainly whether the PostgreSQL half ran. Read from the test reports, so it
+    also holds when the tests ran in worker processes (pytest-xdist)."""
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if isinstance(report.longrepr, tuple) and "PostgreSQL not reachable" in str(report.longrepr[2])
+    ]
+    ran = any("[postgresql" in report.nodeid for report in terminalreporter.stats.get("passed", []))
+    if skipped:
         terminalreporter.write_sep("=", "PostgreSQL part SKIPPED", yellow=True, bold=True)
-        terminalreporter.write_line(_skipped_postgres[0])
+        terminalreporter.write_line(str(skipped[0].longrepr[2]))
         terminalreporter.write_line(
             "Only SQLite was tested. Set OCPO_REQUIRE_POSTGRES=1 to make this a failure."
         )
-    elif "postgresql" in _templates:
+    elif ran:
         terminalreporter.write_line("PostgreSQL part ran against a real server.")
