@@ -89,12 +89,12 @@ def _sign_in(page: Any, login: str) -> None:
     page.select_option("#theatre", "KOS")
     page.fill("#on", "2008-06-01")
     page.dispatch_event("#on", "change")
-    page.wait_for_selector("#matrix table.matrix")
+    page.wait_for_selector("#matrix .caption:has-text('KOS on 1 Jun 2008')")
     page.wait_for_selector("#tasks .columns")
     page.wait_for_selector("#hits table, #hits .empty")
-    page.wait_for_function(
-        "['tasks', 'matrix', 'hits'].every(id => document.getElementById(id).getAttribute('aria-busy') === 'false')"
-    )
+    # Selectors, not wait_for_function: the page's CSP forbids the eval it would need.
+    for panel in ("tasks", "matrix", "hits"):
+        page.wait_for_selector(f"#{panel}[aria-busy=false]")
 
 
 def test_coordinators_page_shows_what_each_user_may_read(chromium: str, base_url: str) -> None:
@@ -184,6 +184,12 @@ def test_coordinators_page_shows_what_each_user_may_read(chromium: str, base_url
             ):
                 assert unmik_title not in whole
             page.screenshot(path=str(ARTIFACTS / "coord-page-kfor.png"), full_page=True)
+
+            # Acknowledging a hit goes through the API and shows who did it.
+            acknowledged = page.locator("#hits .flag-ack").count()
+            page.locator("#hits button.acknowledge").first.click()
+            page.locator("#hits .flag-ack").nth(acknowledged).wait_for()
+            assert "by " in (page.text_content("#hits .hit-ack") or "")
         finally:
             browser.close()
 

@@ -65,6 +65,13 @@ const HITS_QUERY = `query CoordHits {
   }
 }`;
 
+const ACKNOWLEDGE_MUTATION = `mutation CoordAcknowledge($id: ID!) {
+  acknowledgeDeconflictionHit(id: $id) {
+    __typename
+    ... on UserError { message }
+  }
+}`;
+
 // --- small helpers ---------------------------------------------------------------------
 
 const $ = (id) => document.getElementById(id);
@@ -148,6 +155,7 @@ const state = { me: null, tasks: [], generation: 0 };
 
 function showSignIn(message) {
   sessionStorage.removeItem(TOKEN_KEY);
+  state.generation++; // answers still on their way for the previous user are dropped
   state.me = null;
   state.tasks = [];
   $("board").hidden = true;
@@ -224,7 +232,7 @@ async function loadTheatre() {
         if (generation !== state.generation) return;
         $(id).replaceChildren(el("p", { class: "error" }, err.message));
       } finally {
-        $(id).setAttribute("aria-busy", "false");
+        if (generation === state.generation) $(id).setAttribute("aria-busy", "false");
       }
     }),
   );
@@ -413,7 +421,10 @@ function renderHits(data, theatre) {
         "td",
         {},
         hit.status === "OPEN"
-          ? el("span", { class: "flag flag-open" }, "Not acknowledged")
+          ? [
+              el("span", { class: "flag flag-open" }, "Not acknowledged"),
+              el("button", { type: "button", class: "small acknowledge", "data-hit-id": hit.id }, "Acknowledge"),
+            ]
           : el("span", { class: "flag flag-ack" }, "Acknowledged"),
         hit.acknowledgedBy ? el("div", { class: "sub" }, `by ${hit.acknowledgedBy}, ${formatDate(hit.acknowledgedAt)}`) : null,
       ),
@@ -431,6 +442,24 @@ function renderHits(data, theatre) {
   );
 }
 
+async function acknowledge(button) {
+  button.disabled = true;
+  try {
+    const data = await graphql(ACKNOWLEDGE_MUTATION, { id: button.dataset.hitId });
+    const result = data.acknowledgeDeconflictionHit;
+    if (result.__typename !== "DeconflictionHitPayload") throw new Error(result.message || "Could not acknowledge.");
+    const theatre = $("theatre").value;
+    renderHits(await graphql(HITS_QUERY), theatre);
+  } catch (err) {
+    if (err instanceof SignedOut) {
+      showSignIn(err.message);
+      return;
+    }
+    button.disabled = false;
+    button.after(el("div", { class: "error small-error" }, err.message));
+  }
+}
+
 // --- wiring --------------------------------------------------------------------------------
 
 function wire() {
@@ -442,6 +471,10 @@ function wire() {
   $("sign-out").addEventListener("click", () => {
     sessionStorage.removeItem(THEATRE_KEY);
     showSignIn("");
+  });
+  $("hits").addEventListener("click", (event) => {
+    const button = event.target.closest("button.acknowledge");
+    if (button) acknowledge(button);
   });
   $("theatre").addEventListener("change", loadTheatre);
   $("on").addEventListener("change", loadTheatre);
