@@ -130,6 +130,8 @@ def test_coordinators_page_shows_what_each_user_may_read(chromium: str, base_url
             assert "script-src 'self'" in csp
             assert "unsafe-inline" not in csp
             page.wait_for_selector("#sign-in:not([hidden])")
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "coord-sign-in.png"))
 
             # A refused token is said so, and not kept.
             page.fill("#token", "not-a-token")
@@ -159,7 +161,6 @@ def test_coordinators_page_shows_what_each_user_may_read(chromium: str, base_url
             assert page.locator("#matrix tr.row-gap[data-area=RESOURCE_GOVERNANCE]").count() == 1
             assert page.locator("#matrix tr.row-gap[data-area=JUSTICE_SUPPORT]").count() == 0
 
-            ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "coord-page.png"), full_page=True)
 
             # Signing out forgets the token; the next user sees only their own side.

@@ -404,7 +404,11 @@ function renderMatrix(data) {
 // --- deconfliction hits ------------------------------------------------------------------
 
 function renderHits(data, theatre) {
-  const hits = data.deconflictionHits.filter((hit) => hit.status !== "RESOLVED" && (!hit.theatre || hit.theatre === theatre));
+  // Unacknowledged first, colliding operations before shared selectors, newest first.
+  const rank = (hit) => (hit.status === "OPEN" ? 0 : 2) + (hit.hitKind === "OPERATION" ? 0 : 1);
+  const hits = data.deconflictionHits
+    .filter((hit) => hit.status !== "RESOLVED" && (!hit.theatre || hit.theatre === theatre))
+    .sort((a, b) => rank(a) - rank(b) || b.createdAt.localeCompare(a.createdAt));
   if (!hits.length) {
     fill($("hits"), el("p", { class: "empty" }, "No open hits for your agency in this theatre."));
     return;
