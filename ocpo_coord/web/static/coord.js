@@ -101,6 +101,11 @@ function words(value) {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
+function sentence(text) {
+  const trimmed = String(text).trim();
+  return trimmed.charAt(0).toUpperCase() + trimmed.slice(1) + (/[.!?]$/.test(trimmed) ? "" : ".");
+}
+
 function areaLabel(key) {
   return AREAS[key] || words(key);
 }
@@ -195,7 +200,8 @@ async function start() {
   if (agency) for (const code of agency.theatres) mine.add(code);
   const select = $("theatre");
   const theatres = [...data.theatres].sort((a, b) => (mine.has(b.code) - mine.has(a.code)) || a.name.localeCompare(b.name));
-  select.replaceChildren(...theatres.map((t) => el("option", { value: t.code }, `${t.name} (${t.code})`)));
+  const label = (t) => `${t.name} (${t.code})${agency && !mine.has(t.code) ? " – not deployed" : ""}`;
+  select.replaceChildren(...theatres.map((t) => el("option", { value: t.code }, label(t))));
   const remembered = sessionStorage.getItem(THEATRE_KEY);
   if (remembered && theatres.some((t) => t.code === remembered)) select.value = remembered;
   if (!$("on").value) $("on").value = new Date().toISOString().slice(0, 10);
@@ -230,7 +236,7 @@ async function loadTheatre() {
           return;
         }
         if (generation !== state.generation) return;
-        $(id).replaceChildren(el("p", { class: "error" }, err.message));
+        $(id).replaceChildren(el("p", { class: "error" }, sentence(err.message)));
       } finally {
         if (generation === state.generation) $(id).setAttribute("aria-busy", "false");
       }
