@@ -151,6 +151,12 @@ def test_coordinators_page_shows_what_each_user_may_read(chromium: str, base_url
             assert "Map ransom handsets" not in board  # Haiti
             assert page.locator("#tasks .card.is-overdue .flag-overdue").count() > 0
             assert page.locator("#tasks .column-blocked .card").count() > 0
+            page.fill("#task-text", "KTA tender")
+            assert page.locator("#tasks .card").count() == 1
+            page.fill("#task-text", "")
+            page.check("#task-overdue")
+            assert page.locator("#tasks .card").count() == page.locator("#tasks .card.is-overdue").count()
+            page.uncheck("#task-overdue")
 
             overlap = page.locator("#matrix tr.row-overlap[data-area=BORDER_CONTROL]")
             assert overlap.count() == 1

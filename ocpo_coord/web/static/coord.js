@@ -166,7 +166,10 @@ function showSignIn(message) {
   $("board").hidden = true;
   $("controls").hidden = true;
   $("who").hidden = true;
-  for (const id of ["tasks", "matrix", "hits", "task-summary"]) $(id).replaceChildren();
+  for (const id of ["tasks", "matrix", "hits", "task-summary", "task-agency", "theatre"]) $(id).replaceChildren();
+  $("task-text").value = "";
+  $("task-overdue").checked = false;
+  $("task-blocked").checked = false;
   $("sign-in").hidden = false;
   const error = $("sign-in-error");
   error.hidden = !message;
@@ -231,11 +234,11 @@ async function loadTheatre() {
         if (generation !== state.generation) return;
         render(data);
       } catch (err) {
+        if (generation !== state.generation) return;
         if (err instanceof SignedOut) {
           showSignIn(err.message);
           return;
         }
-        if (generation !== state.generation) return;
         $(id).replaceChildren(el("p", { class: "error" }, sentence(err.message)));
       } finally {
         if (generation === state.generation) $(id).setAttribute("aria-busy", "false");
