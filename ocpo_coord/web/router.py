@@ -15,6 +15,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 # The page's own policy (the security middleware keeps an HTML route's own CSP): its script,
 # style and icon from this origin, requests to this origin, nothing inline, nothing else.
+# form-action 'none': the sign-in form is handled by the script; were the script not to
+# run, the browser must not submit it (the token would land in a URL).
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
