@@ -47,6 +47,7 @@ from ocpo_coord.notification.router import router as notification_router
 from ocpo_coord.sharing_admin.router import router as sharing_admin_router
 from ocpo_coord.stix.router import router as stix_router
 from ocpo_coord.task.router import router as task_router
+from ocpo_coord.web import router as web
 
 
 class Service(FastAPI):
@@ -163,6 +164,7 @@ def create_app(*, database_url: str | None = None, settings: Settings | None = N
         api.include_router(router)
     app.include_router(api)
     app.include_router(graphql_router(), prefix="/graphql")
+    web.install(app)  # the coordinators' page at /coord, reading through /graphql
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

@@ -1,0 +1,505 @@
+// The coordinators' page. Everything shown comes from /graphql with the signed-in user's
+// bearer token, so the service's sharing rule decides what appears. Text from the service
+// is only ever set with textContent: nothing it returns is parsed as markup.
+
+const TOKEN_KEY = "ocpo-coord.token";
+const THEATRE_KEY = "ocpo-coord.theatre";
+
+const AREAS = {
+  OPERATIONS_AGAINST_OC: "Operations against organized crime",
+  OPERATIONAL_SUPPORT_LOCAL_LE: "Operational support to local law enforcement",
+  INFORMATION_GATHERING: "Information gathering",
+  POLICE_CAPACITY_BUILDING: "Police capacity building",
+  JUSTICE_SUPPORT: "Justice and criminal-justice support",
+  BORDER_CONTROL: "Border, coast, port and airport control",
+  ADVICE_TO_GOVERNMENT: "Advice to government",
+  RESOURCE_GOVERNANCE: "Resource governance",
+  SUPPLY_CHAIN_SANCTIONS: "Supply-chain integrity and sanctions",
+  REGIONAL_COOPERATION: "Regional and international cooperation",
+  AWARENESS_RESILIENCE: "Awareness and social resilience",
+  DDR_EMPLOYMENT: "Employment for actors in illegal economies (DDR)",
+  DEMAND_REDUCTION: "Reducing demand and unintended effects",
+};
+
+const COLUMNS = [
+  { key: "PROPOSED", label: "Proposed" },
+  { key: "ACCEPTED", label: "Accepted" },
+  { key: "IN_PROGRESS", label: "In progress" },
+  { key: "BLOCKED", label: "Blocked" },
+  { key: "CLOSED", label: "Done or cancelled", statuses: ["DONE", "CANCELLED"] },
+];
+
+const ROLE_LETTER = { LEAD: "L", SUPPORT: "S", CONSULTED: "C", INFORMED: "I" };
+
+const ME_QUERY = `query CoordMe {
+  me { login displayName agency clearance roles }
+  theatres { code name }
+  agencies { code theatres }
+}`;
+
+const TASKS_QUERY = `query CoordTasks($filter: TaskFilter) {
+  taskBoardSummary(filter: $filter) { total overdue blocked }
+  tasks(first: 100, filter: $filter) {
+    totalCount
+    totalCountCapped
+    nodes {
+      id title activityArea leadAgency supportingAgencies status priority dueDate
+      overdue blocked assigneePosition assignee case { reference }
+    }
+  }
+}`;
+
+const MATRIX_QUERY = `query CoordMatrix($theatre: String!, $on: Date) {
+  responsibilityMatrix(theatre: $theatre, on: $on) {
+    theatre on agencies
+    rows { activityArea leads cells { agency roles } }
+    overlaps { activityArea region agencies overlapFrom overlapUntil }
+    gaps { activityArea regionalLeads }
+  }
+}`;
+
+const HITS_QUERY = `query CoordHits {
+  deconflictionHits {
+    id hitKind matchKind otherAgency contact theatre status createdAt
+    acknowledgedBy acknowledgedAt
+  }
+}`;
+
+const ACKNOWLEDGE_MUTATION = `mutation CoordAcknowledge($id: ID!) {
+  acknowledgeDeconflictionHit(id: $id) {
+    __typename
+    ... on UserError { message }
+  }
+}`;
+
+// --- small helpers ---------------------------------------------------------------------
+
+const $ = (id) => document.getElementById(id);
+
+/** An element with attributes and children; strings become text nodes, never markup. */
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === false || value === null || value === undefined) continue;
+    if (name === "class") node.className = value;
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+/** Replaces a node's children; strings become text nodes, absent children are left out. */
+function fill(node, ...children) {
+  node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+}
+
+function words(value) {
+  const text = String(value).replaceAll("_", " ").toLowerCase();
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function sentence(text) {
+  const trimmed = String(text).trim();
+  return trimmed.charAt(0).toUpperCase() + trimmed.slice(1) + (/[.!?]$/.test(trimmed) ? "" : ".");
+}
+
+function areaLabel(key) {
+  return AREAS[key] || words(key);
+}
+
+function formatDate(iso) {
+  if (!iso) return "";
+  const date = new Date(iso.length === 10 ? `${iso}T00:00:00Z` : iso);
+  return date.toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+}
+
+class SignedOut extends Error {}
+
+async function graphql(query, variables = {}) {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (!token) throw new SignedOut("Please sign in.");
+  const response = await fetch("/graphql", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+    credentials: "omit",
+    cache: "no-store",
+  });
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    body = null;
+  }
+  if (response.status === 401) {
+    throw new SignedOut(messageOf(body) || "The token was refused; please sign in again.");
+  }
+  if (!response.ok && !body) throw new Error(`The service answered ${response.status}.`);
+  if (body && body.errors && body.errors.length) {
+    const first = body.errors[0];
+    const code = first.extensions && first.extensions.code;
+    if (code === "UNAUTHENTICATED") throw new SignedOut(first.message);
+    if (!body.data) throw new Error(first.message);
+  }
+  return body ? body.data : null;
+}
+
+function messageOf(body) {
+  if (!body) return "";
+  if (body.errors && body.errors.length) return body.errors[0].message;
+  if (body.detail && body.detail.message) return body.detail.message;
+  return "";
+}
+
+// --- state -------------------------------------------------------------------------------
+
+const state = { me: null, tasks: [], generation: 0 };
+
+function showSignIn(message) {
+  sessionStorage.removeItem(TOKEN_KEY);
+  state.generation++; // answers still on their way for the previous user are dropped
+  state.me = null;
+  state.tasks = [];
+  $("board").hidden = true;
+  $("controls").hidden = true;
+  $("who").hidden = true;
+  for (const id of ["tasks", "matrix", "hits", "task-summary", "task-agency", "theatre"]) $(id).replaceChildren();
+  $("task-text").value = "";
+  $("task-overdue").checked = false;
+  $("task-blocked").checked = false;
+  $("sign-in").hidden = false;
+  const error = $("sign-in-error");
+  error.hidden = !message;
+  error.textContent = message || "";
+  $("token").value = "";
+  $("token").focus();
+}
+
+async function signIn(token) {
+  sessionStorage.setItem(TOKEN_KEY, token);
+  try {
+    await start();
+  } catch (err) {
+    showSignIn(err instanceof SignedOut ? err.message : `Could not sign in: ${err.message}`);
+  }
+}
+
+async function start() {
+  const data = await graphql(ME_QUERY);
+  const me = data.me;
+  state.me = me;
+  fill(
+    $("who-name"),
+    el("strong", {}, me.displayName),
+    ` (${me.login})`,
+    me.agency ? el("span", { class: "tag" }, me.agency) : null,
+    el("span", { class: "tag tag-muted" }, me.clearance),
+  );
+  const mine = new Set();
+  const agency = data.agencies.find((a) => a.code === me.agency);
+  if (agency) for (const code of agency.theatres) mine.add(code);
+  const select = $("theatre");
+  const theatres = [...data.theatres].sort((a, b) => (mine.has(b.code) - mine.has(a.code)) || a.name.localeCompare(b.name));
+  const label = (t) => `${t.name} (${t.code})${agency && !mine.has(t.code) ? " – not deployed" : ""}`;
+  select.replaceChildren(...theatres.map((t) => el("option", { value: t.code }, label(t))));
+  const remembered = sessionStorage.getItem(THEATRE_KEY);
+  if (remembered && theatres.some((t) => t.code === remembered)) select.value = remembered;
+  if (!$("on").value) $("on").value = new Date().toISOString().slice(0, 10);
+  $("sign-in").hidden = true;
+  $("controls").hidden = false;
+  $("who").hidden = false;
+  $("board").hidden = false;
+  await loadTheatre();
+}
+
+async function loadTheatre() {
+  const theatre = $("theatre").value;
+  if (!theatre) return;
+  sessionStorage.setItem(THEATRE_KEY, theatre);
+  const generation = ++state.generation;
+  const on = $("on").value || null;
+  const panels = [
+    ["tasks", graphql(TASKS_QUERY, { filter: { theatre } }), renderTasks],
+    ["matrix", graphql(MATRIX_QUERY, { theatre, on }), renderMatrix],
+    ["hits", graphql(HITS_QUERY), (data) => renderHits(data, theatre)],
+  ];
+  for (const [id] of panels) $(id).setAttribute("aria-busy", "true");
+  await Promise.all(
+    panels.map(async ([id, request, render]) => {
+      try {
+        const data = await request;
+        if (generation !== state.generation) return;
+        render(data);
+      } catch (err) {
+        if (generation !== state.generation) return;
+        if (err instanceof SignedOut) {
+          showSignIn(err.message);
+          return;
+        }
+        $(id).replaceChildren(el("p", { class: "error" }, sentence(err.message)));
+      } finally {
+        if (generation === state.generation) $(id).setAttribute("aria-busy", "false");
+      }
+    }),
+  );
+}
+
+// --- task board --------------------------------------------------------------------------
+
+function renderTasks(data) {
+  const summary = data.taskBoardSummary;
+  const connection = data.tasks;
+  state.tasks = connection.nodes;
+  const shown = connection.nodes.length;
+  const total = connection.totalCount;
+  fill(
+    $("task-summary"),
+    el("span", { class: "count" }, el("strong", {}, String(summary.total)), " tasks"),
+    el("span", { class: `count${summary.overdue ? " count-warn" : ""}` }, el("strong", {}, String(summary.overdue)), " overdue"),
+    el("span", { class: `count${summary.blocked ? " count-bad" : ""}` }, el("strong", {}, String(summary.blocked)), " blocked"),
+    shown < total ? el("span", { class: "count count-muted" }, `showing the newest ${shown}`) : null,
+  );
+  const agencies = new Set();
+  for (const task of state.tasks) {
+    agencies.add(task.leadAgency);
+    for (const code of task.supportingAgencies) agencies.add(code);
+  }
+  const agencySelect = $("task-agency");
+  const chosen = agencySelect.value;
+  agencySelect.replaceChildren(
+    el("option", { value: "" }, "All agencies"),
+    ...[...agencies].sort().map((code) => el("option", { value: code }, code)),
+  );
+  agencySelect.value = agencies.has(chosen) ? chosen : "";
+  drawTaskColumns();
+}
+
+function taskMatches(task) {
+  const text = $("task-text").value.trim().toLowerCase();
+  const agency = $("task-agency").value;
+  if ($("task-overdue").checked && !task.overdue) return false;
+  if ($("task-blocked").checked && !task.blocked) return false;
+  if (agency && task.leadAgency !== agency && !task.supportingAgencies.includes(agency)) return false;
+  if (text) {
+    const haystack = [task.title, areaLabel(task.activityArea), task.leadAgency, task.assigneePosition || "", task.case ? task.case.reference : ""]
+      .join(" ")
+      .toLowerCase();
+    if (!haystack.includes(text)) return false;
+  }
+  return true;
+}
+
+function drawTaskColumns() {
+  const tasks = state.tasks.filter(taskMatches);
+  const columns = COLUMNS.map((column) => {
+    const statuses = column.statuses || [column.key];
+    const cards = tasks.filter((t) => statuses.includes(t.status)).map(taskCard);
+    return el(
+      "div",
+      { class: `column column-${column.key.toLowerCase()}`, "data-status": column.key },
+      el("h3", {}, column.label, el("span", { class: "column-count" }, String(cards.length))),
+      cards.length ? el("ul", { class: "cards" }, cards) : el("p", { class: "empty" }, "None"),
+    );
+  });
+  fill($("tasks"), el("div", { class: "columns" }, columns));
+}
+
+function taskCard(task) {
+  const flags = [];
+  if (task.overdue) flags.push(el("span", { class: "flag flag-overdue" }, "Overdue"));
+  if (task.blocked) flags.push(el("span", { class: "flag flag-blocked" }, "Blocked"));
+  const priority = task.priority.toLowerCase();
+  const classes = ["card", `priority-${priority}`];
+  if (task.overdue) classes.push("is-overdue");
+  if (task.blocked) classes.push("is-blocked");
+  if (task.status === "DONE" || task.status === "CANCELLED") classes.push("is-closed");
+  return el(
+    "li",
+    { class: classes.join(" "), "data-task-id": task.id },
+    el("div", { class: "card-flags" }, el("span", { class: `prio prio-${priority}` }, words(task.priority)), flags,
+      task.status === "CANCELLED" ? el("span", { class: "flag flag-muted" }, "Cancelled") : null),
+    el("p", { class: "card-title" }, task.title),
+    el("p", { class: "card-area" }, areaLabel(task.activityArea)),
+    el(
+      "p",
+      { class: "card-agencies" },
+      el("span", { class: "lead", title: "Lead agency" }, task.leadAgency),
+      task.supportingAgencies.length ? el("span", { class: "supporting", title: "Supporting agencies" }, `with ${task.supportingAgencies.join(", ")}`) : null,
+    ),
+    el(
+      "p",
+      { class: "card-meta" },
+      task.dueDate ? el("span", { class: task.overdue ? "due due-late" : "due" }, `Due ${formatDate(task.dueDate)}`) : el("span", { class: "due" }, "No due date"),
+      task.case ? el("span", { class: "case-ref" }, task.case.reference) : null,
+    ),
+    task.assigneePosition || task.assignee ? el("p", { class: "card-assignee" }, task.assignee ? `${task.assigneePosition || ""} ${task.assigneePosition ? "·" : ""} ${task.assignee}`.trim() : task.assigneePosition) : null,
+  );
+}
+
+// --- responsibility matrix ---------------------------------------------------------------
+
+function renderMatrix(data) {
+  const matrix = data.responsibilityMatrix;
+  // Overlaps cover every period; the rows flag those in force on the chosen day.
+  const current = matrix.overlaps.filter((o) => o.overlapFrom <= matrix.on && (!o.overlapUntil || matrix.on <= o.overlapUntil));
+  const overlapsByArea = new Map();
+  for (const overlap of current) {
+    if (!overlapsByArea.has(overlap.activityArea)) overlapsByArea.set(overlap.activityArea, []);
+    overlapsByArea.get(overlap.activityArea).push(overlap);
+  }
+  const gaps = new Map(matrix.gaps.map((gap) => [gap.activityArea, gap]));
+  const overlapAgencies = (area) => new Set((overlapsByArea.get(area) || []).flatMap((o) => o.agencies));
+
+  const head = el(
+    "tr",
+    {},
+    el("th", { scope: "col", class: "area-col" }, "Activity area"),
+    matrix.agencies.map((code) => el("th", { scope: "col" }, code)),
+    el("th", { scope: "col", class: "state-col" }, "State"),
+  );
+  const rows = matrix.rows.map((row) => {
+    const overlap = overlapsByArea.has(row.activityArea);
+    const gap = gaps.get(row.activityArea);
+    const clashing = overlapAgencies(row.activityArea);
+    const cells = new Map(row.cells.map((cell) => [cell.agency, cell.roles]));
+    const state = [];
+    if (overlap) state.push(el("span", { class: "flag flag-overlap" }, `Overlap: ${[...clashing].sort().join(" / ")}`));
+    if (gap) {
+      state.push(el("span", { class: "flag flag-gap" }, "Gap: no lead"));
+      if (gap.regionalLeads.length) state.push(el("span", { class: "regional" }, `regional: ${gap.regionalLeads.join(", ")}`));
+    }
+    return el(
+      "tr",
+      { class: [overlap ? "row-overlap" : "", gap ? "row-gap" : ""].join(" ").trim() || null, "data-area": row.activityArea },
+      el("th", { scope: "row", class: "area-col" }, areaLabel(row.activityArea)),
+      matrix.agencies.map((code) => {
+        const roles = cells.get(code) || [];
+        const clash = clashing.has(code) && roles.includes("LEAD");
+        return el(
+          "td",
+          { class: clash ? "cell-clash" : null, title: roles.length ? `${code}: ${roles.map(words).join(", ")}` : null },
+          roles.map((role) => el("span", { class: `role role-${role.toLowerCase()}` }, ROLE_LETTER[role] || role)),
+        );
+      }),
+      el("td", { class: "state-col" }, state),
+    );
+  });
+  const notes = [];
+  for (const overlap of matrix.overlaps) {
+    const now = current.includes(overlap);
+    const until = overlap.overlapUntil ? formatDate(overlap.overlapUntil) : "open-ended";
+    const where = overlap.region ? `in ${overlap.region}` : "theatre-wide";
+    notes.push(
+      el(
+        "li",
+        { class: now ? "note-overlap" : "note-overlap note-other-day" },
+        el("strong", {}, areaLabel(overlap.activityArea)),
+        `: ${overlap.agencies.join(" and ")} both lead ${where}, ${formatDate(overlap.overlapFrom)} – ${until}`,
+        now ? null : el("span", { class: "sub" }, " (not on this day)"),
+      ),
+    );
+  }
+  fill(
+    $("matrix"),
+    el("p", { class: "caption" }, `${matrix.theatre} on ${formatDate(matrix.on)}: ${current.length} overlap${current.length === 1 ? "" : "s"}, ${matrix.gaps.length} gap${matrix.gaps.length === 1 ? "" : "s"}`),
+    el("div", { class: "table-wrap" }, el("table", { class: "matrix" }, el("thead", {}, head), el("tbody", {}, rows))),
+    notes.length ? el("ul", { class: "notes" }, notes) : null,
+  );
+}
+
+// --- deconfliction hits ------------------------------------------------------------------
+
+function renderHits(data, theatre) {
+  // Unacknowledged first, colliding operations before shared selectors, newest first.
+  const rank = (hit) => (hit.status === "OPEN" ? 0 : 2) + (hit.hitKind === "OPERATION" ? 0 : 1);
+  const hits = data.deconflictionHits
+    .filter((hit) => hit.status !== "RESOLVED" && (!hit.theatre || hit.theatre === theatre))
+    .sort((a, b) => rank(a) - rank(b) || b.createdAt.localeCompare(a.createdAt));
+  if (!hits.length) {
+    fill($("hits"), el("p", { class: "empty" }, "No open hits for your agency in this theatre."));
+    return;
+  }
+  const rows = hits.map((hit) =>
+    el(
+      "tr",
+      { class: hit.status === "OPEN" ? "hit-open" : "hit-ack", "data-hit-id": hit.id },
+      el("td", {}, el("span", { class: `kind kind-${hit.hitKind.toLowerCase()}` }, hit.hitKind === "OPERATION" ? "Operation" : "Selector"), el("div", { class: "sub" }, formatDate(hit.createdAt))),
+      el("td", {}, words(hit.matchKind)),
+      el("td", { class: "other" }, hit.otherAgency),
+      el("td", {}, hit.contact),
+      el(
+        "td",
+        {},
+        hit.status === "OPEN"
+          ? [
+              el("span", { class: "flag flag-open" }, "Not acknowledged"),
+              el("button", { type: "button", class: "small acknowledge", "data-hit-id": hit.id }, "Acknowledge"),
+            ]
+          : el("span", { class: "flag flag-ack" }, "Acknowledged"),
+        hit.acknowledgedBy ? el("div", { class: "sub" }, `by ${hit.acknowledgedBy}, ${formatDate(hit.acknowledgedAt)}`) : null,
+      ),
+    ),
+  );
+  fill(
+    $("hits"),
+    el(
+      "table",
+      { class: "hits" },
+      el("thead", {}, el("tr", {}, ["Kind", "Match", "Other agency", "Contact", "State"].map((h) => el("th", { scope: "col" }, h)))),
+      el("tbody", {}, rows),
+    ),
+    el("p", { class: "caption" }, "A hit says only that another agency holds something matching, and whom to call."),
+  );
+}
+
+async function acknowledge(button) {
+  button.disabled = true;
+  try {
+    const data = await graphql(ACKNOWLEDGE_MUTATION, { id: button.dataset.hitId });
+    const result = data.acknowledgeDeconflictionHit;
+    if (result.__typename !== "DeconflictionHitPayload") throw new Error(result.message || "Could not acknowledge.");
+    const theatre = $("theatre").value;
+    renderHits(await graphql(HITS_QUERY), theatre);
+  } catch (err) {
+    if (err instanceof SignedOut) {
+      showSignIn(err.message);
+      return;
+    }
+    button.disabled = false;
+    button.after(el("div", { class: "error small-error" }, err.message));
+  }
+}
+
+// --- wiring --------------------------------------------------------------------------------
+
+function wire() {
+  $("sign-in-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const token = $("token").value.trim().replace(/^Bearer\s+/i, "");
+    if (token) signIn(token);
+  });
+  $("sign-out").addEventListener("click", () => {
+    sessionStorage.removeItem(THEATRE_KEY);
+    showSignIn("");
+  });
+  $("hits").addEventListener("click", (event) => {
+    const button = event.target.closest("button.acknowledge");
+    if (button) acknowledge(button);
+  });
+  $("theatre").addEventListener("change", loadTheatre);
+  $("on").addEventListener("change", loadTheatre);
+  $("reload").addEventListener("click", loadTheatre);
+  for (const id of ["task-text", "task-agency", "task-overdue", "task-blocked"]) {
+    $(id).addEventListener("input", drawTaskColumns);
+  }
+  if (sessionStorage.getItem(TOKEN_KEY)) {
+    start().catch((err) => showSignIn(err instanceof SignedOut ? err.message : err.message));
+  } else {
+    showSignIn("");
+  }
+}
+
+wire();
