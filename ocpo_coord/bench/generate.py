@@ -96,9 +96,11 @@ class World:
     handover_exporter: str = ""
     selector_pool: list[tuple[str, str]] = field(default_factory=list)
 
+    rows: int = 0
+
     @property
     def rows_per_second(self) -> float:
-        return sum(self.counts.values()) / self.seconds if self.seconds else 0.0
+        return self.rows / self.seconds if self.seconds else 0.0
 
 
 def _batches(rows: Iterable[dict[str, Any]], size: int = BATCH) -> Iterator[list[dict[str, Any]]]:
@@ -551,6 +553,7 @@ def generate(engine: Engine, scale: float, *, handover_cases: int, seed: int = 8
         handover_cases=moved,
         handover_exporter=exporter,
         selector_pool=pool,
+        rows=loader.rows,
     )
 
 

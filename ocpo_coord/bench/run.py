@@ -90,6 +90,7 @@ def _run(options: Options, workdir: Path, source_url: str, target_url: str) -> d
         result["generate"] = {
             "counts": world.counts,
             "seconds": world.seconds,
+            "rows": world.rows,
             "rows_per_second": world.rows_per_second,
         }
         target = make_sync_engine(target_url)
