@@ -150,6 +150,10 @@ class _Theatre:
         self.case_restricted: dict[uuid.UUID, bool] = {}
         self.intel_ids: list[uuid.UUID] = []
         self.restricted_cases: set[uuid.UUID] = set()
+        # A few hundred releases at full scale; a few dozen at any scale, so that the
+        # narrow reader always has a page to read.
+        total = counts["cases"] + counts["intel_items"] + counts["tasks"] + counts["selectors"] // 3
+        self.narrow_release = max(_NARROW_RELEASE, 40 / total)
 
     def directory(self) -> dict[str, str]:
         now = datetime.now(UTC)
@@ -271,7 +275,7 @@ class _Theatre:
         releases = []
         if tlp in (Tlp.GREEN, Tlp.AMBER, Tlp.AMBER_STRICT):
             targets = {self._agency() for _ in range(rng.randint(1, 3))} - {owner}
-            if rng.random() < _NARROW_RELEASE:
+            if rng.random() < self.narrow_release:
                 targets.add(self.agencies[-1])
             releases = [self._release(rid, agency=a, stamp=stamp) for a in targets]
         elif tlp is Tlp.RED:

@@ -1,7 +1,10 @@
 """Writes, handover export and import, and the audit chain walk."""
 
 import asyncio
+import concurrent.futures
 import hashlib
+import multiprocessing
+import resource
 import shutil
 import subprocess
 import time
@@ -103,9 +106,11 @@ def handover(
     async def do_import(session: AsyncSession, actor: Actor) -> Any:
         return await import_package(session, actor=actor, directory=directory)
 
+    rss_before = _own_peak_rss_mb()
     started = time.perf_counter()
     summary = asyncio.run(_as(source_url, login, do_export))
     export_seconds = time.perf_counter() - started
+    rss_after_export = _own_peak_rss_mb()
     size, files = _tree_bytes(directory)
     sha_seconds = sha256sum_seconds(files)
     started = time.perf_counter()
@@ -124,7 +129,23 @@ def handover(
         "import_seconds": import_seconds,
         "import_records_per_second": imported.created / import_seconds,
         "imported": imported.created,
+        # Run in a fresh process: its high-water mark is the export's (then the import's).
+        "peak_rss_mb_before": rss_before,
+        "export_peak_rss_mb": rss_after_export,
+        "import_peak_rss_mb": _own_peak_rss_mb(),
     }
+
+
+def _own_peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def handover_in_child(**kwargs: Any) -> dict[str, Any]:
+    """``handover`` in a fresh process, so that its peak memory is its own."""
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        result: dict[str, Any] = pool.submit(handover, **kwargs).result()
+    return result
 
 
 def audit_verify(engine: Engine) -> dict[str, Any]:

@@ -77,7 +77,9 @@ def table(result: dict[str, Any]) -> str:
         f"handover: {h['cases']:,} cases, {h['records']:,} records, {h['bytes'] / 1e6:.1f} MB; "
         f"export {h['export_bytes_per_second'] / 1e6:.2f} MB/s ({h['export_records_per_second']:.0f} records/s), "
         f"sha256sum {h['sha256sum_bytes_per_second'] / 1e6:.1f} MB/s; "
-        f"import {h['import_records_per_second']:.0f} records/s",
+        f"import {h['import_records_per_second']:.0f} records/s; "
+        f"peak RSS {h['peak_rss_mb_before']:.0f} MiB at start, {h['export_peak_rss_mb']:.0f} after export, "
+        f"{h['import_peak_rss_mb']:.0f} after import",
         f"audit verify: {a['per_second']:,.0f} entries/s ({a['entries']:,} entries)",
         f"service peak RSS: {result['service']['peak_rss_mb']:.0f} MiB",
         "",
