@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Table, func, select, text
+from sqlalchemy import JSON, Engine, Table, func, select, text
 
 from ocpo_coord.audit.canonical import GENESIS_HASH, chain_hash
 from ocpo_coord.models import (
@@ -117,10 +117,39 @@ class _Loader:
 
     def insert(self, table: Any, rows: Iterable[dict[str, Any]]) -> None:
         target: Table = table.__table__
+        if self.engine.dialect.name == "postgresql":
+            self._copy(target, rows)
+            return
         with self.engine.begin() as conn:
             for chunk in _batches(rows):
                 conn.execute(target.insert(), chunk)
                 self.rows += len(chunk)
+
+    def _copy(self, target: Table, rows: Iterable[dict[str, Any]]) -> None:
+        """PostgreSQL: ``COPY FROM STDIN`` through psycopg, several times executemany's speed.
+        Columns a row leaves out get the model's scalar default, or NULL."""
+        from psycopg.types.json import Json
+
+        columns = list(target.columns)
+        defaults = [
+            c.default.arg if c.default is not None and c.default.is_scalar else None  # type: ignore[attr-defined]
+            for c in columns
+        ]
+        is_json = [isinstance(c.type, JSON) for c in columns]
+        names = ", ".join(f'"{c.name}"' for c in columns)
+        raw = self.engine.raw_connection()
+        try:
+            with raw.cursor() as cursor, cursor.copy(f'COPY "{target.name}" ({names}) FROM STDIN') as copy:  # type: ignore[attr-defined]
+                for row in rows:
+                    values = []
+                    for column, default, as_json in zip(columns, defaults, is_json, strict=True):
+                        value = row.get(column.name, default)
+                        values.append(Json(value) if as_json and value is not None else value)
+                    copy.write_row(values)
+                    self.rows += 1
+            raw.commit()
+        finally:
+            raw.close()
 
     def stamp(self) -> datetime:
         return _START + timedelta(seconds=self.rng.random() * _SPAN_SECONDS)
