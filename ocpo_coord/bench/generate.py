@@ -590,4 +590,10 @@ def generate(engine: Engine, scale: float, *, handover_cases: int, seed: int = 8
     )
 
 
-__all__ = ["FULL_SCALE", "World", "generate", "sizes"]
+def generate_directory(engine: Engine, scale: float, *, seed: int = 8) -> None:
+    """Only theatres, agencies, users and agreements, with the same codes and logins as
+    ``generate``: a second installation that a handover package can be imported into."""
+    _Theatre(_Loader(engine, seed), sizes(scale)).directory()
+
+
+__all__ = ["FULL_SCALE", "World", "generate", "generate_directory", "sizes"]

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from ocpo_coord.bench import measure, operations
-from ocpo_coord.bench.generate import _Loader, _Theatre, generate, sizes
+from ocpo_coord.bench.generate import generate, generate_directory
 from ocpo_coord.config import Settings
 from ocpo_coord.db import make_sync_engine, sync_url
 from ocpo_coord.migrate import upgrade
@@ -95,7 +95,7 @@ def _run(options: Options, workdir: Path, source_url: str, target_url: str) -> d
         }
         target = make_sync_engine(target_url)
         try:
-            _Theatre(_Loader(target, 8), sizes(options.scale)).directory()
+            generate_directory(target, options.scale)
         finally:
             target.dispose()
         _step("SQL floor")
