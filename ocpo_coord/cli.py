@@ -1,6 +1,7 @@
 """The ``ocpo-coord`` command: serve, migrate, seed, mint development tokens."""
 
 import asyncio
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -94,6 +95,54 @@ def token(
         typer.echo(f"no user with login {login!r}; run 'ocpo-coord seed demo' first?", err=True)
         raise typer.Exit(1)
     typer.echo(mint_local_token(settings, login, ttl=timedelta(minutes=minutes)))
+
+
+@app.command()
+def bench(
+    scale: Annotated[
+        float, typer.Option(help="Fraction of full scale (1.0 = 200k cases, 1M intelligence items).")
+    ] = 0.01,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="An empty database to fill (default: a SQLite file in a temporary directory)."),
+    ] = None,
+    postgres: Annotated[
+        str | None,
+        typer.Option(
+            help="A PostgreSQL server URL: scratch databases are created there and dropped afterwards."
+        ),
+    ] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON here.")] = None,
+    baseline: Annotated[
+        Path | None, typer.Option(help="JSON of a 1%-scale run, for the full-versus-small-scale ratio.")
+    ] = None,
+    repeat: Annotated[int, typer.Option(help="Timed repetitions per page.")] = 20,
+    writes: Annotated[int, typer.Option(help="Intelligence items to create.")] = 50,
+    handover_cases: Annotated[int, typer.Option(help="Cases in the exported handover.")] = 20_000,
+    seconds: Annotated[float, typer.Option(help="Duration of each throughput run.")] = 3.0,
+    clients: Annotated[int, typer.Option(help="Concurrent clients for throughput.")] = 4,
+) -> None:
+    """Generate a synthetic theatre and measure the hot paths against the database's floor."""
+    import json
+
+    from ocpo_coord.bench.report import ratios, table
+    from ocpo_coord.bench.run import Options, run
+
+    options = Options(
+        scale=scale,
+        database_url=database_url,
+        postgres=postgres,
+        repeat=repeat,
+        writes=writes,
+        handover_cases=handover_cases,
+        seconds=seconds,
+        clients=clients,
+    )
+    result = run(options)
+    result["ratios"] = ratios(result, json.loads(baseline.read_text()) if baseline else None)
+    typer.echo(table(result))
+    if json_path:
+        json_path.write_text(json.dumps(result, indent=2, default=str))
 
 
 @app.command()

@@ -3,7 +3,7 @@
 import uuid
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -15,7 +15,7 @@ from ocpo_coord.models import AuditEvent
 _CHAIN_LOCK_KEY = 0x0C90A0D1
 
 
-def hashed_fields(event: AuditEvent) -> dict[str, Any]:
+def hashed_fields(event: "AuditEvent | Row[Any]") -> dict[str, Any]:
     """The fields the hash covers: everything but the chain columns and the seq."""
     return {
         "id": event.id,

@@ -1,0 +1,285 @@
+"""Reads: the SQL floor, and the same page end to end over HTTP (REST and GraphQL).
+
+The floor is the page the service serves — the intelligence list with the one read
+rule compiled from ``readable()`` — sent as one SQL string through the bare driver
+cursor, so it costs what the database and the driver cost and nothing else.
+"""
+
+import asyncio
+import functools
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine, Select
+from sqlmodel import col, select
+
+from ocpo_coord.auth.principal import Principal, load_principal
+from ocpo_coord.db import make_async_engine, sessionmaker_for
+from ocpo_coord.models import IntelItem, Record
+from ocpo_coord.models.enums import RecordKind
+from ocpo_coord.records.pagination import Cursor, keyset
+from ocpo_coord.sharing.visibility import readable
+
+PAGE = 50
+GRAPHQL_PAGE = """
+query Page($after: String) {
+  intelItems(first: 50, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node {
+      id title grading informationDate caseIds
+      markings { originatorAgency ownerAgency classification tlp releasableTo orcon nohost }
+    } }
+  }
+}
+"""
+
+
+@dataclass(frozen=True)
+class Timing:
+    p50_ms: float
+    p95_ms: float
+
+    @classmethod
+    def of(cls, samples: list[float]) -> "Timing":
+        ordered = sorted(samples)
+        p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+        return cls(statistics.median(ordered) * 1000, p95 * 1000)
+
+
+def _timed(call: Callable[[], Any], repeat: int) -> list[float]:
+    call()  # warm: plans, caches, connections
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+async def load_principals(database_url: str, logins: dict[str, str]) -> dict[str, Principal]:
+    engine = make_async_engine(database_url)
+    try:
+        async with sessionmaker_for(engine)() as session:
+            return {label: await load_principal(session, login) for label, login in logins.items()}
+    finally:
+        await engine.dispose()
+
+
+def page_statement(principal: Principal, now: datetime, after: Cursor | None) -> Select[Any]:
+    """The intelligence list the service runs, one row more than the page (has-next)."""
+    statement = (
+        select(IntelItem, Record)
+        .join(Record, col(Record.id) == col(IntelItem.id))
+        .where(col(Record.kind) == RecordKind.INTEL_ITEM.value)
+        .where(readable(principal, now=now))
+    )
+    return keyset(statement, after).limit(PAGE + 1)
+
+
+class Floor:
+    """The page as one literal SQL string on the raw driver connection."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.raw = engine.raw_connection()
+
+    def sql(self, statement: Select[Any]) -> str:
+        return str(statement.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}))
+
+    def fetch(self, sql: str) -> list[Any]:
+        cursor = self.raw.cursor()
+        try:
+            cursor.execute(sql)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def deep_cursor(engine: Engine, principal: Principal, now: datetime, pages: int) -> tuple[Cursor | None, int]:
+    """The cursor ``pages`` pages down (or the last full page's), and how deep that is."""
+    after: Cursor | None = None
+    depth = 0
+    with engine.connect() as conn:
+        for _ in range(pages):
+            rows = conn.execute(page_statement(principal, now, after)).all()
+            if len(rows) <= PAGE:
+                break
+            last = rows[PAGE - 1]
+            after = Cursor(last.created_at, last.id)
+            depth += 1
+    return after, depth
+
+
+def floor_timings(
+    engine: Engine, principals: dict[str, Principal], *, depth: int, repeat: int
+) -> dict[str, dict[str, Any]]:
+    now = datetime.now(UTC)
+    floor = Floor(engine)
+    out: dict[str, dict[str, Any]] = {}
+    try:
+        for label, principal in principals.items():
+            deep, reached = deep_cursor(engine, principal, now, depth)
+            for page, after in (("first", None), ("deep", deep)):
+                sql = floor.sql(page_statement(principal, now, after))
+                rows = len(floor.fetch(sql))
+                timing = Timing.of(_timed(functools.partial(floor.fetch, sql), repeat))
+                out[f"{label}/{page}"] = {"p50_ms": timing.p50_ms, "p95_ms": timing.p95_ms, "rows": rows}
+            out[f"{label}/deep"]["pages_down"] = reached
+    finally:
+        floor.close()
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running_service(env: dict[str, str], port: int) -> Any:
+    """The real application under uvicorn in its own process, on a loopback port."""
+    command = [
+        sys.executable, "-m", "uvicorn", "ocpo_coord.app:create_app", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, env={**os.environ, **env})
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code < 500:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the service did not start")
+            time.sleep(0.2)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def peak_rss_mb(pid: int) -> float:
+    """High-water resident set size of a process (Linux), in MiB."""
+    status = Path(f"/proc/{pid}/status")
+    if not status.exists():
+        return 0.0
+    for line in status.read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Client:
+    """REST and GraphQL pages for one reader, following cursors."""
+
+    def __init__(self, base: str, token: str) -> None:
+        self.http = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+
+    def rest(self, after: str | None) -> tuple[int, str | None]:
+        params: dict[str, Any] = {"limit": PAGE}
+        if after:
+            params["after"] = after
+        response = self.http.get("/api/v1/intel-items", params=params)
+        response.raise_for_status()
+        body = response.json()
+        return len(body["items"]), body["next_cursor"]
+
+    def graphql(self, after: str | None) -> tuple[int, str | None]:
+        response = self.http.post("/graphql", json={"query": GRAPHQL_PAGE, "variables": {"after": after}})
+        response.raise_for_status()
+        body = response.json()
+        if body.get("errors"):
+            raise RuntimeError(f"GraphQL errors: {body['errors']}")
+        page = body["data"]["intelItems"]
+        cursor = page["pageInfo"]["endCursor"] if page["pageInfo"]["hasNextPage"] else None
+        return len(page["edges"]), cursor
+
+    def deep(self, fetch: Callable[[str | None], tuple[int, str | None]], pages: int) -> str | None:
+        after: str | None = None
+        for _ in range(pages):
+            _, following = fetch(after)
+            if following is None:
+                break
+            after = following
+        return after
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def http_timings(
+    base: str, tokens: dict[str, str], *, depth: int, repeat: int
+) -> dict[str, dict[str, dict[str, Any]]]:
+    out: dict[str, dict[str, dict[str, Any]]] = {"rest": {}, "graphql": {}}
+    for label, token in tokens.items():
+        client = Client(base, token)
+        try:
+            for transport, fetch in (("rest", client.rest), ("graphql", client.graphql)):
+                deep = client.deep(fetch, depth)
+                for page, after in (("first", None), ("deep", deep)):
+                    rows = fetch(after)[0]
+                    timing = Timing.of(_timed(functools.partial(fetch, after), repeat))
+                    out[transport][f"{label}/{page}"] = {
+                        "p50_ms": timing.p50_ms,
+                        "p95_ms": timing.p95_ms,
+                        "rows": rows,
+                    }
+        finally:
+            client.close()
+    return out
+
+
+async def _throughput(base: str, token: str, transport: str, clients: int, seconds: float) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"}
+    done = 0
+    failed = 0
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as http:
+        deadline = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            nonlocal done, failed
+            while time.perf_counter() < deadline:
+                if transport == "rest":
+                    response = await http.get("/api/v1/intel-items", params={"limit": PAGE})
+                else:
+                    response = await http.post("/graphql", json={"query": GRAPHQL_PAGE, "variables": {}})
+                if response.status_code == 200:
+                    done += 1
+                else:
+                    failed += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    return {
+        "clients": clients,
+        "seconds": elapsed,
+        "requests": done,
+        "failed": failed,
+        "per_second": done / elapsed,
+    }
+
+
+def throughput(base: str, token: str, *, clients: int, seconds: float) -> dict[str, dict[str, Any]]:
+    return {
+        transport: asyncio.run(_throughput(base, token, transport, clients, seconds))
+        for transport in ("rest", "graphql")
+    }

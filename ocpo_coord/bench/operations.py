@@ -1,0 +1,157 @@
+"""Writes, handover export and import, and the audit chain walk."""
+
+import asyncio
+import concurrent.futures
+import hashlib
+import multiprocessing
+import resource
+import shutil
+import subprocess
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ocpo_coord.audit.verify import verify_database
+from ocpo_coord.auth.principal import load_principal
+from ocpo_coord.context import Actor
+from ocpo_coord.db import make_async_engine, sessionmaker_for
+from ocpo_coord.handover.export import export_handover
+from ocpo_coord.handover.importer import import_package
+
+
+def writes(
+    base: str, token: str, *, count: int, theatre: str, phones: list[tuple[str, str]]
+) -> dict[str, Any]:
+    """Intelligence items with an entity and selectors, through the REST services:
+    the same validation, audit entries and deconfliction check as any client gets."""
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
+        started = time.perf_counter()
+        for n in range(count):
+            item = http.post(
+                "/api/v1/intel-items",
+                json={
+                    "title": f"Benchmark report {n}",
+                    "content": "A new report with a subject and a phone number.",
+                    "information_date": date.today().isoformat(),
+                    "source_reliability": "B",
+                    "information_credibility": "2",
+                    "theatre": theatre,
+                },
+            )
+            item.raise_for_status()
+            kind, value = phones[n % len(phones)]
+            entity = http.post(
+                "/api/v1/entities",
+                json={
+                    "entity_kind": "person",
+                    "label": f"Subject {n}",
+                    "theatre": theatre,
+                    "selectors": [{"kind": kind, "value": value}, {"kind": "name", "value": f"subject {n}"}],
+                    "links": [{"record_id": item.json()["id"]}],
+                },
+            )
+            entity.raise_for_status()
+        elapsed = time.perf_counter() - started
+    return {"items": count, "seconds": elapsed, "per_second": count / elapsed}
+
+
+def _tree_bytes(directory: Path) -> tuple[int, list[Path]]:
+    files = sorted(p for p in directory.rglob("*") if p.is_file())
+    return sum(p.stat().st_size for p in files), files
+
+
+def sha256sum_seconds(files: list[Path]) -> float:
+    """The machine's own ``sha256sum`` over the same files (hashlib if it is missing)."""
+    started = time.perf_counter()
+    if shutil.which("sha256sum"):
+        for start in range(0, len(files), 2000):
+            subprocess.run(
+                ["sha256sum", *map(str, files[start : start + 2000])], check=True, stdout=subprocess.DEVNULL
+            )
+    else:
+        for path in files:
+            hashlib.sha256(path.read_bytes()).hexdigest()
+    return time.perf_counter() - started
+
+
+async def _as(database_url: str, login: str, work: Any) -> Any:
+    engine = make_async_engine(database_url)
+    try:
+        async with sessionmaker_for(engine)() as session:
+            actor = Actor(
+                principal=await load_principal(session, login), request_id=f"bench-{uuid.uuid4().hex}"
+            )
+            result = await work(session, actor)
+            await session.commit()
+            return result
+    finally:
+        await engine.dispose()
+
+
+def handover(
+    source_url: str, target_url: str, *, login: str, handover_id: uuid.UUID, cases: int, directory: Path
+) -> dict[str, Any]:
+    """Export the completed handover, then import the package into a second installation."""
+
+    async def do_export(session: AsyncSession, actor: Actor) -> Any:
+        return await export_handover(session, actor=actor, handover_id=handover_id, directory=directory)
+
+    async def do_import(session: AsyncSession, actor: Actor) -> Any:
+        return await import_package(session, actor=actor, directory=directory)
+
+    rss_before = _own_peak_rss_mb()
+    started = time.perf_counter()
+    summary = asyncio.run(_as(source_url, login, do_export))
+    export_seconds = time.perf_counter() - started
+    rss_after_export = _own_peak_rss_mb()
+    size, files = _tree_bytes(directory)
+    sha_seconds = sha256sum_seconds(files)
+    started = time.perf_counter()
+    imported = asyncio.run(_as(target_url, login, do_import))
+    import_seconds = time.perf_counter() - started
+    return {
+        "cases": cases,
+        "records": summary.records,
+        "bytes": size,
+        "files": len(files),
+        "export_seconds": export_seconds,
+        "export_bytes_per_second": size / export_seconds,
+        "export_records_per_second": summary.records / export_seconds,
+        "sha256sum_seconds": sha_seconds,
+        "sha256sum_bytes_per_second": size / sha_seconds if sha_seconds else 0.0,
+        "import_seconds": import_seconds,
+        "import_records_per_second": imported.created / import_seconds,
+        "imported": imported.created,
+        # Run in a fresh process: its high-water mark is the export's (then the import's).
+        "peak_rss_mb_before": rss_before,
+        "export_peak_rss_mb": rss_after_export,
+        "import_peak_rss_mb": _own_peak_rss_mb(),
+    }
+
+
+def _own_peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def handover_in_child(**kwargs: Any) -> dict[str, Any]:
+    """``handover`` in a fresh process, so that its peak memory is its own."""
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        result: dict[str, Any] = pool.submit(handover, **kwargs).result()
+    return result
+
+
+def audit_verify(engine: Engine) -> dict[str, Any]:
+    started = time.perf_counter()
+    report = verify_database(engine)
+    elapsed = time.perf_counter() - started
+    if not report.ok:
+        raise RuntimeError(f"generated audit chain is broken: {report.problem}")
+    return {"entries": report.checked, "seconds": elapsed, "per_second": report.checked / elapsed}

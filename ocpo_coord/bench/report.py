@@ -1,0 +1,93 @@
+"""The ratios the targets name, and the one table printed at the end of a run."""
+
+from typing import Any
+
+READERS = ("broad", "middle", "narrow")
+PAGES = ("first", "deep")
+
+TARGETS = {
+    "narrow_vs_broad": 2.0,
+    "full_vs_small_scale": 1.5,
+    "postgres_floor_p50_ms": 2.0,
+    "rest_vs_floor": 6.0,
+    "graphql_vs_floor": 15.0,
+    "export_vs_sha256sum": 0.5,
+    "audit_verify_per_second": 100_000.0,
+}
+
+
+def _p50(result: dict[str, Any], section: str, key: str) -> float:
+    return float(result[section][key]["p50_ms"])
+
+
+def ratios(result: dict[str, Any], baseline: dict[str, Any] | None = None) -> dict[str, float]:
+    """Worst case over readers and pages, as the targets are stated for any reader."""
+    keys = [f"{r}/{p}" for r in READERS for p in PAGES]
+    out = {
+        "narrow_vs_broad": max(
+            _p50(result, section, f"narrow/{page}") / _p50(result, section, f"broad/{page}")
+            for section in ("floor", "rest")
+            for page in PAGES
+        ),
+        "floor_p50_ms_worst": max(_p50(result, "floor", k) for k in keys),
+        "rest_vs_floor": max(_p50(result, "rest", k) / _p50(result, "floor", k) for k in keys),
+        "graphql_vs_floor": max(_p50(result, "graphql", k) / _p50(result, "floor", k) for k in keys),
+        "export_vs_sha256sum": result["handover"]["export_bytes_per_second"]
+        / result["handover"]["sha256sum_bytes_per_second"],
+        "audit_verify_per_second": result["audit_verify"]["per_second"],
+    }
+    if baseline is not None and baseline.get("dialect") == result.get("dialect"):
+        out["full_vs_small_scale"] = max(
+            _p50(result, section, k) / _p50(baseline, section, k)
+            for section in ("floor", "rest")
+            for k in keys
+        )
+    return out
+
+
+def table(result: dict[str, Any]) -> str:
+    counts = result["generate"]["counts"]
+    lines = [
+        f"ocpo-coord bench — {result['dialect']}, scale {result['scale']} "
+        f"({counts['records']:,} records, {counts['audit_entries']:,} audit entries; "
+        f"generated in {result['generate']['seconds']:.1f} s, "
+        f"{result['generate']['rows_per_second']:,.0f} rows/s)",
+        "",
+        f"{'50-row intelligence page':<28}{'SQL floor':>20}{'REST':>20}{'GraphQL':>20}",
+        f"{'reader/page':<28}" + f"{'p50 / p95 ms':>20}" * 3,
+    ]
+    for reader in READERS:
+        for page in PAGES:
+            key = f"{reader}/{page}"
+            cells = "".join(
+                f"{result[s][key]['p50_ms']:>11.2f} /{result[s][key]['p95_ms']:>7.2f}"
+                for s in ("floor", "rest", "graphql")
+            )
+            rows = result["floor"][key]["rows"]
+            lines.append(f"{key + f' ({min(rows, 50)} rows)':<28}{cells}")
+    tp = result["throughput"]
+    w = result["writes"]
+    h = result["handover"]
+    a = result["audit_verify"]
+    lines += [
+        "",
+        f"throughput, {tp['rest']['clients']} clients: REST {tp['rest']['per_second']:.1f} pages/s, "
+        f"GraphQL {tp['graphql']['per_second']:.1f} pages/s",
+        f"writes: {w['per_second']:.1f} intelligence items with selectors/s (audit and deconfliction included)",
+        f"handover: {h['cases']:,} cases, {h['records']:,} records, {h['bytes'] / 1e6:.1f} MB; "
+        f"export {h['export_bytes_per_second'] / 1e6:.2f} MB/s ({h['export_records_per_second']:.0f} records/s), "
+        f"sha256sum {h['sha256sum_bytes_per_second'] / 1e6:.1f} MB/s; "
+        f"import {h['import_records_per_second']:.0f} records/s; "
+        f"peak RSS {h['peak_rss_mb_before']:.0f} MiB at start, {h['export_peak_rss_mb']:.0f} after export, "
+        f"{h['import_peak_rss_mb']:.0f} after import",
+        f"audit verify: {a['per_second']:,.0f} entries/s ({a['entries']:,} entries)",
+        f"service peak RSS: {result['service']['peak_rss_mb']:.0f} MiB",
+        "",
+        f"{'ratio (worst reader and page)':<36}{'measured':>12}{'target':>12}",
+    ]
+    targets = {**TARGETS, "floor_p50_ms_worst": TARGETS["postgres_floor_p50_ms"]}
+    for name, value in result["ratios"].items():
+        bound = targets.get(name)
+        sense = ">=" if name in ("export_vs_sha256sum", "audit_verify_per_second") else "<="
+        lines.append(f"{name:<36}{value:>12,.2f}{(sense + f' {bound:,.1f}') if bound else '':>12}")
+    return "\n".join(lines)

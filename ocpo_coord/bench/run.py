@@ -1,0 +1,143 @@
+"""One benchmark run: scratch databases, generation, measurements, clean-up."""
+
+import asyncio
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from ocpo_coord.bench import measure, operations
+from ocpo_coord.bench.generate import generate, generate_directory
+from ocpo_coord.config import Settings
+from ocpo_coord.db import make_sync_engine, sync_url
+from ocpo_coord.migrate import upgrade
+
+
+@dataclass(frozen=True)
+class Options:
+    scale: float = 0.01
+    database_url: str | None = None
+    postgres: str | None = None
+    repeat: int = 20
+    deep_pages: int = 10
+    clients: int = 4
+    seconds: float = 3.0
+    writes: int = 50
+    handover_cases: int = 20_000
+
+
+@contextmanager
+def _databases(options: Options, workdir: Path) -> Iterator[tuple[str, str]]:
+    """The database to measure and a second, empty installation to import into."""
+    if options.postgres:
+        admin = create_engine(sync_url(options.postgres), isolation_level="AUTOCOMMIT")
+        names = [f"ocpo_bench_{uuid.uuid4().hex[:10]}", ""]
+        names[1] = names[0] + "_import"
+        base = make_url(sync_url(options.postgres))
+        try:
+            with admin.connect() as conn:
+                for name in names:
+                    conn.execute(text(f'CREATE DATABASE "{name}"'))
+            urls = [base.set(database=name).render_as_string(hide_password=False) for name in names]
+            yield urls[0], urls[1]
+        finally:
+            with admin.connect() as conn:
+                for name in names:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+        return
+    source = options.database_url or f"sqlite:///{workdir / 'bench.sqlite'}"
+    yield source, f"sqlite:///{workdir / 'import.sqlite'}"
+
+
+def run(options: Options) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix="ocpo-bench-"))
+    try:
+        with _databases(options, workdir) as (source_url, target_url):
+            return _run(options, workdir, source_url, target_url)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _step(name: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {name}", file=sys.stderr, flush=True)
+
+
+def _run(options: Options, workdir: Path, source_url: str, target_url: str) -> dict[str, Any]:
+    state = workdir / "state"
+    state.mkdir()
+    upgrade(source_url)
+    upgrade(target_url)
+    engine = make_sync_engine(source_url)
+    result: dict[str, Any] = {
+        "dialect": engine.dialect.name,
+        "scale": options.scale,
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    try:
+        _step("generating")
+        world = generate(engine, options.scale, handover_cases=options.handover_cases)
+        result["generate"] = {
+            "counts": world.counts,
+            "seconds": world.seconds,
+            "rows": world.rows,
+            "rows_per_second": world.rows_per_second,
+        }
+        target = make_sync_engine(target_url)
+        try:
+            generate_directory(target, options.scale)
+        finally:
+            target.dispose()
+        _step("SQL floor")
+        principals = asyncio.run(measure.load_principals(source_url, world.readers))
+        result["floor"] = measure.floor_timings(
+            engine, principals, depth=options.deep_pages, repeat=options.repeat
+        )
+        _step("audit verify")
+        result["audit_verify"] = operations.audit_verify(engine)
+        env = {
+            "OCPO_DATABASE_URL": source_url,
+            "OCPO_STATE_DIR": str(state),
+            "OCPO_ENVIRONMENT": "development",
+            "OCPO_LOG_LEVEL": "WARNING",
+        }
+        settings = Settings(database_url=source_url, state_dir=state)
+        from ocpo_coord.auth.tokens import mint_local_token
+
+        tokens = {label: mint_local_token(settings, login) for label, login in world.readers.items()}
+        port = measure.free_port()
+        base = f"http://127.0.0.1:{port}"
+        _step("HTTP: pages, throughput, writes")
+        with measure.running_service(env, port) as process:
+            result.update(measure.http_timings(base, tokens, depth=options.deep_pages, repeat=options.repeat))
+            result["throughput"] = measure.throughput(
+                base, tokens["middle"], clients=options.clients, seconds=options.seconds
+            )
+            result["writes"] = operations.writes(
+                base, tokens["broad"], count=options.writes, theatre="KOS", phones=world.selector_pool
+            )
+            result["service"] = {"peak_rss_mb": measure.peak_rss_mb(process.pid)}
+        assert world.handover_id is not None
+        os.environ.setdefault("OCPO_STATE_DIR", str(state))
+        _step("handover export and import")
+        result["handover"] = operations.handover(
+            source_url,
+            target_url,
+            login=world.handover_exporter,
+            handover_id=world.handover_id,
+            cases=world.handover_cases,
+            directory=workdir / "package",
+        )
+    finally:
+        engine.dispose()
+    return result

@@ -1,0 +1,53 @@
+"""Smoke run of ``ocpo-coord bench``: every section is there, with positive figures.
+
+Timings are never asserted: the machine running the tests is not the one measured.
+"""
+
+import json
+
+from typer.testing import CliRunner
+
+from ocpo_coord.bench.report import ratios, table
+from ocpo_coord.bench.run import Options, run
+from ocpo_coord.cli import app
+
+READ_KEYS = [f"{reader}/{page}" for reader in ("broad", "middle", "narrow") for page in ("first", "deep")]
+
+
+def test_bench_tiny_scale_on_sqlite() -> None:
+    result = run(
+        Options(scale=0.0002, repeat=1, deep_pages=2, clients=2, seconds=0.2, writes=1, handover_cases=5)
+    )
+    assert result["dialect"] == "sqlite"
+    assert result["generate"]["counts"]["records"] > 0
+    for section in ("floor", "rest", "graphql"):
+        for key in READ_KEYS:
+            figures = result[section][key]
+            assert figures["p50_ms"] > 0
+            assert figures["p95_ms"] >= figures["p50_ms"]
+            assert figures["rows"] >= 1
+    for transport in ("rest", "graphql"):
+        assert result["throughput"][transport]["requests"] > 0
+        assert result["throughput"][transport]["failed"] == 0
+    assert result["writes"]["per_second"] > 0
+    handover = result["handover"]
+    assert handover["records"] == handover["imported"] == handover["cases"] > 0
+    assert handover["export_bytes_per_second"] > 0
+    assert handover["sha256sum_bytes_per_second"] > 0
+    assert result["audit_verify"]["entries"] > 0
+    assert result["audit_verify"]["per_second"] > 0
+    assert result["service"]["peak_rss_mb"] > 0
+    assert handover["export_peak_rss_mb"] > 0
+    result["ratios"] = ratios(result, baseline=result)
+    assert all(value > 0 for value in result["ratios"].values())
+    assert "full_vs_small_scale" in result["ratios"]
+    assert "audit verify" in table(result)
+    json.dumps(result, default=str)
+
+
+def test_bench_command_is_registered() -> None:
+    answer = CliRunner().invoke(app, ["bench", "--help"])
+    assert answer.exit_code == 0
+    assert "--scale" in answer.output
+    assert "--json" in answer.output
+    assert "--postgres" in answer.output
