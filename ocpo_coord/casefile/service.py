@@ -7,8 +7,6 @@ it shows, as a printed document's overall marking does. The export is audited pe
 record, so each audit entry inherits the markings of the record it names.
 """
 
-import base64
-import hashlib
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -18,6 +16,7 @@ from typing import TypeVar
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ocpo_coord.api.printable import style_only_csp
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.case import service as cases
 from ocpo_coord.case.schemas import CasePublic
@@ -48,11 +47,7 @@ _env = Environment(
 
 STYLE = (_env.loader.get_source(_env, "case_file.css")[0] if _env.loader else "").strip()
 # The page's one stylesheet is inline; the CSP admits exactly it and nothing else.
-CSP = (
-    "default-src 'none'; "
-    f"style-src 'sha256-{base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()}'; "
-    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-)
+CSP = style_only_csp(STYLE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ocpo_coord.api.printable import style_only_csp
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.context import Actor
 from ocpo_coord.handover import repository
@@ -80,5 +81,9 @@ async def build_report(session: AsyncSession, *, actor: Actor, handover_id: uuid
     return report
 
 
+STYLE = (_TEMPLATES.loader.get_source(_TEMPLATES, "report.css")[0] if _TEMPLATES.loader else "").strip()
+CSP = style_only_csp(STYLE)
+
+
 def render_html(report: HandoverReport) -> str:
-    return _TEMPLATES.get_template("report.html").render(report=report, Disposition=Disposition)
+    return _TEMPLATES.get_template("report.html").render(report=report, Disposition=Disposition, style=STYLE)

@@ -156,7 +156,7 @@ async def get_report(session: SessionDep, actor: ActorDep, handover_id: uuid.UUI
 @router.get("/{handover_id}/report.html", response_class=HTMLResponse)
 async def get_report_html(session: SessionDep, actor: ActorDep, handover_id: uuid.UUID) -> HTMLResponse:
     built = await report.build_report(session, actor=actor, handover_id=handover_id)
-    return HTMLResponse(report.render_html(built))
+    return HTMLResponse(report.render_html(built), headers={"Content-Security-Policy": report.CSP})
 
 
 @consent_router.get("", response_model=list[ConsentRequestPublic])
