@@ -285,14 +285,23 @@ async def test_graphql_runs_the_same_lifecycle(client: httpx.AsyncClient) -> Non
         client, "kfor.j2", "query($id: ID!) { handover(id: $id) { reference } }", {"id": hid}
     )
     assert outsider["data"]["handover"] is None
-    lines_seen = await gql(
-        client,
-        IN,
-        "query($id: ID!) { handoverLines(handoverId: $id, filter: {disposition: ACCEPTED}) { kind disposition decidedBy } }",
-        {"id": hid},
-    )
-    assert lines_seen["data"]["handoverLines"]
-    assert {line["decidedBy"] for line in lines_seen["data"]["handoverLines"]} == {IN}
+    query = """query($id: ID!, $after: String) {
+        handoverLines(handoverId: $id, filter: {disposition: ACCEPTED}, first: 2, after: $after) {
+          totalCount pageInfo { hasNextPage endCursor } nodes { seq kind disposition decidedBy } } }"""
+    seen: list[dict[str, Any]] = []
+    after = None
+    while True:
+        page = (await gql(client, IN, query, {"id": hid, "after": after}))["data"]["handoverLines"]
+        seen += page["nodes"]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert len(seen) == page["totalCount"] == by_receiver["data"]["decideHandoverLines"]["decided"]
+    assert [line["seq"] for line in seen] == sorted(line["seq"] for line in seen)
+    assert {line["decidedBy"] for line in seen} == {IN}
+    bad = await gql(client, IN, query, {"id": hid, "after": "x' OR 1=1"})
+    assert bad["data"] is None
+    assert "after" in str(bad["errors"])
 
 
 async def test_lines_and_report_never_show_what_the_reader_may_not_read(client: httpx.AsyncClient) -> None:

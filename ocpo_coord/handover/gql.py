@@ -8,8 +8,8 @@ import strawberry
 import strawberry.experimental.pydantic as spy
 
 from ocpo_coord.context import Actor
-from ocpo_coord.exceptions import NotFound
-from ocpo_coord.gql.common import ErrorTypes, described_field, input_model
+from ocpo_coord.exceptions import InvalidInput, NotFound
+from ocpo_coord.gql.common import Connection, Edge, ErrorTypes, PageInfo, described_field, input_model
 from ocpo_coord.gql.context import GraphQLInfo, mutate
 from ocpo_coord.gql.ids import parse_id
 from ocpo_coord.handover import completion, consent, lines, rotation, service
@@ -97,6 +97,20 @@ class HandoverType:
 @spy.type(model=LinePublic, all_fields=True, name="HandoverLine")
 class HandoverLineType:
     id: strawberry.ID
+
+
+@strawberry.type(description="A handover's lines in inventory order.")
+class HandoverLineConnection(Connection[HandoverLineType]):
+    pass
+
+
+def _seq_cursor(after: str | None) -> int | None:
+    """Line cursors are line numbers: stable, and they reveal nothing a reader lacks."""
+    if after is None:
+        return None
+    if not after.isdigit() or len(after) > 9:
+        raise InvalidInput("is not a cursor of this list", field="after")
+    return int(after)
 
 
 @spy.type(model=ConsentRequestPublic, all_fields=True, name="ConsentRequest")
@@ -216,27 +230,30 @@ class HandoverQuery:
             return None
         return HandoverType.of(public)
 
-    @described_field(
-        "A handover's inventory in order, after line number `after`; titles only where you may read."
-    )
+    @described_field("A handover's inventory in order; titles only where you may read.")
     async def handover_lines(
         self,
         info: GraphQLInfo,
         handover_id: strawberry.ID,
         filter: HandoverLineFilter | None = None,
-        after: int | None = None,
         first: int = 100,
-    ) -> list[HandoverLineType]:
-        filters = _line_filter(filter, None)
-        found = await lines.list_lines(
+        after: str | None = None,
+    ) -> HandoverLineConnection:
+        found, has_next, total = await lines.page_lines(
             info.context.session,
             actor=info.context.require_actor(),
             handover_id=_id(handover_id),
-            filters=filters,
-            after=after,
-            limit=max(1, min(first, 1000)),
+            filters=_line_filter(filter, None),
+            after=_seq_cursor(after),
+            first=first,
         )
-        return [HandoverLineType.from_pydantic(line) for line in found]
+        edges = [Edge(cursor=str(line.seq), node=HandoverLineType.from_pydantic(line)) for line in found]
+        return HandoverLineConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
+            total_count=total,
+            total_count_capped=False,
+        )
 
     @described_field("What a person leaves behind at the end of a tour: open tasks, cases, positions.")
     async def tour_end_report(self, info: GraphQLInfo, login: str) -> TourEndReportType | None:

@@ -324,6 +324,11 @@ async def lines(
     return list((await session.exec(statement)).all())
 
 
+async def count_lines(session: AsyncSession, statement: SelectOfScalar[HandoverLine]) -> int:
+    counted = select(func.count()).select_from(statement.order_by(None).subquery())
+    return int((await session.exec(counted)).one())
+
+
 async def counts_by_disposition(
     session: AsyncSession, handover_id: uuid.UUID, *, include_hidden: bool
 ) -> dict[str, int]:
