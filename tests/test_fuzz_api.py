@@ -430,13 +430,19 @@ def rest_strategy(known: Known) -> Callable[[Operation, GenerationMode], st.Sear
     return strategy
 
 
-def test_rest_operations_survive_generated_input(db_url: str, backend: str) -> None:
+# Each test fuzzes every SHARDS-th operation, so the work spreads over the test workers.
+SHARDS = 3
+
+
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_rest_operations_survive_generated_input(db_url: str, backend: str, shard: int) -> None:
     examples = examples_for(backend, sqlite=6, postgresql=3)
     known = known_in(db_url)
     with served(db_url) as app, logged_errors() as logged:
         schema = schemathesis.openapi.from_asgi("/openapi.json", app)
         operations = operations_of(schema)
         assert len(operations) >= 40, [o.label for o in operations]
+        operations = operations[shard::SHARDS]
         checks: list[CheckFunction] = [
             not_a_server_error(logged),
             schemathesis.checks.content_type_conformance,
@@ -691,7 +697,8 @@ def graphql_strategy(operation: Operation, mode: GenerationMode) -> st.SearchStr
     return operation.as_strategy(generation_mode=mode)
 
 
-def test_graphql_fields_survive_generated_input(db_url: str, backend: str) -> None:
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_graphql_fields_survive_generated_input(db_url: str, backend: str, shard: int) -> None:
     examples = examples_for(backend, sqlite=5, postgresql=2)
     EXISTING_IDS[:] = known_in(db_url).ids()
     try:
@@ -702,6 +709,7 @@ def test_graphql_fields_survive_generated_input(db_url: str, backend: str) -> No
             schema.location = "/graphql"
             operations = operations_of(schema)
             assert len(operations) >= 40, [o.label for o in operations]
+            operations = operations[shard::SHARDS]
             checks: list[CheckFunction] = [
                 no_graphql_server_error(logged),
                 schemathesis.checks.response_schema_conformance,
