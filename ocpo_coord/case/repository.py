@@ -1,6 +1,5 @@
 """Case queries. Every read starts from the readable statement of ``RecordRepository``."""
 
-import secrets
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -13,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.models import Case, CaseAgency, CaseCrimeType, CaseMember, Record
 from ocpo_coord.models.enums import CrimeType, RecordKind
+from ocpo_coord.records.references import fresh_reference
 from ocpo_coord.records.repository import RecordRepository
 from ocpo_coord.records.text import contains_text
 
@@ -99,20 +99,11 @@ async def is_participant(session: AsyncSession, case_id: uuid.UUID, agency_id: u
 
 
 # Crockford's alphabet: no I, L, O or U to misread over a radio or in handwriting.
-_REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-
 async def new_reference(session: AsyncSession, prefix: str) -> str:
-    """A fresh agency-prefixed reference with a random part.
+    async def taken(candidate: str) -> bool:
+        return (await session.exec(select(Case.id).where(Case.reference == candidate))).first() is not None
 
-    Sequential numbers would tell a user how many cases of their agency exist,
-    including those above their clearance; a random part tells nothing.
-    """
-    while True:
-        candidate = prefix + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(6))
-        taken = (await session.exec(select(Case.id).where(Case.reference == candidate))).first()
-        if taken is None:
-            return candidate
+    return await fresh_reference(prefix, taken)
 
 
 async def replace_links(

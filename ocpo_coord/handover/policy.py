@@ -80,8 +80,6 @@ def may_decide(
     created = may_create(principal)
     if created is not True:
         return created
-    if line.hidden_from_incoming and side is Side.INCOMING:
-        return "line not found"
     if line.kind != LineKind.CHECKLIST:
         wanted = (
             Side.INCOMING if disposition in (Disposition.ACCEPTED, Disposition.DECLINED) else Side.OUTGOING

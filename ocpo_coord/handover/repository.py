@@ -33,6 +33,7 @@ from ocpo_coord.models import (
     Responsibility,
     Task,
     Tour,
+    User,
 )
 from ocpo_coord.models.enums import (
     ConsentStatus,
@@ -422,6 +423,14 @@ async def positions_by_id(session: AsyncSession, ids: Iterable[uuid.UUID]) -> di
         return {}
     rows = (await session.exec(select(Position).where(col(Position.id).in_(wanted)))).all()
     return {p.id: p for p in rows}
+
+
+async def user_agencies(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID | None]:
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    rows = (await session.exec(select(User.id, User.agency_id).where(col(User.id).in_(wanted)))).all()
+    return dict(rows)
 
 
 async def contact_position(session: AsyncSession, agency_id: uuid.UUID) -> Position | None:
