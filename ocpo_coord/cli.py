@@ -77,6 +77,28 @@ def audit_verify() -> None:
 
 
 @app.command()
+def reindex(
+    check: Annotated[bool, typer.Option("--check", help="Only compare; change nothing.")] = False,
+) -> None:
+    """Rebuild the visibility index from the records (or, with --check, compare them)."""
+    from ocpo_coord.db import make_sync_engine
+    from ocpo_coord.sharing.reach import drift, rebuild
+
+    engine = make_sync_engine(get_settings().database_url)
+    try:
+        with engine.begin() as conn:
+            if check:
+                missing, extra = drift(conn)
+                typer.echo(f"visibility index: {len(missing)} rows missing, {len(extra)} rows extra")
+                if missing or extra:
+                    raise typer.Exit(1)
+                return
+            typer.echo(f"visibility index rebuilt for {rebuild(conn)} records")
+    finally:
+        engine.dispose()
+
+
+@app.command()
 def token(
     login: Annotated[str, typer.Argument(help="Login of a user, e.g. unmik.analyst")],
     minutes: Annotated[int, typer.Option(help="Lifetime in minutes.")] = 480,

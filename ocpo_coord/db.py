@@ -12,6 +12,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.config import get_settings
 
+# Imported for its flush hooks: every session keeps the visibility index in step.
+from ocpo_coord.sharing import reach as _reach  # noqa: F401
+
 
 def sync_url(url: str) -> str:
     """The URL for synchronous tools (alembic, bulk loaders)."""

@@ -20,6 +20,8 @@ from fastapi import FastAPI  # noqa: E402
 from ocpo_coord.app import create_app  # noqa: E402
 from ocpo_coord.auth.tokens import mint_local_token  # noqa: E402
 from ocpo_coord.config import get_settings  # noqa: E402
+from ocpo_coord.db import make_sync_engine  # noqa: E402
+from ocpo_coord.sharing.reach import drift  # noqa: E402
 from tests.fixtures.databases import (  # noqa: E402
     Template,
     build_template,
@@ -67,7 +69,21 @@ def db_url(backend: str, workdir: Path) -> Iterator[str]:
     template = _template(backend, workdir)
     url = template.fresh_copy()
     yield url
+    _index_in_step(url)
     template.drop_copy(url)
+
+
+def _index_in_step(url: str) -> None:
+    """Whatever the test wrote, the visibility index must match what the rule files each
+    record under: a missing row would hide a record from someone who may read it."""
+    engine = make_sync_engine(url)
+    try:
+        with engine.connect() as conn:
+            missing, extra = drift(conn)
+    finally:
+        engine.dispose()
+    assert not missing, f"visibility index lacks rows: {missing}"
+    assert not extra, f"visibility index has rows the rule does not give: {extra}"
 
 
 @pytest.fixture

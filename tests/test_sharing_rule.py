@@ -4,7 +4,9 @@ Hypothesis builds agencies (some host-nation), theatres, sharing groups, agreeme
 and out of their validity, users of every clearance, and records with random markings,
 releases, grants (expired or not), restricted cases with members and child records.
 For every user and every record, ``readable`` (SQL, run by the real database) and
-``can_read`` (Python, on the record's facts) must give the same answer.
+``can_read`` (Python, on the record's facts) must give the same answer; and every
+record a user may read must be filed in the visibility index under a scope that user
+holds, both by the rule's ``reach`` face and in the rows the flush hooks wrote.
 """
 
 import uuid
@@ -25,6 +27,7 @@ from ocpo_coord.models import (
     CaseMember,
     Record,
     RecordGrant,
+    RecordReach,
     RecordRelease,
     SharingAgreement,
     SharingGroup,
@@ -33,7 +36,8 @@ from ocpo_coord.models import (
     User,
 )
 from ocpo_coord.models.enums import AgencyKind, Classification, RecordKind, Role, Tlp
-from ocpo_coord.sharing.rule import RecordFacts
+from ocpo_coord.sharing.rule import READ_RULE, RecordFacts
+from ocpo_coord.sharing.scopes import held_by
 from ocpo_coord.sharing.visibility import can_read, readable
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -228,6 +232,22 @@ def test_database_filter_and_single_record_decision_agree(engine_url: str, world
                         )
                     }
                     assert in_database == in_memory, (user.login, principal, in_database ^ in_memory)
+
+                    held = held_by(
+                        principal,
+                        (
+                            a.grantor_agency_id
+                            for a in world.agreements
+                            if a.grantee_agency_id == user.agency_id
+                        ),
+                    )
+                    for record_id in in_memory:
+                        assert READ_RULE.reach(_facts(world, by_id[record_id])) & set(held), record_id
+                    filed = select(RecordReach.record_id, RecordReach.scope_kind, RecordReach.scope_id).where(
+                        col(RecordReach.record_id).in_(record_ids)
+                    )
+                    indexed = {rid for rid, kind, scope in session.exec(filed).all() if (kind, scope) in held}
+                    assert in_database <= indexed, (user.login, in_database - indexed)
             transaction.rollback()
     finally:
         engine.dispose()

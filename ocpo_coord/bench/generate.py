@@ -34,6 +34,7 @@ from ocpo_coord.models import (
     IntelItem,
     Record,
     RecordEntity,
+    RecordReach,
     RecordRelease,
     Selector,
     SharingAgreement,
@@ -52,6 +53,9 @@ from ocpo_coord.models.enums import (
     SelectorKind,
     Tlp,
 )
+from ocpo_coord.sharing.reach import refresh as refresh_reach
+from ocpo_coord.sharing.reach import rows_of as reach_rows
+from ocpo_coord.sharing.rule import RecordFacts
 
 FULL_SCALE = {
     "agencies": 40,
@@ -179,6 +183,7 @@ class _Theatre:
         self.case_restricted: dict[uuid.UUID, bool] = {}
         self.intel_ids: list[uuid.UUID] = []
         self.restricted_cases: set[uuid.UUID] = set()
+        self.case_members: dict[uuid.UUID, set[uuid.UUID]] = {}
         # A few hundred releases at full scale; a few dozen at any scale, so that the
         # narrow reader always has a page to read.
         total = counts["cases"] + counts["intel_items"] + counts["tasks"] + counts["selectors"] // 3
@@ -341,8 +346,27 @@ class _Theatre:
             grouped: dict[Any, list[dict[str, Any]]] = {}
             for table, row in extra:
                 grouped.setdefault(table, []).append(row)
+            for member in grouped.get(CaseMember, []):
+                self.case_members.setdefault(member["case_id"], set()).add(member["user_id"])
+            self.load.insert(RecordReach, self._reach(records, releases))
             for table, table_rows in grouped.items():
                 self.load.insert(table, table_rows)
+
+    def _reach(
+        self, records: list[dict[str, Any]], releases: list[dict[str, Any]]
+    ) -> Iterator[dict[str, Any]]:
+        """The visibility index rows, from the same rule the service files them by."""
+        by_record: dict[uuid.UUID, list[RecordRelease]] = {}
+        for release in releases:
+            by_record.setdefault(release["record_id"], []).append(RecordRelease(**release))
+        for record in records:
+            restricted = record["restricted_case_id"]
+            facts = RecordFacts(
+                Record(**record),
+                releases=by_record.get(record["id"], []),
+                restricted_members=self.case_members.get(restricted, set()) if restricted else set(),
+            )
+            yield from reach_rows(facts)
 
     def cases(self) -> None:
         crimes = list(CrimeType)
@@ -555,6 +579,7 @@ class _Theatre:
                     .where(Record.__table__.c.id.in_(part))  # type: ignore[attr-defined]
                     .values(owner_agency_id=incoming, custodian_agency_id=incoming, classification=0)
                 )
+                refresh_reach(conn, part)
         return hid, len(chosen), "bench.broad"
 
 

@@ -28,7 +28,9 @@ from ocpo_coord.auth.principal import Principal, load_principal
 from ocpo_coord.db import make_async_engine, sessionmaker_for
 from ocpo_coord.models import IntelItem, Record
 from ocpo_coord.models.enums import RecordKind
-from ocpo_coord.records.pagination import Cursor, keyset
+from ocpo_coord.records.pagination import Cursor
+from ocpo_coord.records.pagination import page_statement as rows_of_page
+from ocpo_coord.sharing.scopes import Scope, reader_scopes
 from ocpo_coord.sharing.visibility import readable
 
 PAGE = 50
@@ -68,24 +70,34 @@ def _timed(call: Callable[[], Any], repeat: int) -> list[float]:
     return samples
 
 
-async def load_principals(database_url: str, logins: dict[str, str]) -> dict[str, Principal]:
+@dataclass(frozen=True)
+class Reader:
+    principal: Principal
+    held: list[Scope]
+
+
+async def load_principals(database_url: str, logins: dict[str, str]) -> dict[str, Reader]:
     engine = make_async_engine(database_url)
     try:
         async with sessionmaker_for(engine)() as session:
-            return {label: await load_principal(session, login) for label, login in logins.items()}
+            readers = {}
+            for label, login in logins.items():
+                principal = await load_principal(session, login)
+                readers[label] = Reader(principal, await reader_scopes(session, principal))
+            return readers
     finally:
         await engine.dispose()
 
 
-def page_statement(principal: Principal, now: datetime, after: Cursor | None) -> Select[Any]:
+def page_statement(reader: Reader, now: datetime, after: Cursor | None) -> Select[Any]:
     """The intelligence list the service runs, one row more than the page (has-next)."""
     statement = (
         select(IntelItem, Record)
         .join(Record, col(Record.id) == col(IntelItem.id))
         .where(col(Record.kind) == RecordKind.INTEL_ITEM.value)
-        .where(readable(principal, now=now))
+        .where(readable(reader.principal, now=now))
     )
-    return keyset(statement, after).limit(PAGE + 1)
+    return rows_of_page(statement, reader.held, RecordKind.INTEL_ITEM, after=after, limit=PAGE + 1)
 
 
 class Floor:
@@ -110,13 +122,13 @@ class Floor:
         self.raw.close()
 
 
-def deep_cursor(engine: Engine, principal: Principal, now: datetime, pages: int) -> tuple[Cursor | None, int]:
+def deep_cursor(engine: Engine, reader: Reader, now: datetime, pages: int) -> tuple[Cursor | None, int]:
     """The cursor ``pages`` pages down (or the last full page's), and how deep that is."""
     after: Cursor | None = None
     depth = 0
     with engine.connect() as conn:
         for _ in range(pages):
-            rows = conn.execute(page_statement(principal, now, after)).all()
+            rows = conn.execute(page_statement(reader, now, after)).all()
             if len(rows) <= PAGE:
                 break
             last = rows[PAGE - 1]
@@ -126,16 +138,16 @@ def deep_cursor(engine: Engine, principal: Principal, now: datetime, pages: int)
 
 
 def floor_timings(
-    engine: Engine, principals: dict[str, Principal], *, depth: int, repeat: int
+    engine: Engine, readers: dict[str, Reader], *, depth: int, repeat: int
 ) -> dict[str, dict[str, Any]]:
     now = datetime.now(UTC)
     floor = Floor(engine)
     out: dict[str, dict[str, Any]] = {}
     try:
-        for label, principal in principals.items():
-            deep, reached = deep_cursor(engine, principal, now, depth)
+        for label, reader in readers.items():
+            deep, reached = deep_cursor(engine, reader, now, depth)
             for page, after in (("first", None), ("deep", deep)):
-                sql = floor.sql(page_statement(principal, now, after))
+                sql = floor.sql(page_statement(reader, now, after))
                 rows = len(floor.fetch(sql))
                 timing = Timing.of(_timed(functools.partial(floor.fetch, sql), repeat))
                 out[f"{label}/{page}"] = {"p50_ms": timing.p50_ms, "p95_ms": timing.p95_ms, "rows": rows}

@@ -132,6 +132,8 @@ async def list_cases(
         max_page_size=settings.max_page_size,
         count_cap=settings.count_cap,
         assemble=to_public,
+        reader=actor.principal,
+        kind=RecordKind.CASE,
     )
 
 

@@ -108,6 +108,8 @@ async def list_operations(
         max_page_size=settings.max_page_size,
         count_cap=settings.count_cap,
         assemble=assembler(actor),
+        reader=actor.principal,
+        kind=RecordKind.PLANNED_OPERATION,
     )
 
 

@@ -124,6 +124,8 @@ async def list_entities(
         max_page_size=settings.max_page_size,
         count_cap=settings.count_cap,
         assemble=assembler(actor),
+        reader=actor.principal,
+        kind=RecordKind.ENTITY,
     )
 
 

@@ -115,6 +115,8 @@ async def list_intel_items(
         max_page_size=settings.max_page_size,
         count_cap=settings.count_cap,
         assemble=assembler(actor),
+        reader=actor.principal,
+        kind=RecordKind.INTEL_ITEM,
     )
 
 

@@ -25,6 +25,7 @@ from ocpo_coord.models.handover import (
 from ocpo_coord.models.idempotency import IdempotencyRecord
 from ocpo_coord.models.intel import IntelCase, IntelItem
 from ocpo_coord.models.note import Note
+from ocpo_coord.models.reach import RecordReach
 from ocpo_coord.models.record import Record, RecordGrant, RecordRelease
 from ocpo_coord.models.task import Task, TaskDependency, TaskSupportingAgency
 from ocpo_coord.models.user import Position, Tour, User
@@ -57,6 +58,7 @@ __all__ = [
     "Record",
     "RecordEntity",
     "RecordGrant",
+    "RecordReach",
     "RecordRelease",
     "Responsibility",
     "ResponsibilityTransfer",

@@ -5,6 +5,14 @@ counts and lookups filtered in the database) and ``holds`` (the same test on one
 record's facts in memory). The tree that combines them — ``READ_RULE`` below — is the
 rule; it exists in one place only. The property test in tests/test_sharing_rule.py
 checks that both faces agree on random worlds, on SQLite and PostgreSQL.
+
+A third face, ``reach``, names the reader scopes (everyone, an agency, a user, a
+sharing group, a theatre, the grantees of an owner's agreements) that could possibly
+satisfy the condition for one record. It feeds the visibility index
+(``sharing/reach.py``), which only decides which rows a list page looks at: a
+reader must hold one of a record's scopes *and* pass the rule itself, so a scope too
+many costs a wasted look, never a leak. The property test checks that the reach of
+every record a reader may read includes one of that reader's scopes.
 """
 
 import uuid
@@ -18,6 +26,7 @@ from sqlmodel import col
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.models import CaseMember, Record, RecordGrant, RecordRelease, SharingAgreement
 from ocpo_coord.models.enums import Tlp
+from ocpo_coord.sharing.scopes import EVERYONE, NOBODY, Reach, ScopeKind, all_of, any_of, scopes
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +53,15 @@ class Condition(Protocol):
 
     def holds(self, facts: RecordFacts, reader: Reader) -> bool: ...
 
+    def reach(self, facts: RecordFacts) -> Reach: ...
+
+
+class Unnarrowed:
+    """A condition on the reader alone, or one every scope may pass: it names nobody."""
+
+    def reach(self, facts: RecordFacts) -> Reach:
+        return EVERYONE
+
 
 @dataclass(frozen=True)
 class All:
@@ -54,6 +72,9 @@ class All:
 
     def holds(self, facts: RecordFacts, reader: Reader) -> bool:
         return all(p.holds(facts, reader) for p in self.parts)
+
+    def reach(self, facts: RecordFacts) -> Reach:
+        return all_of(p.reach(facts) for p in self.parts)
 
 
 @dataclass(frozen=True)
@@ -66,6 +87,9 @@ class AnyOf:
     def holds(self, facts: RecordFacts, reader: Reader) -> bool:
         return any(p.holds(facts, reader) for p in self.parts)
 
+    def reach(self, facts: RecordFacts) -> Reach:
+        return any_of(p.reach(facts) for p in self.parts)
+
 
 @dataclass(frozen=True)
 class TlpIn:
@@ -77,8 +101,11 @@ class TlpIn:
     def holds(self, facts: RecordFacts, reader: Reader) -> bool:
         return Tlp(facts.record.tlp) in self.levels
 
+    def reach(self, facts: RecordFacts) -> Reach:
+        return EVERYONE if Tlp(facts.record.tlp) in self.levels else NOBODY
 
-class ReadsAgencyData:
+
+class ReadsAgencyData(Unnarrowed):
     """Installation administrators operate the server; they read no agency's data."""
 
     def sql(self, rec: Any, reader: Reader) -> ColumnElement[bool]:
@@ -88,7 +115,7 @@ class ReadsAgencyData:
         return reader.principal.reads_agency_data
 
 
-class WithinClearance:
+class WithinClearance(Unnarrowed):
     """Nothing above the reader's clearance, whatever else is true."""
 
     def sql(self, rec: Any, reader: Reader) -> ColumnElement[bool]:
@@ -98,7 +125,7 @@ class WithinClearance:
         return int(facts.record.classification) <= int(reader.principal.clearance)
 
 
-class NoHostRespected:
+class NoHostRespected(Unnarrowed):
     """NOHOST: never visible to a host-nation agency."""
 
     def sql(self, rec: Any, reader: Reader) -> ColumnElement[bool]:
@@ -121,6 +148,11 @@ class RestrictedToMembers:
     def holds(self, facts: RecordFacts, reader: Reader) -> bool:
         return facts.record.restricted_case_id is None or reader.principal.user_id in facts.restricted_members
 
+    def reach(self, facts: RecordFacts) -> Reach:
+        if facts.record.restricted_case_id is None:
+            return EVERYONE
+        return scopes(ScopeKind.USER, facts.restricted_members)
+
 
 class HeldByReaderAgency:
     """The reader's agency originated, holds or owns it."""
@@ -141,6 +173,10 @@ class HeldByReaderAgency:
             r.originator_agency_id,
         )
 
+    def reach(self, facts: RecordFacts) -> Reach:
+        r = facts.record
+        return scopes(ScopeKind.AGENCY, (r.owner_agency_id, r.custodian_agency_id, r.originator_agency_id))
+
 
 class CreatedByReader:
     def sql(self, rec: Any, reader: Reader) -> ColumnElement[bool]:
@@ -148,6 +184,9 @@ class CreatedByReader:
 
     def holds(self, facts: RecordFacts, reader: Reader) -> bool:
         return facts.record.created_by_id == reader.principal.user_id
+
+    def reach(self, facts: RecordFacts) -> Reach:
+        return scopes(ScopeKind.USER, [facts.record.created_by_id])
 
 
 class NamedReader:
@@ -161,6 +200,9 @@ class NamedReader:
 
     def holds(self, facts: RecordFacts, reader: Reader) -> bool:
         return any(r.user_id == reader.principal.user_id for r in facts.releases)
+
+    def reach(self, facts: RecordFacts) -> Reach:
+        return scopes(ScopeKind.USER, (r.user_id for r in facts.releases))
 
 
 class ReleasedToReaderAgency:
@@ -180,6 +222,11 @@ class ReleasedToReaderAgency:
             for r in facts.releases
         )
 
+    def reach(self, facts: RecordFacts) -> Reach:
+        return scopes(ScopeKind.AGENCY, (r.agency_id for r in facts.releases)) | scopes(
+            ScopeKind.GROUP, (r.sharing_group_id for r in facts.releases)
+        )
+
 
 class InReaderTheatre:
     def sql(self, rec: Any, reader: Reader) -> ColumnElement[bool]:
@@ -189,6 +236,9 @@ class InReaderTheatre:
     def holds(self, facts: RecordFacts, reader: Reader) -> bool:
         return facts.record.theatre_id is not None and facts.record.theatre_id in reader.principal.theatre_ids
 
+    def reach(self, facts: RecordFacts) -> Reach:
+        return scopes(ScopeKind.THEATRE, [facts.record.theatre_id])
+
 
 class NotOrcon:
     def sql(self, rec: Any, reader: Reader) -> ColumnElement[bool]:
@@ -196,6 +246,9 @@ class NotOrcon:
 
     def holds(self, facts: RecordFacts, reader: Reader) -> bool:
         return not facts.record.orcon
+
+    def reach(self, facts: RecordFacts) -> Reach:
+        return NOBODY if facts.record.orcon else EVERYONE
 
 
 class AgreementInForce:
@@ -221,6 +274,12 @@ class AgreementInForce:
             for a in facts.agreements
         )
 
+    def reach(self, facts: RecordFacts) -> Reach:
+        # Agreements come and go without touching the owner's records: the scope is
+        # "grantees of this owner", and a reader holds it for every owner that has an
+        # agreement naming the reader's agency, whatever its period (the rule checks it).
+        return scopes(ScopeKind.AGREEMENTS_OF, [facts.record.owner_agency_id])
+
 
 class GrantInForce:
     """The owner granted the reader or the reader's agency access, not yet expired."""
@@ -241,6 +300,13 @@ class GrantInForce:
             (g.user_id == p.user_id or (g.agency_id is not None and g.agency_id == p.agency_id))
             and (g.expires_at is None or g.expires_at > reader.now)
             for g in facts.grants
+        )
+
+    def reach(self, facts: RecordFacts) -> Reach:
+        # Expired grants keep their scope until the record is next written: harmless,
+        # since the rule refuses them, and it spares a sweep when each one lapses.
+        return scopes(ScopeKind.USER, (g.user_id for g in facts.grants)) | scopes(
+            ScopeKind.AGENCY, (g.agency_id for g in facts.grants)
         )
 
 

@@ -10,9 +10,11 @@ from sqlalchemy import Select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ocpo_coord.auth.principal import Principal
 from ocpo_coord.db import execute
 from ocpo_coord.models import Agency, AgencyTheatre, IntelItem, Record, RecordEntity, Theatre
-from ocpo_coord.records.pagination import keyset
+from ocpo_coord.models.enums import RecordKind
+from ocpo_coord.records.pagination import held_scopes, page_statement
 
 
 async def agencies_by_id(session: AsyncSession) -> dict[uuid.UUID, Agency]:
@@ -33,10 +35,14 @@ async def entity_links(
 
 
 async def newest(
-    session: AsyncSession, statement: Select[IntelItem, Record], limit: int
+    session: AsyncSession, statement: Select[IntelItem, Record], reader: Principal, limit: int
 ) -> list[tuple[IntelItem, Record]]:
-    """The newest ``limit`` rows of a readable statement, in the order of the lists."""
-    rows: list[Any] = list((await execute(session, keyset(statement, None).limit(limit))).all())
+    """The newest ``limit`` rows of a readable statement, found as the lists find them."""
+    held = await held_scopes(session, reader)
+    if not held:
+        return []
+    page = page_statement(statement, held, RecordKind.INTEL_ITEM, after=None, limit=limit)
+    rows: list[Any] = list((await execute(session, page)).all())
     return [(row[0], row[1]) for row in rows]
 
 

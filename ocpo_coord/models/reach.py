@@ -1,0 +1,29 @@
+"""The visibility index: who could read each record, kept beside the data.
+
+One row per (reader scope, record kind, created_at, record). A list page walks the
+rows of the reader's few scopes in the list's own order, so a reader who may see
+600 of a million records reads about 600 index entries, not the million records.
+See ``ocpo_coord/sharing/reach.py`` for how the rows are derived and kept in step.
+"""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, Index, SmallInteger, String, Uuid
+from sqlmodel import Field, SQLModel
+
+from ocpo_coord.models.base import UTCDateTime
+
+
+class RecordReach(SQLModel, table=True):
+    __tablename__ = "record_reach"
+    __table_args__ = (Index("ix_record_reach_record", "record_id"),)
+
+    scope_kind: int = Field(sa_type=SmallInteger, primary_key=True)
+    scope_id: uuid.UUID = Field(primary_key=True)
+    kind: str = Field(sa_type=String(32), primary_key=True)
+    # The record's own created_at and id: the key every list is ordered by.
+    created_at: datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    record_id: uuid.UUID = Field(
+        sa_column=Column(Uuid(), ForeignKey("record.id", ondelete="CASCADE"), primary_key=True)
+    )

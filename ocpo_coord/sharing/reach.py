@@ -1,0 +1,167 @@
+"""Keeping the visibility index (``record_reach``) in step with the records.
+
+Why an index at all: a list page filtered by the rule alone walks the newest
+records and throws away those the reader may not read, so a reader who may see a
+few hundred of a million records pays for the million (FIELD-NOTES: 108 ms against
+about 1 ms). Filing each record under the scopes that could read it lets a page walk
+only the reader's own scopes, in list order, at the same cost for every reader.
+
+The index never decides anything. Pages still apply ``readable()`` to every row, so
+a stale or over-wide entry costs a wasted look and cannot leak; a missing entry
+would hide a record, which is why upkeep sits in the session's flush, where no
+write path can forget it:
+
+- a record, its releases or its grants change -> its rows are rewritten;
+- the members of a restricted case change -> the rows of everything under the case;
+- agreements, sharing groups and theatres change nothing here: they change which
+  scopes a reader holds (``scopes.reader_scopes``), not a record's rows.
+
+Bulk loaders that bypass the ORM (the benchmark generator) call ``rows_of``.
+"""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlalchemy import Connection, delete, event, insert, select
+from sqlalchemy.orm import Session, UOWTransaction
+from sqlmodel import col
+
+from ocpo_coord.models import CaseMember, Record, RecordGrant, RecordReach, RecordRelease
+from ocpo_coord.sharing.rule import READ_RULE, RecordFacts
+
+_CHUNK = 500
+_PENDING = "reach_pending_records"
+_PENDING_CASES = "reach_pending_cases"
+
+
+def rows_of(facts: RecordFacts) -> list[dict[str, Any]]:
+    record = facts.record
+    return [
+        {
+            "scope_kind": int(kind),
+            "scope_id": scope_id,
+            "kind": record.kind,
+            "created_at": record.created_at,
+            "record_id": record.id,
+        }
+        for kind, scope_id in sorted(READ_RULE.reach(facts))
+    ]
+
+
+def _chunks(ids: Iterable[uuid.UUID]) -> Iterator[list[uuid.UUID]]:
+    batch: list[uuid.UUID] = []
+    for value in ids:
+        batch.append(value)
+        if len(batch) == _CHUNK:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def facts_of(conn: Connection, ids: list[uuid.UUID]) -> list[RecordFacts]:
+    """What ``reach`` looks at, for a batch of records, in four queries."""
+    records = conn.execute(select(Record.__table__).where(col(Record.id).in_(ids))).mappings().all()  # type: ignore[attr-defined]
+    facts = {row["id"]: RecordFacts(Record(**row)) for row in records}
+    for release in conn.execute(
+        select(RecordRelease.__table__).where(col(RecordRelease.record_id).in_(ids))  # type: ignore[attr-defined]
+    ).mappings():
+        facts[release["record_id"]].releases.append(RecordRelease(**release))
+    for grant in conn.execute(
+        select(RecordGrant.__table__).where(col(RecordGrant.record_id).in_(ids))  # type: ignore[attr-defined]
+    ).mappings():
+        facts[grant["record_id"]].grants.append(RecordGrant(**grant))
+    cases = {f.record.restricted_case_id for f in facts.values() if f.record.restricted_case_id is not None}
+    if cases:
+        members: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+        for case_id, user_id in conn.execute(
+            select(col(CaseMember.case_id), col(CaseMember.user_id)).where(col(CaseMember.case_id).in_(cases))
+        ):
+            members[case_id].add(user_id)
+        for f in facts.values():
+            if f.record.restricted_case_id is not None:
+                f.restricted_members = members[f.record.restricted_case_id]
+    return list(facts.values())
+
+
+def refresh(conn: Connection, ids: Iterable[uuid.UUID]) -> None:
+    """Rewrite the index rows of these records from what the database holds now."""
+    for batch in _chunks(sorted(set(ids))):
+        conn.execute(delete(RecordReach).where(col(RecordReach.record_id).in_(batch)))
+        rows = [row for facts in facts_of(conn, batch) for row in rows_of(facts)]
+        if rows:
+            conn.execute(insert(RecordReach), rows)
+
+
+def _all_ids(conn: Connection) -> Iterator[list[uuid.UUID]]:
+    last: uuid.UUID | None = None
+    while True:
+        statement = select(col(Record.id)).order_by(col(Record.id)).limit(_CHUNK)
+        if last is not None:
+            statement = statement.where(col(Record.id) > last)
+        ids = list(conn.execute(statement).scalars())
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]
+
+
+def rebuild(conn: Connection) -> int:
+    """Rewrite the whole index (after a migration, or to repair it); returns records seen."""
+    conn.execute(delete(RecordReach))
+    seen = 0
+    for ids in _all_ids(conn):
+        refresh(conn, ids)
+        seen += len(ids)
+    return seen
+
+
+Row = tuple[int, uuid.UUID, str, uuid.UUID]
+
+
+def drift(conn: Connection) -> tuple[set[Row], set[Row]]:
+    """Index rows that should be there and are not, and rows that should not be there."""
+    expected: set[Row] = set()
+    for ids in _all_ids(conn):
+        for facts in facts_of(conn, ids):
+            expected |= {(r["scope_kind"], r["scope_id"], r["kind"], r["record_id"]) for r in rows_of(facts)}
+    filed = select(
+        col(RecordReach.scope_kind),
+        col(RecordReach.scope_id),
+        col(RecordReach.kind),
+        col(RecordReach.record_id),
+    )
+    present: set[Row] = {(k, s, kind, r) for k, s, kind, r in conn.execute(filed)}
+    return expected - present, present - expected
+
+
+def _under_cases(conn: Connection, case_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    statement = select(col(Record.id)).where(col(Record.restricted_case_id).in_(case_ids))
+    return set(conn.execute(statement).scalars()) | case_ids
+
+
+@event.listens_for(Session, "before_flush")
+def _note_changes(session: Session, _flush: UOWTransaction, _instances: Any) -> None:
+    pending: set[uuid.UUID] = session.info.setdefault(_PENDING, set())
+    cases: set[uuid.UUID] = session.info.setdefault(_PENDING_CASES, set())
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Record):
+            pending.add(obj.id)
+        elif isinstance(obj, RecordRelease | RecordGrant):
+            pending.add(obj.record_id)
+        elif isinstance(obj, CaseMember):
+            cases.add(obj.case_id)
+
+
+@event.listens_for(Session, "after_flush")
+def _keep_in_step(session: Session, _flush: UOWTransaction) -> None:
+    pending: set[uuid.UUID] = session.info.pop(_PENDING, set())
+    cases: set[uuid.UUID] = session.info.pop(_PENDING_CASES, set())
+    if not pending and not cases:
+        return
+    conn = session.connection()
+    if cases:
+        pending |= _under_cases(conn, cases)
+    refresh(conn, pending)
