@@ -28,8 +28,7 @@ from ocpo_coord.auth.principal import Principal, load_principal
 from ocpo_coord.db import make_async_engine, sessionmaker_for
 from ocpo_coord.models import IntelItem, Record
 from ocpo_coord.models.enums import RecordKind
-from ocpo_coord.records.pagination import Cursor
-from ocpo_coord.records.pagination import page_statement as rows_of_page
+from ocpo_coord.records.pagination import Cursor, index_page_statement
 from ocpo_coord.sharing.scopes import Scope, reader_scopes
 from ocpo_coord.sharing.visibility import readable
 
@@ -97,23 +96,40 @@ def page_statement(reader: Reader, now: datetime, after: Cursor | None) -> Selec
         .where(col(Record.kind) == RecordKind.INTEL_ITEM.value)
         .where(readable(reader.principal, now=now))
     )
-    return rows_of_page(statement, reader.held, RecordKind.INTEL_ITEM, after=after, limit=PAGE + 1)
+    return index_page_statement(
+        statement, reader.held, RecordKind.INTEL_ITEM, reader.principal, after=after, limit=PAGE + 1
+    )
 
 
 class Floor:
-    """The page as one literal SQL string on the raw driver connection."""
+    """The page as one SQL string on the raw driver connection.
+
+    On PostgreSQL it is sent with bound parameters as a prepared statement, as the
+    service's driver does once a statement repeats (psycopg prepares it after five
+    runs): planning a page's union of index walks costs more than running it, and a
+    literal string would be planned afresh every time. SQLite gets the literal string.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.raw = engine.raw_connection()
+        self.prepared = engine.dialect.name == "postgresql"
 
-    def sql(self, statement: Select[Any]) -> str:
-        return str(statement.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}))
+    def sql(self, statement: Select[Any]) -> tuple[str, dict[str, Any]]:
+        if not self.prepared:
+            compiled = statement.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True})
+            return str(compiled), {}
+        compiled = statement.compile(dialect=self.engine.dialect, compile_kwargs={"render_postcompile": True})
+        return str(compiled), dict(compiled.params)
 
-    def fetch(self, sql: str) -> list[Any]:
-        cursor = self.raw.cursor()
+    def fetch(self, query: tuple[str, dict[str, Any]]) -> list[Any]:
+        sql, params = query
+        cursor: Any = self.raw.cursor()
         try:
-            cursor.execute(sql)
+            if self.prepared:
+                cursor.execute(sql, params, prepare=True)
+            else:
+                cursor.execute(sql)
             return list(cursor.fetchall())
         finally:
             cursor.close()

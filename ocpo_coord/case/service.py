@@ -15,7 +15,7 @@ from ocpo_coord.exceptions import InvalidInput, NotFound
 from ocpo_coord.models import Case, Record
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.filters import agency_filter, theatre_filter
-from ocpo_coord.records.pagination import Page, assembled_page
+from ocpo_coord.records.pagination import Page, any_filter, assembled_page
 from ocpo_coord.records.repository import (
     agency_codes,
     agency_ids_by_code,
@@ -132,6 +132,7 @@ async def list_cases(
         max_page_size=settings.max_page_size,
         count_cap=settings.count_cap,
         assemble=to_public,
+        filtered=any_filter(filters),
         reader=actor.principal,
         kind=RecordKind.CASE,
     )

@@ -20,7 +20,7 @@ from ocpo_coord.exceptions import InvalidInput, NotFound
 from ocpo_coord.models import PlannedOperation, Record
 from ocpo_coord.models.enums import OperationStatus, RecordKind
 from ocpo_coord.records.filters import theatre_filter
-from ocpo_coord.records.pagination import Assembler, Page, assembled_page
+from ocpo_coord.records.pagination import Assembler, Page, any_filter, assembled_page
 from ocpo_coord.records.repository import agency_codes, releases_for
 from ocpo_coord.records.service import (
     audited_read,
@@ -108,6 +108,7 @@ async def list_operations(
         max_page_size=settings.max_page_size,
         count_cap=settings.count_cap,
         assemble=assembler(actor),
+        filtered=any_filter(filters),
         reader=actor.principal,
         kind=RecordKind.PLANNED_OPERATION,
     )

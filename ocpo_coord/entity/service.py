@@ -25,7 +25,7 @@ from ocpo_coord.exceptions import InvalidInput, NotFound
 from ocpo_coord.models import Entity, Record, RecordEntity, Selector
 from ocpo_coord.models.enums import RecordKind, SelectorKind
 from ocpo_coord.records.filters import theatre_filter
-from ocpo_coord.records.pagination import Assembler, Page, assembled_page
+from ocpo_coord.records.pagination import Assembler, Page, any_filter, assembled_page
 from ocpo_coord.records.repository import (
     agency_codes,
     readable_record_ids,
@@ -124,6 +124,7 @@ async def list_entities(
         max_page_size=settings.max_page_size,
         count_cap=settings.count_cap,
         assemble=assembler(actor),
+        filtered=any_filter(filters),
         reader=actor.principal,
         kind=RecordKind.ENTITY,
     )

@@ -125,6 +125,7 @@ async def list_evidence(
         max_page_size=settings.max_page_size,
         count_cap=settings.count_cap,
         assemble=to_public,
+        filtered=True,  # a case's own children
         reader=actor.principal,
         kind=RecordKind.EVIDENCE,
     )

@@ -21,7 +21,7 @@ from ocpo_coord.intel.schemas import (
 from ocpo_coord.models import IntelItem, Record
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.filters import agency_filter, theatre_filter
-from ocpo_coord.records.pagination import Assembler, Page, assembled_page
+from ocpo_coord.records.pagination import Assembler, Page, any_filter, assembled_page
 from ocpo_coord.records.repository import agency_codes, readable_record_ids, releases_for
 from ocpo_coord.records.service import (
     audited_read,
@@ -115,6 +115,7 @@ async def list_intel_items(
         max_page_size=settings.max_page_size,
         count_cap=settings.count_cap,
         assemble=assembler(actor),
+        filtered=any_filter(filters),
         reader=actor.principal,
         kind=RecordKind.INTEL_ITEM,
     )

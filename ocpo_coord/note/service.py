@@ -80,6 +80,7 @@ async def list_notes(
         max_page_size=settings.max_page_size,
         count_cap=settings.count_cap,
         assemble=to_public,
+        filtered=True,  # a case's own children
         reader=actor.principal,
         kind=RecordKind.NOTE,
     )

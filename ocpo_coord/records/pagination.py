@@ -3,23 +3,32 @@
 OFFSET grows with depth; a keyset cursor costs the same on every page. Counts are
 capped so that a page never scans the whole visible set just to say how many.
 
-Pages are found through the visibility index (``record_reach``): for each scope the
-reader holds, the statement — rule and filters included — walks that scope's index
-rows in list order and stops after a page; the union of those short walks, newest
-first, is the page. Each walk is bounded by the page size, so a page costs about the
-same for a reader who may see a few hundred records as for one who may see millions,
-and does not grow with the database.
+Pages are found through the visibility index (``record_reach``), so that a page
+costs about the same for a reader who may see a few hundred records as for one who
+may see millions, and does not grow with the database:
+
+- an unfiltered list walks the index alone: for each scope the reader holds, the
+  newest index entries within the reader's clearance (an index-only scan that stops
+  after a page), merged newest first. Only those candidates meet the rule itself,
+  which is what decides; candidates the rule refuses are rare (expired grants,
+  agreements past their period or ceiling, children of unreadable cases), and the
+  walk goes on from the last candidate until the page is full.
+- a filtered list (status, text, a case's children...) hands the database one walk
+  per scope with the rule and the filters inside, and lets the planner pick the
+  filter's own index when it is narrower than the scope.
+Either way the rule (``readable()``) is part of the query that returns the rows.
 """
 
 import base64
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, Subquery, and_, func, or_, select, union
+from pydantic import BaseModel
+from sqlalchemy import Select, Subquery, and_, func, not_, or_, select, union
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,6 +40,8 @@ from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.sharing.scopes import Scope, reader_scopes
 
 T = TypeVar("T")
+# The largest candidate batch: a run of refused candidates is read this many at a time.
+_MAX_BATCH = 2000
 M = TypeVar("M")
 
 # Turns (domain row, record) pairs into public models with a fixed number of queries.
@@ -66,6 +77,11 @@ class Page(Generic[T]):
     has_next_page: bool
     total_count: int
     total_count_capped: bool
+
+
+def any_filter(filters: BaseModel) -> bool:
+    """Whether a list's filter narrows it at all (every filter field defaults to None)."""
+    return bool(filters.model_dump(exclude_none=True))
 
 
 def check_page_size(first: int, maximum: int, *, field: str = "first") -> None:
@@ -140,6 +156,115 @@ async def bounded_count(
     return min(value, cap), value > cap
 
 
+def _candidates(
+    held: list[Scope], kind: RecordKind, reader: Principal, after: Cursor | None, limit: int
+) -> Select[tuple[datetime, uuid.UUID]]:
+    """The newest ``limit`` index entries of the reader's scopes after ``after``."""
+    created, record_id = col(RecordReach.created_at), col(RecordReach.record_id)
+    walks = []
+    for scope_kind, scope_id in held:
+        walk = select(created, record_id).where(
+            col(RecordReach.scope_kind) == int(scope_kind),
+            col(RecordReach.scope_id) == scope_id,
+            col(RecordReach.kind) == kind.value,
+            col(RecordReach.classification) <= int(reader.clearance),
+        )
+        if reader.host_nation:
+            walk = walk.where(not_(col(RecordReach.nohost)))
+        if after is not None:
+            walk = walk.where(
+                or_(created < after.created_at, and_(created == after.created_at, record_id < after.id))
+            )
+        one = walk.order_by(created.desc(), record_id.desc()).limit(limit).subquery()
+        walks.append(select(one.c.created_at, one.c.record_id))
+    merged = union(*walks).subquery()
+    return (
+        select(merged.c.created_at, merged.c.record_id)
+        .order_by(merged.c.created_at.desc(), merged.c.record_id.desc())
+        .limit(limit)
+    )
+
+
+def index_page_statement(
+    statement: Select[*tuple[Any, ...]],
+    held: list[Scope],
+    kind: RecordKind,
+    reader: Principal,
+    *,
+    after: Cursor | None,
+    limit: int,
+) -> Select[*tuple[Any, ...]]:
+    """An unfiltered page as one statement: the statement's rows among the first
+    ``limit`` candidates (the benchmark's floor; the service reads the candidates
+    first, so that it can go on when the rule refuses some)."""
+    ids = _candidates(held, kind, reader, after, limit).subquery()
+    return statement.join(ids, ids.c.record_id == col(Record.id)).order_by(
+        ids.c.created_at.desc(), ids.c.record_id.desc()
+    )
+
+
+async def _candidate_batches(
+    session: AsyncSession,
+    held: list[Scope],
+    kind: RecordKind,
+    reader: Principal,
+    after: Cursor | None,
+    first_batch: int,
+) -> AsyncIterator[list[uuid.UUID]]:
+    """Candidates in list order, a batch at a time; batches grow when the rule refuses
+    some, so a run of refusals costs a few queries, not one per row."""
+    batch = first_batch
+    while True:
+        found = list((await execute(session, _candidates(held, kind, reader, after, batch))).all())
+        if not found:
+            return
+        yield [row[1] for row in found]
+        if len(found) < batch:
+            return
+        after = Cursor(found[-1][0], found[-1][1])
+        batch = min(batch * 4, _MAX_BATCH)
+
+
+def _record_of(row: Any) -> Record:
+    return next(part for part in row if isinstance(part, Record))
+
+
+async def _index_page(
+    session: AsyncSession,
+    statement: Select[*tuple[Any, ...]],
+    held: list[Scope],
+    kind: RecordKind,
+    reader: Principal,
+    after: Cursor | None,
+    want: int,
+) -> list[Any]:
+    rows: list[Any] = []
+    async for ids in _candidate_batches(session, held, kind, reader, after, want):
+        found = list((await execute(session, statement.where(col(Record.id).in_(ids)))).all())
+        found.sort(key=lambda row: (_record_of(row).created_at, _record_of(row).id), reverse=True)
+        rows += found
+        if len(rows) >= want:
+            break
+    return rows[:want]
+
+
+async def _index_count(
+    session: AsyncSession,
+    statement: Select[*tuple[Any, ...]],
+    held: list[Scope],
+    kind: RecordKind,
+    reader: Principal,
+    cap: int,
+) -> tuple[int, bool]:
+    total = 0
+    async for ids in _candidate_batches(session, held, kind, reader, None, cap + 1):
+        readable_ids = statement.where(col(Record.id).in_(ids)).with_only_columns(col(Record.id)).subquery()
+        total += int((await execute(session, select(func.count()).select_from(readable_ids))).scalar_one())
+        if total > cap:
+            return cap, True
+    return total, False
+
+
 async def held_scopes(session: AsyncSession, principal: Principal) -> list[Scope]:
     """The reader's scopes, looked up once per request (a session serves one request)."""
     cache: dict[uuid.UUID, list[Scope]] = session.info.setdefault("reader_scopes", {})
@@ -154,6 +279,7 @@ async def fetch_page(
     *,
     reader: Principal,
     kind: RecordKind,
+    filtered: bool,
     first: int,
     after: Cursor | None,
     count_cap: int,
@@ -161,18 +287,20 @@ async def fetch_page(
     held = await held_scopes(session, reader)
     if not held:
         return Page([], [], False, 0, False)
-    rows_statement = page_statement(statement, held, kind, after=after, limit=first + 1)
-    rows = list((await execute(session, rows_statement)).all())
+    if filtered:
+        page = page_statement(statement, held, kind, after=after, limit=first + 1)
+        rows = list((await execute(session, page)).all())
+    else:
+        rows = await _index_page(session, statement, held, kind, reader, after, first + 1)
     has_next = len(rows) > first
     rows = rows[:first]
     if after is None and not has_next:
         total, capped = len(rows), False  # the whole visible set is on this page
-    else:
+    elif filtered:
         total, capped = await bounded_count(session, statement, held, kind, count_cap)
-    cursors = []
-    for row in rows:
-        record = next(part for part in row if isinstance(part, Record))
-        cursors.append(Cursor(record.created_at, record.id).encode())
+    else:
+        total, capped = await _index_count(session, statement, held, kind, reader, count_cap)
+    cursors = [Cursor(_record_of(row).created_at, _record_of(row).id).encode() for row in rows]
     return Page(rows, cursors, has_next, total, capped)
 
 
@@ -187,14 +315,17 @@ async def assembled_page(
     assemble: Assembler[Any, T],
     reader: Principal,
     kind: RecordKind,
+    filtered: bool,
 ) -> Page[T]:
-    """A page of domain rows turned into public models with a fixed number of queries."""
+    """A page of domain rows turned into public models with a fixed number of queries.
+    ``filtered``: the statement narrows the reader's records beyond the rule."""
     check_page_size(first, max_page_size)
     page = await fetch_page(
         session,
         statement,
         reader=reader,
         kind=kind,
+        filtered=filtered,
         first=first,
         after=Cursor.decode(after) if after else None,
         count_cap=count_cap,

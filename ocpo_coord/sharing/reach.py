@@ -45,6 +45,8 @@ def rows_of(facts: RecordFacts) -> list[dict[str, Any]]:
             "kind": record.kind,
             "created_at": record.created_at,
             "record_id": record.id,
+            "classification": int(record.classification),
+            "nohost": record.nohost,
         }
         for kind, scope_id in sorted(READ_RULE.reach(facts))
     ]
@@ -118,7 +120,8 @@ def rebuild(conn: Connection) -> int:
     return seen
 
 
-Row = tuple[int, uuid.UUID, str, uuid.UUID]
+Row = tuple[Any, ...]
+_ROW = ("scope_kind", "scope_id", "kind", "record_id", "created_at", "classification", "nohost")
 
 
 def drift(conn: Connection) -> tuple[set[Row], set[Row]]:
@@ -126,14 +129,9 @@ def drift(conn: Connection) -> tuple[set[Row], set[Row]]:
     expected: set[Row] = set()
     for ids in _all_ids(conn):
         for facts in facts_of(conn, ids):
-            expected |= {(r["scope_kind"], r["scope_id"], r["kind"], r["record_id"]) for r in rows_of(facts)}
-    filed = select(
-        col(RecordReach.scope_kind),
-        col(RecordReach.scope_id),
-        col(RecordReach.kind),
-        col(RecordReach.record_id),
-    )
-    present: set[Row] = {(k, s, kind, r) for k, s, kind, r in conn.execute(filed)}
+            expected |= {tuple(row[name] for name in _ROW) for row in rows_of(facts)}
+    filed = select(*(RecordReach.__table__.c[name] for name in _ROW))  # type: ignore[attr-defined]
+    present: set[Row] = {tuple(row) for row in conn.execute(filed)}
     return expected - present, present - expected
 
 

@@ -17,7 +17,7 @@ from ocpo_coord.models.enums import ACTIVITY_AXES, ActivityArea, RecordKind
 from ocpo_coord.notification import service as notifications
 from ocpo_coord.records.children import parent_case
 from ocpo_coord.records.filters import NOTHING, agency_filter, theatre_filter
-from ocpo_coord.records.pagination import Assembler, Page, assembled_page
+from ocpo_coord.records.pagination import Assembler, Page, any_filter, assembled_page
 from ocpo_coord.records.repository import agency_codes, readable_record_ids, releases_for, user_ids_by_login
 from ocpo_coord.records.service import (
     audited_read,
@@ -176,6 +176,7 @@ async def list_tasks(
         max_page_size=settings.max_page_size,
         count_cap=settings.count_cap,
         assemble=assembler(actor),
+        filtered=any_filter(filters),
         reader=actor.principal,
         kind=RecordKind.TASK,
     )

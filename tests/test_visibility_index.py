@@ -1,0 +1,157 @@
+"""Pages found through the visibility index are the pages the rule gives.
+
+The index files records under scopes that *could* read them; the rule decides. Here
+the reader holds a scope full of records the rule refuses (an ended agreement keeps
+its grantor's scope, and the grantor writes a run of new items), and the pages must
+still be complete, in order, counted right, and free of the refused records. The
+reference is the rule itself, run directly against the database.
+"""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel import col, select
+
+from ocpo_coord.auth.principal import load_principal
+from ocpo_coord.config import get_settings
+from ocpo_coord.db import make_async_engine, sessionmaker_for
+from ocpo_coord.models import Record, Theatre
+from ocpo_coord.models.enums import RecordKind
+from ocpo_coord.sharing.visibility import readable
+from tests.conftest import auth, gql
+
+REFUSED_RUN = 9
+
+
+def _at(**delta: float) -> str:
+    return (datetime.now(UTC) + timedelta(**delta)).isoformat()
+
+
+async def _ended_agreement(client: httpx.AsyncClient) -> None:
+    body = {
+        "title": "EULEX-UNMIK interim arrangement",
+        "grantee_agency": "UNMIK",
+        "valid_from": _at(days=-1),
+        "valid_until": _at(days=30),
+        "max_classification": "RESTRICTED",
+    }
+    created = await client.post("/api/v1/agreements", json=body, headers=auth("eulex.chief"))
+    assert created.status_code == 201, created.text
+    ended = await client.post(f"/api/v1/agreements/{created.json()['id']}/end", headers=auth("eulex.chief"))
+    assert ended.status_code == 200, ended.text
+
+
+async def _eulex_items(client: httpx.AsyncClient) -> set[str]:
+    ids = set()
+    for n in range(REFUSED_RUN):
+        body = {
+            "title": f"EULEX internal report {n}",
+            "content": "Not released to anyone.",
+            "information_date": "2026-11-01",
+            "theatre": "KOS",
+            "source_reliability": "B",
+            "information_credibility": "2",
+            "markings": {"classification": "RESTRICTED", "tlp": "AMBER"},
+        }
+        response = await client.post("/api/v1/intel-items", json=body, headers=auth("eulex.prosecutor"))
+        assert response.status_code == 201, response.text
+        ids.add(response.json()["id"])
+    return ids
+
+
+async def _by_the_rule(db_url: str, login: str, theatre: str | None = None) -> list[str]:
+    engine = make_async_engine(db_url)
+    try:
+        async with sessionmaker_for(engine)() as session:
+            principal = await load_principal(session, login)
+            statement = (
+                select(Record.id)
+                .where(
+                    col(Record.kind) == RecordKind.INTEL_ITEM.value,
+                    readable(principal, now=datetime.now(UTC)),
+                )
+                .order_by(col(Record.created_at).desc(), col(Record.id).desc())
+            )
+            if theatre is not None:
+                theatre_id = select(Theatre.id).where(Theatre.code == theatre).scalar_subquery()
+                statement = statement.where(col(Record.theatre_id) == theatre_id)
+            return [str(i) for i in (await session.exec(statement)).all()]
+    finally:
+        await engine.dispose()
+
+
+async def _walk_rest(client: httpx.AsyncClient, login: str, limit: int) -> tuple[list[str], list[Any]]:
+    seen: list[str] = []
+    counts: list[Any] = []
+    cursor = None
+    while True:
+        params: dict[str, str | int] = {"limit": limit}
+        if cursor:
+            params["after"] = cursor
+        response = await client.get("/api/v1/intel-items", params=params, headers=auth(login))
+        assert response.status_code == 200, response.text
+        page = response.json()
+        seen += [item["id"] for item in page["items"]]
+        counts.append((page["total_count"], page["total_count_capped"]))
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return seen, counts
+
+
+async def test_refused_candidates_neither_shorten_nor_leak_into_pages(
+    client: httpx.AsyncClient, db_url: str
+) -> None:
+    await _ended_agreement(client)
+    refused = await _eulex_items(client)
+    expected = await _by_the_rule(db_url, "unmik.analyst")
+    assert not refused & set(expected)
+    assert len(expected) > 4
+
+    for limit in (1, 2, 5, 100):
+        seen, counts = await _walk_rest(client, "unmik.analyst", limit)
+        assert seen == expected, limit
+        assert set(counts) == {(len(expected), False)}, limit
+
+    query = """query($after: String) { intelItems(first: 2, after: $after) {
+      totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }"""
+    ids: list[str] = []
+    after = None
+    while True:
+        data = (await gql(client, "unmik.analyst", query, {"after": after}))["data"]["intelItems"]
+        assert data["totalCount"] == len(expected)
+        ids += [edge["node"]["id"] for edge in data["edges"]]
+        if not data["pageInfo"]["hasNextPage"]:
+            break
+        after = data["pageInfo"]["endCursor"]
+    assert ids == expected
+
+
+async def test_counts_stop_at_the_cap_and_say_so(
+    client: httpx.AsyncClient, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _ended_agreement(client)
+    await _eulex_items(client)
+    expected = await _by_the_rule(db_url, "unmik.analyst")
+    settings = get_settings()
+    monkeypatch.setattr(settings, "count_cap", 3)
+    page = (await client.get("/api/v1/intel-items?limit=2", headers=auth("unmik.analyst"))).json()
+    assert (page["total_count"], page["total_count_capped"]) == (3, True)
+    monkeypatch.setattr(settings, "count_cap", len(expected))
+    page = (await client.get("/api/v1/intel-items?limit=2", headers=auth("unmik.analyst"))).json()
+    assert (page["total_count"], page["total_count_capped"]) == (len(expected), False)
+
+
+async def test_a_filtered_list_walks_the_same_rule(client: httpx.AsyncClient, db_url: str) -> None:
+    await _ended_agreement(client)
+    refused = await _eulex_items(client)
+    expected = await _by_the_rule(db_url, "unmik.analyst", theatre="KOS")
+    response = await client.get(
+        "/api/v1/intel-items", params={"limit": 100, "theatre": "KOS"}, headers=auth("unmik.analyst")
+    )
+    assert response.status_code == 200, response.text
+    listed = [item["id"] for item in response.json()["items"]]
+    assert not refused & set(listed)
+    assert listed == expected
+    assert response.json()["total_count"] == len(expected)
