@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
 from ocpo_coord.api.middleware import accept_request_id
+from ocpo_coord.audit.reads import discard_reads, flush_reads
 from ocpo_coord.audit.service import serialize_writes
 from ocpo_coord.auth.principal import load_principal
 from ocpo_coord.auth.tokens import login_from_claims, verify_token
@@ -34,8 +35,10 @@ def request_id(request: Request) -> str:
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed in this one place.
 
-    Transports mark ``request.state.rollback`` when a request failed without raising
-    (a GraphQL error), so nothing half-done is committed.
+    Reads of protected records noted while the request ran (list pages, nested fields)
+    are audited here, in the same transaction, just before it commits. Transports mark
+    ``request.state.rollback`` when a request failed without raising (a GraphQL error),
+    so nothing half-done is committed.
     """
     async with request.app.state.sessionmaker() as session:
         try:
@@ -45,11 +48,17 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
                 await serialize_writes(session)
             yield session
         except BaseException:
+            discard_reads(session)  # no answer carries the records: nothing was read
             await session.rollback()
             raise
         if getattr(request.state, "rollback", False):
             await session.rollback()
+            # GraphQL answers the fields that worked beside the one that failed: the
+            # records that answer still carries are audited, in a transaction of their own.
+            if await flush_reads(session):
+                await session.commit()
         else:
+            await flush_reads(session)
             await session.commit()
 
 

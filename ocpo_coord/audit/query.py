@@ -9,11 +9,11 @@ from ocpo_coord.audit.schemas import AuditEventPublic, AuditFilter, AuditPage
 from ocpo_coord.context import Actor
 from ocpo_coord.exceptions import InvalidInput
 from ocpo_coord.models import AuditEvent
-from ocpo_coord.records.repository import agency_codes
+from ocpo_coord.records.repository import agency_codes, readable_record_ids
 from ocpo_coord.sharing.policy import enforce, may_audit
 
 
-def _public(event: AuditEvent, codes: dict[uuid.UUID, str]) -> AuditEventPublic:
+def _public(event: AuditEvent, codes: dict[uuid.UUID, str], readable_ids: set[uuid.UUID]) -> AuditEventPublic:
     assert event.seq is not None
     return AuditEventPublic(
         seq=event.seq,
@@ -25,11 +25,17 @@ def _public(event: AuditEvent, codes: dict[uuid.UUID, str]) -> AuditEventPublic:
         action=event.action,
         record_kind=event.record_kind,
         record_id=event.record_id,
+        # Only the ids the reader may read, and no sign of how many others there are.
+        record_ids=[i for i in _named_ids(event) if i in readable_ids],
         before=event.before,
         after=event.after,
         detail=event.detail,
         hash=event.hash,
     )
+
+
+def _named_ids(event: AuditEvent) -> list[uuid.UUID]:
+    return [uuid.UUID(i) for i in event.record_ids or ()]
 
 
 async def list_events(
@@ -55,5 +61,10 @@ async def list_events(
         limit=first + 1,
     )
     codes = await agency_codes(session)
-    items = [_public(e, codes) for e in events[:first]]
+    shown = events[:first]
+    # One query for the page: which of the ids its entries name this reader may read.
+    readable_ids = await readable_record_ids(
+        session, actor.principal, actor.now, {i for e in shown for i in _named_ids(e)}
+    )
+    items = [_public(e, codes, readable_ids) for e in shown]
     return AuditPage(items=items, next_cursor=str(items[-1].seq) if len(events) > first else None)

@@ -1,20 +1,34 @@
 """Audit queries for auditors: an entry is visible only as far as what it describes is.
 
 An entry about a record is shown to those who may read that record, so the log never
-tells anyone more than the record itself would. An entry about no record (sharing
-administration, for instance) is shown to the acting agency's auditors.
+tells anyone more than the record itself would. An entry about several records (a
+list page, nested fields) is shown to those who may read at least one of them, and
+names only those (``query.py``). An entry about no record (sharing administration,
+for instance) is shown to the acting agency's auditors.
 """
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import and_, or_
+from sqlalchemy import ColumnElement, TableValuedAlias, Uuid, and_, cast, exists, func, or_, type_coerce
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.models import AuditEvent, Record, User
 from ocpo_coord.sharing.visibility import readable
+
+
+def _named(dialect: str) -> tuple[TableValuedAlias, ColumnElement[uuid.UUID]]:
+    """The ids an entry's ``record_ids`` names, as rows, and each id as a UUID column.
+
+    The JSON holds UUID text with hyphens; SQLite keeps ``record.id`` as 32 hex digits.
+    """
+    if dialect == "postgresql":
+        named = func.json_array_elements_text(col(AuditEvent.record_ids)).table_valued("value")
+        return named, cast(named.c.value, Uuid)
+    named = func.json_each(col(AuditEvent.record_ids)).table_valued("value")
+    return named, type_coerce(func.replace(named.c.value, "-", ""), Uuid)
 
 
 async def visible_events(
@@ -29,22 +43,43 @@ async def visible_events(
     before_seq: int | None,
     limit: int,
 ) -> list[AuditEvent]:
-    statement = (
-        select(AuditEvent)
-        .outerjoin(Record, col(Record.id) == col(AuditEvent.record_id))
-        .where(
-            or_(
-                and_(
-                    col(AuditEvent.record_id).is_not(None),
-                    col(Record.id).is_not(None),
-                    readable(principal, now=now),
-                ),
-                and_(col(AuditEvent.record_id).is_(None), col(AuditEvent.agency_id) == principal.agency_id),
-            )
+    named, named_id = _named(session.get_bind().dialect.name)
+
+    def names_readable(only: uuid.UUID | None = None) -> ColumnElement[bool]:
+        """Some id the entry names is readable (and is ``only``, when given)."""
+        match = select(Record.id).select_from(named).join(Record, col(Record.id) == named_id)
+        if only is not None:
+            match = match.where(named_id == only)
+        return exists(match.where(readable(principal, now=now)))
+
+    statement = select(AuditEvent).where(
+        or_(
+            exists(
+                select(Record.id).where(
+                    col(Record.id) == col(AuditEvent.record_id), readable(principal, now=now)
+                )
+            ),
+            # Shown only when the auditor may read at least one of the ids. An entry
+            # none of whose ids the auditor may read is left out altogether: shown
+            # empty, it would still say that this person read protected records the
+            # auditor may not know of.
+            and_(col(AuditEvent.record_ids).is_not(None), names_readable()),
+            and_(
+                col(AuditEvent.record_id).is_(None),
+                col(AuditEvent.record_ids).is_(None),
+                col(AuditEvent.agency_id) == principal.agency_id,
+            ),
         )
     )
     if record_id is not None:
-        statement = statement.where(col(AuditEvent.record_id) == record_id)
+        # "Who read this record" finds list and nested reads too: the entries naming it,
+        # when the auditor may read it (another readable id must not answer for it).
+        statement = statement.where(
+            or_(
+                col(AuditEvent.record_id) == record_id,
+                and_(col(AuditEvent.record_ids).is_not(None), names_readable(record_id)),
+            )
+        )
     if action is not None:
         statement = statement.where(col(AuditEvent.action) == action)
     if actor_login is not None:

@@ -26,6 +26,11 @@ class AuditEventPublic(BaseModel):
     action: str
     record_kind: str | None
     record_id: uuid.UUID | None
+    record_ids: list[uuid.UUID] = Field(
+        default_factory=list,
+        description="For an entry about several records (a list page, nested fields): "
+        "those of them you may read.",
+    )
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     detail: str

@@ -16,8 +16,12 @@ _CHAIN_LOCK_KEY = 0x0C90A0D1
 
 
 def hashed_fields(event: "AuditEvent | Row[Any]") -> dict[str, Any]:
-    """The fields the hash covers: everything but the chain columns and the seq."""
-    return {
+    """The fields the hash covers: everything but the chain columns and the seq.
+
+    ``record_ids`` (the records an entry about several records names) is covered when
+    set; entries without it hash as they did before the column existed.
+    """
+    fields: dict[str, Any] = {
         "id": event.id,
         "at": event.at,
         "actor_id": event.actor_id,
@@ -31,6 +35,9 @@ def hashed_fields(event: "AuditEvent | Row[Any]") -> dict[str, Any]:
         "after": event.after,
         "detail": event.detail,
     }
+    if event.record_ids is not None:
+        fields["record_ids"] = event.record_ids
+    return fields
 
 
 async def serialize_writes(session: AsyncSession) -> None:
@@ -58,6 +65,7 @@ async def record_event(
     action: str,
     record_kind: str | None = None,
     record_id: uuid.UUID | None = None,
+    record_ids: list[uuid.UUID] | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     detail: str = "",
@@ -73,6 +81,7 @@ async def record_event(
         action=action,
         record_kind=record_kind,
         record_id=record_id,
+        record_ids=jsonable(record_ids) if record_ids is not None else None,
         before=jsonable(before) if before is not None else None,
         after=jsonable(after) if after is not None else None,
         detail=detail[:1000],

@@ -4,6 +4,7 @@ import uuid
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ocpo_coord.audit.reads import listed
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.case import repository
 from ocpo_coord.case.repository import CaseRepository
@@ -131,7 +132,7 @@ async def list_cases(
         after=after,
         max_page_size=settings.max_page_size,
         count_cap=settings.count_cap,
-        assemble=to_public,
+        assemble=listed(actor, to_public),
         filtered=any_filter(filters),
         reader=actor.principal,
         kind=RecordKind.CASE,

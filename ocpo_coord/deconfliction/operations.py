@@ -4,6 +4,7 @@ import uuid
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ocpo_coord.audit.reads import listed
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
@@ -107,7 +108,7 @@ async def list_operations(
         after=after,
         max_page_size=settings.max_page_size,
         count_cap=settings.count_cap,
-        assemble=assembler(actor),
+        assemble=listed(actor, assembler(actor)),
         filtered=any_filter(filters),
         reader=actor.principal,
         kind=RecordKind.PLANNED_OPERATION,

@@ -6,6 +6,7 @@ from collections import defaultdict
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ocpo_coord.audit.reads import listed
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
@@ -124,7 +125,7 @@ async def list_evidence(
         after=after,
         max_page_size=settings.max_page_size,
         count_cap=settings.count_cap,
-        assemble=to_public,
+        assemble=listed(actor, to_public),
         filtered=True,  # a case's own children
         reader=actor.principal,
         kind=RecordKind.EVIDENCE,

@@ -1,7 +1,7 @@
 """Per-request dataloaders: nested fields cost a fixed number of queries per page."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, SQLColumnExpression
@@ -9,6 +9,7 @@ from sqlmodel import SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.dataloader import DataLoader
 
+from ocpo_coord.audit.reads import ReadWay, note_reads
 from ocpo_coord.case import service as case_service
 from ocpo_coord.case.repository import CaseRepository
 from ocpo_coord.case.schemas import CasePublic
@@ -52,14 +53,24 @@ class Loaders:
             raise Unauthenticated("authentication required")
         return self._actor
 
+    def _note(self, rows: Iterable[tuple[Any, Record]]) -> None:
+        """Every nested field resolves through these loaders: what they return is read."""
+        note_reads(self.session, self.actor, ReadWay.NESTED, (record for _, record in rows))
+
     def _repo(self, model: Any, kind: RecordKind) -> RecordRepository[Any]:
         return RecordRepository(self.session, model, kind, principal=self.actor.principal, now=self.actor.now)
 
+    async def _by_id(
+        self, keys: Sequence[uuid.UUID], repo: RecordRepository[Any], assemble: Any
+    ) -> list[Any]:
+        rows = list((await repo.get_many(keys)).values())
+        publics = {p.id: p for p in await assemble(self.session, rows)}
+        self._note(rows)
+        return [publics.get(k) for k in keys]
+
     async def _load_cases(self, keys: Sequence[uuid.UUID]) -> list[CasePublic | None]:
         repo = CaseRepository(self.session, principal=self.actor.principal, now=self.actor.now)
-        rows = await repo.get_many(keys)
-        publics = {p.id: p for p in await case_service.to_public(self.session, list(rows.values()))}
-        return [publics.get(k) for k in keys]
+        return await self._by_id(keys, repo, case_service.to_public)
 
     async def _load_agencies(self, keys: Sequence[str]) -> list[AgencyPublic | None]:
         agencies = {a.code: a for a in await directory_service.list_agencies(self.session)}
@@ -81,6 +92,7 @@ class Loaders:
             )
             rows = [row for rs in grouped.values() for row in rs]
             publics = {p.id: p for p in await assemble(self.session, rows)}
+            self._note(rows)
             for parent_id in parents:
                 result[(parent_id, first)] = [publics[r[1].id] for r in grouped.get(parent_id, [])]
         return [result[k] for k in keys]
@@ -98,10 +110,8 @@ class Loaders:
         return await self._children(keys, repo, task_service.assembler(self.actor))
 
     async def _load_tasks_by_id(self, keys: Sequence[uuid.UUID]) -> list[TaskPublic | None]:
-        found = {
-            t.id: t for t in await task_service.tasks_by_id(self.session, actor=self.actor, ids=list(keys))
-        }
-        return [found.get(k) for k in keys]
+        repo = TaskRepository(self.session, principal=self.actor.principal, now=self.actor.now)
+        return await self._by_id(keys, repo, task_service.assembler(self.actor))
 
     async def _load_intel(self, keys: Sequence[ChildKey]) -> list[list[IntelItemPublic]]:
         repo = IntelRepository(self.session, principal=self.actor.principal, now=self.actor.now)

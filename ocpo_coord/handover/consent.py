@@ -30,7 +30,7 @@ async def list_requests(
     if not principal.reads_agency_data or principal.agency_id is None:
         return []
     rows = await repository.consent_requests(session, principal.agency_id, status)
-    views = await LineViews(session, principal, actor.now).load([line for line, _ in rows])
+    views = await LineViews(session, actor).load([line for line, _ in rows])
     codes = await agency_codes(session)
     return [_public(line, handover, views, codes) for line, handover in rows]
 
@@ -93,5 +93,5 @@ async def answer(
         after=line_snapshot(line),
         detail=f"handover {handover.reference}",
     )
-    views = await LineViews(session, actor.principal, actor.now).load([line])
+    views = await LineViews(session, actor).load([line])
     return _public(line, handover, views, await agency_codes(session))

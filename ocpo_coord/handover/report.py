@@ -33,7 +33,7 @@ async def build_report(session: AsyncSession, *, actor: Actor, handover_id: uuid
     side = side_of(actor.principal, handover)
     statement = repository.lines_statement(handover.id, include_hidden=side is Side.OUTGOING)
     lines = await repository.lines(session, statement)
-    views = await LineViews(session, actor.principal, actor.now).load(lines)
+    views = await LineViews(session, actor).load(lines)
     by_disposition = Counter(str(line.disposition) for line in lines)
     by_kind: dict[str, Counter[str]] = defaultdict(Counter)
     for line in lines:

@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ocpo_coord.audit.reads import ReadWay, note_reads
 from ocpo_coord.context import Actor
 from ocpo_coord.directory.repository import theatre_by_code
 from ocpo_coord.exceptions import InvalidInput, NotFound
@@ -71,6 +72,10 @@ async def tour_end_report(session: AsyncSession, *, actor: Actor, login: str) ->
         session, actor.principal, actor.now, [t.id for t in tasks] + [c.id for c in cases]
     )
     codes = await agency_codes(session)
+    open_cases = [c for c in cases if c.status != "closed"]
+    listed = [t.id for t in tasks] + [c.id for c in open_cases]
+    shown = [i for i in listed if i in readable]
+    note_reads(session, actor, ReadWay.LIST, (await repository.records_by_id(session, shown)).values())
     return TourEndReport(
         login=user.login,
         display_name=user.display_name,
@@ -92,11 +97,10 @@ async def tour_end_report(session: AsyncSession, *, actor: Actor, login: str) ->
         ],
         cases=[
             MemberCasePublic(id=c.id, reference=c.reference, title=c.title, status=c.status)
-            for c in cases
-            if c.id in readable and c.status != "closed"
+            for c in open_cases
+            if c.id in readable
         ],
-        unreadable_items=sum(1 for t in tasks if t.id not in readable)
-        + sum(1 for c in cases if c.id not in readable and c.status != "closed"),
+        unreadable_items=len(listed) - len(shown),
     )
 
 

@@ -495,5 +495,5 @@ async def assign_checklist_line(
         before=before,
         after=line_snapshot(line) | {"owner_user_id": line.owner_user_id, "due_date": line.due_date},
     )
-    views = await LineViews(session, actor.principal, actor.now).load([line])
+    views = await LineViews(session, actor).load([line])
     return views.public(line)

@@ -5,11 +5,11 @@ PRODUCT.md promises the receiver of material whose originator did not consent.
 """
 
 import uuid
-from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ocpo_coord.auth.principal import Principal
+from ocpo_coord.audit.reads import ReadWay, note_reads
+from ocpo_coord.context import Actor
 from ocpo_coord.directory.repository import user_logins
 from ocpo_coord.handover import repository
 from ocpo_coord.handover.schemas import LinePublic
@@ -23,10 +23,9 @@ _RECORD_KINDS = {LineKind.CASE, LineKind.EVIDENCE, LineKind.NOTE, LineKind.INTEL
 class LineViews:
     """Labels, readability and contacts for a batch of lines, in a fixed number of queries."""
 
-    def __init__(self, session: AsyncSession, principal: Principal, now: datetime) -> None:
+    def __init__(self, session: AsyncSession, actor: Actor) -> None:
         self.session = session
-        self.principal = principal
-        self.now = now
+        self.actor = actor
         self.codes: dict[uuid.UUID, str] = {}
         self.records: dict[uuid.UUID, Record] = {}
         self.readable: set[uuid.UUID] = set()
@@ -40,7 +39,11 @@ class LineViews:
         record_ids = [ln.subject_id for ln in lines if ln.subject_id and LineKind(ln.kind) in _RECORD_KINDS]
         self.codes = await agency_codes(self.session)
         self.records = await repository.records_by_id(self.session, record_ids)
-        self.readable = await readable_record_ids(self.session, self.principal, self.now, record_ids)
+        self.readable = await readable_record_ids(
+            self.session, self.actor.principal, self.actor.now, record_ids
+        )
+        # A readable subject's line shows its title and classification: a read.
+        note_reads(self.session, self.actor, ReadWay.HANDOVER_LINE, (self.records[i] for i in self.readable))
         self.labels = await repository.record_labels(self.session, self.readable)
         self.responsibilities = await repository.responsibilities_by_id(
             self.session,

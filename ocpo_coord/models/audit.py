@@ -33,6 +33,9 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=64, index=True)
     record_kind: str | None = Field(default=None, sa_type=String(32))
     record_id: uuid.UUID | None = Field(default=None, index=True)
+    # An entry about several records (a list page, nested fields) names them here,
+    # as UUID text, and leaves ``record_id`` empty; NULL, not JSON null, when unused.
+    record_ids: list[str] | None = Field(default=None, sa_type=JSON(none_as_null=True))
     before: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     after: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     detail: str = Field(default="", max_length=1000)

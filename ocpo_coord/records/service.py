@@ -6,6 +6,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ocpo_coord.audit.reads import is_protected
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.context import Actor
 from ocpo_coord.exceptions import Conflict, InvalidInput, StaleVersion
@@ -275,7 +276,7 @@ R = TypeVar("R", bound=_Readable)
 async def audited_read(session: AsyncSession, *, actor: Actor, kind: RecordKind, public: R) -> R:
     """Record who read a protected record; public, unclassified material is not logged."""
     markings = public.markings
-    if markings.classification != Classification.UNCLASSIFIED or markings.tlp != Tlp.CLEAR:
+    if is_protected(markings.classification, markings.tlp):
         await record_event(
             session,
             actor=actor,

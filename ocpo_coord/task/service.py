@@ -6,6 +6,7 @@ from sqlalchemy import Select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ocpo_coord.audit.reads import listed
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.case.service import agency_ids_from_codes
 from ocpo_coord.config import get_settings
@@ -112,13 +113,6 @@ async def get_task(session: AsyncSession, *, actor: Actor, task_id: uuid.UUID) -
     return (await assembler(actor)(session, [row]))[0]
 
 
-async def tasks_by_id(session: AsyncSession, *, actor: Actor, ids: list[uuid.UUID]) -> list[TaskPublic]:
-    """The readable ones of ``ids``, in the order given."""
-    rows = await _repo(session, actor).get_many(ids)
-    publics = {p.id: p for p in await assembler(actor)(session, list(rows.values()))}
-    return [publics[i] for i in ids if i in publics]
-
-
 async def read_task(session: AsyncSession, *, actor: Actor, task_id: uuid.UUID) -> TaskPublic:
     """A read by a person: audited when the record is above UNCLASSIFIED or TLP:CLEAR."""
     return await audited_read(
@@ -175,7 +169,7 @@ async def list_tasks(
         after=after,
         max_page_size=settings.max_page_size,
         count_cap=settings.count_cap,
-        assemble=assembler(actor),
+        assemble=listed(actor, assembler(actor)),
         filtered=any_filter(filters),
         reader=actor.principal,
         kind=RecordKind.TASK,
