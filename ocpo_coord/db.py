@@ -99,6 +99,8 @@ async def unit_of_work() -> AsyncIterator[AsyncSession]:
             raise
 
 
-async def execute(session: AsyncSession, statement: Executable) -> Result[*tuple[Any, ...]]:
+async def execute(
+    session: AsyncSession, statement: Executable, params: dict[str, Any] | None = None
+) -> Result[*tuple[Any, ...]]:
     """Run a Core statement; SQLModel deprecates ``execute`` only for its own selects."""
-    return await session.exec(statement)  # type: ignore[call-overload, no-any-return]
+    return await session.exec(statement, params=params)  # type: ignore[call-overload, no-any-return]

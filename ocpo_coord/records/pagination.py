@@ -248,7 +248,7 @@ async def _candidate_batches(
     batch = first_batch
     while True:
         shape, values = _candidates(held, kind, reader, after, batch)
-        found = list((await session.execute(shape, values)).all())
+        found = list((await execute(session, shape, values)).all())
         if not found:
             return
         yield [row[1] for row in found]
