@@ -119,8 +119,8 @@ class Floor:
         if not self.prepared:
             compiled = statement.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True})
             return str(compiled), {}
-        compiled = statement.compile(dialect=self.engine.dialect, compile_kwargs={"render_postcompile": True})
-        return str(compiled), dict(compiled.params)
+        expanded = statement.compile(dialect=self.engine.dialect).construct_expanded_state()
+        return expanded.statement, dict(expanded.parameters)
 
     def fetch(self, query: tuple[str, dict[str, Any]]) -> list[Any]:
         sql, params = query
