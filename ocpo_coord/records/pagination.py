@@ -1,21 +1,25 @@
-"""Keyset cursors over (created_at, id), newest first, and bounded counts.
+"""Keyset cursors, newest first unless a list says otherwise, and bounded counts.
 
 OFFSET grows with depth; a keyset cursor costs the same on every page. Counts are
 capped so that a page never scans the whole visible set just to say how many.
+Records page on (created_at, id); other lists name their own sort column in an
+``Order`` and page through the same functions.
 """
 
 import base64
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Mapped
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ocpo_coord.config import get_settings
 from ocpo_coord.db import execute
 from ocpo_coord.exceptions import InvalidInput
 from ocpo_coord.models import Record
@@ -25,28 +29,74 @@ M = TypeVar("M")
 
 # Turns (domain row, record) pairs into public models with a fixed number of queries.
 Assembler = Callable[[AsyncSession, list[tuple[M, Record]]], Awaitable[list[T]]]
+# Turns a page of result rows into public models with a fixed number of queries.
+Converter = Callable[[Sequence[tuple[Any, ...]]], Awaitable[list[T]]]
+
+SortKey = datetime | str
 
 
 @dataclass(frozen=True, slots=True)
 class Cursor:
-    created_at: datetime
+    """The sort key and id of the last row of a page: a timestamp, or a name."""
+
+    key: SortKey
     id: uuid.UUID
 
     def encode(self) -> str:
-        raw = json.dumps([self.created_at.isoformat(), str(self.id)])
+        key = self.key.isoformat() if isinstance(self.key, datetime) else self.key
+        raw = json.dumps([key, str(self.id)])
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     @classmethod
-    def decode(cls, token: str, *, field: str = "after") -> "Cursor":
+    def decode(cls, token: str, *, field: str = "after", text: bool = False) -> "Cursor":
         try:
             padded = token + "=" * (-len(token) % 4)
-            created, ident = json.loads(base64.urlsafe_b64decode(padded.encode()))
-            value = cls(datetime.fromisoformat(created), uuid.UUID(ident))
+            key, ident = json.loads(base64.urlsafe_b64decode(padded.encode()))
+            if not isinstance(key, str):
+                raise TypeError(key)
+            value = cls(key if text else datetime.fromisoformat(key), uuid.UUID(ident))
         except (ValueError, TypeError) as exc:
             raise InvalidInput("is not a valid cursor", field=field) from exc
-        if value.created_at.tzinfo is None:
+        if isinstance(value.key, datetime) and value.key.tzinfo is None:
             raise InvalidInput("is not a valid cursor", field=field)
         return value
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """How a list is sorted: one column, then the id to break ties, both the same way."""
+
+    key: Mapped[Any]
+    id: Mapped[uuid.UUID]
+    descending: bool = True
+
+    def _attribute(self) -> InstrumentedAttribute[Any]:
+        return cast(InstrumentedAttribute[Any], self.key)
+
+    def by(self) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+        if self.descending:
+            return col(self.key).desc(), col(self.id).desc()
+        return col(self.key).asc(), col(self.id).asc()
+
+    def beyond(self, after: Cursor) -> ColumnElement[bool]:
+        """Rows that come after the cursor in this order."""
+        key, ident = col(self.key), col(self.id)
+        if self.descending:
+            return or_(key < after.key, and_(key == after.key, ident < after.id))
+        return or_(key > after.key, and_(key == after.key, ident > after.id))
+
+    def cursor_of(self, row: Sequence[Any]) -> Cursor:
+        """The cursor of a result row: read off the row's entity that holds the key."""
+        key, ident = self._attribute(), cast(InstrumentedAttribute[Any], self.id)
+        owner = cast(type, key.class_)
+        part = next(p for p in row if isinstance(p, owner))
+        return Cursor(getattr(part, key.key), getattr(part, ident.key))
+
+    def decode(self, token: str) -> Cursor:
+        return Cursor.decode(token, text=self._attribute().type.python_type is str)
+
+
+RECORD_ORDER = Order(col(Record.created_at), col(Record.id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,23 +113,18 @@ def check_page_size(first: int, maximum: int, *, field: str = "first") -> None:
         raise InvalidInput(f"must be between 1 and {maximum}", field=field)
 
 
-def keyset(statement: Select[*tuple[Any, ...]], after: Cursor | None) -> Select[*tuple[Any, ...]]:
-    ordered = statement.order_by(col(Record.created_at).desc(), col(Record.id).desc())
-    if after is None:
-        return ordered
-    return ordered.where(
-        or_(
-            col(Record.created_at) < after.created_at,
-            and_(col(Record.created_at) == after.created_at, col(Record.id) < after.id),
-        )
-    )
+def keyset(
+    statement: Select[*tuple[Any, ...]], after: Cursor | None, order: Order = RECORD_ORDER
+) -> Select[*tuple[Any, ...]]:
+    ordered = statement.order_by(*order.by())
+    return ordered if after is None else ordered.where(order.beyond(after))
 
 
 async def bounded_count(
-    session: AsyncSession, statement: Select[*tuple[Any, ...]], cap: int
+    session: AsyncSession, statement: Select[*tuple[Any, ...]], cap: int, order: Order = RECORD_ORDER
 ) -> tuple[int, bool]:
     """Count at most ``cap`` rows; the flag says the true figure may be larger."""
-    limited = statement.with_only_columns(col(Record.id)).order_by(None).limit(cap + 1).subquery()
+    limited = statement.with_only_columns(col(order.id)).order_by(None).limit(cap + 1).subquery()
     value = int((await execute(session, select(func.count()).select_from(limited))).scalar_one())
     return min(value, cap), value > cap
 
@@ -91,16 +136,46 @@ async def fetch_page(
     first: int,
     after: Cursor | None,
     count_cap: int,
+    order: Order = RECORD_ORDER,
 ) -> Page[Any]:
-    rows = list((await execute(session, keyset(statement, after).limit(first + 1))).all())
+    rows = list((await execute(session, keyset(statement, after, order).limit(first + 1))).all())
     has_next = len(rows) > first
     rows = rows[:first]
-    total, capped = await bounded_count(session, statement, count_cap)
-    cursors = []
-    for row in rows:
-        record = next(part for part in row if isinstance(part, Record))
-        cursors.append(Cursor(record.created_at, record.id).encode())
+    total, capped = await bounded_count(session, statement, count_cap, order)
+    cursors = [order.cursor_of(row).encode() for row in rows]
     return Page(rows, cursors, has_next, total, capped)
+
+
+async def converted_page(
+    session: AsyncSession,
+    statement: Select[*tuple[Any, ...]],
+    *,
+    first: int,
+    after: str | None,
+    convert: Converter[T],
+    order: Order = RECORD_ORDER,
+    max_page_size: int | None = None,
+    count_cap: int | None = None,
+) -> Page[T]:
+    """A page of rows in ``order`` turned into public models; limits from the settings."""
+    settings = get_settings()
+    check_page_size(first, max_page_size or settings.max_page_size)
+    page = await fetch_page(
+        session,
+        statement,
+        first=first,
+        after=order.decode(after) if after else None,
+        count_cap=count_cap or settings.count_cap,
+        order=order,
+    )
+    items = await convert(page.items)
+    return Page(items, page.end_cursors, page.has_next_page, page.total_count, page.total_count_capped)
+
+
+def empty_page(first: int) -> Page[Any]:
+    """What a reader with no part in a list gets, after the same page-size check."""
+    check_page_size(first, get_settings().max_page_size)
+    return Page([], [], False, 0, False)
 
 
 async def assembled_page(
@@ -113,14 +188,17 @@ async def assembled_page(
     count_cap: int,
     assemble: Assembler[Any, T],
 ) -> Page[T]:
-    """A page of domain rows turned into public models with a fixed number of queries."""
-    check_page_size(first, max_page_size)
-    page = await fetch_page(
+    """A page of (domain row, record) pairs turned into public models."""
+
+    async def convert(rows: Sequence[tuple[Any, ...]]) -> list[T]:
+        return await assemble(session, [(row[0], row[1]) for row in rows])
+
+    return await converted_page(
         session,
         statement,
         first=first,
-        after=Cursor.decode(after) if after else None,
+        after=after,
+        convert=convert,
+        max_page_size=max_page_size,
         count_cap=count_cap,
     )
-    items = await assemble(session, [(row[0], row[1]) for row in page.items])
-    return Page(items, page.end_cursors, page.has_next_page, page.total_count, page.total_count_capped)
