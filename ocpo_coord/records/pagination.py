@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Mapped
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from ocpo_coord.config import get_settings
 from ocpo_coord.db import execute
@@ -26,6 +27,7 @@ from ocpo_coord.models import Record
 
 T = TypeVar("T")
 M = TypeVar("M")
+E = TypeVar("E")
 
 # Turns (domain row, record) pairs into public models with a fixed number of queries.
 Assembler = Callable[[AsyncSession, list[tuple[M, Record]]], Awaitable[list[T]]]
@@ -138,7 +140,9 @@ async def fetch_page(
     count_cap: int,
     order: Order = RECORD_ORDER,
 ) -> Page[Any]:
-    rows = list((await execute(session, keyset(statement, after, order).limit(first + 1))).all())
+    found = (await execute(session, keyset(statement, after, order).limit(first + 1))).all()
+    # SQLModel answers a one-model select with the models themselves, not rows.
+    rows = [row if isinstance(row, Row) else (row,) for row in found]
     has_next = len(rows) > first
     rows = rows[:first]
     total, capped = await bounded_count(session, statement, count_cap, order)
@@ -170,6 +174,23 @@ async def converted_page(
     )
     items = await convert(page.items)
     return Page(items, page.end_cursors, page.has_next_page, page.total_count, page.total_count_capped)
+
+
+async def entity_page(
+    session: AsyncSession,
+    statement: SelectOfScalar[E],
+    *,
+    first: int,
+    after: str | None,
+    order: Order,
+    convert: Callable[[list[E]], Awaitable[list[T]]],
+) -> Page[T]:
+    """A page of one model's rows (``select(Model)``) turned into public models."""
+
+    async def unpack(rows: Sequence[tuple[Any, ...]]) -> list[T]:
+        return await convert([row[0] for row in rows])
+
+    return await converted_page(session, statement, first=first, after=after, convert=unpack, order=order)
 
 
 def empty_page(first: int) -> Page[Any]:
