@@ -71,6 +71,7 @@ class Order:
     key: Mapped[Any]
     id: Mapped[uuid.UUID]
     descending: bool = True
+    text: bool = False  # the key is a name, not a timestamp
 
     def _attribute(self) -> InstrumentedAttribute[Any]:
         return cast(InstrumentedAttribute[Any], self.key)
@@ -95,7 +96,7 @@ class Order:
         return Cursor(getattr(part, key.key), getattr(part, ident.key))
 
     def decode(self, token: str) -> Cursor:
-        return Cursor.decode(token, text=self._attribute().type.python_type is str)
+        return Cursor.decode(token, text=self.text)
 
 
 RECORD_ORDER = Order(col(Record.created_at), col(Record.id))

@@ -32,7 +32,7 @@ def _group_visible_to(agency_id: uuid.UUID) -> ColumnElement[bool]:
     return or_(col(SharingGroup.owner_agency_id) == agency_id, member)
 
 
-GROUP_ORDER = Order(col(SharingGroup.name), col(SharingGroup.id), descending=False)
+GROUP_ORDER = Order(col(SharingGroup.name), col(SharingGroup.id), descending=False, text=True)
 AGREEMENT_ORDER = Order(col(SharingAgreement.valid_from), col(SharingAgreement.id))
 GRANT_ORDER = Order(col(RecordGrant.created_at), col(RecordGrant.id))
 
