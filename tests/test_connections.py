@@ -212,8 +212,7 @@ async def test_responsibility_transfers_page(client: httpx.AsyncClient) -> None:
     await _assert_bounded(client, "eulex.chief", "responsibilityTransfers")
 
 
-@pytest.mark.parametrize("login", ["unmik.chief", "eulex.chief", "unmik.analyst", "kfor.j2"])
-async def test_handovers_page_for_those_taking_part(client: httpx.AsyncClient, login: str) -> None:
+async def _handover_to_omik(client: httpx.AsyncClient) -> str:
     body = {
         "title": "UNMIK to OMIK: monitoring files",
         "incoming_agency": "OMIK",
@@ -222,6 +221,12 @@ async def test_handovers_page_for_those_taking_part(client: httpx.AsyncClient, l
     }
     response = await client.post("/api/v1/handovers", json=body, headers=auth("unmik.chief"))
     assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+@pytest.mark.parametrize("login", ["unmik.chief", "eulex.chief", "unmik.analyst", "kfor.j2"])
+async def test_handovers_page_for_those_taking_part(client: httpx.AsyncClient, login: str) -> None:
+    await _handover_to_omik(client)
     ids, _ = await _walk(client, login, "handovers")
     assert sorted(ids) == sorted(await _rest_ids(client, login, "handovers"))
     await _assert_bounded(client, login, "handovers")
@@ -229,17 +234,8 @@ async def test_handovers_page_for_those_taking_part(client: httpx.AsyncClient, l
 
 async def test_consent_requests_page(client: httpx.AsyncClient) -> None:
     # A second inventory of UNMIK's holdings asks KFOR again about the material it originated.
-    body = {
-        "title": "UNMIK to OMIK: monitoring files",
-        "incoming_agency": "OMIK",
-        "theatre": "KOS",
-        "cut_off": "2008-12-09",
-    }
-    created = await client.post("/api/v1/handovers", json=body, headers=auth("unmik.chief"))
-    assert created.status_code == 201, created.text
-    built = await client.post(
-        f"/api/v1/handovers/{created.json()['id']}/inventory", headers=auth("unmik.chief")
-    )
+    handover_id = await _handover_to_omik(client)
+    built = await client.post(f"/api/v1/handovers/{handover_id}/inventory", headers=auth("unmik.chief"))
     assert built.status_code == 200, built.text
     ids, total = await _walk(client, "kfor.j2", "consentRequests", key="lineId")
     assert total >= 2

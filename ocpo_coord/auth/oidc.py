@@ -4,25 +4,15 @@ Discovery (``/.well-known/openid-configuration``) names the JWKS; from there on 
 are cached and refetched as for a configured JWKS URL (see ``jwks.JwksKeys``).
 """
 
-import time
-from collections.abc import Callable
+from typing import Any
 
-from ocpo_coord.auth.jwks import Fetch, JwksKeys, get_json
+from ocpo_coord.auth.jwks import JwksKeys
 
 
 class OidcKeys(JwksKeys):
-    def __init__(
-        self,
-        issuer: str,
-        *,
-        ttl_seconds: float = 300,
-        min_refetch_seconds: float = 10,
-        fetch: Fetch = get_json,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(
-            "", ttl_seconds=ttl_seconds, min_refetch_seconds=min_refetch_seconds, fetch=fetch, clock=clock
-        )
+    def __init__(self, issuer: str, **options: Any) -> None:
+        """``options`` as for ``JwksKeys``: the TTL, the refetch limit, a fetch and a clock."""
+        super().__init__("", **options)
         self.issuer = issuer.rstrip("/")
         self._discovered: str | None = None
 
