@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # OpenID Connect: the issuer URL alone is enough; discovery names the JWKS, and the
     # issuer is then what every token's ``iss`` must be.
     oidc_issuer: str = ""
+    # Either way the keys are kept this long; a token naming an unknown kid refetches
+    # them at once, at most once every 10 s.
     jwks_cache_seconds: int = 300
     # The claim that names the user's login (Keycloak: preferred_username).
     jwt_user_claim: str = "preferred_username"

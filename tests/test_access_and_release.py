@@ -178,9 +178,10 @@ async def test_access_requests_through_graphql(client: httpx.AsyncClient) -> Non
     )
     request_id = ask["data"]["requestAccess"]["accessRequest"]["id"]
     listed = await gql(
-        client, "unmik.chief", "{ accessRequests(direction: INCOMING) { id requester status } }"
+        client, "unmik.chief", "{ accessRequests(direction: INCOMING) { nodes { id requester status } } }"
     )
-    assert {"id": request_id, "requester": "kfor.j2", "status": "PENDING"} in listed["data"]["accessRequests"]
+    incoming = listed["data"]["accessRequests"]["nodes"]
+    assert {"id": request_id, "requester": "kfor.j2", "status": "PENDING"} in incoming
     decided = await gql(
         client,
         "unmik.chief",

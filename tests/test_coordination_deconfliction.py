@@ -343,10 +343,11 @@ async def test_operation_through_graphql(client: httpx.AsyncClient) -> None:
     hits = await gql(
         client,
         "kfor.j2",
-        "{ deconflictionHits(filter: {hitKind: OPERATION}) { otherAgency otherRecordId contact } }",
+        "{ deconflictionHits(filter: {hitKind: OPERATION}) { nodes { otherAgency otherRecordId contact } } }",
     )
     assert {"otherAgency": "EULEX", "otherRecordId": None} in [
-        {k: h[k] for k in ("otherAgency", "otherRecordId")} for h in hits["data"]["deconflictionHits"]
+        {k: h[k] for k in ("otherAgency", "otherRecordId")}
+        for h in hits["data"]["deconflictionHits"]["nodes"]
     ]
 
 

@@ -334,5 +334,7 @@ async def test_transfer_through_graphql_names_the_field(client: httpx.AsyncClien
         "status": "DECLINED",
         "decisionNote": "Not our mandate",
     }
-    listed = await gql(client, "eulex.chief", "{ responsibilityTransfers(status: DECLINED) { id } }")
-    assert listed["data"]["responsibilityTransfers"] == [{"id": transfer["id"]}]
+    listed = await gql(
+        client, "eulex.chief", "{ responsibilityTransfers(status: DECLINED) { nodes { id } } }"
+    )
+    assert listed["data"]["responsibilityTransfers"]["nodes"] == [{"id": transfer["id"]}]

@@ -16,7 +16,9 @@ from fastapi import FastAPI
 from jwt.algorithms import RSAAlgorithm
 
 from ocpo_coord.app import create_app
+from ocpo_coord.auth.jwks import JwksKeys
 from ocpo_coord.auth.oidc import OidcKeys
+from ocpo_coord.auth.tokens import verify_token
 from ocpo_coord.config import Settings
 from ocpo_coord.exceptions import Unauthenticated
 
@@ -57,6 +59,7 @@ class Provider:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.issuer = f"http://127.0.0.1:{self.server.server_address[1]}/realms/ocpo"
+        self.jwks_uri = f"{self.issuer}/protocol/openid-connect/certs"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def jwk(self, kid: str) -> dict[str, Any]:
@@ -165,6 +168,47 @@ def test_unknown_kids_do_not_flood_the_provider(provider: Provider) -> None:
     now[0] += 301
     keys.signing_key(provider.token("key-1"))
     assert provider.jwks_requests == 4
+
+
+def _forged(kid: str) -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return jwt.encode({"sub": "x"}, key, algorithm="RS256", headers={"kid": kid})
+
+
+def test_a_configured_jwks_url_refetches_once_for_unknown_kids(provider: Provider) -> None:
+    # The OCPO_JWKS_URL path, as the service runs it: the real clock and a 10 s limit.
+    settings = Settings(
+        environment="test",
+        jwks_url=provider.jwks_uri,
+        jwt_issuer=provider.issuer,
+        jwt_audience=AUDIENCE,
+    )
+    assert verify_token(settings, provider.token("key-1"))["preferred_username"] == "unmik.analyst"
+    assert provider.jwks_requests == 1
+    forged = _forged("invented")
+    for _ in range(20):
+        with pytest.raises(Unauthenticated, match="token signing key not found"):
+            verify_token(settings, forged)
+    assert provider.jwks_requests == 2  # one refetch for the unknown kid, then rate-limited
+    verify_token(settings, provider.token("key-1"))
+    assert provider.jwks_requests == 2
+
+
+def test_a_configured_jwks_url_follows_rotation_after_the_limit(provider: Provider) -> None:
+    now = [1000.0]
+    keys = JwksKeys(provider.jwks_uri, ttl_seconds=300, min_refetch_seconds=10, clock=lambda: now[0])
+    keys.signing_key(provider.token("key-1"))
+    with pytest.raises(Unauthenticated):
+        keys.signing_key(_forged("key-2"))  # not published yet: one refetch, nothing found
+    assert provider.jwks_requests == 2
+    provider.rotate("key-2")
+    now[0] += 5
+    with pytest.raises(Unauthenticated):
+        keys.signing_key(provider.token("key-2"))  # within the window: not asked again
+    assert provider.jwks_requests == 2
+    now[0] += 6
+    keys.signing_key(provider.token("key-2"))
+    assert provider.jwks_requests == 3
 
 
 def test_discovery_must_name_the_configured_issuer(provider: Provider) -> None:

@@ -501,10 +501,12 @@ async def test_graphql_groups_agreements_and_grants(client: httpx.AsyncClient, d
     duplicate = (await gql(client, "unmik.chief", create_group, variables))["data"]["createSharingGroup"]
     assert (duplicate["__typename"], duplicate["field"]) == ("ConflictError", "name")
 
-    listing = "{ sharingGroups { id name members } }"
-    assert group["id"] in {g["id"] for g in (await gql(client, "kfor.j2", listing))["data"]["sharingGroups"]}
+    listing = "{ sharingGroups { nodes { id name members } } }"
+    assert group["id"] in {
+        g["id"] for g in (await gql(client, "kfor.j2", listing))["data"]["sharingGroups"]["nodes"]
+    }
     assert group["id"] not in {
-        g["id"] for g in (await gql(client, "omik.adviser", listing))["data"]["sharingGroups"]
+        g["id"] for g in (await gql(client, "omik.adviser", listing))["data"]["sharingGroups"]["nodes"]
     }
 
     update = f"mutation($input: UpdateSharingGroupInput!) {{ updateSharingGroup(input: $input) {{ {GROUP_FIELDS} }} }}"
@@ -549,8 +551,8 @@ async def test_graphql_groups_agreements_and_grants(client: httpx.AsyncClient, d
     assert (granted["grant"]["agency"], granted["grant"]["active"]) == ("KFOR", True)
     assert await _reads(client, "kfor.j2", case_id)
 
-    grants_query = "query($id: ID!) { grants(recordId: $id) { id agency reason } }"
-    seen = (await gql(client, "kfor.j2", grants_query, {"id": case_id}))["data"]["grants"]
+    grants_query = "query($id: ID!) { grants(recordId: $id) { nodes { id agency reason } } }"
+    seen = (await gql(client, "kfor.j2", grants_query, {"id": case_id}))["data"]["grants"]["nodes"]
     assert [g["id"] for g in seen] == [granted["grant"]["id"]]
     hidden = await gql(client, "interpol.liaison", grants_query, {"id": case_id})
     absent = await gql(client, "interpol.liaison", grants_query, {"id": MISSING})
@@ -589,9 +591,8 @@ async def test_graphql_groups_agreements_and_grants(client: httpx.AsyncClient, d
     ] == "ForbiddenError"
     ended = (await gql(client, "unmik.chief", end, {"id": agreement["id"]}))["data"]["endAgreement"]
     assert ended == {"__typename": "AgreementPayload", "agreement": {"status": "ENDED"}}
-    assert agreement["id"] in {
-        a["id"] for a in (await gql(client, "omik.adviser", "{ agreements { id } }"))["data"]["agreements"]
-    }
+    listed = await gql(client, "omik.adviser", "{ agreements { nodes { id } } }")
+    assert agreement["id"] in {a["id"] for a in listed["data"]["agreements"]["nodes"]}
 
     assert [e.action for e in await _actions(db_url, since)] == [
         "sharing_group.create",

@@ -15,7 +15,7 @@ from ocpo_coord.access.schemas import (
     Direction,
 )
 from ocpo_coord.context import Actor
-from ocpo_coord.gql.common import ErrorTypes, described_field, input_model
+from ocpo_coord.gql.common import Connection, ErrorTypes, connection, described_field, input_model
 from ocpo_coord.gql.context import GraphQLInfo, mutate
 from ocpo_coord.gql.ids import parse_id
 from ocpo_coord.models.enums import AccessRequestStatus
@@ -46,19 +46,25 @@ AccessRequestResult = Annotated[AccessRequestPayload | ErrorTypes, strawberry.un
 
 @strawberry.type
 class AccessQuery:
-    @described_field("Your own requests (OUTGOING), or those your agency decides on (INCOMING).")
+    @described_field(
+        "Your own requests (OUTGOING), or those your agency decides on (INCOMING); newest first."
+    )
     async def access_requests(
         self,
         info: GraphQLInfo,
+        first: int = 50,
+        after: str | None = None,
         direction: Direction = Direction.OUTGOING,
         status: AccessRequestStatus | None = None,
-    ) -> list[AccessRequest]:
-        found = await service.list_requests(
+    ) -> Connection[AccessRequest]:
+        page = await service.page_requests(
             info.context.session,
             actor=info.context.require_actor(),
             filters=AccessRequestFilter(direction=direction, status=status),
+            first=first,
+            after=after,
         )
-        return [AccessRequest.from_pydantic(r) for r in found]
+        return connection(page, AccessRequest.from_pydantic)
 
 
 def _payload(public: AccessRequestPublic) -> AccessRequestPayload:

@@ -6,20 +6,23 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.models import AccessRequest, Record
 from ocpo_coord.models.enums import AccessRequestStatus
+from ocpo_coord.records.pagination import Order
 from ocpo_coord.sharing.visibility import readable
 
+REQUEST_ORDER = Order(col(AccessRequest.created_at), col(AccessRequest.id))
 
-async def outgoing(
-    session: AsyncSession, requester_id: uuid.UUID, status: AccessRequestStatus | None
-) -> list[AccessRequest]:
+
+def outgoing(requester_id: uuid.UUID, status: AccessRequestStatus | None) -> SelectOfScalar[AccessRequest]:
+    """The requester's own requests (the records need not be readable: that is the point)."""
     statement = select(AccessRequest).where(AccessRequest.requester_id == requester_id)
     if status is not None:
         statement = statement.where(AccessRequest.status == status)
-    return list((await session.exec(statement.order_by(col(AccessRequest.created_at).desc()))).all())
+    return statement
 
 
 def _decided_by_agency(agency_id: uuid.UUID) -> ColumnElement[bool]:
@@ -30,9 +33,9 @@ def _decided_by_agency(agency_id: uuid.UUID) -> ColumnElement[bool]:
     )
 
 
-async def incoming(
-    session: AsyncSession, principal: Principal, now: datetime, status: AccessRequestStatus | None
-) -> list[AccessRequest]:
+def incoming(
+    principal: Principal, now: datetime, status: AccessRequestStatus | None
+) -> SelectOfScalar[AccessRequest]:
     """Requests on records the principal's agency decides on and the principal may read."""
     assert principal.agency_id is not None
     statement = (
@@ -42,6 +45,12 @@ async def incoming(
     )
     if status is not None:
         statement = statement.where(AccessRequest.status == status)
+    return statement
+
+
+async def newest_first(
+    session: AsyncSession, statement: SelectOfScalar[AccessRequest]
+) -> list[AccessRequest]:
     return list((await session.exec(statement.order_by(col(AccessRequest.created_at).desc()))).all())
 
 

@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from ocpo_coord.access import repository
 from ocpo_coord.access.schemas import (
@@ -24,6 +25,7 @@ from ocpo_coord.exceptions import Conflict, InvalidInput, NotFound
 from ocpo_coord.models import AccessRequest, Record, RecordGrant
 from ocpo_coord.models.enums import AccessRequestStatus
 from ocpo_coord.notification import service as notifications
+from ocpo_coord.records.pagination import Page, empty_page, entity_page
 from ocpo_coord.records.repository import agency_codes, readable_record
 from ocpo_coord.sharing.policy import enforce, may_create, may_decide_access, may_edit
 
@@ -87,17 +89,40 @@ async def request_access(
     return public
 
 
+def _requests(actor: Actor, filters: AccessRequestFilter) -> SelectOfScalar[AccessRequest] | None:
+    """The requests a list shows, or None when the actor has no part in that direction."""
+    principal = actor.principal
+    if filters.direction is Direction.OUTGOING:
+        return repository.outgoing(principal.user_id, filters.status)
+    if principal.agency_id is None or may_create(principal) is not True:
+        return None
+    return repository.incoming(principal, actor.now, filters.status)
+
+
 async def list_requests(
     session: AsyncSession, *, actor: Actor, filters: AccessRequestFilter
 ) -> list[AccessRequestPublic]:
-    principal = actor.principal
-    if filters.direction is Direction.OUTGOING:
-        rows = await repository.outgoing(session, principal.user_id, filters.status)
-    elif principal.agency_id is None or may_create(principal) is not True:
-        rows = []
-    else:
-        rows = await repository.incoming(session, principal, actor.now, filters.status)
+    statement = _requests(actor, filters)
+    rows = await repository.newest_first(session, statement) if statement is not None else []
     return await to_public(session, rows)
+
+
+async def page_requests(
+    session: AsyncSession, *, actor: Actor, filters: AccessRequestFilter, first: int, after: str | None
+) -> Page[AccessRequestPublic]:
+    """The same requests as ``list_requests``, newest first, a page at a time."""
+    statement = _requests(actor, filters)
+    if statement is None:
+        return empty_page(first)
+
+    return await entity_page(
+        session,
+        statement,
+        first=first,
+        after=after,
+        order=repository.REQUEST_ORDER,
+        convert=lambda requests: to_public(session, requests),
+    )
 
 
 async def _decidable(

@@ -7,8 +7,8 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-from jwt import PyJWKClient
 
+from ocpo_coord.auth.jwks import JwksKeys
 from ocpo_coord.auth.keys import LOCAL_KEY_ID, load_or_create_private_key
 from ocpo_coord.auth.oidc import OidcKeys
 from ocpo_coord.config import Settings
@@ -35,9 +35,8 @@ def mint_local_token(settings: Settings, login: str, *, ttl: timedelta | None = 
 
 
 @lru_cache(maxsize=4)
-def _jwks_client(url: str) -> PyJWKClient:
-    # Keys are cached and refetched when a token names an unknown kid (key rotation).
-    return PyJWKClient(url, cache_keys=True, lifespan=300)
+def _jwks_keys(url: str, ttl_seconds: int) -> JwksKeys:
+    return JwksKeys(url, ttl_seconds=ttl_seconds)
 
 
 @lru_cache(maxsize=4)
@@ -55,10 +54,7 @@ def _verification_key(settings: Settings, token: str) -> Any:
     if settings.oidc_issuer:
         return _oidc_keys(settings.token_issuer, settings.jwks_cache_seconds).signing_key(token)
     if settings.jwks_url:
-        try:
-            return _jwks_client(settings.jwks_url).get_signing_key_from_jwt(token).key
-        except jwt.PyJWKClientError as exc:
-            raise Unauthenticated(f"token signing key not found: {exc}") from exc
+        return _jwks_keys(settings.jwks_url, settings.jwks_cache_seconds).signing_key(token)
     return _local_public_key(settings.signing_key_path)
 
 

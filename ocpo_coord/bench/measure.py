@@ -28,7 +28,8 @@ from ocpo_coord.auth.principal import Principal, load_principal
 from ocpo_coord.db import make_async_engine, sessionmaker_for
 from ocpo_coord.models import IntelItem, Record
 from ocpo_coord.models.enums import RecordKind
-from ocpo_coord.records.pagination import Cursor, index_page_statement
+from ocpo_coord.records.pagination import Cursor
+from ocpo_coord.records.visible_pages import index_page_statement
 from ocpo_coord.sharing.scopes import Scope, reader_scopes
 from ocpo_coord.sharing.visibility import readable
 

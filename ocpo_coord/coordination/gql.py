@@ -22,7 +22,14 @@ from ocpo_coord.coordination.schemas import (
     TransferFilter,
     TransferPublic,
 )
-from ocpo_coord.gql.common import ErrorTypes, convert_input, described_field, input_model
+from ocpo_coord.gql.common import (
+    Connection,
+    ErrorTypes,
+    connection,
+    convert_input,
+    described_field,
+    input_model,
+)
 from ocpo_coord.gql.context import GraphQLInfo, mutate
 from ocpo_coord.gql.ids import parse_id
 from ocpo_coord.models.enums import TransferStatus
@@ -93,14 +100,22 @@ class CoordinationQuery:
         )
         return ResponsibilityMatrixType.from_pydantic(result)
 
-    @described_field("Transfers your agency offered or was offered.")
+    @described_field("Transfers your agency offered or was offered, newest offer first.")
     async def responsibility_transfers(
-        self, info: GraphQLInfo, status: TransferStatus | None = None
-    ) -> list[TransferType]:
-        found = await service.list_transfers(
-            info.context.session, actor=info.context.require_actor(), filters=TransferFilter(status=status)
+        self,
+        info: GraphQLInfo,
+        first: int = 50,
+        after: str | None = None,
+        status: TransferStatus | None = None,
+    ) -> Connection[TransferType]:
+        page = await service.page_transfers(
+            info.context.session,
+            actor=info.context.require_actor(),
+            filters=TransferFilter(status=status),
+            first=first,
+            after=after,
         )
-        return [TransferType.from_pydantic(t) for t in found]
+        return connection(page, TransferType.from_pydantic)
 
 
 Decide = Callable[..., Awaitable[TransferPublic]]

@@ -5,9 +5,11 @@ import uuid
 from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from ocpo_coord.models import AgencyTheatre, Responsibility, ResponsibilityTransfer
 from ocpo_coord.models.enums import TransferStatus
+from ocpo_coord.records.pagination import Order
 
 
 async def in_theatre(
@@ -45,9 +47,13 @@ async def open_offer(session: AsyncSession, responsibility_id: uuid.UUID) -> Res
     return (await session.exec(statement)).first()
 
 
-async def transfers_of_agency(
-    session: AsyncSession, agency_id: uuid.UUID, status: TransferStatus | None
-) -> list[ResponsibilityTransfer]:
+TRANSFER_ORDER = Order(col(ResponsibilityTransfer.offered_at), col(ResponsibilityTransfer.id))
+
+
+def transfers_statement(
+    agency_id: uuid.UUID, status: TransferStatus | None
+) -> SelectOfScalar[ResponsibilityTransfer]:
+    """Transfers the agency offered or was offered, unordered; lists order and bound it."""
     statement = select(ResponsibilityTransfer).where(
         or_(
             col(ResponsibilityTransfer.from_agency_id) == agency_id,
@@ -56,7 +62,13 @@ async def transfers_of_agency(
     )
     if status is not None:
         statement = statement.where(ResponsibilityTransfer.status == status)
-    statement = statement.order_by(
+    return statement
+
+
+async def transfers_of_agency(
+    session: AsyncSession, agency_id: uuid.UUID, status: TransferStatus | None
+) -> list[ResponsibilityTransfer]:
+    statement = transfers_statement(agency_id, status).order_by(
         col(ResponsibilityTransfer.offered_at).desc(), col(ResponsibilityTransfer.id)
     )
     return list((await session.exec(statement)).all())

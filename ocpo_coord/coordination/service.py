@@ -33,6 +33,7 @@ from ocpo_coord.models.enums import (
     TransferStatus,
 )
 from ocpo_coord.notification import service as notifications
+from ocpo_coord.records.pagination import Page, empty_page, entity_page
 from ocpo_coord.records.repository import agency_codes, agency_ids_by_code
 from ocpo_coord.sharing.policy import enforce
 
@@ -354,4 +355,22 @@ async def list_transfers(
         return []
     return await transfers_public(
         session, await repository.transfers_of_agency(session, agency, filters.status)
+    )
+
+
+async def page_transfers(
+    session: AsyncSession, *, actor: Actor, filters: TransferFilter, first: int, after: str | None
+) -> Page[TransferPublic]:
+    """The same transfers as ``list_transfers``, newest offer first, a page at a time."""
+    agency = actor.principal.agency_id
+    if agency is None or not actor.principal.reads_agency_data:
+        return empty_page(first)
+
+    return await entity_page(
+        session,
+        repository.transfers_statement(agency, filters.status),
+        first=first,
+        after=after,
+        order=repository.TRANSFER_ORDER,
+        convert=lambda transfers: transfers_public(session, transfers),
     )

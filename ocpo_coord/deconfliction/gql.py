@@ -114,15 +114,25 @@ class DeconflictionQuery:
         )
         return PlannedOperation.from_pydantic(public)
 
-    @described_field("Your agency's hits: the other agency, the kind of match, and whom to contact.")
+    @described_field(
+        "Your agency's hits, newest first: the other agency, the kind of match, whom to contact."
+    )
     async def deconfliction_hits(
-        self, info: GraphQLInfo, filter: HitFilterInput | None = None
-    ) -> list[DeconflictionHit]:
+        self,
+        info: GraphQLInfo,
+        first: int = 50,
+        after: str | None = None,
+        filter: HitFilterInput | None = None,
+    ) -> Connection[DeconflictionHit]:
         filters = input_model(info, filter, HitFilter) if filter else HitFilter()
-        found = await service.list_hits(
-            info.context.session, actor=info.context.require_actor(), filters=filters
+        page = await service.page_hits(
+            info.context.session,
+            actor=info.context.require_actor(),
+            filters=filters,
+            first=first,
+            after=after,
         )
-        return [DeconflictionHit.from_pydantic(h) for h in found]
+        return connection(page, DeconflictionHit.from_pydantic)
 
 
 def _hit_payload(public: HitPublic) -> DeconflictionHitPayload:

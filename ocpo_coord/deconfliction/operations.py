@@ -21,7 +21,8 @@ from ocpo_coord.exceptions import InvalidInput, NotFound
 from ocpo_coord.models import PlannedOperation, Record
 from ocpo_coord.models.enums import OperationStatus, RecordKind
 from ocpo_coord.records.filters import theatre_filter
-from ocpo_coord.records.pagination import Assembler, Page, any_filter, assembled_page
+from ocpo_coord.records.pagination import Assembler, Page
+from ocpo_coord.records.visible_pages import any_filter, assembled_page
 from ocpo_coord.records.repository import agency_codes, releases_for
 from ocpo_coord.records.service import (
     audited_read,

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, true
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.models import (
@@ -29,6 +30,7 @@ from ocpo_coord.models import (
     Tour,
 )
 from ocpo_coord.models.enums import OperationStatus, RecordKind, Role
+from ocpo_coord.records.pagination import Order
 from ocpo_coord.records.repository import RecordRepository
 from ocpo_coord.records.text import contains_text
 
@@ -159,6 +161,28 @@ def hit_visible(principal: Principal, today: date) -> ColumnElement[bool]:
     return and_(col(DeconflictionHit.agency_id) == principal.agency_id, or_(authorised, notified, holds))
 
 
+HIT_ORDER = Order(col(DeconflictionHit.created_at), col(DeconflictionHit.id))
+
+
+def hits_statement(
+    principal: Principal,
+    today: date,
+    *,
+    status: str | None,
+    hit_kind: str | None,
+    record_id: uuid.UUID | None = None,
+) -> SelectOfScalar[DeconflictionHit]:
+    """The hits the principal may see, unordered; lists order and bound it."""
+    statement = select(DeconflictionHit).where(hit_visible(principal, today))
+    if status:
+        statement = statement.where(col(DeconflictionHit.status) == status)
+    if hit_kind:
+        statement = statement.where(col(DeconflictionHit.hit_kind) == hit_kind)
+    if record_id:
+        statement = statement.where(col(DeconflictionHit.record_id) == record_id)
+    return statement
+
+
 async def visible_hits(
     session: AsyncSession,
     principal: Principal,
@@ -169,13 +193,7 @@ async def visible_hits(
     record_id: uuid.UUID | None = None,
     limit: int = 200,
 ) -> list[DeconflictionHit]:
-    statement = select(DeconflictionHit).where(hit_visible(principal, today))
-    if status:
-        statement = statement.where(col(DeconflictionHit.status) == status)
-    if hit_kind:
-        statement = statement.where(col(DeconflictionHit.hit_kind) == hit_kind)
-    if record_id:
-        statement = statement.where(col(DeconflictionHit.record_id) == record_id)
+    statement = hits_statement(principal, today, status=status, hit_kind=hit_kind, record_id=record_id)
     statement = statement.order_by(col(DeconflictionHit.created_at).desc(), col(DeconflictionHit.id)).limit(
         limit
     )

@@ -26,7 +26,8 @@ from ocpo_coord.exceptions import InvalidInput, NotFound
 from ocpo_coord.models import Entity, Record, RecordEntity, Selector
 from ocpo_coord.models.enums import RecordKind, SelectorKind
 from ocpo_coord.records.filters import theatre_filter
-from ocpo_coord.records.pagination import Assembler, Page, any_filter, assembled_page
+from ocpo_coord.records.pagination import Assembler, Page
+from ocpo_coord.records.visible_pages import any_filter, assembled_page
 from ocpo_coord.records.repository import (
     agency_codes,
     readable_record_ids,

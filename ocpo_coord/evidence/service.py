@@ -22,7 +22,8 @@ from ocpo_coord.exceptions import InvalidInput, NotFound
 from ocpo_coord.models import CustodyEvent, Evidence, Record
 from ocpo_coord.models.enums import EvidenceKind, RecordKind
 from ocpo_coord.records.children import parent_case
-from ocpo_coord.records.pagination import Page, assembled_page
+from ocpo_coord.records.pagination import Page
+from ocpo_coord.records.visible_pages import assembled_page
 from ocpo_coord.records.repository import (
     RecordRepository,
     agency_codes,

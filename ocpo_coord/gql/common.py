@@ -51,12 +51,14 @@ class Edge(Generic[T]):
     node: T
 
 
-@strawberry.type(description="A page of records the reader may read, newest first.")
+@strawberry.type(
+    description="A page of what the reader may see, in the order the field names (most: newest first)."
+)
 class Connection(Generic[T]):
     edges: list[Edge[T]]
     page_info: PageInfo
     total_count: int = strawberry.field(
-        description="Readable records matching the filter, counted up to a cap."
+        description="What the reader may see that matches the filter, counted up to a cap."
     )
     total_count_capped: bool = strawberry.field(
         description="True when there are more than totalCount; the count stopped at its cap."

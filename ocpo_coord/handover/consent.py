@@ -6,6 +6,8 @@ to ask.
 """
 
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -19,6 +21,7 @@ from ocpo_coord.handover.service import line_snapshot
 from ocpo_coord.handover.views import LineViews
 from ocpo_coord.models import Handover, HandoverLine
 from ocpo_coord.models.enums import ConsentStatus, Disposition, HandoverStatus
+from ocpo_coord.records.pagination import Page, converted_page, empty_page
 from ocpo_coord.records.repository import agency_codes
 from ocpo_coord.sharing.policy import enforce
 
@@ -29,7 +32,35 @@ async def list_requests(
     principal = actor.principal
     if not principal.reads_agency_data or principal.agency_id is None:
         return []
-    rows = await repository.consent_requests(session, principal.agency_id, status)
+    return await _requests_public(
+        session, actor, await repository.consent_requests(session, principal.agency_id, status)
+    )
+
+
+async def page_requests(
+    session: AsyncSession, *, actor: Actor, status: ConsentStatus | None, first: int, after: str | None
+) -> Page[ConsentRequestPublic]:
+    """The same requests as ``list_requests``, oldest first, a page at a time."""
+    principal = actor.principal
+    if not principal.reads_agency_data or principal.agency_id is None:
+        return empty_page(first)
+
+    async def convert(rows: Sequence[tuple[Any, ...]]) -> list[ConsentRequestPublic]:
+        return await _requests_public(session, actor, [(row[0], row[1]) for row in rows])
+
+    return await converted_page(
+        session,
+        repository.consent_requests_to(principal.agency_id, status),
+        first=first,
+        after=after,
+        convert=convert,
+        order=repository.CONSENT_ORDER,
+    )
+
+
+async def _requests_public(
+    session: AsyncSession, actor: Actor, rows: list[tuple[HandoverLine, Handover]]
+) -> list[ConsentRequestPublic]:
     views = await LineViews(session, actor).load([line for line, _ in rows])
     codes = await agency_codes(session)
     return [_public(line, handover, views, codes) for line, handover in rows]

@@ -9,7 +9,15 @@ import strawberry.experimental.pydantic as spy
 
 from ocpo_coord.context import Actor
 from ocpo_coord.exceptions import InvalidInput, NotFound
-from ocpo_coord.gql.common import Connection, Edge, ErrorTypes, PageInfo, described_field, input_model
+from ocpo_coord.gql.common import (
+    Connection,
+    Edge,
+    ErrorTypes,
+    PageInfo,
+    connection,
+    described_field,
+    input_model,
+)
 from ocpo_coord.gql.context import GraphQLInfo, mutate
 from ocpo_coord.gql.ids import parse_id
 from ocpo_coord.handover import completion, consent, lines, rotation, service
@@ -213,12 +221,22 @@ def _id(value: strawberry.ID) -> uuid.UUID:
 
 @strawberry.type
 class HandoverQuery:
-    @described_field("Handovers your agency gives or receives.")
-    async def handovers(self, info: GraphQLInfo, status: HandoverStatus | None = None) -> list[HandoverType]:
-        found = await service.list_handovers(
-            info.context.session, actor=info.context.require_actor(), status=status
+    @described_field("Handovers you take part in, giving or receiving, newest first.")
+    async def handovers(
+        self,
+        info: GraphQLInfo,
+        first: int = 50,
+        after: str | None = None,
+        status: HandoverStatus | None = None,
+    ) -> Connection[HandoverType]:
+        page = await service.page_handovers(
+            info.context.session,
+            actor=info.context.require_actor(),
+            status=status,
+            first=first,
+            after=after,
         )
-        return [HandoverType.of(h) for h in found]
+        return connection(page, HandoverType.of)
 
     @described_field("One handover; null if it is not your agency's.")
     async def handover(self, info: GraphQLInfo, id: strawberry.ID) -> HandoverType | None:
@@ -265,14 +283,22 @@ class HandoverQuery:
             return None
         return TourEndReportType.from_pydantic(found)
 
-    @described_field("Requests for your agency's consent to move material it originated.")
+    @described_field("Requests for your agency's consent to move material it originated, oldest first.")
     async def consent_requests(
-        self, info: GraphQLInfo, status: ConsentStatus | None = None
-    ) -> list[ConsentRequestType]:
-        found = await consent.list_requests(
-            info.context.session, actor=info.context.require_actor(), status=status
+        self,
+        info: GraphQLInfo,
+        first: int = 50,
+        after: str | None = None,
+        status: ConsentStatus | None = None,
+    ) -> Connection[ConsentRequestType]:
+        page = await consent.page_requests(
+            info.context.session,
+            actor=info.context.require_actor(),
+            status=status,
+            first=first,
+            after=after,
         )
-        return [ConsentRequestType.from_pydantic(r) for r in found]
+        return connection(page, ConsentRequestType.from_pydantic)
 
 
 def _payload(public: HandoverPublic) -> HandoverPayload:

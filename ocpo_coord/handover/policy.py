@@ -2,6 +2,9 @@
 
 from enum import StrEnum
 
+from sqlalchemy import ColumnElement, and_, false, or_, true
+from sqlmodel import col
+
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.models import Handover, HandoverLine
 from ocpo_coord.models.enums import DeclineOutcome, Disposition, HandoverKind, LineKind, Role
@@ -33,6 +36,31 @@ def side_of(principal: Principal, handover: Handover) -> Side | None:
     if principal.agency_id == handover.incoming_agency_id:
         return Side.INCOMING
     return None
+
+
+def takes_part(principal: Principal) -> ColumnElement[bool]:
+    """``side_of(principal, handover) is not None`` as a query condition, for lists."""
+    if not principal.reads_agency_data:
+        return false()
+    agency = principal.agency_id
+    leader = true() if principal.has_role(*_LEADERS) else false()
+    rotation = col(Handover.kind) == HandoverKind.ROTATION
+    return or_(
+        and_(
+            rotation,
+            or_(
+                col(Handover.incoming_user_id) == principal.user_id,
+                and_(
+                    col(Handover.outgoing_agency_id) == agency,
+                    or_(col(Handover.outgoing_user_id) == principal.user_id, leader),
+                ),
+            ),
+        ),
+        and_(
+            ~rotation,
+            or_(col(Handover.outgoing_agency_id) == agency, col(Handover.incoming_agency_id) == agency),
+        ),
+    )
 
 
 def may_open_handover(principal: Principal) -> Decision:

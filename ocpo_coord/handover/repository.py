@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import SelectOfScalar
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from ocpo_coord.auth.principal import Principal
+from ocpo_coord.handover.policy import takes_part
 from ocpo_coord.handover.schemas import LineFilter
 from ocpo_coord.models import (
     Case,
@@ -44,6 +45,7 @@ from ocpo_coord.models.enums import (
     RecordKind,
     TaskStatus,
 )
+from ocpo_coord.records.pagination import Order
 
 OPEN_TASK = (TaskStatus.PROPOSED, TaskStatus.ACCEPTED, TaskStatus.IN_PROGRESS, TaskStatus.BLOCKED)
 _CHILD_KINDS = {RecordKind.EVIDENCE: LineKind.EVIDENCE, RecordKind.NOTE: LineKind.NOTE}
@@ -71,19 +73,22 @@ async def get_for_update(session: AsyncSession, handover_id: uuid.UUID) -> Hando
     return (await session.exec(statement)).first()
 
 
+HANDOVER_ORDER = Order(col(Handover.created_at), col(Handover.id))
+CONSENT_ORDER = Order(col(HandoverLine.created_at), col(HandoverLine.id), descending=False)
+
+
+def handovers_of(principal: Principal, status: HandoverStatus | None) -> SelectOfScalar[Handover]:
+    """Handovers the principal takes part in (``policy.side_of``), unordered."""
+    statement = select(Handover).where(takes_part(principal))
+    if status is not None:
+        statement = statement.where(Handover.status == status)
+    return statement
+
+
 async def visible_handovers(
     session: AsyncSession, principal: Principal, status: HandoverStatus | None
 ) -> list[Handover]:
-    """Handovers the principal's agency gives or receives."""
-    statement = select(Handover).where(
-        or_(
-            Handover.outgoing_agency_id == principal.agency_id,
-            Handover.incoming_agency_id == principal.agency_id,
-        )
-    )
-    if status is not None:
-        statement = statement.where(Handover.status == status)
-    statement = statement.order_by(col(Handover.created_at).desc(), col(Handover.id))
+    statement = handovers_of(principal, status).order_by(col(Handover.created_at).desc(), col(Handover.id))
     return list((await session.exec(statement)).all())
 
 
@@ -347,9 +352,8 @@ async def pending_consents(session: AsyncSession, handover_id: uuid.UUID) -> int
     return int((await session.exec(statement)).one())
 
 
-async def consent_requests(
-    session: AsyncSession, agency_id: uuid.UUID, status: ConsentStatus | None
-) -> list[tuple[HandoverLine, Handover]]:
+def consent_requests_to(agency_id: uuid.UUID, status: ConsentStatus | None) -> Select[HandoverLine, Handover]:
+    """Lines waiting on (or answered by) the agency's consent, with their handovers, unordered."""
     statement = (
         select(HandoverLine, Handover)
         .join(Handover, col(Handover.id) == col(HandoverLine.handover_id))
@@ -357,6 +361,13 @@ async def consent_requests(
     )
     if status is not None:
         statement = statement.where(HandoverLine.consent_status == status)
+    return statement
+
+
+async def consent_requests(
+    session: AsyncSession, agency_id: uuid.UUID, status: ConsentStatus | None
+) -> list[tuple[HandoverLine, Handover]]:
+    statement = consent_requests_to(agency_id, status)
     rows = (await session.exec(statement.order_by(col(HandoverLine.created_at), col(HandoverLine.seq)))).all()
     return [(line, handover) for line, handover in rows]
 

@@ -45,6 +45,7 @@ from ocpo_coord.handover.views import LineViews
 from ocpo_coord.metrics import HANDOVER_EVENTS
 from ocpo_coord.models import Agency, Handover, HandoverLine, Theatre, User
 from ocpo_coord.models.enums import ConsentStatus, Disposition, HandoverStatus, LineKind
+from ocpo_coord.records.pagination import Page, entity_page
 from ocpo_coord.records.references import fresh_reference
 from ocpo_coord.records.repository import agency_codes, agency_ids_by_code
 from ocpo_coord.sharing.policy import enforce
@@ -186,6 +187,24 @@ async def list_handovers(
     rows = await repository.visible_handovers(session, actor.principal, status)
     # A rotation concerns two people and their coordinators, not the whole agency.
     return [await to_public(session, h, side=side) for h in rows if (side := side_of(actor.principal, h))]
+
+
+async def page_handovers(
+    session: AsyncSession, *, actor: Actor, status: HandoverStatus | None, first: int, after: str | None
+) -> Page[HandoverPublic]:
+    """The same handovers as ``list_handovers``, newest first, a page at a time."""
+
+    async def convert(handovers: list[Handover]) -> list[HandoverPublic]:
+        return [await to_public(session, h, side=side_of(actor.principal, h)) for h in handovers]
+
+    return await entity_page(
+        session,
+        repository.handovers_of(actor.principal, status),
+        first=first,
+        after=after,
+        order=repository.HANDOVER_ORDER,
+        convert=convert,
+    )
 
 
 async def get_handover(session: AsyncSession, *, actor: Actor, handover_id: uuid.UUID) -> HandoverPublic:

@@ -5,14 +5,15 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.models import Notification, Position, Record, Tour, User
 from ocpo_coord.models.enums import NotificationKind, Role
-from ocpo_coord.records.pagination import Cursor
+from ocpo_coord.records.pagination import Cursor, Order
 
+FEED_ORDER = Order(col(Notification.created_at), col(Notification.id))
 AUTHORISED_ROLES = [Role.AGENCY_ADMIN.value, Role.COORDINATOR.value]
 
 
@@ -97,13 +98,8 @@ async def feed(
 ) -> list[Notification]:
     statement = _filtered(recipient_id, unread, kind)
     if after is not None:
-        statement = statement.where(
-            or_(
-                col(Notification.created_at) < after.created_at,
-                and_(col(Notification.created_at) == after.created_at, col(Notification.id) < after.id),
-            )
-        )
-    statement = statement.order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
+        statement = statement.where(FEED_ORDER.beyond(after))
+    statement = statement.order_by(*FEED_ORDER.by())
     return list((await session.exec(statement.limit(limit))).all())
 
 

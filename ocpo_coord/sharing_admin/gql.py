@@ -6,7 +6,14 @@ import strawberry
 import strawberry.experimental.pydantic as spy
 
 from ocpo_coord.context import Actor
-from ocpo_coord.gql.common import ErrorTypes, described_field, input_model, partial_input
+from ocpo_coord.gql.common import (
+    Connection,
+    ErrorTypes,
+    connection,
+    described_field,
+    input_model,
+    partial_input,
+)
 from ocpo_coord.gql.context import GraphQLInfo, mutate
 from ocpo_coord.gql.ids import parse_id
 from ocpo_coord.sharing_admin import service
@@ -129,24 +136,38 @@ RevokeGrantResult = Annotated[RevokeGrantPayload | ErrorTypes, strawberry.union(
 
 @strawberry.type
 class SharingAdminQuery:
-    @described_field("Sharing groups your agency owns or belongs to: the ones you may release to.")
-    async def sharing_groups(self, info: GraphQLInfo) -> list[SharingGroup]:
-        groups = await service.list_groups(info.context.session, actor=info.context.require_actor())
-        return [SharingGroup.from_pydantic(g) for g in groups]
+    @described_field("Sharing groups your agency owns or belongs to (the ones you may release to), by name.")
+    async def sharing_groups(
+        self, info: GraphQLInfo, first: int = 50, after: str | None = None
+    ) -> Connection[SharingGroup]:
+        page = await service.page_groups(
+            info.context.session, actor=info.context.require_actor(), first=first, after=after
+        )
+        return connection(page, SharingGroup.from_pydantic)
 
-    @described_field("Sharing agreements (MoUs) your agency is grantor or grantee of.")
-    async def agreements(self, info: GraphQLInfo) -> list[Agreement]:
-        found = await service.list_agreements(info.context.session, actor=info.context.require_actor())
-        return [Agreement.from_pydantic(a) for a in found]
+    @described_field("Sharing agreements (MoUs) your agency is grantor or grantee of, latest start first.")
+    async def agreements(
+        self, info: GraphQLInfo, first: int = 50, after: str | None = None
+    ) -> Connection[Agreement]:
+        page = await service.page_agreements(
+            info.context.session, actor=info.context.require_actor(), first=first, after=after
+        )
+        return connection(page, Agreement.from_pydantic)
 
-    @described_field("Grants on a record you may read; a not-found error if missing or not readable.")
-    async def grants(self, info: GraphQLInfo, record_id: strawberry.ID) -> list[Grant]:
-        found = await service.list_grants(
+    @described_field(
+        "Grants on a record you may read, newest first; a not-found error if missing or not readable."
+    )
+    async def grants(
+        self, info: GraphQLInfo, record_id: strawberry.ID, first: int = 50, after: str | None = None
+    ) -> Connection[Grant]:
+        page = await service.page_grants(
             info.context.session,
             actor=info.context.require_actor(),
             record_id=parse_id(record_id, "record"),
+            first=first,
+            after=after,
         )
-        return [Grant.from_pydantic(g) for g in found]
+        return connection(page, Grant.from_pydantic)
 
 
 @strawberry.type

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, exists, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from ocpo_coord.models import (
     Agency,
@@ -20,6 +21,7 @@ from ocpo_coord.models import (
     SharingGroupMember,
     User,
 )
+from ocpo_coord.records.pagination import Order
 
 
 def _group_visible_to(agency_id: uuid.UUID) -> ColumnElement[bool]:
@@ -30,12 +32,17 @@ def _group_visible_to(agency_id: uuid.UUID) -> ColumnElement[bool]:
     return or_(col(SharingGroup.owner_agency_id) == agency_id, member)
 
 
+GROUP_ORDER = Order(col(SharingGroup.name), col(SharingGroup.id), descending=False, text=True)
+AGREEMENT_ORDER = Order(col(SharingAgreement.valid_from), col(SharingAgreement.id))
+GRANT_ORDER = Order(col(RecordGrant.created_at), col(RecordGrant.id))
+
+
+def groups_visible_to(agency_id: uuid.UUID) -> SelectOfScalar[SharingGroup]:
+    return select(SharingGroup).where(_group_visible_to(agency_id))
+
+
 async def visible_groups(session: AsyncSession, agency_id: uuid.UUID) -> list[SharingGroup]:
-    statement = (
-        select(SharingGroup)
-        .where(_group_visible_to(agency_id))
-        .order_by(col(SharingGroup.name), col(SharingGroup.id))
-    )
+    statement = groups_visible_to(agency_id).order_by(col(SharingGroup.name), col(SharingGroup.id))
     return list((await session.exec(statement)).all())
 
 
@@ -122,11 +129,13 @@ def _party_to(agency_id: uuid.UUID) -> ColumnElement[bool]:
     )
 
 
+def agreements_with(agency_id: uuid.UUID) -> SelectOfScalar[SharingAgreement]:
+    return select(SharingAgreement).where(_party_to(agency_id))
+
+
 async def agreements_of(session: AsyncSession, agency_id: uuid.UUID) -> list[SharingAgreement]:
-    statement = (
-        select(SharingAgreement)
-        .where(_party_to(agency_id))
-        .order_by(col(SharingAgreement.valid_from).desc(), col(SharingAgreement.id))
+    statement = agreements_with(agency_id).order_by(
+        col(SharingAgreement.valid_from).desc(), col(SharingAgreement.id)
     )
     return list((await session.exec(statement)).all())
 
@@ -138,13 +147,14 @@ async def agreement_of(
     return (await session.exec(statement)).first()
 
 
+def grants_on(record_id: uuid.UUID) -> SelectOfScalar[RecordGrant]:
+    """A record's grants; the caller has checked that the record is readable."""
+    return select(RecordGrant).where(col(RecordGrant.record_id) == record_id)
+
+
 async def grants_of(session: AsyncSession, record_id: uuid.UUID) -> list[RecordGrant]:
     """A record's grants; the caller has checked that the record is readable."""
-    statement = (
-        select(RecordGrant)
-        .where(col(RecordGrant.record_id) == record_id)
-        .order_by(col(RecordGrant.created_at).desc(), col(RecordGrant.id))
-    )
+    statement = grants_on(record_id).order_by(col(RecordGrant.created_at).desc(), col(RecordGrant.id))
     return list((await session.exec(statement)).all())
 
 

@@ -14,6 +14,7 @@ from ocpo_coord.directory.repository import user_logins
 from ocpo_coord.exceptions import Conflict, InvalidInput, NotFound
 from ocpo_coord.models import Agency, Record, RecordGrant, SharingAgreement, SharingGroup, SharingGroupMember
 from ocpo_coord.models.enums import Classification
+from ocpo_coord.records.pagination import Page, empty_page, entity_page
 from ocpo_coord.records.repository import agency_codes, agency_ids_by_code, readable_record
 from ocpo_coord.sharing.policy import (
     enforce,
@@ -102,6 +103,23 @@ async def list_groups(session: AsyncSession, *, actor: Actor) -> list[SharingGro
     agency_id = _own_agency(actor)
     groups = await repository.visible_groups(session, agency_id) if agency_id is not None else []
     return await _groups_public(session, groups)
+
+
+async def page_groups(
+    session: AsyncSession, *, actor: Actor, first: int, after: str | None
+) -> Page[SharingGroupPublic]:
+    """The same groups as ``list_groups``, by name, a page at a time."""
+    agency_id = _own_agency(actor)
+    if agency_id is None:
+        return empty_page(first)
+    return await entity_page(
+        session,
+        repository.groups_visible_to(agency_id),
+        first=first,
+        after=after,
+        order=repository.GROUP_ORDER,
+        convert=lambda groups: _groups_public(session, groups),
+    )
 
 
 async def get_group(session: AsyncSession, *, actor: Actor, group_id: uuid.UUID) -> SharingGroupPublic:
@@ -270,6 +288,23 @@ async def list_agreements(session: AsyncSession, *, actor: Actor) -> list[Agreem
     return await _agreements_public(session, agreements, actor.now)
 
 
+async def page_agreements(
+    session: AsyncSession, *, actor: Actor, first: int, after: str | None
+) -> Page[AgreementPublic]:
+    """The same agreements as ``list_agreements``, latest start first, a page at a time."""
+    agency_id = _own_agency(actor)
+    if agency_id is None:
+        return empty_page(first)
+    return await entity_page(
+        session,
+        repository.agreements_with(agency_id),
+        first=first,
+        after=after,
+        order=repository.AGREEMENT_ORDER,
+        convert=lambda agreements: _agreements_public(session, agreements, actor.now),
+    )
+
+
 async def get_agreement(session: AsyncSession, *, actor: Actor, agreement_id: uuid.UUID) -> AgreementPublic:
     return await _agreement_public(session, await _party_agreement(session, actor, agreement_id), actor.now)
 
@@ -386,6 +421,21 @@ async def _readable(session: AsyncSession, actor: Actor, record_id: uuid.UUID) -
 async def list_grants(session: AsyncSession, *, actor: Actor, record_id: uuid.UUID) -> list[GrantPublic]:
     record = await _readable(session, actor, record_id)
     return await _grants_public(session, await repository.grants_of(session, record.id), actor.now)
+
+
+async def page_grants(
+    session: AsyncSession, *, actor: Actor, record_id: uuid.UUID, first: int, after: str | None
+) -> Page[GrantPublic]:
+    """The same grants as ``list_grants``, newest first, a page at a time."""
+    record = await _readable(session, actor, record_id)
+    return await entity_page(
+        session,
+        repository.grants_on(record.id),
+        first=first,
+        after=after,
+        order=repository.GRANT_ORDER,
+        convert=lambda grants: _grants_public(session, grants, actor.now),
+    )
 
 
 def _check_expiry(expires_at: datetime, now: datetime) -> None:

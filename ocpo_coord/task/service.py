@@ -18,7 +18,8 @@ from ocpo_coord.models.enums import ACTIVITY_AXES, ActivityArea, RecordKind
 from ocpo_coord.notification import service as notifications
 from ocpo_coord.records.children import parent_case
 from ocpo_coord.records.filters import NOTHING, agency_filter, theatre_filter
-from ocpo_coord.records.pagination import Assembler, Page, any_filter, assembled_page
+from ocpo_coord.records.pagination import Assembler, Page
+from ocpo_coord.records.visible_pages import any_filter, assembled_page
 from ocpo_coord.records.repository import agency_codes, readable_record_ids, releases_for, user_ids_by_login
 from ocpo_coord.records.service import (
     audited_read,

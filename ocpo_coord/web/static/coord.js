@@ -58,8 +58,14 @@ const MATRIX_QUERY = `query CoordMatrix($theatre: String!, $on: Date) {
   }
 }`;
 
+// Resolved hits stay off the page; the two open states come as two pages, newest first.
 const HITS_QUERY = `query CoordHits {
-  deconflictionHits {
+  open: deconflictionHits(first: 100, filter: { status: OPEN }) { ...HitPage }
+  acknowledged: deconflictionHits(first: 100, filter: { status: ACKNOWLEDGED }) { ...HitPage }
+}
+fragment HitPage on DeconflictionHitConnection {
+  totalCount
+  nodes {
     id hitKind matchKind otherAgency contact theatre status createdAt
     acknowledgedBy acknowledgedAt
   }
@@ -415,8 +421,11 @@ function renderMatrix(data) {
 function renderHits(data, theatre) {
   // Unacknowledged first, colliding operations before shared selectors, newest first.
   const rank = (hit) => (hit.status === "OPEN" ? 0 : 2) + (hit.hitKind === "OPERATION" ? 0 : 1);
-  const hits = data.deconflictionHits
-    .filter((hit) => hit.status !== "RESOLVED" && (!hit.theatre || hit.theatre === theatre))
+  const pages = [data.open, data.acknowledged];
+  const hidden = pages.reduce((sum, page) => sum + page.totalCount - page.nodes.length, 0);
+  const hits = pages
+    .flatMap((page) => page.nodes)
+    .filter((hit) => !hit.theatre || hit.theatre === theatre)
     .sort((a, b) => rank(a) - rank(b) || b.createdAt.localeCompare(a.createdAt));
   if (!hits.length) {
     fill($("hits"), el("p", { class: "empty" }, "No open hits for your agency in this theatre."));
@@ -452,6 +461,7 @@ function renderHits(data, theatre) {
       el("tbody", {}, rows),
     ),
     el("p", { class: "caption" }, "A hit says only that another agency holds something matching, and whom to call."),
+    hidden ? el("p", { class: "caption" }, `The newest 100 of each state are shown; ${hidden} older not shown (any theatre).`) : null,
   );
 }
 

@@ -1,0 +1,304 @@
+"""Pages of shareable records, newest first, found through the visibility index.
+
+Pages are found through the visibility index (``record_reach``), so that a page
+costs about the same for a reader who may see a few hundred records as for one who
+may see millions, and does not grow with the database:
+
+- an unfiltered list walks the index alone: for each scope the reader holds, the
+  newest index entries within the reader's clearance (an index-only scan that stops
+  after a page), merged newest first. Only those candidates meet the rule itself,
+  which is what decides; candidates the rule refuses are rare (expired grants,
+  agreements past their period or ceiling, children of unreadable cases), and the
+  walk goes on from the last candidate until the page is full.
+- a filtered list (status, text, a case's children...) hands the database one walk
+  per scope with the rule and the filters inside, and lets the planner pick the
+  filter's own index when it is narrower than the scope.
+Either way the rule (``readable()``) is part of the query that returns the rows.
+"""
+
+import functools
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Select, Subquery, Uuid, and_, any_, bindparam, func, not_, or_, select, union
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ocpo_coord.auth.principal import Principal
+from ocpo_coord.db import execute
+from ocpo_coord.models import Record, RecordReach
+from ocpo_coord.models.enums import RecordKind
+from ocpo_coord.records.pagination import Assembler, Cursor, Page, check_page_size
+from ocpo_coord.sharing.scopes import Scope, reader_scopes
+
+T = TypeVar("T")
+# The largest candidate batch: a run of refused candidates is read this many at a time.
+_MAX_BATCH = 2000
+
+
+def any_filter(filters: BaseModel) -> bool:
+    """Whether a list's filter narrows it at all (every filter field defaults to None)."""
+    return bool(filters.model_dump(exclude_none=True))
+
+
+def _walk(
+    statement: Select[*tuple[Any, ...]], scope: Scope, kind: RecordKind, after: Cursor | None, limit: int
+) -> Subquery:
+    """The first ``limit`` rows of the statement filed under one scope, in list order."""
+    created, record_id = col(RecordReach.created_at), col(RecordReach.record_id)
+    walk = statement.join(RecordReach, record_id == col(Record.id)).where(
+        col(RecordReach.scope_kind) == int(scope[0]),
+        col(RecordReach.scope_id) == scope[1],
+        col(RecordReach.kind) == kind.value,
+    )
+    if after is not None:
+        walk = walk.where(
+            or_(created < after.key, and_(created == after.key, record_id < after.id))
+        )
+    return (
+        walk.with_only_columns(created, record_id, maintain_column_froms=True)
+        .order_by(created.desc(), record_id.desc())
+        .limit(limit)
+        .subquery()
+    )
+
+
+def page_statement(
+    statement: Select[*tuple[Any, ...]],
+    held: list[Scope],
+    kind: RecordKind,
+    *,
+    after: Cursor | None,
+    limit: int,
+) -> Select[*tuple[Any, ...]]:
+    """The statement's rows of one page: the newest ``limit`` of the scopes' walks."""
+    walks = [_walk(statement, scope, kind, after, limit) for scope in held]
+    merged = union(*(select(w.c.created_at, w.c.record_id) for w in walks)).subquery()
+    ids = (
+        select(merged.c.created_at, merged.c.record_id)
+        .order_by(merged.c.created_at.desc(), merged.c.record_id.desc())
+        .limit(limit)
+        .subquery()
+    )
+    return statement.join(ids, ids.c.record_id == col(Record.id)).order_by(
+        ids.c.created_at.desc(), ids.c.record_id.desc()
+    )
+
+
+async def _walk_count(
+    session: AsyncSession, statement: Select[*tuple[Any, ...]], held: list[Scope], kind: RecordKind, cap: int
+) -> tuple[int, bool]:
+    """Count at most ``cap`` rows; the flag says the true figure may be larger."""
+    walks = [_walk(statement, scope, kind, None, cap + 1) for scope in held]
+    merged = union(*(select(w.c.record_id) for w in walks)).subquery()
+    limited = select(merged.c.record_id).limit(cap + 1).subquery()
+    value = int((await execute(session, select(func.count()).select_from(limited))).scalar_one())
+    return min(value, cap), value > cap
+
+
+@functools.lru_cache(maxsize=256)
+def _candidate_shape(scopes: int, host_nation: bool, paged: bool) -> Select[tuple[datetime, uuid.UUID]]:
+    """The candidate query for a number of scopes, with every value a bound parameter.
+
+    Built once per shape and reused: assembling a union of a dozen walks as
+    SQLAlchemy expressions costs more than the database takes to run it."""
+    created, record_id = col(RecordReach.created_at), col(RecordReach.record_id)
+    walks = []
+    for i in range(scopes):
+        walk = select(created, record_id).where(
+            col(RecordReach.scope_kind) == bindparam(f"scope_kind_{i}"),
+            col(RecordReach.scope_id) == bindparam(f"scope_id_{i}"),
+            col(RecordReach.kind) == bindparam("kind"),
+            col(RecordReach.classification) <= bindparam("clearance"),
+        )
+        if host_nation:
+            walk = walk.where(not_(col(RecordReach.nohost)))
+        if paged:
+            after_at: Any = bindparam("after_at")
+            after_id: Any = bindparam("after_id")
+            walk = walk.where(or_(created < after_at, and_(created == after_at, record_id < after_id)))
+        one = walk.order_by(created.desc(), record_id.desc()).limit(bindparam("batch")).subquery()
+        walks.append(select(one.c.created_at, one.c.record_id))
+    merged = union(*walks).subquery()
+    return (
+        select(merged.c.created_at, merged.c.record_id)
+        .order_by(merged.c.created_at.desc(), merged.c.record_id.desc())
+        .limit(bindparam("batch"))
+    )
+
+
+def _candidates(
+    held: list[Scope], kind: RecordKind, reader: Principal, after: Cursor | None, limit: int
+) -> tuple[Select[tuple[datetime, uuid.UUID]], dict[str, Any]]:
+    """The newest ``limit`` index entries of the reader's scopes after ``after``: the
+    query and its parameters."""
+    values: dict[str, Any] = {"kind": kind.value, "clearance": int(reader.clearance), "batch": limit}
+    for i, (scope_kind, scope_id) in enumerate(held):
+        values[f"scope_kind_{i}"] = int(scope_kind)
+        values[f"scope_id_{i}"] = scope_id
+    if after is not None:
+        values |= {"after_at": after.key, "after_id": after.id}
+    return _candidate_shape(len(held), reader.host_nation, after is not None), values
+
+
+def index_page_statement(
+    statement: Select[*tuple[Any, ...]],
+    held: list[Scope],
+    kind: RecordKind,
+    reader: Principal,
+    *,
+    after: Cursor | None,
+    limit: int,
+) -> Select[*tuple[Any, ...]]:
+    """An unfiltered page as one statement: the statement's rows among the first
+    ``limit`` candidates (the benchmark's floor; the service reads the candidates
+    first, so that it can go on when the rule refuses some)."""
+    shape, values = _candidates(held, kind, reader, after, limit)
+    ids = shape.params(values).subquery()
+    return statement.join(ids, ids.c.record_id == col(Record.id)).order_by(
+        ids.c.created_at.desc(), ids.c.record_id.desc()
+    )
+
+
+async def _candidate_batches(
+    session: AsyncSession,
+    held: list[Scope],
+    kind: RecordKind,
+    reader: Principal,
+    after: Cursor | None,
+    first_batch: int,
+) -> AsyncIterator[list[uuid.UUID]]:
+    """Candidates in list order, a batch at a time; batches grow when the rule refuses
+    some, so a run of refusals costs a few queries, not one per row."""
+    batch = first_batch
+    while True:
+        shape, values = _candidates(held, kind, reader, after, batch)
+        found = list((await execute(session, shape, values)).all())
+        if not found:
+            return
+        yield [row[1] for row in found]
+        if len(found) < batch:
+            return
+        after = Cursor(found[-1][0], found[-1][1])
+        batch = min(batch * 4, _MAX_BATCH)
+
+
+def _record_of(row: Any) -> Record:
+    return next(part for part in row if isinstance(part, Record))
+
+
+def _among(session: AsyncSession, ids: list[uuid.UUID]) -> ColumnElement[bool]:
+    """``record.id IN ids``; on PostgreSQL as one array parameter, since a thousand
+    separate parameters cost more to send and parse than the count itself."""
+    if session.get_bind().dialect.name == "postgresql":
+        return col(Record.id) == any_(bindparam("candidate_ids", ids, type_=ARRAY(Uuid())))
+    return col(Record.id).in_(ids)
+
+
+async def _index_page(
+    session: AsyncSession,
+    statement: Select[*tuple[Any, ...]],
+    held: list[Scope],
+    kind: RecordKind,
+    reader: Principal,
+    after: Cursor | None,
+    want: int,
+) -> list[Any]:
+    rows: list[Any] = []
+    async for ids in _candidate_batches(session, held, kind, reader, after, want):
+        found = list((await execute(session, statement.where(_among(session, ids)))).all())
+        found.sort(key=lambda row: (_record_of(row).created_at, _record_of(row).id), reverse=True)
+        rows += found
+        if len(rows) >= want:
+            break
+    return rows[:want]
+
+
+async def _index_count(
+    session: AsyncSession,
+    statement: Select[*tuple[Any, ...]],
+    held: list[Scope],
+    kind: RecordKind,
+    reader: Principal,
+    cap: int,
+) -> tuple[int, bool]:
+    total = 0
+    async for ids in _candidate_batches(session, held, kind, reader, None, cap + 1):
+        readable_ids = statement.where(_among(session, ids)).with_only_columns(col(Record.id)).subquery()
+        total += int((await execute(session, select(func.count()).select_from(readable_ids))).scalar_one())
+        if total > cap:
+            return cap, True
+    return total, False
+
+
+async def held_scopes(session: AsyncSession, principal: Principal) -> list[Scope]:
+    """The reader's scopes, looked up once per request (a session serves one request)."""
+    cache: dict[uuid.UUID, list[Scope]] = session.info.setdefault("reader_scopes", {})
+    if principal.user_id not in cache:
+        cache[principal.user_id] = await reader_scopes(session, principal)
+    return cache[principal.user_id]
+
+
+async def fetch_record_page(
+    session: AsyncSession,
+    statement: Select[*tuple[Any, ...]],
+    *,
+    reader: Principal,
+    kind: RecordKind,
+    filtered: bool,
+    first: int,
+    after: Cursor | None,
+    count_cap: int,
+) -> Page[Any]:
+    held = await held_scopes(session, reader)
+    if not held:
+        return Page([], [], False, 0, False)
+    if filtered:
+        page = page_statement(statement, held, kind, after=after, limit=first + 1)
+        rows = list((await execute(session, page)).all())
+    else:
+        rows = await _index_page(session, statement, held, kind, reader, after, first + 1)
+    has_next = len(rows) > first
+    rows = rows[:first]
+    if after is None and not has_next:
+        total, capped = len(rows), False  # the whole visible set is on this page
+    elif filtered:
+        total, capped = await _walk_count(session, statement, held, kind, count_cap)
+    else:
+        total, capped = await _index_count(session, statement, held, kind, reader, count_cap)
+    cursors = [Cursor(_record_of(row).created_at, _record_of(row).id).encode() for row in rows]
+    return Page(rows, cursors, has_next, total, capped)
+
+
+async def assembled_page(
+    session: AsyncSession,
+    statement: Select[*tuple[Any, ...]],
+    *,
+    first: int,
+    after: str | None,
+    max_page_size: int,
+    count_cap: int,
+    assemble: Assembler[Any, T],
+    reader: Principal,
+    kind: RecordKind,
+    filtered: bool,
+) -> Page[T]:
+    """A page of domain rows turned into public models with a fixed number of queries.
+    ``filtered``: the statement narrows the reader's records beyond the rule."""
+    check_page_size(first, max_page_size)
+    page = await fetch_record_page(
+        session,
+        statement,
+        reader=reader,
+        kind=kind,
+        filtered=filtered,
+        first=first,
+        after=Cursor.decode(after) if after else None,
+        count_cap=count_cap,
+    )
+    items = await assemble(session, [(row[0], row[1]) for row in page.items])
+    return Page(items, page.end_cursors, page.has_next_page, page.total_count, page.total_count_capped)
