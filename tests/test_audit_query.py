@@ -34,7 +34,7 @@ async def test_entries_follow_the_records_they_describe(client: httpx.AsyncClien
     kp_admin = await client.post(
         "/graphql",
         json={
-            "query": "query($id: UUID) { auditEvents(first: 100, filter: {recordId: $id}) { items { action } } }",
+            "query": "query($id: UUID) { auditEvents(first: 100, filter: {recordId: $id}) { nodes { action } } }",
             "variables": {"id": secret_id},
         },
         headers=auth("kp.investigator"),
@@ -63,6 +63,18 @@ async def test_pages_walk_the_chain_backwards(client: httpx.AsyncClient) -> None
     assert seqs == sorted(seqs, reverse=True)
     assert len(set(seqs)) == 10
     body = await gql(
-        client, "unmik.chief", "{ auditEvents(first: 3) { items { seq action hash } nextCursor } }"
+        client,
+        "unmik.chief",
+        "{ auditEvents(first: 3) { totalCount nodes { seq action hash } pageInfo { hasNextPage endCursor } } }",
     )
-    assert [e["seq"] for e in body["data"]["auditEvents"]["items"]] == seqs[:3]
+    events = body["data"]["auditEvents"]
+    assert [e["seq"] for e in events["nodes"]] == seqs[:3]
+    assert events["pageInfo"] == {"hasNextPage": True, "endCursor": str(seqs[2])}
+    assert events["totalCount"] >= 10
+    after = await gql(
+        client,
+        "unmik.chief",
+        "query($after: String) { auditEvents(first: 3, after: $after) { nodes { seq } } }",
+        {"after": events["pageInfo"]["endCursor"]},
+    )
+    assert [e["seq"] for e in after["data"]["auditEvents"]["nodes"]] == seqs[3:6]

@@ -275,10 +275,10 @@ async def test_an_auditor_sees_only_the_ids_they_may_read(client: httpx.AsyncCli
     response = await client.post(
         "/graphql",
         json={
-            "query": '{ auditEvents(first: 100, filter: {action: "case.list"}) { items { requestId recordIds } } }'
+            "query": '{ auditEvents(first: 100, filter: {action: "case.list"}) { nodes { requestId recordIds } } }'
         },
         headers=auth("eulex.chief"),
     )
-    items = {e["requestId"]: e for e in response.json()["data"]["auditEvents"]["items"]}
+    items = {e["requestId"]: e for e in response.json()["data"]["auditEvents"]["nodes"]}
     assert items["analyst-all"]["recordIds"] == shown["record_ids"]
     assert "analyst-one" not in items

@@ -5,8 +5,8 @@ import strawberry.experimental.pydantic as spy
 from strawberry.scalars import JSON
 
 from ocpo_coord.audit import query
-from ocpo_coord.audit.schemas import AuditEventPublic, AuditFilter, AuditPage
-from ocpo_coord.gql.common import described_field, input_model
+from ocpo_coord.audit.schemas import AuditEventPublic, AuditFilter
+from ocpo_coord.gql.common import Connection, connection, described_field, input_model
 from ocpo_coord.gql.context import GraphQLInfo
 
 
@@ -14,11 +14,6 @@ from ocpo_coord.gql.context import GraphQLInfo
 class AuditEvent:
     before: JSON | None
     after: JSON | None
-
-
-@spy.type(model=AuditPage, all_fields=True, name="AuditPage")
-class AuditPageType:
-    pass
 
 
 @spy.input(model=AuditFilter, all_fields=True, name="AuditFilter")
@@ -35,13 +30,13 @@ class AuditQuery:
         first: int = 50,
         after: str | None = None,
         filter: AuditFilterInput | None = None,
-    ) -> AuditPageType:
+    ) -> Connection[AuditEvent]:
         filters = input_model(info, filter, AuditFilter) if filter else AuditFilter()
-        page = await query.list_events(
+        page = await query.page_events(
             info.context.session,
             actor=info.context.require_actor(),
             filters=filters,
             first=first,
             after=after,
         )
-        return AuditPageType.from_pydantic(page)
+        return connection(page, AuditEvent.from_pydantic)

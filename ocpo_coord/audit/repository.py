@@ -9,10 +9,12 @@ for instance) is shown to the acting agency's auditors.
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, TableValuedAlias, Uuid, and_, cast, exists, func, or_, type_coerce
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.models import AuditEvent, Record, User
@@ -31,7 +33,7 @@ def _named(dialect: str) -> tuple[TableValuedAlias, ColumnElement[uuid.UUID]]:
     return named, type_coerce(func.replace(named.c.value, "-", ""), Uuid)
 
 
-async def visible_events(
+def _visible_statement(
     session: AsyncSession,
     principal: Principal,
     now: datetime,
@@ -40,9 +42,7 @@ async def visible_events(
     action: str | None,
     actor_login: str | None,
     since: datetime | None,
-    before_seq: int | None,
-    limit: int,
-) -> list[AuditEvent]:
+) -> SelectOfScalar[AuditEvent]:
     named, named_id = _named(session.get_bind().dialect.name)
 
     def names_readable(only: uuid.UUID | None = None) -> ColumnElement[bool]:
@@ -88,7 +88,31 @@ async def visible_events(
         )
     if since is not None:
         statement = statement.where(col(AuditEvent.at) >= since)
+    return statement
+
+
+async def visible_events(
+    session: AsyncSession,
+    principal: Principal,
+    now: datetime,
+    *,
+    before_seq: int | None,
+    limit: int,
+    **filters: Any,
+) -> list[AuditEvent]:
+    """Newest first, before ``before_seq``; ``filters``: record_id, action, actor_login, since."""
+    statement = _visible_statement(session, principal, now, **filters)
     if before_seq is not None:
         statement = statement.where(col(AuditEvent.seq) < before_seq)
     statement = statement.order_by(col(AuditEvent.seq).desc()).limit(limit)
     return list((await session.exec(statement)).all())
+
+
+async def count_visible(
+    session: AsyncSession, principal: Principal, now: datetime, *, cap: int, **filters: Any
+) -> tuple[int, bool]:
+    """How many entries match, counted up to ``cap``."""
+    statement = _visible_statement(session, principal, now, **filters)
+    limited = statement.with_only_columns(col(AuditEvent.seq)).limit(cap + 1).subquery()
+    value = int((await session.exec(select(func.count()).select_from(limited))).one())
+    return min(value, cap), value > cap

@@ -17,7 +17,6 @@ from ocpo_coord.models import Case, Record
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.filters import agency_filter, theatre_filter
 from ocpo_coord.records.pagination import Page
-from ocpo_coord.records.visible_pages import any_filter, assembled_page
 from ocpo_coord.records.repository import (
     agency_codes,
     agency_ids_by_code,
@@ -33,6 +32,7 @@ from ocpo_coord.records.service import (
     set_markings,
     touch,
 )
+from ocpo_coord.records.visible_pages import any_filter, assembled_page
 from ocpo_coord.sharing.policy import enforce, may_edit
 
 

@@ -22,7 +22,6 @@ from ocpo_coord.models import PlannedOperation, Record
 from ocpo_coord.models.enums import OperationStatus, RecordKind
 from ocpo_coord.records.filters import theatre_filter
 from ocpo_coord.records.pagination import Assembler, Page
-from ocpo_coord.records.visible_pages import any_filter, assembled_page
 from ocpo_coord.records.repository import agency_codes, releases_for
 from ocpo_coord.records.service import (
     audited_read,
@@ -32,6 +31,7 @@ from ocpo_coord.records.service import (
     set_markings,
     touch,
 )
+from ocpo_coord.records.visible_pages import any_filter, assembled_page
 from ocpo_coord.sharing.policy import enforce, may_edit
 
 

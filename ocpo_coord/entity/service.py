@@ -27,7 +27,6 @@ from ocpo_coord.models import Entity, Record, RecordEntity, Selector
 from ocpo_coord.models.enums import RecordKind, SelectorKind
 from ocpo_coord.records.filters import theatre_filter
 from ocpo_coord.records.pagination import Assembler, Page
-from ocpo_coord.records.visible_pages import any_filter, assembled_page
 from ocpo_coord.records.repository import (
     agency_codes,
     readable_record_ids,
@@ -42,6 +41,7 @@ from ocpo_coord.records.service import (
     set_markings,
     touch,
 )
+from ocpo_coord.records.visible_pages import any_filter, assembled_page
 from ocpo_coord.sharing.policy import enforce, may_edit
 
 

@@ -23,7 +23,6 @@ from ocpo_coord.models import CustodyEvent, Evidence, Record
 from ocpo_coord.models.enums import EvidenceKind, RecordKind
 from ocpo_coord.records.children import parent_case
 from ocpo_coord.records.pagination import Page
-from ocpo_coord.records.visible_pages import assembled_page
 from ocpo_coord.records.repository import (
     RecordRepository,
     agency_codes,
@@ -39,6 +38,7 @@ from ocpo_coord.records.service import (
     set_markings,
     touch,
 )
+from ocpo_coord.records.visible_pages import assembled_page
 from ocpo_coord.sharing.policy import enforce, may_edit
 
 

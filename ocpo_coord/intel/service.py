@@ -23,7 +23,6 @@ from ocpo_coord.models import IntelItem, Record
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.filters import agency_filter, theatre_filter
 from ocpo_coord.records.pagination import Assembler, Page
-from ocpo_coord.records.visible_pages import any_filter, assembled_page
 from ocpo_coord.records.repository import agency_codes, readable_record_ids, releases_for
 from ocpo_coord.records.service import (
     audited_read,
@@ -34,6 +33,7 @@ from ocpo_coord.records.service import (
     set_markings,
     touch,
 )
+from ocpo_coord.records.visible_pages import any_filter, assembled_page
 from ocpo_coord.sharing.policy import enforce, may_edit, may_widen
 
 

@@ -16,7 +16,6 @@ from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.note.schemas import NoteCreate, NotePublic, NoteUpdate
 from ocpo_coord.records.children import parent_case
 from ocpo_coord.records.pagination import Page
-from ocpo_coord.records.visible_pages import assembled_page
 from ocpo_coord.records.repository import RecordRepository, agency_codes, releases_for
 from ocpo_coord.records.service import (
     audited_read,
@@ -26,6 +25,7 @@ from ocpo_coord.records.service import (
     set_markings,
     touch,
 )
+from ocpo_coord.records.visible_pages import assembled_page
 from ocpo_coord.sharing.policy import enforce, may_edit
 
 

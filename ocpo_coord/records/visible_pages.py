@@ -23,7 +23,20 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, Subquery, Uuid, and_, any_, bindparam, func, not_, or_, select, union
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    Uuid,
+    and_,
+    any_,
+    bindparam,
+    func,
+    not_,
+    or_,
+    select,
+    union,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -56,9 +69,7 @@ def _walk(
         col(RecordReach.kind) == kind.value,
     )
     if after is not None:
-        walk = walk.where(
-            or_(created < after.key, and_(created == after.key, record_id < after.id))
-        )
+        walk = walk.where(or_(created < after.key, and_(created == after.key, record_id < after.id)))
     return (
         walk.with_only_columns(created, record_id, maintain_column_froms=True)
         .order_by(created.desc(), record_id.desc())

@@ -19,7 +19,6 @@ from ocpo_coord.notification import service as notifications
 from ocpo_coord.records.children import parent_case
 from ocpo_coord.records.filters import NOTHING, agency_filter, theatre_filter
 from ocpo_coord.records.pagination import Assembler, Page
-from ocpo_coord.records.visible_pages import any_filter, assembled_page
 from ocpo_coord.records.repository import agency_codes, readable_record_ids, releases_for, user_ids_by_login
 from ocpo_coord.records.service import (
     audited_read,
@@ -30,6 +29,7 @@ from ocpo_coord.records.service import (
     set_markings,
     touch,
 )
+from ocpo_coord.records.visible_pages import any_filter, assembled_page
 from ocpo_coord.sharing.policy import enforce, may_edit
 from ocpo_coord.task import repository
 from ocpo_coord.task.repository import TaskRepository, is_blocked, is_overdue
