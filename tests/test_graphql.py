@@ -98,7 +98,9 @@ async def test_nested_fields_cost_the_same_queries_for_any_page_size(
 
 
 async def test_depth_and_alias_limits(client: httpx.AsyncClient) -> None:
-    deep = "{ cases { edges { node { intelItems { cases { intelItems { cases { intelItems { cases { intelItems { cases { id } } } } } } } } } } } }"
+    deep = (
+        "{ cases { edges { node { " + "intelItems { nodes { cases { " * 3 + "id" + " } } }" * 3 + " } } } }"
+    )
     body = await gql(client, "unmik.analyst", deep)
     assert "exceeds maximum operation depth" in body["errors"][0]["message"]
     aliases = "{ " + " ".join(f"a{i}: me {{ login }}" for i in range(40)) + " }"

@@ -279,8 +279,8 @@ REST_GET = {
 LISTS = ["/api/v1/cases", "/api/v1/intel-items", "/api/v1/tasks", "/api/v1/evidence", "/api/v1/entities"]
 NESTED = """{
   cases(first: 100) { totalCount edges { node { id reference title
-    notes(first: 100) { id body } evidence(first: 100) { id title } tasks(first: 100) { id title dependsOn }
-    intelItems(first: 100) { id title } } } }
+    notes(first: 100) { nodes { id body } } evidence(first: 100) { nodes { id title } }
+    tasks(first: 100) { nodes { id title dependsOn } } intelItems(first: 100) { nodes { id title } } } } }
   intelItems(first: 100) { totalCount nodes { id title content caseIds cases { id title } } }
   tasks(first: 100) { totalCount nodes { id title caseId case { id title } } }
   entities(first: 100) { totalCount nodes { id label links { recordId } } }

@@ -87,8 +87,8 @@ async def test_a_page_of_only_public_records_writes_nothing(client: httpx.AsyncC
 
 NESTED = """
 { cases(first: 30) { edges { node { id markings { classification tlp }
-    intelItems(first: 10) { id markings { classification tlp } cases { id markings { classification tlp } } }
-    tasks(first: 10) { id markings { classification tlp } dependencies { id markings { classification tlp } } }
+    intelItems(first: 10) { nodes { id markings { classification tlp } cases { id markings { classification tlp } } } }
+    tasks(first: 10) { nodes { id markings { classification tlp } dependencies { id markings { classification tlp } } } }
 } } } }
 """
 
@@ -108,8 +108,8 @@ async def test_a_graphql_connection_and_its_nested_fields_are_audited_per_kind(
 ) -> None:
     body = await _graphql(client, "unmik.analyst", NESTED, "gql-nested")
     cases = [e["node"] for e in body["data"]["cases"]["edges"]]
-    intel = [i for c in cases for i in c["intelItems"]]
-    tasks = [t for c in cases for t in c["tasks"]]
+    intel = [i for c in cases for i in c["intelItems"]["nodes"]]
+    tasks = [t for c in cases for t in c["tasks"]["nodes"]]
     returned = {
         "case.list": [c["id"] for c in cases if _protected(c)],
         "intel_item.read_nested": {i["id"] for i in intel if _protected(i)},

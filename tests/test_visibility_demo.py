@@ -143,15 +143,15 @@ async def test_nested_fields_do_not_reach_unreadable_records(client: httpx.Async
     body = await gql(
         client,
         "unmik.analyst",
-        '{ cases(first: 5, filter: {text: "KFOR-2008-0007"}) { edges { node { reference intelItems { markings { classification } } } } } }',
+        '{ cases(first: 5, filter: {text: "KFOR-2008-0007"}) { edges { node { reference intelItems { nodes { markings { classification } } } } } } }',
     )
     case = body["data"]["cases"]["edges"][0]["node"]
     assert case["reference"] == "KFOR-2008-0007"
-    assert all(i["markings"]["classification"] != "SECRET" for i in case["intelItems"])
+    assert all(i["markings"]["classification"] != "SECRET" for i in case["intelItems"]["nodes"])
     chief = await gql(
         client,
         "kfor.j2",
-        '{ cases(first: 5, filter: {text: "KFOR-2008-0007"}) { edges { node { intelItems { markings { classification } } } } } }',
+        '{ cases(first: 5, filter: {text: "KFOR-2008-0007"}) { edges { node { intelItems { nodes { markings { classification } } } } } } }',
     )
-    kfor_view = chief["data"]["cases"]["edges"][0]["node"]["intelItems"]
+    kfor_view = chief["data"]["cases"]["edges"][0]["node"]["intelItems"]["nodes"]
     assert any(i["markings"]["classification"] == "SECRET" for i in kfor_view)

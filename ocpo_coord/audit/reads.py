@@ -64,13 +64,15 @@ def note_reads(session: AsyncSession, actor: Actor, way: ReadWay, records: Itera
 
 
 def listed(
-    actor: Actor, assemble: Callable[[AsyncSession, list[tuple[M, Record]]], Awaitable[list[T]]]
+    actor: Actor,
+    assemble: Callable[[AsyncSession, list[tuple[M, Record]]], Awaitable[list[T]]],
+    way: ReadWay = ReadWay.LIST,
 ) -> Callable[[AsyncSession, list[tuple[M, Record]]], Awaitable[list[T]]]:
-    """A page assembler that also notes the page's records as listed to ``actor``."""
+    """A page assembler that also notes the page's records as returned to ``actor``."""
 
     async def assemble_and_note(session: AsyncSession, rows: list[tuple[M, Record]]) -> list[T]:
         items = await assemble(session, rows)
-        note_reads(session, actor, ReadWay.LIST, (record for _, record in rows))
+        note_reads(session, actor, way, (record for _, record in rows))
         return items
 
     return assemble_and_note

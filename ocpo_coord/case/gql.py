@@ -21,6 +21,7 @@ from ocpo_coord.gql.common import (
 )
 from ocpo_coord.gql.context import GraphQLInfo, mutate
 from ocpo_coord.gql.ids import parse_id
+from ocpo_coord.gql.nested import NESTED_MAX_PAGE
 from ocpo_coord.records.gql import Markings
 
 if TYPE_CHECKING:
@@ -29,11 +30,7 @@ if TYPE_CHECKING:
     from ocpo_coord.note.gql import Note
     from ocpo_coord.task.gql import Task
 
-NESTED_MAX = 100
-
-
-def _nested(first: int) -> int:
-    return max(1, min(first, NESTED_MAX))
+NESTED_PAGE = f"at most {NESTED_MAX_PAGE} a page."
 
 
 @spy.type(model=CasePublic, all_fields=True, name="Case")
@@ -46,41 +43,45 @@ class Case(Node):
         agency = await info.context.loaders.agency.load(self.lead_agency)  # type: ignore[attr-defined]
         return Agency.from_pydantic(agency) if agency else None
 
-    @described_field("Timeline notes you may read, newest first.")
+    @described_field(f"Timeline notes you may read, newest first; {NESTED_PAGE}")
     async def notes(
-        self, info: GraphQLInfo, first: int = 20
-    ) -> list[Annotated["Note", strawberry.lazy("ocpo_coord.note.gql")]]:
+        self, info: GraphQLInfo, first: int = 20, after: str | None = None
+    ) -> Connection[Annotated["Note", strawberry.lazy("ocpo_coord.note.gql")]]:
         from ocpo_coord.note.gql import Note
 
-        items = await info.context.loaders.case_notes.load((uuid.UUID(str(self.id)), _nested(first)))
-        return [Note.from_pydantic(n) for n in items]
+        page = await info.context.loaders.case_notes.page(_id(self), first, after)
+        return connection(page, Note.from_pydantic)
 
-    @described_field("Evidence and documents you may read.")
+    @described_field(f"Evidence and documents you may read, newest first; {NESTED_PAGE}")
     async def evidence(
-        self, info: GraphQLInfo, first: int = 20
-    ) -> list[Annotated["Evidence", strawberry.lazy("ocpo_coord.evidence.gql")]]:
+        self, info: GraphQLInfo, first: int = 20, after: str | None = None
+    ) -> Connection[Annotated["Evidence", strawberry.lazy("ocpo_coord.evidence.gql")]]:
         from ocpo_coord.evidence.gql import Evidence
 
-        items = await info.context.loaders.case_evidence.load((uuid.UUID(str(self.id)), _nested(first)))
-        return [Evidence.from_pydantic(e) for e in items]
+        page = await info.context.loaders.case_evidence.page(_id(self), first, after)
+        return connection(page, Evidence.from_pydantic)
 
-    @described_field("Tasks on this case you may read.")
+    @described_field(f"Tasks on this case you may read, newest first; {NESTED_PAGE}")
     async def tasks(
-        self, info: GraphQLInfo, first: int = 20
-    ) -> list[Annotated["Task", strawberry.lazy("ocpo_coord.task.gql")]]:
+        self, info: GraphQLInfo, first: int = 20, after: str | None = None
+    ) -> Connection[Annotated["Task", strawberry.lazy("ocpo_coord.task.gql")]]:
         from ocpo_coord.task.gql import Task
 
-        items = await info.context.loaders.case_tasks.load((uuid.UUID(str(self.id)), _nested(first)))
-        return [Task.from_pydantic(t) for t in items]
+        page = await info.context.loaders.case_tasks.page(_id(self), first, after)
+        return connection(page, Task.from_pydantic)
 
-    @described_field("Linked intelligence items you may read.")
+    @described_field(f"Linked intelligence items you may read, newest first; {NESTED_PAGE}")
     async def intel_items(
-        self, info: GraphQLInfo, first: int = 20
-    ) -> list[Annotated["IntelItem", strawberry.lazy("ocpo_coord.intel.gql")]]:
+        self, info: GraphQLInfo, first: int = 20, after: str | None = None
+    ) -> Connection[Annotated["IntelItem", strawberry.lazy("ocpo_coord.intel.gql")]]:
         from ocpo_coord.intel.gql import IntelItem
 
-        items = await info.context.loaders.case_intel.load((uuid.UUID(str(self.id)), _nested(first)))
-        return [IntelItem.from_pydantic(i) for i in items]
+        page = await info.context.loaders.case_intel.page(_id(self), first, after)
+        return connection(page, IntelItem.from_pydantic)
+
+
+def _id(case: Case) -> uuid.UUID:
+    return uuid.UUID(str(case.id))
 
 
 @spy.input(model=CaseCreate, all_fields=True, name="CreateCaseInput")

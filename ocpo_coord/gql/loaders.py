@@ -4,8 +4,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, SQLColumnExpression
-from sqlmodel import SQLModel, col
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.dataloader import DataLoader
 
@@ -17,22 +16,17 @@ from ocpo_coord.context import Actor
 from ocpo_coord.directory import service as directory_service
 from ocpo_coord.directory.schemas import AgencyPublic
 from ocpo_coord.evidence import service as evidence_service
-from ocpo_coord.evidence.schemas import EvidencePublic
 from ocpo_coord.exceptions import Unauthenticated
+from ocpo_coord.gql.nested import ChildKind, NestedPages
 from ocpo_coord.intel import service as intel_service
 from ocpo_coord.intel.repository import IntelRepository
-from ocpo_coord.intel.schemas import IntelItemPublic
 from ocpo_coord.models import Evidence, IntelCase, IntelItem, Note, Record
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.note import service as note_service
-from ocpo_coord.note.schemas import NotePublic
-from ocpo_coord.records.nested import first_children
 from ocpo_coord.records.repository import RecordRepository
 from ocpo_coord.task import service as task_service
 from ocpo_coord.task.repository import TaskRepository
 from ocpo_coord.task.schemas import TaskPublic
-
-ChildKey = tuple[uuid.UUID, int]  # (parent id, how many)
 
 
 class Loaders:
@@ -41,10 +35,10 @@ class Loaders:
         self._actor = actor
         self.case = DataLoader(self._load_cases)
         self.agency = DataLoader(self._load_agencies)
-        self.case_notes = DataLoader(self._load_notes)
-        self.case_evidence = DataLoader(self._load_evidence)
-        self.case_tasks = DataLoader(self._load_tasks)
-        self.case_intel = DataLoader(self._load_intel)
+        self.case_notes = NestedPages(session, lambda: self.actor, self._notes)
+        self.case_evidence = NestedPages(session, lambda: self.actor, self._evidence)
+        self.case_tasks = NestedPages(session, lambda: self.actor, self._tasks)
+        self.case_intel = NestedPages(session, lambda: self.actor, self._intel)
         self.task = DataLoader(self._load_tasks_by_id)
 
     @property
@@ -76,49 +70,27 @@ class Loaders:
         agencies = {a.code: a for a in await directory_service.list_agencies(self.session)}
         return [agencies.get(k) for k in keys]
 
-    async def _children(
-        self,
-        keys: Sequence[ChildKey],
-        repo: RecordRepository[Any],
-        assemble: Any,
-        join: tuple[type[SQLModel], ColumnElement[bool]] | None = None,
-        parent: SQLColumnExpression[Any] | None = None,
-    ) -> list[list[Any]]:
-        result: dict[ChildKey, list[Any]] = {}
-        for first in {k[1] for k in keys}:
-            parents = [k[0] for k in keys if k[1] == first]
-            grouped = await first_children(
-                repo, parent if parent is not None else col(Record.parent_id), parents, first, join=join
-            )
-            rows = [row for rs in grouped.values() for row in rs]
-            publics = {p.id: p for p in await assemble(self.session, rows)}
-            self._note(rows)
-            for parent_id in parents:
-                result[(parent_id, first)] = [publics[r[1].id] for r in grouped.get(parent_id, [])]
-        return [result[k] for k in keys]
-
-    async def _load_notes(self, keys: Sequence[ChildKey]) -> list[list[NotePublic]]:
-        return await self._children(keys, self._repo(Note, RecordKind.NOTE), note_service.to_public)
-
-    async def _load_evidence(self, keys: Sequence[ChildKey]) -> list[list[EvidencePublic]]:
-        return await self._children(
-            keys, self._repo(Evidence, RecordKind.EVIDENCE), evidence_service.to_public
-        )
-
-    async def _load_tasks(self, keys: Sequence[ChildKey]) -> list[list[TaskPublic]]:
-        repo = TaskRepository(self.session, principal=self.actor.principal, now=self.actor.now)
-        return await self._children(keys, repo, task_service.assembler(self.actor))
-
     async def _load_tasks_by_id(self, keys: Sequence[uuid.UUID]) -> list[TaskPublic | None]:
         repo = TaskRepository(self.session, principal=self.actor.principal, now=self.actor.now)
         return await self._by_id(keys, repo, task_service.assembler(self.actor))
 
-    async def _load_intel(self, keys: Sequence[ChildKey]) -> list[list[IntelItemPublic]]:
+    def _notes(self) -> ChildKind:
+        return ChildKind(self._repo(Note, RecordKind.NOTE), RecordKind.NOTE, note_service.to_public)
+
+    def _evidence(self) -> ChildKind:
+        repo = self._repo(Evidence, RecordKind.EVIDENCE)
+        return ChildKind(repo, RecordKind.EVIDENCE, evidence_service.to_public)
+
+    def _tasks(self) -> ChildKind:
+        repo = TaskRepository(self.session, principal=self.actor.principal, now=self.actor.now)
+        return ChildKind(repo, RecordKind.TASK, task_service.assembler(self.actor))
+
+    def _intel(self) -> ChildKind:
         repo = IntelRepository(self.session, principal=self.actor.principal, now=self.actor.now)
-        return await self._children(
-            keys,
+        return ChildKind(
             repo,
+            RecordKind.INTEL_ITEM,
             intel_service.assembler(self.actor),
-            join=(IntelCase, col(IntelCase.intel_id) == col(IntelItem.id)),
             parent=col(IntelCase.case_id),
+            join=(IntelCase, col(IntelCase.intel_id) == col(IntelItem.id)),
         )
