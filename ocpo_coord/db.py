@@ -42,6 +42,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
+    # With WAL, NORMAL never corrupts the file; it may lose the last commits on a power
+    # cut. SQLite is the embedded trial default; installations that need more run
+    # PostgreSQL.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 

@@ -19,6 +19,13 @@ from ocpo_coord.exceptions import Unauthenticated
 from tests.conftest import auth
 
 
+@pytest.fixture
+def backend() -> str:
+    """What this file checks (headers, tokens, errors) does not depend on the database:
+    it runs on SQLite only, and every database test elsewhere runs on both."""
+    return "sqlite"
+
+
 def _claims(**overrides: Any) -> dict[str, Any]:
     now = datetime.now(UTC)
     settings = get_settings()

@@ -436,7 +436,7 @@ SHARDS = 3
 
 @pytest.mark.parametrize("shard", range(SHARDS))
 def test_rest_operations_survive_generated_input(db_url: str, backend: str, shard: int) -> None:
-    examples = examples_for(backend, sqlite=6, postgresql=3)
+    examples = examples_for(backend, sqlite=4, postgresql=2)
     known = known_in(db_url)
     with served(db_url) as app, logged_errors() as logged:
         schema = schemathesis.openapi.from_asgi("/openapi.json", app)
@@ -699,7 +699,7 @@ def graphql_strategy(operation: Operation, mode: GenerationMode) -> st.SearchStr
 
 @pytest.mark.parametrize("shard", range(SHARDS))
 def test_graphql_fields_survive_generated_input(db_url: str, backend: str, shard: int) -> None:
-    examples = examples_for(backend, sqlite=5, postgresql=2)
+    examples = examples_for(backend, sqlite=3, postgresql=2)
     EXISTING_IDS[:] = known_in(db_url).ids()
     try:
         with served(db_url) as app, logged_errors() as logged:

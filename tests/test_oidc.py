@@ -22,6 +22,14 @@ from ocpo_coord.auth.tokens import verify_token
 from ocpo_coord.config import Settings
 from ocpo_coord.exceptions import Unauthenticated
 
+
+@pytest.fixture
+def backend() -> str:
+    """What this file checks (headers, tokens, errors) does not depend on the database:
+    it runs on SQLite only, and every database test elsewhere runs on both."""
+    return "sqlite"
+
+
 AUDIENCE = "ocpo-coord"
 
 

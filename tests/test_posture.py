@@ -23,6 +23,14 @@ from tests.conftest import auth
 from tests.fixtures.queries import audit_rows
 from tests.test_writes import NEW_CASE
 
+
+@pytest.fixture
+def backend() -> str:
+    """What this file checks (headers, tokens, errors) does not depend on the database:
+    it runs on SQLite only, and every database test elsewhere runs on both."""
+    return "sqlite"
+
+
 FIXED = {
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     Subquery,
     Uuid,
@@ -132,13 +133,17 @@ def _candidate_shape(scopes: int, host_nation: bool, paged: bool) -> Select[tupl
             after_at: Any = bindparam("after_at")
             after_id: Any = bindparam("after_id")
             walk = walk.where(or_(created < after_at, and_(created == after_at, record_id < after_id)))
-        one = walk.order_by(created.desc(), record_id.desc()).limit(bindparam("batch")).subquery()
+        one = (
+            walk.order_by(created.desc(), record_id.desc())
+            .limit(bindparam("batch", type_=Integer()))
+            .subquery()
+        )
         walks.append(select(one.c.created_at, one.c.record_id))
     merged = union(*walks).subquery()
     return (
         select(merged.c.created_at, merged.c.record_id)
         .order_by(merged.c.created_at.desc(), merged.c.record_id.desc())
-        .limit(bindparam("batch"))
+        .limit(bindparam("batch", type_=Integer()))
     )
 
 
