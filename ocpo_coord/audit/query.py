@@ -11,7 +11,7 @@ from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
 from ocpo_coord.exceptions import InvalidInput
 from ocpo_coord.models import AuditEvent
-from ocpo_coord.records.pagination import Page
+from ocpo_coord.records.pagination import Page, check_page_size
 from ocpo_coord.records.repository import agency_codes, readable_record_ids
 from ocpo_coord.sharing.policy import enforce, may_audit
 
@@ -54,8 +54,7 @@ async def _events_page(
     session: AsyncSession, actor: Actor, filters: AuditFilter, first: int, after: str | None, *, field: str
 ) -> tuple[list[AuditEventPublic], bool]:
     enforce(may_audit(actor.principal))
-    if not 1 <= first <= 100:
-        raise InvalidInput("must be between 1 and 100", field=field)
+    check_page_size(first, get_settings().max_page_size, field=field)
     before_seq = None
     if after is not None:
         if not after.isdigit():
