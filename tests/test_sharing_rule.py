@@ -37,7 +37,7 @@ from ocpo_coord.models import (
 )
 from ocpo_coord.models.enums import AgencyKind, Classification, RecordKind, Role, Tlp
 from ocpo_coord.sharing.rule import READ_RULE, RecordFacts
-from ocpo_coord.sharing.scopes import held_by
+from ocpo_coord.sharing.scopes import ScopeKind, held_by
 from ocpo_coord.sharing.visibility import can_read, readable
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -236,17 +236,32 @@ def test_database_filter_and_single_record_decision_agree(engine_url: str, world
                     held = held_by(
                         principal,
                         (
-                            a.grantor_agency_id
+                            (a.grantor_agency_id, a.max_classification)
                             for a in world.agreements
-                            if a.grantee_agency_id == user.agency_id
+                            if a.grantee_agency_id == user.agency_id and a.valid_from <= NOW < a.valid_until
                         ),
                     )
+                    # Every readable record is filed under a scope the reader holds, at
+                    # or below that scope's ceiling: a walk of that scope offers it.
                     for record_id in in_memory:
-                        assert READ_RULE.reach(_facts(world, by_id[record_id])) & set(held), record_id
-                    filed = select(RecordReach.record_id, RecordReach.scope_kind, RecordReach.scope_id).where(
-                        col(RecordReach.record_id).in_(record_ids)
-                    )
-                    indexed = {rid for rid, kind, scope in session.exec(filed).all() if (kind, scope) in held}
+                        record = by_id[record_id]
+                        offered = {
+                            scope
+                            for scope in READ_RULE.reach(_facts(world, record))
+                            if scope in held and record.classification <= held[scope]
+                        }
+                        assert offered, (record_id, held)
+                    filed = select(
+                        RecordReach.record_id,
+                        RecordReach.scope_kind,
+                        RecordReach.scope_id,
+                        RecordReach.classification,
+                    ).where(col(RecordReach.record_id).in_(record_ids))
+                    indexed = {
+                        rid
+                        for rid, kind, scope, level in session.exec(filed).all()
+                        if (ScopeKind(kind), scope) in held and level <= held[(ScopeKind(kind), scope)]
+                    }
                     assert in_database <= indexed, (user.login, in_database - indexed)
             transaction.rollback()
     finally:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from ocpo_coord.models import IntelItem, Record
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.pagination import Cursor
 from ocpo_coord.records.visible_pages import index_page_statement
-from ocpo_coord.sharing.scopes import Scope, reader_scopes
+from ocpo_coord.sharing.scopes import Held, reader_scopes
 from ocpo_coord.sharing.visibility import readable
 
 PAGE = 50
@@ -73,17 +73,17 @@ def _timed(call: Callable[[], Any], repeat: int) -> list[float]:
 @dataclass(frozen=True)
 class Reader:
     principal: Principal
-    held: list[Scope]
+    held: Held
 
 
-async def load_principals(database_url: str, logins: dict[str, str]) -> dict[str, Reader]:
+async def load_principals(database_url: str, logins: dict[str, str], now: datetime) -> dict[str, Reader]:
     engine = make_async_engine(database_url)
     try:
         async with sessionmaker_for(engine)() as session:
             readers = {}
             for label, login in logins.items():
                 principal = await load_principal(session, login)
-                readers[label] = Reader(principal, await reader_scopes(session, principal))
+                readers[label] = Reader(principal, await reader_scopes(session, principal, now))
             return readers
     finally:
         await engine.dispose()
@@ -155,9 +155,8 @@ def deep_cursor(engine: Engine, reader: Reader, now: datetime, pages: int) -> tu
 
 
 def floor_timings(
-    engine: Engine, readers: dict[str, Reader], *, depth: int, repeat: int
+    engine: Engine, readers: dict[str, Reader], *, now: datetime, depth: int, repeat: int
 ) -> dict[str, dict[str, Any]]:
-    now = datetime.now(UTC)
     floor = Floor(engine)
     out: dict[str, dict[str, Any]] = {}
     try:

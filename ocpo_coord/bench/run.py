@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -99,9 +100,10 @@ def _run(options: Options, workdir: Path, source_url: str, target_url: str) -> d
         finally:
             target.dispose()
         _step("SQL floor")
-        principals = asyncio.run(measure.load_principals(source_url, world.readers))
+        now = datetime.now(UTC)
+        principals = asyncio.run(measure.load_principals(source_url, world.readers, now))
         result["floor"] = measure.floor_timings(
-            engine, principals, depth=options.deep_pages, repeat=options.repeat
+            engine, principals, now=now, depth=options.deep_pages, repeat=options.repeat
         )
         _step("audit verify")
         result["audit_verify"] = operations.audit_verify(engine)

@@ -136,6 +136,7 @@ async def list_cases(
         assemble=listed(actor, to_public),
         filtered=any_filter(filters),
         reader=actor.principal,
+        now=actor.now,
         kind=RecordKind.CASE,
     )
 

@@ -112,6 +112,7 @@ async def list_operations(
         assemble=listed(actor, assembler(actor)),
         filtered=any_filter(filters),
         reader=actor.principal,
+        now=actor.now,
         kind=RecordKind.PLANNED_OPERATION,
     )
 

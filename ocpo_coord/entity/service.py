@@ -128,6 +128,7 @@ async def list_entities(
         assemble=listed(actor, assembler(actor)),
         filtered=any_filter(filters),
         reader=actor.principal,
+        now=actor.now,
         kind=RecordKind.ENTITY,
     )
 

@@ -129,6 +129,7 @@ async def list_evidence(
         assemble=listed(actor, to_public),
         filtered=True,  # a case's own children
         reader=actor.principal,
+        now=actor.now,
         kind=RecordKind.EVIDENCE,
     )
 

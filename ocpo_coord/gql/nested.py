@@ -65,6 +65,7 @@ class NestedPages:
             count_cap=get_settings().count_cap,
             assemble=listed(actor, kind.assemble, ReadWay.NESTED),
             reader=actor.principal,
+            now=actor.now,
             kind=kind.kind,
             filtered=True,  # one parent's children
         )

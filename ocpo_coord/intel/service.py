@@ -119,6 +119,7 @@ async def list_intel_items(
         assemble=listed(actor, assembler(actor)),
         filtered=any_filter(filters),
         reader=actor.principal,
+        now=actor.now,
         kind=RecordKind.INTEL_ITEM,
     )
 

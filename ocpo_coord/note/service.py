@@ -84,6 +84,7 @@ async def list_notes(
         assemble=listed(actor, to_public),
         filtered=True,  # a case's own children
         reader=actor.principal,
+        now=actor.now,
         kind=RecordKind.NOTE,
     )
 

@@ -47,7 +47,7 @@ from ocpo_coord.db import execute
 from ocpo_coord.models import Record, RecordReach
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.pagination import Assembler, Cursor, Page, check_page_size
-from ocpo_coord.sharing.scopes import Scope, reader_scopes
+from ocpo_coord.sharing.scopes import Held, Scope, reader_scopes
 
 T = TypeVar("T")
 # The largest candidate batch: a run of refused candidates is read this many at a time.
@@ -60,7 +60,12 @@ def any_filter(filters: BaseModel) -> bool:
 
 
 def _walk(
-    statement: Select[*tuple[Any, ...]], scope: Scope, kind: RecordKind, after: Cursor | None, limit: int
+    statement: Select[*tuple[Any, ...]],
+    scope: Scope,
+    ceiling: int,
+    kind: RecordKind,
+    after: Cursor | None,
+    limit: int,
 ) -> Subquery:
     """The first ``limit`` rows of the statement filed under one scope, in list order."""
     created, record_id = col(RecordReach.created_at), col(RecordReach.record_id)
@@ -68,6 +73,7 @@ def _walk(
         col(RecordReach.scope_kind) == int(scope[0]),
         col(RecordReach.scope_id) == scope[1],
         col(RecordReach.kind) == kind.value,
+        col(RecordReach.classification) <= ceiling,
     )
     if after is not None:
         walk = walk.where(or_(created < after.key, and_(created == after.key, record_id < after.id)))
@@ -81,14 +87,14 @@ def _walk(
 
 def page_statement(
     statement: Select[*tuple[Any, ...]],
-    held: list[Scope],
+    held: Held,
     kind: RecordKind,
     *,
     after: Cursor | None,
     limit: int,
 ) -> Select[*tuple[Any, ...]]:
     """The statement's rows of one page: the newest ``limit`` of the scopes' walks."""
-    walks = [_walk(statement, scope, kind, after, limit) for scope in held]
+    walks = [_walk(statement, scope, ceiling, kind, after, limit) for scope, ceiling in held.items()]
     merged = union(*(select(w.c.created_at, w.c.record_id) for w in walks)).subquery()
     ids = (
         select(merged.c.created_at, merged.c.record_id)
@@ -102,10 +108,10 @@ def page_statement(
 
 
 async def _walk_count(
-    session: AsyncSession, statement: Select[*tuple[Any, ...]], held: list[Scope], kind: RecordKind, cap: int
+    session: AsyncSession, statement: Select[*tuple[Any, ...]], held: Held, kind: RecordKind, cap: int
 ) -> tuple[int, bool]:
     """Count at most ``cap`` rows; the flag says the true figure may be larger."""
-    walks = [_walk(statement, scope, kind, None, cap + 1) for scope in held]
+    walks = [_walk(statement, scope, ceiling, kind, None, cap + 1) for scope, ceiling in held.items()]
     merged = union(*(select(w.c.record_id) for w in walks)).subquery()
     limited = select(merged.c.record_id).limit(cap + 1).subquery()
     value = int((await execute(session, select(func.count()).select_from(limited))).scalar_one())
@@ -125,7 +131,7 @@ def _candidate_shape(scopes: int, host_nation: bool, paged: bool) -> Select[tupl
             col(RecordReach.scope_kind) == bindparam(f"scope_kind_{i}"),
             col(RecordReach.scope_id) == bindparam(f"scope_id_{i}"),
             col(RecordReach.kind) == bindparam("kind"),
-            col(RecordReach.classification) <= bindparam("clearance"),
+            col(RecordReach.classification) <= bindparam(f"ceiling_{i}"),
         )
         if host_nation:
             walk = walk.where(not_(col(RecordReach.nohost)))
@@ -148,14 +154,15 @@ def _candidate_shape(scopes: int, host_nation: bool, paged: bool) -> Select[tupl
 
 
 def _candidates(
-    held: list[Scope], kind: RecordKind, reader: Principal, after: Cursor | None, limit: int
+    held: Held, kind: RecordKind, reader: Principal, after: Cursor | None, limit: int
 ) -> tuple[Select[tuple[datetime, uuid.UUID]], dict[str, Any]]:
     """The newest ``limit`` index entries of the reader's scopes after ``after``: the
     query and its parameters."""
-    values: dict[str, Any] = {"kind": kind.value, "clearance": int(reader.clearance), "batch": limit}
-    for i, (scope_kind, scope_id) in enumerate(held):
+    values: dict[str, Any] = {"kind": kind.value, "batch": limit}
+    for i, ((scope_kind, scope_id), ceiling) in enumerate(held.items()):
         values[f"scope_kind_{i}"] = int(scope_kind)
         values[f"scope_id_{i}"] = scope_id
+        values[f"ceiling_{i}"] = ceiling
     if after is not None:
         values |= {"after_at": after.key, "after_id": after.id}
     return _candidate_shape(len(held), reader.host_nation, after is not None), values
@@ -163,7 +170,7 @@ def _candidates(
 
 def index_page_statement(
     statement: Select[*tuple[Any, ...]],
-    held: list[Scope],
+    held: Held,
     kind: RecordKind,
     reader: Principal,
     *,
@@ -182,7 +189,7 @@ def index_page_statement(
 
 async def _candidate_batches(
     session: AsyncSession,
-    held: list[Scope],
+    held: Held,
     kind: RecordKind,
     reader: Principal,
     after: Cursor | None,
@@ -215,20 +222,32 @@ def _among(session: AsyncSession, ids: list[uuid.UUID]) -> ColumnElement[bool]:
     return col(Record.id).in_(ids)
 
 
+def _sorted_page(rows: list[Any]) -> list[Any]:
+    return sorted(rows, key=lambda row: (_record_of(row).created_at, _record_of(row).id), reverse=True)
+
+
 async def _index_page(
     session: AsyncSession,
     statement: Select[*tuple[Any, ...]],
-    held: list[Scope],
+    held: Held,
     kind: RecordKind,
     reader: Principal,
     after: Cursor | None,
     want: int,
 ) -> list[Any]:
-    rows: list[Any] = []
+    # Usually one round trip: the statement's rows among the first ``want`` candidates,
+    # with the number of candidates alongside. Only when the rule refused some of a
+    # full batch does the walk go on, batch by batch.
+    shape, values = _candidates(held, kind, reader, after, want)
+    candidates = shape.subquery("candidates")
+    considered = select(func.count()).select_from(candidates).scalar_subquery()
+    one_trip = statement.join(candidates, candidates.c.record_id == col(Record.id)).add_columns(considered)
+    rows = list((await execute(session, one_trip, values)).all())
+    if len(rows) >= want or (rows and rows[0][-1] < want):
+        return _sorted_page(rows)[:want]
+    rows = []
     async for ids in _candidate_batches(session, held, kind, reader, after, want):
-        found = list((await execute(session, statement.where(_among(session, ids)))).all())
-        found.sort(key=lambda row: (_record_of(row).created_at, _record_of(row).id), reverse=True)
-        rows += found
+        rows += _sorted_page(list((await execute(session, statement.where(_among(session, ids)))).all()))
         if len(rows) >= want:
             break
     return rows[:want]
@@ -237,11 +256,30 @@ async def _index_page(
 async def _index_count(
     session: AsyncSession,
     statement: Select[*tuple[Any, ...]],
-    held: list[Scope],
+    held: Held,
     kind: RecordKind,
     reader: Principal,
     cap: int,
 ) -> tuple[int, bool]:
+    # One statement in the usual case: how many of the first cap + 1 candidates the
+    # rule lets through, and how many candidates there were. The candidates never
+    # leave the database.
+    shape, values = _candidates(held, kind, reader, None, cap + 1)
+    candidates = shape.cte("candidates")
+    readable_ids = (
+        statement.join(candidates, candidates.c.record_id == col(Record.id))
+        .with_only_columns(col(Record.id))
+        .subquery()
+    )
+    counted = select(
+        select(func.count()).select_from(readable_ids).scalar_subquery(),
+        select(func.count()).select_from(candidates).scalar_subquery(),
+    )
+    total, considered = (await execute(session, counted, values)).one()
+    if total > cap:
+        return cap, True
+    if considered <= cap:
+        return total, False
     total = 0
     async for ids in _candidate_batches(session, held, kind, reader, None, cap + 1):
         readable_ids = statement.where(_among(session, ids)).with_only_columns(col(Record.id)).subquery()
@@ -251,12 +289,13 @@ async def _index_count(
     return total, False
 
 
-async def held_scopes(session: AsyncSession, principal: Principal) -> list[Scope]:
+async def held_scopes(session: AsyncSession, principal: Principal, now: datetime) -> Held:
     """The reader's scopes, looked up once per request (a session serves one request)."""
-    cache: dict[uuid.UUID, list[Scope]] = session.info.setdefault("reader_scopes", {})
-    if principal.user_id not in cache:
-        cache[principal.user_id] = await reader_scopes(session, principal)
-    return cache[principal.user_id]
+    cache: dict[tuple[uuid.UUID, datetime], Held] = session.info.setdefault("reader_scopes", {})
+    key = (principal.user_id, now)
+    if key not in cache:
+        cache[key] = await reader_scopes(session, principal, now)
+    return cache[key]
 
 
 async def fetch_record_page(
@@ -264,13 +303,14 @@ async def fetch_record_page(
     statement: Select[*tuple[Any, ...]],
     *,
     reader: Principal,
+    now: datetime,
     kind: RecordKind,
     filtered: bool,
     first: int,
     after: Cursor | None,
     count_cap: int,
 ) -> Page[Any]:
-    held = await held_scopes(session, reader)
+    held = await held_scopes(session, reader, now)
     if not held:
         return Page([], [], False, 0, False)
     if filtered:
@@ -300,6 +340,7 @@ async def assembled_page(
     count_cap: int,
     assemble: Assembler[Any, T],
     reader: Principal,
+    now: datetime,
     kind: RecordKind,
     filtered: bool,
 ) -> Page[T]:
@@ -310,6 +351,7 @@ async def assembled_page(
         session,
         statement,
         reader=reader,
+        now=now,
         kind=kind,
         filtered=filtered,
         first=first,

@@ -2,14 +2,22 @@
 
 Every reader holds the scope EVERYONE, their agency's, their own, their agency's
 sharing groups' and theatres', and AGREEMENTS_OF each agency that has an agreement
-naming their agency. A record's reach (``READ_RULE.reach``) is the set of scopes
-that could read it; it is a superset, never a decision.
+in force naming their agency. A record's reach (``READ_RULE.reach``) is the set of
+scopes that could read it; it is a superset, never a decision.
+
+Each held scope comes with a ceiling: the highest classification a walk of that scope
+may return to this reader. It is the reader's clearance, and for an agreement scope
+also the highest ceiling of the owner's agreements in force. Without it, a walk of a
+big partner's records would hand the rule every record above the agreement's ceiling
+only for the rule to refuse it, page after page.
 """
 
 import enum
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -28,6 +36,8 @@ class ScopeKind(enum.IntEnum):
 
 Scope = tuple[ScopeKind, uuid.UUID]
 Reach = frozenset[Scope]
+# The scopes a reader holds, each with its ceiling (a classification), in a fixed order.
+Held = dict[Scope, int]
 
 _ANYONE: Scope = (ScopeKind.EVERYONE, uuid.UUID(int=0))
 EVERYONE: Reach = frozenset({_ANYONE})
@@ -60,31 +70,43 @@ def all_of(parts: Iterable[Reach]) -> Reach:
     return best
 
 
-def held_by(principal: Principal, grantors: Iterable[uuid.UUID]) -> list[Scope]:
-    """The scopes of a reader whose agency is named by agreements of ``grantors``."""
+def held_by(principal: Principal, agreements: Iterable[tuple[uuid.UUID, int]]) -> Held:
+    """The scopes of a reader whose agency is named by ``agreements`` in force, given as
+    (grantor agency, the agreement's ceiling)."""
     if not principal.reads_agency_data or principal.agency_id is None:
-        return []
-    held: list[Scope] = [
+        return {}
+    clearance = int(principal.clearance)
+    own: list[Scope] = [
         _ANYONE,
         (ScopeKind.AGENCY, principal.agency_id),
         (ScopeKind.USER, principal.user_id),
     ]
-    held += sorted((ScopeKind.GROUP, g) for g in principal.sharing_group_ids)
-    held += sorted((ScopeKind.THEATRE, t) for t in principal.theatre_ids)
-    held += sorted((ScopeKind.AGREEMENTS_OF, g) for g in set(grantors))
+    own += sorted((ScopeKind.GROUP, g) for g in principal.sharing_group_ids)
+    own += sorted((ScopeKind.THEATRE, t) for t in principal.theatre_ids)
+    held: Held = dict.fromkeys(own, clearance)
+    ceilings: dict[uuid.UUID, int] = {}
+    for grantor, ceiling in agreements:
+        ceilings[grantor] = max(ceilings.get(grantor, -1), int(ceiling))
+    for grantor in sorted(ceilings):
+        held[(ScopeKind.AGREEMENTS_OF, grantor)] = min(clearance, ceilings[grantor])
     return held
 
 
-async def reader_scopes(session: AsyncSession, principal: Principal) -> list[Scope]:
-    """The scopes this reader holds; empty for those who read no agency data."""
+async def reader_scopes(session: AsyncSession, principal: Principal, now: datetime) -> Held:
+    """The scopes this reader holds at ``now``; empty for those who read no agency data."""
     if not principal.reads_agency_data:
-        return []
-    # Every agreement counts, in force or not: the rule checks its period and ceiling.
-    grantors = (
+        return {}
+    # Only agreements in force count, each up to its ceiling: the rule checks the same
+    # at the same instant, so a walk never offers what the agreement cannot release.
+    agreements = (
         await session.exec(
-            select(SharingAgreement.grantor_agency_id).where(
-                col(SharingAgreement.grantee_agency_id) == principal.agency_id
+            select(SharingAgreement.grantor_agency_id, func.max(SharingAgreement.max_classification))
+            .where(
+                col(SharingAgreement.grantee_agency_id) == principal.agency_id,
+                col(SharingAgreement.valid_from) <= now,
+                col(SharingAgreement.valid_until) > now,
             )
+            .group_by(col(SharingAgreement.grantor_agency_id))
         )
     ).all()
-    return held_by(principal, grantors)
+    return held_by(principal, agreements)

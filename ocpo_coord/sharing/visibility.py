@@ -7,6 +7,7 @@ readable only if the case is too: otherwise its ``case_id`` would tell the reade
 that an unreadable case exists.
 """
 
+import functools
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_
@@ -20,6 +21,15 @@ from ocpo_coord.sharing.rule import READ_RULE, Reader, RecordFacts
 
 def readable(principal: Principal, *, now: datetime) -> ColumnElement[bool]:
     """True for the ``record`` rows the principal may read at ``now``."""
+    return _readable(principal, now)
+
+
+# A request asks for the same reader's predicate several times (the page, its count,
+# the linked records the assembler checks). Building the tree costs milliseconds, and
+# one shared tree also lets SQLAlchemy reuse its memoised cache key. The key is the
+# whole principal and the instant, so a hit is exactly the tree that would be built.
+@functools.lru_cache(maxsize=64)
+def _readable(principal: Principal, now: datetime) -> ColumnElement[bool]:
     if not principal.reads_agency_data:
         return false()
     reader = Reader(principal, now)

@@ -257,7 +257,7 @@ async def _selected_intel(
         source_reliability=selection.source_reliability,
         text=selection.text,
     )
-    return await repository.newest(session, statement, actor.principal, selection.limit)
+    return await repository.newest(session, statement, actor.principal, actor.now, selection.limit)
 
 
 async def export_bundle(session: AsyncSession, *, actor: Actor, selection: StixExportFilter) -> str:

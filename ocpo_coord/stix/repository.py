@@ -4,6 +4,7 @@
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select
@@ -35,10 +36,10 @@ async def entity_links(
 
 
 async def newest(
-    session: AsyncSession, statement: Select[IntelItem, Record], reader: Principal, limit: int
+    session: AsyncSession, statement: Select[IntelItem, Record], reader: Principal, now: datetime, limit: int
 ) -> list[tuple[IntelItem, Record]]:
     """The newest ``limit`` rows of a readable statement, found as the lists find them."""
-    held = await held_scopes(session, reader)
+    held = await held_scopes(session, reader, now)
     if not held:
         return []
     page = page_statement(statement, held, RecordKind.INTEL_ITEM, after=None, limit=limit)

@@ -173,6 +173,7 @@ async def list_tasks(
         assemble=listed(actor, assembler(actor)),
         filtered=any_filter(filters),
         reader=actor.principal,
+        now=actor.now,
         kind=RecordKind.TASK,
     )
 
