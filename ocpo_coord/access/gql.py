@@ -15,7 +15,7 @@ from ocpo_coord.access.schemas import (
     Direction,
 )
 from ocpo_coord.context import Actor
-from ocpo_coord.gql.common import Connection, ErrorTypes, connection, described_field, input_model
+from ocpo_coord.gql.common import Connection, ErrorTypes, connection, described_field, from_model, input_model
 from ocpo_coord.gql.context import GraphQLInfo, mutate
 from ocpo_coord.gql.ids import parse_id
 from ocpo_coord.models.enums import AccessRequestStatus
@@ -64,7 +64,7 @@ class AccessQuery:
             first=first,
             after=after,
         )
-        return connection(page, AccessRequest.from_pydantic)
+        return connection(page, from_model(AccessRequest))
 
 
 def _payload(public: AccessRequestPublic) -> AccessRequestPayload:

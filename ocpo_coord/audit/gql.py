@@ -6,7 +6,7 @@ from strawberry.scalars import JSON
 
 from ocpo_coord.audit import query
 from ocpo_coord.audit.schemas import AuditEventPublic, AuditFilter
-from ocpo_coord.gql.common import Connection, connection, described_field, input_model
+from ocpo_coord.gql.common import Connection, connection, described_field, from_model, input_model
 from ocpo_coord.gql.context import GraphQLInfo
 
 
@@ -39,4 +39,4 @@ class AuditQuery:
             first=first,
             after=after,
         )
-        return connection(page, AuditEvent.from_pydantic)
+        return connection(page, from_model(AuditEvent))

@@ -16,6 +16,7 @@ from ocpo_coord.gql.common import (
     Node,
     connection,
     described_field,
+    from_model,
     input_model,
     partial_input,
 )
@@ -50,7 +51,7 @@ class Case(Node):
         from ocpo_coord.note.gql import Note
 
         page = await info.context.loaders.case_notes.page(_id(self), first, after)
-        return connection(page, Note.from_pydantic)
+        return connection(page, from_model(Note))
 
     @described_field(f"Evidence and documents you may read, newest first; {NESTED_PAGE}")
     async def evidence(
@@ -59,7 +60,7 @@ class Case(Node):
         from ocpo_coord.evidence.gql import Evidence
 
         page = await info.context.loaders.case_evidence.page(_id(self), first, after)
-        return connection(page, Evidence.from_pydantic)
+        return connection(page, from_model(Evidence))
 
     @described_field(f"Tasks on this case you may read, newest first; {NESTED_PAGE}")
     async def tasks(
@@ -68,7 +69,7 @@ class Case(Node):
         from ocpo_coord.task.gql import Task
 
         page = await info.context.loaders.case_tasks.page(_id(self), first, after)
-        return connection(page, Task.from_pydantic)
+        return connection(page, from_model(Task))
 
     @described_field(f"Linked intelligence items you may read, newest first; {NESTED_PAGE}")
     async def intel_items(
@@ -77,7 +78,7 @@ class Case(Node):
         from ocpo_coord.intel.gql import IntelItem
 
         page = await info.context.loaders.case_intel.page(_id(self), first, after)
-        return connection(page, IntelItem.from_pydantic)
+        return connection(page, from_model(IntelItem))
 
 
 def _id(case: Case) -> uuid.UUID:
@@ -126,7 +127,7 @@ class CaseQuery:
             first=first,
             after=after,
         )
-        return connection(page, Case.from_pydantic)
+        return connection(page, from_model(Case))
 
     @described_field("One case; null, with a not-found error, if missing or not readable.")
     async def case(self, info: GraphQLInfo, id: strawberry.ID) -> Case | None:

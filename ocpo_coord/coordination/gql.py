@@ -28,6 +28,7 @@ from ocpo_coord.gql.common import (
     connection,
     convert_input,
     described_field,
+    from_model,
     input_model,
 )
 from ocpo_coord.gql.context import GraphQLInfo, mutate
@@ -115,7 +116,7 @@ class CoordinationQuery:
             first=first,
             after=after,
         )
-        return connection(page, TransferType.from_pydantic)
+        return connection(page, from_model(TransferType))
 
 
 Decide = Callable[..., Awaitable[TransferPublic]]

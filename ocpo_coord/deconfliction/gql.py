@@ -22,6 +22,7 @@ from ocpo_coord.gql.common import (
     Node,
     connection,
     described_field,
+    from_model,
     input_model,
     partial_input,
 )
@@ -103,7 +104,7 @@ class DeconflictionQuery:
             first=first,
             after=after,
         )
-        return connection(page, PlannedOperation.from_pydantic)
+        return connection(page, from_model(PlannedOperation))
 
     @strawberry.field
     async def planned_operation(self, info: GraphQLInfo, id: strawberry.ID) -> PlannedOperation | None:
@@ -132,7 +133,7 @@ class DeconflictionQuery:
             first=first,
             after=after,
         )
-        return connection(page, DeconflictionHit.from_pydantic)
+        return connection(page, from_model(DeconflictionHit))
 
 
 def _hit_payload(public: HitPublic) -> DeconflictionHitPayload:

@@ -24,6 +24,7 @@ from ocpo_coord.gql.common import (
     Node,
     connection,
     described_field,
+    from_model,
     input_model,
     partial_input,
 )
@@ -102,7 +103,7 @@ class EntityQuery:
             first=first,
             after=after,
         )
-        return connection(page, Entity.from_pydantic)
+        return connection(page, from_model(Entity))
 
 
 @strawberry.type

@@ -1,5 +1,6 @@
 """GraphQL building blocks: the Node interface, connections, and expected errors."""
 
+import functools
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
@@ -7,6 +8,7 @@ from typing import Any, Generic, TypeVar
 import strawberry
 from graphql import ObjectValueNode, VariableNode
 from pydantic import BaseModel, ValidationError
+from strawberry.types.base import StrawberryList, StrawberryOptional
 from strawberry.types.field import StrawberryField
 from strawberry.types.unset import UNSET
 
@@ -80,6 +82,53 @@ def connection(page: Page[P], convert: Callable[[P], T]) -> Connection[T]:
         total_count=page.total_count,
         total_count_capped=page.total_count_capped,
     )
+
+
+def _from_pydantic(field_type: Any) -> bool:
+    return isinstance(field_type, type) and hasattr(field_type, "_pydantic_type")
+
+
+def _holds_models(field_type: Any) -> bool:
+    if isinstance(field_type, StrawberryList | StrawberryOptional):
+        return _holds_models(field_type.of_type)
+    return _from_pydantic(field_type)
+
+
+def from_model(node_type: type[T]) -> Callable[[Any], T]:
+    """The converter from a public model to the strawberry type made from it.
+
+    strawberry's ``from_pydantic`` walks every value through its generic conversion
+    (about 60 us for an intelligence item), which adds up on a page of fifty. The
+    types here copy their model's fields one to one, so a plan made once per type —
+    which fields to copy, which to convert with the nested type's own plan — builds
+    the same object for a tenth of that. A type holding lists of models takes the
+    generic path. tests/test_graphql.py checks the two give equal objects.
+    """
+    converter: Callable[[Any], T] = _converter(node_type)  # type: ignore[arg-type]
+    return converter
+
+
+@functools.cache
+def _converter(node_type: Any) -> Callable[[Any], Any]:
+    plan: list[tuple[str, Callable[[BaseModel], Any] | None]] = []
+    for field in node_type.__strawberry_definition__.fields:
+        if field.base_resolver is not None or not field.init:
+            continue
+        if _from_pydantic(field.type):
+            plan.append((field.python_name, _converter(field.type)))
+        elif _holds_models(field.type):
+            return node_type.from_pydantic  # type: ignore[no-any-return]
+        else:
+            plan.append((field.python_name, None))
+
+    def convert(model: BaseModel) -> Any:
+        values = {}
+        for name, nested in plan:
+            value = getattr(model, name)
+            values[name] = nested(value) if nested is not None and value is not None else value
+        return node_type(**values)
+
+    return convert
 
 
 @strawberry.interface(description="An expected failure, returned as data rather than raised.")

@@ -16,6 +16,7 @@ from ocpo_coord.gql.common import (
     PageInfo,
     connection,
     described_field,
+    from_model,
     input_model,
 )
 from ocpo_coord.gql.context import GraphQLInfo, mutate
@@ -298,7 +299,7 @@ class HandoverQuery:
             first=first,
             after=after,
         )
-        return connection(page, ConsentRequestType.from_pydantic)
+        return connection(page, from_model(ConsentRequestType))
 
 
 def _payload(public: HandoverPublic) -> HandoverPayload:

@@ -13,6 +13,7 @@ from ocpo_coord.gql.common import (
     Node,
     connection,
     described_field,
+    from_model,
     input_model,
     partial_input,
 )
@@ -87,7 +88,7 @@ class IntelQuery:
             first=first,
             after=after,
         )
-        return connection(page, IntelItem.from_pydantic)
+        return connection(page, from_model(IntelItem))
 
     @strawberry.field
     async def intel_item(self, info: GraphQLInfo, id: strawberry.ID) -> IntelItem | None:

@@ -11,6 +11,7 @@ from ocpo_coord.gql.common import (
     ErrorTypes,
     connection,
     described_field,
+    from_model,
     input_model,
     partial_input,
 )
@@ -143,7 +144,7 @@ class SharingAdminQuery:
         page = await service.page_groups(
             info.context.session, actor=info.context.require_actor(), first=first, after=after
         )
-        return connection(page, SharingGroup.from_pydantic)
+        return connection(page, from_model(SharingGroup))
 
     @described_field("Sharing agreements (MoUs) your agency is grantor or grantee of, latest start first.")
     async def agreements(
@@ -152,7 +153,7 @@ class SharingAdminQuery:
         page = await service.page_agreements(
             info.context.session, actor=info.context.require_actor(), first=first, after=after
         )
-        return connection(page, Agreement.from_pydantic)
+        return connection(page, from_model(Agreement))
 
     @described_field(
         "Grants on a record you may read, newest first; a not-found error if missing or not readable."
@@ -167,7 +168,7 @@ class SharingAdminQuery:
             first=first,
             after=after,
         )
-        return connection(page, Grant.from_pydantic)
+        return connection(page, from_model(Grant))
 
 
 @strawberry.type

@@ -13,6 +13,7 @@ from ocpo_coord.gql.common import (
     Node,
     connection,
     described_field,
+    from_model,
     input_model,
     partial_input,
 )
@@ -103,7 +104,7 @@ class TaskQuery:
             first=first,
             after=after,
         )
-        return connection(page, Task.from_pydantic)
+        return connection(page, from_model(Task))
 
     @described_field("Counts over the tasks you may read that match the filter.")
     async def task_board_summary(
