@@ -120,3 +120,45 @@ def test_cli_reports_and_fails_on_tampering(engine: Engine, db_url: str) -> None
     broken = subprocess.run(command, capture_output=True, text=True, env=env, check=False, timeout=120)
     assert broken.returncode == 1
     assert f"entry {target} was changed" in broken.stderr
+
+
+def _first_with_after(conn: Connection) -> int:
+    row = conn.execute(
+        text(
+            "SELECT seq FROM audit_event WHERE after IS NOT NULL AND CAST(after AS TEXT) LIKE '{%' ORDER BY seq"
+        )
+    ).first()
+    assert row is not None
+    return int(row[0])
+
+
+def _json_texts(conn: Connection) -> list[tuple[str | None, str | None]]:
+    rows = conn.execute(
+        text("SELECT CAST(before AS TEXT), CAST(after AS TEXT) FROM audit_event ORDER BY seq")
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+def test_stored_json_in_another_layout_still_verifies(engine: Engine) -> None:
+    """The hash covers the value, not the stored text: a dump and restore that spaces
+    or orders the JSON differently must not look like tampering."""
+    relaid = "(after::jsonb)::json" if engine.dialect.name == "postgresql" else "json(after)"
+    with engine.begin() as conn:
+        _drop_guards(conn)
+        stored = _json_texts(conn)
+        conn.execute(
+            text(f"UPDATE audit_event SET after = {relaid}, before = {relaid.replace('after', 'before')}")
+        )
+        assert _json_texts(conn) != stored
+    report = verify_database(engine)
+    assert report.ok, report.problem
+
+
+def test_a_changed_json_value_is_named(engine: Engine) -> None:
+    with engine.begin() as conn:
+        _drop_guards(conn)
+        target = _first_with_after(conn)
+        conn.execute(text("""UPDATE audit_event SET after = '{"forged": 1}' WHERE seq = :s"""), {"s": target})
+    report = verify_database(engine)
+    assert report.bad_seq == target
+    assert "changed" in report.problem

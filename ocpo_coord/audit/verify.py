@@ -5,13 +5,13 @@ entry breaks the link from the entry after it to the one before. The chain is
 read in ``seq`` order as a stream, so memory does not grow with the log.
 """
 
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Row, select
+from sqlalchemy import Connection, Engine, Row, Select, Text, cast, select
 
-from ocpo_coord.audit.canonical import GENESIS_HASH, chain_hash
+from ocpo_coord.audit.canonical import GENESIS_HASH, chain_hash, read_json
 from ocpo_coord.audit.service import hashed_fields
 from ocpo_coord.models import AuditEvent
 
@@ -28,35 +28,144 @@ class ChainReport:
         return self.bad_seq is None
 
 
+def _moved(checked: int, previous: str, seq: int) -> ChainReport:
+    return ChainReport(
+        checked,
+        previous,
+        seq,
+        f"entry {seq} does not follow the entry before it: "
+        "an entry was deleted, inserted or moved just before it",
+    )
+
+
+def _changed(checked: int, previous: str, seq: int) -> ChainReport:
+    return ChainReport(checked, previous, seq, f"entry {seq} was changed after it was written")
+
+
 def verify_entries(entries: Iterable[AuditEvent] | Iterable[Row[Any]]) -> ChainReport:
-    """Entries as table models or as plain rows of the table's columns (the fast path)."""
+    """Entries as table models or as rows with the table's column names."""
+    return _walk((e.seq, e.prev_hash, e.hash, hashed_fields(e), False) for e in entries)
+
+
+# seq, prev_hash, hash, the fields the hash covers, whether they are known plain
+# (``checked`` for ``chain_hash``).
+_Link = tuple[Any, str, str, dict[str, Any], bool]
+
+
+def _walk(links: Iterable[_Link]) -> ChainReport:
     previous = GENESIS_HASH
     checked = 0
-    for entry in entries:
+    for seq, prev_hash, digest, fields, plain in links:
         checked += 1
-        if entry.prev_hash != previous:
-            return ChainReport(
-                checked,
-                previous,
-                entry.seq,
-                f"entry {entry.seq} does not follow the entry before it: "
-                "an entry was deleted, inserted or moved just before it",
-            )
-        if chain_hash(entry.prev_hash, hashed_fields(entry)) != entry.hash:
-            return ChainReport(
-                checked, previous, entry.seq, f"entry {entry.seq} was changed after it was written"
-            )
-        previous = entry.hash
+        if prev_hash != previous:
+            return _moved(checked, previous, seq)
+        if chain_hash(prev_hash, fields, checked=plain) != digest:
+            return _changed(checked, previous, seq)
+        previous = digest
     return ChainReport(checked, previous)
 
 
+def _chain_select(dialect: str) -> Select[Any]:
+    """The chain's columns in the order ``_links`` unpacks them.
+
+    JSON columns come as their stored text, parsed once here rather than by the
+    driver's slower parser. On PostgreSQL, UUIDs come as text too: its text form is
+    the canonical one, and building UUID objects would cost more than the hashing.
+    """
+    c = AuditEvent.__table__.c  # type: ignore[attr-defined]
+
+    def uuid_column(column: Any) -> Any:
+        return cast(column, Text) if dialect == "postgresql" else column
+
+    return select(
+        c.seq,
+        c.prev_hash,
+        c.hash,
+        uuid_column(c.id),
+        c.at,
+        uuid_column(c.actor_id),
+        c.actor_name,
+        uuid_column(c.agency_id),
+        c.request_id,
+        c.action,
+        c.record_kind,
+        uuid_column(c.record_id),
+        cast(c.before, Text),
+        cast(c.after, Text),
+        c.detail,
+        cast(c.record_ids, Text),
+    ).order_by(c.seq)
+
+
+def _json(text: str | None) -> tuple[Any, bool]:
+    return (None, True) if text is None else read_json(text)
+
+
+def _links(rows: Iterable[Any]) -> Iterator[_Link]:
+    """Rows of ``_chain_select`` as links; their fields are those ``hashed_fields`` names.
+
+    The other columns are text, UUIDs and a timestamp, all plain: the fields are plain
+    when the JSON columns are.
+    """
+    for row in rows:
+        (seq, prev_hash, digest, id_, at, actor_id, actor_name, agency_id, request_id) = row[:9]
+        (action, record_kind, record_id, before_text, after_text, detail, record_ids) = row[9:]
+        before, plain_before = _json(before_text)
+        after, plain_after = _json(after_text)
+        names, plain_names = _json(record_ids)
+        fields = {
+            "id": id_,
+            "at": at,
+            "actor_id": actor_id,
+            "actor_name": actor_name,
+            "agency_id": agency_id,
+            "request_id": request_id,
+            "action": action,
+            "record_kind": record_kind,
+            "record_id": record_id,
+            "before": before,
+            "after": after,
+            "detail": detail,
+        }
+        # JSON null reads as None, like SQL NULL: either way the entry names no records.
+        if names is not None:
+            fields["record_ids"] = names
+        yield seq, prev_hash, digest, fields, plain_before and plain_after and plain_names
+
+
+def _postgres_rows(
+    conn: Connection, statement: Select[Any], batch: int
+) -> Generator[tuple[Any, ...], None, None]:
+    """The driver's own server-side cursor, one round trip per ``batch`` rows: the
+    rows go to the walk as the driver's tuples, with no result processing."""
+    sql = str(statement.compile(dialect=conn.dialect))
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    with driver.cursor(name="audit_verify") as cursor:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(batch):
+            yield from rows
+
+
+def _verify_postgres(conn: Connection, batch: int) -> ChainReport:
+    rows = _postgres_rows(conn, _chain_select("postgresql"), batch)
+    try:
+        return _walk(_links(rows))
+    finally:
+        # A broken chain stops the walk early: release the server-side cursor.
+        rows.close()
+
+
+def _verify_other(conn: Connection, batch: int) -> ChainReport:
+    rows = conn.execution_options(yield_per=batch).execute(_chain_select(conn.dialect.name))
+    try:
+        return _walk(_links(rows))
+    finally:
+        rows.close()
+
+
 def verify_database(engine: Engine, *, batch: int = 5000) -> ChainReport:
-    # Plain rows, not ORM objects: the walk costs the hashing, not building objects.
-    table = AuditEvent.__table__  # type: ignore[attr-defined]
     with engine.connect() as conn:
-        rows = conn.execution_options(yield_per=batch).execute(select(table).order_by(table.c.seq))
-        try:
-            return verify_entries(rows)
-        finally:
-            # A broken chain stops the walk early: release the server-side cursor.
-            rows.close()
+        if conn.dialect.name == "postgresql":
+            return _verify_postgres(conn, batch)
+        return _verify_other(conn, batch)
