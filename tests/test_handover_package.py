@@ -1,5 +1,6 @@
 """Handover packages between two installations: export, verify, tamper, import, re-import."""
 
+import json
 import shutil
 import uuid
 from collections.abc import Awaitable, Callable
@@ -16,12 +17,13 @@ from typer.testing import CliRunner
 from ocpo_coord.auth.principal import load_principal
 from ocpo_coord.cli import app as cli_app
 from ocpo_coord.context import Actor
-from ocpo_coord.db import make_async_engine, sessionmaker_for
+from ocpo_coord.db import make_async_engine, make_sync_engine, sessionmaker_for
 from ocpo_coord.handover import importer
 from ocpo_coord.handover.export import export_handover
 from ocpo_coord.handover.importer import import_package
-from ocpo_coord.handover.package import InvalidPackage, verify_package
+from ocpo_coord.handover.package import FORMAT, FORMAT_1, InvalidPackage, verify_package
 from ocpo_coord.models import AuditEvent, Case, Handover, ImportedRecord, Record
+from ocpo_coord.sharing.reach import drift
 from tests.conftest import auth
 from tests.test_handover import IN, OUT, lines, work_to_reviewed
 
@@ -74,12 +76,40 @@ async def completed_handover(client: httpx.AsyncClient) -> str:
     return hid
 
 
-async def exported(client: httpx.AsyncClient, db_url: str, target: Path) -> tuple[str, Any]:
+async def exported(client: httpx.AsyncClient, db_url: str, target: Path, **options: Any) -> tuple[str, Any]:
     hid = await completed_handover(client)
     summary = await act(
-        db_url, IN, lambda s, a: export_handover(s, actor=a, handover_id=uuid.UUID(hid), directory=target)
+        db_url,
+        IN,
+        lambda s, a: export_handover(s, actor=a, handover_id=uuid.UUID(hid), directory=target, **options),
     )
     return hid, summary
+
+
+def index_in_step(url: str) -> None:
+    """An import writes records with plain inserts: their visibility index rows must
+    still be what the rule gives."""
+    engine = make_sync_engine(url)
+    try:
+        with engine.connect() as conn:
+            missing, extra = drift(conn)
+    finally:
+        engine.dispose()
+    assert not missing, f"visibility index lacks rows: {missing}"
+    assert not extra, f"visibility index has rows the rule does not give: {extra}"
+
+
+async def import_audit_ids(url: str) -> list[str]:
+    """The record ids that the import's audit entries name."""
+    engine = make_async_engine(url)
+    try:
+        async with sessionmaker_for(engine)() as session:
+            entries = (
+                await session.exec(select(AuditEvent).where(AuditEvent.action == "handover.import_records"))
+            ).all()
+            return [i for e in entries for i in e.record_ids or []]
+    finally:
+        await engine.dispose()
 
 
 async def test_export_is_a_valid_bag_and_imports_once(
@@ -126,6 +156,10 @@ async def test_export_is_a_valid_bag_and_imports_once(
     finally:
         await engine.dispose()
 
+    index_in_step(other_db_url)
+    # Every imported record is named by an audit entry of the import.
+    assert sorted(await import_audit_ids(other_db_url)) == sorted(first.id_map.values())
+
     again = await act(other_db_url, IN, lambda s, a: import_package(s, actor=a, directory=package))
     assert again.already_imported
     assert again.created == 0
@@ -136,15 +170,15 @@ async def test_export_is_a_valid_bag_and_imports_once(
 def _tampered(package: Path, tmp_path: Path, how: str) -> tuple[Path, str]:
     copy = tmp_path / f"tampered-{how}"
     shutil.copytree(package, copy)
-    record = next((copy / "data" / "records" / "case").glob("*.json"))
+    record = next((copy / "data" / "records" / "case").glob("part-*.jsonl"))
     name = str(record.relative_to(copy))
     if how == "changed":
         record.write_text(record.read_text(encoding="utf-8").replace("UNMIK", "UNMIC"), encoding="utf-8")
     elif how == "missing":
         record.unlink()
     elif how == "extra":
-        name = "data/records/case/smuggled.json"
-        (copy / name).write_text("{}", encoding="utf-8")
+        name = "data/records/case/part-9999.jsonl"
+        (copy / name).write_text("{}\n", encoding="utf-8")
     elif how == "extra-tag":
         name = "notes.txt"
         (copy / name).write_text("not part of the package", encoding="utf-8")
@@ -178,7 +212,9 @@ async def test_a_failure_half_way_through_an_import_leaves_the_receiver_unchange
     package = tmp_path / "package"
     _, summary = await exported(client, db_url, package)
     assert summary.records >= 3
-    real = importer._Loader._domain
+    # One record a batch, and the third batch fails after two were inserted.
+    monkeypatch.setattr(importer, "BATCH", 1)
+    real = importer._Loader.records
     calls = {"n": 0}
 
     async def failing(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -187,14 +223,14 @@ async def test_a_failure_half_way_through_an_import_leaves_the_receiver_unchange
             raise RuntimeError("disk full")
         await real(self, *args, **kwargs)
 
-    monkeypatch.setattr(importer._Loader, "_domain", failing)
+    monkeypatch.setattr(importer._Loader, "records", failing)
     before = await counts(other_db_url)
     with pytest.raises(RuntimeError, match="disk full"):
         await act(other_db_url, IN, lambda s, a: import_package(s, actor=a, directory=package))
     assert calls["n"] == 3
     assert await counts(other_db_url) == before
     # And once the fault is gone, the same package imports whole.
-    monkeypatch.setattr(importer._Loader, "_domain", real)
+    monkeypatch.setattr(importer._Loader, "records", real)
     done = await act(other_db_url, IN, lambda s, a: import_package(s, actor=a, directory=package))
     assert done.created == summary.records
 
@@ -263,3 +299,112 @@ async def test_nohost_material_never_reaches_a_host_nation_receiver(
             headers=auth("kp.investigator"),
         )
         assert tried.status_code == 404
+
+
+async def test_a_package_in_many_parts_verifies_and_imports_whole(
+    client: httpx.AsyncClient, db_url: str, other_db_url: str, tmp_path: Path
+) -> None:
+    package = tmp_path / "package"
+    # Parts of one byte: every record and every line starts a part of its own.
+    _, summary = await exported(client, db_url, package, part_bytes=1)
+    parts = sorted((package / "data" / "records").glob("*/part-*.jsonl"))
+    assert len(parts) == summary.records > 1
+    assert all(len(p.read_bytes().splitlines()) == 1 for p in parts)
+    assert len(list((package / "data" / "lines").glob("part-*.jsonl"))) > 1
+    bagit.Bag(str(package)).validate()
+    check = verify_package(package)
+    assert check.ok, check.problems
+    assert check.records == summary.records
+    assert check.info["Ocpo-Format"] == FORMAT
+
+    done = await act(other_db_url, IN, lambda s, a: import_package(s, actor=a, directory=package))
+    assert done.created == summary.records
+    index_in_step(other_db_url)
+
+
+def _rebag(package: Path, target: Path, fmt: str, payload: Callable[[Path], None]) -> None:
+    """A copy of ``package``'s payload, changed by ``payload``, bagged again as ``fmt``."""
+    shutil.copytree(package / "data", target)
+    payload(target)
+    info = dict(bagit.Bag(str(package)).info)
+    info["Ocpo-Format"] = fmt
+    for name in ("Bagging-Date", "Payload-Oxum", "Bag-Software-Agent"):
+        info.pop(name, None)
+    bagit.make_bag(str(target), bag_info=info, checksums=["sha256"])
+
+
+async def test_a_package_of_an_unknown_format_names_it_and_imports_nothing(
+    client: httpx.AsyncClient, db_url: str, other_db_url: str, tmp_path: Path
+) -> None:
+    package = tmp_path / "package"
+    await exported(client, db_url, package)
+    future = tmp_path / "future"
+    _rebag(package, future, "ocpo-coord handover package 99", lambda _: None)
+    check = verify_package(future)
+    assert not check.ok
+    assert any("'ocpo-coord handover package 99'" in p and FORMAT in p for p in check.problems), (
+        check.problems
+    )
+    before = await counts(other_db_url)
+    with pytest.raises(InvalidPackage, match="ocpo-coord handover package 99"):
+        await act(other_db_url, IN, lambda s, a: import_package(s, actor=a, directory=future))
+    assert await counts(other_db_url) == before
+
+
+def _as_format_1(data: Path) -> None:
+    """Format 1: one JSON file per record, the lines inside handover.json."""
+    for part in sorted(data.glob("records/*/part-*.jsonl")):
+        for line in part.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            (part.parent / f"{record['id']}.json").write_text(json.dumps(record), encoding="utf-8")
+        part.unlink()
+    manifest = json.loads((data / "handover.json").read_text(encoding="utf-8"))
+    manifest["format"] = FORMAT_1
+    manifest["lines"] = [
+        json.loads(line)
+        for part in sorted((data / "lines").glob("part-*.jsonl"))
+        for line in part.read_text(encoding="utf-8").splitlines()
+    ]
+    (data / "handover.json").write_text(json.dumps(manifest), encoding="utf-8")
+    shutil.rmtree(data / "lines")
+
+
+async def test_a_package_of_format_1_still_imports(
+    client: httpx.AsyncClient, db_url: str, other_db_url: str, tmp_path: Path
+) -> None:
+    package = tmp_path / "package"
+    _, summary = await exported(client, db_url, package)
+    old = tmp_path / "old"
+    _rebag(package, old, FORMAT_1, _as_format_1)
+    assert not list(old.glob("data/records/*/part-*.jsonl"))
+    check = verify_package(old)
+    assert check.ok, check.problems
+    assert check.records == summary.records
+    done = await act(other_db_url, IN, lambda s, a: import_package(s, actor=a, directory=old))
+    assert done.created == summary.records
+    assert (await counts(other_db_url))["record"] == summary.records
+    index_in_step(other_db_url)
+
+
+async def test_export_refuses_when_the_exporter_may_not_read_every_record(
+    client: httpx.AsyncClient, db_url: str, tmp_path: Path
+) -> None:
+    hid = await completed_handover(client)
+    hidden_from_prosecutor = [
+        line
+        for line in await lines(client, hid, "eulex.prosecutor")
+        if line["disposition"] == "accepted"
+        and line["kind"] in ("case", "evidence", "note", "intel_item", "task")
+        and not line["readable"]
+    ]
+    assert hidden_from_prosecutor, "the demo moves records above a CONFIDENTIAL clearance"
+    target = tmp_path / "package"
+    with pytest.raises(Exception, match="transferred records are not readable by you") as refused:
+        await act(
+            db_url,
+            "eulex.prosecutor",
+            lambda s, a: export_handover(s, actor=a, handover_id=uuid.UUID(hid), directory=target),
+        )
+    assert str(refused.value).startswith(f"{len(hidden_from_prosecutor)} transferred records")
+    # Nothing is left behind, not even part of the payload.
+    assert not target.exists() or not any(target.iterdir())

@@ -1,52 +1,74 @@
 """Import a verified handover package into this installation: all or nothing, once.
 
-The package is verified first (fixity, completeness, no extra file); if anything is
-wrong nothing is read further. Every record gets a new id here; the old-to-new map
-is kept (``imported_record``) and makes a second import of the same package a no-op.
-Records keep their markings (never widened: releases to agencies or people unknown
-here are dropped, which only narrows), their originator and their provenance, plus a
-line saying where they came from. The caller's transaction holds it all, so a failure
-half-way leaves this database as it was.
+The package is verified first (fixity, completeness, no extra file, a format this
+installation reads); if anything is wrong nothing is read further. Every record gets a
+new id here; the old-to-new map is kept (``imported_record``) and makes a second import
+of the same package a no-op. Records keep their markings (never widened: releases to
+agencies or people unknown here are dropped, which only narrows), their originator and
+their provenance, plus a line saying where they came from. The caller's transaction
+holds it all, so a failure half-way leaves this database as it was.
+
+Records are read line by line and inserted a batch at a time with plain inserts, so
+neither the queries nor the memory grow per record (only the id map does, which the
+summary returns). Plain inserts bypass the session's flush hooks, so each batch also
+refreshes its records' rows in the visibility index itself.
 """
 
 import uuid
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
+from functools import cache
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-from sqlmodel import select
+from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticUndefined
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
+from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.context import Actor
-from ocpo_coord.directory.repository import theatre_by_code
+from ocpo_coord.directory.repository import theatre_by_code, theatre_codes
 from ocpo_coord.exceptions import Forbidden, InvalidInput
-from ocpo_coord.handover.package import RECORD_KINDS, InvalidPackage, parse_uuid, read_json, verify_package
+from ocpo_coord.handover import package_repository as bulk
+from ocpo_coord.handover.package import (
+    InvalidPackage,
+    line_payloads,
+    parse_uuid,
+    read_json,
+    record_payloads,
+    verify_package,
+)
 from ocpo_coord.models import (
     Agency,
-    Case,
     CaseAgency,
     CaseCrimeType,
     CaseMember,
     CustodyEvent,
-    Evidence,
     Handover,
     HandoverLine,
     ImportedRecord,
     IntelCase,
-    IntelItem,
-    Note,
     Record,
     RecordRelease,
-    Task,
     TaskDependency,
     TaskSupportingAgency,
     User,
 )
-from ocpo_coord.models.enums import Classification, HandoverStatus, RecordKind, Role
+from ocpo_coord.models.base import column_values
+from ocpo_coord.models.enums import Classification, HandoverStatus, RecordKind, Role, Tlp
+from ocpo_coord.sharing import reach
 
+# Cases first: the other kinds point at them (parent, restricted case, intelligence links).
 _ORDER = ("case", "intel_item", "evidence", "note", "task")
+# Records per insert: large enough that round trips do not count, small enough that a
+# batch of rows stays a few megabytes.
+BATCH = 1000
+
+Payloads = list[tuple[str, dict[str, Any]]]
 
 
 class ImportSummary(BaseModel):
@@ -61,6 +83,7 @@ async def import_package(session: AsyncSession, *, actor: Actor, directory: Path
     check = verify_package(directory)
     if not check.ok:
         raise InvalidPackage("package failed verification: " + "; ".join(check.problems), field="package")
+    package_format = check.info["Ocpo-Format"]
     root = directory / "data"
     manifest = read_json(root / "handover.json")
     source = str(manifest["source_installation"])
@@ -84,19 +107,15 @@ async def import_package(session: AsyncSession, *, actor: Actor, directory: Path
         )
     loader = _Loader(session, actor, source, source_handover, header)
     await loader.prepare()
-    files: dict[str, list[Path]] = {
-        kind: sorted((root / "records" / kind).glob("*.json")) for kind in RECORD_KINDS
-    }
-    payloads = {kind: [read_json(p) for p in files[kind]] for kind in _ORDER}
     # New ids first, so links between records (parent, case, dependency) resolve in any order.
     for kind in _ORDER:
-        for payload in payloads[kind]:
-            loader.id_map[parse_uuid(payload["id"], f"records/{kind}")] = uuid.uuid4()
+        for where, payload in record_payloads(root, package_format, kind):
+            loader.id_map[parse_uuid(_field(payload, "id", where), where)] = uuid.uuid4()
     for kind in _ORDER:
-        for payload in payloads[kind]:
-            await loader.record(kind, payload)
-    await loader.links(payloads)
-    await loader.handover(manifest["lines"])
+        for batch in _batches(record_payloads(root, package_format, kind), BATCH):
+            await loader.records(kind, batch)
+    await loader.dependencies()
+    await loader.handover(line_payloads(root, package_format, manifest))
     await record_event(
         session,
         actor=actor,
@@ -113,6 +132,74 @@ async def import_package(session: AsyncSession, *, actor: Actor, directory: Path
         already_imported=False,
         id_map={str(k): str(v) for k, v in loader.id_map.items()},
     )
+
+
+def _batches(items: Iterable[tuple[str, Any]], size: int) -> Iterator[Payloads]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _field(payload: Any, name: str, where: str) -> Any:
+    if not isinstance(payload, dict) or name not in payload:
+        raise InvalidPackage(f"{where}: no {name}", field="package")
+    return payload[name]
+
+
+def _insert(session: Session, model: type[SQLModel], rows: list[dict[str, Any]]) -> None:
+    bulk.insert_rows(session.connection(), model, rows)
+
+
+def _row(model: type[SQLModel], **values: Any) -> dict[str, Any]:
+    """Every column of a new row, the model's defaults included (plain inserts skip
+    them). Building the model object instead costs ten times as much."""
+    row = {}
+    for name, default, factory in _column_defaults(model):
+        if name in values:
+            row[name] = values[name]
+        elif factory is not None:
+            row[name] = factory()
+        elif default is PydanticUndefined:
+            raise TypeError(f"{model.__name__}.{name} is required")
+        else:
+            row[name] = default
+    return row
+
+
+@cache
+def _column_defaults(model: type[SQLModel]) -> list[tuple[str, Any, Callable[[], Any] | None]]:
+    fields = model.model_fields
+    return [
+        (column.name, fields[column.name].default, fields[column.name].default_factory)  # type: ignore[misc]
+        for column in bulk.table(model).c
+    ]
+
+
+class _Batch:
+    """The rows of a batch of records, table by table, in the order they are inserted."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.records: list[dict[str, Any]] = []
+        self.domain: list[dict[str, Any]] = []
+        self.links: dict[type[SQLModel], list[dict[str, Any]]] = {
+            RecordRelease: [],
+            CaseCrimeType: [],
+            CaseAgency: [],
+            CaseMember: [],
+            CustodyEvent: [],
+            TaskSupportingAgency: [],
+            IntelCase: [],
+            ImportedRecord: [],
+        }
+        self.references: dict[str, str] = {}
+
+    def add(self, model: type[SQLModel], **values: Any) -> None:
+        self.links[model].append(_row(model, **values))
+
+    @property
+    def ids(self) -> list[uuid.UUID]:
+        return [row["id"] for row in self.records]
 
 
 class _Loader:
@@ -132,8 +219,11 @@ class _Loader:
         self.id_map: dict[uuid.UUID, uuid.UUID] = {}
         self.agencies: dict[str, uuid.UUID] = {}
         self.users: dict[str, uuid.UUID] = {}
+        self.theatres: dict[str, uuid.UUID] = {}
         self.theatre_id = uuid.UUID(int=0)
         self.handover_id = uuid.uuid4()
+        # Task to task links wait until every task is in: either end may come later.
+        self.pending_dependencies: list[dict[str, Any]] = []
 
     async def prepare(self) -> None:
         principal = self.actor.principal
@@ -157,6 +247,7 @@ class _Loader:
                 f"theatre {self.header['theatre']} does not exist in this installation", field="package"
             )
         self.theatre_id = theatre.id
+        self.theatres = {code: theatre_id for theatre_id, code in (await theatre_codes(self.session)).items()}
         self.users = dict((await self.session.exec(select(User.login, User.id))).all())
 
     def agency(self, code: str | None, where: str) -> uuid.UUID:
@@ -169,8 +260,43 @@ class _Loader:
     def mapped(self, value: str | None) -> uuid.UUID | None:
         return self.id_map.get(uuid.UUID(value)) if value else None
 
-    async def record(self, kind: str, payload: dict[str, Any]) -> None:
-        where = f"records/{kind}/{payload['id']}.json"
+    async def records(self, kind: str, payloads: Payloads) -> None:
+        """One batch of records of one kind: rows built, inserted, indexed and audited."""
+        batch = _Batch(kind)
+        for where, payload in payloads:
+            try:
+                self._collect(batch, where, payload)
+            except (KeyError, TypeError, ValueError, ValidationError) as exc:
+                raise InvalidPackage(
+                    f"{where}: not a valid {kind} record ({exc!r})", field="package"
+                ) from exc
+        await self.session.run_sync(lambda s: self._insert(s.connection(), batch))
+        await record_event(
+            self.session,
+            actor=self.actor,
+            action="handover.import_records",
+            record_kind=kind,
+            record_ids=batch.ids,
+            after={"source": self.source, "source_handover_id": str(self.source_handover)},
+            detail=f"imported from installation {self.source} under handover {self.header['reference']}",
+        )
+
+    def _insert(self, conn: Connection, batch: _Batch) -> None:
+        taken = bulk.existing_case_references(conn, list(batch.references))
+        if taken:
+            reference = min(taken)
+            raise InvalidInput(
+                f"{batch.references[reference]}: case reference {reference} already exists here",
+                field="package",
+            )
+        bulk.insert_rows(conn, Record, batch.records)
+        bulk.insert_rows(conn, bulk.DOMAIN[batch.kind], batch.domain)
+        for model, rows in batch.links.items():
+            bulk.insert_rows(conn, model, rows)
+        # What the session's flush hook would have done for these records.
+        reach.refresh(conn, batch.ids)
+
+    def _collect(self, batch: _Batch, where: str, payload: dict[str, Any]) -> None:
         old_id = uuid.UUID(payload["id"])
         new_id = self.id_map[old_id]
         markings = payload["markings"]
@@ -178,127 +304,107 @@ class _Loader:
             classification = Classification[markings["classification"]]
         except KeyError as exc:
             raise InvalidPackage(f"{where}: unknown classification", field="package") from exc
-        theatre = await theatre_by_code(self.session, payload["theatre"]) if payload.get("theatre") else None
-        record = Record(
-            id=new_id,
-            kind=RecordKind(kind),
-            originator_agency_id=self.agency(payload["originator_agency"], where),
-            custodian_agency_id=self.agency(payload["custodian_agency"], where),
-            owner_agency_id=self.agency(payload["owner_agency"], where),
-            created_by_id=self.users.get(payload.get("created_by") or ""),
-            theatre_id=theatre.id if theatre else self.theatre_id,
-            parent_id=self.mapped(payload.get("parent_id")),
-            restricted_case_id=self.mapped(payload.get("restricted_case_id")),
-            classification=classification,
-            tlp=markings["tlp"],
-            orcon=bool(markings["orcon"]),
-            nohost=bool(markings["nohost"]),
-            provenance=(
-                f"{payload.get('provenance', '')}; imported from installation {self.source} under handover "
-                f"{self.header['reference']} on {self.actor.now.date().isoformat()} (source id {old_id})"
-            ).lstrip("; "),
-            created_at=datetime.fromisoformat(payload["created_at"]),
-            updated_at=self.actor.now,
+        theatre = payload.get("theatre")
+        batch.records.append(
+            _row(
+                Record,
+                id=new_id,
+                kind=RecordKind(batch.kind),
+                originator_agency_id=self.agency(payload["originator_agency"], where),
+                custodian_agency_id=self.agency(payload["custodian_agency"], where),
+                owner_agency_id=self.agency(payload["owner_agency"], where),
+                created_by_id=self.users.get(payload.get("created_by") or ""),
+                theatre_id=self.theatres.get(theatre.upper(), self.theatre_id)
+                if theatre
+                else self.theatre_id,
+                parent_id=self.mapped(payload.get("parent_id")),
+                restricted_case_id=self.mapped(payload.get("restricted_case_id")),
+                classification=classification,
+                tlp=Tlp(markings["tlp"]),
+                orcon=bool(markings["orcon"]),
+                nohost=bool(markings["nohost"]),
+                provenance=(
+                    f"{payload.get('provenance', '')}; imported from installation {self.source} under "
+                    f"handover {self.header['reference']} on {self.actor.now.date().isoformat()} "
+                    f"(source id {old_id})"
+                ).lstrip("; "),
+                created_at=datetime.fromisoformat(payload["created_at"]),
+                updated_at=self.actor.now,
+            )
         )
-        self.session.add(record)
-        await self.session.flush()
         # Releases only to agencies and people that exist here: dropping one narrows.
         for code in markings.get("releasable_to", []):
             if code in self.agencies:
-                self.session.add(RecordRelease(record_id=new_id, agency_id=self.agencies[code]))
+                batch.add(
+                    RecordRelease, record_id=new_id, agency_id=self.agencies[code], created_at=self.actor.now
+                )
         for login in markings.get("named_readers", []):
             if login in self.users:
-                self.session.add(RecordRelease(record_id=new_id, user_id=self.users[login]))
-        await self._domain(kind, new_id, payload, where)
-        self.session.add(
-            ImportedRecord(
-                source_installation=self.source,
-                source_handover_id=self.source_handover,
-                source_id=old_id,
-                target_id=new_id,
-                kind=kind,
-                imported_at=self.actor.now,
-            )
-        )
-        await self.session.flush()
-        await record_event(
-            self.session,
-            actor=self.actor,
-            action="handover.import_record",
-            record_kind=kind,
-            record_id=new_id,
-            after={"source_id": str(old_id), "source": self.source},
+                batch.add(
+                    RecordRelease, record_id=new_id, user_id=self.users[login], created_at=self.actor.now
+                )
+        self._domain(batch, new_id, payload, where)
+        batch.add(
+            ImportedRecord,
+            source_installation=self.source,
+            source_handover_id=self.source_handover,
+            source_id=old_id,
+            target_id=new_id,
+            kind=batch.kind,
+            imported_at=self.actor.now,
         )
 
-    async def _domain(self, kind: str, new_id: uuid.UUID, payload: dict[str, Any], where: str) -> None:
+    def _domain(self, batch: _Batch, new_id: uuid.UUID, payload: dict[str, Any], where: str) -> None:
         data = dict(payload["data"])
         links = payload.get("links", {})
-        s = self.session
+        kind = batch.kind
         if kind == "case":
-            reference = data["reference"]
-            if (await s.exec(select(Case.id).where(Case.reference == reference))).first() is not None:
-                raise InvalidInput(
-                    f"{where}: case reference {reference} already exists here", field="package"
-                )
+            batch.references[data["reference"]] = where
             data["lead_agency_id"] = self.agency(links["lead_agency"], where)
-            s.add(Case.model_validate(data | {"id": new_id}))
-            await s.flush()
             for crime in links.get("crime_types", []):
-                s.add(CaseCrimeType(case_id=new_id, crime_type=crime))
+                batch.add(CaseCrimeType, case_id=new_id, crime_type=crime)
             for link in links.get("agencies", []):
                 if link["agency"] in self.agencies:
-                    s.add(
-                        CaseAgency(case_id=new_id, agency_id=self.agencies[link["agency"]], role=link["role"])
+                    batch.add(
+                        CaseAgency, case_id=new_id, agency_id=self.agencies[link["agency"]], role=link["role"]
                     )
             for login in links.get("members", []):
                 if login in self.users:
-                    s.add(CaseMember(case_id=new_id, user_id=self.users[login]))
+                    batch.add(CaseMember, case_id=new_id, user_id=self.users[login])
         elif kind == "intel_item":
-            s.add(IntelItem.model_validate(data | {"id": new_id}))
+            # Cases are imported before intelligence, so the linked case is already in.
+            for case_id in links.get("case_ids", []):
+                target = self.mapped(case_id)
+                if target is not None:
+                    batch.add(IntelCase, intel_id=new_id, case_id=target)
         elif kind == "evidence":
-            s.add(Evidence.model_validate(data | {"id": new_id}))
-            await s.flush()
             for event in links.get("custody", []):
-                s.add(
-                    CustodyEvent(
-                        evidence_id=new_id,
-                        holder_agency_id=self.agency(event["holder_agency"], where),
-                        holder_user_id=self.users.get(event.get("holder") or ""),
-                        received_at=datetime.fromisoformat(event["received_at"]),
-                        location=event["location"],
-                        note=event["note"],
-                    )
+                batch.add(
+                    CustodyEvent,
+                    evidence_id=new_id,
+                    holder_agency_id=self.agency(event["holder_agency"], where),
+                    holder_user_id=self.users.get(event.get("holder") or ""),
+                    received_at=datetime.fromisoformat(event["received_at"]),
+                    location=event["location"],
+                    note=event["note"],
                 )
-        elif kind == "note":
-            s.add(Note.model_validate(data | {"id": new_id}))
         elif kind == "task":
             data["lead_agency_id"] = self.agency(links["lead_agency"], where)
             data["assignee_user_id"] = self.users.get(links.get("assignee") or "")
-            s.add(Task.model_validate(data | {"id": new_id}))
-            await s.flush()
             for code in links.get("supporting_agencies", []):
                 if code in self.agencies:
-                    s.add(TaskSupportingAgency(task_id=new_id, agency_id=self.agencies[code]))
-
-    async def links(self, payloads: dict[str, list[dict[str, Any]]]) -> None:
-        """Links that point from one imported record to another."""
-        for payload in payloads["intel_item"]:
-            for case_id in payload.get("links", {}).get("case_ids", []):
-                target = self.mapped(case_id)
-                if target is not None:
-                    self.session.add(
-                        IntelCase(intel_id=self.id_map[uuid.UUID(payload["id"])], case_id=target)
-                    )
-        for payload in payloads["task"]:
-            for dep in payload.get("links", {}).get("depends_on", []):
+                    batch.add(TaskSupportingAgency, task_id=new_id, agency_id=self.agencies[code])
+            for dep in links.get("depends_on", []):
                 target = self.mapped(dep)
                 if target is not None:
-                    self.session.add(
-                        TaskDependency(task_id=self.id_map[uuid.UUID(payload["id"])], depends_on_id=target)
-                    )
-        await self.session.flush()
+                    self.pending_dependencies.append({"task_id": new_id, "depends_on_id": target})
+        batch.domain.append(column_values(bulk.DOMAIN[kind].model_validate(data | {"id": new_id})))
 
-    async def handover(self, lines: list[dict[str, Any]]) -> None:
+    async def dependencies(self) -> None:
+        """Links that point from one imported task to another, now that all are in."""
+        await self.session.run_sync(_insert, TaskDependency, self.pending_dependencies)
+
+    async def handover(self, lines: Iterable[tuple[str, Any]]) -> None:
         """The handover itself, completed, with every line as the source recorded it."""
         h = self.header
         reference = h["reference"]
@@ -326,25 +432,30 @@ class _Loader:
         )
         self.session.add(handover)
         await self.session.flush()
-        for ln in lines:
+        for batch in _batches(lines, BATCH):
+            rows = [self._line(where, ln) for where, ln in batch]
+            await self.session.run_sync(_insert, HandoverLine, rows)
+
+    def _line(self, where: str, ln: dict[str, Any]) -> dict[str, Any]:
+        try:
             subject = uuid.UUID(ln["subject_id"]) if ln.get("subject_id") else None
-            self.session.add(
-                HandoverLine(
-                    handover_id=handover.id,
-                    seq=ln["seq"],
-                    kind=ln["kind"],
-                    subject_id=self.id_map.get(subject, subject) if subject else None,
-                    title=ln.get("title", ""),
-                    disposition=ln["disposition"],
-                    reason=ln["reason"],
-                    decline_outcome=ln.get("decline_outcome"),
-                    completion_evidence=ln.get("completion_evidence", ""),
-                    decided_at=datetime.fromisoformat(ln["decided_at"]) if ln.get("decided_at") else None,
-                    decided_by_id=self.users.get(ln.get("decided_by") or ""),
-                    consent_agency_id=self.agencies.get(ln.get("consent_agency") or ""),
-                    consent_status=ln["consent_status"],
-                    consent_by_id=self.users.get(ln.get("consent_by") or ""),
-                    created_at=self.actor.now,
-                )
+            return _row(
+                HandoverLine,
+                handover_id=self.handover_id,
+                seq=ln["seq"],
+                kind=ln["kind"],
+                subject_id=self.id_map.get(subject, subject) if subject else None,
+                title=ln.get("title", ""),
+                disposition=ln["disposition"],
+                reason=ln["reason"],
+                decline_outcome=ln.get("decline_outcome"),
+                completion_evidence=ln.get("completion_evidence", ""),
+                decided_at=datetime.fromisoformat(ln["decided_at"]) if ln.get("decided_at") else None,
+                decided_by_id=self.users.get(ln.get("decided_by") or ""),
+                consent_agency_id=self.agencies.get(ln.get("consent_agency") or ""),
+                consent_status=ln["consent_status"],
+                consent_by_id=self.users.get(ln.get("consent_by") or ""),
+                created_at=self.actor.now,
             )
-        await self.session.flush()
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InvalidPackage(f"{where}: not a valid handover line ({exc!r})", field="package") from exc
