@@ -143,6 +143,7 @@ def bench(
     handover_cases: Annotated[int, typer.Option(help="Cases in the exported handover.")] = 20_000,
     seconds: Annotated[float, typer.Option(help="Duration of each throughput run.")] = 3.0,
     clients: Annotated[int, typer.Option(help="Concurrent clients for throughput.")] = 4,
+    workers: Annotated[int, typer.Option(help="Service processes sharing the database.")] = 1,
 ) -> None:
     """Generate a synthetic theatre and measure the hot paths against the database's floor."""
     import json
@@ -159,6 +160,7 @@ def bench(
         handover_cases=handover_cases,
         seconds=seconds,
         clients=clients,
+        workers=workers,
     )
     result = run(options)
     result["ratios"] = ratios(result, json.loads(baseline.read_text()) if baseline else None)

@@ -16,7 +16,16 @@ READ_KEYS = [f"{reader}/{page}" for reader in ("broad", "middle", "narrow") for 
 
 def test_bench_tiny_scale_on_sqlite() -> None:
     result = run(
-        Options(scale=0.0002, repeat=1, deep_pages=2, clients=2, seconds=0.2, writes=1, handover_cases=5)
+        Options(
+            scale=0.0002,
+            repeat=1,
+            deep_pages=2,
+            clients=2,
+            seconds=0.2,
+            writes=1,
+            handover_cases=5,
+            workers=2,
+        )
     )
     assert result["dialect"] == "sqlite"
     assert result["generate"]["counts"]["records"] > 0
@@ -37,11 +46,13 @@ def test_bench_tiny_scale_on_sqlite() -> None:
     assert result["audit_verify"]["entries"] > 0
     assert result["audit_verify"]["per_second"] > 0
     assert result["service"]["peak_rss_mb"] > 0
+    assert result["service"]["workers"] == 2
     assert handover["export_peak_rss_mb"] > 0
     result["ratios"] = ratios(result, baseline=result)
     assert all(value > 0 for value in result["ratios"].values())
     assert "full_vs_small_scale" in result["ratios"]
     assert "audit verify" in table(result)
+    assert "2 service process(es)" in table(result)
     json.dumps(result, default=str)
 
 

@@ -180,11 +180,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_service(env: dict[str, str], port: int) -> Any:
-    """The real application under uvicorn in its own process, on a loopback port."""
+def running_service(env: dict[str, str], port: int, workers: int = 1) -> Any:
+    """The real application under uvicorn on a loopback port, in its own process, or in
+    ``workers`` processes that share the database and nothing else."""
     command = [
         sys.executable, "-m", "uvicorn", "ocpo_coord.app:create_app", "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+        "--workers", str(workers),
     ]  # fmt: skip
     process = subprocess.Popen(command, env={**os.environ, **env})
     try:
@@ -204,15 +206,26 @@ def running_service(env: dict[str, str], port: int) -> Any:
         process.wait(timeout=30)
 
 
+def _process_tree(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    found = [pid]
+    if children.exists():
+        for child in children.read_text().split():
+            found += _process_tree(int(child))
+    return found
+
+
 def peak_rss_mb(pid: int) -> float:
-    """High-water resident set size of a process (Linux), in MiB."""
-    status = Path(f"/proc/{pid}/status")
-    if not status.exists():
-        return 0.0
-    for line in status.read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    """High-water resident set size of a process and its workers (Linux), in MiB."""
+    total = 0.0
+    for member in _process_tree(pid):
+        status = Path(f"/proc/{member}/status")
+        if not status.exists():
+            continue
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                total += int(line.split()[1]) / 1024
+    return total
 
 
 class Client:

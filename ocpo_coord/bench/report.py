@@ -71,7 +71,8 @@ def table(result: dict[str, Any]) -> str:
     a = result["audit_verify"]
     lines += [
         "",
-        f"throughput, {tp['rest']['clients']} clients: REST {tp['rest']['per_second']:.1f} pages/s, "
+        f"throughput, {tp['rest']['clients']} clients, {result['service']['workers']} service process(es): "
+        f"REST {tp['rest']['per_second']:.1f} pages/s, "
         f"GraphQL {tp['graphql']['per_second']:.1f} pages/s",
         f"writes: {w['per_second']:.1f} intelligence items with selectors/s (audit and deconfliction included)",
         f"handover: {h['cases']:,} cases, {h['records']:,} records, {h['bytes'] / 1e6:.1f} MB; "

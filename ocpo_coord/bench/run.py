@@ -35,6 +35,7 @@ class Options:
     seconds: float = 3.0
     writes: int = 50
     handover_cases: int = 20_000
+    workers: int = 1
 
 
 @contextmanager
@@ -120,7 +121,7 @@ def _run(options: Options, workdir: Path, source_url: str, target_url: str) -> d
         port = measure.free_port()
         base = f"http://127.0.0.1:{port}"
         _step("HTTP: pages, throughput, writes")
-        with measure.running_service(env, port) as process:
+        with measure.running_service(env, port, options.workers) as process:
             result.update(measure.http_timings(base, tokens, depth=options.deep_pages, repeat=options.repeat))
             result["throughput"] = measure.throughput(
                 base, tokens["middle"], clients=options.clients, seconds=options.seconds
@@ -128,7 +129,10 @@ def _run(options: Options, workdir: Path, source_url: str, target_url: str) -> d
             result["writes"] = operations.writes(
                 base, tokens["broad"], count=options.writes, theatre="KOS", phones=world.selector_pool
             )
-            result["service"] = {"peak_rss_mb": measure.peak_rss_mb(process.pid)}
+            result["service"] = {
+                "workers": options.workers,
+                "peak_rss_mb": measure.peak_rss_mb(process.pid),
+            }
         assert world.handover_id is not None
         os.environ.setdefault("OCPO_STATE_DIR", str(state))
         _step("handover export and import")
