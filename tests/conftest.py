@@ -69,11 +69,11 @@ def db_url(backend: str, workdir: Path) -> Iterator[str]:
     template = _template(backend, workdir)
     url = template.fresh_copy()
     yield url
-    _index_in_step(url)
+    index_in_step(url)
     template.drop_copy(url)
 
 
-def _index_in_step(url: str) -> None:
+def index_in_step(url: str) -> None:
     """Whatever the test wrote, the visibility index must match what the rule files each
     record under: a missing row would hide a record from someone who may read it."""
     engine = make_sync_engine(url)

@@ -17,14 +17,13 @@ from typer.testing import CliRunner
 from ocpo_coord.auth.principal import load_principal
 from ocpo_coord.cli import app as cli_app
 from ocpo_coord.context import Actor
-from ocpo_coord.db import make_async_engine, make_sync_engine, sessionmaker_for
+from ocpo_coord.db import make_async_engine, sessionmaker_for
 from ocpo_coord.handover import importer
 from ocpo_coord.handover.export import export_handover
 from ocpo_coord.handover.importer import import_package
 from ocpo_coord.handover.package import FORMAT, FORMAT_1, InvalidPackage, verify_package
 from ocpo_coord.models import AuditEvent, Case, Handover, ImportedRecord, Record
-from ocpo_coord.sharing.reach import drift
-from tests.conftest import auth
+from tests.conftest import auth, index_in_step
 from tests.test_handover import IN, OUT, lines, work_to_reviewed
 
 T = TypeVar("T")
@@ -84,19 +83,6 @@ async def exported(client: httpx.AsyncClient, db_url: str, target: Path, **optio
         lambda s, a: export_handover(s, actor=a, handover_id=uuid.UUID(hid), directory=target, **options),
     )
     return hid, summary
-
-
-def index_in_step(url: str) -> None:
-    """An import writes records with plain inserts: their visibility index rows must
-    still be what the rule gives."""
-    engine = make_sync_engine(url)
-    try:
-        with engine.connect() as conn:
-            missing, extra = drift(conn)
-    finally:
-        engine.dispose()
-    assert not missing, f"visibility index lacks rows: {missing}"
-    assert not extra, f"visibility index has rows the rule does not give: {extra}"
 
 
 async def import_audit_ids(url: str) -> list[str]:
