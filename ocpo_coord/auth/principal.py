@@ -3,7 +3,8 @@
 import uuid
 from dataclasses import dataclass, field
 
-from sqlmodel import select
+from sqlalchemy import literal, union_all
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.exceptions import Unauthenticated
@@ -34,31 +35,34 @@ class Principal:
 
 
 async def load_principal(session: AsyncSession, login: str) -> Principal:
-    user = (await session.exec(select(User).where(User.login == login))).one_or_none()
+    # Two round trips on every request instead of four: the account with its agency,
+    # then the agency's theatres and sharing groups together.
+    found = (
+        await session.exec(
+            select(User, Agency)
+            .outerjoin(Agency, col(Agency.id) == col(User.agency_id))
+            .where(User.login == login)
+        )
+    ).one_or_none()
+    user, agency = found if found is not None else (None, None)
     if user is None or not user.active:
         # Same message for unknown and inactive accounts: nothing to learn by probing.
         raise Unauthenticated("no active account for this token")
-    agency: Agency | None = None
     theatre_ids: frozenset[uuid.UUID] = frozenset()
     group_ids: frozenset[uuid.UUID] = frozenset()
     if user.agency_id is not None:
-        agency = await session.get(Agency, user.agency_id)
-        theatre_ids = frozenset(
-            (
-                await session.exec(
-                    select(AgencyTheatre.theatre_id).where(AgencyTheatre.agency_id == user.agency_id)
-                )
-            ).all()
+        memberships = union_all(
+            select(literal("theatre"), col(AgencyTheatre.theatre_id)).where(
+                AgencyTheatre.agency_id == user.agency_id
+            ),
+            select(literal("group"), col(SharingGroupMember.sharing_group_id)).where(
+                SharingGroupMember.agency_id == user.agency_id
+            ),
         )
-        group_ids = frozenset(
-            (
-                await session.exec(
-                    select(SharingGroupMember.sharing_group_id).where(
-                        SharingGroupMember.agency_id == user.agency_id
-                    )
-                )
-            ).all()
-        )
+        both = memberships.subquery()
+        rows = (await session.exec(select(both.c[0], both.c[1]))).all()
+        theatre_ids = frozenset(member for kind, member in rows if kind == "theatre")
+        group_ids = frozenset(member for kind, member in rows if kind == "group")
     roles = frozenset(Role(r) for r in user.roles if r in Role.__members__.values())
     return Principal(
         user_id=user.id,
