@@ -15,26 +15,31 @@ from ocpo_coord.models import AuditEvent
 _CHAIN_LOCK_KEY = 0x0C90A0D1
 
 
-def hashed_fields(event: "AuditEvent | Row[Any]") -> dict[str, Any]:
-    """The fields the hash covers: everything but the chain columns and the seq.
+# The columns an entry's hash always covers: everything but the chain columns, the seq
+# and ``record_ids``. Appends (``hashed_fields``) and the verifier's fast walk
+# (``audit/verify.py``) both read this one list.
+HASHED_COLUMNS = (
+    "id",
+    "at",
+    "actor_id",
+    "actor_name",
+    "agency_id",
+    "request_id",
+    "action",
+    "record_kind",
+    "record_id",
+    "before",
+    "after",
+    "detail",
+)
 
-    ``record_ids`` (the records an entry about several records names) is covered when
-    set; entries without it hash as they did before the column existed.
+
+def hashed_fields(event: "AuditEvent | Row[Any]") -> dict[str, Any]:
+    """The fields the hash covers: ``HASHED_COLUMNS``, and ``record_ids`` (the records
+    an entry about several records names) when set; entries without it hash as they
+    did before the column existed.
     """
-    fields: dict[str, Any] = {
-        "id": event.id,
-        "at": event.at,
-        "actor_id": event.actor_id,
-        "actor_name": event.actor_name,
-        "agency_id": event.agency_id,
-        "request_id": event.request_id,
-        "action": event.action,
-        "record_kind": event.record_kind,
-        "record_id": event.record_id,
-        "before": event.before,
-        "after": event.after,
-        "detail": event.detail,
-    }
+    fields: dict[str, Any] = {name: getattr(event, name) for name in HASHED_COLUMNS}
     if event.record_ids is not None:
         fields["record_ids"] = event.record_ids
     return fields

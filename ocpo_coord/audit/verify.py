@@ -9,10 +9,10 @@ from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, Select, Text, cast, select
+from sqlalchemy import Connection, Engine, Row, Select, Text, Uuid, cast, select
 
 from ocpo_coord.audit.canonical import GENESIS_HASH, chain_hash, read_json
-from ocpo_coord.audit.service import hashed_fields
+from ocpo_coord.audit.service import HASHED_COLUMNS, hashed_fields
 from ocpo_coord.models import AuditEvent
 
 
@@ -65,8 +65,12 @@ def _walk(links: Iterable[_Link]) -> ChainReport:
     return ChainReport(checked, previous)
 
 
+# Columns stored as JSON: read as their text and parsed once here.
+_JSON_COLUMNS = frozenset({"before", "after"})
+
+
 def _chain_select(dialect: str) -> Select[Any]:
-    """The chain's columns in the order ``_links`` unpacks them.
+    """seq, prev_hash, hash, the ``HASHED_COLUMNS`` in their order, then ``record_ids``.
 
     JSON columns come as their stored text, parsed once here rather than by the
     driver's slower parser. On PostgreSQL, UUIDs come as text too: its text form is
@@ -74,63 +78,41 @@ def _chain_select(dialect: str) -> Select[Any]:
     """
     c = AuditEvent.__table__.c  # type: ignore[attr-defined]
 
-    def uuid_column(column: Any) -> Any:
-        return cast(column, Text) if dialect == "postgresql" else column
+    def as_read(name: str) -> Any:
+        column = c[name]
+        if name in _JSON_COLUMNS or (dialect == "postgresql" and isinstance(column.type, Uuid)):
+            return cast(column, Text)
+        return column
 
-    return select(
-        c.seq,
-        c.prev_hash,
-        c.hash,
-        uuid_column(c.id),
-        c.at,
-        uuid_column(c.actor_id),
-        c.actor_name,
-        uuid_column(c.agency_id),
-        c.request_id,
-        c.action,
-        c.record_kind,
-        uuid_column(c.record_id),
-        cast(c.before, Text),
-        cast(c.after, Text),
-        c.detail,
-        cast(c.record_ids, Text),
-    ).order_by(c.seq)
+    hashed = [as_read(name) for name in HASHED_COLUMNS]
+    return select(c.seq, c.prev_hash, c.hash, *hashed, cast(c.record_ids, Text)).order_by(c.seq)
 
 
 def _json(text: str | None) -> tuple[Any, bool]:
     return (None, True) if text is None else read_json(text)
 
 
+_JSON_AT = tuple(i for i, name in enumerate(HASHED_COLUMNS) if name in _JSON_COLUMNS)
+
+
 def _links(rows: Iterable[Any]) -> Iterator[_Link]:
-    """Rows of ``_chain_select`` as links; their fields are those ``hashed_fields`` names.
+    """Rows of ``_chain_select`` as links, with the fields ``hashed_fields`` gives.
 
     The other columns are text, UUIDs and a timestamp, all plain: the fields are plain
     when the JSON columns are.
     """
     for row in rows:
-        (seq, prev_hash, digest, id_, at, actor_id, actor_name, agency_id, request_id) = row[:9]
-        (action, record_kind, record_id, before_text, after_text, detail, record_ids) = row[9:]
-        before, plain_before = _json(before_text)
-        after, plain_after = _json(after_text)
-        names, plain_names = _json(record_ids)
-        fields = {
-            "id": id_,
-            "at": at,
-            "actor_id": actor_id,
-            "actor_name": actor_name,
-            "agency_id": agency_id,
-            "request_id": request_id,
-            "action": action,
-            "record_kind": record_kind,
-            "record_id": record_id,
-            "before": before,
-            "after": after,
-            "detail": detail,
-        }
+        values = list(row[3:-1])
+        plain = True
+        for i in _JSON_AT:
+            values[i], plain_value = _json(values[i])
+            plain = plain and plain_value
+        fields = dict(zip(HASHED_COLUMNS, values, strict=True))
+        names, plain_names = _json(row[-1])
         # JSON null reads as None, like SQL NULL: either way the entry names no records.
         if names is not None:
             fields["record_ids"] = names
-        yield seq, prev_hash, digest, fields, plain_before and plain_after and plain_names
+        yield row[0], row[1], row[2], fields, plain and plain_names
 
 
 def _postgres_rows(
