@@ -372,6 +372,30 @@ async def test_a_package_of_format_1_still_imports(
     index_in_step(other_db_url)
 
 
+def _in_a_missing_restricted_case(data: Path) -> None:
+    """The first record now says it belongs to a restricted case the package lacks."""
+    part = sorted(data.glob("records/*/part-*.jsonl"))[0]
+    lines = part.read_text(encoding="utf-8").splitlines()
+    record = json.loads(lines[0])
+    record["restricted_case_id"] = str(uuid.uuid4())
+    part.write_text("\n".join([json.dumps(record), *lines[1:]]) + "\n", encoding="utf-8")
+
+
+async def test_a_record_of_a_restricted_case_left_behind_is_refused(
+    client: httpx.AsyncClient, db_url: str, other_db_url: str, tmp_path: Path
+) -> None:
+    """Imported without its case, the record would be readable beyond the case's members."""
+    package = tmp_path / "package"
+    await exported(client, db_url, package)
+    orphan = tmp_path / "orphan"
+    _rebag(package, orphan, FORMAT, _in_a_missing_restricted_case)
+    assert verify_package(orphan).ok
+    before = await counts(other_db_url)
+    with pytest.raises(InvalidPackage, match=r"restricted case .* not in the package"):
+        await act(other_db_url, IN, lambda s, a: import_package(s, actor=a, directory=orphan))
+    assert await counts(other_db_url) == before
+
+
 async def test_export_refuses_when_the_exporter_may_not_read_every_record(
     client: httpx.AsyncClient, db_url: str, tmp_path: Path
 ) -> None:

@@ -43,7 +43,6 @@ from ocpo_coord.handover.package import (
     verify_package,
 )
 from ocpo_coord.models import (
-    Agency,
     CaseAgency,
     CaseCrimeType,
     CaseMember,
@@ -60,6 +59,7 @@ from ocpo_coord.models import (
 )
 from ocpo_coord.models.base import column_values
 from ocpo_coord.models.enums import Classification, HandoverStatus, RecordKind, Role, Tlp
+from ocpo_coord.records.repository import agency_codes
 from ocpo_coord.sharing import reach
 
 # Cases first: the other kinds point at them (parent, restricted case, intelligence links).
@@ -227,8 +227,7 @@ class _Loader:
 
     async def prepare(self) -> None:
         principal = self.actor.principal
-        rows = (await self.session.exec(select(Agency.code, Agency.id))).all()
-        self.agencies = dict(rows)
+        self.agencies = {code: agency_id for agency_id, code in (await agency_codes(self.session)).items()}
         incoming = self.header["incoming_agency"]
         if self.agencies.get(incoming) is None:
             raise InvalidPackage(f"agency {incoming} does not exist in this installation", field="package")
@@ -259,6 +258,19 @@ class _Loader:
 
     def mapped(self, value: str | None) -> uuid.UUID | None:
         return self.id_map.get(uuid.UUID(value)) if value else None
+
+    def restricted_case(self, value: str | None, where: str) -> uuid.UUID | None:
+        """The imported restricted case a record belongs to. A record of a restricted case
+        that did not come along is refused: imported without it, it would be open to
+        anyone its other markings allow, not only the case's members."""
+        target = self.mapped(value)
+        if value and target is None:
+            raise InvalidPackage(
+                f"{where}: the record belongs to restricted case {value}, which is not in the "
+                "package; importing it without the case would widen who may read it",
+                field="package",
+            )
+        return target
 
     async def records(self, kind: str, payloads: Payloads) -> None:
         """One batch of records of one kind: rows built, inserted, indexed and audited."""
@@ -318,7 +330,7 @@ class _Loader:
                 if theatre
                 else self.theatre_id,
                 parent_id=self.mapped(payload.get("parent_id")),
-                restricted_case_id=self.mapped(payload.get("restricted_case_id")),
+                restricted_case_id=self.restricted_case(payload.get("restricted_case_id"), where),
                 classification=classification,
                 tlp=Tlp(markings["tlp"]),
                 orcon=bool(markings["orcon"]),
