@@ -60,6 +60,8 @@ class World:
 
 
 # Whole days around NOW, so validity and expiry boundaries fall exactly on it.
+# NOW last, so that the checks after the loop below are about NOW.
+INSTANTS = (NOW - timedelta(days=1, hours=1), NOW + timedelta(days=1, hours=1), NOW)
 offsets = st.integers(min_value=-2, max_value=2).map(lambda d: NOW + timedelta(days=d))
 # Weighted so that the narrow paths (agreements, grants, boundaries) decide often.
 mostly_false = st.integers(0, 3).map(lambda n: n == 0)
@@ -217,21 +219,25 @@ def test_database_filter_and_single_record_decision_agree(engine_url: str, world
                 by_id = {r.id: r for r in world.records}
                 for user in world.users:
                     principal = _principal(world, user)
-                    statement = select(Record.id).where(
-                        col(Record.id).in_(record_ids), readable(principal, now=NOW)
-                    )
-                    in_database = set(session.exec(statement).all())
-                    in_memory = {
-                        record.id
-                        for record in world.records
-                        if can_read(
-                            principal,
-                            NOW,
-                            _facts(world, record),
-                            _facts(world, by_id[record.parent_id]) if record.parent_id else None,
+                    # The same reader at other instants too: the parts of the rule's
+                    # expression that do not depend on the time are built once per
+                    # reader, and agreements and grants must still be judged at each.
+                    for at in INSTANTS:
+                        statement = select(Record.id).where(
+                            col(Record.id).in_(record_ids), readable(principal, now=at)
                         )
-                    }
-                    assert in_database == in_memory, (user.login, principal, in_database ^ in_memory)
+                        in_database = set(session.exec(statement).all())
+                        in_memory = {
+                            record.id
+                            for record in world.records
+                            if can_read(
+                                principal,
+                                at,
+                                _facts(world, record),
+                                _facts(world, by_id[record.parent_id]) if record.parent_id else None,
+                            )
+                        }
+                        assert in_database == in_memory, (user.login, at, principal, in_database ^ in_memory)
 
                     held = held_by(
                         principal,

@@ -15,7 +15,9 @@ many costs a wasted look, never a leak. The property test checks that the reach 
 every record a reader may read includes one of that reader's scopes.
 """
 
+import functools
 import uuid
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -29,10 +31,43 @@ from ocpo_coord.models.enums import Tlp
 from ocpo_coord.sharing.scopes import EVERYONE, NOBODY, Reach, ScopeKind, all_of, any_of, scopes
 
 
+class ClockNeeded(Exception):
+    """A condition asked a reader without an instant for the time."""
+
+
 @dataclass(frozen=True, slots=True)
 class Reader:
     principal: Principal
-    now: datetime
+    instant: datetime | None
+
+    @property
+    def now(self) -> datetime:
+        if self.instant is None:
+            raise ClockNeeded
+        return self.instant
+
+
+def part_sql(condition: "Condition", rec: Any, reader: Reader) -> ColumnElement[bool]:
+    """``condition.sql(rec, reader)``, built once per reader when it does not depend on
+    the instant.
+
+    Building the rule's expression costs milliseconds, and most of it (the reader's
+    agency, groups, theatres, clearance) is the same on every request of the same
+    reader. Whether a part depends on the instant is found out, not declared: it is
+    first built for a reader without one, and a part that asks for the time is
+    rebuilt on every call. A new condition that reads the clock therefore can never
+    be served a tree built at another instant.
+    """
+    timeless = _timeless_sql(condition, rec, reader.principal)
+    return timeless if timeless is not None else condition.sql(rec, reader)
+
+
+@functools.lru_cache(maxsize=4096)
+def _timeless_sql(condition: "Condition", rec: Any, principal: Principal) -> ColumnElement[bool] | None:
+    try:
+        return condition.sql(rec, Reader(principal, None))
+    except ClockNeeded:
+        return None
 
 
 @dataclass(slots=True)
@@ -48,7 +83,7 @@ class RecordFacts:
     agreements: list[SharingAgreement] = field(default_factory=list)
 
 
-class Condition(Protocol):
+class Condition(Hashable, Protocol):
     def sql(self, rec: Any, reader: Reader) -> ColumnElement[bool]: ...
 
     def holds(self, facts: RecordFacts, reader: Reader) -> bool: ...
@@ -68,7 +103,7 @@ class All:
     parts: tuple[Condition, ...]
 
     def sql(self, rec: Any, reader: Reader) -> ColumnElement[bool]:
-        return and_(*(p.sql(rec, reader) for p in self.parts))
+        return and_(*(part_sql(p, rec, reader) for p in self.parts))
 
     def holds(self, facts: RecordFacts, reader: Reader) -> bool:
         return all(p.holds(facts, reader) for p in self.parts)
@@ -82,7 +117,7 @@ class AnyOf:
     parts: tuple[Condition, ...]
 
     def sql(self, rec: Any, reader: Reader) -> ColumnElement[bool]:
-        return or_(*(p.sql(rec, reader) for p in self.parts))
+        return or_(*(part_sql(p, rec, reader) for p in self.parts))
 
     def holds(self, facts: RecordFacts, reader: Reader) -> bool:
         return any(p.holds(facts, reader) for p in self.parts)

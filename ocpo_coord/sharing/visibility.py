@@ -16,7 +16,10 @@ from sqlmodel import col
 
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.models import Record
-from ocpo_coord.sharing.rule import READ_RULE, Reader, RecordFacts
+from ocpo_coord.sharing.rule import READ_RULE, Reader, RecordFacts, part_sql
+
+# One alias for every tree, so that the parts built for a reader can be reused.
+_PARENT = aliased(Record, name="parent_record")
 
 
 def readable(principal: Principal, *, now: datetime) -> ColumnElement[bool]:
@@ -33,9 +36,10 @@ def _readable(principal: Principal, now: datetime) -> ColumnElement[bool]:
     if not principal.reads_agency_data:
         return false()
     reader = Reader(principal, now)
-    parent = aliased(Record, name="parent_record")
-    parent_readable = exists().where(col(parent.id) == col(Record.parent_id), READ_RULE.sql(parent, reader))
-    return and_(READ_RULE.sql(Record, reader), or_(col(Record.parent_id).is_(None), parent_readable))
+    parent_readable = exists().where(
+        col(_PARENT.id) == col(Record.parent_id), part_sql(READ_RULE, _PARENT, reader)
+    )
+    return and_(part_sql(READ_RULE, Record, reader), or_(col(Record.parent_id).is_(None), parent_readable))
 
 
 def can_read(principal: Principal, now: datetime, facts: RecordFacts, parent: RecordFacts | None) -> bool:
