@@ -2,8 +2,9 @@
 
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import literal, union_all
+from sqlalchemy import String, cast, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -34,35 +35,41 @@ class Principal:
         return self.agency_id is not None and Role.INSTALLATION_ADMIN not in self.roles
 
 
+def _ids_of(column: Any, owner: Any) -> Any:
+    """The ids in ``column`` of the rows whose agency is the account's, as one string
+    (string_agg on PostgreSQL, group_concat on SQLite): one round trip for it all."""
+    return (
+        select(func.aggregate_strings(cast(column, String), ","))
+        .where(owner == col(User.agency_id))
+        .scalar_subquery()
+    )
+
+
+def _parsed(joined: str | None) -> frozenset[uuid.UUID]:
+    return frozenset(uuid.UUID(part) for part in joined.split(",")) if joined else frozenset()
+
+
 async def load_principal(session: AsyncSession, login: str) -> Principal:
-    # Two round trips on every request instead of four: the account with its agency,
-    # then the agency's theatres and sharing groups together.
+    # Every request loads its caller, so the account, its agency, and the agency's
+    # theatres and sharing groups come back in one round trip.
     found = (
         await session.exec(
-            select(User, Agency)
+            select(
+                User,
+                Agency,
+                _ids_of(AgencyTheatre.theatre_id, col(AgencyTheatre.agency_id)),
+                _ids_of(SharingGroupMember.sharing_group_id, col(SharingGroupMember.agency_id)),
+            )
             .outerjoin(Agency, col(Agency.id) == col(User.agency_id))
             .where(User.login == login)
         )
     ).one_or_none()
-    user, agency = found if found is not None else (None, None)
+    user, agency, theatres, groups = found if found is not None else (None, None, None, None)
     if user is None or not user.active:
         # Same message for unknown and inactive accounts: nothing to learn by probing.
         raise Unauthenticated("no active account for this token")
-    theatre_ids: frozenset[uuid.UUID] = frozenset()
-    group_ids: frozenset[uuid.UUID] = frozenset()
-    if user.agency_id is not None:
-        memberships = union_all(
-            select(literal("theatre"), col(AgencyTheatre.theatre_id)).where(
-                AgencyTheatre.agency_id == user.agency_id
-            ),
-            select(literal("group"), col(SharingGroupMember.sharing_group_id)).where(
-                SharingGroupMember.agency_id == user.agency_id
-            ),
-        )
-        both = memberships.subquery()
-        rows = (await session.exec(select(both.c[0], both.c[1]))).all()
-        theatre_ids = frozenset(member for kind, member in rows if kind == "theatre")
-        group_ids = frozenset(member for kind, member in rows if kind == "group")
+    theatre_ids = _parsed(theatres)
+    group_ids = _parsed(groups)
     roles = frozenset(Role(r) for r in user.roles if r in Role.__members__.values())
     return Principal(
         user_id=user.id,
