@@ -14,6 +14,7 @@ from ocpo_coord.models import IntelCase, IntelItem, Record
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.repository import RecordRepository
 from ocpo_coord.records.text import contains_text
+from ocpo_coord.sharing.visibility import readable
 
 
 class IntelRepository(RecordRepository[IntelItem]):
@@ -56,6 +57,24 @@ async def case_links(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uu
         rows = (await session.exec(select(IntelCase).where(col(IntelCase.intel_id).in_(wanted)))).all()
         for row in rows:
             grouped[row.intel_id].append(row.case_id)
+    return grouped
+
+
+async def readable_case_links(
+    session: AsyncSession, ids: Iterable[uuid.UUID], principal: Principal, now: datetime
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """The cases each item is linked to that the reader may read, in one query: a link
+    to a case the reader may not read would tell them that the case exists."""
+    grouped: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    wanted = list(set(ids))
+    if wanted:
+        statement = (
+            select(IntelCase.intel_id, IntelCase.case_id)
+            .join(Record, col(Record.id) == col(IntelCase.case_id))
+            .where(col(IntelCase.intel_id).in_(wanted), readable(principal, now=now))
+        )
+        for intel_id, case_id in (await session.exec(statement)).all():
+            grouped[intel_id].append(case_id)
     return grouped
 
 

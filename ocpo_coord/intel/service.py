@@ -48,10 +48,7 @@ def assembler(actor: Actor) -> Assembler[IntelItem, IntelItemPublic]:
         ids = [item.id for item, _ in rows]
         codes = await agency_codes(session)
         theatres = await theatre_codes(session)
-        links = await repository.case_links(session, ids)
-        visible_cases = await readable_record_ids(
-            session, actor.principal, actor.now, {c for cs in links.values() for c in cs}
-        )
+        links = await repository.readable_case_links(session, ids, actor.principal, actor.now)
         releases = await releases_for(session, ids)
         originals = await readable_record_ids(
             session, actor.principal, actor.now, {r.tear_line_of_id for _, r in rows if r.tear_line_of_id}
@@ -67,7 +64,7 @@ def assembler(actor: Actor) -> Assembler[IntelItem, IntelItemPublic]:
                 grading=f"{item.source_reliability}{item.information_credibility}",
                 source_description=item.source_description,
                 theatre=theatres.get(record.theatre_id) if record.theatre_id else None,
-                case_ids=sorted(c for c in links.get(item.id, []) if c in visible_cases),
+                case_ids=sorted(links.get(item.id, [])),
                 created_at=record.created_at,
                 updated_at=record.updated_at,
                 version=record.version,
