@@ -4,9 +4,11 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 
+from sqlalchemy import literal, union_all
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ocpo_coord.db import execute
 from ocpo_coord.models import Agency, AgencyTheatre, Theatre, User
 
 
@@ -29,9 +31,34 @@ async def theatre_by_code(session: AsyncSession, code: str) -> Theatre | None:
     return (await session.exec(select(Theatre).where(Theatre.code == code.upper()))).first()
 
 
+_CODES = "directory_codes"
+
+
+async def directory_codes(session: AsyncSession) -> tuple[dict[uuid.UUID, str], dict[uuid.UUID, str]]:
+    """Agency and theatre codes by id, read together once per session: nearly every page
+    shows both, and no request creates agencies or theatres (the seed does, before
+    anything asks)."""
+    cached: tuple[dict[uuid.UUID, str], dict[uuid.UUID, str]] | None = session.info.get(_CODES)
+    if cached is None:
+        both = union_all(
+            select(literal(True).label("is_agency"), col(Agency.id), col(Agency.code)),
+            select(literal(False), col(Theatre.id), col(Theatre.code)),
+        )
+        agencies: dict[uuid.UUID, str] = {}
+        theatres: dict[uuid.UUID, str] = {}
+        for is_agency, row_id, code in (await execute(session, both)).all():
+            (agencies if is_agency else theatres)[row_id] = code
+        cached = agencies, theatres
+        session.info[_CODES] = cached
+    return cached
+
+
+async def agency_codes(session: AsyncSession) -> dict[uuid.UUID, str]:
+    return (await directory_codes(session))[0]
+
+
 async def theatre_codes(session: AsyncSession) -> dict[uuid.UUID, str]:
-    rows = (await session.exec(select(Theatre.id, Theatre.code))).all()
-    return dict(rows)
+    return (await directory_codes(session))[1]
 
 
 async def user_logins(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:

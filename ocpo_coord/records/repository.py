@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
 
 from ocpo_coord.auth.principal import Principal
+from ocpo_coord.directory.repository import agency_codes as agency_codes
 from ocpo_coord.models import Agency, Record, RecordRelease, SharingGroup, SharingGroupMember, User
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.sharing.visibility import readable
@@ -71,17 +72,6 @@ class RecordRepository(Generic[M]):
             statement = statement.with_for_update(of=Record)
         row = (await self.session.exec(statement)).first()
         return (row[0], row[1]) if row is not None else None
-
-
-async def agency_codes(session: AsyncSession) -> dict[uuid.UUID, str]:
-    """Agency id -> code, read once per session: every assembler of a page needs it, and
-    no request creates agencies (the seed creates them before anything asks)."""
-    cached = session.info.get("agency_codes")
-    if cached is None:
-        cached = dict((await session.exec(select(Agency.id, Agency.code))).all())
-        session.info["agency_codes"] = cached
-    codes: dict[uuid.UUID, str] = cached
-    return codes
 
 
 async def agency_ids_by_code(session: AsyncSession, codes: Iterable[str]) -> dict[str, uuid.UUID]:
