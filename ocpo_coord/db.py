@@ -1,6 +1,6 @@
 """Engines and sessions. One transaction per request: services flush, transports commit."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Any
@@ -104,7 +104,10 @@ async def unit_of_work() -> AsyncIterator[AsyncSession]:
 
 
 async def execute(
-    session: AsyncSession, statement: Executable, params: dict[str, Any] | None = None
+    session: AsyncSession,
+    statement: Executable,
+    params: dict[str, Any] | Sequence[dict[str, Any]] | None = None,
 ) -> Result[*tuple[Any, ...]]:
-    """Run a Core statement; SQLModel deprecates ``execute`` only for its own selects."""
+    """Run a Core statement (with a list of parameter sets: one multi-row insert);
+    SQLModel deprecates ``execute`` only for its own selects."""
     return await session.exec(statement, params=params)  # type: ignore[call-overload, no-any-return]

@@ -228,9 +228,9 @@ class _Theatre:
         users = []
         readers = {"broad": (0, 3), "middle": (min(5, n - 2), 2), "narrow": (n - 1, 1)}
         for label, (index, clearance) in readers.items():
-            users.append(self._user(f"bench.{label}", self.agencies[index], clearance, now))
+            users.append(self._user(f"bench.{label}", self.agencies[index], clearance, now, staff=True))
         for aid in self.agencies:
-            users.append(self._user(f"bench.{aid.hex[:8]}.0", aid, 2, now))
+            users.append(self._user(f"bench.{aid.hex[:8]}.0", aid, 2, now, staff=True))
         for k in range(self.counts["users"] - len(users)):
             aid = self._agency()
             users.append(self._user(f"bench.u{k}", aid, self.rng.choice((1, 1, 2, 2, 3)), now))
@@ -255,7 +255,12 @@ class _Theatre:
         )
         return {label: f"bench.{label}" for label in readers}
 
-    def _user(self, login: str, agency: uuid.UUID, clearance: int, now: datetime) -> dict[str, Any]:
+    def _user(
+        self, login: str, agency: uuid.UUID, clearance: int, now: datetime, *, staff: bool = False
+    ) -> dict[str, Any]:
+        """``staff``: the agency's administrator (and the named readers), who hold every
+        role the benchmark exercises; other users are analysts and investigators, one in
+        forty also a coordinator, as in an agency where only a few are told of every hit."""
         uid = uuid.uuid4()
         self.users_of.setdefault(agency, []).append(uid)
         self.all_users.append(uid)
@@ -269,7 +274,10 @@ class _Theatre:
                 Role.INVESTIGATOR.value,
                 Role.HANDOVER_AUDITOR.value,
                 Role.AGENCY_ADMIN.value,
-            ],
+            ]
+            if staff
+            else [Role.ANALYST.value, Role.INVESTIGATOR.value]
+            + ([Role.COORDINATOR.value] if self.rng.random() < 0.025 else []),
             "clearance": clearance,
             "active": True,
             "created_at": now,

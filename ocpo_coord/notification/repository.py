@@ -1,14 +1,14 @@
 """Notification queries: a user's own rows, and who stands behind a position."""
 
 import uuid
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import func, insert, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ocpo_coord.db import execute
 from ocpo_coord.models import Notification, Position, Record, Tour, User
 from ocpo_coord.models.enums import NotificationKind, Role
 from ocpo_coord.records.pagination import Cursor, Order
@@ -54,10 +54,12 @@ async def last_holder(
     return (await session.exec(statement)).first()
 
 
-async def users_with_roles(session: AsyncSession, agency_id: uuid.UUID, roles: list[str]) -> list[User]:
-    # Roles are a JSON list; the agency's users are few, so they are filtered here.
-    statement = select(User).where(User.agency_id == agency_id, col(User.active).is_(True))
-    return [u for u in (await session.exec(statement)).all() if set(u.roles) & set(roles)]
+async def users_with_roles(session: AsyncSession, agency_id: uuid.UUID, roles: list[str]) -> list[uuid.UUID]:
+    # Roles are a JSON list, filtered here rather than with each database's JSON
+    # operators; only ids and roles are read, since a big agency has thousands of users.
+    statement = select(User.id, User.roles).where(User.agency_id == agency_id, col(User.active).is_(True))
+    wanted = set(roles)
+    return [user_id for user_id, held in (await session.exec(statement)).all() if wanted & set(held)]
 
 
 async def active_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
@@ -65,8 +67,11 @@ async def active_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
     return user if user is not None and user.active else None
 
 
-def add_all(session: AsyncSession, rows: Iterable[Notification]) -> None:
-    session.add_all(list(rows))
+async def insert_all(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """One multi-row insert: a hit seen by many agencies tells hundreds of people, and
+    building an ORM object per notification cost more than the rest of the write."""
+    if rows:
+        await execute(session, insert(Notification), rows)
 
 
 def _filtered(recipient_id: uuid.UUID, unread: bool | None, kind: NotificationKind | None) -> Any:

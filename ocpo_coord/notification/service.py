@@ -17,7 +17,8 @@ from ocpo_coord.audit.service import record_event
 from ocpo_coord.auth.principal import Principal, load_principal
 from ocpo_coord.context import Actor
 from ocpo_coord.exceptions import InvalidInput
-from ocpo_coord.models import Notification, Position
+from ocpo_coord.models import Position
+from ocpo_coord.models.base import new_id
 from ocpo_coord.models.enums import NotificationKind
 from ocpo_coord.notification import repository
 from ocpo_coord.notification.repository import AUTHORISED_ROLES
@@ -54,7 +55,7 @@ async def agency_recipients(
 ) -> list[uuid.UUID]:
     """Holders of the agency's position, then its coordinators and administrators."""
     found = await position_holders(session, position, on) if position is not None else []
-    found += [u.id for u in await repository.users_with_roles(session, agency_id, AUTHORISED_ROLES)]
+    found += await repository.users_with_roles(session, agency_id, AUTHORISED_ROLES)
     return list(dict.fromkeys(found))
 
 
@@ -89,19 +90,20 @@ async def notify(
     now: datetime,
 ) -> int:
     rows = [
-        Notification(
-            recipient_id=user_id,
-            kind=kind,
-            subject_id=subject_id,
-            record_id=record_id,
-            title=title[:300],
-            body=body[:2000],
-            created_at=now,
-        )
+        {
+            "id": new_id(),
+            "recipient_id": user_id,
+            "kind": kind.value,
+            "subject_id": subject_id,
+            "record_id": record_id,
+            "title": title[:300],
+            "body": body[:2000],
+            "created_at": now,
+            "read_at": None,
+        }
         for user_id in dict.fromkeys(recipients)
     ]
-    repository.add_all(session, rows)
-    await session.flush()
+    await repository.insert_all(session, rows)
     return len(rows)
 
 
