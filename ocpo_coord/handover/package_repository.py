@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import psycopg
+from psycopg.abc import Buffer
 from sqlalchemy import (
     Connection,
     RowMapping,
@@ -87,7 +89,7 @@ def domain_columns(kind: str) -> list[str]:
     return [c.name for c in table(DOMAIN[kind]).c if c.name != "id"]
 
 
-def _moving(handover_id: uuid.UUID) -> Any:
+def moving(handover_id: uuid.UUID) -> Any:
     """Lines whose record leaves: accepted, shown to the receiver, naming a record."""
     return and_(
         col(HandoverLine.handover_id) == handover_id,
@@ -103,7 +105,7 @@ async def moving_counts(
     """Per kind, how many records leave with the handover."""
     statement = (
         select(col(HandoverLine.kind), func.count())
-        .where(_moving(handover_id), col(HandoverLine.kind).in_(list(kinds)))
+        .where(moving(handover_id), col(HandoverLine.kind).in_(list(kinds)))
         .group_by(col(HandoverLine.kind))
     )
     rows = (await execute(session, statement)).all()
@@ -136,7 +138,7 @@ async def moving_records(
         *table(Record).c,
         *(domain.c[name].label(DOMAIN_PREFIX + name) for name in domain_columns(kind)),
     ]
-    of_kind = and_(_moving(handover_id), col(HandoverLine.kind) == kind)
+    of_kind = and_(moving(handover_id), col(HandoverLine.kind) == kind)
     statement = (
         select(*columns)
         .select_from(table(HandoverLine))
@@ -158,6 +160,28 @@ async def moving_records(
         if len(rows) < batch:
             return
         last = rows[-1]["id"]
+
+
+# COPY's CSV format quotes a value only if it holds the delimiter, the quote character or
+# a line break. JSON text holds none of these control characters raw (JSON escapes them
+# all), so with them as delimiter and quote every row comes out as its text and "\n".
+_COPY_LINES = "COPY ({query}) TO STDOUT WITH (FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')"
+
+
+async def copy_lines(session: AsyncSession, statement: Select[Any]) -> AsyncIterator[Buffer]:
+    """Each row's one column of JSON text and a newline, streamed by ``COPY TO STDOUT``
+    on the session's own connection and transaction (PostgreSQL with psycopg): the bytes
+    go from the server to the caller without a Python object per row or per value."""
+    conn = await session.connection()
+    expanded = statement.compile(dialect=conn.dialect).construct_expanded_state()
+    raw = await conn.get_raw_connection()
+    driver: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
+    async with (
+        driver.cursor() as cursor,
+        cursor.copy(_COPY_LINES.format(query=expanded.statement), dict(expanded.parameters)) as copy,
+    ):
+        async for row in copy:
+            yield row
 
 
 async def exported_lines(
@@ -185,7 +209,7 @@ async def exported_lines(
 
 
 def _accepted_subjects(handover_id: uuid.UUID) -> Any:
-    return select(col(HandoverLine.subject_id)).where(_moving(handover_id))
+    return select(col(HandoverLine.subject_id)).where(moving(handover_id))
 
 
 async def accepted_responsibilities(session: AsyncSession, handover_id: uuid.UUID) -> list[Responsibility]:
@@ -242,7 +266,8 @@ async def custody_events(session: AsyncSession, ids: Ids) -> dict[uuid.UUID, lis
         col(CustodyEvent.location),
         col(CustodyEvent.note),
     ]
-    return await _grouped(session, col(CustodyEvent.evidence_id), columns, ids, col(CustodyEvent.received_at))
+    order = (col(CustodyEvent.received_at), col(CustodyEvent.id))
+    return await _grouped(session, col(CustodyEvent.evidence_id), columns, ids, *order)
 
 
 async def task_supporting_agencies(session: AsyncSession, ids: Ids) -> dict[uuid.UUID, list[RowMapping]]:
