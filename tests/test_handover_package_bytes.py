@@ -8,11 +8,12 @@ from pathlib import Path
 
 import bagit
 import httpx
+import psycopg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import literal_column, select, text
 
 from ocpo_coord.db import make_sync_engine
-from ocpo_coord.handover import export
+from ocpo_coord.handover import export, package_sql
 from ocpo_coord.handover.export import export_handover
 from ocpo_coord.handover.package import verify_package
 from ocpo_coord.sharing.reach import rebuild
@@ -119,3 +120,19 @@ async def test_the_bag_is_the_one_bagit_makes_of_the_same_payload(
     assert tags == [line for line in lines(again, "tagmanifest-sha256.txt") if "manifest-" not in line]
     assert len(lines(package, "tagmanifest-sha256.txt")) == 3
     assert (package / "bag-info.txt").read_bytes() == (again / "bag-info.txt").read_bytes()
+
+
+@ONLY_POSTGRES
+async def test_a_failing_statement_stops_the_export_with_its_own_error_and_leaves_nothing(
+    client: httpx.AsyncClient, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kinds are copied on two connections; when one statement fails the other runs
+    to its end, and what the caller sees is the failure, not a broken clean-up."""
+    hid = uuid.UUID(await completed_handover(client))
+    monkeypatch.setattr(
+        package_sql, "handover_lines", lambda _: select(literal_column("no_such_function(1)").label("line"))
+    )
+    target = tmp_path / "package"
+    with pytest.raises(psycopg.errors.UndefinedFunction):
+        await act(db_url, IN, lambda s, a: export_handover(s, actor=a, handover_id=hid, directory=target))
+    assert not target.exists() or not any(target.iterdir())

@@ -8,17 +8,20 @@ if some are not, the export stops and says how many, rather than leave them behi
 Records and lines are streamed into JSON Lines parts and hashed as they are written,
 so neither the queries nor the memory grow per record and the payload is read once.
 On PostgreSQL the database builds each line's JSON and streams it out with COPY
-(``package_sql``); elsewhere Python builds it a batch at a time (``export_portable``).
-Both write the same bytes.
+(``package_sql``, ``streaming``), on two connections that read the same snapshot;
+elsewhere Python builds it a batch at a time (``export_portable``). Both write the
+same bytes.
 """
 
 import shutil
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit.canonical import jsonable
@@ -27,7 +30,7 @@ from ocpo_coord.context import Actor
 from ocpo_coord.directory.repository import theatre_codes
 from ocpo_coord.exceptions import Conflict, InvalidInput
 from ocpo_coord.handover import package_repository as bulk
-from ocpo_coord.handover import package_sql
+from ocpo_coord.handover import package_sql, streaming
 from ocpo_coord.handover.export_portable import PortableLines
 from ocpo_coord.handover.package import (
     FORMAT,
@@ -131,33 +134,13 @@ async def export_handover(
     )
 
 
-class Lines(Protocol):
-    """Writes a handover's records of one kind, or its lines, as JSON Lines."""
-
-    async def records(self, kind: str, handover_id: uuid.UUID, out: JsonLines) -> None: ...
-
-    async def lines(self, handover_id: uuid.UUID, out: JsonLines) -> None: ...
-
-
-class DatabaseLines:
-    """PostgreSQL builds every line; they are copied to the parts as they arrive."""
-
-    def __init__(self, session: AsyncSession, actor: Actor) -> None:
-        self.session = session
-        self.actor = actor
-
-    async def records(self, kind: str, handover_id: uuid.UUID, out: JsonLines) -> None:
-        statement = package_sql.record_lines(kind, handover_id, self.actor.principal, self.actor.now)
-        async for line in bulk.copy_lines(self.session, statement):
-            out.write_line(line)
-
-    async def lines(self, handover_id: uuid.UUID, out: JsonLines) -> None:
-        async for line in bulk.copy_lines(self.session, package_sql.handover_lines(handover_id)):
-            out.write_line(line)
-
-
 def database_builds_lines(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+# Relative cost of a record's line and of a handover line, for sharing the work of the
+# database between two connections: a record joins its links, a line does not.
+_RECORD_WEIGHT = 3
 
 
 class _Payload:
@@ -192,22 +175,43 @@ class _Payload:
         """Every file of the payload; returns how many records of each kind it holds.
         Only the records the exporter may read are written."""
         self.theatres = await theatre_codes(self.session)
-        writer: Lines = (
-            DatabaseLines(self.session, self.actor)
-            if database_builds_lines(self.session)
-            else PortableLines(self.session, self.actor, self.codes, self.theatres)
-        )
         counts: dict[str, int] = {}
-        for kind in (k for k in RECORD_KINDS if expected.get(k)):
-            with self.parts(self.root / "records" / kind) as out:
-                await writer.records(kind, self.handover.id, out)
-            if out.written:
+        kinds = [k for k in RECORD_KINDS if expected.get(k)]
+        if database_builds_lines(self.session):
+            jobs = [(_RECORD_WEIGHT * expected[k], self._copied_records(k, counts)) for k in kinds]
+            jobs.append((sum(expected.values()), self._copied_lines()))
+            await streaming.on_two_connections(self.session, jobs)
+        else:
+            portable = PortableLines(self.session, self.actor, self.codes, self.theatres)
+            for kind in kinds:
+                with self.parts(self.root / "records" / kind) as out:
+                    await portable.records(kind, self.handover.id, out)
                 counts[kind] = out.written
-        with self.parts(self.root / "lines") as out:
-            await writer.lines(self.handover.id, out)
+            with self.parts(self.root / "lines") as out:
+                await portable.lines(self.handover.id, out)
         await self._coordination(self.handover)
         dump_json(self.root / "handover.json", self._header(self.handover, source), self.fixity)
-        return counts
+        return {k: counts[k] for k in RECORD_KINDS if counts.get(k)}
+
+    def _copied_records(
+        self, kind: str, counts: dict[str, int]
+    ) -> Callable[[AsyncConnection], Awaitable[None]]:
+        async def job(conn: AsyncConnection) -> None:
+            statement = package_sql.record_lines(kind, self.handover.id, self.actor.principal, self.actor.now)
+            with self.parts(self.root / "records" / kind) as out:
+                async for line in streaming.copy_lines(conn, statement):
+                    out.write_line(line)
+            counts[kind] = out.written
+
+        return job
+
+    def _copied_lines(self) -> Callable[[AsyncConnection], Awaitable[None]]:
+        async def job(conn: AsyncConnection) -> None:
+            with self.parts(self.root / "lines") as out:
+                async for line in streaming.copy_lines(conn, package_sql.handover_lines(self.handover.id)):
+                    out.write_line(line)
+
+        return job
 
     async def _coordination(self, handover: Handover) -> None:
         responsibilities = await bulk.accepted_responsibilities(self.session, handover.id)

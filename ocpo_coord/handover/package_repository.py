@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import psycopg
-from psycopg.abc import Buffer
 from sqlalchemy import (
     Connection,
     RowMapping,
@@ -160,28 +158,6 @@ async def moving_records(
         if len(rows) < batch:
             return
         last = rows[-1]["id"]
-
-
-# COPY's CSV format quotes a value only if it holds the delimiter, the quote character or
-# a line break. JSON text holds none of these control characters raw (JSON escapes them
-# all), so with them as delimiter and quote every row comes out as its text and "\n".
-_COPY_LINES = "COPY ({query}) TO STDOUT WITH (FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')"
-
-
-async def copy_lines(session: AsyncSession, statement: Select[Any]) -> AsyncIterator[Buffer]:
-    """Each row's one column of JSON text and a newline, streamed by ``COPY TO STDOUT``
-    on the session's own connection and transaction (PostgreSQL with psycopg): the bytes
-    go from the server to the caller without a Python object per row or per value."""
-    conn = await session.connection()
-    expanded = statement.compile(dialect=conn.dialect).construct_expanded_state()
-    raw = await conn.get_raw_connection()
-    driver: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
-    async with (
-        driver.cursor() as cursor,
-        cursor.copy(_COPY_LINES.format(query=expanded.statement), dict(expanded.parameters)) as copy,
-    ):
-        async for row in copy:
-            yield row
 
 
 async def exported_lines(
