@@ -13,12 +13,13 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Engine, Table, func, select, text
 
 from ocpo_coord.audit.canonical import GENESIS_HASH, chain_hash
+from ocpo_coord.bench.generate_handover import Moved, Parties, completed_handover
 from ocpo_coord.models import (
     Agency,
     AgencyTheatre,
@@ -28,8 +29,6 @@ from ocpo_coord.models import (
     CaseCrimeType,
     CaseMember,
     Entity,
-    Handover,
-    HandoverLine,
     IntelCase,
     IntelItem,
     Record,
@@ -45,15 +44,11 @@ from ocpo_coord.models import (
 from ocpo_coord.models.enums import (
     ActivityArea,
     CrimeType,
-    Disposition,
-    HandoverStatus,
-    LineKind,
     RecordKind,
     Role,
     SelectorKind,
     Tlp,
 )
-from ocpo_coord.sharing.reach import refresh as refresh_reach
 from ocpo_coord.sharing.reach import rows_of as reach_rows
 from ocpo_coord.sharing.rule import RecordFacts
 
@@ -97,6 +92,8 @@ class World:
     readers: dict[str, str]
     handover_id: uuid.UUID | None = None
     handover_cases: int = 0
+    # Records on the handover's accepted lines: the cases, their children, linked intelligence.
+    handover_records: int = 0
     handover_exporter: str = ""
     selector_pool: list[tuple[str, str]] = field(default_factory=list)
 
@@ -174,6 +171,7 @@ class _Theatre:
         self.counts = counts
         self.theatres: list[uuid.UUID] = []
         self.agencies: list[uuid.UUID] = []
+        self.codes: dict[uuid.UUID, str] = {}
         self.agency_theatre: dict[uuid.UUID, uuid.UUID] = {}
         self.users_of: dict[uuid.UUID, list[uuid.UUID]] = {}
         self.all_users: list[uuid.UUID] = []
@@ -202,6 +200,7 @@ class _Theatre:
         n = self.counts["agencies"]
         codes = [_NAMED[i] if i < len(_NAMED) - 2 else f"AG{i:02d}" for i in range(n - 1)] + ["GNBPJ"]
         self.agencies = [uuid.uuid4() for _ in range(n)]
+        self.codes = dict(zip(self.agencies, codes, strict=True))
         host = {codes.index(c) for c in ("KP",) if c in codes} | {n - 1}
         agencies = []
         for i, (aid, code) in enumerate(zip(self.agencies, codes, strict=True)):
@@ -527,68 +526,20 @@ class _Theatre:
                     text("SELECT setval(pg_get_serial_sequence('audit_event', 'seq'), :n)"), {"n": count}
                 )
 
-    def handover(self, cases: int) -> tuple[uuid.UUID, int, str]:
-        """A completed handover of ``cases`` cases (with their tasks) from the second
-        agency to the biggest: what export reads once a handover is signed off."""
+    def handover(self, cases: int) -> Moved:
+        """A completed handover of ``cases`` cases, with their children and linked
+        intelligence, from the second agency to the biggest: what export reads once a
+        handover is signed off. The biggest agency's reader exports it."""
         outgoing, incoming = self.agencies[1], self.agencies[0]
-        now = datetime.now(UTC)
-        hid = uuid.uuid4()
+        parties = Parties(
+            outgoing=outgoing,
+            incoming=incoming,
+            theatre=self.theatres[0],
+            codes=self.codes,
+            user_of={agency: users[0] for agency, users in self.users_of.items()},
+        )
         chosen = [c for c in self.case_ids if not self.case_restricted[c]][:cases]
-        self.load.insert(
-            Handover,
-            [
-                {
-                    "id": hid,
-                    "reference": "BENCH-HANDOVER-1",
-                    "kind": "mission",
-                    "title": "Benchmark handover",
-                    "scope": "",
-                    "outgoing_agency_id": outgoing,
-                    "incoming_agency_id": incoming,
-                    "theatre_id": self.theatres[0],
-                    "cut_off": date(2026, 1, 1),
-                    "status": HandoverStatus.COMPLETED.value,
-                    "created_at": now,
-                    "completed_at": now,
-                    "review_note": "",
-                    "cancelled_reason": "",
-                    "version": 1,
-                }
-            ],
-        )
-        self.load.insert(
-            HandoverLine,
-            (
-                {
-                    "id": uuid.uuid4(),
-                    "handover_id": hid,
-                    "seq": seq,
-                    "kind": LineKind.CASE.value,
-                    "subject_id": cid,
-                    "case_id": cid,
-                    "title": "",
-                    "completion_evidence": "",
-                    "hidden_from_incoming": False,
-                    "disposition": Disposition.ACCEPTED.value,
-                    "reason": "",
-                    "consent_status": "not_required",
-                    "consent_note": "",
-                    "created_at": now,
-                }
-                for seq, cid in enumerate(chosen, start=1)
-            ),
-        )
-        # After completion the receiver owns and holds what moved, and reads it all.
-        with self.load.engine.begin() as conn:
-            for start in range(0, len(chosen), 500):
-                part = chosen[start : start + 500]
-                conn.execute(
-                    Record.__table__.update()  # type: ignore[attr-defined]
-                    .where(Record.__table__.c.id.in_(part))  # type: ignore[attr-defined]
-                    .values(owner_agency_id=incoming, custodian_agency_id=incoming, classification=0)
-                )
-                refresh_reach(conn, part)
-        return hid, len(chosen), "bench.broad"
+        return completed_handover(self.load.engine, self.load.insert, parties, chosen)
 
 
 def generate(engine: Engine, scale: float, *, handover_cases: int, seed: int = 8) -> World:
@@ -603,7 +554,7 @@ def generate(engine: Engine, scale: float, *, handover_cases: int, seed: int = 8
     theatre.tasks()
     pool = theatre.entities()
     theatre.audit()
-    hid, moved, exporter = theatre.handover(min(handover_cases, len(theatre.case_ids)))
+    moved = theatre.handover(min(handover_cases, len(theatre.case_ids)))
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
@@ -615,9 +566,10 @@ def generate(engine: Engine, scale: float, *, handover_cases: int, seed: int = 8
         counts=counts,
         seconds=time.perf_counter() - started,
         readers=readers,
-        handover_id=hid,
-        handover_cases=moved,
-        handover_exporter=exporter,
+        handover_id=moved.handover_id,
+        handover_cases=moved.cases,
+        handover_records=moved.records,
+        handover_exporter=readers["broad"],
         selector_pool=pool,
         rows=loader.rows,
     )

@@ -96,9 +96,17 @@ async def _as(database_url: str, login: str, work: Any) -> Any:
 
 
 def handover(
-    source_url: str, target_url: str, *, login: str, handover_id: uuid.UUID, cases: int, directory: Path
+    source_url: str,
+    target_url: str,
+    *,
+    login: str,
+    handover_id: uuid.UUID,
+    cases: int,
+    moving: int,
+    directory: Path,
 ) -> dict[str, Any]:
-    """Export the completed handover, then import the package into a second installation."""
+    """Export the completed handover, then import the package into a second installation.
+    ``moving`` is how many records its accepted lines name: all of them must leave."""
 
     async def do_export(session: AsyncSession, actor: Actor) -> Any:
         return await export_handover(session, actor=actor, handover_id=handover_id, directory=directory)
@@ -118,6 +126,7 @@ def handover(
     import_seconds = time.perf_counter() - started
     return {
         "cases": cases,
+        "moving": moving,
         "records": summary.records,
         "bytes": size,
         "files": len(files),

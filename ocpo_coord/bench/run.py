@@ -142,6 +142,7 @@ def _run(options: Options, workdir: Path, source_url: str, target_url: str) -> d
             login=world.handover_exporter,
             handover_id=world.handover_id,
             cases=world.handover_cases,
+            moving=world.handover_records,
             directory=workdir / "package",
         )
     finally:

@@ -5,49 +5,51 @@ the receiver or were released to it with the originator's consent. Every one of 
 must be readable by the person exporting (the sharing rule, in the database query);
 if some are not, the export stops and says how many, rather than leave them behind.
 
-Records are read a batch at a time (one query per batch, one per kind of link) and
-written as JSON Lines, so neither the queries nor the memory grow per record.
+Records and lines are streamed into JSON Lines parts and hashed as they are written,
+so neither the queries nor the memory grow per record and the payload is read once.
+On PostgreSQL the database builds each line's JSON and streams it out with COPY
+(``package_sql``, ``streaming``), on two connections that read the same snapshot;
+elsewhere Python builds it a batch at a time (``export_portable``). Both write the
+same bytes.
 """
 
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit.canonical import jsonable
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.context import Actor
-from ocpo_coord.directory.repository import theatre_codes, user_logins
+from ocpo_coord.directory.repository import theatre_codes
 from ocpo_coord.exceptions import Conflict, InvalidInput
 from ocpo_coord.handover import package_repository as bulk
+from ocpo_coord.handover import package_sql, streaming
+from ocpo_coord.handover.export_portable import PortableLines
 from ocpo_coord.handover.package import (
     FORMAT,
     PART_BYTES,
     RECORD_KINDS,
+    Fixity,
     JsonLines,
     dump_json,
     installation_identity,
     long_lived_objects_frozen,
-    make_bag,
     stage,
     target_is_empty,
-    unstage,
+    write_bag,
 )
 from ocpo_coord.handover.service import visible
 from ocpo_coord.models import Handover
 from ocpo_coord.models.base import column_values
-from ocpo_coord.models.enums import Classification, HandoverStatus, LineKind
+from ocpo_coord.models.enums import HandoverStatus, LineKind
 from ocpo_coord.records.repository import agency_codes
-
-# Records per query: large enough that round trips do not count, small enough that a
-# batch of rows and links stays a few megabytes.
-BATCH = 2000
 
 
 class ExportSummary(BaseModel):
@@ -79,26 +81,28 @@ async def export_handover(
     # read through the sharing rule, and any left out stop the export.
     expected = await bulk.moving_counts(session, handover.id, RECORD_KINDS)
     source = await installation_identity(session)
-    writer = _Writer(session, actor, directory / "payload-tmp", part_bytes)
-    try:
-        with long_lived_objects_frozen():
-            counts = await writer.write(handover, source, expected)
-    except BaseException:
-        shutil.rmtree(writer.root, ignore_errors=True)
-        raise
-    unreadable = sum(expected.values()) - sum(counts.values())
-    if unreadable:
-        shutil.rmtree(writer.root, ignore_errors=True)
-        raise Conflict(
-            f"{unreadable} transferred records are not readable by you; export as a user of the "
-            "receiving agency with enough clearance",
-            field="actor",
-        )
-    unstage(writer.root, directory)
     codes = await agency_codes(session)
+    payload = directory / "payload-tmp"
+    stage(payload)
+    fixity = Fixity(payload)
+    try:
+        writer = _Payload(session, actor, handover, payload, fixity, part_bytes, codes)
+        with long_lived_objects_frozen():
+            counts = await writer.write(source, expected)
+        unreadable = sum(expected.values()) - sum(counts.values())
+        if unreadable:
+            raise Conflict(
+                f"{unreadable} transferred records are not readable by you; export as a user of the "
+                "receiving agency with enough clearance",
+                field="actor",
+            )
+    except BaseException:
+        shutil.rmtree(payload, ignore_errors=True)
+        raise
     records = sum(counts.values())
-    make_bag(
+    write_bag(
         directory,
+        payload,
         {
             "Source-Organization": codes.get(handover.outgoing_agency_id, "?"),
             "External-Identifier": handover.reference,
@@ -110,6 +114,7 @@ async def export_handover(
             "Ocpo-Counts": " ".join(f"{k}={counts.get(k, 0)}" for k in RECORD_KINDS),
             "Ocpo-Exported-At": actor.now.astimezone(UTC).isoformat(),
         },
+        fixity,
     )
     await record_event(
         session,
@@ -129,110 +134,84 @@ async def export_handover(
     )
 
 
-class _Writer:
+def database_builds_lines(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+# Relative cost of a record's line and of a handover line, for sharing the work of the
+# database between two connections: a record joins its links, a line does not.
+_RECORD_WEIGHT = 3
+
+
+class _Payload:
     """Writes the payload of one package into a staging directory."""
 
-    def __init__(self, session: AsyncSession, actor: Actor, root: Path, part_bytes: int) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        handover: Handover,
+        root: Path,
+        fixity: Fixity,
+        part_bytes: int,
+        codes: dict[uuid.UUID, str],
+    ) -> None:
         self.session = session
         self.actor = actor
+        self.handover = handover
         self.root = root
+        self.fixity = fixity
         self.part_bytes = part_bytes
-        self.codes: dict[uuid.UUID, str] = {}
+        self.codes = codes
         self.theatres: dict[uuid.UUID, str] = {}
 
     def code(self, agency_id: uuid.UUID | None) -> str | None:
         return self.codes.get(agency_id) if agency_id else None
 
-    async def write(self, handover: Handover, source: str, expected: dict[str, int]) -> dict[str, int]:
-        """Every part of the payload; returns how many records of each kind it holds.
+    def parts(self, folder: Path) -> JsonLines:
+        return JsonLines(folder, self.fixity, self.part_bytes)
+
+    async def write(self, source: str, expected: dict[str, int]) -> dict[str, int]:
+        """Every file of the payload; returns how many records of each kind it holds.
         Only the records the exporter may read are written."""
-        stage(self.root)
-        self.codes = await agency_codes(self.session)
         self.theatres = await theatre_codes(self.session)
         counts: dict[str, int] = {}
-        for kind in (k for k in RECORD_KINDS if expected.get(k)):
-            with JsonLines(self.root / "records" / kind, self.part_bytes) as out:
-                batches = bulk.moving_records(
-                    self.session, handover.id, kind, self.actor.principal, self.actor.now, batch=BATCH
-                )
-                async for batch in batches:
-                    for payload in await self._payloads(kind, batch):
-                        out.write(payload)
-            if out.written:
+        kinds = [k for k in RECORD_KINDS if expected.get(k)]
+        if database_builds_lines(self.session):
+            jobs = [(_RECORD_WEIGHT * expected[k], self._copied_records(k, counts)) for k in kinds]
+            jobs.append((sum(expected.values()), self._copied_lines()))
+            await streaming.on_two_connections(self.session, jobs)
+        else:
+            portable = PortableLines(self.session, self.actor, self.codes, self.theatres)
+            for kind in kinds:
+                with self.parts(self.root / "records" / kind) as out:
+                    await portable.records(kind, self.handover.id, out)
                 counts[kind] = out.written
-        await self._lines(handover)
-        await self._coordination(handover)
-        dump_json(self.root / "handover.json", self._header(handover, source))
-        return counts
+            with self.parts(self.root / "lines") as out:
+                await portable.lines(self.handover.id, out)
+        await self._coordination(self.handover)
+        dump_json(self.root / "handover.json", self._header(self.handover, source), self.fixity)
+        return {k: counts[k] for k in RECORD_KINDS if counts.get(k)}
 
-    async def _payloads(self, kind: str, batch: bulk.RecordBatch) -> list[dict[str, Any]]:
-        """The package form of a batch of records of one kind, links included."""
-        rows = batch.rows
-        names = bulk.domain_columns(kind)
-        releases = await bulk.releases(self.session, batch.ids)
-        links = _Links(self, kind)
-        await links.load(batch.ids, rows)
-        users = {row["created_by_id"] for row in rows} | links.user_ids
-        users |= {r["user_id"] for found in releases.values() for r in found}
-        logins = await user_logins(self.session, (u for u in users if u is not None))
-        payloads = []
-        for row in rows:
-            found = releases.get(row["id"], [])
-            data = _domain_data(row, names)
-            payload: dict[str, Any] = {
-                "id": str(row["id"]),
-                "kind": kind,
-                "markings": {
-                    "classification": Classification(row["classification"]).name,
-                    "tlp": row["tlp"],
-                    "orcon": row["orcon"],
-                    "nohost": row["nohost"],
-                    "releasable_to": sorted(
-                        self.codes[r["agency_id"]] for r in found if r["agency_id"] in self.codes
-                    ),
-                    "named_readers": sorted(logins[r["user_id"]] for r in found if r["user_id"] in logins),
-                },
-                "originator_agency": self.code(row["originator_agency_id"]),
-                "owner_agency": self.code(row["owner_agency_id"]),
-                "custodian_agency": self.code(row["custodian_agency_id"]),
-                "theatre": self.theatres.get(row["theatre_id"]) if row["theatre_id"] else None,
-                "parent_id": str(row["parent_id"]) if row["parent_id"] else None,
-                "restricted_case_id": str(row["restricted_case_id"]) if row["restricted_case_id"] else None,
-                "provenance": row["provenance"],
-                "created_at": row["created_at"].isoformat(),
-                "created_by": logins.get(row["created_by_id"]) if row["created_by_id"] else None,
-                "data": data,
-                "links": links.of(row["id"], data, logins),
-            }
-            payloads.append(payload)
-        return payloads
+    def _copied_records(
+        self, kind: str, counts: dict[str, int]
+    ) -> Callable[[AsyncConnection], Awaitable[None]]:
+        async def job(conn: AsyncConnection) -> None:
+            statement = package_sql.record_lines(kind, self.handover.id, self.actor.principal, self.actor.now)
+            with self.parts(self.root / "records" / kind) as out:
+                async for line in streaming.copy_lines(conn, statement):
+                    out.write_line(line)
+            counts[kind] = out.written
 
-    async def _lines(self, handover: Handover) -> None:
-        with JsonLines(self.root / "lines", self.part_bytes) as out:
-            async for rows in bulk.exported_lines(self.session, handover.id, batch=BATCH):
-                users = {
-                    u for ln in rows for u in (ln["decided_by_id"], ln["consent_by_id"]) if u is not None
-                }
-                logins = await user_logins(self.session, users)
-                for ln in rows:
-                    out.write(self._line(ln, logins))
+        return job
 
-    def _line(self, ln: RowMapping, logins: dict[uuid.UUID, str]) -> dict[str, Any]:
-        return {
-            "seq": ln["seq"],
-            "kind": ln["kind"],
-            "subject_id": str(ln["subject_id"]) if ln["subject_id"] else None,
-            "title": ln["title"],
-            "disposition": ln["disposition"],
-            "reason": ln["reason"],
-            "decline_outcome": ln["decline_outcome"],
-            "completion_evidence": ln["completion_evidence"],
-            "decided_by": logins.get(ln["decided_by_id"]) if ln["decided_by_id"] else None,
-            "decided_at": ln["decided_at"].isoformat() if ln["decided_at"] else None,
-            "consent_agency": self.code(ln["consent_agency_id"]),
-            "consent_status": ln["consent_status"],
-            "consent_by": logins.get(ln["consent_by_id"]) if ln["consent_by_id"] else None,
-        }
+    def _copied_lines(self) -> Callable[[AsyncConnection], Awaitable[None]]:
+        async def job(conn: AsyncConnection) -> None:
+            with self.parts(self.root / "lines") as out:
+                async for line in streaming.copy_lines(conn, package_sql.handover_lines(self.handover.id)):
+                    out.write_line(line)
+
+        return job
 
     async def _coordination(self, handover: Handover) -> None:
         responsibilities = await bulk.accepted_responsibilities(self.session, handover.id)
@@ -244,10 +223,12 @@ class _Writer:
                 | {"agency": self.code(r.agency_id), "theatre": self.theatres.get(r.theatre_id)}
                 for r in responsibilities
             ],
+            self.fixity,
         )
         dump_json(
             self.root / "positions.json",
             [jsonable(column_values(p)) | {"agency": self.code(p.agency_id)} for p in positions],
+            self.fixity,
         )
 
     def _header(self, handover: Handover, source: str) -> dict[str, Any]:
@@ -268,102 +249,6 @@ class _Writer:
                 "dropped_count": handover.dropped_count,
             },
         }
-
-
-def _domain_data(row: RowMapping, names: list[str]) -> dict[str, Any]:
-    """The domain row's columns but its id, as the package carries them. Dates and
-    timestamps stay objects: the JSON writer renders them in ISO form."""
-    prefix = bulk.DOMAIN_PREFIX
-    return {name: row[prefix + name] for name in names}
-
-
-class _Links:
-    """A batch's links to other rows, by kind of record, read in one query per table.
-
-    Agencies and people travel by code and login, never by this installation's ids;
-    the receiving installation maps them to its own."""
-
-    def __init__(self, writer: _Writer, kind: str) -> None:
-        self.writer = writer
-        self.kind = kind
-        self.found: dict[str, dict[uuid.UUID, list[RowMapping]]] = {}
-        self.positions: dict[uuid.UUID, str] = {}
-        self.user_ids: set[uuid.UUID] = set()
-
-    async def load(self, ids: bulk.Ids, rows: Sequence[RowMapping]) -> None:
-        s = self.writer.session
-        if self.kind == "case":
-            self.found = {
-                "crime": await bulk.case_crime_types(s, ids),
-                "agencies": await bulk.case_agencies(s, ids),
-                "members": await bulk.case_members(s, ids),
-            }
-            self.user_ids = {m["user_id"] for found in self.found["members"].values() for m in found}
-        elif self.kind == "intel_item":
-            self.found = {"cases": await bulk.intel_cases(s, ids)}
-        elif self.kind == "evidence":
-            self.found = {"custody": await bulk.custody_events(s, ids)}
-            self.user_ids = {e["holder_user_id"] for found in self.found["custody"].values() for e in found}
-        elif self.kind == "task":
-            self.found = {
-                "support": await bulk.task_supporting_agencies(s, ids),
-                "deps": await bulk.task_dependencies(s, ids),
-            }
-            prefix = bulk.DOMAIN_PREFIX
-            self.positions = await bulk.position_titles(
-                s, (r[prefix + "assignee_position_id"] for r in rows if r[prefix + "assignee_position_id"])
-            )
-            self.user_ids = {r[prefix + "assignee_user_id"] for r in rows}
-        self.user_ids.discard(None)
-
-    def of(self, record_id: uuid.UUID, data: dict[str, Any], logins: dict[uuid.UUID, str]) -> dict[str, Any]:
-        """One record's links; clears the ids in ``data`` that only mean something here."""
-        code = self.writer.code
-
-        def rows(name: str) -> list[RowMapping]:
-            return self.found[name].get(record_id, [])
-
-        if self.kind == "case":
-            lead = data["lead_agency_id"]
-            data["lead_agency_id"] = None
-            return {
-                "lead_agency": code(lead),
-                "crime_types": sorted(str(r["crime_type"]) for r in rows("crime")),
-                "agencies": [{"agency": code(r["agency_id"]), "role": r["role"]} for r in rows("agencies")],
-                "members": sorted(logins[r["user_id"]] for r in rows("members") if r["user_id"] in logins),
-            }
-        if self.kind == "intel_item":
-            return {"case_ids": sorted(str(r["case_id"]) for r in rows("cases"))}
-        if self.kind == "evidence":
-            return {
-                "custody": [
-                    {
-                        "holder_agency": code(e["holder_agency_id"]),
-                        "holder": logins.get(e["holder_user_id"]) if e["holder_user_id"] else None,
-                        "received_at": e["received_at"].isoformat(),
-                        "location": e["location"],
-                        "note": e["note"],
-                    }
-                    for e in rows("custody")
-                ]
-            }
-        if self.kind == "task":
-            lead, user, position = (
-                data["lead_agency_id"],
-                data["assignee_user_id"],
-                data["assignee_position_id"],
-            )
-            data["lead_agency_id"] = data["assignee_position_id"] = data["assignee_user_id"] = None
-            return {
-                "lead_agency": code(lead),
-                "supporting_agencies": sorted(
-                    c for c in (code(r["agency_id"]) for r in rows("support")) if c
-                ),
-                "depends_on": sorted(str(r["depends_on_id"]) for r in rows("deps")),
-                "assignee": logins.get(user) if user else None,
-                "assignee_position": self.positions.get(position) if position else None,
-            }
-        return {}
 
 
 # Used by the package reader to tell lines of records from other lines.

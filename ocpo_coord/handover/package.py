@@ -22,10 +22,12 @@ package of ours never has, so that any changed, missing or extra file is named.
 import gc
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -71,46 +73,83 @@ async def installation_identity(session: AsyncSession) -> str:
     return f"{row.name}:{row.id}"
 
 
-def dump_json(path: Path, payload: Any) -> None:
+class Fixity:
+    """The SHA-256 and size of every payload file, taken as the file is written: the
+    bag's manifest then needs no second read of the payload."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.files: dict[str, tuple[str, int]] = {}
+
+    def add(self, path: Path, digest: str, size: int) -> None:
+        self.files[path.relative_to(self.root).as_posix()] = (digest, size)
+
+
+def dump_json(path: Path, payload: Any, fixity: Fixity) -> None:
+    text = json.dumps(payload, ensure_ascii=False, sort_keys=True, indent=1, default=str) + "\n"
+    data = text.encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as fh:
-        json.dump(payload, fh, ensure_ascii=False, sort_keys=True, indent=1, default=str)
-        fh.write("\n")
+    path.write_bytes(data)
+    fixity.add(path, hashlib.sha256(data).hexdigest(), len(data))
+
+
+# Lines are gathered and written (and hashed) a block at a time: one call per line
+# would cost more than the line.
+_BLOCK = 1 << 20
 
 
 class JsonLines:
-    """Writes objects as JSON Lines into ``folder/part-NNNN.jsonl``, starting a new part
-    once the current one passes ``part_bytes``; keys sorted, so the bytes of a record do
-    not depend on the order its fields were read in."""
+    """Writes objects, or lines of JSON text, as JSON Lines into
+    ``folder/part-NNNN.jsonl``, starting a new part once the current one passes
+    ``part_bytes``; keys sorted, so the bytes of a record do not depend on the order its
+    fields were read in. Each part's checksum goes to ``fixity`` when it is closed."""
 
-    def __init__(self, folder: Path, part_bytes: int = PART_BYTES) -> None:
+    def __init__(self, folder: Path, fixity: Fixity, part_bytes: int = PART_BYTES) -> None:
         self.folder = folder
+        self.fixity = fixity
         self.part_bytes = part_bytes
         self.parts = 0
         self.written = 0
         self._file: IO[bytes] | None = None
+        self._path = folder
         self._size = 0
+        self._block = bytearray()
+        self._digest = hashlib.sha256()
 
     def write(self, payload: Any) -> None:
+        self.write_line(orjson.dumps(payload, option=_LINE_OPTIONS))
+
+    def write_line(self, line: bytes | bytearray | memoryview) -> None:
+        """One line of JSON text, its newline included."""
         if self._file is None or self._size >= self.part_bytes:
             self._next_part()
-        assert self._file is not None
-        line = orjson.dumps(payload, option=_LINE_OPTIONS)
-        self._file.write(line)
+        self._block += line
         self._size += len(line)
         self.written += 1
+        if len(self._block) >= _BLOCK:
+            self._flush()
+
+    def _flush(self) -> None:
+        assert self._file is not None
+        self._file.write(self._block)
+        self._digest.update(self._block)
+        self._block.clear()
 
     def _next_part(self) -> None:
         self.close()
         self.parts += 1
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._file = (self.folder / f"part-{self.parts:04d}.jsonl").open("wb")
+        self._path = self.folder / f"part-{self.parts:04d}.jsonl"
+        self._file = self._path.open("wb")
         self._size = 0
+        self._digest = hashlib.sha256()
 
     def close(self) -> None:
         if self._file is not None:
+            self._flush()
             self._file.close()
             self._file = None
+            self.fixity.add(self._path, self._digest.hexdigest(), self._size)
 
     def __enter__(self) -> "JsonLines":
         return self
@@ -278,17 +317,36 @@ def stage(root: Path) -> None:
     root.mkdir(parents=True, exist_ok=False)
 
 
-def unstage(root: Path, directory: Path) -> None:
-    """Move the staged payload up into the bag directory. bagit's make_bag turns a
-    directory's contents into data/, so an existing empty target becomes the bag."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for child in root.iterdir():
-        child.rename(directory / child.name)
-    root.rmdir()
+_LINE_BREAK = re.compile(r"[\r\n]")
+BAGIT_TXT = "BagIt-Version: 0.97\nTag-File-Character-Encoding: UTF-8\n"
 
 
-def make_bag(directory: Path, info: dict[str, str]) -> None:
-    bagit.make_bag(str(directory), bag_info=info, processes=1, checksums=["sha256"])
+def write_bag(directory: Path, payload: Path, info: dict[str, str], fixity: Fixity) -> None:
+    """Make ``directory`` a bag of the staged ``payload``, whose files ``fixity`` has
+    hashed as they were written.
+
+    The tag files are those bagit's ``make_bag`` writes (same BagIt version, manifest
+    and tag manifest lines, sorted bag-info fields, Payload-Oxum), so any BagIt tool,
+    bagit's own validation among them, reads the package; only the payload is not read
+    again to hash it.
+    """
+    payload.rename(directory / "data")
+    manifest = "".join(f"{digest}  data/{name}\n" for name, (digest, _) in sorted(fixity.files.items()))
+    fields = {
+        "Bagging-Date": date.today().isoformat(),
+        "Bag-Software-Agent": "ocpo-coord",
+        **info,
+        "Payload-Oxum": f"{sum(size for _, size in fixity.files.values())}.{len(fixity.files)}",
+    }
+    # Line breaks would end a field early; bagit drops them too.
+    bag_info = "".join(f"{name}: {_LINE_BREAK.sub('', fields[name])}\n" for name in sorted(fields))
+    tags = {"bagit.txt": BAGIT_TXT, "bag-info.txt": bag_info, "manifest-sha256.txt": manifest}
+    for name, text in tags.items():
+        (directory / name).write_text(text, encoding="utf-8", newline="\n")
+    tag_manifest = "".join(
+        f"{hashlib.sha256(text.encode('utf-8')).hexdigest()} {name}\n" for name, text in tags.items()
+    )
+    (directory / "tagmanifest-sha256.txt").write_text(tag_manifest, encoding="utf-8", newline="\n")
 
 
 def read_json(path: Path) -> Any:

@@ -87,7 +87,7 @@ def domain_columns(kind: str) -> list[str]:
     return [c.name for c in table(DOMAIN[kind]).c if c.name != "id"]
 
 
-def _moving(handover_id: uuid.UUID) -> Any:
+def moving(handover_id: uuid.UUID) -> Any:
     """Lines whose record leaves: accepted, shown to the receiver, naming a record."""
     return and_(
         col(HandoverLine.handover_id) == handover_id,
@@ -103,7 +103,7 @@ async def moving_counts(
     """Per kind, how many records leave with the handover."""
     statement = (
         select(col(HandoverLine.kind), func.count())
-        .where(_moving(handover_id), col(HandoverLine.kind).in_(list(kinds)))
+        .where(moving(handover_id), col(HandoverLine.kind).in_(list(kinds)))
         .group_by(col(HandoverLine.kind))
     )
     rows = (await execute(session, statement)).all()
@@ -136,7 +136,7 @@ async def moving_records(
         *table(Record).c,
         *(domain.c[name].label(DOMAIN_PREFIX + name) for name in domain_columns(kind)),
     ]
-    of_kind = and_(_moving(handover_id), col(HandoverLine.kind) == kind)
+    of_kind = and_(moving(handover_id), col(HandoverLine.kind) == kind)
     statement = (
         select(*columns)
         .select_from(table(HandoverLine))
@@ -185,7 +185,7 @@ async def exported_lines(
 
 
 def _accepted_subjects(handover_id: uuid.UUID) -> Any:
-    return select(col(HandoverLine.subject_id)).where(_moving(handover_id))
+    return select(col(HandoverLine.subject_id)).where(moving(handover_id))
 
 
 async def accepted_responsibilities(session: AsyncSession, handover_id: uuid.UUID) -> list[Responsibility]:
@@ -242,7 +242,8 @@ async def custody_events(session: AsyncSession, ids: Ids) -> dict[uuid.UUID, lis
         col(CustodyEvent.location),
         col(CustodyEvent.note),
     ]
-    return await _grouped(session, col(CustodyEvent.evidence_id), columns, ids, col(CustodyEvent.received_at))
+    order = (col(CustodyEvent.received_at), col(CustodyEvent.id))
+    return await _grouped(session, col(CustodyEvent.evidence_id), columns, ids, *order)
 
 
 async def task_supporting_agencies(session: AsyncSession, ids: Ids) -> dict[uuid.UUID, list[RowMapping]]:

@@ -1,0 +1,107 @@
+"""Package lines out of PostgreSQL: COPY streams, on one or two connections.
+
+The database builds each line (``package_sql``); what is left here is moving the bytes.
+``COPY TO STDOUT`` sends them without a Python object per row or per value. Building
+lines is the export's critical path and the Python side mostly waits, so the kinds are
+shared between the session's connection and a second one that reads the same snapshot
+(as ``pg_dump --jobs`` does): the server works on two cores instead of one.
+"""
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+import psycopg
+from psycopg.abc import Buffer
+from sqlalchemy import Select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ocpo_coord.db import execute
+
+# COPY's CSV format quotes a value only if it holds the delimiter, the quote character or
+# a line break. JSON text holds none of these control characters raw (JSON escapes them
+# all), so with them as delimiter and quote every row comes out as its text and "\n".
+_COPY_LINES = "COPY ({query}) TO STDOUT WITH (FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')"
+# What pg_export_snapshot returns: hexadecimal groups. SET TRANSACTION SNAPSHOT takes no
+# bound parameter, so the identifier is checked before it is written into the statement.
+_SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+")
+
+
+async def copy_lines(conn: AsyncConnection, statement: Select[Any]) -> AsyncIterator[Buffer]:
+    """Each row's one column of JSON text and a newline, streamed by ``COPY TO STDOUT``
+    in the connection's transaction (PostgreSQL with psycopg)."""
+    expanded = statement.compile(dialect=conn.dialect).construct_expanded_state()
+    raw = await conn.get_raw_connection()
+    driver: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
+    async with (
+        driver.cursor() as cursor,
+        cursor.copy(_COPY_LINES.format(query=expanded.statement), dict(expanded.parameters)) as copy,
+    ):
+        async for row in copy:
+            yield row
+
+
+@asynccontextmanager
+async def same_snapshot(session: AsyncSession) -> AsyncIterator[AsyncConnection | None]:
+    """A second connection whose transaction reads the committed data ``session``'s
+    transaction reads now, or None when the session's engine cannot give one.
+
+    It never sees what the session's own transaction wrote and has not committed; an
+    export writes nothing it reads back (only its audit entry, at the end)."""
+    engine = session.bind
+    if not isinstance(engine, AsyncEngine):
+        yield None
+        return
+    snapshot = str((await execute(session, text("SELECT pg_export_snapshot()"))).scalar_one())
+    if not _SNAPSHOT_ID.fullmatch(snapshot):
+        raise RuntimeError(f"unexpected snapshot identifier {snapshot!r}")
+    reader = await engine.connect()
+    try:
+        reader = await reader.execution_options(isolation_level="REPEATABLE READ")
+        await reader.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+        await reader.exec_driver_sql("SET LOCAL jit = off")
+        yield reader
+    except BaseException:
+        # A COPY cut short may leave the connection closed; the error that cut it
+        # short is the one to report, not the failed clean-up.
+        with suppress(Exception):
+            await reader.close()
+        raise
+    await reader.close()
+
+
+async def on_two_connections(
+    session: AsyncSession,
+    jobs: list[tuple[int, Callable[[AsyncConnection], Awaitable[None]]]],
+) -> None:
+    """Run weighted jobs, each on one connection: the heaviest first, each to the
+    connection with less work so far; on the session's connection alone when no
+    second one is to be had."""
+    own = await session.connection()
+    async with same_snapshot(session) as other:
+        connections = [own] if other is None else [own, other]
+        queues: list[list[Callable[[AsyncConnection], Awaitable[None]]]] = [[] for _ in connections]
+        loads = [0] * len(connections)
+        for weight, job in sorted(jobs, key=lambda j: -j[0]):
+            lightest = loads.index(min(loads))
+            queues[lightest].append(job)
+            loads[lightest] += weight
+
+        async def run(
+            conn: AsyncConnection, queue: list[Callable[[AsyncConnection], Awaitable[None]]]
+        ) -> None:
+            for job in queue:
+                await job(conn)
+
+        # Both run to their end even if one fails: cancelling a COPY half-way closes
+        # its connection, the session's own among them.
+        outcomes = await asyncio.gather(
+            *(run(conn, queue) for conn, queue in zip(connections, queues, strict=True)),
+            return_exceptions=True,
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
