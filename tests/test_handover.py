@@ -1,11 +1,15 @@
 """Mission-to-mission handover: lifecycle, inventory, dispositions, consent, completion."""
 
+import uuid
 from typing import Any
 
 import httpx
+from sqlmodel import col, func, select
 
+from ocpo_coord.db import make_async_engine, sessionmaker_for
+from ocpo_coord.models import Agency, Handover, HandoverLine, Record, RecordRelease
 from tests.conftest import auth
-from tests.fixtures.queries import audit_rows
+from tests.fixtures.queries import audit_rows, rows
 
 OUT = "unmik.chief"
 IN = "eulex.chief"
@@ -411,3 +415,68 @@ async def test_originators_and_receivers_are_notified_without_content(client: ht
     everything = str(await feed("kfor.j2", "consent_request")) + str(await feed(IN, "handover_event"))
     for title in titles:
         assert title not in everything
+
+
+async def test_material_already_released_to_the_receiver_keeps_one_release(
+    client: httpx.AsyncClient, db_url: str
+) -> None:
+    hid, _ = await work_to_reviewed(client)
+    # Third-party records on accepted lines are released to the receiver at completion;
+    # some of them were released to it before the handover.
+    third_party = await _third_party_records(db_url, hid)
+    assert third_party, "the seed's UNMIK cases hold other agencies' material"
+    eulex = await _agency_id(db_url, "EULEX")
+    already = await _releases_per_record(db_url, third_party, eulex)
+    await _release(db_url, [r for r in third_party if r not in already], eulex)
+    for login in (OUT, IN):
+        assert (
+            await client.post(f"/api/v1/handovers/{hid}/sign-off", headers=auth(login))
+        ).status_code == 200
+    done = await client.post(f"/api/v1/handovers/{hid}/complete", headers=auth(IN))
+    assert done.status_code == 200, done.text
+    assert await _releases_per_record(db_url, third_party, eulex) == dict.fromkeys(third_party, 1)
+    listed = (await client.get("/api/v1/intel-items", params={"limit": 100}, headers=auth(IN))).json()
+    for item in listed["items"]:
+        released = item["markings"]["releasable_to"]
+        assert len(released) == len(set(released)), item["id"]
+
+
+async def _agency_id(db_url: str, code: str) -> uuid.UUID:
+    found = await rows(db_url, select(Agency.id).where(Agency.code == code))
+    return uuid.UUID(str(found[0]))
+
+
+async def _third_party_records(db_url: str, handover_id: str) -> list[uuid.UUID]:
+    handover = uuid.UUID(handover_id)
+    statement = (
+        select(Record.id)
+        .join(HandoverLine, col(HandoverLine.subject_id) == col(Record.id))
+        .join(Handover, col(Handover.id) == col(HandoverLine.handover_id))
+        .where(
+            HandoverLine.handover_id == handover,
+            HandoverLine.disposition == "accepted",
+            col(Record.owner_agency_id) != col(Handover.outgoing_agency_id),
+        )
+    )
+    return [uuid.UUID(str(found)) for found in await rows(db_url, statement)]
+
+
+async def _release(db_url: str, record_ids: list[uuid.UUID], agency_id: uuid.UUID) -> None:
+    engine = make_async_engine(db_url)
+    try:
+        async with sessionmaker_for(engine)() as session:
+            session.add_all(RecordRelease(record_id=r, agency_id=agency_id) for r in record_ids)
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+async def _releases_per_record(
+    db_url: str, record_ids: list[uuid.UUID], agency_id: uuid.UUID
+) -> dict[uuid.UUID, int]:
+    statement = (
+        select(RecordRelease.record_id, func.count())
+        .where(col(RecordRelease.record_id).in_(record_ids), RecordRelease.agency_id == agency_id)
+        .group_by(col(RecordRelease.record_id))
+    )
+    return {uuid.UUID(str(record_id)): int(n) for record_id, n in await rows(db_url, statement)}

@@ -214,13 +214,22 @@ def _complete(conn: Connection, moving: list[Subject], parties: Parties, now: da
             .where(record.c.id.in_(chunk))
             .values(provenance=_with_provenance(released_note), **touched)
         )
-        conn.execute(
-            insert(_table(RecordRelease)),
-            [
-                {"id": uuid.uuid4(), "record_id": rid, "agency_id": parties.incoming, "created_at": now}
-                for rid in chunk
-            ],
+        # As completion does: a record already released to the receiver keeps its one release.
+        releases = _table(RecordRelease)
+        held = set(
+            conn.execute(
+                select(releases.c.record_id).where(
+                    releases.c.record_id.in_(chunk), releases.c.agency_id == parties.incoming
+                )
+            ).scalars()
         )
+        fresh = [
+            {"id": uuid.uuid4(), "record_id": rid, "agency_id": parties.incoming, "created_at": now}
+            for rid in chunk
+            if rid not in held
+        ]
+        if fresh:
+            conn.execute(insert(releases), fresh)
     for chunk in _chunks(taken + released):
         refresh_reach(conn, chunk)
 

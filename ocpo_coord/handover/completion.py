@@ -43,7 +43,7 @@ from ocpo_coord.models.enums import (
     LineKind,
     TaskStatus,
 )
-from ocpo_coord.records.repository import agency_codes
+from ocpo_coord.records.repository import agency_codes, agency_release_exists
 from ocpo_coord.records.service import record_snapshot, touch
 from ocpo_coord.sharing.policy import Decision, enforce
 
@@ -140,7 +140,9 @@ class Transfer:
                 await self._domain_transfer(line, record)
             else:
                 # Third-party material: the originator consented to release, not to a new owner.
-                self.session.add(RecordRelease(record_id=record.id, agency_id=h.incoming_agency_id))
+                # A record already released to the receiver keeps its one release.
+                if not await agency_release_exists(self.session, record.id, h.incoming_agency_id):
+                    self.session.add(RecordRelease(record_id=record.id, agency_id=h.incoming_agency_id))
                 self._provenance(
                     record,
                     f"released to {self.codes.get(h.incoming_agency_id, '?')} with the "

@@ -103,6 +103,13 @@ async def releases_for(
     return grouped
 
 
+async def agency_release_exists(session: AsyncSession, record_id: uuid.UUID, agency_id: uuid.UUID) -> bool:
+    statement = select(RecordRelease.id).where(
+        RecordRelease.record_id == record_id, RecordRelease.agency_id == agency_id
+    )
+    return (await session.exec(statement)).first() is not None
+
+
 async def replace_releases(
     session: AsyncSession, record_id: uuid.UUID, releases: list[RecordRelease]
 ) -> None:
