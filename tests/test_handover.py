@@ -88,6 +88,16 @@ async def work_to_reviewed(client: httpx.AsyncClient) -> tuple[str, list[dict[st
     return hid, await lines(client, hid, OUT)
 
 
+async def sign_and_complete(client: httpx.AsyncClient, hid: str) -> None:
+    """Both sides sign a reviewed handover off, and it completes."""
+    for login in (OUT, IN):
+        assert (
+            await client.post(f"/api/v1/handovers/{hid}/sign-off", headers=auth(login))
+        ).status_code == 200
+    done = await client.post(f"/api/v1/handovers/{hid}/complete", headers=auth(IN))
+    assert done.status_code == 200, done.text
+
+
 async def test_inventory_takes_in_everything_in_scope(client: httpx.AsyncClient) -> None:
     handover = await open_handover(client)
     assert handover["status"] == "draft"
@@ -428,12 +438,7 @@ async def test_material_already_released_to_the_receiver_keeps_one_release(
     eulex = await _agency_id(db_url, "EULEX")
     already = await _releases_per_record(db_url, third_party, eulex)
     await _release(db_url, [r for r in third_party if r not in already], eulex)
-    for login in (OUT, IN):
-        assert (
-            await client.post(f"/api/v1/handovers/{hid}/sign-off", headers=auth(login))
-        ).status_code == 200
-    done = await client.post(f"/api/v1/handovers/{hid}/complete", headers=auth(IN))
-    assert done.status_code == 200, done.text
+    await sign_and_complete(client, hid)
     assert await _releases_per_record(db_url, third_party, eulex) == dict.fromkeys(third_party, 1)
     listed = (await client.get("/api/v1/intel-items", params={"limit": 100}, headers=auth(IN))).json()
     for item in listed["items"]:

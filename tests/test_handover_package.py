@@ -24,7 +24,7 @@ from ocpo_coord.handover.importer import import_package
 from ocpo_coord.handover.package import FORMAT, FORMAT_1, InvalidPackage, verify_package
 from ocpo_coord.models import AuditEvent, Case, Handover, ImportedRecord, Record
 from tests.conftest import auth, index_in_step
-from tests.test_handover import IN, OUT, lines, work_to_reviewed
+from tests.test_handover import IN, OUT, lines, sign_and_complete, work_to_reviewed
 
 T = TypeVar("T")
 
@@ -66,12 +66,7 @@ async def counts(url: str) -> dict[str, int]:
 
 async def completed_handover(client: httpx.AsyncClient) -> str:
     hid, _ = await work_to_reviewed(client)
-    for login in (OUT, IN):
-        assert (
-            await client.post(f"/api/v1/handovers/{hid}/sign-off", headers=auth(login))
-        ).status_code == 200
-    done = await client.post(f"/api/v1/handovers/{hid}/complete", headers=auth(IN))
-    assert done.status_code == 200, done.text
+    await sign_and_complete(client, hid)
     return hid
 
 

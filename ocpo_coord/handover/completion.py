@@ -43,7 +43,7 @@ from ocpo_coord.models.enums import (
     LineKind,
     TaskStatus,
 )
-from ocpo_coord.records.repository import agency_codes, agency_release_exists
+from ocpo_coord.records.repository import agency_codes, released_to_agency
 from ocpo_coord.records.service import record_snapshot, touch
 from ocpo_coord.sharing.policy import Decision, enforce
 
@@ -96,6 +96,8 @@ class Transfer:
         self.actor = actor
         self.handover = handover
         self.codes: dict[uuid.UUID, str] = {}
+        # Records the receiver already holds a release of: one query for the handover.
+        self.released: set[uuid.UUID] = set()
 
     @property
     def note(self) -> str:
@@ -113,6 +115,7 @@ class Transfer:
         records = await repository.records_by_id(
             self.session, [ln.subject_id for ln in lines if ln.subject_id and ln.kind not in _NON_RECORDS]
         )
+        self.released = await released_to_agency(self.session, records, self.handover.incoming_agency_id)
         for line in lines:
             if line.subject_id is None:
                 continue
@@ -141,7 +144,7 @@ class Transfer:
             else:
                 # Third-party material: the originator consented to release, not to a new owner.
                 # A record already released to the receiver keeps its one release.
-                if not await agency_release_exists(self.session, record.id, h.incoming_agency_id):
+                if record.id not in self.released:
                     self.session.add(RecordRelease(record_id=record.id, agency_id=h.incoming_agency_id))
                 self._provenance(
                     record,

@@ -103,11 +103,17 @@ async def releases_for(
     return grouped
 
 
-async def agency_release_exists(session: AsyncSession, record_id: uuid.UUID, agency_id: uuid.UUID) -> bool:
-    statement = select(RecordRelease.id).where(
-        RecordRelease.record_id == record_id, RecordRelease.agency_id == agency_id
+async def released_to_agency(
+    session: AsyncSession, record_ids: Iterable[uuid.UUID], agency_id: uuid.UUID
+) -> set[uuid.UUID]:
+    """Which of ``record_ids`` are already released to the agency."""
+    wanted = list(set(record_ids))
+    if not wanted:
+        return set()
+    statement = select(RecordRelease.record_id).where(
+        col(RecordRelease.record_id).in_(wanted), RecordRelease.agency_id == agency_id
     )
-    return (await session.exec(statement)).first() is not None
+    return set((await session.exec(statement)).all())
 
 
 async def replace_releases(
