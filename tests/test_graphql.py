@@ -10,6 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import event
+from strawberry.schema import schema as strawberry_schema_module
 
 from ocpo_coord.gql import common
 from ocpo_coord.gql.schema import schema
@@ -134,6 +135,32 @@ async def test_depth_and_alias_limits(client: httpx.AsyncClient) -> None:
     aliases = "{ " + " ".join(f"a{i}: me {{ login }}" for i in range(40)) + " }"
     body = await gql(client, "unmik.analyst", aliases)
     assert "aliases" in body["errors"][0]["message"].lower()
+
+
+async def test_an_operation_seen_before_is_not_validated_again(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The limits stay in force, and a repeated operation reuses its validation."""
+    validations: list[object] = []
+    real_validate = strawberry_schema_module.validate
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        validations.append(args[1])
+        return real_validate(*args, **kwargs)
+
+    monkeypatch.setattr(strawberry_schema_module, "validate", counted)
+    # A text no other test sends, so the first run cannot be served from the cache.
+    query = "query ValidatedOnce { me { login } }"
+    for _ in range(3):
+        body = await gql(client, "unmik.analyst", query)
+        assert body["data"]["me"]["login"] == "unmik.analyst", body
+    assert len(validations) == 1
+    too_deep = "query TooDeepOnce { cases { edges { node { " + "intelItems { nodes { cases { " * 3
+    too_deep += "id" + " } } }" * 3 + " } } } }"
+    for _ in range(2):
+        body = await gql(client, "unmik.analyst", too_deep)
+        assert "exceeds maximum operation depth" in body["errors"][0]["message"]
+    assert len(validations) == 2
 
 
 async def test_page_size_is_bounded(client: httpx.AsyncClient) -> None:

@@ -17,7 +17,7 @@ from sqlmodel import col, select
 from ocpo_coord.auth.principal import load_principal
 from ocpo_coord.config import get_settings
 from ocpo_coord.db import make_async_engine, sessionmaker_for
-from ocpo_coord.models import Record, Theatre
+from ocpo_coord.models import Agency, Record, Theatre
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.sharing.visibility import readable
 from tests.conftest import auth, gql
@@ -61,7 +61,9 @@ async def _eulex_items(client: httpx.AsyncClient) -> set[str]:
     return ids
 
 
-async def _by_the_rule(db_url: str, login: str, theatre: str | None = None) -> list[str]:
+async def _by_the_rule(
+    db_url: str, login: str, theatre: str | None = None, owner: str | None = None
+) -> list[str]:
     engine = make_async_engine(db_url)
     try:
         async with sessionmaker_for(engine)() as session:
@@ -77,6 +79,9 @@ async def _by_the_rule(db_url: str, login: str, theatre: str | None = None) -> l
             if theatre is not None:
                 theatre_id = select(Theatre.id).where(Theatre.code == theatre).scalar_subquery()
                 statement = statement.where(col(Record.theatre_id) == theatre_id)
+            if owner is not None:
+                owner_id = select(Agency.id).where(Agency.code == owner).scalar_subquery()
+                statement = statement.where(col(Record.owner_agency_id) == owner_id)
             return [str(i) for i in (await session.exec(statement)).all()]
     finally:
         await engine.dispose()
@@ -141,6 +146,29 @@ async def test_counts_stop_at_the_cap_and_say_so(
     monkeypatch.setattr(settings, "count_cap", len(expected))
     page = (await client.get("/api/v1/intel-items?limit=2", headers=auth("unmik.analyst"))).json()
     assert (page["total_count"], page["total_count_capped"]) == (len(expected), False)
+
+
+async def test_every_cap_counts_what_the_rule_gives(
+    client: httpx.AsyncClient, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The count first walks the reader's own agency scope alone and stops there when
+    that already exceeds the cap; otherwise it merges every scope. Caps on both sides
+    of the agency's own share, with refused candidates in another scope, must all give
+    what the rule gives."""
+    await _ended_agreement(client)
+    await _eulex_items(client)
+    expected = await _by_the_rule(db_url, "unmik.analyst")
+    own = await _by_the_rule(db_url, "unmik.analyst", owner="UNMIK")
+    # Some caps the agency scope settles alone, and some it cannot.
+    assert 1 < len(own) < len(expected)
+    settings = get_settings()
+    for cap in range(1, len(expected) + 2):
+        monkeypatch.setattr(settings, "count_cap", cap)
+        page = (await client.get("/api/v1/intel-items?limit=1", headers=auth("unmik.analyst"))).json()
+        assert (page["total_count"], page["total_count_capped"]) == (
+            min(cap, len(expected)),
+            len(expected) > cap,
+        ), cap
 
 
 async def test_a_filtered_list_walks_the_same_rule(client: httpx.AsyncClient, db_url: str) -> None:

@@ -7,6 +7,7 @@ import strawberry
 from graphql import GraphQLError, GraphQLInputObjectType, GraphQLNonNull, Undefined
 from graphql.utilities.get_default_value_ast import get_default_value_ast
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -114,13 +115,20 @@ class OcpoSchema(strawberry.Schema):
         super().process_errors([e for e in errors if not _expected(e)], execution_context)
 
 
+# The limits' validation rules, made once. ValidationCache keys its entries on the rule
+# classes as well as the document, and each limiter instance makes new classes: with
+# a limiter per operation, every operation was validated afresh.
+_LIMIT_RULES = (
+    QueryDepthLimiter(max_depth=10).validation_rules + MaxAliasesLimiter(max_alias_count=30).validation_rules
+)
+
+
 def build_schema(*, introspection: bool = True, serving: bool = True) -> strawberry.Schema:
     """The schema; ``serving=False`` leaves out the request-time auditing, so the schema
     can also be executed synchronously (export, introspection by tools)."""
     # Factories, not instances: each operation gets fresh extension state.
     extensions: list[Any] = [
-        partial(QueryDepthLimiter, max_depth=10),
-        partial(MaxAliasesLimiter, max_alias_count=30),
+        partial(AddValidationRules, _LIMIT_RULES),
         partial(MaxTokensLimiter, max_token_count=4000),
         partial(ParserCache, maxsize=256),
         partial(ValidationCache, maxsize=256),

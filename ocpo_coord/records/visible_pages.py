@@ -32,6 +32,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    case,
     func,
     not_,
     or_,
@@ -47,7 +48,7 @@ from ocpo_coord.db import execute
 from ocpo_coord.models import Record, RecordReach
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.pagination import Assembler, Cursor, Page, check_page_size
-from ocpo_coord.sharing.scopes import Held, Scope, reader_scopes
+from ocpo_coord.sharing.scopes import Held, Scope, ScopeKind, reader_scopes
 
 T = TypeVar("T")
 # The largest candidate batch: a run of refused candidates is read this many at a time.
@@ -119,14 +120,17 @@ async def _walk_count(
 
 
 @functools.lru_cache(maxsize=256)
-def _candidate_shape(scopes: int, host_nation: bool, paged: bool) -> Select[tuple[datetime, uuid.UUID]]:
-    """The candidate query for a number of scopes, with every value a bound parameter.
+def _candidate_shape(
+    scopes: int, host_nation: bool, paged: bool, only: int | None = None
+) -> Select[tuple[datetime, uuid.UUID]]:
+    """The candidate query for a number of scopes, with every value a bound parameter;
+    ``only``: the walk of that one scope, with the same parameters.
 
     Built once per shape and reused: assembling a union of a dozen walks as
     SQLAlchemy expressions costs more than the database takes to run it."""
     created, record_id = col(RecordReach.created_at), col(RecordReach.record_id)
     walks = []
-    for i in range(scopes):
+    for i in range(scopes) if only is None else (only,):
         walk = select(created, record_id).where(
             col(RecordReach.scope_kind) == bindparam(f"scope_kind_{i}"),
             col(RecordReach.scope_id) == bindparam(f"scope_id_{i}"),
@@ -239,7 +243,9 @@ async def _index_page(
     # with the number of candidates alongside. Only when the rule refused some of a
     # full batch does the walk go on, batch by batch.
     shape, values = _candidates(held, kind, reader, after, want)
-    candidates = shape.subquery("candidates")
+    # A CTE, not a subquery: read twice (the join and the count), a subquery would
+    # walk every scope twice.
+    candidates = shape.cte("candidates")
     considered = select(func.count()).select_from(candidates).scalar_subquery()
     one_trip = statement.join(candidates, candidates.c.record_id == col(Record.id)).add_columns(considered)
     rows = list((await execute(session, one_trip, values)).all())
@@ -266,15 +272,29 @@ async def _index_count(
     # leave the database.
     shape, values = _candidates(held, kind, reader, None, cap + 1)
     candidates = shape.cte("candidates")
-    readable_ids = (
-        statement.join(candidates, candidates.c.record_id == col(Record.id))
-        .with_only_columns(col(Record.id))
-        .subquery()
-    )
-    counted = select(
-        select(func.count()).select_from(readable_ids).scalar_subquery(),
-        select(func.count()).select_from(candidates).scalar_subquery(),
-    )
+
+    def readable_among(found: Any) -> Select[Any]:
+        ids = statement.join(found, found.c.record_id == col(Record.id)).with_only_columns(col(Record.id))
+        return select(func.count().label("n")).select_from(ids.subquery())
+
+    total: Any = readable_among(candidates).scalar_subquery()
+    considered: Any = select(func.count()).select_from(candidates).scalar_subquery()
+    probe = _probe_scope(held, reader)
+    if probe is not None:
+        # A reader who may see more than the cap usually finds that many in their own
+        # agency's scope alone: count that one walk first, and merge every scope's walk
+        # only when it falls short. The rule decides there as everywhere, so the probe
+        # only ever finds records the reader may see. CASE leaves the union unread when
+        # the probe settles it.
+        walk = _candidate_shape(len(held), reader.host_nation, False, only=probe).cte("probe")
+        # An aggregate in FROM, so that the probe runs once however often it is named.
+        probed = readable_among(walk).subquery("probed")
+        settled = probed.c.n > cap
+        total = case((settled, probed.c.n), else_=total)
+        considered = case((settled, probed.c.n), else_=considered)
+        counted = select(total, considered).select_from(probed)
+    else:
+        counted = select(total, considered)
     total, considered = (await execute(session, counted, values)).one()
     if total > cap:
         return cap, True
@@ -287,6 +307,15 @@ async def _index_count(
         if total > cap:
             return cap, True
     return total, False
+
+
+def _probe_scope(held: Held, reader: Principal) -> int | None:
+    """Where the reader's agency scope is among several held scopes, if it is."""
+    if len(held) < 2 or reader.agency_id is None:
+        return None
+    scopes = list(held)
+    own: Scope = (ScopeKind.AGENCY, reader.agency_id)
+    return scopes.index(own) if own in scopes else None
 
 
 async def held_scopes(session: AsyncSession, principal: Principal, now: datetime) -> Held:
