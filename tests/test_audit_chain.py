@@ -1,16 +1,22 @@
 """The audit log is append-only, and ``audit verify`` catches every way of editing it."""
 
+import itertools
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from ocpo_coord.audit.canonical import chain_hash
+from ocpo_coord.audit.service import hashed_fields, record_event
 from ocpo_coord.audit.verify import verify_database
-from ocpo_coord.db import make_sync_engine
+from ocpo_coord.auth.principal import load_principal
+from ocpo_coord.context import Actor
+from ocpo_coord.db import make_async_engine, make_sync_engine, sessionmaker_for
 
 
 @pytest.fixture
@@ -162,3 +168,41 @@ def test_a_changed_json_value_is_named(engine: Engine) -> None:
     report = verify_database(engine)
     assert report.bad_seq == target
     assert "changed" in report.problem
+
+
+async def test_appended_entries_hash_as_the_verifier_does(engine: Engine, db_url: str) -> None:
+    """On PostgreSQL an append chains itself in one statement, the database prefixing the
+    previous hash to the canonical bytes; the verifier recomputes every hash in Python.
+    Text outside ASCII, nested JSON and several ids must come out the same both ways."""
+    async_engine = make_async_engine(db_url)
+    try:
+        async with sessionmaker_for(async_engine)() as session:
+            actor = Actor(principal=await load_principal(session, "unmik.analyst"))
+            written = [
+                await record_event(
+                    session,
+                    actor=actor,
+                    action="test.append",
+                    record_kind="intel_item",
+                    record_ids=[uuid.uuid4(), uuid.uuid4()],
+                    before={"title": "Prizren \u2013 Шар планина 🚚", "tags": ["a", "ü"], "n": 7},
+                    after={"nested": {"deep": [1, None, True]}},
+                    detail="ñ" * 1200,
+                )
+                for _ in range(3)
+            ]
+            await session.commit()
+    finally:
+        await async_engine.dispose()
+    for before, after in itertools.pairwise(written):
+        assert after.prev_hash == before.hash
+    for event in written:
+        assert event.hash == chain_hash(event.prev_hash, hashed_fields(event))
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT prev_hash, hash FROM audit_event WHERE action = 'test.append' ORDER BY seq")
+        ).all()
+    assert [tuple(row) for row in stored] == [(e.prev_hash, e.hash) for e in written]
+    report = verify_database(engine)
+    assert report.ok, report.problem
+    assert report.head == written[-1].hash

@@ -1,14 +1,18 @@
 """Writes audit entries in the caller's transaction, chained to the previous one."""
 
+import functools
 import uuid
 from typing import Any
 
-from sqlalchemy import Row, text
+import sqlalchemy as sa
+from sqlalchemy import LargeBinary, Row, bindparam, func, insert, text
+from sqlalchemy.sql.dml import ReturningInsert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ocpo_coord.audit.canonical import GENESIS_HASH, chain_hash, jsonable
+from ocpo_coord.audit.canonical import GENESIS_HASH, canonical_bytes, chain_hash, jsonable
 from ocpo_coord.context import Actor
+from ocpo_coord.db import execute
 from ocpo_coord.models import AuditEvent
 
 # Any constant works; it only has to be the same for every writer of the chain.
@@ -93,11 +97,44 @@ async def record_event(
         prev_hash="",
         hash="",
     )
+    if session.get_bind().dialect.name == "postgresql":
+        await serialize_writes(session)
+        values = {name: getattr(event, name) for name in _APPENDED}
+        values["body"] = canonical_bytes(hashed_fields(event))
+        event.prev_hash, event.hash = (await execute(session, _chained_insert(), values)).one()
+        return event
     event.prev_hash = await _last_hash(session)
     event.hash = chain_hash(event.prev_hash, hashed_fields(event))
     session.add(event)
     await session.flush()
     return event
+
+
+# What an append writes besides the chain columns: the hashed columns and record_ids.
+_APPENDED = (*HASHED_COLUMNS, "record_ids")
+
+
+@functools.cache
+def _chained_insert() -> ReturningInsert[tuple[str, str]]:
+    """PostgreSQL: the entry, chained to the last one, in one statement.
+
+    The hash is ``chain_hash``'s: SHA-256 of the previous hash's text followed by the
+    entry's canonical bytes, which Python makes (``body``) and the database only
+    prefixes. Run under the chain's lock, so the statement's snapshot, taken after the
+    lock was granted, sees the entry before it.
+    """
+    table = AuditEvent.__table__  # type: ignore[attr-defined]
+    newest = sa.select(table.c.hash).order_by(table.c.seq.desc()).limit(1).scalar_subquery()
+    last = sa.select(func.coalesce(newest, GENESIS_HASH).label("hash")).subquery("last")
+    prefixed = func.convert_to(last.c.hash, "UTF8").op("||")(bindparam("body", type_=LargeBinary()))
+    digest = func.encode(func.sha256(prefixed), "hex")
+    entry = [bindparam(name, type_=table.c[name].type) for name in _APPENDED]
+    rows = sa.select(*entry, last.c.hash, digest).select_from(last)
+    return (
+        insert(table)
+        .from_select([*_APPENDED, "prev_hash", "hash"], rows)
+        .returning(table.c.prev_hash, table.c.hash)
+    )
 
 
 async def record_refusal(
