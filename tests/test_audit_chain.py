@@ -6,9 +6,10 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, text, update
 from sqlalchemy.exc import DBAPIError
 
 from ocpo_coord.audit.canonical import chain_hash
@@ -17,6 +18,7 @@ from ocpo_coord.audit.verify import verify_database
 from ocpo_coord.auth.principal import load_principal
 from ocpo_coord.context import Actor
 from ocpo_coord.db import make_async_engine, make_sync_engine, sessionmaker_for
+from ocpo_coord.models import AuditEvent
 
 
 @pytest.fixture
@@ -206,3 +208,35 @@ async def test_appended_entries_hash_as_the_verifier_does(engine: Engine, db_url
     report = verify_database(engine)
     assert report.ok, report.problem
     assert report.head == written[-1].hash
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        datetime(2026, 11, 23, 8, 0, 0, tzinfo=UTC),  # no fraction: written as .000000Z
+        datetime(2026, 11, 23, 8, 0, 0, 7, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+        datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),  # strftime does not pad the year
+    ],
+)
+async def test_entry_times_verify_as_they_were_hashed(engine: Engine, db_url: str, at: datetime) -> None:
+    """The verifier reads ``at`` as text from PostgreSQL; that text must be the one the
+    entry was hashed with, and a changed time must still be found."""
+    async_engine = make_async_engine(db_url)
+    try:
+        async with sessionmaker_for(async_engine)() as session:
+            actor = Actor(principal=await load_principal(session, "unmik.analyst"), now=at)
+            await record_event(session, actor=actor, action="test.time")
+            await session.commit()
+    finally:
+        await async_engine.dispose()
+    report = verify_database(engine)
+    assert report.ok, report.problem
+    with engine.begin() as conn:
+        _drop_guards(conn)
+        target = int(
+            conn.execute(text("SELECT seq FROM audit_event WHERE action = 'test.time'")).scalar_one()
+        )
+        events = AuditEvent.__table__  # type: ignore[attr-defined]
+        later = at + timedelta(microseconds=1)
+        conn.execute(update(events).where(events.c.seq == target).values(at=later))
+    assert verify_database(engine).bad_seq == target
