@@ -57,9 +57,11 @@ class RecordRelease(SQLModel, table=True):
             " + (CASE WHEN user_id IS NULL THEN 0 ELSE 1 END) = 1",
             name="one_target",
         ),
-        Index("ix_record_release_agency", "agency_id", "record_id"),
-        Index("ix_record_release_group", "sharing_group_id", "record_id"),
-        Index("ix_record_release_user", "user_id", "record_id"),
+        # One release per record and target (NULLs never collide, so each index holds
+        # only its own kind of target).
+        Index("ix_record_release_agency", "agency_id", "record_id", unique=True),
+        Index("ix_record_release_group", "sharing_group_id", "record_id", unique=True),
+        Index("ix_record_release_user", "user_id", "record_id", unique=True),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
