@@ -55,14 +55,25 @@ def test_the_database_refuses_updates_and_deletes(engine: Engine, statement: str
     assert verify_database(engine).ok
 
 
-def test_a_changed_entry_is_named(engine: Engine) -> None:
+@pytest.mark.parametrize("batch", [5000, 3])
+def test_a_changed_entry_is_named(engine: Engine, batch: int) -> None:
+    """With small batches the walk stops while the next batch is being read ahead."""
+    assert verify_database(engine, batch=batch).checked == len(_all_seqs(engine))
     with engine.begin() as conn:
         _drop_guards(conn)
         target = _seqs(conn)[10]
         conn.execute(text("UPDATE audit_event SET detail = 'nothing to see' WHERE seq = :s"), {"s": target})
-    report = verify_database(engine)
+    report = verify_database(engine, batch=batch)
     assert report.bad_seq == target
     assert "changed" in report.problem
+    assert report.checked == 11
+    # The connection the walk stopped on is whole: it verifies again from the start.
+    assert verify_database(engine, batch=batch).bad_seq == target
+
+
+def _all_seqs(engine: Engine) -> list[int]:
+    with engine.connect() as conn:
+        return _seqs(conn)
 
 
 def test_a_deleted_entry_is_found_at_the_gap(engine: Engine) -> None:

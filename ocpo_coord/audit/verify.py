@@ -6,6 +6,7 @@ read in ``seq`` order as a stream, so memory does not grow with the log.
 """
 
 from collections.abc import Generator, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,13 +137,22 @@ def _postgres_rows(
     conn: Connection, statement: Select[Any], batch: int
 ) -> Generator[tuple[Any, ...], None, None]:
     """The driver's own server-side cursor, one round trip per ``batch`` rows: the
-    rows go to the walk as the driver's tuples, with no result processing."""
+    rows go to the walk as the driver's tuples, with no result processing.
+
+    The next batch is fetched by a thread while the walk hashes this one. The driver
+    waits for the server without holding the GIL, so the database producing rows and
+    the walk hashing them overlap instead of taking turns. Only one thread uses the
+    cursor at a time: the walk touches only rows already fetched.
+    """
     sql = str(statement.compile(dialect=conn.dialect))
     driver = conn.connection.driver_connection
     assert driver is not None
-    with driver.cursor(name="audit_verify") as cursor:
+    # The executor is left (waiting for any fetch under way) before the cursor closes.
+    with driver.cursor(name="audit_verify") as cursor, ThreadPoolExecutor(max_workers=1) as ahead:
         cursor.execute(sql)
-        while rows := cursor.fetchmany(batch):
+        pending = ahead.submit(cursor.fetchmany, batch)
+        while rows := pending.result():
+            pending = ahead.submit(cursor.fetchmany, batch)
             yield from rows
 
 
