@@ -22,8 +22,9 @@ from ocpo_coord.handover import importer
 from ocpo_coord.handover.export import export_handover
 from ocpo_coord.handover.importer import import_package
 from ocpo_coord.handover.package import FORMAT, FORMAT_1, InvalidPackage, verify_package
-from ocpo_coord.models import AuditEvent, Case, Handover, ImportedRecord, Record
+from ocpo_coord.models import AuditEvent, Case, Handover, ImportedRecord, Record, RecordRelease
 from tests.conftest import auth, index_in_step
+from tests.fixtures.queries import rows
 from tests.test_handover import IN, OUT, lines, sign_and_complete, work_to_reviewed
 
 T = TypeVar("T")
@@ -413,3 +414,31 @@ async def test_export_refuses_when_the_exporter_may_not_read_every_record(
     assert str(refused.value).startswith(f"{len(hidden_from_prosecutor)} transferred records")
     # Nothing is left behind, not even part of the payload.
     assert not target.exists() or not any(target.iterdir())
+
+
+def _with_repeated_releases(data: Path) -> None:
+    """Every record names its agencies and readers twice, as a package exported by an
+    installation that held a release twice does."""
+    for part in sorted(data.glob("records/*/part-*.jsonl")):
+        records = [json.loads(line) for line in part.read_text(encoding="utf-8").splitlines()]
+        for record in records:
+            markings = record["markings"]
+            markings["releasable_to"] = markings.get("releasable_to", []) * 2
+            markings["named_readers"] = markings.get("named_readers", []) * 2
+        part.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+
+
+async def test_a_target_named_twice_is_released_once(
+    client: httpx.AsyncClient, db_url: str, other_db_url: str, tmp_path: Path
+) -> None:
+    package = tmp_path / "package"
+    _, summary = await exported(client, db_url, package)
+    twice = tmp_path / "twice"
+    _rebag(package, twice, FORMAT, _with_repeated_releases)
+    assert verify_package(twice).ok
+    done = await act(other_db_url, IN, lambda s, a: import_package(s, actor=a, directory=twice))
+    assert done.created == summary.records
+    released = await rows(other_db_url, select(RecordRelease.record_id, RecordRelease.agency_id))
+    assert released
+    assert len(released) == len(set(released))
+    index_in_step(other_db_url)

@@ -78,7 +78,11 @@ def test_duplicate_releases_are_merged_then_refused(db_url: str) -> None:
                     copies.append({**row._asdict(), "id": uuid.uuid4(), "created_at": later})
             # The seed releases to agencies and to named people at least.
             assert len(copies) >= 2, copies
-            conn.execute(insert(releases), copies)
+            # Written in the same instant: the smaller id is the one kept.
+            twin = conn.execute(select(releases).where(releases.c.agency_id.is_not(None)).offset(1)).first()
+            assert twin is not None
+            first = {**twin._asdict(), "id": uuid.UUID(int=1)}
+            conn.execute(insert(releases), [*copies, first])
         command.upgrade(config, "head")
         with engine.begin() as conn:
             after = sorted(
@@ -87,6 +91,8 @@ def test_duplicate_releases_are_merged_then_refused(db_url: str) -> None:
             kept = {row.id for row in conn.execute(select(releases.c.id))}
         assert after == before
         assert not kept & {copy["id"] for copy in copies}
+        assert first["id"] in kept
+        assert twin.id not in kept
         for copy in copies:
             with pytest.raises(IntegrityError), engine.begin() as conn:
                 conn.execute(insert(releases), [{**copy, "id": uuid.uuid4()}])

@@ -140,6 +140,8 @@ def worlds(draw: st.DrawFn) -> World:
             for user in draw(st.lists(st.sampled_from(w.users), max_size=3, unique_by=lambda u: u.id)):
                 w.members.append(CaseMember(case_id=record.id, user_id=user.id))
         w.records.append(record)
+        # A record is released to each target once (the database refuses a second).
+        released: set[tuple[uuid.UUID | None, uuid.UUID | None, uuid.UUID | None]] = set()
         for _ in range(draw(st.integers(0, 3))):
             target = draw(st.sampled_from(["agency", "group", "user"] if w.groups else ["agency", "user"]))
             release = RecordRelease(record_id=record.id)
@@ -149,7 +151,10 @@ def worlds(draw: st.DrawFn) -> World:
                 release.sharing_group_id = draw(st.sampled_from(w.groups)).id
             else:
                 release.user_id = draw(st.sampled_from(w.users)).id
-            w.releases.append(release)
+            key = (release.agency_id, release.sharing_group_id, release.user_id)
+            if key not in released:
+                released.add(key)
+                w.releases.append(release)
         for _ in range(draw(st.integers(0, 2))):
             grant = RecordGrant(record_id=record.id, expires_at=draw(st.one_of(st.none(), offsets)))
             if draw(st.booleans()):

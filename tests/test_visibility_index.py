@@ -12,12 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlmodel import col, select
+from sqlmodel import col, select, update
 
 from ocpo_coord.auth.principal import load_principal
 from ocpo_coord.config import get_settings
 from ocpo_coord.db import make_async_engine, sessionmaker_for
-from ocpo_coord.models import Agency, Record, Theatre
+from ocpo_coord.models import Agency, Record, RecordGrant, Theatre
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.sharing.visibility import readable
 from tests.conftest import auth, gql
@@ -83,6 +83,19 @@ async def _by_the_rule(
                 owner_id = select(Agency.id).where(Agency.code == owner).scalar_subquery()
                 statement = statement.where(col(Record.owner_agency_id) == owner_id)
             return [str(i) for i in (await session.exec(statement)).all()]
+    finally:
+        await engine.dispose()
+
+
+async def _lapse_grants(db_url: str) -> None:
+    """Every grant has expired: what time would do, done to the rows."""
+    engine = make_async_engine(db_url)
+    try:
+        async with sessionmaker_for(engine)() as session:
+            await session.exec(
+                update(RecordGrant).values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
+            )
+            await session.commit()
     finally:
         await engine.dispose()
 
@@ -153,14 +166,25 @@ async def test_every_cap_counts_what_the_rule_gives(
 ) -> None:
     """The count first walks the reader's own agency scope alone and stops there when
     that already exceeds the cap; otherwise it merges every scope. Caps on both sides
-    of the agency's own share, with refused candidates in another scope, must all give
-    what the rule gives."""
+    of the agency's own share must all give what the rule gives, with refused
+    candidates in another scope (an ended agreement) and newest in the agency's own
+    scope (grants to the agency that have lapsed: the index keeps their scope)."""
     await _ended_agreement(client)
-    await _eulex_items(client)
+    refused = await _eulex_items(client)
+    for record_id in refused:
+        body = {"agency": "UNMIK", "expires_at": _at(days=30), "reason": "Joint patrol."}
+        granted = await client.post(
+            f"/api/v1/records/{record_id}/grants", json=body, headers=auth("eulex.prosecutor")
+        )
+        assert granted.status_code == 201, granted.text
+    assert set(await _by_the_rule(db_url, "unmik.analyst")) >= refused
+    await _lapse_grants(db_url)
     expected = await _by_the_rule(db_url, "unmik.analyst")
+    assert not refused & set(expected)
     own = await _by_the_rule(db_url, "unmik.analyst", owner="UNMIK")
-    # Some caps the agency scope settles alone, and some it cannot.
-    assert 1 < len(own) < len(expected)
+    # Some caps the agency scope settles alone, and some it cannot; and a count of the
+    # agency scope's entries without the rule would pass a cap the rule does not.
+    assert 1 < len(own) < len(expected) < len(own) + len(refused)
     settings = get_settings()
     for cap in range(1, len(expected) + 2):
         monkeypatch.setattr(settings, "count_cap", cap)

@@ -99,6 +99,9 @@ async def record_event(
     )
     if session.get_bind().dialect.name == "postgresql":
         await serialize_writes(session)
+        # What the request changed goes in before its entry, as on the ORM path: a Core
+        # insert does not flush the session by itself.
+        await session.flush()
         values = {name: getattr(event, name) for name in _APPENDED}
         values["body"] = canonical_bytes(hashed_fields(event))
         event.prev_hash, event.hash = (await execute(session, _chained_insert(), values)).one()

@@ -345,12 +345,14 @@ class _Loader:
             )
         )
         # Releases only to agencies and people that exist here: dropping one narrows.
-        for code in markings.get("releasable_to", []):
+        # Each once: a package from an installation that held a release twice names
+        # the agency twice, and a record is released to each target once.
+        for code in dict.fromkeys(markings.get("releasable_to", [])):
             if code in self.agencies:
                 batch.add(
                     RecordRelease, record_id=new_id, agency_id=self.agencies[code], created_at=self.actor.now
                 )
-        for login in markings.get("named_readers", []):
+        for login in dict.fromkeys(markings.get("named_readers", [])):
             if login in self.users:
                 batch.add(
                     RecordRelease, record_id=new_id, user_id=self.users[login], created_at=self.actor.now
