@@ -304,6 +304,18 @@ async def test_a_package_in_many_parts_verifies_and_imports_whole(
     index_in_step(other_db_url)
 
 
+async def exported_and_rebagged(
+    client: httpx.AsyncClient, db_url: str, tmp_path: Path, fmt: str, payload: Callable[[Path], None]
+) -> tuple[Path, Any]:
+    """A completed handover's package, its payload changed by ``payload`` and bagged
+    again as ``fmt``: the changed package and the original export's summary."""
+    package = tmp_path / "package"
+    _, summary = await exported(client, db_url, package)
+    changed = tmp_path / "changed"
+    _rebag(package, changed, fmt, payload)
+    return changed, summary
+
+
 def _rebag(package: Path, target: Path, fmt: str, payload: Callable[[Path], None]) -> None:
     """A copy of ``package``'s payload, changed by ``payload``, bagged again as ``fmt``."""
     shutil.copytree(package / "data", target)
@@ -318,10 +330,9 @@ def _rebag(package: Path, target: Path, fmt: str, payload: Callable[[Path], None
 async def test_a_package_of_an_unknown_format_names_it_and_imports_nothing(
     client: httpx.AsyncClient, db_url: str, other_db_url: str, tmp_path: Path
 ) -> None:
-    package = tmp_path / "package"
-    await exported(client, db_url, package)
-    future = tmp_path / "future"
-    _rebag(package, future, "ocpo-coord handover package 99", lambda _: None)
+    future, _ = await exported_and_rebagged(
+        client, db_url, tmp_path, "ocpo-coord handover package 99", lambda _: None
+    )
     check = verify_package(future)
     assert not check.ok
     assert any("'ocpo-coord handover package 99'" in p and FORMAT in p for p in check.problems), (
@@ -354,10 +365,7 @@ def _as_format_1(data: Path) -> None:
 async def test_a_package_of_format_1_still_imports(
     client: httpx.AsyncClient, db_url: str, other_db_url: str, tmp_path: Path
 ) -> None:
-    package = tmp_path / "package"
-    _, summary = await exported(client, db_url, package)
-    old = tmp_path / "old"
-    _rebag(package, old, FORMAT_1, _as_format_1)
+    old, summary = await exported_and_rebagged(client, db_url, tmp_path, FORMAT_1, _as_format_1)
     assert not list(old.glob("data/records/*/part-*.jsonl"))
     check = verify_package(old)
     assert check.ok, check.problems
@@ -381,10 +389,7 @@ async def test_a_record_of_a_restricted_case_left_behind_is_refused(
     client: httpx.AsyncClient, db_url: str, other_db_url: str, tmp_path: Path
 ) -> None:
     """Imported without its case, the record would be readable beyond the case's members."""
-    package = tmp_path / "package"
-    await exported(client, db_url, package)
-    orphan = tmp_path / "orphan"
-    _rebag(package, orphan, FORMAT, _in_a_missing_restricted_case)
+    orphan, _ = await exported_and_rebagged(client, db_url, tmp_path, FORMAT, _in_a_missing_restricted_case)
     assert verify_package(orphan).ok
     before = await counts(other_db_url)
     with pytest.raises(InvalidPackage, match=r"restricted case .* not in the package"):
@@ -431,10 +436,7 @@ def _with_repeated_releases(data: Path) -> None:
 async def test_a_target_named_twice_is_released_once(
     client: httpx.AsyncClient, db_url: str, other_db_url: str, tmp_path: Path
 ) -> None:
-    package = tmp_path / "package"
-    _, summary = await exported(client, db_url, package)
-    twice = tmp_path / "twice"
-    _rebag(package, twice, FORMAT, _with_repeated_releases)
+    twice, summary = await exported_and_rebagged(client, db_url, tmp_path, FORMAT, _with_repeated_releases)
     assert verify_package(twice).ok
     done = await act(other_db_url, IN, lambda s, a: import_package(s, actor=a, directory=twice))
     assert done.created == summary.records

@@ -62,7 +62,7 @@ async def serialize_writes(session: AsyncSession) -> None:
 
 
 async def _last_hash(session: AsyncSession) -> str:
-    await serialize_writes(session)
+    """The chain's head; read after ``serialize_writes``."""
     last = (await session.exec(select(AuditEvent.hash).order_by(col(AuditEvent.seq).desc()).limit(1))).first()
     return last or GENESIS_HASH
 
@@ -97,8 +97,8 @@ async def record_event(
         prev_hash="",
         hash="",
     )
+    await serialize_writes(session)
     if session.get_bind().dialect.name == "postgresql":
-        await serialize_writes(session)
         # What the request changed goes in before its entry, as on the ORM path: a Core
         # insert does not flush the session by itself.
         await session.flush()

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, case, insert, or_, select, update
+from sqlalchemy import Connection, Engine, case, insert, or_, select, update
 
+from ocpo_coord.handover.package_repository import table
 from ocpo_coord.models import Case, Handover, HandoverLine, IntelCase, Record, RecordRelease, Task
 from ocpo_coord.models.enums import (
     ConsentStatus,
@@ -48,11 +49,6 @@ _OPEN_TASK = [
 
 # Inserts rows of a table model, as the generator's loader does.
 Insert = Callable[[Any, Iterable[dict[str, Any]]], None]
-
-
-def _table(model: Any) -> Table:
-    found: Table = model.__table__
-    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +99,7 @@ def _subject(kind: LineKind, row: Any, case_id: uuid.UUID) -> Subject:
 def scope(conn: Connection, cases: list[uuid.UUID]) -> list[Subject]:
     """The cases in creation order, then chunk by chunk their children and the
     intelligence linked to them, each record once: the order ``scope_of`` gives."""
-    record, task, links = _table(Record), _table(Task), _table(IntelCase)
+    record, task, links = table(Record), table(Task), table(IntelCase)
     columns = (record.c.id, record.c.owner_agency_id, record.c.originator_agency_id, record.c.tlp)
     order = (record.c.created_at, record.c.id)
     rows = [
@@ -174,13 +170,13 @@ def _line(
 
 
 def _with_provenance(text: str) -> Any:
-    provenance = _table(Record).c.provenance
+    provenance = table(Record).c.provenance
     return case((provenance == "", text), else_=provenance + "; " + text)
 
 
 def _complete(conn: Connection, moving: list[Subject], parties: Parties, now: datetime) -> None:
     """``completion.Transfer`` for accepted record lines, a chunk of records at a time."""
-    record, task, case_table = _table(Record), _table(Task), _table(Case)
+    record, task, case_table = table(Record), table(Task), table(Case)
     given, receiver = parties.codes[parties.outgoing], parties.codes[parties.incoming]
     taken_note = (
         f"transferred from {given} to {receiver} under handover {REFERENCE} on {now.date().isoformat()}"
@@ -215,7 +211,7 @@ def _complete(conn: Connection, moving: list[Subject], parties: Parties, now: da
             .values(provenance=_with_provenance(released_note), **touched)
         )
         # As completion does: a record already released to the receiver keeps its one release.
-        releases = _table(RecordRelease)
+        releases = table(RecordRelease)
         held = set(
             conn.execute(
                 select(releases.c.record_id).where(
