@@ -11,12 +11,13 @@ from starlette.concurrency import run_in_threadpool
 from ocpo_coord.api.middleware import accept_request_id
 from ocpo_coord.audit.reads import discard_reads, flush_reads
 from ocpo_coord.audit.service import serialize_writes
-from ocpo_coord.auth.principal import load_principal
+from ocpo_coord.auth.caller import load_caller
 from ocpo_coord.auth.tokens import login_from_claims, verify_token
 from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
 from ocpo_coord.exceptions import Unauthenticated
 from ocpo_coord.logging_setup import bind_login
+from ocpo_coord.models.base import utcnow
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT from the configured issuer.")
 
@@ -79,9 +80,10 @@ async def get_actor(
         claims = await run_in_threadpool(verify_token, settings, credentials.credentials)
     else:
         claims = verify_token(settings, credentials.credentials)
-    principal = await load_principal(session, login_from_claims(claims, settings.jwt_user_claim))
+    now = utcnow()  # the request's one instant, fixed before its caller's scopes are read
+    principal = await load_caller(session, login_from_claims(claims, settings.jwt_user_claim), now)
     bind_login(principal.login)  # for the request's access log line
-    actor = Actor(principal=principal, request_id=request_id(request))
+    actor = Actor(principal=principal, request_id=request_id(request), now=now)
     # Kept so that a refused access can be audited after the request's transaction ends.
     request.state.actor = actor
     return actor

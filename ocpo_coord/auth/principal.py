@@ -49,27 +49,28 @@ def _parsed(joined: str | None) -> frozenset[uuid.UUID]:
     return frozenset(uuid.UUID(part) for part in joined.split(",")) if joined else frozenset()
 
 
-async def load_principal(session: AsyncSession, login: str) -> Principal:
-    # Every request loads its caller, so the account, its agency, and the agency's
-    # theatres and sharing groups come back in one round trip.
-    found = (
-        await session.exec(
-            select(
-                User,
-                Agency,
-                _ids_of(AgencyTheatre.theatre_id, col(AgencyTheatre.agency_id)),
-                _ids_of(SharingGroupMember.sharing_group_id, col(SharingGroupMember.agency_id)),
-            )
-            .outerjoin(Agency, col(Agency.id) == col(User.agency_id))
-            .where(User.login == login)
+def principal_query(login: str, *extra: Any) -> Any:
+    """The account, its agency, and the agency's theatres and sharing groups, as one
+    statement; ``extra`` columns ride along (a request adds what it will need next)."""
+    return (
+        select(
+            User,
+            Agency,
+            _ids_of(AgencyTheatre.theatre_id, col(AgencyTheatre.agency_id)),
+            _ids_of(SharingGroupMember.sharing_group_id, col(SharingGroupMember.agency_id)),
+            *extra,
         )
-    ).one_or_none()
-    user, agency, theatres, groups = found if found is not None else (None, None, None, None)
+        .outerjoin(Agency, col(Agency.id) == col(User.agency_id))
+        .where(User.login == login)
+    )
+
+
+def principal_from(found: Any) -> Principal:
+    """The principal of a ``principal_query`` row (None: no such account)."""
+    user, agency, theatres, groups = found[:4] if found is not None else (None, None, None, None)
     if user is None or not user.active:
         # Same message for unknown and inactive accounts: nothing to learn by probing.
         raise Unauthenticated("no active account for this token")
-    theatre_ids = _parsed(theatres)
-    group_ids = _parsed(groups)
     roles = frozenset(Role(r) for r in user.roles if r in Role.__members__.values())
     return Principal(
         user_id=user.id,
@@ -80,6 +81,11 @@ async def load_principal(session: AsyncSession, login: str) -> Principal:
         host_nation=agency.host_nation if agency else False,
         clearance=Classification(user.clearance),
         roles=roles,
-        theatre_ids=theatre_ids,
-        sharing_group_ids=group_ids,
+        theatre_ids=_parsed(theatres),
+        sharing_group_ids=_parsed(groups),
     )
+
+
+async def load_principal(session: AsyncSession, login: str) -> Principal:
+    # Every request loads its caller, so all of it comes back in one round trip.
+    return principal_from((await session.exec(principal_query(login))).one_or_none())

@@ -49,7 +49,7 @@ from ocpo_coord.db import execute
 from ocpo_coord.models import Record, RecordReach
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.pagination import Assembler, Cursor, Page, check_page_size
-from ocpo_coord.sharing.scopes import Held, Scope, ScopeKind, reader_scopes
+from ocpo_coord.sharing.scopes import Held, Scope, ScopeKind, held_scopes
 
 T = TypeVar("T")
 # The largest candidate batch: a run of refused candidates is read this many at a time.
@@ -322,15 +322,6 @@ def _probe_scope(held: Held, reader: Principal) -> int | None:
     scopes = list(held)
     own: Scope = (ScopeKind.AGENCY, reader.agency_id)
     return scopes.index(own) if own in scopes else None
-
-
-async def held_scopes(session: AsyncSession, principal: Principal, now: datetime) -> Held:
-    """The reader's scopes, looked up once per request (a session serves one request)."""
-    cache: dict[tuple[uuid.UUID, datetime], Held] = session.info.setdefault("reader_scopes", {})
-    key = (principal.user_id, now)
-    if key not in cache:
-        cache[key] = await reader_scopes(session, principal, now)
-    return cache[key]
 
 
 async def fetch_record_page(

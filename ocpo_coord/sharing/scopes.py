@@ -16,13 +16,15 @@ import enum
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.models import SharingAgreement
+from ocpo_coord.sql_json import json_rows, parsed_rows
 
 
 class ScopeKind(enum.IntEnum):
@@ -92,21 +94,50 @@ def held_by(principal: Principal, agreements: Iterable[tuple[uuid.UUID, int]]) -
     return held
 
 
+def _in_force(grantee: Any, now: datetime) -> tuple[ColumnElement[bool], ...]:
+    # Only agreements in force count, each up to its ceiling: the rule checks the same
+    # at the same instant, so a walk never offers what the agreement cannot release.
+    return (
+        col(SharingAgreement.grantee_agency_id) == grantee,
+        col(SharingAgreement.valid_from) <= now,
+        col(SharingAgreement.valid_until) > now,
+    )
+
+
+_AGREEMENT = (col(SharingAgreement.grantor_agency_id), col(SharingAgreement.max_classification))
+
+
 async def reader_scopes(session: AsyncSession, principal: Principal, now: datetime) -> Held:
     """The scopes this reader holds at ``now``; empty for those who read no agency data."""
     if not principal.reads_agency_data:
         return {}
-    # Only agreements in force count, each up to its ceiling: the rule checks the same
-    # at the same instant, so a walk never offers what the agreement cannot release.
-    agreements = (
-        await session.exec(
-            select(SharingAgreement.grantor_agency_id, func.max(SharingAgreement.max_classification))
-            .where(
-                col(SharingAgreement.grantee_agency_id) == principal.agency_id,
-                col(SharingAgreement.valid_from) <= now,
-                col(SharingAgreement.valid_until) > now,
-            )
-            .group_by(col(SharingAgreement.grantor_agency_id))
-        )
-    ).all()
-    return held_by(principal, agreements)
+    rows = (await session.exec(select(*_AGREEMENT).where(*_in_force(principal.agency_id, now)))).all()
+    return held_by(principal, rows)
+
+
+def agreements_column(grantee: Any, now: datetime) -> Any:
+    """The agreements in force at ``now`` naming the agency in the ``grantee`` column
+    (of the enclosing statement), as one ``json_rows`` column, so that a statement that
+    runs anyway (the caller's) brings them: see ``remember_scopes``."""
+    return select(json_rows(*_AGREEMENT)).where(*_in_force(grantee, now)).scalar_subquery()
+
+
+_HELD = "reader_scopes"
+
+
+def remember_scopes(
+    session: AsyncSession, principal: Principal, now: datetime, agreements: str | None
+) -> None:
+    """Keep the reader's scopes at ``now`` for the session's request, from an
+    ``agreements_column`` value."""
+    rows = [(uuid.UUID(grantor), int(ceiling)) for grantor, ceiling in parsed_rows(agreements)]
+    session.info.setdefault(_HELD, {})[(principal.user_id, now)] = held_by(principal, rows)
+
+
+async def held_scopes(session: AsyncSession, principal: Principal, now: datetime) -> Held:
+    """The reader's scopes, looked up once per request (a session serves one request)."""
+    cache: dict[tuple[uuid.UUID, datetime], Held] = session.info.setdefault(_HELD, {})
+    key = (principal.user_id, now)
+    if key not in cache:
+        cache[key] = await reader_scopes(session, principal, now)
+    return cache[key]

@@ -15,7 +15,8 @@ from ocpo_coord.auth.principal import Principal
 from ocpo_coord.db import execute
 from ocpo_coord.models import Agency, AgencyTheatre, IntelItem, Record, RecordEntity, Theatre
 from ocpo_coord.models.enums import RecordKind
-from ocpo_coord.records.visible_pages import held_scopes, page_statement
+from ocpo_coord.records.visible_pages import page_statement
+from ocpo_coord.sharing.scopes import held_scopes
 
 
 async def agencies_by_id(session: AsyncSession) -> dict[uuid.UUID, Agency]:

@@ -1,0 +1,33 @@
+"""A request's caller, and what its request is about to ask for, in one round trip.
+
+Each round trip to the database costs about as much as a small query's own work, and
+every request starts by loading its caller. So the same statement also brings the
+sharing agreements in force that decide the caller's reader scopes (every list page
+needs them) and the directory's agency and theatre codes (every page shows them); both
+are kept for the session's request, where the functions that would otherwise query
+them look first.
+"""
+
+from datetime import datetime
+
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ocpo_coord.auth.principal import Principal, principal_from, principal_query
+from ocpo_coord.directory.repository import codes_columns, remember_codes
+from ocpo_coord.models import User
+from ocpo_coord.sharing.scopes import agreements_column, remember_scopes
+
+
+async def load_caller(session: AsyncSession, login: str, now: datetime) -> Principal:
+    """The principal for ``login``, with its scopes at ``now`` and the directory's codes
+    kept for the session (a session serves one request)."""
+    agencies, theatres = codes_columns()
+    statement = principal_query(login, agreements_column(col(User.agency_id), now), agencies, theatres)
+    found = (await session.exec(statement)).one_or_none()
+    principal = principal_from(found)
+    assert found is not None  # principal_from refuses a missing account
+    agreements, agency_codes, theatre_codes = found[4:]
+    remember_scopes(session, principal, now, agreements)
+    remember_codes(session, agency_codes, theatre_codes)
+    return principal

@@ -1,0 +1,137 @@
+"""The caller's one round trip brings what the queries it replaces would have answered.
+
+``load_caller`` loads the principal and, in the same statement, the agreements that
+decide its reader scopes and the directory's codes. Each is compared here with the
+query it stands in for (``load_principal``, ``reader_scopes``, the directory's own
+codes query), for every account of the seed, at instants on either side of
+agreements that start, end, overlap and reach different ceilings.
+"""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from sqlmodel import col, select
+
+from ocpo_coord.auth.caller import load_caller
+from ocpo_coord.auth.principal import load_principal
+from ocpo_coord.db import make_async_engine, sessionmaker_for
+from ocpo_coord.directory.repository import directory_codes
+from ocpo_coord.models import Agency, SharingAgreement, User
+from ocpo_coord.models.enums import AgencyKind, Classification
+from ocpo_coord.sharing.scopes import ScopeKind, held_scopes, reader_scopes
+from tests.conftest import auth
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+# Separators, quotes, a backslash and letters outside ASCII: JSON must keep them exact.
+AWKWARD_CODE = 'A,B:"C\\é;\x1f'
+NEWCOMER = "NEWCOMER"
+
+
+async def _agreements(db_url: str) -> dict[str, uuid.UUID]:
+    """UNMIK is named by EULEX twice (RESTRICTED for a year, CONFIDENTIAL for the
+    next two hours), by KP once from tomorrow, and by an agency with an awkward code
+    for the last hour only."""
+    engine = make_async_engine(db_url)
+    try:
+        async with sessionmaker_for(engine)() as session:
+            ids = dict((await session.exec(select(Agency.code, Agency.id))).all())
+            awkward = Agency(code=AWKWARD_CODE, name="Awkward", kind=AgencyKind.HOST_NATION)
+            newcomer = Agency(code=NEWCOMER, name="Newcomer", kind=AgencyKind.PARTNER)
+            session.add_all([awkward, newcomer])
+            await session.flush()
+            ids[AWKWARD_CODE], ids[NEWCOMER] = awkward.id, newcomer.id
+
+            def agreement(grantor: str, start: timedelta, end: timedelta, ceiling: Classification) -> None:
+                session.add(
+                    SharingAgreement(
+                        title=f"{grantor} to UNMIK",
+                        grantor_agency_id=ids[grantor],
+                        grantee_agency_id=ids["UNMIK"],
+                        valid_from=NOW + start,
+                        valid_until=NOW + end,
+                        max_classification=ceiling,
+                    )
+                )
+
+            agreement("EULEX", timedelta(days=-1), timedelta(days=365), Classification.RESTRICTED)
+            agreement("EULEX", timedelta(hours=-1), timedelta(hours=2), Classification.CONFIDENTIAL)
+            agreement("KP", timedelta(days=1), timedelta(days=30), Classification.RESTRICTED)
+            agreement(AWKWARD_CODE, timedelta(hours=-1), timedelta(0), Classification.UNCLASSIFIED)
+            await session.commit()
+            return ids
+    finally:
+        await engine.dispose()
+
+
+R, C, U = Classification.RESTRICTED, Classification.CONFIDENTIAL, Classification.UNCLASSIFIED
+
+
+@pytest.mark.parametrize(
+    ("offset", "in_force"),
+    [
+        (timedelta(days=-2), {}),
+        (timedelta(minutes=-30), {"EULEX": C, AWKWARD_CODE: U}),
+        (timedelta(0), {"EULEX": C}),  # the awkward agreement ends at this instant
+        (timedelta(hours=3), {"EULEX": R}),
+        (timedelta(days=2), {"EULEX": R, "KP": R}),
+    ],
+    ids=["before-all", "overlapping", "one-just-ended", "low-ceiling-only", "one-started"],
+)
+async def test_the_callers_round_trip_answers_as_the_queries_it_replaces(
+    db_url: str, offset: timedelta, in_force: dict[str, Classification]
+) -> None:
+    ids = await _agreements(db_url)
+    now = NOW + offset
+    engine = make_async_engine(db_url)
+    try:
+        async with sessionmaker_for(engine)() as session:
+            logins = list((await session.exec(select(User.login).order_by(col(User.login)))).all())
+        assert len(logins) > 5
+        for login in logins:
+            async with sessionmaker_for(engine)() as session:
+                caller = await load_caller(session, login, now)
+                kept_scopes = await held_scopes(session, caller, now)
+                kept_codes = await directory_codes(session)
+            async with sessionmaker_for(engine)() as session:
+                assert caller == await load_principal(session, login), login
+                assert kept_scopes == await reader_scopes(session, caller, now), login
+                assert kept_codes == await directory_codes(session), login
+
+        # The comparison is worth something only if the agreements made a difference.
+        async with sessionmaker_for(engine)() as session:
+            unmik = await load_caller(session, "unmik.analyst", now)
+            held = await held_scopes(session, unmik, now)
+            codes, _ = await directory_codes(session)
+    finally:
+        await engine.dispose()
+    granted = {i: ceiling for (kind, i), ceiling in held.items() if kind is ScopeKind.AGREEMENTS_OF}
+    assert granted == {ids[code]: min(int(unmik.clearance), int(c)) for code, c in in_force.items()}
+    assert codes[ids[AWKWARD_CODE]] == AWKWARD_CODE
+
+
+async def test_a_page_shows_an_agency_added_after_the_service_started(
+    client: httpx.AsyncClient, db_url: str
+) -> None:
+    """Codes come with each request's caller, never from what the process saw before."""
+    first = await client.get("/api/v1/agencies", headers=auth("unmik.analyst"))
+    assert first.status_code == 200, first.text
+    assert NEWCOMER not in {a["code"] for a in first.json()}
+    await _agreements(db_url)
+    body = {
+        "title": "Released to the newcomer",
+        "content": "Shared.",
+        "information_date": "2026-11-01",
+        "theatre": "KOS",
+        "source_reliability": "B",
+        "information_credibility": "2",
+        "markings": {"classification": "UNCLASSIFIED", "tlp": "GREEN", "releasable_to": [NEWCOMER]},
+    }
+    created = await client.post("/api/v1/intel-items", json=body, headers=auth("unmik.analyst"))
+    assert created.status_code == 201, created.text
+    listed = await client.get("/api/v1/intel-items", params={"limit": 5}, headers=auth("unmik.analyst"))
+    assert listed.status_code == 200, listed.text
+    mine = [i for i in listed.json()["items"] if i["id"] == created.json()["id"]]
+    assert len(mine) == 1
+    assert mine[0]["markings"]["releasable_to"] == [NEWCOMER]
