@@ -5,7 +5,8 @@ from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, Executable, Result, create_engine, event
+from sqlalchemy import ColumnElement, Engine, Executable, Result, any_, bindparam, create_engine, event
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -111,3 +112,18 @@ async def execute(
     """Run a Core statement (with a list of parameter sets: one multi-row insert);
     SQLModel deprecates ``execute`` only for its own selects."""
     return await session.exec(statement, params=params)  # type: ignore[call-overload, no-any-return]
+
+
+def among(session: AsyncSession, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``column = ANY(one array parameter)``.
+
+    An IN list is written out at every execution, one parameter per value, so its SQL
+    text changes with the list's length: the statement is rendered again, and neither
+    the driver's parsed-query cache nor the server's prepared statement is reused. The
+    array keeps one text for every page. ``values`` is never empty here (callers return
+    early), but both forms answer no rows for it."""
+    if session.get_bind().dialect.name == "postgresql":
+        result: ColumnElement[bool] = column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    else:
+        result = column.in_(values)
+    return result

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
+from ocpo_coord.db import among
 from ocpo_coord.models import IntelCase, IntelItem, Record
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.repository import RecordRepository
@@ -71,7 +72,7 @@ async def readable_case_links(
         statement = (
             select(IntelCase.intel_id, IntelCase.case_id)
             .join(Record, col(Record.id) == col(IntelCase.case_id))
-            .where(col(IntelCase.intel_id).in_(wanted), readable(principal, now=now))
+            .where(among(session, col(IntelCase.intel_id), wanted), readable(principal, now=now))
         )
         for intel_id, case_id in (await session.exec(statement)).all():
             grouped[intel_id].append(case_id)

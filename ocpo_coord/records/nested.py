@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, select
 from sqlmodel import SQLModel, col
 
-from ocpo_coord.db import execute
+from ocpo_coord.db import among, execute
 from ocpo_coord.models import Record
 from ocpo_coord.records.repository import RecordRepository
 
@@ -59,7 +59,7 @@ async def first_children(
             .label("position"),
             func.count().over(partition_by=parent_column).label("siblings"),
         )
-        .where(parent_column.in_(wanted))
+        .where(among(repo.session, parent_column, wanted))
         .subquery()
     )
     picked = (

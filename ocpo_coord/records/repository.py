@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
 
 from ocpo_coord.auth.principal import Principal
+from ocpo_coord.db import among
 from ocpo_coord.directory.repository import agency_codes as agency_codes
 from ocpo_coord.models import Agency, Record, RecordRelease, SharingGroup, SharingGroupMember, User
 from ocpo_coord.models.enums import RecordKind
@@ -62,7 +63,7 @@ class RecordRepository(Generic[M]):
         wanted = list(set(ids))
         if not wanted:
             return {}
-        statement = self.readable_statement().where(col(Record.id).in_(wanted))
+        statement = self.readable_statement().where(among(self.session, col(Record.id), wanted))
         rows = (await self.session.exec(statement)).all()
         return {row[1].id: (row[0], row[1]) for row in rows}
 
@@ -97,7 +98,9 @@ async def releases_for(
     grouped: dict[uuid.UUID, list[RecordRelease]] = defaultdict(list)
     if not wanted:
         return grouped
-    rows = (await session.exec(select(RecordRelease).where(col(RecordRelease.record_id).in_(wanted)))).all()
+    rows = (
+        await session.exec(select(RecordRelease).where(among(session, col(RecordRelease.record_id), wanted)))
+    ).all()
     for release in rows:
         grouped[release.record_id].append(release)
     return grouped
@@ -133,7 +136,7 @@ async def readable_record_ids(
     wanted = list(set(ids))
     if not wanted:
         return set()
-    statement = select(Record.id).where(col(Record.id).in_(wanted), readable(principal, now=now))
+    statement = select(Record.id).where(among(session, col(Record.id), wanted), readable(principal, now=now))
     return set((await session.exec(statement)).all())
 
 
