@@ -1,5 +1,6 @@
 """The audit log is append-only, and ``audit verify`` catches every way of editing it."""
 
+import asyncio
 import itertools
 import os
 import subprocess
@@ -251,3 +252,31 @@ async def test_entry_times_verify_as_they_were_hashed(engine: Engine, db_url: st
         later = at + timedelta(microseconds=1)
         conn.execute(update(events).where(events.c.seq == target).values(at=later))
     assert verify_database(engine).bad_seq == target
+
+
+async def test_an_append_that_waited_for_the_lock_chains_to_the_entry_committed_meanwhile(
+    engine: Engine, db_url: str
+) -> None:
+    """Two requests audit at once. The second's append starts while the first holds the
+    chain's lock; it must wait, and then chain to the entry the first committed in the
+    meantime, not to the head it could see when its statement began (a fork)."""
+    async_engine = make_async_engine(db_url)
+    try:
+        async with sessionmaker_for(async_engine)() as session:
+            analyst = Actor(principal=await load_principal(session, "unmik.analyst"))
+            chief = Actor(principal=await load_principal(session, "unmik.chief"))
+        sessions = sessionmaker_for(async_engine)
+        async with sessions() as first, sessions() as second:
+            earlier = await record_event(first, actor=analyst, action="test.first")
+            waiting = asyncio.create_task(record_event(second, actor=chief, action="test.second"))
+            await asyncio.sleep(0.5)
+            assert not waiting.done(), "the second append did not wait for the chain's lock"
+            await first.commit()
+            later = await waiting
+            await second.commit()
+    finally:
+        await async_engine.dispose()
+    assert later.prev_hash == earlier.hash
+    report = verify_database(engine)
+    assert report.ok, report.problem
+    assert report.head == later.hash

@@ -5,7 +5,7 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import LargeBinary, Row, bindparam, func, insert, text
+from sqlalchemy import BigInteger, LargeBinary, Row, bindparam, func, insert, text
 from sqlalchemy.sql.dml import ReturningInsert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -62,7 +62,8 @@ async def serialize_writes(session: AsyncSession) -> None:
 
 
 async def _last_hash(session: AsyncSession) -> str:
-    """The chain's head; read after ``serialize_writes``."""
+    """The chain's head on SQLite, whose transactions here take the write lock when
+    they begin (``BEGIN IMMEDIATE``), so no other append can come between."""
     last = (await session.exec(select(AuditEvent.hash).order_by(col(AuditEvent.seq).desc()).limit(1))).first()
     return last or GENESIS_HASH
 
@@ -97,13 +98,13 @@ async def record_event(
         prev_hash="",
         hash="",
     )
-    await serialize_writes(session)
     if session.get_bind().dialect.name == "postgresql":
         # What the request changed goes in before its entry, as on the ORM path: a Core
         # insert does not flush the session by itself.
         await session.flush()
         values = {name: getattr(event, name) for name in _APPENDED}
         values["body"] = canonical_bytes(hashed_fields(event))
+        values["chain_lock"] = _CHAIN_LOCK_KEY
         event.prev_hash, event.hash = (await execute(session, _chained_insert(), values)).one()
         return event
     event.prev_hash = await _last_hash(session)
@@ -119,16 +120,19 @@ _APPENDED = (*HASHED_COLUMNS, "record_ids")
 
 @functools.cache
 def _chained_insert() -> ReturningInsert[tuple[str, str]]:
-    """PostgreSQL: the entry, chained to the last one, in one statement.
+    """PostgreSQL: the chain's lock, and the entry chained to the last one, in one
+    statement (one round trip: a page's read entry costs no more than that).
 
-    The hash is ``chain_hash``'s: SHA-256 of the previous hash's text followed by the
-    entry's canonical bytes, which Python makes (``body``) and the database only
-    prefixes. Run under the chain's lock, so the statement's snapshot, taken after the
-    lock was granted, sees the entry before it.
+    ``audit_chain_head`` (a migration's function) takes the chain's lock — held until
+    the transaction ends, as ``serialize_writes`` holds it — and then reads the head
+    with a snapshot of its own, taken after the lock was granted, so it sees the entry
+    of whoever held the lock before. The hash is ``chain_hash``'s: SHA-256 of the
+    previous hash's text followed by the entry's canonical bytes, which Python makes
+    (``body``) and the database only prefixes.
     """
     table = AuditEvent.__table__  # type: ignore[attr-defined]
-    newest = sa.select(table.c.hash).order_by(table.c.seq.desc()).limit(1).scalar_subquery()
-    last = sa.select(func.coalesce(newest, GENESIS_HASH).label("hash")).subquery("last")
+    head = func.audit_chain_head(bindparam("chain_lock", type_=BigInteger()))
+    last = sa.select(func.coalesce(head, GENESIS_HASH).label("hash")).subquery("last")
     prefixed = func.convert_to(last.c.hash, "UTF8").op("||")(bindparam("body", type_=LargeBinary()))
     digest = func.encode(func.sha256(prefixed), "hex")
     entry = [bindparam(name, type_=table.c[name].type) for name in _APPENDED]
