@@ -45,6 +45,7 @@ from ocpo_coord.db import among, execute
 from ocpo_coord.models import Record, RecordReach
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.pagination import Assembler, Cursor, Page, check_page_size
+from ocpo_coord.records.repository import parsed_releases, releases_column, releases_known
 from ocpo_coord.sharing.scopes import Held, Scope, ScopeKind, held_scopes
 
 T = TypeVar("T")
@@ -331,11 +332,13 @@ async def fetch_record_page(
     held = await held_scopes(session, reader, now)
     if not held:
         return Page([], [], False, 0, False)
+    # The rows come with their releases, which every page shows (``releases_known``).
+    with_releases = statement.add_columns(releases_column())
     if filtered:
-        page = page_statement(statement, held, kind, after=after, limit=first + 1)
+        page = page_statement(with_releases, held, kind, after=after, limit=first + 1)
         rows = list((await execute(session, page)).all())
     else:
-        rows = await _index_page(session, statement, held, kind, reader, after, first + 1)
+        rows = await _index_page(session, with_releases, held, kind, reader, after, first + 1)
     has_next = len(rows) > first
     rows = rows[:first]
     if after is None and not has_next:
@@ -376,5 +379,8 @@ async def assembled_page(
         after=Cursor.decode(after) if after else None,
         count_cap=count_cap,
     )
-    items = await assemble(session, [(row[0], row[1]) for row in page.items])
+    pairs = [(row[0], row[1]) for row in page.items]
+    known = {row[1].id: parsed_releases(row[1].id, row.releases) for row in page.items}
+    with releases_known(session, known):
+        items = await assemble(session, pairs)
     return Page(items, page.end_cursors, page.has_next_page, page.total_count, page.total_count_capped)

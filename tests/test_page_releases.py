@@ -1,0 +1,57 @@
+"""A list page's markings equal the record's own, read alone.
+
+A page brings each row's releases in its own statement (``releases_column``) and the
+assembler answers from them; a single read asks ``releases_for``'s query. Both must
+give every record the same releasable-to, sharing groups and named readers' effect,
+for every kind and reader, on both databases.
+"""
+
+import httpx
+import pytest
+
+from tests.conftest import auth
+
+KINDS = ["intel-items", "cases", "tasks", "entities"]
+READERS = ["unmik.analyst", "eulex.chief", "kfor.j2"]
+
+
+async def _released_item(client: httpx.AsyncClient) -> str:
+    body = {
+        "title": "Released widely",
+        "content": "Shared with two partners.",
+        "information_date": "2026-11-01",
+        "theatre": "KOS",
+        "source_reliability": "B",
+        "information_credibility": "2",
+        "markings": {"classification": "RESTRICTED", "tlp": "AMBER", "releasable_to": ["KFOR", "EULEX"]},
+    }
+    created = await client.post("/api/v1/intel-items", json=body, headers=auth("unmik.analyst"))
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
+@pytest.mark.parametrize("reader", READERS)
+async def test_every_listed_record_shows_the_markings_it_shows_alone(
+    client: httpx.AsyncClient, reader: str
+) -> None:
+    released = await _released_item(client)
+    compared = with_releases = 0
+    for kind in KINDS:
+        after = None
+        while True:
+            params = {"limit": 7, **({"after": after} if after else {})}
+            page = await client.get(f"/api/v1/{kind}", params=params, headers=auth(reader))
+            assert page.status_code == 200, page.text
+            for item in page.json()["items"]:
+                alone = await client.get(f"/api/v1/{kind}/{item['id']}", headers=auth(reader))
+                assert alone.status_code == 200, alone.text
+                assert item["markings"] == alone.json()["markings"], (kind, item["id"])
+                compared += 1
+                with_releases += bool(item["markings"]["releasable_to"])
+                if item["id"] == released:
+                    assert item["markings"]["releasable_to"] == ["EULEX", "KFOR"]
+            after = page.json()["next_cursor"]
+            if after is None:
+                break
+    assert compared > 10
+    assert with_releases > 1  # the comparison covered records released to someone
