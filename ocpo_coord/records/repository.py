@@ -4,6 +4,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -12,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
 
 from ocpo_coord.auth.principal import Principal
-from ocpo_coord.db import among
+from ocpo_coord.db import among, execute
 from ocpo_coord.directory.repository import agency_codes as agency_codes
 from ocpo_coord.models import Agency, Record, RecordRelease, SharingGroup, SharingGroupMember, User
 from ocpo_coord.models.enums import RecordKind
@@ -94,36 +95,49 @@ async def user_ids_by_login(session: AsyncSession, logins: Iterable[str]) -> dic
 
 
 _KNOWN_RELEASES = "records.known_releases"
+_RELEASE_RECORD = col(RecordRelease.record_id)
+_RELEASE_TARGETS = (
+    col(RecordRelease.agency_id),
+    col(RecordRelease.sharing_group_id),
+    col(RecordRelease.user_id),
+)
 
 
 def releases_column() -> Any:
     """A record's releases (agency, sharing group, user) as one ``json_rows`` column of
     a statement over ``record``: a list page brings them with its rows, a round trip
     fewer (see ``releases_known``)."""
-    release = (col(RecordRelease.agency_id), col(RecordRelease.sharing_group_id), col(RecordRelease.user_id))
     return (
-        select(json_rows(*release))
+        select(json_rows(*_RELEASE_TARGETS))
         .where(col(RecordRelease.record_id) == col(Record.id))
         .scalar_subquery()
         .label("releases")
     )
 
 
-def parsed_releases(record_id: uuid.UUID, text: str | None) -> list[RecordRelease]:
-    """The releases of a ``releases_column`` value, as the rows ``releases_for`` returns."""
-    return [
-        RecordRelease(
-            record_id=record_id,
-            agency_id=uuid.UUID(agency) if agency else None,
-            sharing_group_id=uuid.UUID(group) if group else None,
-            user_id=uuid.UUID(user) if user else None,
-        )
-        for agency, group, user in parsed_rows(text)
-    ]
+@dataclass(frozen=True, slots=True)
+class Release:
+    """Whom a record is released to, as pages and markings read it: an agency, a
+    sharing group or a user. A plain value, not a mapped row: a page builds dozens, and
+    an ORM object costs a hundred times more to make."""
+
+    record_id: uuid.UUID
+    agency_id: uuid.UUID | None
+    sharing_group_id: uuid.UUID | None
+    user_id: uuid.UUID | None
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    return uuid.UUID(value) if value else None
+
+
+def parsed_releases(record_id: uuid.UUID, text: str | None) -> list[Release]:
+    """The releases of a ``releases_column`` value."""
+    return [Release(record_id, _uuid(a), _uuid(g), _uuid(u)) for a, g, u in parsed_rows(text)]
 
 
 @contextmanager
-def releases_known(session: AsyncSession, known: dict[uuid.UUID, list[RecordRelease]]) -> Iterator[None]:
+def releases_known(session: AsyncSession, known: dict[uuid.UUID, list[Release]]) -> Iterator[None]:
     """While a page is assembled, ``releases_for`` answers its records' releases from
     what the page's statement brought. Only for that span: assembling writes nothing,
     and after it the session may change releases, which these would not show."""
@@ -136,21 +150,20 @@ def releases_known(session: AsyncSession, known: dict[uuid.UUID, list[RecordRele
 
 async def releases_for(
     session: AsyncSession, record_ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, list[RecordRelease]]:
+) -> dict[uuid.UUID, list[Release]]:
     wanted = list(set(record_ids))
-    grouped: dict[uuid.UUID, list[RecordRelease]] = defaultdict(list)
+    grouped: dict[uuid.UUID, list[Release]] = defaultdict(list)
     if not wanted:
         return grouped
-    known: dict[uuid.UUID, list[RecordRelease]] | None = session.info.get(_KNOWN_RELEASES)
+    known: dict[uuid.UUID, list[Release]] | None = session.info.get(_KNOWN_RELEASES)
     if known is not None and all(i in known for i in wanted):
         for record_id in wanted:
             grouped[record_id] = known[record_id]
         return grouped
-    rows = (
-        await session.exec(select(RecordRelease).where(among(session, col(RecordRelease.record_id), wanted)))
-    ).all()
-    for release in rows:
-        grouped[release.record_id].append(release)
+    columns = (_RELEASE_RECORD, *_RELEASE_TARGETS)
+    statement = select(*columns).where(among(session, col(RecordRelease.record_id), wanted))
+    for record_id, agency_id, group_id, user_id in (await execute(session, statement)).all():
+        grouped[record_id].append(Release(record_id, agency_id, group_id, user_id))
     return grouped
 
 

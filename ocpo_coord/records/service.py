@@ -1,6 +1,7 @@
 """Creating and re-marking shareable records: the part every aggregate shares."""
 
 import uuid
+from collections.abc import Sequence
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +15,7 @@ from ocpo_coord.models import Record, RecordRelease
 from ocpo_coord.models.base import new_id
 from ocpo_coord.models.enums import Classification, RecordKind, Tlp
 from ocpo_coord.records.repository import (
+    Release,
     agency_ids_by_code,
     readable_record_ids,
     record_kinds,
@@ -147,7 +149,7 @@ async def set_markings(
     await replace_releases(session, record.id, new_releases)
 
 
-def _targets(releases: list[RecordRelease]) -> set[tuple[str, uuid.UUID]]:
+def _targets(releases: Sequence[Release | RecordRelease]) -> set[tuple[str, uuid.UUID]]:
     found: set[tuple[str, uuid.UUID]] = set()
     for r in releases:
         if r.agency_id:
@@ -161,7 +163,7 @@ def _targets(releases: list[RecordRelease]) -> set[tuple[str, uuid.UUID]]:
 
 def _widens(
     record: Record,
-    old_releases: list[RecordRelease],
+    old_releases: list[Release],
     markings: MarkingsInput,
     new_releases: list[RecordRelease],
 ) -> bool:
@@ -181,7 +183,7 @@ def touch(record: Record, actor: Actor) -> None:
 
 def markings_public(
     record: Record,
-    releases: list[RecordRelease],
+    releases: list[Release],
     codes: dict[uuid.UUID, str],
     *,
     readable_originals: set[uuid.UUID] | frozenset[uuid.UUID] = frozenset(),

@@ -31,6 +31,15 @@ from ocpo_coord.models.enums import Tlp
 from ocpo_coord.sharing.scopes import EVERYONE, NOBODY, Reach, ScopeKind, all_of, any_of, scopes
 
 
+def one_of(column: Any, values: list[Any]) -> ColumnElement[bool]:
+    """``column`` equals one of a few ``values``, written out as ``=`` terms.
+
+    Not ``IN``: SQLAlchemy renders an IN list again at every execution (one parameter
+    per value), and every statement that carries the rule would pay for it; equality
+    terms are compiled once with the rest of the tree and cached."""
+    return or_(*(column == value for value in values))
+
+
 class ClockNeeded(Exception):
     """A condition asked a reader without an instant for the time."""
 
@@ -131,7 +140,7 @@ class TlpIn:
     levels: tuple[Tlp, ...]
 
     def sql(self, rec: Any, reader: Reader) -> ColumnElement[bool]:
-        return col(rec.tlp).in_([level.value for level in self.levels])
+        return one_of(col(rec.tlp), [level.value for level in self.levels])
 
     def holds(self, facts: RecordFacts, reader: Reader) -> bool:
         return Tlp(facts.record.tlp) in self.levels
@@ -246,7 +255,9 @@ class ReleasedToReaderAgency:
     def sql(self, rec: Any, reader: Reader) -> ColumnElement[bool]:
         targets = [col(RecordRelease.agency_id) == reader.principal.agency_id]
         if reader.principal.sharing_group_ids:
-            targets.append(col(RecordRelease.sharing_group_id).in_(reader.principal.sharing_group_ids))
+            targets.append(
+                one_of(col(RecordRelease.sharing_group_id), sorted(reader.principal.sharing_group_ids))
+            )
         return exists().where(col(RecordRelease.record_id) == rec.id, or_(*targets))
 
     def holds(self, facts: RecordFacts, reader: Reader) -> bool:
@@ -266,7 +277,7 @@ class ReleasedToReaderAgency:
 class InReaderTheatre:
     def sql(self, rec: Any, reader: Reader) -> ColumnElement[bool]:
         theatres = reader.principal.theatre_ids
-        return col(rec.theatre_id).in_(theatres) if theatres else false()
+        return one_of(col(rec.theatre_id), sorted(theatres)) if theatres else false()
 
     def holds(self, facts: RecordFacts, reader: Reader) -> bool:
         return facts.record.theatre_id is not None and facts.record.theatre_id in reader.principal.theatre_ids

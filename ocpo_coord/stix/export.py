@@ -21,10 +21,10 @@ from ocpo_coord.directory.repository import theatre_codes
 from ocpo_coord.entity.repository import EntityRepository, selectors_for
 from ocpo_coord.exceptions import NotFound
 from ocpo_coord.intel.repository import IntelRepository, case_links
-from ocpo_coord.models import Agency, Case, Entity, IntelItem, Record, RecordRelease, Selector
+from ocpo_coord.models import Agency, Case, Entity, IntelItem, Record, Selector
 from ocpo_coord.models.enums import Classification, EntityKind, Tlp
 from ocpo_coord.records.filters import agency_filter, theatre_filter
-from ocpo_coord.records.repository import releases_for
+from ocpo_coord.records.repository import Release, releases_for
 from ocpo_coord.stix import repository
 from ocpo_coord.stix.ids import (
     OCPO_EXTENSION,
@@ -49,7 +49,7 @@ class _Builder:
 
     installation: str
     agencies: dict[uuid.UUID, Agency]
-    releases: dict[uuid.UUID, list[RecordRelease]]
+    releases: dict[uuid.UUID, list[Release]]
     theatres: dict[uuid.UUID, str]
     objects: dict[str, Any] = field(default_factory=dict)
 
