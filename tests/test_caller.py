@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from sqlalchemy import Engine, event
 from sqlmodel import col, select
 
 from ocpo_coord.auth.caller import load_caller
@@ -135,3 +136,54 @@ async def test_a_page_shows_an_agency_added_after_the_service_started(
     mine = [i for i in listed.json()["items"] if i["id"] == created.json()["id"]]
     assert len(mine) == 1
     assert mine[0]["markings"]["releasable_to"] == [NEWCOMER]
+
+
+async def test_what_the_caller_brought_is_not_asked_again(db_url: str) -> None:
+    """The request's scopes and codes cost no statement of their own after the caller."""
+    engine = make_async_engine(db_url)
+    statements: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with sessionmaker_for(engine)() as session:
+            caller = await load_caller(session, "unmik.analyst", NOW)
+            brought = len(statements)
+            held = await held_scopes(session, caller, NOW)
+            codes, theatres = await directory_codes(session)
+            assert len(statements) == brought, statements[brought:]
+            assert held
+            assert codes
+            assert theatres
+            await held_scopes(session, caller, NOW + timedelta(seconds=1))  # another instant: asked
+            assert len(statements) == brought + 1
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+        await engine.dispose()
+
+
+async def test_a_page_is_five_statements(client: httpx.AsyncClient, db_url: str) -> None:
+    """The intelligence page the benchmark measures: the caller, the page with its
+    releases, the readable linked cases and the read's audit entry, then the commit;
+    on SQLite also ``BEGIN IMMEDIATE`` and the read of the chain's head. Each shortcut
+    that stops working adds a statement here."""
+    statements: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement.split(None, 1)[0])
+
+    params = {"limit": 100}  # the whole visible set on one page: no count
+    warm = await client.get("/api/v1/intel-items", params=params, headers=auth("unmik.analyst"))
+    assert warm.status_code == 200, warm.text
+    assert warm.json()["next_cursor"] is None
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        page = await client.get("/api/v1/intel-items", params=params, headers=auth("unmik.analyst"))
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert page.status_code == 200, page.text
+    assert any(i["markings"]["releasable_to"] for i in page.json()["items"])
+    expected = 4 if db_url.startswith("postgresql") else 6
+    assert len(statements) == expected, statements

@@ -8,7 +8,12 @@ for every kind and reader, on both databases.
 
 import httpx
 import pytest
+from sqlalchemy import event
+from sqlmodel import select
 
+from ocpo_coord.db import make_async_engine, sessionmaker_for
+from ocpo_coord.models import RecordRelease
+from ocpo_coord.records.repository import Release, releases_for, releases_known
 from tests.conftest import auth
 
 KINDS = ["intel-items", "cases", "tasks", "entities"]
@@ -55,3 +60,33 @@ async def test_every_listed_record_shows_the_markings_it_shows_alone(
                 break
     assert compared > 10
     assert with_releases > 1  # the comparison covered records released to someone
+
+
+async def test_releases_known_to_a_page_cost_no_query_and_only_while_it_is_built(db_url: str) -> None:
+    engine = make_async_engine(db_url)
+    statements: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    try:
+        async with sessionmaker_for(engine)() as session:
+            ids = list((await session.exec(select(RecordRelease.record_id).distinct().limit(3))).all())
+            assert len(ids) == 3
+            truth = await releases_for(session, ids)
+            known = {i: [Release(i, None, None, None)] for i in ids[:2]}  # visibly not the truth
+            event.listen(engine.sync_engine, "before_cursor_execute", count)
+            with releases_known(session, known):
+                assert await releases_for(session, ids[:2]) == known
+                assert statements == []
+                with releases_known(session, {ids[2]: []}):  # a page inside a page
+                    assert await releases_for(session, ids) == {**known, ids[2]: []}
+                assert await releases_for(session, ids[:2]) == known
+                assert statements == []
+                assert await releases_for(session, ids) == truth  # one unknown: asked
+                assert len(statements) == 1
+            assert await releases_for(session, ids[:2]) == {i: truth[i] for i in ids[:2]}
+            assert len(statements) == 2
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+        await engine.dispose()

@@ -99,6 +99,10 @@ async def record_event(
         hash="",
     )
     if session.get_bind().dialect.name == "postgresql":
+        if session.new or session.dirty or session.deleted:
+            # The flush below takes row locks: the chain's lock must come first, for
+            # writers that did not take it when they started (command-line jobs).
+            await serialize_writes(session)
         # What the request changed goes in before its entry, as on the ORM path: a Core
         # insert does not flush the session by itself.
         await session.flush()

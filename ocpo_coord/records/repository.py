@@ -141,11 +141,15 @@ def releases_known(session: AsyncSession, known: dict[uuid.UUID, list[Release]])
     """While a page is assembled, ``releases_for`` answers its records' releases from
     what the page's statement brought. Only for that span: assembling writes nothing,
     and after it the session may change releases, which these would not show."""
-    session.info[_KNOWN_RELEASES] = known
+    outer = session.info.get(_KNOWN_RELEASES)
+    session.info[_KNOWN_RELEASES] = known if outer is None else {**outer, **known}
     try:
         yield
     finally:
-        session.info.pop(_KNOWN_RELEASES, None)
+        if outer is None:
+            session.info.pop(_KNOWN_RELEASES, None)
+        else:
+            session.info[_KNOWN_RELEASES] = outer
 
 
 async def releases_for(

@@ -36,8 +36,9 @@ def one_of(column: Any, values: list[Any]) -> ColumnElement[bool]:
 
     Not ``IN``: SQLAlchemy renders an IN list again at every execution (one parameter
     per value), and every statement that carries the rule would pay for it; equality
-    terms are compiled once with the rest of the tree and cached."""
-    return or_(*(column == value for value in values))
+    terms are compiled once with the rest of the tree and cached. No values: false, never
+    an empty OR, which SQLAlchemy would drop from the condition."""
+    return or_(*(column == value for value in values)) if values else false()
 
 
 class ClockNeeded(Exception):
