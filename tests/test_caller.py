@@ -87,9 +87,13 @@ async def test_the_callers_round_trip_answers_as_the_queries_it_replaces(
     now = NOW + offset
     engine = make_async_engine(db_url)
     try:
+        # Every account once (the agreements name UNMIK only; the others differ by kind
+        # of account: administrators, host nation, partners); UNMIK at every instant.
         async with sessionmaker_for(engine)() as session:
             logins = list((await session.exec(select(User.login).order_by(col(User.login)))).all())
         assert len(logins) > 5
+        if offset != timedelta(minutes=-30):
+            logins = ["unmik.analyst", "unmik.chief"]
         for login in logins:
             async with sessionmaker_for(engine)() as session:
                 caller = await load_caller(session, login, now)
