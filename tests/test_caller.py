@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from ocpo_coord.auth.caller import load_caller
 from ocpo_coord.auth.principal import load_principal
 from ocpo_coord.db import make_async_engine, sessionmaker_for
-from ocpo_coord.directory.repository import directory_codes
+from ocpo_coord.directory.repository import directory_codes, list_agencies, list_theatres
 from ocpo_coord.models import Agency, SharingAgreement, User
 from ocpo_coord.models.enums import AgencyKind, Classification
 from ocpo_coord.sharing.scopes import ScopeKind, held_scopes, reader_scopes
@@ -108,12 +108,17 @@ async def test_the_callers_round_trip_answers_as_the_queries_it_replaces(
         async with sessionmaker_for(engine)() as session:
             unmik = await load_caller(session, "unmik.analyst", now)
             held = await held_scopes(session, unmik, now)
-            codes, _ = await directory_codes(session)
+            codes, theatre_codes = await directory_codes(session)
+            # Against the mapped rows, which no JSON column comes near.
+            agencies = {a.id: a.code for a in await list_agencies(session)}
+            theatres = {t.id: t.code for t in await list_theatres(session)}
     finally:
         await engine.dispose()
     granted = {i: ceiling for (kind, i), ceiling in held.items() if kind is ScopeKind.AGREEMENTS_OF}
     assert granted == {ids[code]: min(int(unmik.clearance), int(c)) for code, c in in_force.items()}
     assert codes[ids[AWKWARD_CODE]] == AWKWARD_CODE
+    assert codes == agencies
+    assert theatre_codes == theatres
 
 
 async def test_a_page_shows_an_agency_added_after_the_service_started(

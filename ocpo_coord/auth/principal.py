@@ -4,13 +4,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, cast, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.exceptions import Unauthenticated
 from ocpo_coord.models import Agency, AgencyTheatre, SharingGroupMember, User
 from ocpo_coord.models.enums import Classification, Role
+from ocpo_coord.sql_json import json_rows, parsed_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,17 +36,13 @@ class Principal:
 
 
 def _ids_of(column: Any, owner: Any) -> Any:
-    """The ids in ``column`` of the rows whose agency is the account's, as one string
-    (string_agg on PostgreSQL, group_concat on SQLite): one round trip for it all."""
-    return (
-        select(func.aggregate_strings(cast(column, String), ","))
-        .where(owner == col(User.agency_id))
-        .scalar_subquery()
-    )
+    """The ids in ``column`` of the rows whose agency is the account's, as one
+    ``json_rows`` column: one round trip for it all."""
+    return select(json_rows(column)).where(owner == col(User.agency_id)).scalar_subquery()
 
 
-def _parsed(joined: str | None) -> frozenset[uuid.UUID]:
-    return frozenset(uuid.UUID(part) for part in joined.split(",")) if joined else frozenset()
+def _parsed(ids: str | None) -> frozenset[uuid.UUID]:
+    return frozenset(uuid.UUID(value) for (value,) in parsed_rows(ids))
 
 
 def principal_query(login: str, *extra: Any) -> Any:

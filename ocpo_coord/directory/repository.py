@@ -5,7 +5,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import literal, union_all
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -40,18 +39,12 @@ async def directory_codes(session: AsyncSession) -> tuple[dict[uuid.UUID, str], 
     """Agency and theatre codes by id, read together once per session: nearly every page
     shows both, and no request creates agencies or theatres (the seed does, before
     anything asks)."""
-    cached: tuple[dict[uuid.UUID, str], dict[uuid.UUID, str]] | None = session.info.get(_CODES)
-    if cached is None:
-        both = union_all(
-            select(literal(True).label("is_agency"), col(Agency.id), col(Agency.code)),
-            select(literal(False), col(Theatre.id), col(Theatre.code)),
-        )
-        agencies: dict[uuid.UUID, str] = {}
-        theatres: dict[uuid.UUID, str] = {}
-        for is_agency, row_id, code in (await execute(session, both)).all():
-            (agencies if is_agency else theatres)[row_id] = code
-        cached = agencies, theatres
-        session.info[_CODES] = cached
+    if _CODES not in session.info:
+        # Usually brought by the request's caller (``auth/caller.py``); else read here,
+        # the same two columns in a statement of their own.
+        agencies, theatres = (await execute(session, select(*codes_columns()))).one()
+        remember_codes(session, agencies, theatres)
+    cached: tuple[dict[uuid.UUID, str], dict[uuid.UUID, str]] = session.info[_CODES]
     return cached
 
 

@@ -109,7 +109,7 @@ def releases_column() -> Any:
     fewer (see ``releases_known``)."""
     return (
         select(json_rows(*_RELEASE_TARGETS))
-        .where(col(RecordRelease.record_id) == col(Record.id))
+        .where(col(Record.id) == _RELEASE_RECORD)
         .scalar_subquery()
         .label("releases")
     )
@@ -165,7 +165,7 @@ async def releases_for(
             grouped[record_id] = known[record_id]
         return grouped
     columns = (_RELEASE_RECORD, *_RELEASE_TARGETS)
-    statement = select(*columns).where(among(session, col(RecordRelease.record_id), wanted))
+    statement = select(*columns).where(among(session, _RELEASE_RECORD, wanted))
     for record_id, agency_id, group_id, user_id in (await execute(session, statement)).all():
         grouped[record_id].append(Release(record_id, agency_id, group_id, user_id))
     return grouped
