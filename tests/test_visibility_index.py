@@ -9,6 +9,7 @@ reference is the rule itself, run directly against the database.
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
@@ -17,7 +18,7 @@ from sqlmodel import col, select, update
 from ocpo_coord.auth.principal import load_principal
 from ocpo_coord.config import get_settings
 from ocpo_coord.db import make_async_engine, sessionmaker_for
-from ocpo_coord.models import Agency, Record, RecordGrant, Theatre
+from ocpo_coord.models import Agency, Record, RecordGrant, RecordReach, Theatre
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.sharing.visibility import readable
 from tests.conftest import auth, gql
@@ -100,12 +101,14 @@ async def _lapse_grants(db_url: str) -> None:
         await engine.dispose()
 
 
-async def _walk_rest(client: httpx.AsyncClient, login: str, limit: int) -> tuple[list[str], list[Any]]:
+async def _walk_rest(
+    client: httpx.AsyncClient, login: str, limit: int, **filters: str
+) -> tuple[list[str], list[Any]]:
     seen: list[str] = []
     counts: list[Any] = []
     cursor = None
     while True:
-        params: dict[str, str | int] = {"limit": limit}
+        params: dict[str, str | int] = {"limit": limit, **filters}
         if cursor:
             params["after"] = cursor
         response = await client.get("/api/v1/intel-items", params=params, headers=auth(login))
@@ -207,3 +210,41 @@ async def test_a_filtered_list_walks_the_same_rule(client: httpx.AsyncClient, db
     assert not refused & set(listed)
     assert listed == expected
     assert response.json()["total_count"] == len(expected)
+
+
+async def _one_instant_for_every_item(db_url: str) -> None:
+    """Every intelligence item created at the same instant, in the records and in the
+    index: only the ids order them."""
+    instant = datetime.now(UTC) - timedelta(days=1)
+    engine = make_async_engine(db_url)
+    try:
+        async with sessionmaker_for(engine)() as session:
+            kind = RecordKind.INTEL_ITEM.value
+            await session.exec(update(Record).where(col(Record.kind) == kind).values(created_at=instant))
+            await session.exec(
+                update(RecordReach).where(col(RecordReach.kind) == kind).values(created_at=instant)
+            )
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+async def test_records_created_at_one_instant_are_paged_once_each_in_id_order(
+    client: httpx.AsyncClient, db_url: str
+) -> None:
+    """The cursor is a row comparison on (time, id): records that share the time are
+    told apart by the id alone, on the index walk and on a filtered list."""
+    await _ended_agreement(client)
+    refused = await _eulex_items(client)
+    await _one_instant_for_every_item(db_url)
+    expected = await _by_the_rule(db_url, "unmik.analyst")
+    in_kos = await _by_the_rule(db_url, "unmik.analyst", theatre="KOS")
+    assert len(expected) > 4
+    assert len(in_kos) > 2
+    assert not refused & set(expected)
+    assert expected == sorted(expected, key=lambda i: UUID(i).bytes, reverse=True)
+    for limit in (1, 2, 3):
+        seen, _ = await _walk_rest(client, "unmik.analyst", limit)
+        assert seen == expected, limit
+        seen, _ = await _walk_rest(client, "unmik.analyst", limit, theatre="KOS")
+        assert seen == in_kos, limit

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, func, literal, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Mapped
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -83,10 +83,7 @@ class Order:
 
     def beyond(self, after: Cursor) -> ColumnElement[bool]:
         """Rows that come after the cursor in this order."""
-        key, ident = col(self.key), col(self.id)
-        if self.descending:
-            return or_(key < after.key, and_(key == after.key, ident < after.id))
-        return or_(key > after.key, and_(key == after.key, ident > after.id))
+        return after_cursor(col(self.key), col(self.id), after.key, after.id, descending=self.descending)
 
     def cursor_of(self, row: Sequence[Any]) -> Cursor:
         """The cursor of a result row: read off the row's entity that holds the key."""
@@ -97,6 +94,27 @@ class Order:
 
     def decode(self, token: str) -> Cursor:
         return Cursor.decode(token, text=self.text)
+
+
+def after_cursor(
+    key: Any, ident: Any, after_key: Any, after_id: Any, *, descending: bool = True
+) -> ColumnElement[bool]:
+    """Rows past the cursor ``(after_key, after_id)`` in the order ``key, ident``.
+
+    A row comparison, not ``key < k OR (key = k AND id < i)``: the database can start an
+    index walk at the cursor only from the row form (PostgreSQL reads the OR as a filter
+    on every entry before the cursor, so the tenth page read ten pages' entries)."""
+    row = tuple_(key, ident)
+    cursor = tuple_(_valued(key, after_key), _valued(ident, after_id))
+    return row < cursor if descending else row > cursor
+
+
+def _valued(column: Any, value: Any) -> ColumnElement[Any]:
+    """A cursor value as a parameter of its column's type (a tuple does not lend its
+    types to its values as a column does); a parameter given as such is kept."""
+    return (
+        value if isinstance(value, ColumnElement) else literal(value, cast(ColumnElement[Any], column).type)
+    )
 
 
 RECORD_ORDER = Order(col(Record.created_at), col(Record.id))

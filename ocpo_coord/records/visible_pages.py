@@ -27,12 +27,10 @@ from sqlalchemy import (
     Integer,
     Select,
     Subquery,
-    and_,
     bindparam,
     case,
     func,
     not_,
-    or_,
     select,
     union,
     union_all,
@@ -44,7 +42,7 @@ from ocpo_coord.auth.principal import Principal
 from ocpo_coord.db import among, execute
 from ocpo_coord.models import Record, RecordReach
 from ocpo_coord.models.enums import RecordKind
-from ocpo_coord.records.pagination import Assembler, Cursor, Page, check_page_size
+from ocpo_coord.records.pagination import Assembler, Cursor, Page, after_cursor, check_page_size
 from ocpo_coord.records.repository import parsed_releases, releases_column, releases_known
 from ocpo_coord.sharing.scopes import Held, Scope, ScopeKind, held_scopes
 
@@ -75,7 +73,7 @@ def _walk(
         col(RecordReach.classification) <= ceiling,
     )
     if after is not None:
-        walk = walk.where(or_(created < after.key, and_(created == after.key, record_id < after.id)))
+        walk = walk.where(after_cursor(created, record_id, after.key, after.id))
     return (
         walk.with_only_columns(created, record_id, maintain_column_froms=True)
         .order_by(created.desc(), record_id.desc())
@@ -138,9 +136,10 @@ def _candidate_shape(
         if host_nation:
             walk = walk.where(not_(col(RecordReach.nohost)))
         if paged:
-            after_at: Any = bindparam("after_at")
-            after_id: Any = bindparam("after_id")
-            walk = walk.where(or_(created < after_at, and_(created == after_at, record_id < after_id)))
+            columns = RecordReach.__table__.c  # type: ignore[attr-defined]
+            after_at = bindparam("after_at", type_=columns.created_at.type)
+            after_id = bindparam("after_id", type_=columns.record_id.type)
+            walk = walk.where(after_cursor(created, record_id, after_at, after_id))
         one = (
             walk.order_by(created.desc(), record_id.desc())
             .limit(bindparam("batch", type_=Integer()))
