@@ -69,7 +69,8 @@ _NAMED = ("UNMIK", "EULEX", "KFOR", "MINUSTAH", "OMIK", "INTERPOL", "UNODC", "KP
 _TLP = (Tlp.CLEAR, Tlp.GREEN, Tlp.AMBER, Tlp.AMBER_STRICT, Tlp.RED)
 _TLP_WEIGHTS = (0.0002, 0.30, 0.50, 0.1198, 0.08)
 _CLASS_WEIGHTS = (0.30, 0.45, 0.20, 0.05)
-# Share of releases the narrow agency receives: a few hundred records at full scale.
+# Share of releases the narrow agency receives at full scale: a few hundred records
+# (the same number at every scale, see ``_Theatre``).
 _NARROW_RELEASE = 0.00025
 _NARROW_WEIGHT = 0.0002
 
@@ -156,6 +157,11 @@ class _Loader:
         return _START + timedelta(seconds=self.rng.random() * _SPAN_SECONDS)
 
 
+def _releasable(counts: dict[str, int]) -> int:
+    """Records that may carry releases (entities: one per three selectors)."""
+    return counts["cases"] + counts["intel_items"] + counts["tasks"] + counts["selectors"] // 3
+
+
 def _zipf(n: int) -> list[float]:
     weights = [1.0 / (rank + 1) ** 1.2 for rank in range(n)]
     weights[-1] = _NARROW_WEIGHT  # the narrow host-nation agency
@@ -182,10 +188,11 @@ class _Theatre:
         self.intel_ids: list[uuid.UUID] = []
         self.restricted_cases: set[uuid.UUID] = set()
         self.case_members: dict[uuid.UUID, set[uuid.UUID]] = {}
-        # A few hundred releases at full scale; a few dozen at any scale, so that the
-        # narrow reader always has a page to read.
-        total = counts["cases"] + counts["intel_items"] + counts["tasks"] + counts["selectors"] // 3
-        self.narrow_release = max(_NARROW_RELEASE, 40 / total)
+        # The narrow reader receives the same few hundred releases at every scale: what
+        # makes a reader narrow is how little it may see, not how big the theatre is, and
+        # a page compared across scales must be the same page (full, with a count and a
+        # deep page), not the whole of a handful of records at 1 %.
+        self.narrow_release = min(1.0, _NARROW_RELEASE * _releasable(FULL_SCALE) / _releasable(counts))
 
     def directory(self) -> dict[str, str]:
         now = datetime.now(UTC)
