@@ -144,6 +144,9 @@ def bench(
     seconds: Annotated[float, typer.Option(help="Duration of each throughput run.")] = 3.0,
     clients: Annotated[int, typer.Option(help="Concurrent clients for throughput.")] = 4,
     workers: Annotated[int, typer.Option(help="Service processes sharing the database.")] = 1,
+    keep: Annotated[
+        bool, typer.Option(help="With --postgres: keep the scratch databases (named on stderr).")
+    ] = False,
 ) -> None:
     """Generate a synthetic theatre and measure the hot paths against the database's floor."""
     import json
@@ -161,6 +164,7 @@ def bench(
         seconds=seconds,
         clients=clients,
         workers=workers,
+        keep=keep,
     )
     result = run(options)
     result["ratios"] = ratios(result, json.loads(baseline.read_text()) if baseline else None)

@@ -36,6 +36,7 @@ class Options:
     writes: int = 50
     handover_cases: int = 20_000
     workers: int = 1
+    keep: bool = False  # keep the scratch PostgreSQL databases, to measure them again
 
 
 @contextmanager
@@ -55,7 +56,10 @@ def _databases(options: Options, workdir: Path) -> Iterator[tuple[str, str]]:
         finally:
             with admin.connect() as conn:
                 for name in names:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                    if options.keep:
+                        _step(f"kept database {name}")
+                    else:
+                        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
         return
     source = options.database_url or f"sqlite:///{workdir / 'bench.sqlite'}"
