@@ -13,6 +13,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 from strawberry.http.ides import get_graphql_ide_html
 
+from ocpo_coord import heap
 from ocpo_coord.access.router import router as access_router
 from ocpo_coord.api import errors
 from ocpo_coord.api.middleware import (
@@ -122,6 +123,7 @@ def create_app(*, database_url: str | None = None, settings: Settings | None = N
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        heap.settle()
         yield
         if database_url:
             await engine.dispose()
