@@ -19,6 +19,7 @@ Either way the rule (``readable()``) is part of the query that returns the rows.
 import functools
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -32,6 +33,7 @@ from sqlalchemy import (
     func,
     not_,
     select,
+    true,
     union,
     union_all,
 )
@@ -117,10 +119,12 @@ async def _walk_count(
 
 @functools.lru_cache(maxsize=256)
 def _candidate_shape(
-    scopes: int, host_nation: bool, paged: bool, only: int | None = None
+    scopes: int, host_nation: bool, paged: bool, only: int | None = None, batch: str = "batch"
 ) -> Select[tuple[datetime, uuid.UUID]]:
     """The candidate query for a number of scopes, with every value a bound parameter;
-    ``only``: the walk of that one scope, with the same parameters.
+    ``only``: the walk of that one scope, with the same parameters; ``batch``: the name
+    of the limit's parameter (a page and its count, in one statement, walk to different
+    depths).
 
     Built once per shape and reused: assembling a union of a dozen walks as
     SQLAlchemy expressions costs more than the database takes to run it."""
@@ -142,7 +146,7 @@ def _candidate_shape(
             walk = walk.where(after_cursor(created, record_id, after_at, after_id))
         one = (
             walk.order_by(created.desc(), record_id.desc())
-            .limit(bindparam("batch", type_=Integer()))
+            .limit(bindparam(batch, type_=Integer()))
             .subquery()
         )
         walks.append(select(one.c.created_at, one.c.record_id))
@@ -155,23 +159,28 @@ def _candidate_shape(
         select(merged.c.created_at, merged.c.record_id)
         .distinct()
         .order_by(merged.c.created_at.desc(), merged.c.record_id.desc())
-        .limit(bindparam("batch", type_=Integer()))
+        .limit(bindparam(batch, type_=Integer()))
     )
 
 
 def _candidates(
-    held: Held, kind: RecordKind, reader: Principal, after: Cursor | None, limit: int
+    held: Held,
+    kind: RecordKind,
+    reader: Principal,
+    after: Cursor | None,
+    limit: int,
+    batch: str = "batch",
 ) -> tuple[Select[tuple[datetime, uuid.UUID]], dict[str, Any]]:
     """The newest ``limit`` index entries of the reader's scopes after ``after``: the
     query and its parameters."""
-    values: dict[str, Any] = {"kind": kind.value, "batch": limit}
+    values: dict[str, Any] = {"kind": kind.value, batch: limit}
     for i, ((scope_kind, scope_id), ceiling) in enumerate(held.items()):
         values[f"scope_kind_{i}"] = int(scope_kind)
         values[f"scope_id_{i}"] = scope_id
         values[f"ceiling_{i}"] = ceiling
     if after is not None:
         values |= {"after_at": after.key, "after_id": after.id}
-    return _candidate_shape(len(held), reader.host_nation, after is not None), values
+    return _candidate_shape(len(held), reader.host_nation, after is not None, batch=batch), values
 
 
 def index_page_statement(
@@ -224,6 +233,14 @@ def _sorted_page(rows: list[Any]) -> list[Any]:
     return sorted(rows, key=lambda row: (_record_of(row).created_at, _record_of(row).id), reverse=True)
 
 
+@dataclass(frozen=True, slots=True)
+class _Counted:
+    """The count statement's figures (see ``_count_figures``), read with a page."""
+
+    readable: int
+    considered: int
+
+
 async def _index_page(
     session: AsyncSession,
     statement: Select[*tuple[Any, ...]],
@@ -232,19 +249,33 @@ async def _index_page(
     reader: Principal,
     after: Cursor | None,
     want: int,
-) -> list[Any]:
+    counted: tuple[Select[*tuple[Any, ...]], int] | None = None,
+) -> tuple[list[Any], _Counted | None]:
+    """The page, and with ``counted`` (the list's statement and the count's cap) the
+    figures the count needs, read by the same statement when the page has rows."""
     # Usually one round trip: the statement's rows among the first ``want`` candidates,
-    # with the number of candidates alongside. Only when the rule refused some of a
-    # full batch does the walk go on, batch by batch.
+    # with the number of candidates alongside, and the count's figures. Only when the
+    # rule refused some of a full batch does the walk go on, batch by batch.
     shape, values = _candidates(held, kind, reader, after, want)
     # A CTE, not a subquery: read twice (the join and the count), a subquery would
     # walk every scope twice.
     candidates = shape.cte("candidates")
     considered = select(func.count()).select_from(candidates).scalar_subquery()
     one_trip = statement.join(candidates, candidates.c.record_id == col(Record.id)).add_columns(considered)
+    if counted is not None:
+        # One row of two figures beside every row of the page; PostgreSQL and SQLite
+        # compute it once. It saves the count's round trip, the dearest part of a
+        # short page on a busy machine.
+        count_statement, count_values = _count_figures(counted[0], held, kind, reader, counted[1])
+        figures = count_statement.subquery("counted")
+        one_trip = one_trip.join(figures, true()).add_columns(figures.c.readable, figures.c.considered)
+        values |= count_values
     rows = list((await execute(session, one_trip, values)).all())
-    if len(rows) >= want or (rows and rows[0][-1] < want):
-        return _sorted_page(rows)[:want]
+    found = _Counted(rows[0].readable, rows[0].considered) if rows and counted is not None else None
+    # The candidates' number: the last column, or the third from last with the count's.
+    seen = rows[0][-1 if counted is None else -3] if rows else 0
+    if len(rows) >= want or (rows and seen < want):
+        return _sorted_page(rows)[:want], found
     rows = []
     async for ids in _candidate_batches(session, held, kind, reader, after, want):
         rows += _sorted_page(
@@ -252,22 +283,21 @@ async def _index_page(
         )
         if len(rows) >= want:
             break
-    return rows[:want]
+    return rows[:want], found
 
 
-async def _index_count(
-    session: AsyncSession,
+def _count_figures(
     statement: Select[*tuple[Any, ...]],
     held: Held,
     kind: RecordKind,
     reader: Principal,
     cap: int,
-) -> tuple[int, bool]:
-    # One statement in the usual case: how many of the first cap + 1 candidates the
-    # rule lets through, and how many candidates there were. The candidates never
-    # leave the database.
-    shape, values = _candidates(held, kind, reader, None, cap + 1)
-    candidates = shape.cte("candidates")
+) -> tuple[Select[tuple[int, int]], dict[str, Any]]:
+    """One row: how many of the first cap + 1 candidates the rule lets through
+    (``readable``), and how many candidates there were (``considered``); the statement
+    and its parameters, named apart from a page's so that both fit in one statement."""
+    shape, values = _candidates(held, kind, reader, None, cap + 1, batch="count_batch")
+    candidates = shape.cte("count_candidates")
 
     def readable_among(found: Any) -> Select[Any]:
         ids = statement.join(found, found.c.record_id == col(Record.id)).with_only_columns(col(Record.id))
@@ -282,16 +312,37 @@ async def _index_count(
         # only when it falls short. The rule decides there as everywhere, so the probe
         # only ever finds records the reader may see. CASE leaves the union unread when
         # the probe settles it.
-        walk = _candidate_shape(len(held), reader.host_nation, False, only=probe).cte("probe")
+        walk = _candidate_shape(len(held), reader.host_nation, False, only=probe, batch="count_batch").cte(
+            "count_probe"
+        )
         # An aggregate in FROM, so that the probe runs once however often it is named.
         probed = readable_among(walk).subquery("probed")
         settled = probed.c.n > cap
         total = case((settled, probed.c.n), else_=total)
         considered = case((settled, probed.c.n), else_=considered)
-        counted = select(total, considered).select_from(probed)
+        counted = select(total.label("readable"), considered.label("considered")).select_from(probed)
     else:
-        counted = select(total, considered)
-    total, considered = (await execute(session, counted, values)).one()
+        counted = select(total.label("readable"), considered.label("considered"))
+    return counted, values
+
+
+async def _index_count(
+    session: AsyncSession,
+    statement: Select[*tuple[Any, ...]],
+    held: Held,
+    kind: RecordKind,
+    reader: Principal,
+    cap: int,
+    counted: _Counted | None = None,
+) -> tuple[int, bool]:
+    # One statement in the usual case, or none when the page brought the figures: how
+    # many of the first cap + 1 candidates the rule lets through, and how many
+    # candidates there were. The candidates never leave the database.
+    if counted is None:
+        figures, values = _count_figures(statement, held, kind, reader, cap)
+        row = (await execute(session, figures, values)).one()
+        counted = _Counted(row.readable, row.considered)
+    total, considered = counted.readable, counted.considered
     if total > cap:
         return cap, True
     if considered <= cap:
@@ -337,7 +388,9 @@ async def fetch_record_page(
         page = page_statement(with_releases, held, kind, after=after, limit=first + 1)
         rows = list((await execute(session, page)).all())
     else:
-        rows = await _index_page(session, with_releases, held, kind, reader, after, first + 1)
+        rows, counted = await _index_page(
+            session, with_releases, held, kind, reader, after, first + 1, counted=(statement, count_cap)
+        )
     has_next = len(rows) > first
     rows = rows[:first]
     if after is None and not has_next:
@@ -345,7 +398,7 @@ async def fetch_record_page(
     elif filtered:
         total, capped = await _walk_count(session, statement, held, kind, count_cap)
     else:
-        total, capped = await _index_count(session, statement, held, kind, reader, count_cap)
+        total, capped = await _index_count(session, statement, held, kind, reader, count_cap, counted)
     cursors = [Cursor(_record_of(row).created_at, _record_of(row).id).encode() for row in rows]
     return Page(rows, cursors, has_next, total, capped)
 
