@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Row, Select, func, literal, select, tuple_
+from sqlalchemy import BindParameter, ColumnElement, Row, Select, bindparam, func, literal, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Mapped
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -110,11 +110,13 @@ def after_cursor(
 
 
 def _valued(column: Any, value: Any) -> ColumnElement[Any]:
-    """A cursor value as a parameter of its column's type (a tuple does not lend its
-    types to its values as a column does); a parameter given as such is kept."""
-    return (
-        value if isinstance(value, ColumnElement) else literal(value, cast(ColumnElement[Any], column).type)
-    )
+    """A cursor value as a parameter of its column's type: a tuple does not lend its
+    types to its values as a column does. ``value`` is a value, or a named parameter
+    whose value is given at execution."""
+    type_ = cast(ColumnElement[Any], column).type
+    if isinstance(value, BindParameter):
+        return bindparam(value.key, type_=type_)
+    return literal(value, type_)
 
 
 RECORD_ORDER = Order(col(Record.created_at), col(Record.id))

@@ -140,10 +140,7 @@ def _candidate_shape(
         if host_nation:
             walk = walk.where(not_(col(RecordReach.nohost)))
         if paged:
-            columns = RecordReach.__table__.c  # type: ignore[attr-defined]
-            after_at = bindparam("after_at", type_=columns.created_at.type)
-            after_id = bindparam("after_id", type_=columns.record_id.type)
-            walk = walk.where(after_cursor(created, record_id, after_at, after_id))
+            walk = walk.where(after_cursor(created, record_id, bindparam("after_at"), bindparam("after_id")))
         one = (
             walk.order_by(created.desc(), record_id.desc())
             .limit(bindparam(batch, type_=Integer()))
@@ -260,8 +257,8 @@ async def _index_page(
     # A CTE, not a subquery: read twice (the join and the count), a subquery would
     # walk every scope twice.
     candidates = shape.cte("candidates")
-    considered = select(func.count()).select_from(candidates).scalar_subquery()
-    one_trip = statement.join(candidates, candidates.c.record_id == col(Record.id)).add_columns(considered)
+    seen = select(func.count()).select_from(candidates).scalar_subquery().label("candidates_seen")
+    one_trip = statement.join(candidates, candidates.c.record_id == col(Record.id)).add_columns(seen)
     if counted is not None:
         # Two figures beside every row of the page, computed once (see
         # ``_count_figures``). It saves the count's round trip, the dearest part of a
@@ -271,9 +268,7 @@ async def _index_page(
         values |= count_values
     rows = list((await execute(session, one_trip, values)).all())
     found = _Counted(rows[0].readable, rows[0].considered) if rows and counted is not None else None
-    # The candidates' number: the last column, or the third from last with the count's.
-    seen = rows[0][-1 if counted is None else -3] if rows else 0
-    if len(rows) >= want or (rows and seen < want):
+    if len(rows) >= want or (rows and rows[0].candidates_seen < want):
         return _sorted_page(rows)[:want], found
     rows = []
     async for ids in _candidate_batches(session, held, kind, reader, after, want):
