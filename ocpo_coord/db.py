@@ -127,3 +127,13 @@ def among(session: AsyncSession, column: Any, values: Sequence[Any]) -> ColumnEl
     else:
         result = column.in_(values)
     return result
+
+
+def among_param(dialect: str, column: Any, name: str) -> ColumnElement[bool]:
+    """``among`` for a statement built once and run many times: the values are the
+    required parameter ``name``, given at each execution (a list)."""
+    if dialect == "postgresql":
+        result: ColumnElement[bool] = column == any_(bindparam(name, type_=ARRAY(column.type), required=True))
+    else:
+        result = column.in_(bindparam(name, expanding=True, required=True))
+    return result

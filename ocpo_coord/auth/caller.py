@@ -8,12 +8,16 @@ are kept for the session's request, where the functions that would otherwise que
 them look first.
 """
 
+import functools
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import ColumnElement, bindparam
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal, principal_from, principal_query
+from ocpo_coord.db import execute
 from ocpo_coord.directory.repository import codes_columns, remember_codes
 from ocpo_coord.models import User
 from ocpo_coord.sharing.scopes import agreements_column, remember_scopes
@@ -22,12 +26,21 @@ from ocpo_coord.sharing.scopes import agreements_column, remember_scopes
 async def load_caller(session: AsyncSession, login: str, now: datetime) -> Principal:
     """The principal for ``login``, with its scopes at ``now`` and the directory's codes
     kept for the session (a session serves one request)."""
-    agencies, theatres = codes_columns()
-    statement = principal_query(login, agreements_column(col(User.agency_id), now), agencies, theatres)
-    found = (await session.exec(statement)).one_or_none()
+    found = (await execute(session, _caller_statement(), {"login": login, "instant": now})).one_or_none()
     principal = principal_from(found)
     assert found is not None  # principal_from refuses a missing account
     agreements, agency_codes, theatre_codes = found[4:]
     remember_scopes(session, principal, now, agreements)
     remember_codes(session, agency_codes, theatre_codes)
     return principal
+
+
+# Every request runs it: kept, with the login and the instant as parameters, so that it
+# is built and its SQLAlchemy cache key computed once per process.
+@functools.lru_cache(maxsize=1)
+def _caller_statement() -> Any:
+    agencies, theatres = codes_columns()
+    # Untyped: each takes the type of the column it is compared with.
+    login: ColumnElement[str] = bindparam("login", required=True)
+    instant: ColumnElement[datetime] = bindparam("instant", required=True)
+    return principal_query(login, agreements_column(col(User.agency_id), instant), agencies, theatres)

@@ -4,6 +4,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -45,7 +46,7 @@ def _parsed(ids: str | None) -> frozenset[uuid.UUID]:
     return frozenset(uuid.UUID(value) for (value,) in parsed_rows(ids))
 
 
-def principal_query(login: str, *extra: Any) -> Any:
+def principal_query(login: str | ColumnElement[str], *extra: Any) -> Any:
     """The account, its agency, and the agency's theatres and sharing groups, as one
     statement; ``extra`` columns ride along (a request adds what it will need next)."""
     return (

@@ -30,7 +30,7 @@ class CaseRepository(RecordRepository[Case]):
         agency_id: uuid.UUID | None = None,
         text: str | None = None,
     ) -> Select[Case, Record]:
-        statement: Select[Case, Record] = self.readable_statement()
+        statement: Select[Case, Record] = self.listing_statement()
         if status:
             statement = statement.where(col(Case.status) == status)
         if crime_type:

@@ -51,7 +51,7 @@ class OperationRepository(RecordRepository[PlannedOperation]):
         status: str | None = None,
         text: str | None = None,
     ) -> Select[PlannedOperation, Record]:
-        statement: Select[PlannedOperation, Record] = self.readable_statement()
+        statement: Select[PlannedOperation, Record] = self.listing_statement()
         if theatre_id:
             statement = statement.where(col(Record.theatre_id) == theatre_id)
         if operation_kind:

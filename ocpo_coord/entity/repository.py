@@ -28,7 +28,7 @@ class EntityRepository(RecordRepository[Entity]):
         normalized: str | None = None,
         text: str | None = None,
     ) -> Select[Entity, Record]:
-        statement: Select[Entity, Record] = self.readable_statement()
+        statement: Select[Entity, Record] = self.listing_statement()
         if entity_kind:
             statement = statement.where(col(Entity.entity_kind) == entity_kind)
         if normalized is not None:

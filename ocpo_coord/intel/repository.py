@@ -1,5 +1,6 @@
 """Intelligence queries, always from the readable statement."""
 
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -8,14 +9,15 @@ from datetime import datetime
 from sqlalchemy import Select, exists, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select as ModelSelect
 
 from ocpo_coord.auth.principal import Principal
-from ocpo_coord.db import among
+from ocpo_coord.db import among_param, execute
 from ocpo_coord.models import IntelCase, IntelItem, Record
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.repository import RecordRepository
 from ocpo_coord.records.text import contains_text
-from ocpo_coord.sharing.visibility import readable
+from ocpo_coord.sharing.visibility import at_instant, readable_template
 
 
 class IntelRepository(RecordRepository[IntelItem]):
@@ -31,7 +33,7 @@ class IntelRepository(RecordRepository[IntelItem]):
         source_reliability: str | None = None,
         text: str | None = None,
     ) -> Select[IntelItem, Record]:
-        statement: Select[IntelItem, Record] = self.readable_statement()
+        statement: Select[IntelItem, Record] = self.listing_statement()
         if theatre_id:
             statement = statement.where(col(Record.theatre_id) == theatre_id)
         if agency_id:
@@ -69,14 +71,22 @@ async def readable_case_links(
     grouped: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
     wanted = list(set(ids))
     if wanted:
-        statement = (
-            select(IntelCase.intel_id, IntelCase.case_id)
-            .join(Record, col(Record.id) == col(IntelCase.case_id))
-            .where(among(session, col(IntelCase.intel_id), wanted), readable(principal, now=now))
-        )
-        for intel_id, case_id in (await session.exec(statement)).all():
+        statement = _readable_case_links(principal, session.get_bind().dialect.name)
+        rows = await execute(session, statement, {"intel_ids": wanted} | at_instant(now))
+        for intel_id, case_id in rows.all():
             grouped[intel_id].append(case_id)
     return grouped
+
+
+# Every page of intelligence asks this of the same reader: the statement is kept, so its
+# cache key is computed once (see ``readable_template``).
+@functools.lru_cache(maxsize=256)
+def _readable_case_links(principal: Principal, dialect: str) -> ModelSelect[uuid.UUID, uuid.UUID]:
+    return (
+        select(col(IntelCase.intel_id), col(IntelCase.case_id))
+        .join(Record, col(Record.id) == col(IntelCase.case_id))
+        .where(among_param(dialect, col(IntelCase.intel_id), "intel_ids"), readable_template(principal))
+    )
 
 
 async def replace_case_links(session: AsyncSession, intel_id: uuid.UUID, case_ids: list[uuid.UUID]) -> None:

@@ -1,5 +1,6 @@
 """Queries shared by every shareable aggregate. Reads always start from ``readable``."""
 
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
+from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
@@ -17,7 +19,7 @@ from ocpo_coord.db import among, execute
 from ocpo_coord.directory.repository import agency_codes as agency_codes
 from ocpo_coord.models import Agency, Record, RecordRelease, SharingGroup, SharingGroupMember, User
 from ocpo_coord.models.enums import RecordKind
-from ocpo_coord.sharing.visibility import readable
+from ocpo_coord.sharing.visibility import readable, readable_template
 from ocpo_coord.sql_json import json_rows, parsed_rows
 
 
@@ -49,13 +51,12 @@ class RecordRepository(Generic[M]):
         self.now = now
 
     def readable_statement(self) -> Select[M, Record]:
-        model_id = col(self.model.id)
-        return (
-            select(self.model, Record)
-            .join(Record, col(Record.id) == model_id)
-            .where(col(Record.kind) == self.kind.value)
-            .where(readable(self.principal, now=self.now))
-        )
+        return _rows(self.model, self.kind, readable(self.principal, now=self.now))
+
+    def listing_statement(self) -> Select[M, Record]:
+        """The readable rows as list pages read them: one statement per reader and kind,
+        kept, and run with ``at_instant`` (see ``readable_template``)."""
+        return _listing(self.model, self.kind, self.principal)
 
     async def get(self, record_id: uuid.UUID) -> tuple[M, Record] | None:
         statement = self.readable_statement().where(col(Record.id) == record_id)
@@ -76,6 +77,20 @@ class RecordRepository(Generic[M]):
             statement = statement.with_for_update(of=Record)
         row = (await self.session.exec(statement)).first()
         return (row[0], row[1]) if row is not None else None
+
+
+def _rows(model: type[M], kind: RecordKind, rule: ColumnElement[bool]) -> Select[M, Record]:
+    return (
+        select(model, Record)
+        .join(Record, col(Record.id) == col(model.id))
+        .where(col(Record.kind) == kind.value)
+        .where(rule)
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _listing(model: type[M], kind: RecordKind, principal: Principal) -> Select[M, Record]:
+    return _rows(model, kind, readable_template(principal))
 
 
 async def agency_ids_by_code(session: AsyncSession, codes: Iterable[str]) -> dict[str, uuid.UUID]:

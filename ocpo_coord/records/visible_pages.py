@@ -47,6 +47,7 @@ from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.pagination import Assembler, Cursor, Page, after_cursor, check_page_size
 from ocpo_coord.records.repository import parsed_releases, releases_column, releases_known
 from ocpo_coord.sharing.scopes import Held, Scope, ScopeKind, held_scopes
+from ocpo_coord.sharing.visibility import at_instant
 
 T = TypeVar("T")
 # The largest candidate batch: a run of refused candidates is read this many at a time.
@@ -107,13 +108,18 @@ def page_statement(
 
 
 async def _walk_count(
-    session: AsyncSession, statement: Select[*tuple[Any, ...]], held: Held, kind: RecordKind, cap: int
+    session: AsyncSession,
+    statement: Select[*tuple[Any, ...]],
+    held: Held,
+    kind: RecordKind,
+    cap: int,
+    instant: dict[str, datetime],
 ) -> tuple[int, bool]:
     """Count at most ``cap`` rows; the flag says the true figure may be larger."""
     walks = [_walk(statement, scope, ceiling, kind, None, cap + 1) for scope, ceiling in held.items()]
     merged = union(*(select(w.c.record_id) for w in walks)).subquery()
     limited = select(merged.c.record_id).limit(cap + 1).subquery()
-    value = int((await execute(session, select(func.count()).select_from(limited))).scalar_one())
+    value = int((await execute(session, select(func.count()).select_from(limited), instant)).scalar_one())
     return min(value, cap), value > cap
 
 
@@ -160,16 +166,11 @@ def _candidate_shape(
     )
 
 
-def _candidates(
-    held: Held,
-    kind: RecordKind,
-    reader: Principal,
-    after: Cursor | None,
-    limit: int,
-    batch: str = "batch",
-) -> tuple[Select[tuple[datetime, uuid.UUID]], dict[str, Any]]:
-    """The newest ``limit`` index entries of the reader's scopes after ``after``: the
-    query and its parameters."""
+def _candidate_values(
+    held: Held, kind: RecordKind, after: Cursor | None, limit: int, batch: str = "batch"
+) -> dict[str, Any]:
+    """The parameters of ``_candidate_shape`` for the newest ``limit`` index entries of
+    the reader's scopes after ``after``."""
     values: dict[str, Any] = {"kind": kind.value, batch: limit}
     for i, ((scope_kind, scope_id), ceiling) in enumerate(held.items()):
         values[f"scope_kind_{i}"] = int(scope_kind)
@@ -177,7 +178,20 @@ def _candidates(
         values[f"ceiling_{i}"] = ceiling
     if after is not None:
         values |= {"after_at": after.key, "after_id": after.id}
-    return _candidate_shape(len(held), reader.host_nation, after is not None, batch=batch), values
+    return values
+
+
+def _candidates(
+    held: Held,
+    kind: RecordKind,
+    reader: Principal,
+    after: Cursor | None,
+    limit: int,
+) -> tuple[Select[tuple[datetime, uuid.UUID]], dict[str, Any]]:
+    """The newest ``limit`` index entries of the reader's scopes after ``after``: the
+    query and its parameters."""
+    shape = _candidate_shape(len(held), reader.host_nation, after is not None)
+    return shape, _candidate_values(held, kind, after, limit)
 
 
 def index_page_statement(
@@ -238,65 +252,83 @@ class _Counted:
     considered: int
 
 
+@functools.lru_cache(maxsize=128)
+def _counted_page(
+    listing: Select[*tuple[Any, ...]],
+    scopes: int,
+    host_nation: bool,
+    paged: bool,
+    cap: int,
+    probe: int | None,
+) -> Select[*tuple[Any, ...]]:
+    """An unfiltered page in one statement: the listing's rows among the first
+    candidates, with their releases, the number of candidates, and the count's figures.
+
+    Every value is a parameter (the candidates', the count's, the instant), so the
+    statement is built once per listing statement (one per reader and kind, see
+    ``RecordRepository.listing_statement``) and shape, and SQLAlchemy computes its cache
+    key once: building it and keying it again cost more, on every page, than the
+    database takes to answer it."""
+    # A CTE, not a subquery: read twice (the join and the count), a subquery would
+    # walk every scope twice.
+    candidates = _candidate_shape(scopes, host_nation, paged).cte("candidates")
+    seen = select(func.count()).select_from(candidates).scalar_subquery().label("candidates_seen")
+    # Two figures beside every row of the page, computed once (see ``_count_figures``).
+    # It saves the count's round trip, the dearest part of a short page on a busy machine.
+    return (
+        listing.add_columns(releases_column())
+        .join(candidates, candidates.c.record_id == col(Record.id))
+        .add_columns(seen, *_count_figures(listing, scopes, host_nation, cap, probe))
+    )
+
+
 async def _index_page(
     session: AsyncSession,
-    statement: Select[*tuple[Any, ...]],
+    listing: Select[*tuple[Any, ...]],
     held: Held,
     kind: RecordKind,
     reader: Principal,
     after: Cursor | None,
     want: int,
-    counted: tuple[Select[*tuple[Any, ...]], int] | None = None,
+    cap: int,
+    instant: dict[str, datetime],
 ) -> tuple[list[Any], _Counted | None]:
-    """The page, and with ``counted`` (the list's statement and the count's cap) the
-    figures the count needs, read by the same statement when the page has rows."""
+    """The page, with the figures the count needs when the page has rows."""
     # Usually one round trip: the statement's rows among the first ``want`` candidates,
     # with the number of candidates alongside, and the count's figures. Only when the
     # rule refused some of a full batch does the walk go on, batch by batch.
-    shape, values = _candidates(held, kind, reader, after, want)
-    # A CTE, not a subquery: read twice (the join and the count), a subquery would
-    # walk every scope twice.
-    candidates = shape.cte("candidates")
-    seen = select(func.count()).select_from(candidates).scalar_subquery().label("candidates_seen")
-    one_trip = statement.join(candidates, candidates.c.record_id == col(Record.id)).add_columns(seen)
-    if counted is not None:
-        # Two figures beside every row of the page, computed once (see
-        # ``_count_figures``). It saves the count's round trip, the dearest part of a
-        # short page on a busy machine.
-        figures, count_values = _count_figures(counted[0], held, kind, reader, counted[1])
-        one_trip = one_trip.add_columns(*figures)
-        values |= count_values
+    one_trip = _counted_page(
+        listing, len(held), reader.host_nation, after is not None, cap, _probe(held, reader)
+    )
+    values = _candidate_values(held, kind, None, cap + 1, batch="count_batch")
+    values |= _candidate_values(held, kind, after, want) | instant
     rows = list((await execute(session, one_trip, values)).all())
-    found = _Counted(rows[0].readable, rows[0].considered) if rows and counted is not None else None
+    found = _Counted(rows[0].readable, rows[0].considered) if rows else None
     if len(rows) >= want or (rows and rows[0].candidates_seen < want):
         return _sorted_page(rows)[:want], found
     rows = []
+    with_releases = listing.add_columns(releases_column())
     async for ids in _candidate_batches(session, held, kind, reader, after, want):
-        rows += _sorted_page(
-            list((await execute(session, statement.where(among(session, col(Record.id), ids)))).all())
-        )
+        chosen = with_releases.where(among(session, col(Record.id), ids))
+        rows += _sorted_page(list((await execute(session, chosen, instant)).all()))
         if len(rows) >= want:
             break
     return rows[:want], found
 
 
 def _count_figures(
-    statement: Select[*tuple[Any, ...]],
-    held: Held,
-    kind: RecordKind,
-    reader: Principal,
-    cap: int,
-) -> tuple[tuple[ColumnElement[int], ColumnElement[int]], dict[str, Any]]:
+    statement: Select[*tuple[Any, ...]], scopes: int, host_nation: bool, cap: int, probe: int | None
+) -> tuple[ColumnElement[int], ColumnElement[int]]:
     """How many of the first cap + 1 candidates the rule lets through (``readable``),
-    and how many candidates there were (``considered``): two columns, and their
-    parameters, named apart from a page's so that both fit in one statement.
+    and how many candidates there were (``considered``): two columns, whose parameters
+    (``_candidate_values`` with ``batch="count_batch"``) are named apart from a page's
+    so that both fit in one statement.
 
     Each is a scalar subquery that names no outer row, so the database computes it
     once whatever statement it sits in (an InitPlan on PostgreSQL), and only when
     asked: a subquery joined to a page's rows instead was run again for every row under
     a generic plan, which guessed the page at one row (170 ms instead of 1)."""
-    shape, values = _candidates(held, kind, reader, None, cap + 1, batch="count_batch")
-    candidates = shape.cte("count_candidates")
+    candidates = _candidate_shape(scopes, host_nation, False, batch="count_batch").cte("count_candidates")
 
     def readable_among(found: Any) -> Select[Any]:
         ids = statement.join(found, found.c.record_id == col(Record.id)).with_only_columns(col(Record.id))
@@ -304,14 +336,13 @@ def _count_figures(
 
     total: Any = readable_among(candidates).scalar_subquery()
     considered: Any = select(func.count()).select_from(candidates).scalar_subquery()
-    probe = _probe_scope(held, reader)
     if probe is not None:
         # A reader who may see more than the cap usually finds that many in their own
         # agency's scope alone: count that one walk first, and merge every scope's walk
         # only when it falls short. The rule decides there as everywhere, so the probe
         # only ever finds records the reader may see. CASE leaves the union unread when
         # the probe settles it.
-        walk = _candidate_shape(len(held), reader.host_nation, False, only=probe, batch="count_batch").cte(
+        walk = _candidate_shape(scopes, host_nation, False, only=probe, batch="count_batch").cte(
             "count_probe"
         )
         # A CTE named four times is computed once: the probe runs once.
@@ -320,7 +351,7 @@ def _count_figures(
         settled = found > cap
         total = case((settled, found), else_=total)
         considered = case((settled, found), else_=considered)
-    return (total.label("readable"), considered.label("considered")), values
+    return total.label("readable"), considered.label("considered")
 
 
 async def _index_count(
@@ -330,13 +361,16 @@ async def _index_count(
     kind: RecordKind,
     reader: Principal,
     cap: int,
-    counted: _Counted | None = None,
+    instant: dict[str, datetime],
+    counted: _Counted | None,
 ) -> tuple[int, bool]:
-    # One statement in the usual case, or none when the page brought the figures: how
-    # many of the first cap + 1 candidates the rule lets through, and how many
-    # candidates there were. The candidates never leave the database.
+    # No statement in the usual case, where the page brought the figures (or one, when
+    # the page had no rows): how many of the first cap + 1 candidates the rule lets
+    # through, and how many candidates there were. The candidates never leave the
+    # database.
     if counted is None:
-        figures, values = _count_figures(statement, held, kind, reader, cap)
+        figures = _count_figures(statement, len(held), reader.host_nation, cap, _probe(held, reader))
+        values = _candidate_values(held, kind, None, cap + 1, batch="count_batch") | instant
         row = (await execute(session, select(*figures), values)).one()
         counted = _Counted(row.readable, row.considered)
     total, considered = counted.readable, counted.considered
@@ -349,13 +383,14 @@ async def _index_count(
         readable_ids = (
             statement.where(among(session, col(Record.id), ids)).with_only_columns(col(Record.id)).subquery()
         )
-        total += int((await execute(session, select(func.count()).select_from(readable_ids))).scalar_one())
+        counted_ids = select(func.count()).select_from(readable_ids)
+        total += int((await execute(session, counted_ids, instant)).scalar_one())
         if total > cap:
             return cap, True
     return total, False
 
 
-def _probe_scope(held: Held, reader: Principal) -> int | None:
+def _probe(held: Held, reader: Principal) -> int | None:
     """Where the reader's agency scope is among several held scopes, if it is."""
     if len(held) < 2 or reader.agency_id is None:
         return None
@@ -379,23 +414,28 @@ async def fetch_record_page(
     held = await held_scopes(session, reader, now)
     if not held:
         return Page([], [], False, 0, False)
-    # The rows come with their releases, which every page shows (``releases_known``).
-    with_releases = statement.add_columns(releases_column())
+    instant = at_instant(now)
     if filtered:
-        page = page_statement(with_releases, held, kind, after=after, limit=first + 1)
-        rows = list((await execute(session, page)).all())
+        # The rows come with their releases, which every page shows (``releases_known``).
+        page = page_statement(
+            statement.add_columns(releases_column()), held, kind, after=after, limit=first + 1
+        )
+        rows = list((await execute(session, page, instant)).all())
+        counted = None
     else:
         rows, counted = await _index_page(
-            session, with_releases, held, kind, reader, after, first + 1, counted=(statement, count_cap)
+            session, statement, held, kind, reader, after, first + 1, count_cap, instant
         )
     has_next = len(rows) > first
     rows = rows[:first]
     if after is None and not has_next:
         total, capped = len(rows), False  # the whole visible set is on this page
     elif filtered:
-        total, capped = await _walk_count(session, statement, held, kind, count_cap)
+        total, capped = await _walk_count(session, statement, held, kind, count_cap, instant)
     else:
-        total, capped = await _index_count(session, statement, held, kind, reader, count_cap, counted)
+        total, capped = await _index_count(
+            session, statement, held, kind, reader, count_cap, instant, counted
+        )
     cursors = [Cursor(_record_of(row).created_at, _record_of(row).id).encode() for row in rows]
     return Page(rows, cursors, has_next, total, capped)
 

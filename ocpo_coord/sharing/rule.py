@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, true
+from sqlalchemy import ColumnElement, and_, bindparam, exists, false, not_, or_, true
 from sqlmodel import col
 
 from ocpo_coord.auth.principal import Principal
@@ -45,16 +45,31 @@ class ClockNeeded(Exception):
     """A condition asked a reader without an instant for the time."""
 
 
+# The parameter that carries the instant into a rule written before it is known (see
+# ``Reader.deferred``); a statement that holds it cannot run without it.
+INSTANT = "reader_instant"
+
+
 @dataclass(frozen=True, slots=True)
 class Reader:
     principal: Principal
     instant: datetime | None
+    # The rule's SQL leaves the instant to the statement's ``INSTANT`` parameter, given
+    # each time it runs: one tree, and one statement built on it, serve every request
+    # of the reader (``visibility.readable_template``).
+    deferred: bool = False
 
     @property
     def now(self) -> datetime:
         if self.instant is None:
             raise ClockNeeded
         return self.instant
+
+    def clock(self) -> Any:
+        """The instant as SQL compares with it: a value, or the required parameter."""
+        if self.deferred:
+            return bindparam(INSTANT, required=True)
+        return self.now
 
 
 def part_sql(condition: "Condition", rec: Any, reader: Reader) -> ColumnElement[bool]:
@@ -68,6 +83,8 @@ def part_sql(condition: "Condition", rec: Any, reader: Reader) -> ColumnElement[
     rebuilt on every call. A new condition that reads the clock therefore can never
     be served a tree built at another instant.
     """
+    if reader.deferred:
+        return _deferred_sql(condition, rec, reader.principal)
     timeless = _timeless_sql(condition, rec, reader.principal)
     return timeless if timeless is not None else condition.sql(rec, reader)
 
@@ -78,6 +95,11 @@ def _timeless_sql(condition: "Condition", rec: Any, principal: Principal) -> Col
         return condition.sql(rec, Reader(principal, None))
     except ClockNeeded:
         return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _deferred_sql(condition: "Condition", rec: Any, principal: Principal) -> ColumnElement[bool]:
+    return condition.sql(rec, Reader(principal, None, deferred=True))
 
 
 @dataclass(slots=True)
@@ -306,8 +328,8 @@ class AgreementInForce:
         return exists().where(
             col(SharingAgreement.grantor_agency_id) == rec.owner_agency_id,
             col(SharingAgreement.grantee_agency_id) == reader.principal.agency_id,
-            col(SharingAgreement.valid_from) <= reader.now,
-            col(SharingAgreement.valid_until) > reader.now,
+            col(SharingAgreement.valid_from) <= reader.clock(),
+            col(SharingAgreement.valid_until) > reader.clock(),
             col(SharingAgreement.max_classification) >= rec.classification,
         )
 
@@ -338,7 +360,7 @@ class GrantInForce:
                 col(RecordGrant.user_id) == reader.principal.user_id,
                 col(RecordGrant.agency_id) == reader.principal.agency_id,
             ),
-            or_(col(RecordGrant.expires_at).is_(None), col(RecordGrant.expires_at) > reader.now),
+            or_(col(RecordGrant.expires_at).is_(None), col(RecordGrant.expires_at) > reader.clock()),
         )
 
     def holds(self, facts: RecordFacts, reader: Reader) -> bool:

@@ -94,7 +94,7 @@ def held_by(principal: Principal, agreements: Iterable[tuple[uuid.UUID, int]]) -
     return held
 
 
-def _in_force(grantee: Any, now: datetime) -> tuple[ColumnElement[bool], ...]:
+def _in_force(grantee: Any, now: datetime | ColumnElement[datetime]) -> tuple[ColumnElement[bool], ...]:
     # Only agreements in force count, each up to its ceiling: the rule checks the same
     # at the same instant, so a walk never offers what the agreement cannot release.
     return (
@@ -115,7 +115,7 @@ async def reader_scopes(session: AsyncSession, principal: Principal, now: dateti
     return held_by(principal, rows)
 
 
-def agreements_column(grantee: Any, now: datetime) -> Any:
+def agreements_column(grantee: Any, now: datetime | ColumnElement[datetime]) -> Any:
     """The agreements in force at ``now`` naming the agency in the ``grantee`` column
     (of the enclosing statement), as one ``json_rows`` column, so that a statement that
     runs anyway (the caller's) brings them: see ``remember_scopes``."""

@@ -16,7 +16,7 @@ from sqlmodel import col
 
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.models import Record
-from ocpo_coord.sharing.rule import READ_RULE, Reader, RecordFacts, part_sql
+from ocpo_coord.sharing.rule import INSTANT, READ_RULE, Reader, RecordFacts, part_sql
 
 # One alias for every tree, so that the parts built for a reader can be reused.
 _PARENT = aliased(Record, name="parent_record")
@@ -33,9 +33,26 @@ def readable(principal: Principal, *, now: datetime) -> ColumnElement[bool]:
 # whole principal and the instant, so a hit is exactly the tree that would be built.
 @functools.lru_cache(maxsize=64)
 def _readable(principal: Principal, now: datetime) -> ColumnElement[bool]:
-    if not principal.reads_agency_data:
+    return _tree(Reader(principal, now))
+
+
+@functools.lru_cache(maxsize=256)
+def readable_template(principal: Principal) -> ColumnElement[bool]:
+    """``readable`` with the instant left to the statement's ``INSTANT`` parameter
+    (``at_instant``): the same tree at every instant, so a statement built on it can be
+    kept and run again for each request, its SQLAlchemy cache key computed once. A
+    statement that carries it refuses to run without the instant."""
+    return _tree(Reader(principal, None, deferred=True))
+
+
+def at_instant(now: datetime) -> dict[str, datetime]:
+    """The parameters a statement built on ``readable_template`` runs with."""
+    return {INSTANT: now}
+
+
+def _tree(reader: Reader) -> ColumnElement[bool]:
+    if not reader.principal.reads_agency_data:
         return false()
-    reader = Reader(principal, now)
     parent_readable = exists().where(
         col(_PARENT.id) == col(Record.parent_id), part_sql(READ_RULE, _PARENT, reader)
     )

@@ -17,6 +17,7 @@ from ocpo_coord.models import Agency, AgencyTheatre, IntelItem, Record, RecordEn
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.visible_pages import page_statement
 from ocpo_coord.sharing.scopes import held_scopes
+from ocpo_coord.sharing.visibility import at_instant
 
 
 async def agencies_by_id(session: AsyncSession) -> dict[uuid.UUID, Agency]:
@@ -44,7 +45,7 @@ async def newest(
     if not held:
         return []
     page = page_statement(statement, held, RecordKind.INTEL_ITEM, after=None, limit=limit)
-    rows: list[Any] = list((await execute(session, page)).all())
+    rows: list[Any] = list((await execute(session, page, at_instant(now))).all())
     return [(row[0], row[1]) for row in rows]
 
 

@@ -12,11 +12,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
+from ocpo_coord.db import execute
 from ocpo_coord.models import Position, Record, Task, TaskDependency, TaskSupportingAgency
 from ocpo_coord.models.enums import ActivityArea, RecordKind, TaskStatus
 from ocpo_coord.records.repository import RecordRepository
 from ocpo_coord.records.text import contains_text
-from ocpo_coord.sharing.visibility import readable
+from ocpo_coord.sharing.visibility import at_instant, readable
 
 OPEN_STATUSES = [TaskStatus.PROPOSED, TaskStatus.ACCEPTED, TaskStatus.IN_PROGRESS, TaskStatus.BLOCKED]
 
@@ -57,7 +58,7 @@ class TaskRepository(RecordRepository[Task]):
         assignee_user_id: uuid.UUID | None = None,
         blocked: bool | None = None,
     ) -> Select[Task, Record]:
-        statement: Select[Task, Record] = self.readable_statement()
+        statement: Select[Task, Record] = self.listing_statement()
         if status:
             statement = statement.where(col(Task.status) == status)
         if theatre_id:
@@ -133,7 +134,7 @@ class TaskRepository(RecordRepository[Task]):
         """Readable tasks matching ``statement``, counted per value of one column."""
         inner = statement.with_only_columns(col(column).label("k")).order_by(None).subquery()
         grouped = select(inner.c.k, func.count()).group_by(inner.c.k)
-        rows = (await self.session.exec(grouped)).all()
+        rows = (await execute(self.session, grouped, at_instant(self.now))).all()
         return {str(k): int(n) for k, n in rows}
 
     async def supporting_counts(self, statement: Select[Task, Record]) -> dict[uuid.UUID, int]:
@@ -144,11 +145,12 @@ class TaskRepository(RecordRepository[Task]):
             .where(col(TaskSupportingAgency.task_id).in_(select(ids.c.id)))
             .group_by(col(TaskSupportingAgency.agency_id))
         )
-        return {a: int(n) for a, n in (await self.session.exec(grouped)).all()}
+        return {a: int(n) for a, n in (await execute(self.session, grouped, at_instant(self.now))).all()}
 
     async def count_where(self, statement: Select[Task, Record], condition: ColumnElement[bool]) -> int:
         limited = statement.where(condition).with_only_columns(col(Record.id)).order_by(None).subquery()
-        return int((await self.session.exec(select(func.count()).select_from(limited))).one())
+        counted = select(func.count()).select_from(limited)
+        return int((await execute(self.session, counted, at_instant(self.now))).one())
 
 
 async def statuses(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
