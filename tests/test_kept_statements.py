@@ -1,0 +1,161 @@
+"""List pages run statements kept across requests, with the instant as a parameter.
+
+A reader's listing statement, and the page-and-count statement built on it, are built
+once and run again at every request (``readable_template``). The rule's answer
+depends on the instant (agreements and grants end), so a kept statement must answer
+at the instant it runs with, never at the one it was built at, and must refuse to run
+without one. The reference is the rule written out at each instant (``readable``).
+"""
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import httpx
+import pytest
+from sqlalchemy.exc import StatementError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ocpo_coord.auth.principal import Principal, load_principal
+from ocpo_coord.db import execute, make_async_engine, sessionmaker_for
+from ocpo_coord.intel.repository import IntelRepository
+from ocpo_coord.models import Record
+from ocpo_coord.models.enums import RecordKind
+from ocpo_coord.records.visible_pages import fetch_record_page
+from ocpo_coord.sharing.visibility import at_instant, readable
+from tests.conftest import auth
+
+READER = "unmik.analyst"
+ITEMS = 4
+
+
+async def _agreement_for_an_hour(client: httpx.AsyncClient) -> datetime:
+    """EULEX shares with UNMIK from yesterday until an hour from now; returns its end."""
+    now = datetime.now(UTC)
+    ends = now + timedelta(hours=1)
+    body = {
+        "title": "EULEX-UNMIK short arrangement",
+        "grantee_agency": "UNMIK",
+        "valid_from": (now - timedelta(days=1)).isoformat(),
+        "valid_until": ends.isoformat(),
+        "max_classification": "RESTRICTED",
+    }
+    created = await client.post("/api/v1/agreements", json=body, headers=auth("eulex.chief"))
+    assert created.status_code == 201, created.text
+    return ends
+
+
+async def _eulex_items(client: httpx.AsyncClient, granted_until: datetime | None = None) -> set[UUID]:
+    """EULEX items, AMBER and released to nobody: an agreement in force, or a grant to
+    UNMIK until ``granted_until``, is what lets UNMIK read them."""
+    ids = set()
+    for n in range(ITEMS):
+        body = {
+            "title": f"EULEX report under the arrangement {n}",
+            "content": "Shared by agreement only.",
+            "information_date": "2026-11-01",
+            "theatre": "KOS",
+            "source_reliability": "B",
+            "information_credibility": "2",
+            "markings": {"classification": "RESTRICTED", "tlp": "AMBER"},
+        }
+        response = await client.post("/api/v1/intel-items", json=body, headers=auth("eulex.prosecutor"))
+        assert response.status_code == 201, response.text
+        ids.add(UUID(response.json()["id"]))
+    for item in ids if granted_until is not None else ():
+        assert granted_until is not None
+        grant = {"agency": "UNMIK", "expires_at": granted_until.isoformat(), "reason": "Joint analysis."}
+        response = await client.post(
+            f"/api/v1/records/{item}/grants", json=grant, headers=auth("eulex.chief")
+        )
+        assert response.status_code == 201, response.text
+    return ids
+
+
+async def test_a_kept_statement_answers_at_the_instant_it_runs_with(
+    client: httpx.AsyncClient, db_url: str
+) -> None:
+    ends = await _agreement_for_an_hour(client)
+    shared = await _eulex_items(client) | await _eulex_items(client, granted_until=ends)
+    during, after = ends - timedelta(minutes=30), ends + timedelta(minutes=30)
+    engine = make_async_engine(db_url)
+    try:
+        async with sessionmaker_for(engine)() as session:
+            principal = await load_principal(session, READER)
+            repo = IntelRepository(session, principal=principal, now=during)
+            listing = repo.listing_statement()
+            assert repo.listing_statement() is listing  # kept, not built again
+            seen: dict[datetime, set[UUID]] = {}
+            for instant in (during, after, during):
+                rows = (await execute(session, listing, at_instant(instant))).all()
+                ids = {row[1].id for row in rows}
+                reference = select(Record.id).where(
+                    col(Record.kind) == RecordKind.INTEL_ITEM.value, readable(principal, now=instant)
+                )
+                assert ids == set((await session.exec(reference)).all()), instant
+                seen[instant] = ids
+            assert shared <= seen[during]
+            assert not shared & seen[after]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_kept_page_and_its_count_follow_the_instant(client: httpx.AsyncClient, db_url: str) -> None:
+    # Grants, not an agreement: an expired grant keeps its record in the grantee's
+    # scope of the index, so only the rule, at the instant given, can leave it out.
+    ends = datetime.now(UTC) + timedelta(hours=1)
+    shared = await _eulex_items(client, granted_until=ends)
+    during, after = ends - timedelta(minutes=30), ends + timedelta(minutes=30)
+    engine = make_async_engine(db_url)
+    try:
+        for instant, expected in ((during, True), (after, False), (during, True)):
+            # A session per instant, as a request has: the reader's scopes are its own.
+            async with sessionmaker_for(engine)() as session:
+                principal = await load_principal(session, READER)
+                listing = IntelRepository(session, principal=principal, now=instant).listing_statement()
+                page = await fetch_record_page(
+                    session,
+                    listing,
+                    reader=principal,
+                    now=instant,
+                    kind=RecordKind.INTEL_ITEM,
+                    filtered=False,
+                    first=2,
+                    after=None,
+                    count_cap=1000,
+                )
+                reference = select(Record.id).where(
+                    col(Record.kind) == RecordKind.INTEL_ITEM.value, readable(principal, now=instant)
+                )
+                readable_ids = set((await session.exec(reference)).all())
+                assert page.total_count == len(readable_ids), instant
+                assert [row[1].id for row in page.items] == [
+                    i for i in await _newest(session, principal, instant) if i in readable_ids
+                ][:2]
+                if expected:
+                    assert shared <= readable_ids
+                else:
+                    assert not shared & readable_ids
+    finally:
+        await engine.dispose()
+
+
+async def _newest(session: AsyncSession, principal: Principal, instant: datetime) -> list[UUID]:
+    statement = (
+        select(Record.id)
+        .where(col(Record.kind) == RecordKind.INTEL_ITEM.value, readable(principal, now=instant))
+        .order_by(col(Record.created_at).desc(), col(Record.id).desc())
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def test_a_kept_statement_refuses_to_run_without_an_instant(db_url: str) -> None:
+    engine = make_async_engine(db_url)
+    try:
+        async with sessionmaker_for(engine)() as session:
+            principal = await load_principal(session, READER)
+            listing = IntelRepository(session, principal=principal, now=datetime.now(UTC)).listing_statement()
+            with pytest.raises(StatementError, match="reader_instant"):
+                await execute(session, listing)
+    finally:
+        await engine.dispose()
