@@ -45,7 +45,7 @@ from ocpo_coord.db import among, execute
 from ocpo_coord.models import Record, RecordReach
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.pagination import Assembler, Cursor, Page, after_cursor, check_page_size
-from ocpo_coord.records.repository import parsed_releases, releases_column, releases_known
+from ocpo_coord.records.repository import counted_ids, parsed_releases, releases_column, releases_known
 from ocpo_coord.sharing.scopes import Held, Scope, ScopeKind, held_scopes
 from ocpo_coord.sharing.visibility import at_instant
 
@@ -255,6 +255,7 @@ class _Counted:
 @functools.lru_cache(maxsize=128)
 def _counted_page(
     listing: Select[*tuple[Any, ...]],
+    counted: Select[Any],
     scopes: int,
     host_nation: bool,
     paged: bool,
@@ -262,7 +263,8 @@ def _counted_page(
     probe: int | None,
 ) -> Select[*tuple[Any, ...]]:
     """An unfiltered page in one statement: the listing's rows among the first
-    candidates, with their releases, the number of candidates, and the count's figures.
+    candidates, with their releases, the number of candidates, and the figures of the
+    count of ``counted`` (``counted_ids``).
 
     Every value is a parameter (the candidates', the count's, the instant), so the
     statement is built once per listing statement (one per reader and kind, see
@@ -278,7 +280,7 @@ def _counted_page(
     return (
         listing.add_columns(releases_column())
         .join(candidates, candidates.c.record_id == col(Record.id))
-        .add_columns(seen, *_count_figures(listing, scopes, host_nation, cap, probe))
+        .add_columns(seen, *_count_figures(counted, scopes, host_nation, cap, probe))
     )
 
 
@@ -297,8 +299,9 @@ async def _index_page(
     # Usually one round trip: the statement's rows among the first ``want`` candidates,
     # with the number of candidates alongside, and the count's figures. Only when the
     # rule refused some of a full batch does the walk go on, batch by batch.
+    counted = counted_ids(kind, reader)
     one_trip = _counted_page(
-        listing, len(held), reader.host_nation, after is not None, cap, _probe(held, reader)
+        listing, counted, len(held), reader.host_nation, after is not None, cap, _probe(held, reader)
     )
     values = _candidate_values(held, kind, None, cap + 1, batch="count_batch")
     values |= _candidate_values(held, kind, after, want) | instant
@@ -434,7 +437,7 @@ async def fetch_record_page(
         total, capped = await _walk_count(session, statement, held, kind, count_cap, instant)
     else:
         total, capped = await _index_count(
-            session, statement, held, kind, reader, count_cap, instant, counted
+            session, counted_ids(kind, reader), held, kind, reader, count_cap, instant, counted
         )
     cursors = [Cursor(_record_of(row).created_at, _record_of(row).id).encode() for row in rows]
     return Page(rows, cursors, has_next, total, capped)
