@@ -129,6 +129,27 @@ async def gql(
     return body
 
 
+async def unreleased_items(client: httpx.AsyncClient, login: str, count: int, title: str) -> list[str]:
+    """``count`` new intelligence items by ``login``, RESTRICTED and TLP:AMBER and released
+    to nobody: outside the author's agency only an agreement or a grant lets anyone read
+    them. Their ids, oldest first."""
+    ids = []
+    for n in range(count):
+        body = {
+            "title": f"{title} {n}",
+            "content": "Not released to anyone.",
+            "information_date": "2026-11-01",
+            "theatre": "KOS",
+            "source_reliability": "B",
+            "information_credibility": "2",
+            "markings": {"classification": "RESTRICTED", "tlp": "AMBER"},
+        }
+        response = await client.post("/api/v1/intel-items", json=body, headers=auth(login))
+        assert response.status_code == 201, response.text
+        ids.append(response.json()["id"])
+    return ids
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     for template in _templates.values():
         template.close()

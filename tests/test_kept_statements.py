@@ -23,7 +23,7 @@ from ocpo_coord.models import Record
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.visible_pages import fetch_record_page
 from ocpo_coord.sharing.visibility import at_instant, readable
-from tests.conftest import auth
+from tests.conftest import auth, unreleased_items
 
 READER = "unmik.analyst"
 ITEMS = 4
@@ -48,22 +48,10 @@ async def _agreement_for_an_hour(client: httpx.AsyncClient) -> datetime:
 async def _eulex_items(client: httpx.AsyncClient, granted_until: datetime | None = None) -> set[UUID]:
     """EULEX items, AMBER and released to nobody: an agreement in force, or a grant to
     UNMIK until ``granted_until``, is what lets UNMIK read them."""
-    ids = set()
-    for n in range(ITEMS):
-        body = {
-            "title": f"EULEX report under the arrangement {n}",
-            "content": "Shared by agreement only.",
-            "information_date": "2026-11-01",
-            "theatre": "KOS",
-            "source_reliability": "B",
-            "information_credibility": "2",
-            "markings": {"classification": "RESTRICTED", "tlp": "AMBER"},
-        }
-        response = await client.post("/api/v1/intel-items", json=body, headers=auth("eulex.prosecutor"))
-        assert response.status_code == 201, response.text
-        ids.add(UUID(response.json()["id"]))
-    for item in ids if granted_until is not None else ():
-        assert granted_until is not None
+    ids = {UUID(i) for i in await unreleased_items(client, "eulex.prosecutor", ITEMS, "EULEX shared report")}
+    if granted_until is None:
+        return ids
+    for item in ids:
         grant = {"agency": "UNMIK", "expires_at": granted_until.isoformat(), "reason": "Joint analysis."}
         response = await client.post(
             f"/api/v1/records/{item}/grants", json=grant, headers=auth("eulex.chief")

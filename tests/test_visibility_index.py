@@ -21,7 +21,7 @@ from ocpo_coord.db import make_async_engine, sessionmaker_for
 from ocpo_coord.models import Agency, Record, RecordGrant, RecordReach, Theatre
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.sharing.visibility import readable
-from tests.conftest import auth, gql
+from tests.conftest import auth, gql, unreleased_items
 
 REFUSED_RUN = 9
 
@@ -45,21 +45,7 @@ async def _ended_agreement(client: httpx.AsyncClient) -> None:
 
 
 async def _eulex_items(client: httpx.AsyncClient) -> set[str]:
-    ids = set()
-    for n in range(REFUSED_RUN):
-        body = {
-            "title": f"EULEX internal report {n}",
-            "content": "Not released to anyone.",
-            "information_date": "2026-11-01",
-            "theatre": "KOS",
-            "source_reliability": "B",
-            "information_credibility": "2",
-            "markings": {"classification": "RESTRICTED", "tlp": "AMBER"},
-        }
-        response = await client.post("/api/v1/intel-items", json=body, headers=auth("eulex.prosecutor"))
-        assert response.status_code == 201, response.text
-        ids.add(response.json()["id"])
-    return ids
+    return set(await unreleased_items(client, "eulex.prosecutor", REFUSED_RUN, "EULEX internal report"))
 
 
 async def _by_the_rule(
