@@ -38,7 +38,7 @@ from ocpo_coord.models import (
 from ocpo_coord.models.enums import AgencyKind, Classification, RecordKind, Role, Tlp
 from ocpo_coord.sharing.rule import READ_RULE, RecordFacts
 from ocpo_coord.sharing.scopes import ScopeKind, held_by
-from ocpo_coord.sharing.visibility import can_read, readable
+from ocpo_coord.sharing.visibility import at_instant, can_read, readable, readable_template
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -243,6 +243,12 @@ def test_database_filter_and_single_record_decision_agree(engine_url: str, world
                             )
                         }
                         assert in_database == in_memory, (user.login, at, principal, in_database ^ in_memory)
+                        # The rule kept for list pages, with the instant given when it runs.
+                        kept = select(Record.id).where(
+                            col(Record.id).in_(record_ids), readable_template(principal)
+                        )
+                        in_kept = set(session.exec(kept, params=at_instant(at)).all())
+                        assert in_kept == in_memory, (user.login, at, principal, in_kept ^ in_memory)
 
                     held = held_by(
                         principal,
