@@ -147,3 +147,32 @@ async def test_a_kept_statement_refuses_to_run_without_an_instant(db_url: str) -
                 await execute(session, listing)
     finally:
         await engine.dispose()
+
+
+async def test_an_unfiltered_page_takes_only_a_listing_statement(db_url: str) -> None:
+    # An unfiltered page is counted from the kind's records, not from its statement: a
+    # narrowed statement paged as unfiltered would be counted wrong, so it is refused.
+    engine = make_async_engine(db_url)
+    try:
+        async with sessionmaker_for(engine)() as session:
+            principal = await load_principal(session, READER)
+            now = datetime.now(UTC)
+            narrowed = (
+                IntelRepository(session, principal=principal, now=now)
+                .listing_statement()
+                .where(col(Record.tlp) == "CLEAR")
+            )
+            with pytest.raises(ValueError, match="listing_statement"):
+                await fetch_record_page(
+                    session,
+                    narrowed,
+                    reader=principal,
+                    now=now,
+                    kind=RecordKind.INTEL_ITEM,
+                    filtered=False,
+                    first=2,
+                    after=None,
+                    count_cap=1000,
+                )
+    finally:
+        await engine.dispose()

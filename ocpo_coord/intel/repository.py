@@ -1,4 +1,4 @@
-"""Intelligence queries, always from the readable statement."""
+"""Intelligence queries, always through the rule (the readable or listing statement)."""
 
 import functools
 import uuid

@@ -1,7 +1,9 @@
-"""Queries shared by every shareable aggregate. Reads always start from ``readable``."""
+"""Queries shared by every shareable aggregate. Reads always start from the rule:
+``readable``, or ``readable_template`` for the statements list pages keep."""
 
 import functools
 import uuid
+import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -88,9 +90,21 @@ def _rows(model: type[M], kind: RecordKind, rule: ColumnElement[bool]) -> Select
     )
 
 
+# The listing statements kept: only these may be paged as a reader's whole set of
+# records of a kind (``is_listing``).
+_LISTINGS: "weakref.WeakSet[Select[Any, Record]]" = weakref.WeakSet()
+
+
 @functools.lru_cache(maxsize=256)
 def _listing(model: type[M], kind: RecordKind, principal: Principal) -> Select[M, Record]:
-    return _rows(model, kind, readable_template(principal))
+    statement = _rows(model, kind, readable_template(principal))
+    _LISTINGS.add(statement)
+    return statement
+
+
+def is_listing(statement: Any) -> bool:
+    """Whether ``statement`` is a reader's kept listing statement, not narrowed."""
+    return statement in _LISTINGS
 
 
 @functools.lru_cache(maxsize=256)

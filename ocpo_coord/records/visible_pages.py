@@ -13,7 +13,8 @@ may see millions, and does not grow with the database:
 - a filtered list (status, text, a case's children...) hands the database one walk
   per scope with the rule and the filters inside, and lets the planner pick the
   filter's own index when it is narrower than the scope.
-Either way the rule (``readable()``) is part of the query that returns the rows.
+Either way the rule (``readable()``, or ``readable_template()`` with the instant given
+at each run) is part of the query that returns the rows.
 """
 
 import functools
@@ -45,7 +46,13 @@ from ocpo_coord.db import among, execute
 from ocpo_coord.models import Record, RecordReach
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.pagination import Assembler, Cursor, Page, after_cursor, check_page_size
-from ocpo_coord.records.repository import counted_ids, parsed_releases, releases_column, releases_known
+from ocpo_coord.records.repository import (
+    counted_ids,
+    is_listing,
+    parsed_releases,
+    releases_column,
+    releases_known,
+)
 from ocpo_coord.sharing.scopes import Held, Scope, ScopeKind, held_scopes
 from ocpo_coord.sharing.visibility import at_instant
 
@@ -252,7 +259,8 @@ class _Counted:
     considered: int
 
 
-@functools.lru_cache(maxsize=128)
+# A reader has a few shapes per kind (first page or further, the probe or not).
+@functools.lru_cache(maxsize=512)
 def _counted_page(
     listing: Select[*tuple[Any, ...]],
     counted: Select[Any],
@@ -359,7 +367,7 @@ def _count_figures(
 
 async def _index_count(
     session: AsyncSession,
-    statement: Select[*tuple[Any, ...]],
+    counting: Select[Any],
     held: Held,
     kind: RecordKind,
     reader: Principal,
@@ -372,7 +380,7 @@ async def _index_count(
     # through, and how many candidates there were. The candidates never leave the
     # database.
     if counted is None:
-        figures = _count_figures(statement, len(held), reader.host_nation, cap, _probe(held, reader))
+        figures = _count_figures(counting, len(held), reader.host_nation, cap, _probe(held, reader))
         values = _candidate_values(held, kind, None, cap + 1, batch="count_batch") | instant
         row = (await execute(session, select(*figures), values)).one()
         counted = _Counted(row.readable, row.considered)
@@ -383,11 +391,9 @@ async def _index_count(
         return total, False
     total = 0
     async for ids in _candidate_batches(session, held, kind, reader, None, cap + 1):
-        readable_ids = (
-            statement.where(among(session, col(Record.id), ids)).with_only_columns(col(Record.id)).subquery()
-        )
-        counted_ids = select(func.count()).select_from(readable_ids)
-        total += int((await execute(session, counted_ids, instant)).scalar_one())
+        readable_ids = counting.where(among(session, col(Record.id), ids)).subquery()
+        batch_count = select(func.count()).select_from(readable_ids)
+        total += int((await execute(session, batch_count, instant)).scalar_one())
         if total > cap:
             return cap, True
     return total, False
@@ -414,6 +420,10 @@ async def fetch_record_page(
     after: Cursor | None,
     count_cap: int,
 ) -> Page[Any]:
+    if not filtered and not is_listing(statement):
+        # An unfiltered page is counted from the kind's records, not from the statement,
+        # and its statements are kept per listing: a narrowed one would be counted wrong.
+        raise ValueError("an unfiltered page reads a reader's listing_statement()")
     held = await held_scopes(session, reader, now)
     if not held:
         return Page([], [], False, 0, False)
@@ -458,7 +468,9 @@ async def assembled_page(
     filtered: bool,
 ) -> Page[T]:
     """A page of domain rows turned into public models with a fixed number of queries.
-    ``filtered``: the statement narrows the reader's records beyond the rule."""
+    ``filtered``: the statement narrows the reader's records beyond the rule; if not, it
+    must be the reader's kept ``RecordRepository.listing_statement()``. Either way it is
+    run with the request's instant (``at_instant``)."""
     check_page_size(first, max_page_size)
     page = await fetch_record_page(
         session,

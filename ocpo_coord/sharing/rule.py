@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, false, not_, or_, true
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, exists, false, not_, or_, true
 from sqlmodel import col
 
 from ocpo_coord.auth.principal import Principal
@@ -65,10 +65,11 @@ class Reader:
             raise ClockNeeded
         return self.instant
 
-    def clock(self) -> Any:
+    def clock(self) -> datetime | BindParameter[datetime]:
         """The instant as SQL compares with it: a value, or the required parameter."""
         if self.deferred:
-            return bindparam(INSTANT, required=True)
+            parameter: BindParameter[datetime] = bindparam(INSTANT, required=True)
+            return parameter
         return self.now
 
 
@@ -82,6 +83,11 @@ def part_sql(condition: "Condition", rec: Any, reader: Reader) -> ColumnElement[
     first built for a reader without one, and a part that asks for the time is
     rebuilt on every call. A new condition that reads the clock therefore can never
     be served a tree built at another instant.
+
+    A deferred reader (``Reader.deferred``) builds the whole tree once per principal:
+    its instant is the statement's parameter. So a condition's SQL reads the time only
+    through ``reader.clock()``; ``reader.now`` there would raise ``ClockNeeded`` for
+    every list page (and fail the property test).
     """
     if reader.deferred:
         return _deferred_sql(condition, rec, reader.principal)
