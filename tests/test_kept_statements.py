@@ -7,6 +7,8 @@ at the instant it runs with, never at the one it was built at, and must refuse t
 without one. The reference is the rule written out at each instant (``readable``).
 """
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -68,26 +70,18 @@ async def test_a_kept_statement_answers_at_the_instant_it_runs_with(
     ends = await _agreement_for_an_hour(client)
     shared = await _eulex_items(client) | await _eulex_items(client, granted_until=ends)
     during, after = ends - timedelta(minutes=30), ends + timedelta(minutes=30)
-    engine = make_async_engine(db_url)
-    try:
-        async with sessionmaker_for(engine)() as session:
-            principal = await load_principal(session, READER)
-            repo = IntelRepository(session, principal=principal, now=during)
-            listing = repo.listing_statement()
-            assert repo.listing_statement() is listing  # kept, not built again
-            seen: dict[datetime, set[UUID]] = {}
-            for instant in (during, after, during):
-                rows = (await execute(session, listing, at_instant(instant))).all()
-                ids = {row[1].id for row in rows}
-                reference = select(Record.id).where(
-                    col(Record.kind) == RecordKind.INTEL_ITEM.value, readable(principal, now=instant)
-                )
-                assert ids == set((await session.exec(reference)).all()), instant
-                seen[instant] = ids
-            assert shared <= seen[during]
-            assert not shared & seen[after]
-    finally:
-        await engine.dispose()
+    async with _as_reader(db_url) as (session, principal):
+        repo = IntelRepository(session, principal=principal, now=during)
+        listing = repo.listing_statement()
+        assert repo.listing_statement() is listing  # kept, not built again
+        seen: dict[datetime, set[UUID]] = {}
+        for instant in (during, after, during):
+            rows = (await execute(session, listing, at_instant(instant))).all()
+            ids = {row[1].id for row in rows}
+            assert ids == set(await _newest(session, principal, instant)), instant
+            seen[instant] = ids
+        assert shared <= seen[during]
+        assert not shared & seen[after]
 
 
 async def test_a_kept_page_and_its_count_follow_the_instant(client: httpx.AsyncClient, db_url: str) -> None:
@@ -96,22 +90,28 @@ async def test_a_kept_page_and_its_count_follow_the_instant(client: httpx.AsyncC
     ends = datetime.now(UTC) + timedelta(hours=1)
     shared = await _eulex_items(client, granted_until=ends)
     during, after = ends - timedelta(minutes=30), ends + timedelta(minutes=30)
+    for instant, expected in ((during, True), (after, False), (during, True)):
+        # A session per instant, as a request has: the reader's scopes are its own.
+        async with _as_reader(db_url) as (session, principal):
+            listing = IntelRepository(session, principal=principal, now=instant).listing_statement()
+            page = await _first_page(session, listing, principal, instant)
+            newest = await _newest(session, principal, instant)
+            readable_ids = set(newest)
+            assert page.total_count == len(readable_ids), instant
+            assert [row[1].id for row in page.items] == newest[:2]
+            if expected:
+                assert shared <= readable_ids
+            else:
+                assert not shared & readable_ids
+
+
+@asynccontextmanager
+async def _as_reader(db_url: str) -> AsyncIterator[tuple[AsyncSession, Principal]]:
+    """A session of its own, and the reader's principal."""
     engine = make_async_engine(db_url)
     try:
-        for instant, expected in ((during, True), (after, False), (during, True)):
-            # A session per instant, as a request has: the reader's scopes are its own.
-            async with sessionmaker_for(engine)() as session:
-                principal = await load_principal(session, READER)
-                listing = IntelRepository(session, principal=principal, now=instant).listing_statement()
-                page = await _first_page(session, listing, principal, instant)
-                newest = await _newest(session, principal, instant)
-                readable_ids = set(newest)
-                assert page.total_count == len(readable_ids), instant
-                assert [row[1].id for row in page.items] == newest[:2]
-                if expected:
-                    assert shared <= readable_ids
-                else:
-                    assert not shared & readable_ids
+        async with sessionmaker_for(engine)() as session:
+            yield session, await load_principal(session, READER)
     finally:
         await engine.dispose()
 
@@ -143,31 +143,21 @@ async def _newest(session: AsyncSession, principal: Principal, instant: datetime
 
 
 async def test_a_kept_statement_refuses_to_run_without_an_instant(db_url: str) -> None:
-    engine = make_async_engine(db_url)
-    try:
-        async with sessionmaker_for(engine)() as session:
-            principal = await load_principal(session, READER)
-            listing = IntelRepository(session, principal=principal, now=datetime.now(UTC)).listing_statement()
-            with pytest.raises(StatementError, match="reader_instant"):
-                await execute(session, listing)
-    finally:
-        await engine.dispose()
+    async with _as_reader(db_url) as (session, principal):
+        listing = IntelRepository(session, principal=principal, now=datetime.now(UTC)).listing_statement()
+        with pytest.raises(StatementError, match="reader_instant"):
+            await execute(session, listing)
 
 
 async def test_an_unfiltered_page_takes_only_a_listing_statement(db_url: str) -> None:
     # An unfiltered page is counted from the kind's records, not from its statement: a
     # narrowed statement paged as unfiltered would be counted wrong, so it is refused.
-    engine = make_async_engine(db_url)
-    try:
-        async with sessionmaker_for(engine)() as session:
-            principal = await load_principal(session, READER)
-            now = datetime.now(UTC)
-            narrowed = (
-                IntelRepository(session, principal=principal, now=now)
-                .listing_statement()
-                .where(col(Record.tlp) == "CLEAR")
-            )
-            with pytest.raises(ValueError, match="listing_statement"):
-                await _first_page(session, narrowed, principal, now)
-    finally:
-        await engine.dispose()
+    async with _as_reader(db_url) as (session, principal):
+        now = datetime.now(UTC)
+        narrowed = (
+            IntelRepository(session, principal=principal, now=now)
+            .listing_statement()
+            .where(col(Record.tlp) == "CLEAR")
+        )
+        with pytest.raises(ValueError, match="listing_statement"):
+            await _first_page(session, narrowed, principal, now)
