@@ -6,7 +6,9 @@ releases, grants (expired or not), restricted cases with members and child recor
 For every user and every record, ``readable`` (SQL, run by the real database) and
 ``can_read`` (Python, on the record's facts) must give the same answer; and every
 record a user may read must be filed in the visibility index under a scope that user
-holds, both by the rule's ``reach`` face and in the rows the flush hooks wrote.
+holds, both by the rule's ``reach`` face and in the rows the flush hooks wrote; and
+every row written as settled must name a record each reader holding its scope (at the
+walk's ceiling) may read, at every instant tried.
 """
 
 import uuid
@@ -191,6 +193,15 @@ def _facts(w: World, record: Record) -> RecordFacts:
     )
 
 
+def _in_force(w: World, user: User, at: datetime) -> list[tuple[uuid.UUID, Classification]]:
+    """The grantor and ceiling of each agreement naming the user's agency in force at ``at``."""
+    return [
+        (a.grantor_agency_id, a.max_classification)
+        for a in w.agreements
+        if a.grantee_agency_id == user.agency_id and a.valid_from <= at < a.valid_until
+    ]
+
+
 @pytest.fixture
 def engine_url(db_url: str) -> str:
     return db_url
@@ -222,6 +233,19 @@ def test_database_filter_and_single_record_decision_agree(engine_url: str, world
                     session.flush()
                 record_ids = [r.id for r in world.records]
                 by_id = {r.id: r for r in world.records}
+                settled_rows = [
+                    (
+                        row.record_id,
+                        (ScopeKind(row.scope_kind), row.scope_id),
+                        row.classification,
+                        row.nohost,
+                    )
+                    for row in session.exec(
+                        select(RecordReach).where(
+                            col(RecordReach.record_id).in_(record_ids), col(RecordReach.settled)
+                        )
+                    ).all()
+                ]
                 for user in world.users:
                     principal = _principal(world, user)
                     # The same reader at other instants too: the parts of the rule's
@@ -249,15 +273,20 @@ def test_database_filter_and_single_record_decision_agree(engine_url: str, world
                         )
                         in_kept = set(session.exec(kept, params=at_instant(at)).all())
                         assert in_kept == in_memory, (user.login, at, principal, in_kept ^ in_memory)
+                        # Every row filed as settled, under a scope the reader holds at
+                        # this instant and that a walk offers them, is one they may read:
+                        # a count takes those rows without asking the rule.
+                        held_now = held_by(principal, _in_force(world, user, at))
+                        settled = {
+                            record_id
+                            for record_id, scope, level, nohost in settled_rows
+                            if scope in held_now
+                            and level <= held_now[scope]
+                            and not (nohost and principal.host_nation)
+                        }
+                        assert settled <= in_memory, (user.login, at, principal, settled - in_memory)
 
-                    held = held_by(
-                        principal,
-                        (
-                            (a.grantor_agency_id, a.max_classification)
-                            for a in world.agreements
-                            if a.grantee_agency_id == user.agency_id and a.valid_from <= NOW < a.valid_until
-                        ),
-                    )
+                    held = held_by(principal, _in_force(world, user, NOW))
                     # Every readable record is filed under a scope the reader holds, at
                     # or below that scope's ceiling: a walk of that scope offers it.
                     for record_id in in_memory:

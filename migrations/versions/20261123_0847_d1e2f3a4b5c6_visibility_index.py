@@ -1,7 +1,8 @@
 """visibility index
 
-Fills the index for the records already there, through the same code the service
-uses to keep it in step, so that no record is hidden after the upgrade.
+The index of the records already there is filled, through the same code the service
+uses to keep it in step, by revision b9c0d1e2f3a4 (settled index rows), once the table
+has all its columns: no record is hidden after the upgrade.
 
 Revision ID: d1e2f3a4b5c6
 Revises: c0a7d1e5a110
@@ -38,9 +39,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_record_reach_walk', ['scope_kind', 'scope_id', 'kind', 'created_at', 'record_id', 'classification', 'nohost'], unique=False)
 
     # ### end Alembic commands ###
-    from ocpo_coord.sharing.reach import rebuild
-
-    rebuild(op.get_bind())
+    # The index of the records already there is filled by revision b9c0d1e2f3a4, once
+    # the table has every column the service's code writes.
 
 
 def downgrade() -> None:

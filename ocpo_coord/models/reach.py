@@ -12,7 +12,7 @@ See ``ocpo_coord/sharing/reach.py`` for how the rows are derived and kept in ste
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, SmallInteger, String, Uuid
+from sqlalchemy import Column, ForeignKey, Index, SmallInteger, String, Uuid, false
 from sqlmodel import Field, SQLModel
 
 from ocpo_coord.models.base import UTCDateTime
@@ -30,6 +30,7 @@ class RecordReach(SQLModel, table=True):
             "record_id",
             "classification",
             "nohost",
+            "settled",
         ),
     )
 
@@ -43,3 +44,6 @@ class RecordReach(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     classification: int = Field(sa_type=SmallInteger)
     nohost: bool
+    # Every reader who holds this scope may read the record, at any instant (within the
+    # walk's ceiling and NOHOST): a count need not ask the rule (``sharing/reach.py``).
+    settled: bool = Field(default=False, sa_column_kwargs={"server_default": false()})

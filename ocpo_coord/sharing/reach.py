@@ -6,10 +6,13 @@ few hundred of a million records pays for the million (FIELD-NOTES: 108 ms again
 about 1 ms). Filing each record under the scopes that could read it lets a page walk
 only the reader's own scopes, in list order, at the same cost for every reader.
 
-The index never decides anything. Pages still apply ``readable()`` to every row, so
-a stale or over-wide entry costs a wasted look and cannot leak; a missing entry
-would hide a record, which is why upkeep sits in the session's flush, where no
-write path can forget it:
+The index decides only where it cannot be wrong. Pages still apply the rule to every
+row, so a stale or over-wide entry costs a wasted look and cannot leak; a missing
+entry would hide a record, which is why upkeep sits in the session's flush, where no
+write path can forget it. A row is ``settled`` when its scope settles the rule for the
+record (``READ_RULE.settles``: every holder may read it, at any instant); a bounded
+count takes such rows without asking the rule, so a settled flag is only ever set
+from the record's facts as they are written, on the same flush:
 
 - a record, its releases or its grants change -> its rows are rewritten;
 - the members of a restricted case change -> the rows of everything under the case;
@@ -30,6 +33,7 @@ from sqlmodel import col
 
 from ocpo_coord.models import CaseMember, Record, RecordGrant, RecordReach, RecordRelease
 from ocpo_coord.sharing.rule import READ_RULE, RecordFacts
+from ocpo_coord.sharing.scopes import EVERYONE, NOBODY
 
 _CHUNK = 500
 _PENDING = "reach_pending_records"
@@ -38,6 +42,9 @@ _PENDING_CASES = "reach_pending_cases"
 
 def rows_of(facts: RecordFacts) -> list[dict[str, Any]]:
     record = facts.record
+    # A record under a parent is readable only while the parent is, which its own
+    # facts cannot tell: the rule decides for each of its rows.
+    settled = READ_RULE.settles(facts) if record.parent_id is None else NOBODY
     return [
         {
             "scope_kind": int(kind),
@@ -47,6 +54,7 @@ def rows_of(facts: RecordFacts) -> list[dict[str, Any]]:
             "record_id": record.id,
             "classification": int(record.classification),
             "nohost": record.nohost,
+            "settled": settled >= EVERYONE or (kind, scope_id) in settled,
         }
         for kind, scope_id in sorted(READ_RULE.reach(facts))
     ]
@@ -121,7 +129,7 @@ def rebuild(conn: Connection) -> int:
 
 
 Row = tuple[Any, ...]
-_ROW = ("scope_kind", "scope_id", "kind", "record_id", "created_at", "classification", "nohost")
+_ROW = ("scope_kind", "scope_id", "kind", "record_id", "created_at", "classification", "nohost", "settled")
 
 
 def drift(conn: Connection) -> tuple[set[Row], set[Row]]:

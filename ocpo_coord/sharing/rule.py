@@ -13,6 +13,15 @@ satisfy the condition for one record. It feeds the visibility index
 reader must hold one of a record's scopes *and* pass the rule itself, so a scope too
 many costs a wasted look, never a leak. The property test checks that the reach of
 every record a reader may read includes one of that reader's scopes.
+
+A fourth, ``settles``, names the scopes whose every holder passes the condition, at
+any instant: a subset of ``reach``'s, where ``reach`` is a superset. A walk of a
+scope enforces what the scope cannot say (the ceiling of the reader's clearance and
+agreements, NOHOST for a host nation), and a reader holds an agreement's scope only
+while it is in force; so a count may take an index entry whose scope settles the
+record as readable without asking the rule (``sharing/reach.py``). Time-bound
+grants settle nothing: holding their scope says nothing about the expiry. The
+property test checks that every holder of a settled scope may read the record.
 """
 
 import functools
@@ -28,7 +37,7 @@ from sqlmodel import col
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.models import CaseMember, Record, RecordGrant, RecordRelease, SharingAgreement
 from ocpo_coord.models.enums import Tlp
-from ocpo_coord.sharing.scopes import EVERYONE, NOBODY, Reach, ScopeKind, all_of, any_of, scopes
+from ocpo_coord.sharing.scopes import EVERYONE, NOBODY, Reach, ScopeKind, all_of, any_of, common_to, scopes
 
 
 def one_of(column: Any, values: list[Any]) -> ColumnElement[bool]:
@@ -128,9 +137,27 @@ class Condition(Hashable, Protocol):
 
     def reach(self, facts: RecordFacts) -> Reach: ...
 
+    def settles(self, facts: RecordFacts) -> Reach: ...
 
-class Unnarrowed:
-    """A condition on the reader alone, or one every scope may pass: it names nobody."""
+
+class ScopeDecides:
+    """A condition that every holder of a scope of its ``reach`` passes: the scope
+    decides, so the scopes that settle it are the scopes that reach it."""
+
+    def reach(self, facts: RecordFacts) -> Reach:
+        raise NotImplementedError
+
+    def settles(self, facts: RecordFacts) -> Reach:
+        return self.reach(facts)
+
+
+class Unnarrowed(ScopeDecides):
+    """A condition on the reader alone, or one every scope may pass: it names nobody.
+
+    Each settles for every scope only because a walk cannot offer a reader what it
+    refuses: readers who read no agency data hold no scope (``held_by``), every
+    scope's ceiling is at most the reader's clearance, and a host nation's walks skip
+    NOHOST rows (``records/visible_pages.py``)."""
 
     def reach(self, facts: RecordFacts) -> Reach:
         return EVERYONE
@@ -149,6 +176,9 @@ class All:
     def reach(self, facts: RecordFacts) -> Reach:
         return all_of(p.reach(facts) for p in self.parts)
 
+    def settles(self, facts: RecordFacts) -> Reach:
+        return common_to(p.settles(facts) for p in self.parts)
+
 
 @dataclass(frozen=True)
 class AnyOf:
@@ -163,9 +193,12 @@ class AnyOf:
     def reach(self, facts: RecordFacts) -> Reach:
         return any_of(p.reach(facts) for p in self.parts)
 
+    def settles(self, facts: RecordFacts) -> Reach:
+        return any_of(p.settles(facts) for p in self.parts)
+
 
 @dataclass(frozen=True)
-class TlpIn:
+class TlpIn(ScopeDecides):
     levels: tuple[Tlp, ...]
 
     def sql(self, rec: Any, reader: Reader) -> ColumnElement[bool]:
@@ -208,7 +241,7 @@ class NoHostRespected(Unnarrowed):
         return not (facts.record.nohost and reader.principal.host_nation)
 
 
-class RestrictedToMembers:
+class RestrictedToMembers(ScopeDecides):
     """A restricted case, and what hangs off it, is for its named members only."""
 
     def sql(self, rec: Any, reader: Reader) -> ColumnElement[bool]:
@@ -227,7 +260,7 @@ class RestrictedToMembers:
         return scopes(ScopeKind.USER, facts.restricted_members)
 
 
-class HeldByReaderAgency:
+class HeldByReaderAgency(ScopeDecides):
     """The reader's agency originated, holds or owns it."""
 
     def sql(self, rec: Any, reader: Reader) -> ColumnElement[bool]:
@@ -251,7 +284,7 @@ class HeldByReaderAgency:
         return scopes(ScopeKind.AGENCY, (r.owner_agency_id, r.custodian_agency_id, r.originator_agency_id))
 
 
-class CreatedByReader:
+class CreatedByReader(ScopeDecides):
     def sql(self, rec: Any, reader: Reader) -> ColumnElement[bool]:
         return col(rec.created_by_id) == reader.principal.user_id
 
@@ -262,7 +295,7 @@ class CreatedByReader:
         return scopes(ScopeKind.USER, [facts.record.created_by_id])
 
 
-class NamedReader:
+class NamedReader(ScopeDecides):
     """TLP:RED names individuals in the release list."""
 
     def sql(self, rec: Any, reader: Reader) -> ColumnElement[bool]:
@@ -278,7 +311,7 @@ class NamedReader:
         return scopes(ScopeKind.USER, (r.user_id for r in facts.releases))
 
 
-class ReleasedToReaderAgency:
+class ReleasedToReaderAgency(ScopeDecides):
     """Released to the reader's agency, directly or through a sharing group it is in."""
 
     def sql(self, rec: Any, reader: Reader) -> ColumnElement[bool]:
@@ -303,7 +336,7 @@ class ReleasedToReaderAgency:
         )
 
 
-class InReaderTheatre:
+class InReaderTheatre(ScopeDecides):
     def sql(self, rec: Any, reader: Reader) -> ColumnElement[bool]:
         theatres = reader.principal.theatre_ids
         return one_of(col(rec.theatre_id), sorted(theatres)) if theatres else false()
@@ -315,7 +348,7 @@ class InReaderTheatre:
         return scopes(ScopeKind.THEATRE, [facts.record.theatre_id])
 
 
-class NotOrcon:
+class NotOrcon(ScopeDecides):
     def sql(self, rec: Any, reader: Reader) -> ColumnElement[bool]:
         return not_(col(rec.orcon))
 
@@ -326,7 +359,7 @@ class NotOrcon:
         return NOBODY if facts.record.orcon else EVERYONE
 
 
-class AgreementInForce:
+class AgreementInForce(ScopeDecides):
     """A sharing agreement from the owner to the reader's agency, valid now, covering
     the record's classification."""
 
@@ -350,13 +383,15 @@ class AgreementInForce:
         )
 
     def reach(self, facts: RecordFacts) -> Reach:
+        # It settles too: a reader holds this scope only while an agreement naming
+        # their agency is in force, with the highest such agreement's ceiling.
         # Agreements come and go without touching the owner's records: the scope is
         # "grantees of this owner", and a reader holds it for every owner that has an
         # agreement naming the reader's agency, whatever its period (the rule checks it).
         return scopes(ScopeKind.AGREEMENTS_OF, [facts.record.owner_agency_id])
 
 
-class GrantInForce:
+class GrantInForce(ScopeDecides):
     """The owner granted the reader or the reader's agency access, not yet expired."""
 
     def sql(self, rec: Any, reader: Reader) -> ColumnElement[bool]:
@@ -382,6 +417,13 @@ class GrantInForce:
         # since the rule refuses them, and it spares a sweep when each one lapses.
         return scopes(ScopeKind.USER, (g.user_id for g in facts.grants)) | scopes(
             ScopeKind.AGENCY, (g.agency_id for g in facts.grants)
+        )
+
+    def settles(self, facts: RecordFacts) -> Reach:
+        # Only a grant without an expiry: one that lapses keeps its scope (see above).
+        lasting = [g for g in facts.grants if g.expires_at is None]
+        return scopes(ScopeKind.USER, (g.user_id for g in lasting)) | scopes(
+            ScopeKind.AGENCY, (g.agency_id for g in lasting)
         )
 
 

@@ -72,6 +72,20 @@ def all_of(parts: Iterable[Reach]) -> Reach:
     return best
 
 
+def common_to(parts: Iterable[Reach]) -> Reach:
+    """The scopes in every part, exactly (EVERYONE is in every part; an empty part
+    leaves nobody). Unlike ``all_of``, never wider than the intersection: it combines
+    ``settles`` faces, which must not name a scope whose holders could fail a part."""
+    common: Reach = EVERYONE
+    for part in parts:
+        if _ANYONE in part:
+            continue
+        common = part if _ANYONE in common else common & part
+        if not common:
+            return NOBODY
+    return common
+
+
 def held_by(principal: Principal, agreements: Iterable[tuple[uuid.UUID, int]]) -> Held:
     """The scopes of a reader whose agency is named by ``agreements`` in force, given as
     (grantor agency, the agreement's ceiling)."""
