@@ -108,13 +108,17 @@ def is_listing(statement: Any) -> bool:
 
 
 @functools.lru_cache(maxsize=256)
-def counted_ids(kind: RecordKind, principal: Principal) -> SelectOfScalar[uuid.UUID]:
-    """The ids of the records of one kind the reader may read, as unfiltered lists count
-    them: the ``record`` rows alone, since every record of a kind has its row in the
-    kind's table (both are written together, and neither is ever deleted), so joining
-    that table, as the listing does, would only cost a lookup per record counted. Kept
-    like ``_listing``, and run with ``at_instant``."""
-    return select(col(Record.id)).where(col(Record.kind) == kind.value, readable_template(principal))
+def counted_ids(principal: Principal) -> SelectOfScalar[uuid.UUID]:
+    """The ids of the records the reader may read, as unfiltered lists count them among
+    the candidates of one kind that the index walk found (``records/visible_pages.py``).
+
+    The ``record`` rows alone: every record of a kind has its row in the kind's table
+    (both are written together, and neither is ever deleted), so joining that table, as
+    the listing does, would only cost a lookup per record counted. And no test of the
+    kind, which the walk has chosen: with one, SQLite read the kind's whole index for
+    the few candidates instead of looking each one up. Kept like ``_listing``, and run
+    with ``at_instant``."""
+    return select(col(Record.id)).where(readable_template(principal))
 
 
 async def agency_ids_by_code(session: AsyncSession, codes: Iterable[str]) -> dict[str, uuid.UUID]:

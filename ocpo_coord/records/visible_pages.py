@@ -320,7 +320,7 @@ async def _index_page(
     # Usually one round trip: the statement's rows among the first ``want`` candidates,
     # with the number of candidates alongside, and the count's figures. Only when the
     # rule refused some of a full batch does the walk go on, batch by batch.
-    counted = counted_ids(kind, reader)
+    counted = counted_ids(reader)
     one_trip = _counted_page(
         listing, counted, len(held), reader.host_nation, after is not None, cap, _probe(held, reader)
     )
@@ -361,8 +361,11 @@ def _count_figures(
     )
 
     def readable_among(found: Any) -> Select[Any]:
-        asked = statement.join(found, found.c.record_id == col(Record.id)).where(found.c.settled == 0)
-        by_rule = select(func.count()).select_from(asked.with_only_columns(col(Record.id)).subquery())
+        # IN, not a join: SQLite then walks the few unsettled candidates and looks each
+        # record up, where with a join it read every record of the kind through the rule.
+        unsettled = select(found.c.record_id).where(found.c.settled == 0)
+        asked = statement.where(col(Record.id).in_(unsettled)).with_only_columns(col(Record.id))
+        by_rule = select(func.count()).select_from(asked.subquery())
         by_index = select(func.count()).select_from(found).where(found.c.settled == 1)
         return select((by_index.scalar_subquery() + by_rule.scalar_subquery()).label("n"))
 
@@ -468,7 +471,7 @@ async def fetch_record_page(
         total, capped = await _walk_count(session, statement, held, kind, count_cap, instant)
     else:
         total, capped = await _index_count(
-            session, counted_ids(kind, reader), held, kind, reader, count_cap, instant, counted
+            session, counted_ids(reader), held, kind, reader, count_cap, instant, counted
         )
     cursors = [Cursor(_record_of(row).created_at, _record_of(row).id).encode() for row in rows]
     return Page(rows, cursors, has_next, total, capped)
