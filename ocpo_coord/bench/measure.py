@@ -60,8 +60,18 @@ class Timing:
         return cls(statistics.median(ordered) * 1000, p95 * 1000)
 
 
+# Runs before timing a page: its statements' plans settle only on the twelfth run on a
+# connection. psycopg prepares a statement on its sixth run, and PostgreSQL plans a
+# prepared statement afresh for each of its first five runs before it settles on the
+# generic plan; those runs cost 2-3 ms of planning, and with ten repeats they made the
+# p50 of the service's first pages and of a floor page. A running service has long
+# passed them for every statement it keeps (``records/visible_pages.py``).
+WARM_RUNS = 12
+
+
 def _timed(call: Callable[[], Any], repeat: int) -> list[float]:
-    call()  # warm: plans, caches, connections
+    for _ in range(WARM_RUNS):
+        call()  # warm: plans, caches, connections
     samples = []
     for _ in range(repeat):
         started = time.perf_counter()
