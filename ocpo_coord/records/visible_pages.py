@@ -149,10 +149,10 @@ def _candidate_shape(
     Built once per shape and reused: assembling a union of a dozen walks as
     SQLAlchemy expressions costs more than the database takes to run it."""
     created, record_id = col(RecordReach.created_at), col(RecordReach.record_id)
+    flag = [cast(col(RecordReach.settled), Integer).label("settled")] if settled else []
     walks = []
-    columns = (created, record_id, cast(col(RecordReach.settled), Integer).label("settled"))
     for i in range(scopes) if only is None else (only,):
-        walk = select(*columns[: 3 if settled else 2]).where(
+        walk = select(created, record_id, *flag).where(
             col(RecordReach.scope_kind) == bindparam(f"scope_kind_{i}"),
             col(RecordReach.scope_id) == bindparam(f"scope_id_{i}"),
             col(RecordReach.kind) == bindparam("kind"),

@@ -10,7 +10,7 @@ The index decides only where it cannot be wrong. Pages still apply the rule to e
 row, so a stale or over-wide entry costs a wasted look and cannot leak; a missing
 entry would hide a record, which is why upkeep sits in the session's flush, where no
 write path can forget it. A row is ``settled`` when its scope settles the rule for the
-record (``READ_RULE.settles``: every holder may read it, at any instant); a bounded
+record (``visibility.settled_scopes``: every holder may read it, at any instant); a bounded
 count takes such rows without asking the rule, so a settled flag is only ever set
 from the record's facts as they are written, on the same flush:
 
@@ -33,7 +33,8 @@ from sqlmodel import col
 
 from ocpo_coord.models import CaseMember, Record, RecordGrant, RecordReach, RecordRelease
 from ocpo_coord.sharing.rule import READ_RULE, RecordFacts
-from ocpo_coord.sharing.scopes import EVERYONE, NOBODY
+from ocpo_coord.sharing.scopes import EVERYONE
+from ocpo_coord.sharing.visibility import settled_scopes
 
 _CHUNK = 500
 _PENDING = "reach_pending_records"
@@ -42,9 +43,7 @@ _PENDING_CASES = "reach_pending_cases"
 
 def rows_of(facts: RecordFacts) -> list[dict[str, Any]]:
     record = facts.record
-    # A record under a parent is readable only while the parent is, which its own
-    # facts cannot tell: the rule decides for each of its rows.
-    settled = READ_RULE.settles(facts) if record.parent_id is None else NOBODY
+    settled = settled_scopes(facts)
     return [
         {
             "scope_kind": int(kind),

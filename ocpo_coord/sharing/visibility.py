@@ -18,6 +18,7 @@ from sqlmodel import col
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.models import Record
 from ocpo_coord.sharing.rule import INSTANT, READ_RULE, Reader, RecordFacts, part_sql
+from ocpo_coord.sharing.scopes import NOBODY, Reach
 
 # One alias for every tree, so that the parts built for a reader can be reused.
 _PARENT = aliased(Record, name="parent_record")
@@ -58,6 +59,13 @@ def _tree(reader: Reader) -> ColumnElement[bool]:
         col(_PARENT.id) == col(Record.parent_id), part_sql(READ_RULE, _PARENT, reader)
     )
     return and_(part_sql(READ_RULE, Record, reader), or_(col(Record.parent_id).is_(None), parent_readable))
+
+
+def settled_scopes(facts: RecordFacts) -> Reach:
+    """The scopes whose every holder may read the record at any instant
+    (``READ_RULE.settles``). None for a record under a parent: it is readable only while
+    its parent is, which its own facts cannot tell."""
+    return READ_RULE.settles(facts) if facts.record.parent_id is None else NOBODY
 
 
 def can_read(principal: Principal, now: datetime, facts: RecordFacts, parent: RecordFacts | None) -> bool:
