@@ -4,16 +4,23 @@ written from checksums taken during the export is the bag bagit itself would mak
 import re
 import shutil
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import bagit
 import httpx
+import orjson
 import psycopg
 import pytest
 from sqlalchemy import literal_column, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ocpo_coord.db import make_sync_engine
-from ocpo_coord.handover import export, package_sql
+from ocpo_coord.context import Actor
+from ocpo_coord.db import execute, make_sync_engine
+from ocpo_coord.handover import export, package_sql, streaming
 from ocpo_coord.handover.export import export_handover
 from ocpo_coord.handover.package import verify_package
 from ocpo_coord.sharing.reach import rebuild
@@ -136,3 +143,51 @@ async def test_a_failing_statement_stops_the_export_with_its_own_error_and_leave
     with pytest.raises(psycopg.errors.UndefinedFunction):
         await act(db_url, IN, lambda s, a: export_handover(s, actor=a, handover_id=hid, directory=target))
     assert not target.exists() or not any(target.iterdir())
+
+
+@ONLY_POSTGRES
+async def test_an_export_after_writes_in_its_transaction_reads_them_all(
+    client: httpx.AsyncClient, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second connection cannot see what the export's own transaction wrote and has
+    not committed: after a write, every kind is read on the session's connection; in a
+    transaction that has written nothing, the kinds are shared between two."""
+    hid = uuid.UUID(await completed_handover(client))
+    seconds: list[bool] = []
+    sharing = streaming.same_snapshot
+
+    @asynccontextmanager
+    async def noted(session: AsyncSession) -> AsyncIterator[AsyncConnection | None]:
+        async with sharing(session) as other:
+            seconds.append(other is not None)
+            yield other
+
+    monkeypatch.setattr(streaming, "same_snapshot", noted)
+
+    async def corrected_then_exported(session: AsyncSession, actor: Actor) -> Any:
+        await execute(session, text("UPDATE case_file SET summary = :t"), {"t": "corrected case"})
+        await execute(session, text("UPDATE intel_item SET content = :t"), {"t": "corrected item"})
+        await execute(session, text("UPDATE task SET description = :t"), {"t": "corrected task"})
+        return await export_handover(session, actor=actor, handover_id=hid, directory=tmp_path / "after")
+
+    summary = await act(db_url, IN, corrected_then_exported)
+    assert seconds == [False]
+    parts = _payload(tmp_path / "after")
+    for kind, field, value in (
+        ("case", "summary", "corrected case"),
+        ("intel_item", "content", "corrected item"),
+        ("task", "description", "corrected task"),
+    ):
+        lines = [
+            orjson.loads(line)
+            for name, data in parts.items()
+            if name.startswith(f"records/{kind}/")
+            for line in data.splitlines()
+        ]
+        assert len(lines) == summary.counts[kind]
+        assert {line["data"][field] for line in lines} == {value}, kind
+
+    await act(
+        db_url, IN, lambda s, a: export_handover(s, actor=a, handover_id=hid, directory=tmp_path / "again")
+    )
+    assert seconds == [False, True]

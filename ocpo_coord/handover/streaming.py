@@ -28,6 +28,9 @@ _COPY_LINES = "COPY ({query}) TO STDOUT WITH (FORMAT csv, DELIMITER E'\\x01', QU
 # What pg_export_snapshot returns: hexadecimal groups. SET TRANSACTION SNAPSHOT takes no
 # bound parameter, so the identifier is checked before it is written into the statement.
 _SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+")
+_SHARE_SNAPSHOT = (
+    "SELECT pg_export_snapshot() AS snapshot, pg_current_xact_id_if_assigned() IS NOT NULL AS wrote"
+)
 
 
 async def copy_lines(conn: AsyncConnection, statement: Select[Any]) -> AsyncIterator[Buffer]:
@@ -46,16 +49,24 @@ async def copy_lines(conn: AsyncConnection, statement: Select[Any]) -> AsyncIter
 
 @asynccontextmanager
 async def same_snapshot(session: AsyncSession) -> AsyncIterator[AsyncConnection | None]:
-    """A second connection whose transaction reads the committed data ``session``'s
-    transaction reads now, or None when the session's engine cannot give one.
+    """A second connection whose transaction reads what ``session``'s transaction reads
+    now, or None when there is no such connection to be had: the session's engine
+    cannot give one, or the session's transaction has written.
 
-    It never sees what the session's own transaction wrote and has not committed; an
-    export writes nothing it reads back (only its audit entry, at the end)."""
+    Another transaction never sees what this one wrote and has not committed, whatever
+    snapshot it imports: an export run after changes in the same transaction (a
+    completion, a correction) would read some kinds before those changes and others
+    after. PostgreSQL gives a transaction its id at its first write, so a transaction
+    without one has written nothing."""
     engine = session.bind
     if not isinstance(engine, AsyncEngine):
         yield None
         return
-    snapshot = str((await execute(session, text("SELECT pg_export_snapshot()"))).scalar_one())
+    shared = (await execute(session, text(_SHARE_SNAPSHOT))).one()
+    if shared.wrote:
+        yield None
+        return
+    snapshot = str(shared.snapshot)
     if not _SNAPSHOT_ID.fullmatch(snapshot):
         raise RuntimeError(f"unexpected snapshot identifier {snapshot!r}")
     reader = await engine.connect()
@@ -80,6 +91,8 @@ async def on_two_connections(
     """Run weighted jobs, each on one connection: the heaviest first, each to the
     connection with less work so far; on the session's connection alone when no
     second one is to be had."""
+    # COPY goes to the driver's connection, past the ORM's autoflush.
+    await session.flush()
     own = await session.connection()
     async with same_snapshot(session) as other:
         connections = [own] if other is None else [own, other]
