@@ -14,6 +14,7 @@ from ocpo_coord.gql.common import (
     Connection,
     ErrorTypes,
     Node,
+    asks_total,
     connection,
     described_field,
     from_model,
@@ -126,6 +127,7 @@ class CaseQuery:
             filters=filters,
             first=first,
             after=after,
+            count=asks_total(info),
         )
         return connection(page, from_model(Case))
 

@@ -115,6 +115,7 @@ async def list_cases(
     filters: CaseFilter,
     first: int,
     after: str | None,
+    count: bool = True,
 ) -> Page[CasePublic]:
     settings = get_settings()
     theatre_id = await theatre_filter(session, filters.theatre)
@@ -135,6 +136,7 @@ async def list_cases(
         count_cap=settings.count_cap,
         assemble=listed(actor, to_public),
         filtered=any_filter(filters),
+        count=count,
         reader=actor.principal,
         now=actor.now,
         kind=RecordKind.CASE,

@@ -20,6 +20,7 @@ from ocpo_coord.gql.common import (
     Connection,
     ErrorTypes,
     Node,
+    asks_total,
     connection,
     described_field,
     from_model,
@@ -103,6 +104,7 @@ class DeconflictionQuery:
             filters=filters,
             first=first,
             after=after,
+            count=asks_total(info),
         )
         return connection(page, from_model(PlannedOperation))
 

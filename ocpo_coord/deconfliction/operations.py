@@ -94,7 +94,13 @@ async def read_operation(
 
 
 async def list_operations(
-    session: AsyncSession, *, actor: Actor, filters: PlannedOperationFilter, first: int, after: str | None
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    filters: PlannedOperationFilter,
+    first: int,
+    after: str | None,
+    count: bool = True,
 ) -> Page[PlannedOperationPublic]:
     settings = get_settings()
     statement = _repo(session, actor).filtered(
@@ -111,6 +117,7 @@ async def list_operations(
         count_cap=settings.count_cap,
         assemble=listed(actor, assembler(actor)),
         filtered=any_filter(filters),
+        count=count,
         reader=actor.principal,
         now=actor.now,
         kind=RecordKind.PLANNED_OPERATION,

@@ -22,6 +22,7 @@ from ocpo_coord.gql.common import (
     Connection,
     ErrorTypes,
     Node,
+    asks_total,
     connection,
     described_field,
     from_model,
@@ -102,6 +103,7 @@ class EntityQuery:
             filters=filters,
             first=first,
             after=after,
+            count=asks_total(info),
         )
         return connection(page, from_model(Entity))
 

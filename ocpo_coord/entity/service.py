@@ -105,7 +105,13 @@ async def read_entity(session: AsyncSession, *, actor: Actor, entity_id: uuid.UU
 
 
 async def list_entities(
-    session: AsyncSession, *, actor: Actor, filters: EntityFilter, first: int, after: str | None
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    filters: EntityFilter,
+    first: int,
+    after: str | None,
+    count: bool = True,
 ) -> Page[EntityPublic]:
     settings = get_settings()
     normalized = None
@@ -127,6 +133,7 @@ async def list_entities(
         count_cap=settings.count_cap,
         assemble=listed(actor, assembler(actor)),
         filtered=any_filter(filters),
+        count=count,
         reader=actor.principal,
         now=actor.now,
         kind=RecordKind.ENTITY,

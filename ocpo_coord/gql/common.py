@@ -8,8 +8,10 @@ from typing import Any, Generic, TypeVar
 import strawberry
 from graphql import ObjectValueNode, VariableNode
 from pydantic import BaseModel, ValidationError
+from strawberry.types import Info
 from strawberry.types.base import StrawberryList, StrawberryOptional
 from strawberry.types.field import StrawberryField
+from strawberry.types.nodes import SelectedField, Selection
 from strawberry.types.unset import UNSET
 
 from ocpo_coord.exceptions import Conflict, Forbidden, InvalidInput, NotFound, OcpoError
@@ -59,16 +61,47 @@ class Edge(Generic[T]):
 class Connection(Generic[T]):
     edges: list[Edge[T]]
     page_info: PageInfo
-    total_count: int = strawberry.field(
-        description="What the reader may see that matches the filter, counted up to a cap."
-    )
-    total_count_capped: bool = strawberry.field(
-        description="True when there are more than totalCount; the count stopped at its cap."
-    )
+    # The count and whether it stopped at its cap; None when the page was not counted
+    # because the selection did not ask for it (``asks_total``).
+    count: strawberry.Private[tuple[int, bool] | None]
+
+    @described_field("What the reader may see that matches the filter, counted up to a cap.")
+    async def total_count(self) -> int:
+        return self._count()[0]
+
+    @described_field("True when there are more than totalCount; the count stopped at its cap.")
+    async def total_count_capped(self) -> bool:
+        return self._count()[1]
 
     @strawberry.field
     def nodes(self) -> list[T]:
         return [edge.node for edge in self.edges]
+
+    def _count(self) -> tuple[int, bool]:
+        if self.count is None:
+            # Only a selection ``asks_total`` misread comes here: an error, never a
+            # figure that was not counted.
+            raise RuntimeError("this page was not counted")
+        return self.count
+
+
+_COUNT_FIELDS = frozenset({"totalCount", "totalCountCapped"})
+
+
+def asks_total(info: Info[Any, Any]) -> bool:
+    """Whether the connection being resolved is asked for its count: ``totalCount`` or
+    ``totalCountCapped`` among its fields, in fragments too. A directive that skips
+    the field is not read: counting a page that did not need it is only slower."""
+
+    def names(selections: list[Selection]) -> bool:
+        return any(
+            s.name in _COUNT_FIELDS
+            if isinstance(s, SelectedField)
+            else names(s.selections)  # a fragment's fields are the connection's own
+            for s in selections
+        )
+
+    return any(names(field.selections) for field in info.selected_fields)
 
 
 def connection(page: Page[P], convert: Callable[[P], T]) -> Connection[T]:
@@ -79,8 +112,7 @@ def connection(page: Page[P], convert: Callable[[P], T]) -> Connection[T]:
             has_next_page=page.has_next_page,
             end_cursor=page.end_cursors[-1] if page.end_cursors else None,
         ),
-        total_count=page.total_count,
-        total_count_capped=page.total_count_capped,
+        count=(page.total_count, page.total_count_capped) if page.counted else None,
     )
 
 

@@ -270,8 +270,7 @@ class HandoverQuery:
         return HandoverLineConnection(
             edges=edges,
             page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
-            total_count=total,
-            total_count_capped=False,
+            count=(total, False),
         )
 
     @described_field("What a person leaves behind at the end of a tour: open tasks, cases, positions.")

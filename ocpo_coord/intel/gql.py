@@ -11,6 +11,7 @@ from ocpo_coord.gql.common import (
     Connection,
     ErrorTypes,
     Node,
+    asks_total,
     connection,
     described_field,
     from_model,
@@ -87,6 +88,7 @@ class IntelQuery:
             filters=filters,
             first=first,
             after=after,
+            count=asks_total(info),
         )
         return connection(page, from_model(IntelItem))
 

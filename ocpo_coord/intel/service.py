@@ -96,7 +96,13 @@ async def read_intel_item(session: AsyncSession, *, actor: Actor, item_id: uuid.
 
 
 async def list_intel_items(
-    session: AsyncSession, *, actor: Actor, filters: IntelItemFilter, first: int, after: str | None
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    filters: IntelItemFilter,
+    first: int,
+    after: str | None,
+    count: bool = True,
 ) -> Page[IntelItemPublic]:
     settings = get_settings()
     statement = _repo(session, actor).filtered(
@@ -115,6 +121,7 @@ async def list_intel_items(
         count_cap=settings.count_cap,
         assemble=listed(actor, assembler(actor)),
         filtered=any_filter(filters),
+        count=count,
         reader=actor.principal,
         now=actor.now,
         kind=RecordKind.INTEL_ITEM,

@@ -53,8 +53,7 @@ class NotificationQuery:
                 has_next_page=page.next_cursor is not None,
                 end_cursor=edges[-1].cursor if edges else None,
             ),
-            total_count=page.total_count,
-            total_count_capped=False,
+            count=(page.total_count, False),
             unread_count=page.unread_count,
         )
 

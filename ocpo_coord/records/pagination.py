@@ -129,6 +129,9 @@ class Page(Generic[T]):
     has_next_page: bool
     total_count: int
     total_count_capped: bool
+    # False when the caller did not ask for the count and it was not taken: the two
+    # figures above are then not figures at all.
+    counted: bool = True
 
 
 def check_page_size(first: int, maximum: int, *, field: str = "first") -> None:

@@ -17,6 +17,7 @@ Either way the rule (``readable()``, or ``readable_template()`` with the instant
 at each run) is part of the query that returns the rows.
 """
 
+import dataclasses
 import functools
 import uuid
 from collections.abc import AsyncIterator
@@ -282,10 +283,11 @@ def _counted_page(
     paged: bool,
     cap: int,
     probe: int | None,
+    counting: bool = True,
 ) -> Select[*tuple[Any, ...]]:
     """An unfiltered page in one statement: the listing's rows among the first
-    candidates, with their releases, the number of candidates, and the figures of the
-    count of ``counted`` (``counted_ids``).
+    candidates, with their releases, the number of candidates, and (``counting``) the
+    figures of the count of ``counted`` (``counted_ids``).
 
     Every value is a parameter (the candidates', the count's, the instant), so the
     statement is built once per listing statement (one per reader and kind, see
@@ -298,10 +300,11 @@ def _counted_page(
     seen = select(func.count()).select_from(candidates).scalar_subquery().label("candidates_seen")
     # Two figures beside every row of the page, computed once (see ``_count_figures``).
     # It saves the count's round trip, the dearest part of a short page on a busy machine.
+    figures = _count_figures(counted, scopes, host_nation, cap, probe) if counting else ()
     return (
         listing.add_columns(releases_column())
         .join(candidates, candidates.c.record_id == col(Record.id))
-        .add_columns(seen, *_count_figures(counted, scopes, host_nation, cap, probe))
+        .add_columns(seen, *figures)
     )
 
 
@@ -315,19 +318,22 @@ async def _index_page(
     want: int,
     cap: int,
     instant: dict[str, datetime],
+    counting: bool,
 ) -> tuple[list[Any], _Counted | None]:
-    """The page, with the figures the count needs when the page has rows."""
+    """The page, with the figures the count needs when the page has rows and
+    ``counting``."""
     # Usually one round trip: the statement's rows among the first ``want`` candidates,
     # with the number of candidates alongside, and the count's figures. Only when the
     # rule refused some of a full batch does the walk go on, batch by batch.
-    counted = counted_ids(reader)
+    probe = _probe(held, reader) if counting else None
     one_trip = _counted_page(
-        listing, counted, len(held), reader.host_nation, after is not None, cap, _probe(held, reader)
+        listing, counted_ids(reader), len(held), reader.host_nation, after is not None, cap, probe, counting
     )
-    values = _candidate_values(held, kind, None, cap + 1, batch="count_batch")
-    values |= _candidate_values(held, kind, after, want) | instant
+    values = _candidate_values(held, kind, after, want) | instant
+    if counting:
+        values |= _candidate_values(held, kind, None, cap + 1, batch="count_batch")
     rows = list((await execute(session, one_trip, values)).all())
-    found = _Counted(rows[0].readable, rows[0].considered) if rows else None
+    found = _Counted(rows[0].readable, rows[0].considered) if rows and counting else None
     if len(rows) >= want or (rows and rows[0].candidates_seen < want):
         return _sorted_page(rows)[:want], found
     rows = []
@@ -443,7 +449,11 @@ async def fetch_record_page(
     first: int,
     after: Cursor | None,
     count_cap: int,
+    count: bool = True,
 ) -> Page[Any]:
+    """``count``: take the count of what the reader may see (up to ``count_cap``); a
+    page that is not asked for it (a GraphQL connection without ``totalCount``) leaves
+    it out, which saves a walk of up to ``count_cap`` index entries."""
     if not filtered and not is_listing(statement):
         # An unfiltered page is counted from the kind's records, not from the statement,
         # and its statements are kept per listing: a narrowed one would be counted wrong.
@@ -461,19 +471,21 @@ async def fetch_record_page(
         counted = None
     else:
         rows, counted = await _index_page(
-            session, statement, held, kind, reader, after, first + 1, count_cap, instant
+            session, statement, held, kind, reader, after, first + 1, count_cap, instant, count
         )
     has_next = len(rows) > first
     rows = rows[:first]
+    cursors = [Cursor(_record_of(row).created_at, _record_of(row).id).encode() for row in rows]
     if after is None and not has_next:
         total, capped = len(rows), False  # the whole visible set is on this page
+    elif not count:
+        return Page(rows, cursors, has_next, 0, False, counted=False)
     elif filtered:
         total, capped = await _walk_count(session, statement, held, kind, count_cap, instant)
     else:
         total, capped = await _index_count(
             session, counted_ids(reader), held, kind, reader, count_cap, instant, counted
         )
-    cursors = [Cursor(_record_of(row).created_at, _record_of(row).id).encode() for row in rows]
     return Page(rows, cursors, has_next, total, capped)
 
 
@@ -490,11 +502,12 @@ async def assembled_page(
     now: datetime,
     kind: RecordKind,
     filtered: bool,
+    count: bool = True,
 ) -> Page[T]:
     """A page of domain rows turned into public models with a fixed number of queries.
     ``filtered``: the statement narrows the reader's records beyond the rule; if not, it
     must be the reader's kept ``RecordRepository.listing_statement()``. Either way it is
-    run with the request's instant (``at_instant``)."""
+    run with the request's instant (``at_instant``). ``count``: see ``fetch_record_page``."""
     check_page_size(first, max_page_size)
     page = await fetch_record_page(
         session,
@@ -506,9 +519,10 @@ async def assembled_page(
         first=first,
         after=Cursor.decode(after) if after else None,
         count_cap=count_cap,
+        count=count,
     )
     pairs = [(row[0], row[1]) for row in page.items]
     known = {row[1].id: parsed_releases(row[1].id, row.releases) for row in page.items}
     with releases_known(session, known):
         items = await assemble(session, pairs)
-    return Page(items, page.end_cursors, page.has_next_page, page.total_count, page.total_count_capped)
+    return dataclasses.replace(page, items=items)

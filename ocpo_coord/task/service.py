@@ -159,7 +159,13 @@ async def _board_statement(
 
 
 async def list_tasks(
-    session: AsyncSession, *, actor: Actor, filters: TaskFilter, first: int, after: str | None
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    filters: TaskFilter,
+    first: int,
+    after: str | None,
+    count: bool = True,
 ) -> Page[TaskPublic]:
     settings = get_settings()
     _, statement = await _board_statement(session, actor, filters)
@@ -172,6 +178,7 @@ async def list_tasks(
         count_cap=settings.count_cap,
         assemble=listed(actor, assembler(actor)),
         filtered=any_filter(filters),
+        count=count,
         reader=actor.principal,
         now=actor.now,
         kind=RecordKind.TASK,
