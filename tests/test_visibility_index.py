@@ -13,6 +13,8 @@ from uuid import UUID
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import event
 from sqlmodel import col, select, update
 
 from ocpo_coord.auth.principal import load_principal
@@ -234,3 +236,53 @@ async def test_records_created_at_one_instant_are_paged_once_each_in_id_order(
         assert seen == expected, limit
         seen, _ = await _walk_rest(client, "unmik.analyst", limit, theatre="KOS")
         assert seen == in_kos, limit
+
+
+@pytest.mark.parametrize("login", ["unmik.chief", "eulex.chief", "kfor.j2"])
+async def test_the_whole_evidence_list_walks_the_index_to_what_the_rule_gives(
+    client: httpx.AsyncClient, app: FastAPI, db_url: str, login: str
+) -> None:
+    """Evidence listed without a case is an unfiltered list like the others: found
+    through the visibility index, paged and counted as the rule gives."""
+    engine = make_async_engine(db_url)
+    try:
+        async with sessionmaker_for(engine)() as session:
+            principal = await load_principal(session, login)
+            statement = (
+                select(Record.id)
+                .where(
+                    col(Record.kind) == RecordKind.EVIDENCE.value,
+                    readable(principal, now=datetime.now(UTC)),
+                )
+                .order_by(col(Record.created_at).desc(), col(Record.id).desc())
+            )
+            expected = [str(i) for i in (await session.exec(statement)).all()]
+    finally:
+        await engine.dispose()
+    assert len(expected) >= 2, "the seed gives this reader evidence to page through"
+    sent: list[str] = []
+    sync_engine = app.state.sessionmaker.kw["bind"].sync_engine
+
+    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(statement)
+
+    seen: list[str] = []
+    cursor = None
+    event.listen(sync_engine, "before_cursor_execute", note)
+    try:
+        while True:
+            params: dict[str, str | int] = {"limit": 1}
+            if cursor:
+                params["after"] = cursor
+            response = await client.get("/api/v1/evidence", params=params, headers=auth(login))
+            assert response.status_code == 200, response.text
+            page = response.json()
+            assert (page["total_count"], page["total_count_capped"]) == (len(expected), False)
+            seen += [item["id"] for item in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", note)
+    assert seen == expected
+    assert any("record_reach" in s and "count_candidates" in s for s in sent)

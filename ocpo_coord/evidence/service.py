@@ -116,7 +116,9 @@ async def list_evidence(
     session: AsyncSession, *, actor: Actor, case_id: uuid.UUID | None, first: int, after: str | None
 ) -> Page[EvidencePublic]:
     settings = get_settings()
-    statement = _repo(session, actor).readable_statement()
+    # Without a case, the reader's whole list: the kept listing statement, walked
+    # through the visibility index like every other unfiltered list.
+    statement = _repo(session, actor).listing_statement()
     if case_id is not None:
         statement = statement.where(col(Record.parent_id) == case_id)
     return await assembled_page(
@@ -127,7 +129,7 @@ async def list_evidence(
         max_page_size=settings.max_page_size,
         count_cap=settings.count_cap,
         assemble=listed(actor, to_public),
-        filtered=True,  # a case's own children
+        filtered=case_id is not None,  # a case's own children
         reader=actor.principal,
         now=actor.now,
         kind=RecordKind.EVIDENCE,

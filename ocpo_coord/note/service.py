@@ -73,7 +73,7 @@ async def list_notes(
     session: AsyncSession, *, actor: Actor, case_id: uuid.UUID, first: int, after: str | None
 ) -> Page[NotePublic]:
     settings = get_settings()
-    statement = _repo(session, actor).readable_statement().where(col(Record.parent_id) == case_id)
+    statement = _repo(session, actor).listing_statement().where(col(Record.parent_id) == case_id)
     return await assembled_page(
         session,
         statement,
