@@ -22,7 +22,7 @@ from ocpo_coord.context import Actor
 from ocpo_coord.db import execute, make_sync_engine
 from ocpo_coord.handover import export, package_sql, streaming
 from ocpo_coord.handover.export import export_handover
-from ocpo_coord.handover.package import verify_package
+from ocpo_coord.handover.package import installation_identity, verify_package
 from ocpo_coord.sharing.reach import rebuild
 from tests.test_handover import IN
 from tests.test_handover_package import act, completed_handover
@@ -145,6 +145,29 @@ async def test_a_failing_statement_stops_the_export_with_its_own_error_and_leave
     assert not target.exists() or not any(target.iterdir())
 
 
+CORRECTED = (
+    ("case", "summary", "corrected case"),
+    ("intel_item", "content", "corrected item"),
+    ("task", "description", "corrected task"),
+)
+
+
+def _correct(conn: Any, suffix: str = "") -> None:
+    for kind, field, value in CORRECTED:
+        table = "case_file" if kind == "case" else kind
+        conn.execute(text(f"UPDATE {table} SET {field} = :t"), {"t": value + suffix})
+
+
+def _record_values(package: Path, kind: str, field: str) -> list[str]:
+    """One field of every record of a kind in the package."""
+    return [
+        orjson.loads(line)["data"][field]
+        for name, data in _payload(package).items()
+        if name.startswith(f"records/{kind}/")
+        for line in data.splitlines()
+    ]
+
+
 @ONLY_POSTGRES
 async def test_an_export_after_writes_in_its_transaction_reads_them_all(
     client: httpx.AsyncClient, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -154,40 +177,79 @@ async def test_an_export_after_writes_in_its_transaction_reads_them_all(
     transaction that has written nothing, the kinds are shared between two."""
     hid = uuid.UUID(await completed_handover(client))
     seconds: list[bool] = []
-    sharing = streaming.same_snapshot
+    readers = streaming.snapshot_readers
 
     @asynccontextmanager
-    async def noted(session: AsyncSession) -> AsyncIterator[AsyncConnection | None]:
-        async with sharing(session) as other:
-            seconds.append(other is not None)
-            yield other
+    async def noted(session: AsyncSession, wanted: int) -> AsyncIterator[list[AsyncConnection]]:
+        async with readers(session, wanted) as connections:
+            seconds.append(len(connections) > 1)
+            yield connections
 
-    monkeypatch.setattr(streaming, "same_snapshot", noted)
+    monkeypatch.setattr(streaming, "snapshot_readers", noted)
 
     async def corrected_then_exported(session: AsyncSession, actor: Actor) -> Any:
-        await execute(session, text("UPDATE case_file SET summary = :t"), {"t": "corrected case"})
-        await execute(session, text("UPDATE intel_item SET content = :t"), {"t": "corrected item"})
-        await execute(session, text("UPDATE task SET description = :t"), {"t": "corrected task"})
+        await session.run_sync(lambda sync: _correct(sync))
         return await export_handover(session, actor=actor, handover_id=hid, directory=tmp_path / "after")
 
     summary = await act(db_url, IN, corrected_then_exported)
     assert seconds == [False]
-    parts = _payload(tmp_path / "after")
-    for kind, field, value in (
-        ("case", "summary", "corrected case"),
-        ("intel_item", "content", "corrected item"),
-        ("task", "description", "corrected task"),
-    ):
-        lines = [
-            orjson.loads(line)
-            for name, data in parts.items()
-            if name.startswith(f"records/{kind}/")
-            for line in data.splitlines()
-        ]
-        assert len(lines) == summary.counts[kind]
-        assert {line["data"][field] for line in lines} == {value}, kind
+    for kind, field, value in CORRECTED:
+        values = _record_values(tmp_path / "after", kind, field)
+        assert len(values) == summary.counts[kind]
+        assert set(values) == {value}, kind
 
     await act(
         db_url, IN, lambda s, a: export_handover(s, actor=a, handover_id=hid, directory=tmp_path / "again")
     )
     assert seconds == [False, True]
+
+
+@ONLY_POSTGRES
+async def test_an_export_reads_one_state_while_others_commit(
+    client: httpx.AsyncClient, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit by someone else once the export has begun reaches no kind of record: all
+    are read from the snapshot, none by a statement of the session's own transaction
+    (which, at READ COMMITTED, would read the newer state)."""
+    hid = uuid.UUID(await completed_handover(client))
+    # The installation's identity is fixed at its first use, a write (see the bench).
+    await act(db_url, IN, lambda s, a: installation_identity(s))
+    readers = streaming.snapshot_readers
+
+    @asynccontextmanager
+    async def meanwhile(session: AsyncSession, wanted: int) -> AsyncIterator[list[AsyncConnection]]:
+        async with readers(session, wanted) as connections:
+            assert len(connections) == wanted
+            engine = make_sync_engine(db_url)
+            try:
+                with engine.begin() as conn:
+                    _correct(conn, " meanwhile")
+            finally:
+                engine.dispose()
+            yield connections
+
+    monkeypatch.setattr(streaming, "snapshot_readers", meanwhile)
+    await act(db_url, IN, lambda s, a: export_handover(s, actor=a, handover_id=hid, directory=tmp_path / "p"))
+    for kind, field, value in CORRECTED:
+        values = _record_values(tmp_path / "p", kind, field)
+        assert values, kind
+        assert f"{value} meanwhile" not in values, kind
+
+
+@ONLY_POSTGRES
+async def test_an_export_in_a_savepoint_reads_on_the_session_connection(
+    client: httpx.AsyncClient, db_url: str, tmp_path: Path
+) -> None:
+    """A subtransaction cannot export its snapshot: the export stays on the session's
+    own connection, and sees what the savepoint wrote."""
+    hid = uuid.UUID(await completed_handover(client))
+
+    async def in_savepoint(session: AsyncSession, actor: Actor) -> Any:
+        async with session.begin_nested():
+            await execute(session, text("UPDATE task SET description = :t"), {"t": "corrected task"})
+            return await export_handover(session, actor=actor, handover_id=hid, directory=tmp_path / "p")
+
+    summary = await act(db_url, IN, in_savepoint)
+    assert verify_package(tmp_path / "p").ok
+    assert set(_record_values(tmp_path / "p", "task", "description")) == {"corrected task"}
+    assert summary.counts["task"] > 0

@@ -119,7 +119,7 @@ def handover(
         return await installation_identity(session)
 
     # An installation fixes its identity at its first use, a write that keeps that one
-    # export on a single connection (``streaming.same_snapshot``); a running
+    # export on a single connection (``streaming.snapshot_readers``); a running
     # installation made it long ago, so it is made here, before the timing.
     asyncio.run(_as(source_url, login, identify))
     rss_before = _own_peak_rss_mb()

@@ -3,8 +3,8 @@
 The database builds each line (``package_sql``); what is left here is moving the bytes.
 ``COPY TO STDOUT`` sends them without a Python object per row or per value. Building
 lines is the export's critical path and the Python side mostly waits, so the kinds are
-shared between the session's connection and a second one that reads the same snapshot
-(as ``pg_dump --jobs`` does): the server works on two cores instead of one.
+shared between two connections that read the session's snapshot (as ``pg_dump --jobs``
+does): the server works on two cores instead of one.
 """
 
 import asyncio
@@ -48,40 +48,51 @@ async def copy_lines(conn: AsyncConnection, statement: Select[Any]) -> AsyncIter
 
 
 @asynccontextmanager
-async def same_snapshot(session: AsyncSession) -> AsyncIterator[AsyncConnection | None]:
-    """A second connection whose transaction reads what ``session``'s transaction reads
-    now, or None when there is no such connection to be had: the session's engine
-    cannot give one, or the session's transaction has written.
+async def snapshot_readers(session: AsyncSession, wanted: int) -> AsyncIterator[list[AsyncConnection]]:
+    """Connections that read what ``session``'s transaction reads now, all the same
+    state: ``wanted`` new ones that import its snapshot, or the session's own connection
+    alone when no other connection can read what it reads.
 
-    Another transaction never sees what this one wrote and has not committed, whatever
-    snapshot it imports: an export run after changes in the same transaction (a
-    completion, a correction) would read some kinds before those changes and others
-    after. PostgreSQL gives a transaction its id at its first write, so a transaction
-    without one has written nothing."""
+    That is when the session's engine cannot give one, when the session is in a savepoint
+    (a subtransaction cannot export its snapshot), and when its transaction has written:
+    another transaction never sees uncommitted writes, whatever snapshot it imports, so an
+    export after a correction in the same transaction would read some kinds before the
+    correction and others after. PostgreSQL gives a transaction its id at its first
+    write, so a transaction without one has written nothing.
+
+    The session's own connection is not among the readers when there are others: under
+    READ COMMITTED each of its statements would read a newer state than the snapshot, and
+    a commit by someone else during the export would put two states in one package."""
+    own = await session.connection()
     engine = session.bind
-    if not isinstance(engine, AsyncEngine):
-        yield None
+    if not isinstance(engine, AsyncEngine) or session.in_nested_transaction():
+        yield [own]
         return
     shared = (await execute(session, text(_SHARE_SNAPSHOT))).one()
     if shared.wrote:
-        yield None
+        yield [own]
         return
     snapshot = str(shared.snapshot)
     if not _SNAPSHOT_ID.fullmatch(snapshot):
         raise RuntimeError(f"unexpected snapshot identifier {snapshot!r}")
-    reader = await engine.connect()
+    readers: list[AsyncConnection] = []
+
+    async def close_all() -> None:
+        # A COPY cut short may leave its connection closed; the error that cut it short
+        # is the one to report, not the failed clean-up.
+        for reader in readers:
+            with suppress(Exception):
+                await reader.close()
+
     try:
-        reader = await reader.execution_options(isolation_level="REPEATABLE READ")
-        await reader.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-        await reader.exec_driver_sql("SET LOCAL jit = off")
-        yield reader
-    except BaseException:
-        # A COPY cut short may leave the connection closed; the error that cut it
-        # short is the one to report, not the failed clean-up.
-        with suppress(Exception):
-            await reader.close()
-        raise
-    await reader.close()
+        for _ in range(wanted):
+            readers.append(await engine.connect())
+            reader = await readers[-1].execution_options(isolation_level="REPEATABLE READ")
+            await reader.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+            await reader.exec_driver_sql("SET LOCAL jit = off")
+        yield readers
+    finally:
+        await close_all()
 
 
 async def on_two_connections(
@@ -89,13 +100,11 @@ async def on_two_connections(
     jobs: list[tuple[int, Callable[[AsyncConnection], Awaitable[None]]]],
 ) -> None:
     """Run weighted jobs, each on one connection: the heaviest first, each to the
-    connection with less work so far; on the session's connection alone when no
-    second one is to be had."""
-    # COPY goes to the driver's connection, past the ORM's autoflush.
+    connection with less work so far; two connections that read the session's snapshot,
+    or the session's own alone (``snapshot_readers``)."""
+    # COPY goes to the driver's connection, past the ORM's flush.
     await session.flush()
-    own = await session.connection()
-    async with same_snapshot(session) as other:
-        connections = [own] if other is None else [own, other]
+    async with snapshot_readers(session, 2) as connections:
         queues: list[list[Callable[[AsyncConnection], Awaitable[None]]]] = [[] for _ in connections]
         loads = [0] * len(connections)
         for weight, job in sorted(jobs, key=lambda j: -j[0]):
@@ -109,8 +118,8 @@ async def on_two_connections(
             for job in queue:
                 await job(conn)
 
-        # Both run to their end even if one fails: cancelling a COPY half-way closes
-        # its connection, the session's own among them.
+        # All run to their end even if one fails: cancelling a COPY half-way closes
+        # its connection, which may be the session's own.
         outcomes = await asyncio.gather(
             *(run(conn, queue) for conn, queue in zip(connections, queues, strict=True)),
             return_exceptions=True,
