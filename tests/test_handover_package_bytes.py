@@ -22,7 +22,7 @@ from ocpo_coord.context import Actor
 from ocpo_coord.db import execute, make_sync_engine
 from ocpo_coord.handover import export, package_sql, streaming
 from ocpo_coord.handover.export import export_handover
-from ocpo_coord.handover.package import installation_identity, verify_package
+from ocpo_coord.handover.package import verify_package
 from ocpo_coord.sharing.reach import rebuild
 from tests.test_handover import IN
 from tests.test_handover_package import act, completed_handover
@@ -212,8 +212,6 @@ async def test_an_export_reads_one_state_while_others_commit(
     are read from the snapshot, none by a statement of the session's own transaction
     (which, at READ COMMITTED, would read the newer state)."""
     hid = uuid.UUID(await completed_handover(client))
-    # The installation's identity is fixed at its first use, a write (see the bench).
-    await act(db_url, IN, lambda s, a: installation_identity(s))
     readers = streaming.snapshot_readers
 
     @asynccontextmanager

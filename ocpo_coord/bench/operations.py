@@ -23,7 +23,6 @@ from ocpo_coord.context import Actor
 from ocpo_coord.db import make_async_engine, sessionmaker_for
 from ocpo_coord.handover.export import export_handover
 from ocpo_coord.handover.importer import import_package
-from ocpo_coord.handover.package import installation_identity
 
 
 def writes(
@@ -115,13 +114,6 @@ def handover(
     async def do_import(session: AsyncSession, actor: Actor) -> Any:
         return await import_package(session, actor=actor, directory=directory)
 
-    async def identify(session: AsyncSession, actor: Actor) -> str:
-        return await installation_identity(session)
-
-    # An installation fixes its identity at its first use, a write that keeps that one
-    # export on a single connection (``streaming.snapshot_readers``); a running
-    # installation made it long ago, so it is made here, before the timing.
-    asyncio.run(_as(source_url, login, identify))
     rss_before = _own_peak_rss_mb()
     started = time.perf_counter()
     summary = asyncio.run(_as(source_url, login, do_export))

@@ -80,7 +80,6 @@ async def export_handover(
     # leave them out), and nothing leaves that the exporter may not read: records are
     # read through the sharing rule, and any left out stop the export.
     expected = await bulk.moving_counts(session, handover.id, RECORD_KINDS)
-    source = await installation_identity(session)
     codes = await agency_codes(session)
     payload = directory / "payload-tmp"
     stage(payload)
@@ -88,7 +87,12 @@ async def export_handover(
     try:
         writer = _Payload(session, actor, handover, payload, fixity, part_bytes, codes)
         with long_lived_objects_frozen():
-            counts = await writer.write(source, expected)
+            counts = await writer.write(expected)
+        # Named once the records are read: at its first use the installation's identity
+        # is a write, and a transaction that has written reads on its own connection
+        # alone (``streaming.snapshot_readers``).
+        source = await installation_identity(session)
+        writer.write_header(source)
         unreadable = sum(expected.values()) - sum(counts.values())
         if unreadable:
             raise Conflict(
@@ -171,9 +175,9 @@ class _Payload:
     def parts(self, folder: Path) -> JsonLines:
         return JsonLines(folder, self.fixity, self.part_bytes)
 
-    async def write(self, source: str, expected: dict[str, int]) -> dict[str, int]:
-        """Every file of the payload; returns how many records of each kind it holds.
-        Only the records the exporter may read are written."""
+    async def write(self, expected: dict[str, int]) -> dict[str, int]:
+        """Every file of the payload but its header (``write_header``); returns how many
+        records of each kind it holds. Only the records the exporter may read are written."""
         self.theatres = await theatre_codes(self.session)
         counts: dict[str, int] = {}
         kinds = [k for k in RECORD_KINDS if expected.get(k)]
@@ -190,8 +194,10 @@ class _Payload:
             with self.parts(self.root / "lines") as out:
                 await portable.lines(self.handover.id, out)
         await self._coordination(self.handover)
-        dump_json(self.root / "handover.json", self._header(self.handover, source), self.fixity)
         return {k: counts[k] for k in RECORD_KINDS if counts.get(k)}
+
+    def write_header(self, source: str) -> None:
+        dump_json(self.root / "handover.json", self._header(self.handover, source), self.fixity)
 
     def _copied_records(
         self, kind: str, counts: dict[str, int]
