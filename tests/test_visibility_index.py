@@ -51,7 +51,11 @@ async def _eulex_items(client: httpx.AsyncClient) -> set[str]:
 
 
 async def _by_the_rule(
-    db_url: str, login: str, theatre: str | None = None, owner: str | None = None
+    db_url: str,
+    login: str,
+    theatre: str | None = None,
+    owner: str | None = None,
+    kind: RecordKind = RecordKind.INTEL_ITEM,
 ) -> list[str]:
     engine = make_async_engine(db_url)
     try:
@@ -60,7 +64,7 @@ async def _by_the_rule(
             statement = (
                 select(Record.id)
                 .where(
-                    col(Record.kind) == RecordKind.INTEL_ITEM.value,
+                    col(Record.kind) == kind.value,
                     readable(principal, now=datetime.now(UTC)),
                 )
                 .order_by(col(Record.created_at).desc(), col(Record.id).desc())
@@ -244,21 +248,7 @@ async def test_the_whole_evidence_list_walks_the_index_to_what_the_rule_gives(
 ) -> None:
     """Evidence listed without a case is an unfiltered list like the others: found
     through the visibility index, paged and counted as the rule gives."""
-    engine = make_async_engine(db_url)
-    try:
-        async with sessionmaker_for(engine)() as session:
-            principal = await load_principal(session, login)
-            statement = (
-                select(Record.id)
-                .where(
-                    col(Record.kind) == RecordKind.EVIDENCE.value,
-                    readable(principal, now=datetime.now(UTC)),
-                )
-                .order_by(col(Record.created_at).desc(), col(Record.id).desc())
-            )
-            expected = [str(i) for i in (await session.exec(statement)).all()]
-    finally:
-        await engine.dispose()
+    expected = await _by_the_rule(db_url, login, kind=RecordKind.EVIDENCE)
     assert len(expected) >= 2, "the seed gives this reader evidence to page through"
     sent: list[str] = []
     sync_engine = app.state.sessionmaker.kw["bind"].sync_engine
