@@ -1,5 +1,6 @@
 """Handover packages between two installations: export, verify, tamper, import, re-import."""
 
+import asyncio
 import json
 import shutil
 import uuid
@@ -10,7 +11,7 @@ from typing import Any, TypeVar
 import bagit
 import httpx
 import pytest
-from sqlmodel import func, select
+from sqlmodel import delete, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from typer.testing import CliRunner
 
@@ -21,8 +22,22 @@ from ocpo_coord.db import make_async_engine, sessionmaker_for
 from ocpo_coord.handover import importer
 from ocpo_coord.handover.export import export_handover
 from ocpo_coord.handover.importer import import_package
-from ocpo_coord.handover.package import FORMAT, FORMAT_1, InvalidPackage, verify_package
-from ocpo_coord.models import AuditEvent, Case, Handover, ImportedRecord, Record, RecordRelease
+from ocpo_coord.handover.package import (
+    FORMAT,
+    FORMAT_1,
+    InvalidPackage,
+    installation_identity,
+    verify_package,
+)
+from ocpo_coord.models import (
+    AuditEvent,
+    Case,
+    Handover,
+    ImportedRecord,
+    Installation,
+    Record,
+    RecordRelease,
+)
 from tests.conftest import auth, index_in_step
 from tests.fixtures.queries import rows
 from tests.test_handover import IN, OUT, lines, sign_and_complete, work_to_reviewed
@@ -444,3 +459,36 @@ async def test_a_target_named_twice_is_released_once(
     assert released
     assert len(released) == len(set(released))
     index_in_step(other_db_url)
+
+
+async def test_two_first_uses_at_once_agree_on_one_identity(db_url: str) -> None:
+    """The identity is made at its first use; a second use while the first has not
+    committed waits for it and takes the same identity, never one of its own."""
+    engine = make_async_engine(db_url)
+    try:
+        async with sessionmaker_for(engine)() as session:
+            await session.exec(delete(Installation))
+            await session.commit()
+        made = asyncio.Event()
+
+        async def first() -> str:
+            async with sessionmaker_for(engine)() as session:
+                identity = await installation_identity(session)
+                made.set()
+                await asyncio.sleep(0.5)  # the second use comes meanwhile
+                await session.commit()
+                return identity
+
+        async def second() -> str:
+            await made.wait()
+            async with sessionmaker_for(engine)() as session:
+                identity = await installation_identity(session)
+                await session.commit()
+                return identity
+
+        ours, theirs = await asyncio.gather(first(), second())
+        assert ours == theirs
+        async with sessionmaker_for(engine)() as session:
+            assert (await session.exec(select(func.count()).select_from(Installation))).one() == 1
+    finally:
+        await engine.dispose()

@@ -34,6 +34,7 @@ from typing import IO, Any
 
 import bagit
 import orjson
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -67,9 +68,14 @@ async def installation_identity(session: AsyncSession) -> str:
     """This installation's stable identity: its name and a UUID fixed at first use."""
     row = (await session.exec(select(Installation))).first()
     if row is None:
-        row = Installation(name=get_settings().installation_name)
-        session.add(row)
-        await session.flush()
+        try:
+            async with session.begin_nested():
+                row = Installation(name=get_settings().installation_name)
+                session.add(row)
+        except IntegrityError:
+            # Another first use made it meanwhile (the table holds one row at most):
+            # its identity is this installation's.
+            row = (await session.exec(select(Installation))).one()
     return f"{row.name}:{row.id}"
 
 

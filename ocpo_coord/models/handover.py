@@ -8,7 +8,7 @@ happens to the subject, because the report has to account for every line forever
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, String, Text, UniqueConstraint, true
 from sqlmodel import Field, SQLModel
 
 from ocpo_coord.models.base import UTCDateTime, new_id, utcnow
@@ -123,10 +123,16 @@ class Installation(SQLModel, table=True):
     """This installation's identity, named in the packages it exports."""
 
     __tablename__ = "installation"
+    # One row at most: two first uses at once must agree on one identity.
+    __table_args__ = (
+        UniqueConstraint("singleton", name="one_installation"),
+        CheckConstraint("singleton", name="singleton"),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     name: str = Field(max_length=100)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    singleton: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
 
 
 class ImportedRecord(SQLModel, table=True):
