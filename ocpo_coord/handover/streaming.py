@@ -76,14 +76,6 @@ async def snapshot_readers(session: AsyncSession, wanted: int) -> AsyncIterator[
     if not _SNAPSHOT_ID.fullmatch(snapshot):
         raise RuntimeError(f"unexpected snapshot identifier {snapshot!r}")
     readers: list[AsyncConnection] = []
-
-    async def close_all() -> None:
-        # A COPY cut short may leave its connection closed; the error that cut it short
-        # is the one to report, not the failed clean-up.
-        for reader in readers:
-            with suppress(Exception):
-                await reader.close()
-
     try:
         for _ in range(wanted):
             readers.append(await engine.connect())
@@ -92,7 +84,11 @@ async def snapshot_readers(session: AsyncSession, wanted: int) -> AsyncIterator[
             await reader.exec_driver_sql("SET LOCAL jit = off")
         yield readers
     finally:
-        await close_all()
+        # A COPY cut short may leave its connection closed; the error that cut it short
+        # is the one to report, not the failed clean-up.
+        for reader in readers:
+            with suppress(Exception):
+                await reader.close()
 
 
 async def on_two_connections(

@@ -33,7 +33,7 @@ from sqlmodel import col
 
 from ocpo_coord.models import CaseMember, Record, RecordGrant, RecordReach, RecordRelease
 from ocpo_coord.sharing.rule import READ_RULE, RecordFacts
-from ocpo_coord.sharing.scopes import EVERYONE
+from ocpo_coord.sharing.scopes import includes
 from ocpo_coord.sharing.visibility import settled_scopes
 
 _CHUNK = 500
@@ -53,7 +53,7 @@ def rows_of(facts: RecordFacts) -> list[dict[str, Any]]:
             "record_id": record.id,
             "classification": int(record.classification),
             "nohost": record.nohost,
-            "settled": settled >= EVERYONE or (kind, scope_id) in settled,
+            "settled": includes(settled, (kind, scope_id)),
         }
         for kind, scope_id in sorted(READ_RULE.reach(facts))
     ]

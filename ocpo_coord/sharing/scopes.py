@@ -50,6 +50,11 @@ def scopes(kind: ScopeKind, ids: Iterable[uuid.UUID | None]) -> Reach:
     return frozenset((kind, i) for i in ids if i is not None)
 
 
+def includes(reach: Reach, scope: Scope) -> bool:
+    """Whether ``reach`` names ``scope``, EVERYONE naming every scope."""
+    return _ANYONE in reach or scope in reach
+
+
 def any_of(parts: Iterable[Reach]) -> Reach:
     """A reader passing any part holds a scope of that part: the union covers them all."""
     union: set[Scope] = set()
