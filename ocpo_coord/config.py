@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     state_dir: Path = _default_state_dir()
     database_url: str = ""
     installation_name: str = "ocpo-coord-local"
+    # Evidence files, kept by their SHA-256. Every service process of an installation
+    # must see the same directory (a shared volume once there are several machines).
+    file_store_dir: Path | None = None
+    max_file_bytes: int = 4 * 1024**3
 
     # Tokens: production verifies against an OIDC provider's JWKS; the embedded
     # default signs with a local RSA key kept in ``state_dir``.
@@ -93,6 +97,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.state_dir / 'ocpo.db'}"
         if self.local_signing_key_path is None:
             self.local_signing_key_path = self.state_dir / "signing-key.pem"
+        if self.file_store_dir is None:
+            self.file_store_dir = self.state_dir / "files"
         if self.environment is Environment.PRODUCTION:
             problems = self._production_problems(default_database=default_database)
             if problems:

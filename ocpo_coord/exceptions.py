@@ -50,3 +50,8 @@ class StaleVersion(Conflict):
 class PreconditionFailed(OcpoError):
     status_code = 412
     code = "PRECONDITION_FAILED"
+
+
+class TooLarge(OcpoError):
+    status_code = 413
+    code = "PAYLOAD_TOO_LARGE"

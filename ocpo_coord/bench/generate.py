@@ -7,7 +7,9 @@ with sharing agreements from the next ten), ``bench.middle`` and ``bench.narrow`
 The audit log is a valid hash chain, so ``audit verify`` walks it end to end.
 """
 
+import hashlib
 import itertools
+import math
 import random
 import time
 import uuid
@@ -20,6 +22,7 @@ from sqlalchemy import JSON, Engine, Table, func, select, text
 
 from ocpo_coord.audit.canonical import GENESIS_HASH, chain_hash
 from ocpo_coord.bench.generate_handover import Moved, Parties, completed_handover
+from ocpo_coord.evidence.store import FileStore
 from ocpo_coord.models import (
     Agency,
     AgencyTheatre,
@@ -28,7 +31,9 @@ from ocpo_coord.models import (
     CaseAgency,
     CaseCrimeType,
     CaseMember,
+    CustodyEvent,
     Entity,
+    Evidence,
     IntelCase,
     IntelItem,
     Record,
@@ -44,6 +49,7 @@ from ocpo_coord.models import (
 from ocpo_coord.models.enums import (
     ActivityArea,
     CrimeType,
+    EvidenceKind,
     RecordKind,
     Role,
     SelectorKind,
@@ -73,6 +79,14 @@ _CLASS_WEIGHTS = (0.30, 0.45, 0.20, 0.05)
 # (the same number at every scale, see ``_Theatre``).
 _NARROW_RELEASE = 0.00025
 _NARROW_WEIGHT = 0.0002
+# Evidence of a handed-over case: how many items a case has (0-3), the share that are
+# files (the rest are physical items), and the files' sizes: log-normal around 256 KiB
+# (scans and documents; photographs and extraction reports above), at most 16 MiB.
+_EVIDENCE_PER_CASE = (0.35, 0.35, 0.20, 0.10)
+_FILE_SHARE = 0.75
+_FILE_MEDIAN = 256 * 1024
+_FILE_SIGMA = 1.0
+_FILE_MAX = 16 * 1024 * 1024
 
 
 def sizes(scale: float) -> dict[str, int]:
@@ -96,6 +110,9 @@ class World:
     # Records on the handover's accepted lines: the cases, their children, linked intelligence.
     handover_records: int = 0
     handover_exporter: str = ""
+    # Evidence files generated for the handover's cases, and their bytes.
+    evidence_files: int = 0
+    evidence_file_bytes: int = 0
     selector_pool: list[tuple[str, str]] = field(default_factory=list)
 
     rows: int = 0
@@ -186,6 +203,7 @@ class _Theatre:
         # Restricted or TLP:RED: not part of the benchmark handover.
         self.case_restricted: dict[uuid.UUID, bool] = {}
         self.intel_ids: list[uuid.UUID] = []
+        self.evidence_ids: list[uuid.UUID] = []
         self.restricted_cases: set[uuid.UUID] = set()
         self.case_members: dict[uuid.UUID, set[uuid.UUID]] = {}
         # The narrow reader receives the same few hundred releases at every scale: what
@@ -533,8 +551,72 @@ class _Theatre:
                     text("SELECT setval(pg_get_serial_sequence('audit_event', 'seq'), :n)"), {"n": count}
                 )
 
-    def handover(self, cases: int) -> Moved:
-        """A completed handover of ``cases`` cases, with their children and linked
+    def handover_cases(self, cases: int) -> list[uuid.UUID]:
+        return [c for c in self.case_ids if not self.case_restricted[c]][:cases]
+
+    def evidence(self, cases: list[uuid.UUID], files: FileStore | None) -> tuple[int, int]:
+        """Evidence items of ``cases``, most of them files whose bytes go to ``files``
+        (none are kept without a store); how many files, and their bytes.
+
+        Only the handover's cases get evidence: it is what a handover carries that
+        other records do not, and its bytes are what the export copies."""
+        rng = self.rng
+        parents = [c for c in cases for _ in range(rng.choices(range(4), weights=_EVIDENCE_PER_CASE)[0])]
+        kept = [0, 0]
+
+        def build(records: list[Any], rows: list[Any], extra: list[Any]) -> tuple[Any, Any]:
+            record, releases = self._record(RecordKind.EVIDENCE, parent=parents[len(self.evidence_ids)])
+            rid = record["id"]
+            self.evidence_ids.append(rid)
+            n = len(self.evidence_ids)
+            row: dict[str, Any] = {
+                "id": rid,
+                "evidence_kind": EvidenceKind.PHYSICAL.value,
+                "title": f"Exhibit {n}",
+                "description": "Synthetic evidence for the benchmark.",
+                "sha256": None,
+                "file_name": None,
+                "size_bytes": None,
+                "storage_location": "Evidence room",
+                "content_stored": False,
+                "collected_at": record["created_at"],
+            }
+            if rng.random() < _FILE_SHARE:
+                size = min(_FILE_MAX, max(1024, int(rng.lognormvariate(math.log(_FILE_MEDIAN), _FILE_SIGMA))))
+                row["evidence_kind"] = EvidenceKind.FILE.value
+                row["file_name"] = f"exhibit-{n}.bin"
+                row["size_bytes"] = size
+                data = rng.randbytes(size)
+                if files is None:
+                    row["sha256"] = hashlib.sha256(data).hexdigest()
+                else:
+                    row["sha256"] = files.add_bytes(data).sha256
+                    row["content_stored"] = True
+                    kept[0] += 1
+                    kept[1] += size
+            rows.append(row)
+            owner = record["owner_agency_id"]
+            extra.append(
+                (
+                    CustodyEvent,
+                    {
+                        "id": uuid.uuid4(),
+                        "evidence_id": rid,
+                        "holder_agency_id": owner,
+                        "holder_user_id": record["created_by_id"],
+                        "received_at": record["created_at"],
+                        "location": "Evidence room",
+                        "note": "logged",
+                    },
+                )
+            )
+            return record, releases
+
+        self._records(RecordKind.EVIDENCE, len(parents), Evidence, build)
+        return kept[0], kept[1]
+
+    def handover(self, chosen: list[uuid.UUID]) -> Moved:
+        """A completed handover of the ``chosen`` cases, with their children and linked
         intelligence, from the second agency to the biggest: what export reads once a
         handover is signed off. The biggest agency's reader exports it."""
         outgoing, incoming = self.agencies[1], self.agencies[0]
@@ -545,12 +627,14 @@ class _Theatre:
             codes=self.codes,
             user_of={agency: users[0] for agency, users in self.users_of.items()},
         )
-        chosen = [c for c in self.case_ids if not self.case_restricted[c]][:cases]
         return completed_handover(self.load.engine, self.load.insert, parties, chosen)
 
 
-def generate(engine: Engine, scale: float, *, handover_cases: int, seed: int = 8) -> World:
-    """Fill an empty, migrated database with a theatre at ``scale``."""
+def generate(
+    engine: Engine, scale: float, *, handover_cases: int, files: FileStore | None = None, seed: int = 8
+) -> World:
+    """Fill an empty, migrated database with a theatre at ``scale``; the evidence
+    files of the handover's cases go to ``files``."""
     started = time.perf_counter()
     counts = sizes(scale)
     loader = _Loader(engine, seed)
@@ -561,7 +645,9 @@ def generate(engine: Engine, scale: float, *, handover_cases: int, seed: int = 8
     theatre.tasks()
     pool = theatre.entities()
     theatre.audit()
-    moved = theatre.handover(min(handover_cases, len(theatre.case_ids)))
+    chosen = theatre.handover_cases(handover_cases)
+    evidence_files, evidence_file_bytes = theatre.evidence(chosen, files)
+    moved = theatre.handover(chosen)
     if engine.dialect.name == "postgresql":
         # What autovacuum does to freshly loaded tables in any running installation:
         # statistics for the planner, and the visibility map, without which an index
@@ -571,6 +657,7 @@ def generate(engine: Engine, scale: float, *, handover_cases: int, seed: int = 8
     with engine.connect() as conn:
         records = int(conn.execute(select(func.count()).select_from(Record.__table__)).scalar_one())  # type: ignore[attr-defined]
     counts["records"] = records
+    counts["evidence"] = len(theatre.evidence_ids)
     return World(
         scale=scale,
         counts=counts,
@@ -580,6 +667,8 @@ def generate(engine: Engine, scale: float, *, handover_cases: int, seed: int = 8
         handover_cases=moved.cases,
         handover_records=moved.records,
         handover_exporter=readers["broad"],
+        evidence_files=evidence_files,
+        evidence_file_bytes=evidence_file_bytes,
         selector_pool=pool,
         rows=loader.rows,
     )

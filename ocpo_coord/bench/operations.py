@@ -21,6 +21,7 @@ from ocpo_coord.audit.verify import verify_database
 from ocpo_coord.auth.principal import load_principal
 from ocpo_coord.context import Actor
 from ocpo_coord.db import make_async_engine, sessionmaker_for
+from ocpo_coord.evidence.store import FileStore
 from ocpo_coord.handover.export import export_handover
 from ocpo_coord.handover.importer import import_package
 
@@ -104,15 +105,20 @@ def handover(
     cases: int,
     moving: int,
     directory: Path,
+    source_files: Path,
+    target_files: Path,
 ) -> dict[str, Any]:
     """Export the completed handover, then import the package into a second installation.
-    ``moving`` is how many records its accepted lines name: all of them must leave."""
+    ``moving`` is how many records its accepted lines name: all of them must leave.
+    Each installation keeps its evidence files in its own store."""
 
     async def do_export(session: AsyncSession, actor: Actor) -> Any:
-        return await export_handover(session, actor=actor, handover_id=handover_id, directory=directory)
+        return await export_handover(
+            session, actor=actor, handover_id=handover_id, directory=directory, store=FileStore(source_files)
+        )
 
     async def do_import(session: AsyncSession, actor: Actor) -> Any:
-        return await import_package(session, actor=actor, directory=directory)
+        return await import_package(session, actor=actor, directory=directory, store=FileStore(target_files))
 
     rss_before = _own_peak_rss_mb()
     started = time.perf_counter()
@@ -129,6 +135,9 @@ def handover(
         "moving": moving,
         "records": summary.records,
         "bytes": size,
+        # The evidence files among those bytes; the rest are the records' JSON Lines.
+        "evidence_files": summary.files,
+        "evidence_file_bytes": summary.file_bytes,
         "files": len(files),
         "export_seconds": export_seconds,
         "export_bytes_per_second": size / export_seconds,

@@ -75,7 +75,8 @@ def table(result: dict[str, Any]) -> str:
         f"REST {tp['rest']['per_second']:.1f} pages/s, "
         f"GraphQL {tp['graphql']['per_second']:.1f} pages/s",
         f"writes: {w['per_second']:.1f} intelligence items with selectors/s (audit and deconfliction included)",
-        f"handover: {h['cases']:,} cases, {h['records']:,} records, {h['bytes'] / 1e6:.1f} MB; "
+        f"handover: {h['cases']:,} cases, {h['records']:,} records, {h['bytes'] / 1e6:.1f} MB "
+        f"({h['evidence_files']:,} evidence files, {h['evidence_file_bytes'] / 1e6:.1f} MB); "
         f"export {h['export_bytes_per_second'] / 1e6:.2f} MB/s ({h['export_records_per_second']:.0f} records/s), "
         f"sha256sum {h['sha256sum_bytes_per_second'] / 1e6:.1f} MB/s; "
         f"import {h['import_records_per_second']:.0f} records/s; "

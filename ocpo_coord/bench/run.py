@@ -21,6 +21,7 @@ from ocpo_coord.bench import measure, operations
 from ocpo_coord.bench.generate import generate, generate_directory
 from ocpo_coord.config import Settings
 from ocpo_coord.db import make_sync_engine, sync_url
+from ocpo_coord.evidence.store import FileStore
 from ocpo_coord.migrate import upgrade
 
 
@@ -92,12 +93,19 @@ def _run(options: Options, workdir: Path, source_url: str, target_url: str) -> d
     }
     try:
         _step("generating")
-        world = generate(engine, options.scale, handover_cases=options.handover_cases)
+        world = generate(
+            engine,
+            options.scale,
+            handover_cases=options.handover_cases,
+            files=FileStore(workdir / "files"),
+        )
         result["generate"] = {
             "counts": world.counts,
             "seconds": world.seconds,
             "rows": world.rows,
             "rows_per_second": world.rows_per_second,
+            "evidence_files": world.evidence_files,
+            "evidence_file_bytes": world.evidence_file_bytes,
         }
         target = make_sync_engine(target_url)
         try:
@@ -148,6 +156,8 @@ def _run(options: Options, workdir: Path, source_url: str, target_url: str) -> d
             cases=world.handover_cases,
             moving=world.handover_records,
             directory=workdir / "package",
+            source_files=workdir / "files",
+            target_files=workdir / "imported-files",
         )
     finally:
         engine.dispose()

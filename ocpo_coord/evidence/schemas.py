@@ -70,6 +70,8 @@ class EvidencePublic(BaseModel):
     file_name: str | None
     size_bytes: int | None
     storage_location: str
+    # The file's bytes are kept here: GET /api/v1/evidence/{id}/file gives them.
+    content_stored: bool
     collected_at: datetime | None
     custody: list[CustodyEventPublic]
     created_at: datetime

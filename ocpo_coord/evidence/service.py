@@ -2,6 +2,8 @@
 
 import uuid
 from collections import defaultdict
+from collections.abc import AsyncIterable
+from pathlib import Path
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,7 +20,8 @@ from ocpo_coord.evidence.schemas import (
     EvidencePublic,
     EvidenceUpdate,
 )
-from ocpo_coord.exceptions import InvalidInput, NotFound
+from ocpo_coord.evidence.store import DamagedFile, FileStore
+from ocpo_coord.exceptions import Conflict, InvalidInput, NotFound
 from ocpo_coord.models import CustodyEvent, Evidence, Record
 from ocpo_coord.models.enums import EvidenceKind, RecordKind
 from ocpo_coord.records.children import parent_case
@@ -75,6 +78,7 @@ async def to_public(session: AsyncSession, rows: list[tuple[Evidence, Record]]) 
             file_name=evidence.file_name,
             size_bytes=evidence.size_bytes,
             storage_location=evidence.storage_location,
+            content_stored=evidence.content_stored,
             collected_at=evidence.collected_at,
             custody=[
                 CustodyEventPublic(
@@ -250,3 +254,69 @@ async def update_evidence(
         after=updated.model_dump(mode="json"),
     )
     return updated
+
+
+async def attach_file(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    evidence_id: uuid.UUID,
+    chunks: AsyncIterable[bytes],
+    store: FileStore,
+    limit: int,
+) -> EvidencePublic:
+    """Keep the bytes of a file item. They must hash to the digest recorded when the
+    item was logged: the upload proves the file is the one seized, and the digest,
+    set once, never changes. The same bytes sent again change nothing."""
+    row = await _repo(session, actor).get_for_update(evidence_id)
+    if row is None:
+        raise NotFound("evidence")
+    evidence, record = row
+    enforce(may_edit(actor.principal, record))
+    if evidence.evidence_kind is not EvidenceKind.FILE or evidence.sha256 is None:
+        raise Conflict(
+            "a physical item holds no file; log the file as evidence of its own", field="evidence_kind"
+        )
+    stored = await store.receive(chunks, expected=evidence.sha256, limit=limit)
+    if evidence.content_stored:
+        return (await to_public(session, [row]))[0]
+    before = (await to_public(session, [row]))[0].model_dump(mode="json")
+    evidence.content_stored = True
+    # The digest proves these are the item's bytes, so their size is its size.
+    evidence.size_bytes = stored.size
+    touch(record, actor)
+    await session.flush()
+    updated = await get_evidence(session, actor=actor, evidence_id=evidence.id)
+    await record_event(
+        session,
+        actor=actor,
+        action="evidence.file",
+        record_kind=RecordKind.EVIDENCE,
+        record_id=evidence.id,
+        before=before,
+        after=updated.model_dump(mode="json"),
+        detail=f"file kept: {stored.size} bytes, SHA-256 {stored.sha256}",
+    )
+    return updated
+
+
+async def open_file(
+    session: AsyncSession, *, actor: Actor, evidence_id: uuid.UUID, store: FileStore
+) -> tuple[EvidencePublic, Path]:
+    """The kept file of an item the reader may read. Every download is audited,
+    whatever the item's markings: who took a copy of the evidence is part of its custody."""
+    public = await get_evidence(session, actor=actor, evidence_id=evidence_id)
+    if not public.content_stored or public.sha256 is None:
+        raise NotFound("file of this evidence")
+    path = store.path(public.sha256)
+    if not path.is_file():
+        raise DamagedFile(f"the file {public.sha256} is missing from the file store", field="file")
+    await record_event(
+        session,
+        actor=actor,
+        action="evidence.download",
+        record_kind=RecordKind.EVIDENCE,
+        record_id=public.id,
+        detail=f"{public.size_bytes} bytes, SHA-256 {public.sha256}",
+    )
+    return public, path

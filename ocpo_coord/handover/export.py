@@ -10,7 +10,8 @@ so neither the queries nor the memory grow per record and the payload is read on
 On PostgreSQL the database builds each line's JSON and streams it out with COPY
 (``package_sql``, ``streaming``), on two connections that read the same snapshot;
 elsewhere Python builds it a batch at a time (``export_portable``). Both write the
-same bytes.
+same bytes. Then the kept files of the evidence that left are copied in, each checked
+against its digest as it is copied.
 """
 
 import shutil
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import anyio
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -28,11 +30,13 @@ from ocpo_coord.audit.canonical import jsonable
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.context import Actor
 from ocpo_coord.directory.repository import theatre_codes
+from ocpo_coord.evidence.store import FileStore
 from ocpo_coord.exceptions import Conflict, InvalidInput
 from ocpo_coord.handover import package_repository as bulk
 from ocpo_coord.handover import package_sql, streaming
 from ocpo_coord.handover.export_portable import PortableLines
 from ocpo_coord.handover.package import (
+    FILES,
     FORMAT,
     PART_BYTES,
     RECORD_KINDS,
@@ -41,6 +45,7 @@ from ocpo_coord.handover.package import (
     dump_json,
     installation_identity,
     long_lived_objects_frozen,
+    read_json_lines,
     stage,
     target_is_empty,
     write_bag,
@@ -58,6 +63,8 @@ class ExportSummary(BaseModel):
     source_installation: str
     records: int
     counts: dict[str, int]
+    files: int
+    file_bytes: int
 
 
 async def export_handover(
@@ -67,6 +74,7 @@ async def export_handover(
     handover_id: uuid.UUID,
     directory: Path,
     part_bytes: int = PART_BYTES,
+    store: FileStore | None = None,
 ) -> ExportSummary:
     handover = await visible(session, actor, handover_id)
     if handover.status != HandoverStatus.COMPLETED:
@@ -100,6 +108,7 @@ async def export_handover(
                 "receiving agency with enough clearance",
                 field="actor",
             )
+        files, file_bytes = await writer.write_files(store or FileStore.configured())
     except BaseException:
         shutil.rmtree(payload, ignore_errors=True)
         raise
@@ -116,6 +125,7 @@ async def export_handover(
             "Ocpo-Source-Installation": source,
             "Ocpo-Record-Count": str(records),
             "Ocpo-Counts": " ".join(f"{k}={counts.get(k, 0)}" for k in RECORD_KINDS),
+            "Ocpo-File-Count": str(files),
             "Ocpo-Exported-At": actor.now.astimezone(UTC).isoformat(),
         },
         fixity,
@@ -126,7 +136,7 @@ async def export_handover(
         action="handover.export",
         record_kind="handover",
         record_id=handover.id,
-        after={"records": records, "counts": counts, "source": source},
+        after={"records": records, "counts": counts, "files": files, "source": source},
         detail=f"exported {handover.reference}",
     )
     return ExportSummary(
@@ -135,6 +145,8 @@ async def export_handover(
         source_installation=source,
         records=records,
         counts=counts,
+        files=files,
+        file_bytes=file_bytes,
     )
 
 
@@ -195,6 +207,36 @@ class _Payload:
                 await portable.lines(self.handover.id, out)
         await self._coordination(self.handover)
         return {k: counts[k] for k in RECORD_KINDS if counts.get(k)}
+
+    async def write_files(self, store: FileStore) -> tuple[int, int]:
+        """The kept files of the evidence in the payload; how many, and their bytes.
+
+        Which files is read from the evidence lines just written, not asked of the
+        database again: the package then names exactly the files it carries, whatever
+        was uploaded since its records were read."""
+        digests = sorted(
+            {
+                payload["data"]["sha256"]
+                for _, payload in read_json_lines(self.root / "records" / "evidence", "records/evidence")
+                if payload["data"].get("content_stored")
+            }
+        )
+        if not digests:
+            return 0, 0
+        folder = self.root / FILES
+        folder.mkdir()
+
+        def copy() -> int:
+            total = 0
+            for digest in digests:
+                target = folder / digest
+                stored = store.copy_out(digest, target)
+                self.fixity.add(target, stored.sha256, stored.size)
+                total += stored.size
+            return total
+
+        # Copying is the file system's and the hash's work, gigabytes of it: off the loop.
+        return len(digests), await anyio.to_thread.run_sync(copy)
 
     def write_header(self, source: str) -> None:
         dump_json(self.root / "handover.json", self._header(self.handover, source), self.fixity)

@@ -12,8 +12,13 @@ Records are read line by line and inserted a batch at a time with plain inserts,
 neither the queries nor the memory grow per record (only the id map does, which the
 summary returns). Plain inserts bypass the session's flush hooks, so each batch also
 refreshes its records' rows in the visibility index itself.
+
+The kept files of evidence items come last, copied into this installation's file
+store and hashed again on the way: the manifest vouches for a file's bytes, the copy
+for the name (the digest) the item knows it by.
 """
 
+import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
@@ -22,6 +27,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import anyio
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticUndefined
 from sqlalchemy import Connection
@@ -32,9 +38,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.context import Actor
 from ocpo_coord.directory.repository import theatre_by_code, theatre_codes
+from ocpo_coord.evidence.store import DamagedFile, FileStore
 from ocpo_coord.exceptions import Forbidden, InvalidInput
 from ocpo_coord.handover import package_repository as bulk
 from ocpo_coord.handover.package import (
+    FILES,
     InvalidPackage,
     line_payloads,
     parse_uuid,
@@ -62,6 +70,7 @@ from ocpo_coord.models.enums import Classification, HandoverStatus, RecordKind, 
 from ocpo_coord.records.repository import agency_codes
 from ocpo_coord.sharing import reach
 
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 # Cases first: the other kinds point at them (parent, restricted case, intelligence links).
 _ORDER = ("case", "intel_item", "evidence", "note", "task")
 # Records per insert: large enough that round trips do not count, small enough that a
@@ -79,7 +88,9 @@ class ImportSummary(BaseModel):
     id_map: dict[str, str]
 
 
-async def import_package(session: AsyncSession, *, actor: Actor, directory: Path) -> ImportSummary:
+async def import_package(
+    session: AsyncSession, *, actor: Actor, directory: Path, store: FileStore | None = None
+) -> ImportSummary:
     check = verify_package(directory)
     if not check.ok:
         raise InvalidPackage("package failed verification: " + "; ".join(check.problems), field="package")
@@ -116,6 +127,7 @@ async def import_package(session: AsyncSession, *, actor: Actor, directory: Path
             await loader.records(kind, batch)
     await loader.dependencies()
     await loader.handover(line_payloads(root, package_format, manifest))
+    await _keep_files(root / FILES, loader.files, store or FileStore.configured())
     await record_event(
         session,
         actor=actor,
@@ -132,6 +144,25 @@ async def import_package(session: AsyncSession, *, actor: Actor, directory: Path
         already_imported=False,
         id_map={str(k): str(v) for k, v in loader.id_map.items()},
     )
+
+
+async def _keep_files(folder: Path, wanted: dict[str, str], store: FileStore) -> None:
+    """Each evidence item's file into the store; ``wanted`` maps a digest to where the
+    first item naming it sits in the package."""
+    for digest, where in wanted.items():
+        if not (folder / digest).is_file():
+            raise InvalidPackage(f"{where}: its file {FILES}/{digest} is not in the package", field="package")
+
+    def copy() -> None:
+        for digest, where in wanted.items():
+            try:
+                store.add_copy(folder / digest, digest)
+            except DamagedFile as exc:
+                raise InvalidPackage(
+                    f"{where}: {FILES}/{digest} is not its file ({exc})", field="package"
+                ) from exc
+
+    await anyio.to_thread.run_sync(copy)
 
 
 def _batches(items: Iterable[tuple[str, Any]], size: int) -> Iterator[Payloads]:
@@ -224,6 +255,8 @@ class _Loader:
         self.handover_id = uuid.uuid4()
         # Task to task links wait until every task is in: either end may come later.
         self.pending_dependencies: list[dict[str, Any]] = []
+        # The files the imported evidence keeps, by digest, and where each is named.
+        self.files: dict[str, str] = {}
 
     async def prepare(self) -> None:
         principal = self.actor.principal
@@ -392,6 +425,12 @@ class _Loader:
                 if target is not None:
                     batch.add(IntelCase, intel_id=new_id, case_id=target)
         elif kind == "evidence":
+            if data.get("content_stored"):
+                digest = data.get("sha256")
+                # The digest names a file in the package: nothing but a digest may.
+                if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+                    raise InvalidPackage(f"{where}: a kept file needs its SHA-256 digest", field="package")
+                self.files.setdefault(digest, where)
             for event in links.get("custody", []):
                 batch.add(
                     CustodyEvent,

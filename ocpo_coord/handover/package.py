@@ -1,18 +1,22 @@
 """BagIt packages (RFC 8493) that carry a completed handover between installations.
 
-Layout of the payload (``data/``), format 2:
+Layout of the payload (``data/``), format 3:
 
     handover.json                        the handover itself (no lines)
     lines/part-0001.jsonl                its exported lines, one JSON object a line, by seq
     records/<kind>/part-0001.jsonl       the transferred records of one kind, markings
                                          included, one JSON object a line
+    files/<sha256>                       the kept file of each transferred evidence item
+                                         whose ``content_stored`` is true, named by its
+                                         digest (one copy for items that share one)
     responsibilities.json                responsibilities that changed hands
     positions.json                       positions that changed hands
 
 Records and lines are JSON Lines in parts of bounded size (a new part starts once one
 passes ``PART_BYTES``): a package costs a few files, not one per record, and neither
-writing nor reading it holds more than one line in memory. Format 1 (one JSON file per
-record, the lines inside handover.json) is still read.
+writing nor reading it holds more than one line in memory. Formats 2 (no files) and 1
+(one JSON file per record, the lines inside handover.json) are still read; an older
+installation refuses format 3 by its name rather than import it without its files.
 
 Fixity is SHA-256 for every payload and tag file. ``verify`` runs bagit's own
 validation (checksums and completeness) and also refuses files bagit tolerates but a
@@ -43,8 +47,10 @@ from ocpo_coord.exceptions import InvalidInput
 from ocpo_coord.models import Installation
 
 FORMAT_1 = "ocpo-coord handover package 1"
-FORMAT = "ocpo-coord handover package 2"
-READABLE_FORMATS = (FORMAT_1, FORMAT)
+FORMAT_2 = "ocpo-coord handover package 2"
+FORMAT = "ocpo-coord handover package 3"
+READABLE_FORMATS = (FORMAT_1, FORMAT_2, FORMAT)
+FILES = "files"
 TAG_FILES = {"bagit.txt", "bag-info.txt", "manifest-sha256.txt", "tagmanifest-sha256.txt"}
 RECORD_KINDS = ("case", "evidence", "note", "intel_item", "task")
 # Big enough that a package has few files, small enough that any tool can open a part.
@@ -309,6 +315,12 @@ def verify_package(directory: Path) -> PackageCheck:
     elif info.get("Ocpo-Record-Count") != str(records := _count_records(root, package_format)):
         problems.append(
             f"bag-info.txt: Ocpo-Record-Count says {info.get('Ocpo-Record-Count')}, the package holds {records}"
+        )
+    if package_format == FORMAT and info.get("Ocpo-File-Count") != str(
+        files := sum(1 for p in (root / "data" / FILES).glob("*") if p.is_file())
+    ):
+        problems.append(
+            f"bag-info.txt: Ocpo-File-Count says {info.get('Ocpo-File-Count')}, the package holds {files}"
         )
     if not (root / "data" / "handover.json").is_file():
         problems.append("data/handover.json: missing")

@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, String, Text
+from sqlalchemy import CheckConstraint, String, Text, false
 from sqlmodel import Field, SQLModel
 
 from ocpo_coord.models.base import UTCDateTime, new_id
@@ -12,7 +12,11 @@ from ocpo_coord.models.enums import EvidenceKind
 
 class Evidence(SQLModel, table=True):
     __tablename__ = "evidence"
-    __table_args__ = (CheckConstraint("sha256 IS NULL OR length(sha256) = 64", name="sha256_length"),)
+    __table_args__ = (
+        CheckConstraint("sha256 IS NULL OR length(sha256) = 64", name="sha256_length"),
+        # A kept file is known by its digest.
+        CheckConstraint("NOT content_stored OR sha256 IS NOT NULL", name="stored_file_has_digest"),
+    )
 
     id: uuid.UUID = Field(foreign_key="record.id", primary_key=True)
     evidence_kind: EvidenceKind = Field(sa_type=String(16))
@@ -22,6 +26,9 @@ class Evidence(SQLModel, table=True):
     file_name: str | None = Field(default=None, max_length=300)
     size_bytes: int | None = None
     storage_location: str = Field(default="", max_length=300)
+    # The file's bytes are in the installation's file store (``evidence.store``), under
+    # ``sha256``; otherwise only its description is recorded here.
+    content_stored: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     collected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 

@@ -1,0 +1,144 @@
+"""Evidence files, kept by their SHA-256: content-addressed and written once.
+
+A file's name is its digest, so the same bytes uploaded twice are kept once, a kept
+file never changes, and its fixity can be checked at any time by hashing it again.
+The store is a directory and nothing about it is held in memory, so every service
+process of an installation can share it as they share the database (on a shared volume
+once there are several machines).
+
+A file is written under a temporary name and renamed into place once it is complete
+and hashed: nobody ever sees half a file. A file whose database row never commits (the
+request failed after the upload) stays behind unnamed by any record; it is harmless,
+and the same bytes uploaded again find it in place.
+"""
+
+import hashlib
+import os
+import uuid
+from collections.abc import AsyncIterable
+from dataclasses import dataclass
+from io import BufferedReader, BufferedWriter
+from pathlib import Path
+
+from ocpo_coord.config import get_settings
+from ocpo_coord.exceptions import Conflict, InvalidInput, TooLarge
+
+# Read and written a mebibyte at a time: large enough that the hash, not the calls,
+# sets the speed.
+_CHUNK = 1 << 20
+
+
+class DamagedFile(Conflict):
+    """A kept file is missing, or its bytes no longer hash to its name."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    sha256: str
+    size: int
+
+
+def copy_hashing(source: BufferedReader, target: BufferedWriter) -> Stored:
+    """Copy ``source`` to ``target``, hashing the bytes as they pass: one read."""
+    digest = hashlib.sha256()
+    buffer = bytearray(_CHUNK)
+    view = memoryview(buffer)
+    size = 0
+    while read := source.readinto(view):
+        digest.update(view[:read])
+        target.write(view[:read])
+        size += read
+    return Stored(digest.hexdigest(), size)
+
+
+class FileStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def configured(cls) -> "FileStore":
+        root = get_settings().file_store_dir
+        assert root is not None  # filled in by the settings
+        return cls(root)
+
+    def path(self, sha256: str) -> Path:
+        # Two levels keep directories small: 256 of them, each with 1/256 of the files.
+        return self.root / sha256[:2] / sha256
+
+    def holds(self, sha256: str) -> bool:
+        return self.path(sha256).is_file()
+
+    async def receive(self, chunks: AsyncIterable[bytes], *, expected: str, limit: int) -> Stored:
+        """Keep the bytes of an upload, at most ``limit`` of them, if they hash to
+        ``expected``; bytes that do not are not kept.
+
+        The chunks are written as they come, without a thread: each is a few kilobytes
+        into the page cache, far less than the network took to bring it."""
+        temporary = self._temporary()
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with temporary.open("wb") as out:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if size > limit:
+                        raise TooLarge(f"the file is larger than {limit:,} bytes", field="file")
+                    digest.update(chunk)
+                    out.write(chunk)
+            if digest.hexdigest() != expected:
+                raise InvalidInput(
+                    f"the file's SHA-256 is {digest.hexdigest()}; this evidence records {expected}",
+                    field="file",
+                )
+            return self._keep(temporary, Stored(expected, size))
+        finally:
+            temporary.unlink(missing_ok=True)
+
+    def add_bytes(self, data: bytes) -> Stored:
+        temporary = self._temporary()
+        try:
+            temporary.write_bytes(data)
+            return self._keep(temporary, Stored(hashlib.sha256(data).hexdigest(), len(data)))
+        finally:
+            temporary.unlink(missing_ok=True)
+
+    def add_copy(self, source: Path, sha256: str) -> Stored:
+        """Keep a copy of ``source``, which must hash to ``sha256`` (a file from a
+        package: its manifest vouches for its bytes, not for the name it was given)."""
+        temporary = self._temporary()
+        try:
+            with source.open("rb") as src, temporary.open("wb") as out:
+                stored = copy_hashing(src, out)
+            if stored.sha256 != sha256:
+                raise DamagedFile(f"{source.name}: its bytes hash to {stored.sha256}", field="package")
+            return self._keep(temporary, stored)
+        finally:
+            temporary.unlink(missing_ok=True)
+
+    def copy_out(self, sha256: str, target: Path) -> Stored:
+        """Copy the kept file to ``target``, checking its fixity on the way."""
+        path = self.path(sha256)
+        if not path.is_file():
+            raise DamagedFile(f"the file {sha256} is missing from the file store", field="file")
+        with path.open("rb") as src, target.open("wb") as out:
+            stored = copy_hashing(src, out)
+        if stored.sha256 != sha256:
+            target.unlink(missing_ok=True)
+            raise DamagedFile(
+                f"the file {sha256} in the file store is damaged: its bytes hash to {stored.sha256}",
+                field="file",
+            )
+        return stored
+
+    def _temporary(self) -> Path:
+        incoming = self.root / "incoming"
+        incoming.mkdir(parents=True, exist_ok=True)
+        return incoming / uuid.uuid4().hex
+
+    def _keep(self, temporary: Path, stored: Stored) -> Stored:
+        final = self.path(stored.sha256)
+        if not final.is_file():
+            final.parent.mkdir(parents=True, exist_ok=True)
+            # Atomic on one file system: a reader sees no file or the whole file.
+            os.replace(temporary, final)
+        return stored
