@@ -273,7 +273,7 @@ async def attach_file(
         raise NotFound("evidence")
     evidence, record = row
     enforce(may_edit(actor.principal, record))
-    if evidence.evidence_kind is not EvidenceKind.FILE or evidence.sha256 is None:
+    if evidence.evidence_kind != EvidenceKind.FILE or evidence.sha256 is None:
         raise Conflict(
             "a physical item holds no file; log the file as evidence of its own", field="evidence_kind"
         )
