@@ -5,6 +5,7 @@ import base64
 import hashlib
 import shutil
 import uuid
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,10 @@ import bagit
 import httpx
 import pytest
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.config import get_settings
+from ocpo_coord.context import Actor
 from ocpo_coord.evidence.store import DamagedFile, FileStore
 from ocpo_coord.handover.export import export_handover
 from ocpo_coord.handover.importer import import_package
@@ -38,7 +41,7 @@ async def unmik_case(client: httpx.AsyncClient) -> str:
     listed = await client.get("/api/v1/cases", params={"limit": 100}, headers=auth(OWNER))
     assert listed.status_code == 200, listed.text
     return next(
-        c["id"]
+        str(c["id"])
         for c in listed.json()["items"]
         if c["lead_agency"] == "UNMIK" and c["theatre"] == "KOS" and not c["restricted"]
     )
@@ -252,10 +255,12 @@ async def test_a_file_that_is_missing_or_not_the_items_imports_nothing(
         bad = tmp_path / name
         _refile(package, bad, change)
         assert verify_package(bad).ok, verify_package(bad).problems
+
+        def importing(session: AsyncSession, actor: Actor, package: Path = bad) -> Awaitable[Any]:
+            return import_package(session, actor=actor, directory=package, store=target)
+
         with pytest.raises(InvalidPackage) as refused:
-            await act(
-                other_db_url, IN, lambda s, a, d=bad: import_package(s, actor=a, directory=d, store=target)
-            )
+            await act(other_db_url, IN, importing)
         assert f"files/{digest}" in refused.value.message, refused.value.message
         assert await counts(other_db_url) == before
         assert not target.holds(digest)

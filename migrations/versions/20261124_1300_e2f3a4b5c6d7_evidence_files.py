@@ -1,7 +1,7 @@
 """evidence files
 
 An evidence item may now hold its file's bytes in the installation's file store, kept
-under the SHA-256 the item records; a kept file is always known by its digest.
+under the SHA-256 the item records.
 
 Revision ID: e2f3a4b5c6d7
 Revises: c0d1e2f3a4b5
@@ -20,14 +20,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("evidence", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("content_stored", sa.Boolean(), server_default=sa.false(), nullable=False))
-        batch_op.create_check_constraint(
-            op.f("ck_evidence_stored_file_has_digest"), "NOT content_stored OR sha256 IS NOT NULL"
-        )
+    # Plain ALTER TABLE on both databases: SQLite adds and drops a column in place,
+    # where a batch copy of the table would trip over custody events that point at it.
+    op.add_column("evidence", sa.Column("content_stored", sa.Boolean(), server_default=sa.false(), nullable=False))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("evidence", schema=None) as batch_op:
-        batch_op.drop_constraint(op.f("ck_evidence_stored_file_has_digest"), type_="check")
-        batch_op.drop_column("content_stored")
+    op.drop_column("evidence", "content_stored")

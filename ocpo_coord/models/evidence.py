@@ -12,11 +12,7 @@ from ocpo_coord.models.enums import EvidenceKind
 
 class Evidence(SQLModel, table=True):
     __tablename__ = "evidence"
-    __table_args__ = (
-        CheckConstraint("sha256 IS NULL OR length(sha256) = 64", name="sha256_length"),
-        # A kept file is known by its digest.
-        CheckConstraint("NOT content_stored OR sha256 IS NOT NULL", name="stored_file_has_digest"),
-    )
+    __table_args__ = (CheckConstraint("sha256 IS NULL OR length(sha256) = 64", name="sha256_length"),)
 
     id: uuid.UUID = Field(foreign_key="record.id", primary_key=True)
     evidence_kind: EvidenceKind = Field(sa_type=String(16))
