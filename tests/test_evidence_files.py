@@ -3,7 +3,6 @@ carried by the handover package into the receiving installation's store."""
 
 import base64
 import hashlib
-import shutil
 import uuid
 from collections.abc import Awaitable
 from pathlib import Path
@@ -25,7 +24,7 @@ from ocpo_coord.models import AuditEvent, Evidence, ImportedRecord
 from tests.conftest import auth
 from tests.fixtures.queries import rows
 from tests.test_handover import IN, sign_and_complete, work_to_reviewed
-from tests.test_handover_package import act, counts
+from tests.test_handover_package import _rebag, act, counts
 
 OWNER = "unmik.chief"
 # Bigger than the 4 MiB any other request body may have, and holding NUL bytes.
@@ -181,12 +180,22 @@ async def test_only_readers_get_the_file_and_only_the_owner_keeps_one(client: ht
     assert (await client.get(path)).status_code == 401
 
 
-async def _handover_with_a_file(client: httpx.AsyncClient, data: bytes) -> tuple[str, dict[str, Any]]:
+async def exported_with_a_file(
+    client: httpx.AsyncClient, db_url: str, package: Path, data: bytes, store: FileStore | None = None
+) -> tuple[dict[str, Any], Any]:
+    """A file item in scope of a handover, its bytes kept; the handover completed and
+    exported to ``package`` from ``store``: the item and the export's summary."""
     item = await file_item(client, data)
     assert (await upload(client, item["id"], data)).status_code == 200
     hid, _ = await work_to_reviewed(client)
     await sign_and_complete(client, hid)
-    return hid, item
+
+    def export(session: AsyncSession, actor: Actor) -> Awaitable[Any]:
+        return export_handover(
+            session, actor=actor, handover_id=uuid.UUID(hid), directory=package, store=store
+        )
+
+    return item, await act(db_url, IN, export)
 
 
 async def test_the_package_carries_the_file_and_the_receiver_keeps_it(
@@ -194,11 +203,8 @@ async def test_the_package_carries_the_file_and_the_receiver_keeps_it(
 ) -> None:
     data = some_bytes(300_000, seed=4)
     digest = hashlib.sha256(data).hexdigest()
-    hid, item = await _handover_with_a_file(client, data)
     package = tmp_path / "package"
-    summary = await act(
-        db_url, IN, lambda s, a: export_handover(s, actor=a, handover_id=uuid.UUID(hid), directory=package)
-    )
+    item, summary = await exported_with_a_file(client, db_url, package, data)
     assert summary.files == 1
     assert summary.file_bytes == len(data)
     assert (package / "data" / "files" / digest).read_bytes() == data
@@ -220,28 +226,13 @@ async def test_the_package_carries_the_file_and_the_receiver_keeps_it(
     assert await rows(other_db_url, select(ImportedRecord).where(ImportedRecord.target_id == new_id))
 
 
-def _refile(package: Path, target: Path, change: Any) -> None:
-    """The package bagged again after ``change``, with its file count as it now is:
-    fixity and the count hold, so only the importer's own checks can catch it."""
-    shutil.copytree(package / "data", target)
-    change(target)
-    info = dict(bagit.Bag(str(package)).info)
-    info["Ocpo-File-Count"] = str(len(list((target / "files").iterdir())))
-    for name in ("Bagging-Date", "Payload-Oxum", "Bag-Software-Agent"):
-        info.pop(name, None)
-    bagit.make_bag(str(target), bag_info=info, checksums=["sha256"])
-
-
 async def test_a_file_that_is_missing_or_not_the_items_imports_nothing(
     client: httpx.AsyncClient, db_url: str, other_db_url: str, tmp_path: Path
 ) -> None:
     data = some_bytes(70_000, seed=5)
     digest = hashlib.sha256(data).hexdigest()
-    hid, _ = await _handover_with_a_file(client, data)
     package = tmp_path / "package"
-    await act(
-        db_url, IN, lambda s, a: export_handover(s, actor=a, handover_id=uuid.UUID(hid), directory=package)
-    )
+    await exported_with_a_file(client, db_url, package, data)
 
     def swapped(root: Path) -> None:
         (root / "files" / digest).write_bytes(some_bytes(70_000, seed=6))
@@ -253,7 +244,9 @@ async def test_a_file_that_is_missing_or_not_the_items_imports_nothing(
     before = await counts(other_db_url)
     for name, change in (("swapped", swapped), ("dropped", dropped)):
         bad = tmp_path / name
-        _refile(package, bad, change)
+        # Bagged again with its file count as it now is: fixity and the count hold,
+        # so only the importer's own checks can catch it.
+        _rebag(package, bad, FORMAT, change, recount_files=True)
         assert verify_package(bad).ok, verify_package(bad).problems
 
         def importing(session: AsyncSession, actor: Actor, package: Path = bad) -> Awaitable[Any]:
@@ -271,20 +264,14 @@ async def test_a_damaged_kept_file_stops_the_export_and_leaves_nothing(
 ) -> None:
     data = some_bytes(50_000, seed=7)
     digest = hashlib.sha256(data).hexdigest()
-    hid, _ = await _handover_with_a_file(client, data)
+    # The installation's store as it would be after a disk fault: one byte changed.
     store = FileStore(tmp_path / "damaged-store")
     store.root.mkdir()
     (store.root / digest[:2]).mkdir()
     store.path(digest).write_bytes(data[:-1] + b"!")
     package = tmp_path / "package"
     with pytest.raises(DamagedFile) as refused:
-        await act(
-            db_url,
-            IN,
-            lambda s, a: export_handover(
-                s, actor=a, handover_id=uuid.UUID(hid), directory=package, store=store
-            ),
-        )
+        await exported_with_a_file(client, db_url, package, data, store)
     assert digest in refused.value.message
     assert not package.exists() or not any(package.iterdir())
     assert store.holds(digest)

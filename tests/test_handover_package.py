@@ -331,12 +331,17 @@ async def exported_and_rebagged(
     return changed, summary
 
 
-def _rebag(package: Path, target: Path, fmt: str, payload: Callable[[Path], None]) -> None:
-    """A copy of ``package``'s payload, changed by ``payload``, bagged again as ``fmt``."""
+def _rebag(
+    package: Path, target: Path, fmt: str, payload: Callable[[Path], None], *, recount_files: bool = False
+) -> None:
+    """A copy of ``package``'s payload, changed by ``payload``, bagged again as ``fmt``;
+    with ``recount_files``, its file count says what the changed payload holds."""
     shutil.copytree(package / "data", target)
     payload(target)
     info = dict(bagit.Bag(str(package)).info)
     info["Ocpo-Format"] = fmt
+    if recount_files:
+        info["Ocpo-File-Count"] = str(len(list((target / "files").iterdir())))
     for name in ("Bagging-Date", "Payload-Oxum", "Bag-Software-Agent"):
         info.pop(name, None)
     bagit.make_bag(str(target), bag_info=info, checksums=["sha256"])
