@@ -43,6 +43,12 @@ def test_bench_tiny_scale_on_sqlite() -> None:
     # The cases, their open tasks and linked intelligence all leave, and all arrive.
     assert handover["records"] == handover["imported"] == handover["moving"] > handover["cases"] > 0
     assert handover["export_bytes_per_second"] > 0
+    # The cases' evidence files leave with them (TLP:RED items are declined, and so
+    # stay with their files), and they are most of the package's bytes.
+    generated = result["generate"]
+    assert 0 < handover["evidence_files"] <= generated["evidence_files"]
+    assert 0 < handover["evidence_file_bytes"] <= generated["evidence_file_bytes"]
+    assert handover["evidence_file_bytes"] > handover["bytes"] / 2
     assert handover["sha256sum_bytes_per_second"] > 0
     assert result["audit_verify"]["entries"] > 0
     assert result["audit_verify"]["per_second"] > 0
