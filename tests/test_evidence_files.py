@@ -1,10 +1,11 @@
 """Evidence files: kept by their digest, read back only through the sharing rule, and
 carried by the handover package into the receiving installation's store."""
 
+import asyncio
 import base64
 import hashlib
 import uuid
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -275,3 +276,45 @@ async def test_a_damaged_kept_file_stops_the_export_and_leaves_nothing(
     assert digest in refused.value.message
     assert not package.exists() or not any(package.iterdir())
     assert store.holds(digest)
+
+
+async def test_no_writer_waits_while_a_file_arrives(client: httpx.AsyncClient) -> None:
+    """A big file on a slow link takes minutes to arrive: the write lock (the audit
+    chain's on PostgreSQL, the database's on SQLite) must not be held meanwhile."""
+    data = some_bytes(3 * 1024 * 1024, seed=8)
+    item = await file_item(client, data)
+    halfway = asyncio.Event()
+    resume = asyncio.Event()
+
+    async def slowly() -> AsyncIterator[bytes]:
+        yield data[: len(data) // 2]
+        halfway.set()
+        await resume.wait()
+        yield data[len(data) // 2 :]
+
+    upload_task = asyncio.create_task(
+        client.put(f"/api/v1/evidence/{item['id']}/file", content=slowly(), headers=auth(OWNER))
+    )
+    await asyncio.wait_for(halfway.wait(), timeout=30)
+    # Another agency writes while the upload is half-way: it must not wait for it.
+    other = await asyncio.wait_for(
+        client.post(
+            "/api/v1/intel-items",
+            json={
+                "title": "Report written during an upload",
+                "content": "Written while another agency's file was arriving.",
+                "information_date": "2026-11-01",
+                "source_reliability": "B",
+                "information_credibility": "2",
+                "theatre": "KOS",
+            },
+            headers=auth("kfor.j2"),
+        ),
+        timeout=10,
+    )
+    assert other.status_code == 201, other.text
+    assert not upload_task.done()
+    resume.set()
+    kept = await asyncio.wait_for(upload_task, timeout=30)
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["content_stored"] is True

@@ -244,6 +244,10 @@ _MAX_BODY = 4 * 1024 * 1024
 _FILE_UPLOAD = re.compile(r"/api/v1/evidence/[^/]+/file")
 
 
+def is_file_upload(method: str, path: str) -> bool:
+    return method == "PUT" and _FILE_UPLOAD.fullmatch(path) is not None
+
+
 class RejectNulMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -256,7 +260,7 @@ class RejectNulMiddleware:
         if any(marker in target.lower() for marker in _NUL_MARKERS):
             await _refuse(send, 422, "INVALID_INPUT", "the request may not contain NUL characters")
             return
-        if scope["method"] == "PUT" and _FILE_UPLOAD.fullmatch(scope["path"]):
+        if is_file_upload(scope["method"], scope["path"]):
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []

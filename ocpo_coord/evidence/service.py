@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit.reads import listed
-from ocpo_coord.audit.service import record_event
+from ocpo_coord.audit.service import record_event, serialize_writes
 from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
 from ocpo_coord.directory.repository import user_logins
@@ -267,24 +267,28 @@ async def attach_file(
 ) -> EvidencePublic:
     """Keep the bytes of a file item. They must hash to the digest recorded when the
     item was logged: the upload proves the file is the one seized, and the digest,
-    set once, never changes. The same bytes sent again change nothing."""
-    row = await _repo(session, actor).get_for_update(evidence_id)
-    if row is None:
-        raise NotFound("evidence")
-    evidence, record = row
-    enforce(may_edit(actor.principal, record))
-    if evidence.evidence_kind != EvidenceKind.FILE or evidence.sha256 is None:
-        raise Conflict(
-            "a physical item holds no file; log the file as evidence of its own", field="evidence_kind"
-        )
-    stored = await store.receive(chunks, expected=evidence.sha256, limit=limit)
+    set once, never changes. The same bytes sent again change nothing.
+
+    The bytes may take minutes to arrive, and no lock is held while they do: who may
+    send them is checked first, in a transaction that writes nothing and ends before
+    the first byte is read (on SQLite every transaction holds the write lock); the
+    write is a transaction of its own, which checks again, as things may have changed."""
+    repo = _repo(session, actor)
+    expected = _file_item(await repo.get(evidence_id), actor).sha256
+    assert expected is not None
+    await session.rollback()
+    stored = await store.receive(chunks, expected=expected, limit=limit)
+    await serialize_writes(session)
+    row = await repo.get_for_update(evidence_id)
+    evidence = _file_item(row, actor)
+    assert row is not None
     if evidence.content_stored:
         return (await to_public(session, [row]))[0]
     before = (await to_public(session, [row]))[0].model_dump(mode="json")
     evidence.content_stored = True
     # The digest proves these are the item's bytes, so their size is its size.
     evidence.size_bytes = stored.size
-    touch(record, actor)
+    touch(row[1], actor)
     await session.flush()
     updated = await get_evidence(session, actor=actor, evidence_id=evidence.id)
     await record_event(
@@ -298,6 +302,19 @@ async def attach_file(
         detail=f"file kept: {stored.size} bytes, SHA-256 {stored.sha256}",
     )
     return updated
+
+
+def _file_item(row: tuple[Evidence, Record] | None, actor: Actor) -> Evidence:
+    """The item, if the actor may give it its file."""
+    if row is None:
+        raise NotFound("evidence")
+    evidence, record = row
+    enforce(may_edit(actor.principal, record))
+    if evidence.evidence_kind != EvidenceKind.FILE or evidence.sha256 is None:
+        raise Conflict(
+            "a physical item holds no file; log the file as evidence of its own", field="evidence_kind"
+        )
+    return evidence
 
 
 async def open_file(

@@ -14,6 +14,7 @@ and the same bytes uploaded again find it in place.
 
 import hashlib
 import os
+import re
 import uuid
 from collections.abc import AsyncIterable
 from dataclasses import dataclass
@@ -26,6 +27,12 @@ from ocpo_coord.exceptions import Conflict, InvalidInput, TooLarge
 # Read and written a mebibyte at a time: large enough that the hash, not the calls,
 # sets the speed.
 _CHUNK = 1 << 20
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+def is_digest(text: object) -> bool:
+    """Lower-case hexadecimal SHA-256: the only names the store gives files."""
+    return isinstance(text, str) and _DIGEST.fullmatch(text) is not None
 
 
 class DamagedFile(Conflict):
@@ -62,6 +69,9 @@ class FileStore:
         return cls(root)
 
     def path(self, sha256: str) -> Path:
+        # A digest and nothing else names a file: no other text reaches the file system.
+        if not is_digest(sha256):
+            raise ValueError(f"not a SHA-256 digest: {sha256!r}")
         # Two levels keep directories small: 256 of them, each with 1/256 of the files.
         return self.root / sha256[:2] / sha256
 

@@ -18,7 +18,6 @@ store and hashed again on the way: the manifest vouches for a file's bytes, the 
 for the name (the digest) the item knows it by.
 """
 
-import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
@@ -38,7 +37,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.context import Actor
 from ocpo_coord.directory.repository import theatre_by_code, theatre_codes
-from ocpo_coord.evidence.store import DamagedFile, FileStore
+from ocpo_coord.evidence.store import DamagedFile, FileStore, is_digest
 from ocpo_coord.exceptions import Forbidden, InvalidInput
 from ocpo_coord.handover import package_repository as bulk
 from ocpo_coord.handover.package import (
@@ -70,7 +69,6 @@ from ocpo_coord.models.enums import Classification, HandoverStatus, RecordKind, 
 from ocpo_coord.records.repository import agency_codes
 from ocpo_coord.sharing import reach
 
-_DIGEST = re.compile(r"[0-9a-f]{64}")
 # Cases first: the other kinds point at them (parent, restricted case, intelligence links).
 _ORDER = ("case", "intel_item", "evidence", "note", "task")
 # Records per insert: large enough that round trips do not count, small enough that a
@@ -428,9 +426,9 @@ class _Loader:
             if data.get("content_stored"):
                 digest = data.get("sha256")
                 # The digest names a file in the package: nothing but a digest may.
-                if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+                if not is_digest(digest):
                     raise InvalidPackage(f"{where}: a kept file needs its SHA-256 digest", field="package")
-                self.files.setdefault(digest, where)
+                self.files.setdefault(str(digest), where)
             for event in links.get("custody", []):
                 batch.add(
                     CustodyEvent,
