@@ -5,6 +5,7 @@ are exactly what a user would have produced. The whole load is one transaction, 
 a failure leaves nothing behind, and a second run finds the demo and does nothing.
 """
 
+import hashlib
 import json
 import uuid
 from datetime import date, datetime
@@ -26,6 +27,7 @@ from ocpo_coord.entity import service as entity_service
 from ocpo_coord.entity.schemas import EntityCreate
 from ocpo_coord.evidence import service as evidence_service
 from ocpo_coord.evidence.schemas import CustodyTransfer, EvidenceCreate, EvidenceUpdate
+from ocpo_coord.evidence.store import FileStore
 from ocpo_coord.intel import service as intel_service
 from ocpo_coord.intel.schemas import IntelItemCreate
 from ocpo_coord.models import (
@@ -197,8 +199,14 @@ class _Loader:
     async def evidence(self) -> None:
         for e in self.data.get("evidence", []):
             payload = {
-                k: v for k, v in e.items() if k not in ("key", "author", "markings", "case", "custody")
+                k: v
+                for k, v in e.items()
+                if k not in ("key", "author", "markings", "case", "custody", "content")
             }
+            # A file item may come with its bytes: kept in the file store, as an upload would.
+            content = e["content"].encode("utf-8") if "content" in e else None
+            if content is not None:
+                payload |= {"sha256": hashlib.sha256(content).hexdigest(), "size_bytes": len(content)}
             actor = await self.actor(e["author"])
             data = EvidenceCreate.model_validate(
                 {
@@ -208,6 +216,13 @@ class _Loader:
                 }
             )
             created = await evidence_service.create_evidence(self.session, actor=actor, data=data)
+            if content is not None:
+                await evidence_service.keep_file(
+                    self.session,
+                    actor=actor,
+                    evidence_id=created.id,
+                    stored=FileStore.configured().add_bytes(content),
+                )
             for link in e.get("custody", []):
                 transfer = CustodyTransfer(
                     holder_agency=link["holder_agency"],

@@ -4,6 +4,7 @@ carried by the handover package into the receiving installation's store."""
 import asyncio
 import base64
 import hashlib
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
@@ -206,14 +207,17 @@ async def test_the_package_carries_the_file_and_the_receiver_keeps_it(
     digest = hashlib.sha256(data).hexdigest()
     package = tmp_path / "package"
     item, summary = await exported_with_a_file(client, db_url, package, data)
-    assert summary.files == 1
-    assert summary.file_bytes == len(data)
+    # This item's file, and the demo's intercept summaries (the one seeded file).
+    carried = sorted((package / "data" / "files").iterdir())
+    assert len(carried) == summary.files == 2
+    assert summary.file_bytes == sum(path.stat().st_size for path in carried)
     assert (package / "data" / "files" / digest).read_bytes() == data
     bag = bagit.Bag(str(package))
     bag.validate()
-    assert bag.payload_entries()[f"data/files/{digest}"]["sha256"] == digest
+    for path in carried:
+        assert bag.payload_entries()[f"data/files/{path.name}"]["sha256"] == path.name
     assert bag.info["Ocpo-Format"] == FORMAT
-    assert bag.info["Ocpo-File-Count"] == "1"
+    assert bag.info["Ocpo-File-Count"] == "2"
 
     target = FileStore(tmp_path / "receiver-files")
     imported = await act(
@@ -267,8 +271,8 @@ async def test_a_damaged_kept_file_stops_the_export_and_leaves_nothing(
     digest = hashlib.sha256(data).hexdigest()
     # The installation's store as it would be after a disk fault: one byte changed.
     store = FileStore(tmp_path / "damaged-store")
-    store.root.mkdir()
-    (store.root / digest[:2]).mkdir()
+    shutil.copytree(FileStore.configured().root, store.root, ignore=shutil.ignore_patterns("incoming"))
+    store.path(digest).parent.mkdir(exist_ok=True)
     store.path(digest).write_bytes(data[:-1] + b"!")
     package = tmp_path / "package"
     with pytest.raises(DamagedFile) as refused:

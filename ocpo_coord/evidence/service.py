@@ -20,7 +20,7 @@ from ocpo_coord.evidence.schemas import (
     EvidencePublic,
     EvidenceUpdate,
 )
-from ocpo_coord.evidence.store import DamagedFile, FileStore
+from ocpo_coord.evidence.store import DamagedFile, FileStore, Stored
 from ocpo_coord.exceptions import Conflict, InvalidInput, NotFound
 from ocpo_coord.models import CustodyEvent, Evidence, Record
 from ocpo_coord.models.enums import EvidenceKind, RecordKind
@@ -272,16 +272,28 @@ async def attach_file(
     The bytes may take minutes to arrive, and no lock is held while they do: who may
     send them is checked first, in a transaction that writes nothing and ends before
     the first byte is read (on SQLite every transaction holds the write lock); the
-    write is a transaction of its own, which checks again, as things may have changed."""
-    repo = _repo(session, actor)
-    expected = _file_item(await repo.get(evidence_id), actor).sha256
+    write is a transaction of its own, which checks again, as things may have changed.
+    So this ends the caller's transaction: it is for a request's session alone. Work in a
+    transaction of its own keeps the bytes with ``FileStore`` and calls ``keep_file``."""
+    expected = _file_item(await _repo(session, actor).get(evidence_id), actor).sha256
     assert expected is not None
     await session.rollback()
     stored = await store.receive(chunks, expected=expected, limit=limit)
+    return await keep_file(session, actor=actor, evidence_id=evidence_id, stored=stored)
+
+
+async def keep_file(
+    session: AsyncSession, *, actor: Actor, evidence_id: uuid.UUID, stored: Stored
+) -> EvidencePublic:
+    """Mark a file item's bytes as kept, once they are in the store under their digest."""
     await serialize_writes(session)
-    row = await repo.get_for_update(evidence_id)
+    row = await _repo(session, actor).get_for_update(evidence_id)
     evidence = _file_item(row, actor)
     assert row is not None
+    if stored.sha256 != evidence.sha256:
+        raise InvalidInput(
+            f"the file's SHA-256 is {stored.sha256}; this evidence records {evidence.sha256}", field="file"
+        )
     if evidence.content_stored:
         return (await to_public(session, [row]))[0]
     before = (await to_public(session, [row]))[0].model_dump(mode="json")

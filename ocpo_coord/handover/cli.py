@@ -266,7 +266,7 @@ def verify(directory: Annotated[Path, typer.Argument(help="A handover package")]
             typer.echo(f"invalid: {problem}", err=True)
         raise typer.Exit(1)
     typer.echo(
-        f"valid: {check.records} records, {check.info.get('Ocpo-File-Count', '0')} files, "
+        f"valid: {check.records} records, {check.info.get('Ocpo-File-Count', '0')} evidence file(s), "
         f"handover {check.info.get('External-Identifier')} "
         f"from {check.info.get('Ocpo-Source-Installation')}"
     )
