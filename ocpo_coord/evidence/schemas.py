@@ -5,6 +5,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ocpo_coord.evidence.store import DIGEST
 from ocpo_coord.models.enums import EvidenceKind
 from ocpo_coord.records.schemas import (
     AgencyCode,
@@ -15,7 +16,7 @@ from ocpo_coord.records.schemas import (
     ZonedDatetime,
 )
 
-Sha256 = Field(default=None, pattern=r"^[0-9a-f]{64}$", description="Lower-case hex SHA-256.")
+Sha256 = Field(default=None, pattern=rf"^{DIGEST}$", description="Lower-case hex SHA-256.")
 
 
 class CustodyTransfer(BaseModel):

@@ -20,7 +20,7 @@ from ocpo_coord.evidence.schemas import (
     EvidencePublic,
     EvidenceUpdate,
 )
-from ocpo_coord.evidence.store import DamagedFile, FileStore, Stored
+from ocpo_coord.evidence.store import FileStore, Stored, not_the_file
 from ocpo_coord.exceptions import Conflict, InvalidInput, NotFound
 from ocpo_coord.models import CustodyEvent, Evidence, Record
 from ocpo_coord.models.enums import EvidenceKind, RecordKind
@@ -291,9 +291,7 @@ async def keep_file(
     evidence = _file_item(row, actor)
     assert row is not None
     if stored.sha256 != evidence.sha256:
-        raise InvalidInput(
-            f"the file's SHA-256 is {stored.sha256}; this evidence records {evidence.sha256}", field="file"
-        )
+        raise not_the_file(stored.sha256, str(evidence.sha256))
     if evidence.content_stored:
         return (await to_public(session, [row]))[0]
     before = (await to_public(session, [row]))[0].model_dump(mode="json")
@@ -337,9 +335,7 @@ async def open_file(
     public = await get_evidence(session, actor=actor, evidence_id=evidence_id)
     if not public.content_stored or public.sha256 is None:
         raise NotFound("file of this evidence")
-    path = store.path(public.sha256)
-    if not path.is_file():
-        raise DamagedFile(f"the file {public.sha256} is missing from the file store", field="file")
+    path = store.kept(public.sha256)
     await record_event(
         session,
         actor=actor,

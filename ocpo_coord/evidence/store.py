@@ -27,12 +27,19 @@ from ocpo_coord.exceptions import Conflict, InvalidInput, TooLarge
 # Read and written a mebibyte at a time: large enough that the hash, not the calls,
 # sets the speed.
 _CHUNK = 1 << 20
-_DIGEST = re.compile(r"[0-9a-f]{64}")
+# Lower-case hexadecimal SHA-256, as evidence records it and as the store names files.
+DIGEST = "[0-9a-f]{64}"
+_DIGEST = re.compile(DIGEST)
 
 
 def is_digest(text: object) -> bool:
     """Lower-case hexadecimal SHA-256: the only names the store gives files."""
     return isinstance(text, str) and _DIGEST.fullmatch(text) is not None
+
+
+def not_the_file(actual: str, recorded: str) -> InvalidInput:
+    """Bytes sent for an item that are not its file."""
+    return InvalidInput(f"the file's SHA-256 is {actual}; this evidence records {recorded}", field="file")
 
 
 class DamagedFile(Conflict):
@@ -78,6 +85,12 @@ class FileStore:
     def holds(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
 
+    def kept(self, sha256: str) -> Path:
+        """The path of a file the database says is kept; that it is not is damage."""
+        if not self.holds(sha256):
+            raise DamagedFile(f"the file {sha256} is missing from the file store", field="file")
+        return self.path(sha256)
+
     async def receive(self, chunks: AsyncIterable[bytes], *, expected: str, limit: int) -> Stored:
         """Keep the bytes of an upload, at most ``limit`` of them, if they hash to
         ``expected``; bytes that do not are not kept.
@@ -96,10 +109,7 @@ class FileStore:
                     digest.update(chunk)
                     out.write(chunk)
             if digest.hexdigest() != expected:
-                raise InvalidInput(
-                    f"the file's SHA-256 is {digest.hexdigest()}; this evidence records {expected}",
-                    field="file",
-                )
+                raise not_the_file(digest.hexdigest(), expected)
             return self._keep(temporary, Stored(expected, size))
         finally:
             temporary.unlink(missing_ok=True)
@@ -127,10 +137,7 @@ class FileStore:
 
     def copy_out(self, sha256: str, target: Path) -> Stored:
         """Copy the kept file to ``target``, checking its fixity on the way."""
-        path = self.path(sha256)
-        if not path.is_file():
-            raise DamagedFile(f"the file {sha256} is missing from the file store", field="file")
-        with path.open("rb") as src, target.open("wb") as out:
+        with self.kept(sha256).open("rb") as src, target.open("wb") as out:
             stored = copy_hashing(src, out)
         if stored.sha256 != sha256:
             target.unlink(missing_ok=True)
