@@ -164,8 +164,10 @@ def create_app(*, database_url: str | None = None, settings: Settings | None = N
         exports_router,
     ):
         api.include_router(router)
-    app.include_router(api)
+    # GraphQL first: every operation is one route, and matching it after the REST
+    # routers meant trying each of theirs on every operation.
     app.include_router(graphql_router(), prefix="/graphql")
+    app.include_router(api)
     web.install(app)  # the coordinators' page at /coord, reading through /graphql
 
     @app.get("/healthz", tags=["health"])

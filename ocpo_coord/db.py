@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ocpo_coord import pg_driver
 from ocpo_coord.config import get_settings
 
 # Imported for its flush hooks: every session keeps the visibility index in step.
@@ -70,8 +71,13 @@ def make_sync_engine(url: str) -> Engine:
 
 
 def make_async_engine(url: str) -> AsyncEngine:
-    engine = create_async_engine(async_url(url), pool_pre_ping=True)
-    _configure(engine.sync_engine)
+    target = async_url(url)
+    if make_url(target).get_backend_name() != "postgresql":
+        engine = create_async_engine(target, pool_pre_ping=True)
+        _configure(engine.sync_engine)
+        return engine
+    engine = create_async_engine(target, connect_args={"cursor_factory": pg_driver.KeptConversionCursor})
+    pg_driver.ping_when_idle(engine.sync_engine)
     return engine
 
 

@@ -1,8 +1,8 @@
 """``json_rows``: an aggregate that hands back small lookups as one column of JSON text."""
 
-import json
 from typing import Any
 
+import orjson
 from sqlalchemy import String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -33,4 +33,5 @@ def _json_rows_sqlite(element: json_rows, compiler: SQLCompiler, **kw: Any) -> s
 
 def parsed_rows(text: str | None) -> list[list[Any]]:
     """The rows of a ``json_rows`` column: PostgreSQL answers NULL for none, SQLite '[]'."""
-    return json.loads(text) if text else []
+    rows: list[list[Any]] = orjson.loads(text) if text else []
+    return rows

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar, cast
 
+import orjson
 from sqlalchemy import BindParameter, ColumnElement, Row, Select, bindparam, func, literal, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Mapped
 from sqlmodel import col
@@ -46,8 +47,7 @@ class Cursor:
 
     def encode(self) -> str:
         key = self.key.isoformat() if isinstance(self.key, datetime) else self.key
-        raw = json.dumps([key, str(self.id)])
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        return base64.urlsafe_b64encode(orjson.dumps([key, str(self.id)])).decode().rstrip("=")
 
     @classmethod
     def decode(cls, token: str, *, field: str = "after", text: bool = False) -> "Cursor":

@@ -170,8 +170,13 @@ class Release:
     user_id: uuid.UUID | None
 
 
+# A page's releases name the same few agencies, groups and people again and again, and
+# parsing a UUID's text is slow in Python; UUIDs are immutable, so one may be shared.
+_parsed_uuid = functools.lru_cache(maxsize=4096)(uuid.UUID)
+
+
 def _uuid(value: str | None) -> uuid.UUID | None:
-    return uuid.UUID(value) if value else None
+    return _parsed_uuid(value) if value else None
 
 
 def parsed_releases(record_id: uuid.UUID, text: str | None) -> list[Release]:
