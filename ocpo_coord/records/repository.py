@@ -58,7 +58,13 @@ class RecordRepository(Generic[M]):
     def listing_statement(self) -> Select[M, Record]:
         """The readable rows as list pages read them: one statement per reader and kind,
         kept, and run with ``at_instant`` (see ``readable_template``)."""
-        return _listing(self.model, self.kind, self.principal)
+        return _listing(self.model, self.kind, self.principal, self.page_columns())
+
+    def page_columns(self) -> tuple[Any, ...]:
+        """Labelled columns this kind's list pages bring beside each row instead of asking
+        afterwards (see ``page_rows_known``), kept with the reader's listing statement:
+        the same objects on every call for a reader."""
+        return ()
 
     async def get(self, record_id: uuid.UUID) -> tuple[M, Record] | None:
         statement = self.readable_statement().where(col(Record.id) == record_id)
@@ -96,8 +102,12 @@ _LISTINGS: "weakref.WeakSet[Select[Any, Record]]" = weakref.WeakSet()
 
 
 @functools.lru_cache(maxsize=256)
-def _listing(model: type[M], kind: RecordKind, principal: Principal) -> Select[M, Record]:
+def _listing(
+    model: type[M], kind: RecordKind, principal: Principal, columns: tuple[Any, ...]
+) -> Select[M, Record]:
     statement = _rows(model, kind, readable_template(principal))
+    if columns:
+        statement = statement.add_columns(*columns)  # type: ignore[assignment]
     _LISTINGS.add(statement)
     return statement
 
@@ -175,13 +185,16 @@ class Release:
 _parsed_uuid = functools.lru_cache(maxsize=4096)(uuid.UUID)
 
 
-def _uuid(value: str | None) -> uuid.UUID | None:
+def parsed_uuid(value: str | None) -> uuid.UUID | None:
+    """A UUID from a ``json_rows`` value: text with dashes (PostgreSQL) or without (SQLite)."""
     return _parsed_uuid(value) if value else None
 
 
 def parsed_releases(record_id: uuid.UUID, text: str | None) -> list[Release]:
     """The releases of a ``releases_column`` value."""
-    return [Release(record_id, _uuid(a), _uuid(g), _uuid(u)) for a, g, u in parsed_rows(text)]
+    return [
+        Release(record_id, parsed_uuid(a), parsed_uuid(g), parsed_uuid(u)) for a, g, u in parsed_rows(text)
+    ]
 
 
 @contextmanager
@@ -198,6 +211,41 @@ def releases_known(session: AsyncSession, known: dict[uuid.UUID, list[Release]])
             session.info.pop(_KNOWN_RELEASES, None)
         else:
             session.info[_KNOWN_RELEASES] = outer
+
+
+_KNOWN_ROWS = "records.known_rows"
+
+
+@contextmanager
+def page_rows_known(session: AsyncSession, rows: dict[uuid.UUID, Any]) -> Iterator[None]:
+    """While a page is assembled, its rows by record id, with the ``page_columns`` they
+    brought (``known_column``). Only for that span, as ``releases_known``."""
+    outer = session.info.get(_KNOWN_ROWS)
+    session.info[_KNOWN_ROWS] = rows if outer is None else {**outer, **rows}
+    try:
+        yield
+    finally:
+        if outer is None:
+            session.info.pop(_KNOWN_ROWS, None)
+        else:
+            session.info[_KNOWN_ROWS] = outer
+
+
+def known_column(
+    session: AsyncSession, name: str, record_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Any] | None:
+    """The page's ``name`` column for each of these records, or None unless every one of
+    them is on the page being assembled with that column."""
+    rows = session.info.get(_KNOWN_ROWS)
+    if rows is None:
+        return None
+    found: dict[uuid.UUID, Any] = {}
+    for record_id in record_ids:
+        row = rows.get(record_id)
+        if row is None or name not in row._fields:
+            return None
+        found[record_id] = getattr(row, name)
+    return found
 
 
 async def releases_for(

@@ -51,6 +51,7 @@ from ocpo_coord.records.pagination import Assembler, Cursor, Page, after_cursor,
 from ocpo_coord.records.repository import (
     counted_ids,
     is_listing,
+    page_rows_known,
     parsed_releases,
     releases_column,
     releases_known,
@@ -523,6 +524,6 @@ async def assembled_page(
     )
     pairs = [(row[0], row[1]) for row in page.items]
     known = {row[1].id: parsed_releases(row[1].id, row.releases) for row in page.items}
-    with releases_known(session, known):
+    with releases_known(session, known), page_rows_known(session, {row[1].id: row for row in page.items}):
         items = await assemble(session, pairs)
     return dataclasses.replace(page, items=items)
