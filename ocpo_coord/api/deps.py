@@ -12,7 +12,7 @@ from ocpo_coord.api.middleware import accept_request_id, is_file_upload
 from ocpo_coord.audit.reads import discard_reads, flush_reads
 from ocpo_coord.audit.service import serialize_writes
 from ocpo_coord.auth.caller import load_caller
-from ocpo_coord.auth.tokens import login_from_claims, verify_token
+from ocpo_coord.auth.tokens import login_from_claims, verified_tokens, verify_token
 from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
 from ocpo_coord.exceptions import Unauthenticated
@@ -79,11 +79,15 @@ async def get_actor(
         raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
     # The application's own settings when it was built with some (tests, embedding).
     settings = getattr(request.app, "settings", None) or get_settings()
-    if settings.oidc_issuer or settings.jwks_url:
-        # Fetching the provider's keys (rarely: they are cached) must not stall the event loop.
-        claims = await run_in_threadpool(verify_token, settings, credentials.credentials)
-    else:
-        claims = verify_token(settings, credentials.credentials)
+    token = credentials.credentials
+    claims = verified_tokens.get(settings, token)
+    if claims is None:
+        if settings.oidc_issuer or settings.jwks_url:
+            # Fetching the provider's keys (rarely: they are cached) must not stall the event loop.
+            claims = await run_in_threadpool(verify_token, settings, token)
+        else:
+            claims = verify_token(settings, token)
+        verified_tokens.keep(settings, token, claims)
     now = utcnow()  # the request's one instant, fixed before its caller's scopes are read
     principal = await load_caller(session, login_from_claims(claims, settings.jwt_user_claim), now)
     bind_login(principal.login)  # for the request's access log line

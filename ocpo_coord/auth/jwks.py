@@ -52,6 +52,9 @@ class JwksKeys:
         self._fetched_at: float | None = None
         self._attempted_at: float | None = None
         self._unknown_at: float | None = None
+        # Goes up each time the keys are fetched: what was verified with an older set
+        # is verified again (``tokens.VerifiedTokens``), as a withdrawn key must fail.
+        self.generation = 0
 
     @property
     def source(self) -> str:
@@ -65,6 +68,7 @@ class JwksKeys:
         key_set = PyJWKSet.from_dict(self._fetch(self.jwks_uri()))
         self._keys = {str(k.key_id): k for k in key_set.keys if k.key_id}
         self._fetched_at = self._clock()
+        self.generation += 1
 
     def _due(self, kid: str, now: float) -> bool:
         if self._fetched_at is None or now - self._fetched_at >= self.ttl:

@@ -34,6 +34,7 @@ from ocpo_coord.evidence.gql import EvidenceMutation
 from ocpo_coord.exceptions import OcpoError
 from ocpo_coord.gql.common import camel
 from ocpo_coord.gql.context import get_context
+from ocpo_coord.gql.execution import LeanExecutionContext
 from ocpo_coord.gql.node import NodeQuery
 from ocpo_coord.gql.refusals import AuditRefusals
 from ocpo_coord.handover.gql import HandoverMutation, HandoverQuery
@@ -144,6 +145,7 @@ def build_schema(*, introspection: bool = True, serving: bool = True) -> strawbe
         mutation=Mutation,
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
+        execution_context_class=LeanExecutionContext,
     )
     _drop_object_defaults(built)
     return built

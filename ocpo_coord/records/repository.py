@@ -214,6 +214,7 @@ def releases_known(session: AsyncSession, known: dict[uuid.UUID, list[Release]])
 
 
 _KNOWN_ROWS = "records.known_rows"
+_ABSENT = object()
 
 
 @contextmanager
@@ -242,9 +243,12 @@ def known_column(
     found: dict[uuid.UUID, Any] = {}
     for record_id in record_ids:
         row = rows.get(record_id)
-        if row is None or name not in row._fields:
+        if row is None:
             return None
-        found[record_id] = getattr(row, name)
+        value = row._mapping.get(name, _ABSENT)
+        if value is _ABSENT:
+            return None
+        found[record_id] = value
     return found
 
 
