@@ -69,10 +69,32 @@ def _plan(field_type: GraphQLOutputType) -> Callable[[Any], Any] | None:
     return complete_list
 
 
+# A field's short path: its resolver and how to complete its value.
+_Short = tuple[Callable[..., Any], Callable[[Any], Any]]
+
+
 class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    # Per field definition: how to complete it directly, or None for the executor's path.
-    # The definition is kept beside its plan, so that its id is never another's.
-    _plans: dict[int, tuple[Any, Callable[[Any], Any] | None]] = {}
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Per parent type and field node of this operation: the field's short path, or
+        # None. Made once per operation (a page asks each field fifty times); keyed by
+        # identity, as the objects live as long as the operation does.
+        self._short: dict[tuple[int, int], _Short | None] = {}
+
+    def _short_path(self, parent_type: GraphQLObjectType, node: Any) -> _Short | None:
+        # strawberry always brings a middleware manager; it wraps resolvers only when an
+        # extension resolves fields itself.
+        manager = self.middleware_manager
+        if (manager is not None and manager.middlewares) or node.arguments or node.directives:
+            return None
+        field = self.schema.get_field(parent_type, node.name.value)
+        if field is None or field.args or field.resolve is None:
+            return None
+        # strawberry marks the resolver of a field that only reads an attribute.
+        if not getattr(field.resolve, "_is_default", False):
+            return None
+        plan = _plan(field.type)
+        return None if plan is None else (field.resolve, plan)
 
     def execute_field(
         self,
@@ -82,25 +104,19 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         path: Any,
         position_context: Any,
     ) -> Any:
-        # strawberry always brings a middleware manager; it wraps resolvers only when an
-        # extension resolves fields itself.
-        manager = self.middleware_manager
-        if len(field_details_list) == 1 and (manager is None or not manager.middlewares):
+        if len(field_details_list) == 1:
             node = field_details_list[0].node
-            if not node.arguments and not node.directives:
-                field = self.schema.get_field(parent_type, node.name.value)
-                resolve = field.resolve if field is not None else None
-                # strawberry marks the resolver of a field that only reads an attribute.
-                if resolve is not None and getattr(resolve, "_is_default", False) and not field.args:  # type: ignore[union-attr]
-                    kept = LeanExecutionContext._plans.get(id(field))
-                    if kept is None or kept[0] is not field:
-                        kept = LeanExecutionContext._plans[id(field)] = (field, _plan(field.type))  # type: ignore[union-attr]
-                    plan = kept[1]
-                    if plan is not None:
-                        try:
-                            answer = plan(resolve(source, None))
-                        except Exception:  # the executor's path raises and reports it
-                            answer = _SLOW
-                        if answer is not _SLOW:
-                            return answer
+            key = (id(parent_type), id(node))
+            try:
+                short = self._short[key]
+            except KeyError:
+                short = self._short[key] = self._short_path(parent_type, node)
+            if short is not None:
+                resolve, plan = short
+                try:
+                    answer = plan(resolve(source, None))
+                except Exception:  # the executor's path raises and reports it
+                    answer = _SLOW
+                if answer is not _SLOW:
+                    return answer
         return super().execute_field(parent_type, source, field_details_list, path, position_context)

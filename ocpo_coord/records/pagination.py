@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast, overload
 
 import orjson
 from sqlalchemy import BindParameter, ColumnElement, Row, Select, bindparam, func, literal, select, tuple_
@@ -122,10 +122,32 @@ def _valued(column: Any, value: Any) -> ColumnElement[Any]:
 RECORD_ORDER = Order(col(Record.created_at), col(Record.id))
 
 
+class Cursors(Sequence[str]):
+    """The cursors of a page's rows, each encoded only when asked for: a REST page sends
+    one (its last), a GraphQL connection those of the edges it shows."""
+
+    def __init__(self, keys: list[Cursor]) -> None:
+        self._keys = keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [key.encode() for key in self._keys[index]]
+        return self._keys[index].encode()
+
+
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
     items: list[T]
-    end_cursors: list[str]
+    end_cursors: Sequence[str]
     has_next_page: bool
     total_count: int
     total_count_capped: bool

@@ -47,7 +47,7 @@ from ocpo_coord.auth.principal import Principal
 from ocpo_coord.db import among, execute
 from ocpo_coord.models import Record, RecordReach
 from ocpo_coord.models.enums import RecordKind
-from ocpo_coord.records.pagination import Assembler, Cursor, Page, after_cursor, check_page_size
+from ocpo_coord.records.pagination import Assembler, Cursor, Cursors, Page, after_cursor, check_page_size
 from ocpo_coord.records.repository import (
     counted_ids,
     is_listing,
@@ -476,7 +476,7 @@ async def fetch_record_page(
         )
     has_next = len(rows) > first
     rows = rows[:first]
-    cursors = [Cursor(_record_of(row).created_at, _record_of(row).id).encode() for row in rows]
+    cursors = Cursors([Cursor(record.created_at, record.id) for record in map(_record_of, rows)])
     if after is None and not has_next:
         total, capped = len(rows), False  # the whole visible set is on this page
     elif not count:
