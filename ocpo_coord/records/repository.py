@@ -6,7 +6,7 @@ import uuid
 import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
@@ -198,38 +198,37 @@ def parsed_releases(record_id: uuid.UUID, text: str | None) -> list[Release]:
 
 
 @contextmanager
-def releases_known(session: AsyncSession, known: dict[uuid.UUID, list[Release]]) -> Iterator[None]:
-    """While a page is assembled, ``releases_for`` answers its records' releases from
-    what the page's statement brought. Only for that span: assembling writes nothing,
-    and after it the session may change releases, which these would not show."""
-    outer = session.info.get(_KNOWN_RELEASES)
-    session.info[_KNOWN_RELEASES] = known if outer is None else {**outer, **known}
+def _known_while(session: AsyncSession, key: str, known: dict[uuid.UUID, Any]) -> Iterator[None]:
+    """``known`` in the session under ``key`` for the span only, merged over an outer
+    span's (a nested page assembled inside another)."""
+    outer = session.info.get(key)
+    session.info[key] = known if outer is None else {**outer, **known}
     try:
         yield
     finally:
         if outer is None:
-            session.info.pop(_KNOWN_RELEASES, None)
+            session.info.pop(key, None)
         else:
-            session.info[_KNOWN_RELEASES] = outer
+            session.info[key] = outer
+
+
+def releases_known(
+    session: AsyncSession, known: dict[uuid.UUID, list[Release]]
+) -> AbstractContextManager[None]:
+    """While a page is assembled, ``releases_for`` answers its records' releases from
+    what the page's statement brought. Only for that span: assembling writes nothing,
+    and after it the session may change releases, which these would not show."""
+    return _known_while(session, _KNOWN_RELEASES, known)
 
 
 _KNOWN_ROWS = "records.known_rows"
 _ABSENT = object()
 
 
-@contextmanager
-def page_rows_known(session: AsyncSession, rows: dict[uuid.UUID, Any]) -> Iterator[None]:
+def page_rows_known(session: AsyncSession, rows: dict[uuid.UUID, Any]) -> AbstractContextManager[None]:
     """While a page is assembled, its rows by record id, with the ``page_columns`` they
     brought (``known_column``). Only for that span, as ``releases_known``."""
-    outer = session.info.get(_KNOWN_ROWS)
-    session.info[_KNOWN_ROWS] = rows if outer is None else {**outer, **rows}
-    try:
-        yield
-    finally:
-        if outer is None:
-            session.info.pop(_KNOWN_ROWS, None)
-        else:
-            session.info[_KNOWN_ROWS] = outer
+    return _known_while(session, _KNOWN_ROWS, rows)
 
 
 def known_column(
