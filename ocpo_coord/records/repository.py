@@ -244,7 +244,7 @@ def known_column(
         row = rows.get(record_id)
         if row is None:
             return None
-        value = row._mapping.get(name, _ABSENT)
+        value = getattr(row, name, _ABSENT)
         if value is _ABSENT:
             return None
         found[record_id] = value

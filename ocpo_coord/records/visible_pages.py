@@ -258,12 +258,9 @@ async def _candidate_batches(
         batch = min(batch * 4, _MAX_BATCH)
 
 
-def _record_of(row: Any) -> Record:
-    return next(part for part in row if isinstance(part, Record))
-
-
 def _sorted_page(rows: list[Any]) -> list[Any]:
-    return sorted(rows, key=lambda row: (_record_of(row).created_at, _record_of(row).id), reverse=True)
+    # Every page's rows are a listing statement's: the kind's row, then its record.
+    return sorted(rows, key=lambda row: (row[1].created_at, row[1].id), reverse=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -476,7 +473,7 @@ async def fetch_record_page(
         )
     has_next = len(rows) > first
     rows = rows[:first]
-    cursors = Cursors([Cursor(record.created_at, record.id) for record in map(_record_of, rows)])
+    cursors = Cursors([Cursor(row[1].created_at, row[1].id) for row in rows])
     if after is None and not has_next:
         total, capped = len(rows), False  # the whole visible set is on this page
     elif not count:
