@@ -72,12 +72,13 @@ def make_sync_engine(url: str) -> Engine:
 
 def make_async_engine(url: str) -> AsyncEngine:
     target = async_url(url)
-    if make_url(target).get_backend_name() != "postgresql":
+    if make_url(target).get_backend_name() == "postgresql":
+        # See ``pg_driver``: statements converted once, connections pinged after idling.
+        engine = create_async_engine(target, connect_args={"cursor_factory": pg_driver.KeptConversionCursor})
+        pg_driver.ping_when_idle(engine.sync_engine)
+    else:
         engine = create_async_engine(target, pool_pre_ping=True)
-        _configure(engine.sync_engine)
-        return engine
-    engine = create_async_engine(target, connect_args={"cursor_factory": pg_driver.KeptConversionCursor})
-    pg_driver.ping_when_idle(engine.sync_engine)
+    _configure(engine.sync_engine)
     return engine
 
 

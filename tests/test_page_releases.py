@@ -6,6 +6,8 @@ give every record the same releasable-to, sharing groups and named readers' effe
 for every kind and reader, on both databases.
 """
 
+from typing import NamedTuple
+
 import httpx
 import pytest
 from sqlalchemy import event
@@ -13,8 +15,13 @@ from sqlmodel import select
 
 from ocpo_coord.db import make_async_engine, sessionmaker_for
 from ocpo_coord.models import RecordRelease
-from ocpo_coord.records.repository import Release, releases_for, releases_known
+from ocpo_coord.records.repository import Release, page_rows_known, releases_for
 from tests.conftest import auth
+
+
+class PageRow(NamedTuple):
+    releases: str | None
+
 
 KINDS = ["intel-items", "cases", "tasks", "entities"]
 READERS = ["unmik.analyst", "kfor.j2"]
@@ -71,11 +78,13 @@ async def test_releases_known_to_a_page_cost_no_query_and_only_while_it_is_built
             assert len(ids) == 3
             truth = await releases_for(session, ids)
             known = {i: [Release(i, None, None, None)] for i in ids[:2]}  # visibly not the truth
+            # The page's rows as the page statement brings them: releases as JSON rows.
+            rows = {i: PageRow(releases="[[null, null, null]]") for i in ids[:2]}
             event.listen(engine.sync_engine, "before_cursor_execute", count)
-            with releases_known(session, known):
+            with page_rows_known(session, rows):
                 assert await releases_for(session, ids[:2]) == known
                 assert statements == []
-                with releases_known(session, {ids[2]: []}):  # a page inside a page
+                with page_rows_known(session, {ids[2]: PageRow(releases=None)}):  # a page inside a page
                     assert await releases_for(session, ids) == {**known, ids[2]: []}
                 assert await releases_for(session, ids[:2]) == known
                 assert statements == []

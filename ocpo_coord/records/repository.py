@@ -6,7 +6,7 @@ import uuid
 import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
@@ -147,7 +147,6 @@ async def user_ids_by_login(session: AsyncSession, logins: Iterable[str]) -> dic
     return dict(rows)
 
 
-_KNOWN_RELEASES = "records.known_releases"
 _RELEASE_RECORD = col(RecordRelease.record_id)
 _RELEASE_TARGETS = (
     col(RecordRelease.agency_id),
@@ -159,7 +158,7 @@ _RELEASE_TARGETS = (
 def releases_column() -> Any:
     """A record's releases (agency, sharing group, user) as one ``json_rows`` column of
     a statement over ``record``: a list page brings them with its rows, a round trip
-    fewer (see ``releases_known``)."""
+    fewer (see ``page_rows_known``)."""
     return (
         select(json_rows(*_RELEASE_TARGETS))
         .where(col(Record.id) == _RELEASE_RECORD)
@@ -197,38 +196,26 @@ def parsed_releases(record_id: uuid.UUID, text: str | None) -> list[Release]:
     ]
 
 
-@contextmanager
-def _known_while(session: AsyncSession, key: str, known: dict[uuid.UUID, Any]) -> Iterator[None]:
-    """``known`` in the session under ``key`` for the span only, merged over an outer
-    span's (a nested page assembled inside another)."""
-    outer = session.info.get(key)
-    session.info[key] = known if outer is None else {**outer, **known}
-    try:
-        yield
-    finally:
-        if outer is None:
-            session.info.pop(key, None)
-        else:
-            session.info[key] = outer
-
-
-def releases_known(
-    session: AsyncSession, known: dict[uuid.UUID, list[Release]]
-) -> AbstractContextManager[None]:
-    """While a page is assembled, ``releases_for`` answers its records' releases from
-    what the page's statement brought. Only for that span: assembling writes nothing,
-    and after it the session may change releases, which these would not show."""
-    return _known_while(session, _KNOWN_RELEASES, known)
-
-
 _KNOWN_ROWS = "records.known_rows"
 _ABSENT = object()
 
 
-def page_rows_known(session: AsyncSession, rows: dict[uuid.UUID, Any]) -> AbstractContextManager[None]:
-    """While a page is assembled, its rows by record id, with the ``page_columns`` they
-    brought (``known_column``). Only for that span, as ``releases_known``."""
-    return _known_while(session, _KNOWN_ROWS, rows)
+@contextmanager
+def page_rows_known(session: AsyncSession, rows: dict[uuid.UUID, Any]) -> Iterator[None]:
+    """While a page is assembled, its rows by record id, with the columns they brought
+    beside the kind's row and record (``releases_column``, a kind's ``page_columns``):
+    ``releases_for`` and the kinds' lookups answer from them (``known_column``) instead
+    of asking. Only for that span: assembling writes nothing, and after it the session
+    may change what these rows show. A page assembled inside another adds its rows."""
+    outer = session.info.get(_KNOWN_ROWS)
+    session.info[_KNOWN_ROWS] = rows if outer is None else {**outer, **rows}
+    try:
+        yield
+    finally:
+        if outer is None:
+            session.info.pop(_KNOWN_ROWS, None)
+        else:
+            session.info[_KNOWN_ROWS] = outer
 
 
 def known_column(
@@ -258,10 +245,10 @@ async def releases_for(
     grouped: dict[uuid.UUID, list[Release]] = defaultdict(list)
     if not wanted:
         return grouped
-    known: dict[uuid.UUID, list[Release]] | None = session.info.get(_KNOWN_RELEASES)
-    if known is not None and all(i in known for i in wanted):
-        for record_id in wanted:
-            grouped[record_id] = known[record_id]
+    known = known_column(session, "releases", wanted)
+    if known is not None:
+        for record_id, text in known.items():
+            grouped[record_id] = parsed_releases(record_id, text)
         return grouped
     columns = (_RELEASE_RECORD, *_RELEASE_TARGETS)
     statement = select(*columns).where(among(session, _RELEASE_RECORD, wanted))

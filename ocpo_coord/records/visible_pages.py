@@ -52,9 +52,7 @@ from ocpo_coord.records.repository import (
     counted_ids,
     is_listing,
     page_rows_known,
-    parsed_releases,
     releases_column,
-    releases_known,
 )
 from ocpo_coord.sharing.scopes import Held, Scope, ScopeKind, held_scopes
 from ocpo_coord.sharing.visibility import at_instant
@@ -461,7 +459,7 @@ async def fetch_record_page(
         return Page([], [], False, 0, False)
     instant = at_instant(now)
     if filtered:
-        # The rows come with their releases, which every page shows (``releases_known``).
+        # The rows come with their releases, which every page shows (``page_rows_known``).
         page = page_statement(
             statement.add_columns(releases_column()), held, kind, after=after, limit=first + 1
         )
@@ -520,7 +518,6 @@ async def assembled_page(
         count=count,
     )
     pairs = [(row[0], row[1]) for row in page.items]
-    known = {row[1].id: parsed_releases(row[1].id, row.releases) for row in page.items}
-    with releases_known(session, known), page_rows_known(session, {row[1].id: row for row in page.items}):
+    with page_rows_known(session, {row[1].id: row for row in page.items}):
         items = await assemble(session, pairs)
     return dataclasses.replace(page, items=items)
