@@ -280,3 +280,88 @@ async def test_an_append_that_waited_for_the_lock_chains_to_the_entry_committed_
     report = verify_database(engine)
     assert report.ok, report.problem
     assert report.head == later.hash
+
+
+# PostgreSQL stores UUIDs and timestamps as values, not as text in some layout.
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "upper(actor_id)",  # the same UUID in capitals
+        # hyphenated, as another writer might keep it
+        "lower(substr(actor_id, 1, 8) || '-' || substr(actor_id, 9, 4) || '-' || substr(actor_id, 13, 4)"
+        " || '-' || substr(actor_id, 17, 4) || '-' || substr(actor_id, 21))",
+    ],
+)
+@sqlite_only
+def test_sqlite_uuids_in_another_layout_still_verify(engine: Engine, stored: str) -> None:
+    """SQLite keeps a UUID as text; the walk hyphenates the usual 32 digits itself and
+    must read any other text of the same UUID as the model does."""
+    with engine.begin() as conn:
+        _drop_guards(conn)
+        before = (
+            conn.execute(text("SELECT actor_id FROM audit_event WHERE actor_id IS NOT NULL")).scalars().all()
+        )
+        conn.execute(text(f"UPDATE audit_event SET actor_id = {stored} WHERE actor_id IS NOT NULL"))
+        after = (
+            conn.execute(text("SELECT actor_id FROM audit_event WHERE actor_id IS NOT NULL")).scalars().all()
+        )
+    assert after != before
+    assert len(after) > 10
+    report = verify_database(engine)
+    assert report.ok, report.problem
+
+
+@sqlite_only
+def test_sqlite_a_changed_uuid_digit_is_named(engine: Engine) -> None:
+    with engine.begin() as conn:
+        _drop_guards(conn)
+        target = _seqs(conn)[7]
+        stored = conn.execute(
+            text("SELECT agency_id FROM audit_event WHERE seq = :s"), {"s": target}
+        ).scalar_one()
+        forged = ("0" if stored[-1] != "0" else "1") + stored[1:]
+        conn.execute(text("UPDATE audit_event SET agency_id = :v WHERE seq = :s"), {"v": forged, "s": target})
+    report = verify_database(engine)
+    assert report.bad_seq == target
+    assert "changed" in report.problem
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        "substr(at, 1, 19)",  # no fraction: the same instant when the fraction was zero
+        "substr(at, 1, 10) || 'T' || substr(at, 12)",  # ISO's 'T'
+    ],
+)
+@sqlite_only
+def test_sqlite_times_in_another_layout_still_verify(engine: Engine, db_url: str, layout: str) -> None:
+    """The walk turns SQLite's usual timestamp text into the canonical text in SQL; any
+    other text of the same instant is read as the model reads it."""
+    asyncio.run(_record_at(db_url, datetime(2026, 11, 24, 8, 0, 0, tzinfo=UTC)))
+    with engine.begin() as conn:
+        _drop_guards(conn)
+        target = int(
+            conn.execute(text("SELECT seq FROM audit_event WHERE action = 'test.time'")).scalar_one()
+        )
+        conn.execute(text(f"UPDATE audit_event SET at = {layout} WHERE seq = :s"), {"s": target})
+        stored = conn.execute(text("SELECT at FROM audit_event WHERE seq = :s"), {"s": target}).scalar_one()
+    assert stored != "2026-11-24 08:00:00.000000"
+    report = verify_database(engine)
+    assert report.ok, report.problem
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE audit_event SET at = '2026-11-24 08:00:01' WHERE seq = :s"), {"s": target})
+    assert verify_database(engine).bad_seq == target
+
+
+async def _record_at(db_url: str, at: datetime) -> None:
+    async_engine = make_async_engine(db_url)
+    try:
+        async with sessionmaker_for(async_engine)() as session:
+            actor = Actor(principal=await load_principal(session, "unmik.analyst"), now=at)
+            await record_event(session, actor=actor, action="test.time")
+            await session.commit()
+    finally:
+        await async_engine.dispose()

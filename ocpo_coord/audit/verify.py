@@ -5,7 +5,8 @@ entry breaks the link from the entry after it to the one before. The chain is
 read in ``seq`` order as a stream, so memory does not grow with the log.
 """
 
-from collections.abc import Generator, Iterable, Iterator
+import uuid
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -70,35 +71,51 @@ def _walk(links: Iterable[_Link]) -> ChainReport:
 _JSON_COLUMNS = frozenset({"before", "after"})
 
 
-# ``at`` as ``canonical._utc_text`` writes it, made by PostgreSQL: formatting a datetime
-# per entry in Python cost a quarter of the walk. ``to_char`` pads years below 1000 to
-# four digits where strftime does not; the few such entries come as timestamps too.
-_AT_TEXT = """CASE WHEN at >= '1000-01-01 00:00:00+00'
-    THEN to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') END"""
-_AT_EARLY = "CASE WHEN at < '1000-01-01 00:00:00+00' THEN at END"
+# ``at`` as ``canonical._utc_text`` writes it, made by the database: formatting a
+# datetime per entry in Python cost a quarter of the walk. Years below 1000 (strftime's
+# padding differs by platform) and, on SQLite, any text not in the layout SQLAlchemy
+# writes come as timestamps instead (``_AT_EARLY``), read as before.
+_SQLITE_AT_LAYOUT = (
+    "at GLOB '[1-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] "
+    "[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]'"
+)
+_AT_TEXT = {
+    # ``to_char`` pads years below 1000 to four digits where strftime does not.
+    "postgresql": """CASE WHEN at >= '1000-01-01 00:00:00+00'
+    THEN to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') END""",
+    # SQLite keeps UTC as 'YYYY-MM-DD HH:MM:SS.ffffff': the canonical text but for two
+    # characters.
+    "sqlite": f"CASE WHEN {_SQLITE_AT_LAYOUT} THEN substr(at, 1, 10) || 'T' || substr(at, 12) || 'Z' END",
+}
+_AT_EARLY = {
+    "postgresql": "CASE WHEN at < '1000-01-01 00:00:00+00' THEN at END",
+    "sqlite": f"CASE WHEN NOT {_SQLITE_AT_LAYOUT} THEN at END",
+}
 
 
 def _chain_select(dialect: str) -> Select[Any]:
-    """seq, prev_hash, hash, the ``HASHED_COLUMNS`` in their order, then ``record_ids``;
-    on PostgreSQL, then ``at`` as a timestamp where it is not given as text.
+    """seq, prev_hash, hash, the ``HASHED_COLUMNS`` in their order, ``record_ids``, then
+    ``at`` as a timestamp where it is not given as text.
 
     JSON columns come as their stored text, parsed once here rather than by the
-    driver's slower parser. On PostgreSQL, UUIDs and ``at`` come as text too: their
-    text is the canonical one, and building objects would cost more than the hashing.
+    driver's slower parser. ``at`` comes as its canonical text, made by the database,
+    and so do UUIDs on PostgreSQL; SQLite's 32 hex digits are hyphenated by the walk
+    (``_Reading``). Building objects would cost more than the hashing.
     """
     c = AuditEvent.__table__.c  # type: ignore[attr-defined]
-    postgres = dialect == "postgresql"
 
     def as_read(name: str) -> Any:
         column = c[name]
-        if name == "at" and postgres:
-            return literal_column(_AT_TEXT)
-        if name in _JSON_COLUMNS or (postgres and isinstance(column.type, Uuid)):
+        if name == "at" and dialect in _AT_TEXT:
+            return literal_column(_AT_TEXT[dialect])
+        if name in _JSON_COLUMNS:
+            return cast(column, Text)
+        if isinstance(column.type, Uuid) and dialect == "postgresql":
             return cast(column, Text)
         return column
 
     hashed = [as_read(name) for name in HASHED_COLUMNS]
-    early = [literal_column(_AT_EARLY, type_=c.at.type)] if postgres else []
+    early = [literal_column(_AT_EARLY[dialect], type_=c.at.type)] if dialect in _AT_EARLY else []
     return select(c.seq, c.prev_hash, c.hash, *hashed, cast(c.record_ids, Text), *early).order_by(c.seq)
 
 
@@ -106,21 +123,63 @@ def _json(text: str | None) -> tuple[Any, bool]:
     return (None, True) if text is None else read_json(text)
 
 
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """What the walk does to a dialect's driver rows before hashing them."""
+
+    # ``at`` where it comes as a timestamp, read as the model reads it.
+    early_at: Callable[[Any], Any]
+    # UUID columns' stored text to the canonical text, where the database does not.
+    uuid_text: Callable[[str], str] | None = None
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _hyphenated(stored: str) -> str:
+    """SQLite's 32 hex digits as ``str(UUID)`` writes them, at a fifth of the cost of
+    parsing; any other stored text is parsed as the model would."""
+    if len(stored) != 32:
+        return str(uuid.UUID(stored))
+    hexits = stored.lower()
+    # Digits that are not hex give text no entry was hashed with: the entry is named.
+    return f"{hexits[:8]}-{hexits[8:12]}-{hexits[12:16]}-{hexits[16:20]}-{hexits[20:]}"
+
+
+def _reading(conn: Connection) -> _Reading:
+    if conn.dialect.name != "sqlite":
+        return _Reading(_same)
+    column = AuditEvent.__table__.c.at  # type: ignore[attr-defined]
+    process = column.type._cached_result_processor(conn.dialect, None)
+    return _Reading(process or _same, _hyphenated)
+
+
 _JSON_AT = tuple(i for i, name in enumerate(HASHED_COLUMNS) if name in _JSON_COLUMNS)
+_UUID_AT = tuple(
+    i
+    for i, name in enumerate(HASHED_COLUMNS)
+    if isinstance(AuditEvent.__table__.c[name].type, Uuid)  # type: ignore[attr-defined]
+)
 _AT = HASHED_COLUMNS.index("at")
 _RECORD_IDS = 3 + len(HASHED_COLUMNS)
 
 
-def _links(rows: Iterable[Any]) -> Iterator[_Link]:
+def _links(rows: Iterable[Any], reading: _Reading) -> Iterator[_Link]:
     """Rows of ``_chain_select`` as links, with the fields ``hashed_fields`` gives.
 
     The other columns are text, UUIDs and a timestamp, all plain: the fields are plain
     when the JSON columns are.
     """
+    uuid_text = reading.uuid_text
+    uuids = _UUID_AT if uuid_text is not None else ()
     for row in rows:
         values = list(row[3:_RECORD_IDS])
         if values[_AT] is None:
-            values[_AT] = row[_RECORD_IDS + 1]
+            values[_AT] = reading.early_at(row[_RECORD_IDS + 1])
+        for i in uuids:
+            if values[i] is not None:
+                values[i] = uuid_text(values[i])  # type: ignore[misc]
         plain = True
         for i in _JSON_AT:
             values[i], plain_value = _json(values[i])
@@ -133,48 +192,58 @@ def _links(rows: Iterable[Any]) -> Iterator[_Link]:
         yield row[0], row[1], row[2], fields, plain and plain_names
 
 
-def _postgres_rows(
+def _driver_rows(
     conn: Connection, statement: Select[Any], batch: int
 ) -> Generator[tuple[Any, ...], None, None]:
-    """The driver's own server-side cursor, one round trip per ``batch`` rows: the
-    rows go to the walk as the driver's tuples, with no result processing.
+    """The driver's own cursor (server-side on PostgreSQL, one round trip per ``batch``
+    rows): the rows go to the walk as the driver's tuples, with no result processing.
 
-    The next batch is fetched by a thread while the walk hashes this one. The driver
-    waits for the server without holding the GIL, so the database producing rows and
-    the walk hashing them overlap instead of taking turns. Only one thread uses the
-    cursor at a time: the walk touches only rows already fetched.
+    On PostgreSQL the next batch is fetched by a thread while the walk hashes this one:
+    the driver waits for the server without holding the GIL, so the server producing
+    rows and the walk hashing them overlap instead of taking turns. Only one thread
+    uses the cursor at a time: the walk touches only rows already fetched. SQLite's
+    driver gives up the GIL for every row it steps, and would then wait for it once
+    per row behind the walk: its rows are read in the walk's own thread.
     """
     sql = str(statement.compile(dialect=conn.dialect))
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    # The executor is left (waiting for any fetch under way) before the cursor closes.
-    with driver.cursor(name="audit_verify") as cursor, ThreadPoolExecutor(max_workers=1) as ahead:
-        cursor.execute(sql)
-        pending = ahead.submit(cursor.fetchmany, batch)
-        while rows := pending.result():
-            pending = ahead.submit(cursor.fetchmany, batch)
-            yield from rows
-
-
-def _verify_postgres(conn: Connection, batch: int) -> ChainReport:
-    rows = _postgres_rows(conn, _chain_select("postgresql"), batch)
+    driver: Any = conn.connection.driver_connection
+    postgres = conn.dialect.name == "postgresql"
+    cursor = driver.cursor(name="audit_verify") if postgres else driver.cursor()
     try:
-        return _walk(_links(rows))
+        cursor.execute(sql)
+        if not postgres:
+            while rows := cursor.fetchmany(batch):
+                yield from rows
+            return
+        # The executor is left (waiting for any fetch under way) before the cursor closes.
+        with ThreadPoolExecutor(max_workers=1) as ahead:
+            pending = ahead.submit(cursor.fetchmany, batch)
+            while rows := pending.result():
+                pending = ahead.submit(cursor.fetchmany, batch)
+                yield from rows
     finally:
-        # A broken chain stops the walk early: release the server-side cursor.
+        cursor.close()
+
+
+def _verify_driver(conn: Connection, batch: int) -> ChainReport:
+    rows = _driver_rows(conn, _chain_select(conn.dialect.name), batch)
+    try:
+        return _walk(_links(rows, _reading(conn)))
+    finally:
+        # A broken chain stops the walk early: release the cursor.
         rows.close()
 
 
 def _verify_other(conn: Connection, batch: int) -> ChainReport:
     rows = conn.execution_options(yield_per=batch).execute(_chain_select(conn.dialect.name))
     try:
-        return _walk(_links(rows))
+        return _walk(_links(rows, _Reading(_same)))
     finally:
         rows.close()
 
 
 def verify_database(engine: Engine, *, batch: int = 5000) -> ChainReport:
     with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            return _verify_postgres(conn, batch)
+        if conn.dialect.name in _AT_TEXT:
+            return _verify_driver(conn, batch)
         return _verify_other(conn, batch)
