@@ -1,20 +1,25 @@
-"""A short path through graphql-core's executor for the commonest field of all.
+"""A short path through graphql-core's executor for the commonest fields of all.
 
 Most fields of a page are plain attributes of a scalar or enum type, or lists of them:
 an item's id, title and dates, its markings' agencies and levels, its linked cases.
 For each of them graphql-core builds a resolve-info object, asks strawberry's resolver
 for the attribute, and walks the type (non-null, list, leaf) one call at a time: about
 5 us a field, and a fifty-row page has about 850 of them (4 ms, a quarter of a
-GraphQL page on this service's profile).
+GraphQL page on this service's profile). An object whose selected fields are all such
+attributes (an item's markings; an edge, with its cursor and its node) costs as much
+again for the object itself.
 
 Here such a field is answered directly: the attribute is read as strawberry's own
 basic resolver reads it, and each value is coerced by the type's own
-``coerce_output_value``, which is what the executor would end with. Anything else takes
-graphql-core's path unchanged: fields with a resolver, arguments, directives or
-middleware, objects, abstract types, and any value the short path would have to report
-as an error (a null where the type forbids it, a value the type refuses, an attribute
-that is missing), so that every error is raised, located and reported by graphql-core
-itself. ``tests/test_graphql_execution.py`` runs every example operation both ways and
+``coerce_output_value``, which is what the executor would end with; an object becomes
+the dictionary of its selected fields, in the executor's order, after the type's own
+``is_type_of`` check. Anything else takes graphql-core's path unchanged: fields with a
+resolver, arguments, directives, deferral or middleware, interfaces and unions, objects
+with any such field, and any value the short path would have to report as an error (a
+null where the type forbids it, a value the type refuses, an attribute that is
+missing, an object of another type). Such an object or list is answered again from the
+start by graphql-core, which raises, locates and reports every error itself, once.
+``tests/test_graphql_execution.py`` runs every example operation both ways and
 compares the answers.
 """
 
@@ -30,6 +35,7 @@ from graphql import (
     Undefined,
     is_leaf_type,
 )
+from graphql.execution.collect_fields import FieldDetailsList
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 # What the short path could not answer: graphql-core's path answers instead.
@@ -43,45 +49,46 @@ def _leaf(value: Any, leaf: GraphQLLeafType, nullable: bool) -> Any:
     return _SLOW if coerced is None or coerced is Undefined else coerced
 
 
-def _plan(field_type: GraphQLOutputType) -> Callable[[Any], Any] | None:
-    """How to complete a value of this type directly, if it is a leaf or a list of them."""
-    nullable = not isinstance(field_type, GraphQLNonNull)
-    inner = field_type if nullable else field_type.of_type  # type: ignore[union-attr]
-    if is_leaf_type(inner):
-        leaf: GraphQLLeafType = inner
-        return lambda value: _leaf(value, leaf, nullable)
-    if not isinstance(inner, GraphQLList):
-        return None
-    item = inner.of_type
-    items_nullable = not isinstance(item, GraphQLNonNull)
-    item_leaf = item if items_nullable else item.of_type
-    if not is_leaf_type(item_leaf):
-        return None
+def _listed(complete: Callable[[Any], Any], nullable: bool) -> Callable[[Any], Any]:
+    """A list of values each completed by ``complete``: all of them, or none."""
 
     def complete_list(value: Any) -> Any:
         if value is None:
             return None if nullable else _SLOW
         if not isinstance(value, list | tuple):
             return _SLOW
-        completed = [_leaf(v, item_leaf, items_nullable) for v in value]
+        completed = [complete(v) for v in value]
         return _SLOW if any(c is _SLOW for c in completed) else completed
 
     return complete_list
 
 
+def _nullable(complete: Callable[[Any], Any], nullable: bool) -> Callable[[Any], Any]:
+    return lambda value: (None if nullable else _SLOW) if value is None else complete(value)
+
+
 # A field's short path: its resolver and how to complete its value.
 _Short = tuple[Callable[..., Any], Callable[[Any], Any]]
+
+# strawberry's default resolvers and type checks read no resolve info.
+_NO_INFO: Any = None
 
 
 class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Per parent type and field node of this operation: the field's short path, or
-        # None. Made once per operation (a page asks each field fifty times); keyed by
-        # identity, as the objects live as long as the operation does.
-        self._short: dict[tuple[int, int], _Short | None] = {}
+        # Per parent type and field group of this operation: the group (kept, so that
+        # its identity stays its own) and the field's short path, or None. Made once per
+        # operation: the executor hands every item of a list the same group, and a page
+        # asks each field fifty times.
+        self._short: dict[tuple[int, int], tuple[FieldDetailsList, _Short | None]] = {}
 
-    def _short_path(self, parent_type: GraphQLObjectType, node: Any) -> _Short | None:
+    def _short_path(self, parent_type: GraphQLObjectType, details: FieldDetailsList) -> _Short | None:
+        # One node, not deferred, without fragment variables: what the executor would
+        # do is decided by the node and the operation alone.
+        if len(details) != 1 or details[0].defer_usage is not None or details[0].fragment_variable_values:
+            return None
+        node = details[0].node
         # strawberry always brings a middleware manager; it wraps resolvers only when an
         # extension resolves fields itself.
         manager = self.middleware_manager
@@ -93,8 +100,62 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # strawberry marks the resolver of a field that only reads an attribute.
         if not getattr(field.resolve, "_is_default", False):
             return None
-        plan = _plan(field.type)
-        return None if plan is None else (field.resolve, plan)
+        complete = self._completion(field.type, details)
+        return None if complete is None else (field.resolve, complete)
+
+    def _completion(
+        self, field_type: GraphQLOutputType, details: FieldDetailsList
+    ) -> Callable[[Any], Any] | None:
+        """How to complete a value of this type directly: a leaf, an object whose
+        selected fields all have a short path, or a list of either."""
+        nullable = not isinstance(field_type, GraphQLNonNull)
+        inner = field_type if nullable else field_type.of_type  # type: ignore[union-attr]
+        if isinstance(inner, GraphQLList):
+            item = inner.of_type
+            items_nullable = not isinstance(item, GraphQLNonNull)
+            item_inner = item if items_nullable else item.of_type
+            if isinstance(item_inner, GraphQLList):
+                return None
+            complete_item = self._completion(item, details)
+            return None if complete_item is None else _listed(complete_item, nullable)
+        if is_leaf_type(inner):
+            leaf: GraphQLLeafType = inner
+            return lambda value: _leaf(value, leaf, nullable)
+        if isinstance(inner, GraphQLObjectType):
+            complete_object = self._object_completion(inner, details)
+            return None if complete_object is None else _nullable(complete_object, nullable)
+        return None  # interfaces and unions: the executor resolves the type
+
+    def _object_completion(
+        self, object_type: GraphQLObjectType, details: FieldDetailsList
+    ) -> Callable[[Any], Any] | None:
+        """An object's selected fields, each by its own short path, in the executor's
+        order; the executor's path instead if any of them has none."""
+        grouped, deferred, _ = self.collect_subfields(object_type, details)
+        if deferred:
+            return None
+        fields: list[tuple[str, Callable[..., Any], Callable[[Any], Any]]] = []
+        for key, sub_details in grouped.items():
+            short = self._short_path(object_type, sub_details)
+            if short is None:
+                return None
+            fields.append((key, *short))
+        is_type_of = object_type.is_type_of
+
+        def complete_object(value: Any) -> Any:
+            # strawberry's check needs no resolve info; one that does raises, and the
+            # executor asks it properly.
+            if is_type_of is not None and is_type_of(value, _NO_INFO) is not True:
+                return _SLOW
+            answer: dict[str, Any] = {}
+            for key, resolve, complete in fields:
+                completed = complete(resolve(value, _NO_INFO))
+                if completed is _SLOW:
+                    return _SLOW
+                answer[key] = completed
+            return answer
+
+        return complete_object
 
     def execute_field(
         self,
@@ -104,19 +165,21 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         path: Any,
         position_context: Any,
     ) -> Any:
-        if len(field_details_list) == 1:
-            node = field_details_list[0].node
-            key = (id(parent_type), id(node))
+        key = (id(parent_type), id(field_details_list))
+        try:
+            short = self._short[key][1]
+        except KeyError:
+            short = self._short_path(parent_type, field_details_list)
+            self._short[key] = (field_details_list, short)
+        if short is not None:
+            resolve, complete = short
             try:
-                short = self._short[key]
-            except KeyError:
-                short = self._short[key] = self._short_path(parent_type, node)
-            if short is not None:
-                resolve, plan = short
-                try:
-                    answer = plan(resolve(source, None))
-                except Exception:  # the executor's path raises and reports it
-                    answer = _SLOW
-                if answer is not _SLOW:
-                    return answer
+                answer = complete(resolve(source, _NO_INFO))
+            except Exception:  # the executor's path raises and reports it
+                answer = _SLOW
+            # All or nothing: an object or list the short path could not finish is
+            # answered again from the start by the executor, which reports what failed,
+            # once. Reading attributes has no effects, so reading them twice is harmless.
+            if answer is not _SLOW:
+                return answer
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
