@@ -315,14 +315,33 @@ def test_sqlite_uuids_in_another_layout_still_verify(engine: Engine, stored: str
 
 
 @sqlite_only
+def test_sqlite_a_uuid_in_other_digits_still_verifies(engine: Engine) -> None:
+    """32 characters that are not ASCII hex but that the model reads as the same UUID
+    (a full-width digit): read as the model reads them."""
+    with engine.begin() as conn:
+        _drop_guards(conn)
+        seq, stored = next(
+            (int(s), a)
+            for s, a in conn.execute(text("SELECT seq, actor_id FROM audit_event"))
+            if a and a[0].isdigit()
+        )
+        other = chr(0xFF10 + int(stored[0])) + stored[1:]
+        conn.execute(text("UPDATE audit_event SET actor_id = :v WHERE seq = :s"), {"v": other, "s": seq})
+    assert uuid.UUID(other) == uuid.UUID(stored)
+    report = verify_database(engine)
+    assert report.ok, report.problem
+
+
+@sqlite_only
 def test_sqlite_a_changed_uuid_digit_is_named(engine: Engine) -> None:
     with engine.begin() as conn:
         _drop_guards(conn)
-        target = _seqs(conn)[7]
-        stored = conn.execute(
-            text("SELECT agency_id FROM audit_event WHERE seq = :s"), {"s": target}
-        ).scalar_one()
-        forged = ("0" if stored[-1] != "0" else "1") + stored[1:]
+        target, stored = conn.execute(
+            text(
+                "SELECT seq, agency_id FROM audit_event WHERE agency_id IS NOT NULL ORDER BY seq LIMIT 1 OFFSET 7"
+            )
+        ).one()
+        forged = ("0" if stored[0] != "0" else "1") + stored[1:]
         conn.execute(text("UPDATE audit_event SET agency_id = :v WHERE seq = :s"), {"v": forged, "s": target})
     report = verify_database(engine)
     assert report.bad_seq == target

@@ -8,13 +8,17 @@ fragments and directives must answer the same with and without it, for two reade
 errors must be the executor's own; and the short path must actually be taken.
 """
 
+import asyncio
 import enum
+import uuid
 from typing import Any
 
 import httpx
 import pytest
 import strawberry
+from graphql import Undefined
 from graphql.execution.executor import Executor
+from strawberry.permission import BasePermission
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from ocpo_coord.bench.measure import GRAPHQL_PAGE
@@ -223,3 +227,115 @@ def test_objects_answer_whole_or_by_the_executor() -> None:
     assert len(answered.errors) == 4
     assert [(e.message, e.path) for e in answered.errors] == [(e.message, e.path) for e in expected.errors]
     assert any("Expected value of type 'Owner'" in e.message for e in answered.errors)
+
+
+class Refuse(BasePermission):
+    message = "refused"
+    checks = 0
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        Refuse.checks += 1
+        return False
+
+
+class RefuseLater(BasePermission):
+    message = "refused later"
+    checks = 0
+
+    async def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        RefuseLater.checks += 1
+        return False
+
+
+class Oops(Exception):
+    pass
+
+
+@strawberry.type
+class Guarded:
+    open: str
+    # No resolver of their own, but permission classes: strawberry marks their resolvers
+    # default too, and those resolvers run the checks.
+    closed: str | None = strawberry.field(permission_classes=[Refuse])
+    closed_later: uuid.UUID | None = strawberry.field(permission_classes=[RefuseLater])
+    # Values the executor treats otherwise than a plain value: an exception is a field
+    # error, Undefined is null, an awaitable is awaited.
+    failed: str | None
+    undefined: str | None
+    awaited: str | None
+    failed_in_list: list[str | None]
+
+
+@strawberry.type
+class GuardedQuery:
+    @strawberry.field
+    async def guarded(self) -> list[Guarded]:
+        done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        done.set_result("loaded")
+        return [
+            Guarded(
+                open="o",
+                closed="secret",
+                closed_later=uuid.uuid4(),
+                failed=Oops("boom"),  # type: ignore[arg-type]
+                undefined=Undefined,  # type: ignore[arg-type]
+                awaited=done,  # type: ignore[arg-type]
+                failed_in_list=["a", Oops("bad item")],  # type: ignore[list-item]
+            )
+            for _ in range(2)
+        ]
+
+
+async def test_permissions_and_special_values_take_the_executors_path() -> None:
+    """A field with permission classes runs them exactly as the executor does (once,
+    with the real resolve info), and a value the executor would raise, turn to null or
+    await is left to it: the same data and errors both ways."""
+    query = "{ guarded { __typename open closed closedLater failed undefined awaited failedInList } }"
+    answers = []
+    for context in (LeanExecutionContext, StrawberryGraphQLCoreExecutionContext):
+        Refuse.checks = RefuseLater.checks = 0
+        schema = strawberry.Schema(query=GuardedQuery, execution_context_class=context)
+        result = await schema.execute(query)
+        answers.append((result.data, [(e.message, e.path) for e in result.errors or []]))
+        assert (Refuse.checks, RefuseLater.checks) == (2, 2), context
+    (lean, lean_errors), (generic, generic_errors) = answers
+    assert lean == generic
+    assert lean_errors == generic_errors
+    item = {
+        "__typename": "Guarded",
+        "open": "o",
+        "closed": None,
+        "closedLater": None,
+        "failed": None,
+        "undefined": None,
+        "awaited": "loaded",
+        "failedInList": ["a", None],
+    }
+    assert lean == {"guarded": [item, item]}
+    assert sorted(message for message, _ in lean_errors) == sorted(
+        ["refused", "refused later", "boom", "bad item"] * 2
+    )
+
+
+async def test_typename_keeps_the_short_path(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Clients add ``__typename`` to every selection; an object's short path answers it."""
+    query = GRAPHQL_PAGE.replace("edges { cursor node {", "edges { __typename cursor node { __typename")
+    calls = 0
+    original = Executor.execute_field
+
+    def counted(*args: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return original(*args)
+
+    monkeypatch.setattr(Executor, "execute_field", counted)
+    page = await gql(client, "unmik.analyst", query, {"after": None})
+    edges = page["data"]["intelItems"]["edges"]
+    assert edges[0]["__typename"] == "IntelItemEdge"
+    assert edges[0]["node"]["__typename"] == "IntelItem"
+    assert calls <= 6
+    with monkeypatch.context() as patched:
+        _generic(patched)
+        assert await gql(client, "unmik.analyst", query, {"after": None}) == page

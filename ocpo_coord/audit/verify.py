@@ -140,10 +140,12 @@ def _same(value: Any) -> Any:
 def _hyphenated(stored: str) -> str:
     """SQLite's 32 hex digits as ``str(UUID)`` writes them, at a fifth of the cost of
     parsing; any other stored text is parsed as the model would."""
-    if len(stored) != 32:
+    if len(stored) != 32 or not (stored.isascii() and stored.isalnum()):
+        # Hyphens, braces, a prefix, other scripts' digits: what the model reads as
+        # this UUID, the walk does too.
         return str(uuid.UUID(stored))
     hexits = stored.lower()
-    # Digits that are not hex give text no entry was hashed with: the entry is named.
+    # Letters past f give text no entry was hashed with: the entry is named as changed.
     return f"{hexits[:8]}-{hexits[8:12]}-{hexits[12:16]}-{hexits[16:20]}-{hexits[20:]}"
 
 

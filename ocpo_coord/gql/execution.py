@@ -13,17 +13,22 @@ Here such a field is answered directly: the attribute is read as strawberry's ow
 basic resolver reads it, and each value is coerced by the type's own
 ``coerce_output_value``, which is what the executor would end with; an object becomes
 the dictionary of its selected fields, in the executor's order, after the type's own
-``is_type_of`` check. Anything else takes graphql-core's path unchanged: fields with a
-resolver, arguments, directives, deferral or middleware, interfaces and unions, objects
-with any such field, and any value the short path would have to report as an error (a
-null where the type forbids it, a value the type refuses, an attribute that is
-missing, an object of another type). Such an object or list is answered again from the
-start by graphql-core, which raises, locates and reports every error itself, once.
+``is_type_of`` check; its ``__typename`` is the type's name. Anything else takes
+graphql-core's path unchanged: fields with a resolver, permission classes, extensions,
+arguments, directives, deferral or middleware, interfaces and unions, objects with any
+such field, values the executor treats otherwise than a plain value (an exception,
+Undefined, an awaitable), and any value the short path would have to report as an
+error (a null where the type forbids it, a value the type refuses, an attribute that
+is missing, an object of another type). Such an object or list is answered again from
+the start by graphql-core, which raises, locates and reports every error itself, once.
 ``tests/test_graphql_execution.py`` runs every example operation both ways and
 compares the answers.
 """
 
+import inspect
+import uuid
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 
 from graphql import (
@@ -41,15 +46,35 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 # What the short path could not answer: graphql-core's path answers instead.
 _SLOW: Any = object()
 
+# Values that are plainly values. Anything else is first asked whether the executor
+# would treat it otherwise: an exception (a field error), Undefined (null), an awaitable.
+_PLAIN = frozenset({str, int, float, bool, uuid.UUID, datetime, date, list, tuple})
 
-def _leaf(value: Any, leaf: GraphQLLeafType, nullable: bool) -> Any:
-    if value is None:
-        return None if nullable else _SLOW
-    coerced = leaf.coerce_output_value(value)
-    return _SLOW if coerced is None or coerced is Undefined else coerced
+Completion = Callable[[Any], Any]
 
 
-def _listed(complete: Callable[[Any], Any], nullable: bool) -> Callable[[Any], Any]:
+def _special(is_awaitable: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    def special(value: Any) -> bool:
+        return type(value) not in _PLAIN and (
+            isinstance(value, Exception) or value is Undefined or is_awaitable(value)
+        )
+
+    return special
+
+
+def _leaf(leaf: GraphQLLeafType, nullable: bool, special: Callable[[Any], bool]) -> Completion:
+    def complete_leaf(value: Any) -> Any:
+        if value is None:
+            return None if nullable else _SLOW
+        if special(value):
+            return _SLOW
+        coerced = leaf.coerce_output_value(value)
+        return _SLOW if coerced is None or coerced is Undefined else coerced
+
+    return complete_leaf
+
+
+def _listed(complete: Completion, nullable: bool, special: Callable[[Any], bool]) -> Completion:
     """A list of values each completed by ``complete``: all of them, or none."""
 
     def complete_list(value: Any) -> Any:
@@ -57,26 +82,48 @@ def _listed(complete: Callable[[Any], Any], nullable: bool) -> Callable[[Any], A
             return None if nullable else _SLOW
         if not isinstance(value, list | tuple):
             return _SLOW
-        completed = [complete(v) for v in value]
-        return _SLOW if any(c is _SLOW for c in completed) else completed
+        completed = []
+        for item in value:
+            answer = complete(item)
+            if answer is _SLOW:
+                return _SLOW
+            completed.append(answer)
+        return completed
 
-    return complete_list
+    return lambda value: _SLOW if special(value) else complete_list(value)
 
 
-def _nullable(complete: Callable[[Any], Any], nullable: bool) -> Callable[[Any], Any]:
-    return lambda value: (None if nullable else _SLOW) if value is None else complete(value)
+def _nullable(complete: Completion, nullable: bool, special: Callable[[Any], bool]) -> Completion:
+    def complete_value(value: Any) -> Any:
+        if value is None:
+            return None if nullable else _SLOW
+        return _SLOW if special(value) else complete(value)
+
+    return complete_value
 
 
 # A field's short path: its resolver and how to complete its value.
 _Short = tuple[Callable[..., Any], Callable[[Any], Any]]
 
-# strawberry's default resolvers and type checks read no resolve info.
+# strawberry's basic resolvers and type checks read no resolve info.
 _NO_INFO: Any = None
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _reads_attribute(resolve: Any) -> bool:
+    """strawberry's resolver for a field that only reads an attribute. A field without
+    a resolver of its own but with permission classes, extensions or error handlers is
+    also marked default, and its resolver runs them: it must not be taken for one."""
+    return getattr(resolve, "_is_default", False) and getattr(resolve, "__name__", "") == "_get_basic_result"
 
 
 class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._special = _special(self.is_awaitable)
         # Per parent type and field group of this operation: the group (kept, so that
         # its identity stays its own) and the field's short path, or None. Made once per
         # operation: the executor hands every item of a list the same group, and a page
@@ -94,11 +141,12 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         manager = self.middleware_manager
         if (manager is not None and manager.middlewares) or node.arguments or node.directives:
             return None
+        if node.name.value == "__typename":
+            # Asked of an object of a known type: its name, as the executor answers.
+            name = parent_type.name
+            return (lambda _source, _info: name, _same)
         field = self.schema.get_field(parent_type, node.name.value)
-        if field is None or field.args or field.resolve is None:
-            return None
-        # strawberry marks the resolver of a field that only reads an attribute.
-        if not getattr(field.resolve, "_is_default", False):
+        if field is None or field.args or field.resolve is None or not _reads_attribute(field.resolve):
             return None
         complete = self._completion(field.type, details)
         return None if complete is None else (field.resolve, complete)
@@ -117,13 +165,12 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if isinstance(item_inner, GraphQLList):
                 return None
             complete_item = self._completion(item, details)
-            return None if complete_item is None else _listed(complete_item, nullable)
+            return None if complete_item is None else _listed(complete_item, nullable, self._special)
         if is_leaf_type(inner):
-            leaf: GraphQLLeafType = inner
-            return lambda value: _leaf(value, leaf, nullable)
+            return _leaf(inner, nullable, self._special)
         if isinstance(inner, GraphQLObjectType):
             complete_object = self._object_completion(inner, details)
-            return None if complete_object is None else _nullable(complete_object, nullable)
+            return None if complete_object is None else _nullable(complete_object, nullable, self._special)
         return None  # interfaces and unions: the executor resolves the type
 
     def _object_completion(
@@ -131,6 +178,9 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Callable[[Any], Any] | None:
         """An object's selected fields, each by its own short path, in the executor's
         order; the executor's path instead if any of them has none."""
+        is_type_of = object_type.is_type_of
+        if is_type_of is not None and inspect.iscoroutinefunction(is_type_of):
+            return None
         grouped, deferred, _ = self.collect_subfields(object_type, details)
         if deferred:
             return None
@@ -140,7 +190,6 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if short is None:
                 return None
             fields.append((key, *short))
-        is_type_of = object_type.is_type_of
 
         def complete_object(value: Any) -> Any:
             # strawberry's check needs no resolve info; one that does raises, and the
@@ -169,7 +218,10 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         try:
             short = self._short[key][1]
         except KeyError:
-            short = self._short_path(parent_type, field_details_list)
+            try:
+                short = self._short_path(parent_type, field_details_list)
+            except Exception:  # the executor's path meets it again, and reports it
+                short = None
             self._short[key] = (field_details_list, short)
         if short is not None:
             resolve, complete = short
@@ -179,7 +231,8 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 answer = _SLOW
             # All or nothing: an object or list the short path could not finish is
             # answered again from the start by the executor, which reports what failed,
-            # once. Reading attributes has no effects, so reading them twice is harmless.
+            # once. The short path only reads the plain attributes of the service's own
+            # types, so reading them twice is harmless.
             if answer is not _SLOW:
                 return answer
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
