@@ -222,6 +222,18 @@ async def test_appended_entries_hash_as_the_verifier_does(engine: Engine, db_url
     assert report.head == written[-1].hash
 
 
+async def _record_at(db_url: str, at: datetime) -> None:
+    """An entry appended by the service at ``at``."""
+    async_engine = make_async_engine(db_url)
+    try:
+        async with sessionmaker_for(async_engine)() as session:
+            actor = Actor(principal=await load_principal(session, "unmik.analyst"), now=at)
+            await record_event(session, actor=actor, action="test.time")
+            await session.commit()
+    finally:
+        await async_engine.dispose()
+
+
 @pytest.mark.parametrize(
     "at",
     [
@@ -233,14 +245,7 @@ async def test_appended_entries_hash_as_the_verifier_does(engine: Engine, db_url
 async def test_entry_times_verify_as_they_were_hashed(engine: Engine, db_url: str, at: datetime) -> None:
     """The verifier reads ``at`` as text from PostgreSQL; that text must be the one the
     entry was hashed with, and a changed time must still be found."""
-    async_engine = make_async_engine(db_url)
-    try:
-        async with sessionmaker_for(async_engine)() as session:
-            actor = Actor(principal=await load_principal(session, "unmik.analyst"), now=at)
-            await record_event(session, actor=actor, action="test.time")
-            await session.commit()
-    finally:
-        await async_engine.dispose()
+    await _record_at(db_url, at)
     report = verify_database(engine)
     assert report.ok, report.problem
     with engine.begin() as conn:
@@ -373,14 +378,3 @@ def test_sqlite_times_in_another_layout_still_verify(engine: Engine, db_url: str
     with engine.begin() as conn:
         conn.execute(text("UPDATE audit_event SET at = '2026-11-24 08:00:01' WHERE seq = :s"), {"s": target})
     assert verify_database(engine).bad_seq == target
-
-
-async def _record_at(db_url: str, at: datetime) -> None:
-    async_engine = make_async_engine(db_url)
-    try:
-        async with sessionmaker_for(async_engine)() as session:
-            actor = Actor(principal=await load_principal(session, "unmik.analyst"), now=at)
-            await record_event(session, actor=actor, action="test.time")
-            await session.commit()
-    finally:
-        await async_engine.dispose()

@@ -68,28 +68,41 @@ async def test_every_operation_answers_the_same_both_ways(
     assert answered >= len(operations) - 1
 
 
+class ExecutorCalls:
+    """Counts the fields graphql-core's own ``execute_field`` executes."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = 0
+        original = Executor.execute_field
+
+        # A plain function, so that the executor it is set on passes itself.
+        def counted(*args: Any) -> Any:
+            self.calls += 1
+            return original(*args)
+
+        self.counted = counted
+        monkeypatch.setattr(Executor, "execute_field", counted)
+
+    def taken(self) -> int:
+        """The count so far, started again from zero."""
+        taken, self.calls = self.calls, 0
+        return taken
+
+
 async def test_the_short_path_is_taken(client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = 0
-    original = Executor.execute_field
-
-    def counted(*args: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        return original(*args)
-
-    monkeypatch.setattr(Executor, "execute_field", counted)
+    executor = ExecutorCalls(monkeypatch)
     page = await gql(client, "unmik.analyst", GRAPHQL_PAGE, {"after": None})
     edges = page["data"]["intelItems"]["edges"]
     assert len(edges) >= 5
-    lean_calls, calls = calls, 0
+    lean_calls = executor.taken()
     with monkeypatch.context() as patched:
-        patched.setattr(LeanExecutionContext, "execute_field", counted)
+        patched.setattr(LeanExecutionContext, "execute_field", executor.counted)
         assert await gql(client, "unmik.analyst", GRAPHQL_PAGE, {"after": None}) == page
     # Per edge the executor executes fifteen fields: the cursor, the node, its five
     # leaves, its markings and their seven. With the short path, the edges are one field
     # (a list of objects whose fields all read attributes), beside the connection's own
     # few: the number no longer grows with the page.
-    assert calls >= 15 * len(edges)
+    assert executor.taken() >= 15 * len(edges)
     assert lean_calls <= 6
 
 
@@ -322,20 +335,12 @@ async def test_typename_keeps_the_short_path(
 ) -> None:
     """Clients add ``__typename`` to every selection; an object's short path answers it."""
     query = GRAPHQL_PAGE.replace("edges { cursor node {", "edges { __typename cursor node { __typename")
-    calls = 0
-    original = Executor.execute_field
-
-    def counted(*args: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        return original(*args)
-
-    monkeypatch.setattr(Executor, "execute_field", counted)
+    executor = ExecutorCalls(monkeypatch)
     page = await gql(client, "unmik.analyst", query, {"after": None})
     edges = page["data"]["intelItems"]["edges"]
     assert edges[0]["__typename"] == "IntelItemEdge"
     assert edges[0]["node"]["__typename"] == "IntelItem"
-    assert calls <= 6
+    assert executor.taken() <= 6
     with monkeypatch.context() as patched:
         _generic(patched)
         assert await gql(client, "unmik.analyst", query, {"after": None}) == page
