@@ -106,7 +106,7 @@ def _chain_select(dialect: str) -> Select[Any]:
 
     def as_read(name: str) -> Any:
         column = c[name]
-        if name == "at" and dialect in _AT_TEXT:
+        if name == "at":
             return literal_column(_AT_TEXT[dialect])
         if name in _JSON_COLUMNS:
             return cast(column, Text)
@@ -115,8 +115,8 @@ def _chain_select(dialect: str) -> Select[Any]:
         return column
 
     hashed = [as_read(name) for name in HASHED_COLUMNS]
-    early = [literal_column(_AT_EARLY[dialect], type_=c.at.type)] if dialect in _AT_EARLY else []
-    return select(c.seq, c.prev_hash, c.hash, *hashed, cast(c.record_ids, Text), *early).order_by(c.seq)
+    early = literal_column(_AT_EARLY[dialect], type_=c.at.type)
+    return select(c.seq, c.prev_hash, c.hash, *hashed, cast(c.record_ids, Text), early).order_by(c.seq)
 
 
 def _json(text: str | None) -> tuple[Any, bool]:
@@ -227,25 +227,13 @@ def _driver_rows(
         cursor.close()
 
 
-def _verify_driver(conn: Connection, batch: int) -> ChainReport:
-    rows = _driver_rows(conn, _chain_select(conn.dialect.name), batch)
-    try:
-        return _walk(_links(rows, _reading(conn)))
-    finally:
-        # A broken chain stops the walk early: release the cursor.
-        rows.close()
-
-
-def _verify_other(conn: Connection, batch: int) -> ChainReport:
-    rows = conn.execution_options(yield_per=batch).execute(_chain_select(conn.dialect.name))
-    try:
-        return _walk(_links(rows, _Reading(_same)))
-    finally:
-        rows.close()
-
-
 def verify_database(engine: Engine, *, batch: int = 5000) -> ChainReport:
     with engine.connect() as conn:
-        if conn.dialect.name in _AT_TEXT:
-            return _verify_driver(conn, batch)
-        return _verify_other(conn, batch)
+        if conn.dialect.name not in _AT_TEXT:
+            raise ValueError(f"audit verify reads SQLite and PostgreSQL, not {conn.dialect.name}")
+        rows = _driver_rows(conn, _chain_select(conn.dialect.name), batch)
+        try:
+            return _walk(_links(rows, _reading(conn)))
+        finally:
+            # A broken chain stops the walk early: release the cursor.
+            rows.close()

@@ -38,6 +38,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     Undefined,
+    get_nullable_type,
     is_leaf_type,
 )
 from graphql.execution.collect_fields import FieldDetailsList
@@ -62,24 +63,29 @@ def _special(is_awaitable: Callable[[Any], bool]) -> Callable[[Any], bool]:
     return special
 
 
-def _leaf(leaf: GraphQLLeafType, nullable: bool, special: Callable[[Any], bool]) -> Completion:
-    def complete_leaf(value: Any) -> Any:
+def _guarded(complete: Completion, nullable: bool, special: Callable[[Any], bool]) -> Completion:
+    """``complete`` for the values that are plainly values; a null as the type allows."""
+
+    def guarded(value: Any) -> Any:
         if value is None:
             return None if nullable else _SLOW
-        if special(value):
-            return _SLOW
+        return _SLOW if special(value) else complete(value)
+
+    return guarded
+
+
+def _coerced(leaf: GraphQLLeafType) -> Completion:
+    def coerce(value: Any) -> Any:
         coerced = leaf.coerce_output_value(value)
         return _SLOW if coerced is None or coerced is Undefined else coerced
 
-    return complete_leaf
+    return coerce
 
 
-def _listed(complete: Completion, nullable: bool, special: Callable[[Any], bool]) -> Completion:
+def _each(complete: Completion) -> Completion:
     """A list of values each completed by ``complete``: all of them, or none."""
 
     def complete_list(value: Any) -> Any:
-        if value is None:
-            return None if nullable else _SLOW
         if not isinstance(value, list | tuple):
             return _SLOW
         completed = []
@@ -90,20 +96,11 @@ def _listed(complete: Completion, nullable: bool, special: Callable[[Any], bool]
             completed.append(answer)
         return completed
 
-    return lambda value: _SLOW if special(value) else complete_list(value)
-
-
-def _nullable(complete: Completion, nullable: bool, special: Callable[[Any], bool]) -> Completion:
-    def complete_value(value: Any) -> Any:
-        if value is None:
-            return None if nullable else _SLOW
-        return _SLOW if special(value) else complete(value)
-
-    return complete_value
+    return complete_list
 
 
 # A field's short path: its resolver and how to complete its value.
-_Short = tuple[Callable[..., Any], Callable[[Any], Any]]
+_Short = tuple[Callable[..., Any], Completion]
 
 # strawberry's basic resolvers and type checks read no resolve info.
 _NO_INFO: Any = None
@@ -151,31 +148,27 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         complete = self._completion(field.type, details)
         return None if complete is None else (field.resolve, complete)
 
-    def _completion(
-        self, field_type: GraphQLOutputType, details: FieldDetailsList
-    ) -> Callable[[Any], Any] | None:
+    def _completion(self, field_type: GraphQLOutputType, details: FieldDetailsList) -> Completion | None:
         """How to complete a value of this type directly: a leaf, an object whose
         selected fields all have a short path, or a list of either."""
         nullable = not isinstance(field_type, GraphQLNonNull)
-        inner = field_type if nullable else field_type.of_type  # type: ignore[union-attr]
+        inner = get_nullable_type(field_type)
+        complete: Completion | None = None
         if isinstance(inner, GraphQLList):
             item = inner.of_type
-            items_nullable = not isinstance(item, GraphQLNonNull)
-            item_inner = item if items_nullable else item.of_type
-            if isinstance(item_inner, GraphQLList):
-                return None
-            complete_item = self._completion(item, details)
-            return None if complete_item is None else _listed(complete_item, nullable, self._special)
-        if is_leaf_type(inner):
-            return _leaf(inner, nullable, self._special)
-        if isinstance(inner, GraphQLObjectType):
-            complete_object = self._object_completion(inner, details)
-            return None if complete_object is None else _nullable(complete_object, nullable, self._special)
-        return None  # interfaces and unions: the executor resolves the type
+            if not isinstance(get_nullable_type(item), GraphQLList):
+                complete_item = self._completion(item, details)
+                complete = None if complete_item is None else _each(complete_item)
+        elif is_leaf_type(inner):
+            complete = _coerced(inner)
+        elif isinstance(inner, GraphQLObjectType):
+            complete = self._object_completion(inner, details)
+        # Interfaces and unions (None): the executor resolves the type.
+        return None if complete is None else _guarded(complete, nullable, self._special)
 
     def _object_completion(
         self, object_type: GraphQLObjectType, details: FieldDetailsList
-    ) -> Callable[[Any], Any] | None:
+    ) -> Completion | None:
         """An object's selected fields, each by its own short path, in the executor's
         order; the executor's path instead if any of them has none."""
         is_type_of = object_type.is_type_of
@@ -184,7 +177,7 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped, deferred, _ = self.collect_subfields(object_type, details)
         if deferred:
             return None
-        fields: list[tuple[str, Callable[..., Any], Callable[[Any], Any]]] = []
+        fields: list[tuple[str, Callable[..., Any], Completion]] = []
         for key, sub_details in grouped.items():
             short = self._short_path(object_type, sub_details)
             if short is None:
