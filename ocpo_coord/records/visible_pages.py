@@ -131,43 +131,48 @@ async def _walk_count(
     return min(value, cap), value > cap
 
 
+def _scope_walk(
+    i: int, host_nation: bool, paged: bool, batch: str, columns: list[Any], settled_only: bool = False
+) -> Subquery:
+    """The newest index entries of the reader's ``i``-th held scope, as a subquery
+    whose values are all bound parameters (``_candidate_values``)."""
+    created, record_id = col(RecordReach.created_at), col(RecordReach.record_id)
+    walk = select(*columns).where(
+        col(RecordReach.scope_kind) == bindparam(f"scope_kind_{i}"),
+        col(RecordReach.scope_id) == bindparam(f"scope_id_{i}"),
+        col(RecordReach.kind) == bindparam("kind"),
+        col(RecordReach.classification) <= bindparam(f"ceiling_{i}"),
+    )
+    if host_nation:
+        walk = walk.where(not_(col(RecordReach.nohost)))
+    if settled_only:
+        walk = walk.where(col(RecordReach.settled))
+    if paged:
+        walk = walk.where(after_cursor(created, record_id, bindparam("after_at"), bindparam("after_id")))
+    return walk.order_by(created.desc(), record_id.desc()).limit(bindparam(batch, type_=Integer())).subquery()
+
+
 @functools.lru_cache(maxsize=256)
 def _candidate_shape(
     scopes: int,
     host_nation: bool,
     paged: bool,
-    only: int | None = None,
     batch: str = "batch",
     settled: bool = False,
 ) -> Select[Any]:
     """The candidate query for a number of scopes, with every value a bound parameter;
-    ``only``: the walk of that one scope, with the same parameters; ``batch``: the name
-    of the limit's parameter (a page and its count, in one statement, walk to different
-    depths); ``settled``: with a third column, 1 where a held scope settles the rule for
-    the candidate (``RecordReach.settled``), else 0.
+    ``batch``: the name of the limit's parameter (a page and its count, in one
+    statement, walk to different depths); ``settled``: with a third column, 1 where a
+    held scope settles the rule for the candidate (``RecordReach.settled``), else 0.
 
     Built once per shape and reused: assembling a union of a dozen walks as
     SQLAlchemy expressions costs more than the database takes to run it."""
     created, record_id = col(RecordReach.created_at), col(RecordReach.record_id)
     flag = [cast(col(RecordReach.settled), Integer).label("settled")] if settled else []
-    walks = []
-    for i in range(scopes) if only is None else (only,):
-        walk = select(created, record_id, *flag).where(
-            col(RecordReach.scope_kind) == bindparam(f"scope_kind_{i}"),
-            col(RecordReach.scope_id) == bindparam(f"scope_id_{i}"),
-            col(RecordReach.kind) == bindparam("kind"),
-            col(RecordReach.classification) <= bindparam(f"ceiling_{i}"),
-        )
-        if host_nation:
-            walk = walk.where(not_(col(RecordReach.nohost)))
-        if paged:
-            walk = walk.where(after_cursor(created, record_id, bindparam("after_at"), bindparam("after_id")))
-        one = (
-            walk.order_by(created.desc(), record_id.desc())
-            .limit(bindparam(batch, type_=Integer()))
-            .subquery()
-        )
-        walks.append(select(*one.c))
+    walks = [
+        select(*_scope_walk(i, host_nation, paged, batch, [created, record_id, *flag]).c)
+        for i in range(scopes)
+    ]
     # UNION ALL and DISTINCT, not UNION: each walk comes in list order, so PostgreSQL
     # merges them (Merge Append) and drops a record filed under two scopes as it passes
     # (Unique), reading little more than the batch; UNION hashed every walk's rows and
@@ -362,28 +367,27 @@ def _count_figures(
         "count_candidates"
     )
 
-    def readable_among(found: Any) -> Select[Any]:
-        # IN, not a join: SQLite then walks the few unsettled candidates and looks each
-        # record up, where with a join it read every record of the kind through the rule.
-        unsettled = select(found.c.record_id).where(found.c.settled == 0)
-        asked = statement.where(col(Record.id).in_(unsettled)).with_only_columns(col(Record.id))
-        by_rule = select(func.count()).select_from(asked.subquery())
-        by_index = select(func.count()).select_from(found).where(found.c.settled == 1)
-        return select((by_index.scalar_subquery() + by_rule.scalar_subquery()).label("n"))
-
-    total: Any = readable_among(candidates).scalar_subquery()
+    # IN, not a join: SQLite then walks the few unsettled candidates and looks each
+    # record up, where with a join it read every record of the kind through the rule.
+    unsettled = select(candidates.c.record_id).where(candidates.c.settled == 0)
+    asked = statement.where(col(Record.id).in_(unsettled)).with_only_columns(col(Record.id))
+    by_rule = select(func.count()).select_from(asked.subquery())
+    by_index = select(func.count()).select_from(candidates).where(candidates.c.settled == 1)
+    total: Any = by_index.scalar_subquery() + by_rule.scalar_subquery()
     considered: Any = select(func.count()).select_from(candidates).scalar_subquery()
     if probe is not None:
         # A reader who may see more than the cap usually finds that many in their own
-        # agency's scope alone: count that one walk first, and merge every scope's walk
-        # only when it falls short. The rule decides there as everywhere, so the probe
-        # only ever finds records the reader may see. CASE leaves the union unread when
-        # the probe settles it.
-        walk = _candidate_shape(
-            scopes, host_nation, False, only=probe, batch="count_batch", settled=True
-        ).cte("count_probe")
+        # agency's scope alone, and finds them settled: the scope alone lets its holders
+        # read them (``RecordReach.settled``), so they need neither the rule nor a merge
+        # with the other scopes, only counting, up to the cap, in the index. Every other
+        # case (too few settled entries there) merges every scope and asks the rule.
+        # CASE leaves the union unread when the probe settles it. A walk of one scope
+        # holds each record once (the index's key), so it needs no DISTINCT either.
+        walk = _scope_walk(
+            probe, host_nation, False, "count_batch", [col(RecordReach.record_id)], settled_only=True
+        )
         # A CTE named four times is computed once: the probe runs once.
-        probed = readable_among(walk).cte("count_probed")
+        probed = select(func.count().label("n")).select_from(walk).cte("count_probed")
         found: Any = select(probed.c.n).scalar_subquery()
         settled = found > cap
         total = case((settled, found), else_=total)
