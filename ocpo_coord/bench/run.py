@@ -112,12 +112,6 @@ def _run(options: Options, workdir: Path, source_url: str, target_url: str) -> d
             generate_directory(target, options.scale)
         finally:
             target.dispose()
-        _step("SQL floor")
-        now = datetime.now(UTC)
-        principals = asyncio.run(measure.load_principals(source_url, world.readers, now))
-        result["floor"] = measure.floor_timings(
-            engine, principals, now=now, depth=options.deep_pages, repeat=options.repeat
-        )
         _step("audit verify")
         result["audit_verify"] = operations.audit_verify(engine)
         env = {
@@ -132,9 +126,15 @@ def _run(options: Options, workdir: Path, source_url: str, target_url: str) -> d
         tokens = {label: mint_local_token(settings, login) for label, login in world.readers.items()}
         port = measure.free_port()
         base = f"http://127.0.0.1:{port}"
-        _step("HTTP: pages, throughput, writes")
+        now = datetime.now(UTC)
+        principals = asyncio.run(measure.load_principals(source_url, world.readers, now))
+        _step("pages (SQL floor, REST, GraphQL), throughput, writes")
         with measure.running_service(env, port, options.workers) as process:
-            result.update(measure.http_timings(base, tokens, depth=options.deep_pages, repeat=options.repeat))
+            result.update(
+                measure.page_timings(
+                    engine, principals, base, tokens, now=now, depth=options.deep_pages, repeat=options.repeat
+                )
+            )
             result["throughput"] = measure.throughput(
                 base, tokens["middle"], clients=options.clients, seconds=options.seconds
             )
