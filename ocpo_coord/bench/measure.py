@@ -82,8 +82,9 @@ def _timed_in_turns(calls: dict[str, Callable[[], Any]], repeat: int) -> dict[st
 
     Within a turn the runs follow each other, as a series did, and the turn's first run
     is not timed: it pays for waking what the other turns left idle (the floor's server
-    process, the caches), measured at 0.3 ms for a floor page after 8 ms idle and
-    0.5 ms after a REST page. Timing it would measure the switch, not the page."""
+    process, the caches): a page statement sent after 8 ms idle took 0.3 ms more, and
+    floor pages timed in single turns 0.4-0.5 ms more. Timing it would measure the
+    switch, not the page."""
     for call in calls.values():
         for _ in range(WARM_RUNS):
             call()  # warm: plans, caches, connections
