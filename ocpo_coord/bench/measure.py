@@ -69,33 +69,14 @@ class Timing:
 WARM_RUNS = 12
 
 
-# Timed calls in one turn of ``_timed_in_turns``.
-TURN = 5
-
-
-def _timed_in_turns(calls: dict[str, Callable[[], Any]], repeat: int) -> dict[str, list[float]]:
-    """Each call's durations, the calls taking turns of ``TURN`` runs: the floor and the
-    service's pages are timed over the same minutes, so a machine that slows down for a
-    while (a busy neighbour, a throttled core) slows them alike and leaves their ratio
-    alone. Timed one whole series after the other, a slow spell during the HTTP half
-    once put every page 15 % further from the floor.
-
-    Within a turn the runs follow each other, as a series did, and the turn's first run
-    is not timed: it pays for waking what the other turns left idle (the floor's server
-    process, the caches): a page statement sent after 8 ms idle took 0.3 ms more, and
-    floor pages timed in single turns 0.4-0.5 ms more. Timing it would measure the
-    switch, not the page."""
-    for call in calls.values():
-        for _ in range(WARM_RUNS):
-            call()  # warm: plans, caches, connections
-    samples: dict[str, list[float]] = {name: [] for name in calls}
-    while any(len(taken) < repeat for taken in samples.values()):
-        for name, call in calls.items():
-            call()
-            for _ in range(min(TURN, repeat - len(samples[name]))):
-                started = time.perf_counter()
-                call()
-                samples[name].append(time.perf_counter() - started)
+def _timed(call: Callable[[], Any], repeat: int) -> list[float]:
+    for _ in range(WARM_RUNS):
+        call()  # warm: plans, caches, connections
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
     return samples
 
 
@@ -286,8 +267,15 @@ def page_timings(
     depth: int,
     repeat: int,
 ) -> dict[str, dict[str, dict[str, Any]]]:
-    """The floor, REST and GraphQL for each reader's first page and a deep one, timed
-    in turns (``_timed_in_turns``)."""
+    """The floor, REST and GraphQL for each reader's first page and a deep one, each
+    page's three timed one right after the other, within a second or two. Before, the
+    floor was timed for every reader first and the service's pages afterwards, minutes
+    later, and a slow spell of the machine in between moved every ratio (one run put
+    GraphQL at 15.65x where the runs around it found 12.7-13.0x, every page about 15 %
+    slower). Each is timed as a series, after its own warm-up: taking turns run by run
+    instead put the floor 0.1-0.5 ms higher (each run then starts after the others'
+    work has left its server process idle and its caches cold), which is not the
+    floor the targets mean."""
     out: dict[str, dict[str, dict[str, Any]]] = {"floor": {}, "rest": {}, "graphql": {}}
     floor = Floor(engine)
     try:
@@ -311,8 +299,8 @@ def page_timings(
                     rows = {"floor": len(floor.fetch(sql))} | {
                         name: fetches[name]()[0] for name in ("rest", "graphql")
                     }
-                    for name, samples in _timed_in_turns(fetches, repeat).items():
-                        timing = Timing.of(samples)
+                    for name, fetch in fetches.items():
+                        timing = Timing.of(_timed(fetch, repeat))
                         out[name][f"{label}/{page}"] = {
                             "p50_ms": timing.p50_ms,
                             "p95_ms": timing.p95_ms,
