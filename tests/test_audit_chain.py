@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Connection, Engine, text, update
 from sqlalchemy.exc import DBAPIError
 
+from ocpo_coord.audit import verify
 from ocpo_coord.audit.canonical import chain_hash
 from ocpo_coord.audit.service import hashed_fields, record_event
 from ocpo_coord.audit.verify import verify_database
@@ -337,20 +338,37 @@ def test_sqlite_a_uuid_in_other_digits_still_verifies(engine: Engine) -> None:
     assert report.ok, report.problem
 
 
+@pytest.mark.parametrize("kept", [None, 1])
+@pytest.mark.parametrize("column", ["agency_id", "actor_id", "id"])
 @sqlite_only
-def test_sqlite_a_changed_uuid_digit_is_named(engine: Engine) -> None:
+def test_sqlite_a_changed_uuid_digit_is_named(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, column: str, kept: int | None
+) -> None:
+    """The walk keeps the text it made for a recurring UUID (the actor, the agency) and
+    reads it again for the next entry that stores the same value: a forged value is
+    other text, made afresh and named. ``kept``: a store of one text, emptied at
+    nearly every entry, must give the same answers."""
+    if kept is not None:
+        monkeypatch.setattr(verify, "_KEPT_TEXTS", kept)
     with engine.begin() as conn:
         _drop_guards(conn)
         target, stored = conn.execute(
             text(
-                "SELECT seq, agency_id FROM audit_event WHERE agency_id IS NOT NULL ORDER BY seq LIMIT 1 OFFSET 7"
+                f"SELECT seq, {column} FROM audit_event WHERE {column} IS NOT NULL ORDER BY seq LIMIT 1 OFFSET 7"
             )
         ).one()
+        recurring = conn.execute(
+            text(f"SELECT count(*) FROM audit_event WHERE {column} = :v"), {"v": stored}
+        ).scalar_one()
         forged = ("0" if stored[0] != "0" else "1") + stored[1:]
-        conn.execute(text("UPDATE audit_event SET agency_id = :v WHERE seq = :s"), {"v": forged, "s": target})
+        conn.execute(text(f"UPDATE audit_event SET {column} = :v WHERE seq = :s"), {"v": forged, "s": target})
+    assert recurring > 1 or column == "id"
     report = verify_database(engine)
     assert report.bad_seq == target
     assert "changed" in report.problem
+    with engine.begin() as conn:
+        conn.execute(text(f"UPDATE audit_event SET {column} = :v WHERE seq = :s"), {"v": stored, "s": target})
+    assert verify_database(engine).ok
 
 
 @pytest.mark.parametrize(

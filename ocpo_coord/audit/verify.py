@@ -163,6 +163,13 @@ _UUID_AT = tuple(
     for i, name in enumerate(HASHED_COLUMNS)
     if isinstance(AuditEvent.__table__.c[name].type, Uuid)  # type: ignore[attr-defined]
 )
+_ID = HASHED_COLUMNS.index("id")
+# The UUID columns whose values recur from entry to entry (the actor, the agency, the
+# record read again and again), where a read of the text already made beats making it
+# again; an entry's own id never recurs.
+_RECURRING_UUID_AT = tuple(i for i in _UUID_AT if i != _ID)
+# Texts kept at most, so that the walk's memory stays flat over any chain.
+_KEPT_TEXTS = 1 << 16
 _AT = HASHED_COLUMNS.index("at")
 _RECORD_IDS = 3 + len(HASHED_COLUMNS)
 
@@ -174,14 +181,23 @@ def _links(rows: Iterable[Any], reading: _Reading) -> Iterator[_Link]:
     when the JSON columns are.
     """
     uuid_text = reading.uuid_text
-    uuids = _UUID_AT if uuid_text is not None else ()
+    recurring = _RECURRING_UUID_AT if uuid_text is not None else ()
+    made: dict[str, str] = {}
     for row in rows:
         values = list(row[3:_RECORD_IDS])
         if values[_AT] is None:
             values[_AT] = reading.early_at(row[_RECORD_IDS + 1])
-        for i in uuids:
-            if values[i] is not None:
-                values[i] = uuid_text(values[i])  # type: ignore[misc]
+        if uuid_text is not None:
+            values[_ID] = uuid_text(values[_ID])
+        for i in recurring:
+            stored = values[i]
+            if stored is not None:
+                text = made.get(stored)
+                if text is None:
+                    if len(made) >= _KEPT_TEXTS:
+                        made.clear()
+                    text = made[stored] = uuid_text(stored)  # type: ignore[misc]
+                values[i] = text
         plain = True
         for i in _JSON_AT:
             values[i], plain_value = _json(values[i])
