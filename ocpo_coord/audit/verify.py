@@ -5,6 +5,7 @@ entry breaks the link from the entry after it to the one before. The chain is
 read in ``seq`` order as a stream, so memory does not grow with the log.
 """
 
+import functools
 import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -129,8 +130,10 @@ class _Reading:
 
     # ``at`` where it comes as a timestamp, read as the model reads it.
     early_at: Callable[[Any], Any]
-    # UUID columns' stored text to the canonical text, where the database does not.
+    # UUID columns' stored text to the canonical text, where the database does not: for
+    # an entry's own id, and for the columns whose values recur (``_RECURRING_UUID_AT``).
     uuid_text: Callable[[str], str] | None = None
+    recurring_uuid_text: Callable[[str], str] | None = None
 
 
 def _same(value: Any) -> Any:
@@ -154,7 +157,11 @@ def _reading(conn: Connection) -> _Reading:
         return _Reading(_same)
     column = AuditEvent.__table__.c.at  # type: ignore[attr-defined]
     process = column.type._cached_result_processor(conn.dialect, None)
-    return _Reading(process or _same, _hyphenated)
+    # The actor, the agency and the record recur from entry to entry: their text is
+    # made once per value and read again, in a cache of bounded size (one per walk), so
+    # that memory stays flat over any chain. An entry's own id never recurs.
+    recurring = functools.lru_cache(maxsize=_KEPT_TEXTS)(_hyphenated)
+    return _Reading(process or _same, _hyphenated, recurring)
 
 
 _JSON_AT = tuple(i for i, name in enumerate(HASHED_COLUMNS) if name in _JSON_COLUMNS)
@@ -164,11 +171,9 @@ _UUID_AT = tuple(
     if isinstance(AuditEvent.__table__.c[name].type, Uuid)  # type: ignore[attr-defined]
 )
 _ID = HASHED_COLUMNS.index("id")
-# The UUID columns whose values recur from entry to entry (the actor, the agency, the
-# record read again and again), where a read of the text already made beats making it
-# again; an entry's own id never recurs.
+# The UUID columns whose values recur from entry to entry (``_reading``).
 _RECURRING_UUID_AT = tuple(i for i in _UUID_AT if i != _ID)
-# Texts kept at most, so that the walk's memory stays flat over any chain.
+# Recurring UUIDs' texts kept at most.
 _KEPT_TEXTS = 1 << 16
 _AT = HASHED_COLUMNS.index("at")
 _RECORD_IDS = 3 + len(HASHED_COLUMNS)
@@ -180,24 +185,16 @@ def _links(rows: Iterable[Any], reading: _Reading) -> Iterator[_Link]:
     The other columns are text, UUIDs and a timestamp, all plain: the fields are plain
     when the JSON columns are.
     """
-    uuid_text = reading.uuid_text
-    recurring = _RECURRING_UUID_AT if uuid_text is not None else ()
-    made: dict[str, str] = {}
+    uuid_text, recurring_text = reading.uuid_text, reading.recurring_uuid_text
     for row in rows:
         values = list(row[3:_RECORD_IDS])
         if values[_AT] is None:
             values[_AT] = reading.early_at(row[_RECORD_IDS + 1])
-        if uuid_text is not None:
+        if uuid_text is not None and recurring_text is not None:
             values[_ID] = uuid_text(values[_ID])
-        for i in recurring:
-            stored = values[i]
-            if stored is not None:
-                text = made.get(stored)
-                if text is None:
-                    if len(made) >= _KEPT_TEXTS:
-                        made.clear()
-                    text = made[stored] = uuid_text(stored)  # type: ignore[misc]
-                values[i] = text
+            for i in _RECURRING_UUID_AT:
+                if values[i] is not None:
+                    values[i] = recurring_text(values[i])
         plain = True
         for i in _JSON_AT:
             values[i], plain_value = _json(values[i])
