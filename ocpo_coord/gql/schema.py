@@ -5,6 +5,7 @@ from typing import Any
 
 import orjson
 import strawberry
+from fastapi import Request
 from graphql import GraphQLError, GraphQLInputObjectType, GraphQLNonNull, Undefined
 from graphql.utilities.get_default_value_ast import get_default_value_ast
 from strawberry.extensions import (
@@ -18,11 +19,14 @@ from strawberry.extensions import (
 )
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
 
 from ocpo_coord.access.gql import AccessMutation, AccessQuery
+from ocpo_coord.api.deps import request_id
+from ocpo_coord.api.errors import internal_error_message
 from ocpo_coord.audit.gql import AuditQuery
 from ocpo_coord.case.gql import CaseMutation, CaseQuery
 from ocpo_coord.config import get_settings
@@ -91,6 +95,20 @@ def _expected(error: GraphQLError) -> bool:
     return original is None or isinstance(original, OcpoError | GraphQLError)
 
 
+def _masked(error: GraphQLError, request_id: str) -> GraphQLError:
+    """An unexpected error as REST answers one: the request id to quote, nothing of
+    the cause (which the server logs); where it happened, so the rest of the answer
+    can be read."""
+    return GraphQLError(
+        internal_error_message(request_id),
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions={"code": "INTERNAL_ERROR"},
+    )
+
+
 class OcpoSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -134,10 +152,12 @@ def build_schema(*, introspection: bool = True, serving: bool = True) -> strawbe
         partial(MaxTokensLimiter, max_token_count=4000),
         partial(ParserCache, maxsize=256),
         partial(ValidationCache, maxsize=256),
-        partial(MaskErrors, should_mask_error=lambda error: not _expected(error)),
     ]
     if serving:
+        # Served over HTTP, the router masks (``_Router.process_result``).
         extensions.append(AuditRefusals)
+    else:
+        extensions.append(partial(MaskErrors, should_mask_error=lambda error: not _expected(error)))
     if not introspection:
         extensions.append(DisableIntrospection)
     built = OcpoSchema(
@@ -177,6 +197,16 @@ schema = build_schema(serving=False)
 
 
 class _Router(GraphQLRouter[Any, None]):
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        """Mask every unexpected error of the answer, wherever it was raised: in a
+        resolver, or in the operation's own steps (an extension, the executor), whose
+        errors a schema extension never sees."""
+        errors = getattr(result, "errors", None)
+        if errors:
+            quoted = request_id(request)
+            result.errors = [error if _expected(error) else _masked(error, quoted) for error in errors]
+        return await super().process_result(request, result)
+
     def encode_json(self, data: object) -> bytes:
         # orjson rather than the standard library's encoder: a page of fifty nodes with
         # their markings is thousands of values, and the standard encoder took about
