@@ -64,8 +64,12 @@ def _configure(engine: Engine) -> None:
         event.listen(engine, "begin", _sqlite_begin)
 
 
+# Every engine hides statement parameters from its error texts: they are record content,
+# and error texts reach logs (see ``log_redaction``).
+
+
 def make_sync_engine(url: str) -> Engine:
-    engine = create_engine(sync_url(url))
+    engine = create_engine(sync_url(url), hide_parameters=True)
     _configure(engine)
     return engine
 
@@ -74,10 +78,14 @@ def make_async_engine(url: str) -> AsyncEngine:
     target = async_url(url)
     if make_url(target).get_backend_name() == "postgresql":
         # See ``pg_driver``: statements converted once, connections pinged after idling.
-        engine = create_async_engine(target, connect_args={"cursor_factory": pg_driver.KeptConversionCursor})
+        engine = create_async_engine(
+            target,
+            connect_args={"cursor_factory": pg_driver.KeptConversionCursor},
+            hide_parameters=True,
+        )
         pg_driver.ping_when_idle(engine.sync_engine)
     else:
-        engine = create_async_engine(target, pool_pre_ping=True)
+        engine = create_async_engine(target, pool_pre_ping=True, hide_parameters=True)
     _configure(engine.sync_engine)
     return engine
 
