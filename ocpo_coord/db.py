@@ -11,8 +11,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ocpo_coord import pg_driver
-from ocpo_coord.config import get_settings
+from ocpo_coord import db_bounds, pg_driver
+from ocpo_coord.config import Settings, get_settings
 
 # Imported for its flush hooks: every session keeps the visibility index in step.
 from ocpo_coord.sharing import reach as _reach  # noqa: F401
@@ -74,18 +74,28 @@ def make_sync_engine(url: str) -> Engine:
     return engine
 
 
-def make_async_engine(url: str) -> AsyncEngine:
+def make_async_engine(url: str, settings: Settings | None = None) -> AsyncEngine:
+    """The service's engine; ``settings`` bound its waits (the configured ones by default)."""
+    settings = settings or get_settings()
     target = async_url(url)
     if make_url(target).get_backend_name() == "postgresql":
-        # See ``pg_driver``: statements converted once, connections pinged after idling.
+        # See ``db_bounds`` (no wait without a bound) and ``pg_driver`` (statements
+        # converted once, connections pinged after idling).
         engine = create_async_engine(
             target,
-            connect_args={"cursor_factory": pg_driver.KeptConversionCursor},
+            async_creator=db_bounds.connector(
+                target,
+                connect_timeout=settings.db_connect_timeout_seconds,
+                statement_timeout=settings.db_statement_timeout_seconds,
+            ),
+            pool_timeout=settings.db_pool_timeout_seconds,
             hide_parameters=True,
         )
         pg_driver.ping_when_idle(engine.sync_engine)
     else:
-        engine = create_async_engine(target, pool_pre_ping=True, hide_parameters=True)
+        engine = create_async_engine(
+            target, pool_pre_ping=True, pool_timeout=settings.db_pool_timeout_seconds, hide_parameters=True
+        )
     _configure(engine.sync_engine)
     return engine
 

@@ -5,6 +5,7 @@ from typing import Any
 
 import orjson
 import strawberry
+from fastapi import Request
 from graphql import GraphQLError, GraphQLInputObjectType, GraphQLNonNull, Undefined
 from graphql.utilities.get_default_value_ast import get_default_value_ast
 from strawberry.extensions import (
@@ -18,11 +19,13 @@ from strawberry.extensions import (
 )
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
 
 from ocpo_coord.access.gql import AccessMutation, AccessQuery
+from ocpo_coord.api.unavailable import raise_outage, set_aside_outage
 from ocpo_coord.audit.gql import AuditQuery
 from ocpo_coord.case.gql import CaseMutation, CaseQuery
 from ocpo_coord.config import get_settings
@@ -96,6 +99,10 @@ class OcpoSchema(strawberry.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         """Domain errors keep their message and gain a code; anything else rolls back."""
+        context: Any = execution_context.context if execution_context else None
+        if context is not None and hasattr(context, "http_request"):
+            # An outage is answered 503 for the whole operation (see ``_Router``).
+            errors = set_aside_outage(errors, context.http_request)
         rollback = False
         for error in errors:
             original = error.original_error
@@ -111,7 +118,6 @@ class OcpoSchema(strawberry.Schema):
                 }
             else:
                 rollback = True
-        context: Any = execution_context.context if execution_context else None
         if rollback and context is not None and hasattr(context, "http_request"):
             context.http_request.state.rollback = True
         super().process_errors([e for e in errors if not _expected(e)], execution_context)
@@ -177,6 +183,10 @@ schema = build_schema(serving=False)
 
 
 class _Router(GraphQLRouter[Any, None]):
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        raise_outage(request)
+        return await super().process_result(request, result)
+
     def encode_json(self, data: object) -> bytes:
         # orjson rather than the standard library's encoder: a page of fifty nodes with
         # their markings is thousands of values, and the standard encoder took about
