@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     db_pool_timeout_seconds: float = 10.0
     ready_timeout_seconds: float = 1.0
 
+    # What one client may hold of the HTTP server (``http_server``): the size of a
+    # request's headers, the time they may take, and silence in the middle of a body.
+    max_header_bytes: int = 32 * 1024
+    header_timeout_seconds: float = 10.0
+    body_idle_timeout_seconds: float = 30.0
+
     graphiql: bool | None = None
     introspection: bool | None = None
     max_page_size: int = 100

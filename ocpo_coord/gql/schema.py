@@ -1,5 +1,6 @@
 """The GraphQL schema, its limits, and its router."""
 
+from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
@@ -182,7 +183,34 @@ def _drop_object_defaults(built: strawberry.Schema) -> None:
 schema = build_schema(serving=False)
 
 
+# A GraphQL request's JSON is an operation and its variables: a few levels deep. Far
+# deeper nesting is an attack on whatever walks it afterwards (coercion, validation).
+MAX_JSON_DEPTH = 32
+
+
+def _deeper_than(value: object, limit: int) -> bool:
+    containers: list[tuple[object, int]] = [(value, 1)]
+    while containers:
+        current, depth = containers.pop()
+        if depth > limit:
+            return True
+        children = current.values() if isinstance(current, dict) else current
+        assert isinstance(children, Iterable)
+        containers.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
 class _Router(GraphQLRouter[Any, None]):
+    def decode_json(self, data: str | bytes) -> object:
+        """The body, or a 400 in the service's error shape (strawberry's own is plain text)."""
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise OcpoError("the request body is not valid JSON") from None
+        if isinstance(value, dict | list) and _deeper_than(value, MAX_JSON_DEPTH):
+            raise OcpoError(f"the request body is nested more than {MAX_JSON_DEPTH} levels deep")
+        return value
+
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         raise_outage(request)
         return await super().process_result(request, result)
