@@ -8,7 +8,6 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 from strawberry.http.ides import get_graphql_ide_html
@@ -24,6 +23,7 @@ from ocpo_coord.api.middleware import (
     redoc_policy,
     swagger_policy,
 )
+from ocpo_coord.api.unavailable import RETRY_AFTER_SECONDS, database_answers
 from ocpo_coord.audit.router import router as audit_router
 from ocpo_coord.case.router import router as case_router
 from ocpo_coord.casefile.router import router as casefile_router
@@ -119,7 +119,7 @@ def create_app(*, database_url: str | None = None, settings: Settings | None = N
     ``settings`` the configured HTTP posture: logs, CORS, security headers (tests)."""
     settings = settings or get_settings()
     configure_logging(log_format=settings.log_format, level=settings.log_level)
-    engine = make_async_engine(database_url) if database_url else get_engine()
+    engine = make_async_engine(database_url, settings) if database_url else get_engine()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -178,11 +178,12 @@ def create_app(*, database_url: str | None = None, settings: Settings | None = N
 
     @app.get("/readyz", tags=["health"], response_model=None)
     async def readyz() -> dict[str, str] | JSONResponse:
-        try:
-            async with engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-        except Exception:  # the probe reports, it never raises
-            return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
+        if not await database_answers(engine, within=settings.ready_timeout_seconds):
+            return JSONResponse(
+                {"status": "unavailable", "database": "unreachable"},
+                503,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
         return {"status": "ok", "database": "ok"}
 
     return app

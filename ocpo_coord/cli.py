@@ -183,6 +183,7 @@ def serve(
     import uvicorn
     from pydantic import ValidationError
 
+    from ocpo_coord.http_server import PROTOCOL
     from ocpo_coord.logging_setup import configure_logging
 
     try:
@@ -207,6 +208,8 @@ def serve(
         port=port,
         workers=workers,
         proxy_headers=True,
+        # httptools with bounds on header size, header time and body silence.
+        http=PROTOCOL,
         log_config=None,
         log_level=settings.log_level.lower(),
         access_log=False,

@@ -56,6 +56,20 @@ class Settings(BaseSettings):
     jwt_user_claim: str = "preferred_username"
     token_ttl_minutes: int = 480
 
+    # Bounds on waiting for the database, in seconds: a new connection, one statement's
+    # answer (the server cancels it; the service gives up 2 s later), a free connection
+    # from the pool, and the readiness probe. Past them the request is answered 503.
+    db_connect_timeout_seconds: float = 5.0
+    db_statement_timeout_seconds: float = 30.0
+    db_pool_timeout_seconds: float = 10.0
+    ready_timeout_seconds: float = 1.0
+
+    # What one client may hold of the HTTP server (``http_server``): the size of a
+    # request's headers, the time they may take, and silence in the middle of a body.
+    max_header_bytes: int = 32 * 1024
+    header_timeout_seconds: float = 10.0
+    body_idle_timeout_seconds: float = 30.0
+
     graphiql: bool | None = None
     introspection: bool | None = None
     max_page_size: int = 100

@@ -11,8 +11,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ocpo_coord import pg_driver
-from ocpo_coord.config import get_settings
+from ocpo_coord import db_bounds, pg_driver
+from ocpo_coord.config import Settings, get_settings
 from ocpo_coord.serial_session import SerialSession
 
 # Imported for its flush hooks: every session keeps the visibility index in step.
@@ -65,20 +65,38 @@ def _configure(engine: Engine) -> None:
         event.listen(engine, "begin", _sqlite_begin)
 
 
+# Every engine hides statement parameters from its error texts: they are record content,
+# and error texts reach logs (see ``log_redaction``).
+
+
 def make_sync_engine(url: str) -> Engine:
-    engine = create_engine(sync_url(url))
+    engine = create_engine(sync_url(url), hide_parameters=True)
     _configure(engine)
     return engine
 
 
-def make_async_engine(url: str) -> AsyncEngine:
+def make_async_engine(url: str, settings: Settings | None = None) -> AsyncEngine:
+    """The service's engine; ``settings`` bound its waits (the configured ones by default)."""
+    settings = settings or get_settings()
     target = async_url(url)
     if make_url(target).get_backend_name() == "postgresql":
-        # See ``pg_driver``: statements converted once, connections pinged after idling.
-        engine = create_async_engine(target, connect_args={"cursor_factory": pg_driver.KeptConversionCursor})
+        # See ``db_bounds`` (no wait without a bound) and ``pg_driver`` (statements
+        # converted once, connections pinged after idling).
+        engine = create_async_engine(
+            target,
+            async_creator=db_bounds.connector(
+                target,
+                connect_timeout=settings.db_connect_timeout_seconds,
+                statement_timeout=settings.db_statement_timeout_seconds,
+            ),
+            pool_timeout=settings.db_pool_timeout_seconds,
+            hide_parameters=True,
+        )
         pg_driver.ping_when_idle(engine.sync_engine)
     else:
-        engine = create_async_engine(target, pool_pre_ping=True)
+        engine = create_async_engine(
+            target, pool_pre_ping=True, pool_timeout=settings.db_pool_timeout_seconds, hide_parameters=True
+        )
     _configure(engine.sync_engine)
     return engine
 

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TextIO
 
+from ocpo_coord.log_redaction import redact
+
 
 class LogFormat(StrEnum):
     JSON = "json"
@@ -63,7 +65,8 @@ def _timestamp(record: logging.LogRecord) -> str:
 
 class _StampingFactory:
     """Stamps the request id on a record when it is made, in the request's own context, so
-    every handler sees it (a test's capture, a queue handler), whatever the handler order."""
+    every handler sees it (a test's capture, a queue handler), whatever the handler order;
+    and makes the record safe (``log_redaction``): no record's content reaches a log."""
 
     def __init__(self, base: Callable[..., logging.LogRecord]) -> None:
         self.base = base
@@ -73,6 +76,7 @@ class _StampingFactory:
         context = _current.get()
         if context is not None:
             record.request_id = context.request_id
+        redact(record)
         return record
 
 
@@ -94,6 +98,8 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:  # a traceback already made safe (``log_redaction``)
+            entry["exception"] = record.exc_text
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
         # ASCII only: no encoding trouble, and no U+2028 or U+0085 for a shipper to split on.
@@ -116,6 +122,8 @@ class TextFormatter(logging.Formatter):
         line = f"{_timestamp(record)} {record.levelname:<7} {record.name}{where} {_printable(record.getMessage())}"
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
+        elif record.exc_text:
+            line += "\n" + record.exc_text
         return line
 
 
@@ -160,6 +168,8 @@ def configure_logging(*, log_format: LogFormat, level: str) -> None:
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    # aiosqlite's debug lines quote every statement with its parameters: record content.
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.getLevelName(level)))
     access = logging.getLogger("uvicorn.access")
     access.handlers.clear()
     access.propagate = False

@@ -5,6 +5,7 @@ import asyncio
 import base64
 import hashlib
 import shutil
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
@@ -12,7 +13,9 @@ from typing import Any
 
 import bagit
 import httpx
+import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,6 +32,8 @@ from tests.test_handover import IN, sign_and_complete, work_to_reviewed
 from tests.test_handover_package import _rebag, act, counts
 
 OWNER = "unmik.chief"
+# Long enough for any loaded machine; only a request that waits for ever reaches it.
+HANG_GUARD = 300.0
 # Bigger than the 4 MiB any other request body may have, and holding NUL bytes.
 BIG = 5 * 1024 * 1024 + 17
 
@@ -282,9 +287,40 @@ async def test_a_damaged_kept_file_stops_the_export_and_leaves_nothing(
     assert store.holds(digest)
 
 
-async def test_no_writer_waits_while_a_file_arrives(client: httpx.AsyncClient) -> None:
+def locks_held(db_url: str) -> list[str]:
+    """What other connections hold of the database's write path right now: the audit
+    chain's lock and open transactions (PostgreSQL), the write lock (SQLite)."""
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite":
+        connection = sqlite3.connect(url.database or "", timeout=0)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.rollback()
+        except sqlite3.OperationalError as exc:
+            return [str(exc)]
+        finally:
+            connection.close()
+        return []
+    with psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False)) as conn:
+        held = conn.execute(
+            "SELECT locktype FROM pg_locks JOIN pg_database ON pg_database.oid = pg_locks.database "
+            "WHERE datname = current_database() AND locktype = 'advisory' AND pid <> pg_backend_pid()"
+        ).fetchall()
+        open_transactions = conn.execute(
+            "SELECT state FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+        ).fetchall()
+    return [str(row[0]) for row in held + open_transactions]
+
+
+async def test_no_writer_waits_while_a_file_arrives(client: httpx.AsyncClient, db_url: str) -> None:
     """A big file on a slow link takes minutes to arrive: the write lock (the audit
-    chain's on PostgreSQL, the database's on SQLite) must not be held meanwhile."""
+    chain's on PostgreSQL, the database's on SQLite) must not be held meanwhile.
+
+    Checked on the database itself while the upload is half-way (no lock held, no
+    transaction open), then by a write that must finish before the upload may go on:
+    were it to wait for the upload, it would wait for ever (the guard below only turns
+    that into a failure; it measures nothing)."""
     data = some_bytes(3 * 1024 * 1024, seed=8)
     item = await file_item(client, data)
     halfway = asyncio.Event()
@@ -299,7 +335,8 @@ async def test_no_writer_waits_while_a_file_arrives(client: httpx.AsyncClient) -
     upload_task = asyncio.create_task(
         client.put(f"/api/v1/evidence/{item['id']}/file", content=slowly(), headers=auth(OWNER))
     )
-    await asyncio.wait_for(halfway.wait(), timeout=30)
+    await asyncio.wait_for(halfway.wait(), timeout=HANG_GUARD)
+    assert locks_held(db_url) == []
     # Another agency writes while the upload is half-way: it must not wait for it.
     other = await asyncio.wait_for(
         client.post(
@@ -314,11 +351,11 @@ async def test_no_writer_waits_while_a_file_arrives(client: httpx.AsyncClient) -
             },
             headers=auth("kfor.j2"),
         ),
-        timeout=10,
+        timeout=HANG_GUARD,
     )
     assert other.status_code == 201, other.text
     assert not upload_task.done()
     resume.set()
-    kept = await asyncio.wait_for(upload_task, timeout=30)
+    kept = await asyncio.wait_for(upload_task, timeout=HANG_GUARD)
     assert kept.status_code == 200, kept.text
     assert kept.json()["content_stored"] is True

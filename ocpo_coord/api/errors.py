@@ -7,8 +7,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ocpo_coord.api.unavailable import database_error
 from ocpo_coord.audit.service import record_refusal
 from ocpo_coord.context import Actor
 from ocpo_coord.exceptions import Forbidden, NotFound, OcpoError, Unauthenticated
@@ -110,6 +113,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (412, "If-Match does not name the current version."),
         (422, "The input is invalid; `field` names the culprit."),
         (500, "The service failed; the body names the request id to quote, never the cause."),
+        (503, "The database is unavailable for now; retry after the seconds `Retry-After` names."),
     )
 }
 
@@ -140,6 +144,8 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(DBAPIError, database_error)
+    app.add_exception_handler(PoolTimeout, database_error)
     app.add_exception_handler(OcpoError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

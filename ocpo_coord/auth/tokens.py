@@ -93,9 +93,16 @@ def verify_token(settings: Settings, token: str) -> dict[str, Any]:
     return claims
 
 
+MAX_LOGIN_LENGTH = 256
+
+
 def login_from_claims(claims: dict[str, Any], claim: str = USER_CLAIM) -> str:
+    """The login a verified token names; one no user could have (control characters,
+    NUL, surrounding spaces, absurd length) is refused like a bad token."""
     value = claims.get(claim) or claims.get("sub")
     assert isinstance(value, str)
+    if not value.isprintable() or value.strip() != value or not 0 < len(value) <= MAX_LOGIN_LENGTH:
+        raise Unauthenticated("token names no valid login")
     return value
 
 

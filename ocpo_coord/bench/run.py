@@ -44,7 +44,7 @@ class Options:
 def _databases(options: Options, workdir: Path) -> Iterator[tuple[str, str]]:
     """The database to measure and a second, empty installation to import into."""
     if options.postgres:
-        admin = create_engine(sync_url(options.postgres), isolation_level="AUTOCOMMIT")
+        admin = create_engine(sync_url(options.postgres), isolation_level="AUTOCOMMIT", hide_parameters=True)
         names = [f"ocpo_bench_{uuid.uuid4().hex[:10]}", ""]
         names[1] = names[0] + "_import"
         base = make_url(sync_url(options.postgres))

@@ -1,5 +1,6 @@
 """The GraphQL schema, its limits, and its router."""
 
+from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
@@ -27,6 +28,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from ocpo_coord.access.gql import AccessMutation, AccessQuery
 from ocpo_coord.api.deps import request_id
 from ocpo_coord.api.errors import internal_error_message
+from ocpo_coord.api.unavailable import raise_outage, set_aside_outage
 from ocpo_coord.audit.gql import AuditQuery
 from ocpo_coord.case.gql import CaseMutation, CaseQuery
 from ocpo_coord.config import get_settings
@@ -114,6 +116,10 @@ class OcpoSchema(strawberry.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         """Domain errors keep their message and gain a code; anything else rolls back."""
+        context: Any = execution_context.context if execution_context else None
+        if context is not None and hasattr(context, "http_request"):
+            # An outage is answered 503 for the whole operation (see ``_Router``).
+            errors = set_aside_outage(errors, context.http_request)
         rollback = False
         for error in errors:
             original = error.original_error
@@ -129,7 +135,6 @@ class OcpoSchema(strawberry.Schema):
                 }
             else:
                 rollback = True
-        context: Any = execution_context.context if execution_context else None
         if rollback and context is not None and hasattr(context, "http_request"):
             context.http_request.state.rollback = True
         super().process_errors([e for e in errors if not _expected(e)], execution_context)
@@ -196,11 +201,39 @@ def _drop_object_defaults(built: strawberry.Schema) -> None:
 schema = build_schema(serving=False)
 
 
+# A GraphQL request's JSON is an operation and its variables: a few levels deep. Far
+# deeper nesting is an attack on whatever walks it afterwards (coercion, validation).
+MAX_JSON_DEPTH = 32
+
+
+def _deeper_than(value: object, limit: int) -> bool:
+    containers: list[tuple[object, int]] = [(value, 1)]
+    while containers:
+        current, depth = containers.pop()
+        if depth > limit:
+            return True
+        children = current.values() if isinstance(current, dict) else current
+        assert isinstance(children, Iterable)
+        containers.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
 class _Router(GraphQLRouter[Any, None]):
+    def decode_json(self, data: str | bytes) -> object:
+        """The body, or a 400 in the service's error shape (strawberry's own is plain text)."""
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise OcpoError("the request body is not valid JSON") from None
+        if isinstance(value, dict | list) and _deeper_than(value, MAX_JSON_DEPTH):
+            raise OcpoError(f"the request body is nested more than {MAX_JSON_DEPTH} levels deep")
+        return value
+
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         """Mask every unexpected error of the answer, wherever it was raised: in a
         resolver, or in the operation's own steps (an extension, the executor), whose
         errors a schema extension never sees."""
+        raise_outage(request)
         errors = getattr(result, "errors", None)
         if errors:
             quoted = request_id(request)
