@@ -6,11 +6,15 @@ it, a tear-line, an export), then asks as the readers who may not read them.
 """
 
 import json
+import re
 import uuid
 from typing import Any
 
 import httpx
+from sqlmodel import Session, select
 
+from ocpo_coord.db import make_sync_engine
+from ocpo_coord.models import Record
 from tests.conftest import auth, gql
 
 NON_MEMBERS = [
@@ -22,6 +26,7 @@ NON_MEMBERS = [
     "omik.adviser",
 ]
 CLEAR = {"classification": "UNCLASSIFIED", "tlp": "CLEAR"}
+UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 async def _post(client: httpx.AsyncClient, login: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -285,3 +290,36 @@ async def test_work_is_never_assigned_to_someone_who_may_not_read_it(client: htt
     ).json()
     assert "unreadable_items" not in report
     assert task["id"] in {t["id"] for t in report["open_tasks"]}
+
+
+async def test_every_record_an_audit_page_names_is_one_its_reader_may_read(
+    client: httpx.AsyncClient, db_url: str
+) -> None:
+    """The class, not the examples: after the demo and the writes above, every record id
+    anywhere in any entry an auditor is shown (ids, snapshots, details) is one they may
+    read, by the API's own answer to a lookup of that id."""
+    case_id = await restricted_case(client)
+    await clear_intel_on(client, case_id)
+    await client.get("/api/v1/tasks.csv", params={"theatre": "KOS"}, headers=auth("unmik.chief"))
+    with Session(make_sync_engine(db_url)) as session:
+        record_ids = {str(i) for i in session.exec(select(Record.id)).all()}
+    for login in ("eulex.chief", "unmik.chief"):
+        shown: set[str] = set()
+        after = None
+        while True:
+            params: dict[str, Any] = {"limit": 100} | ({"after": after} if after else {})
+            page = (await client.get("/api/v1/audit-events", params=params, headers=auth(login))).json()
+            shown |= set(UUID_TEXT.findall(json.dumps(page))) & record_ids
+            after = page["next_cursor"]
+            if after is None:
+                break
+        assert shown, login
+        ids = sorted(shown)
+        unreadable = []
+        for start in range(0, len(ids), 20):  # within the service's alias limit
+            chunk = ids[start : start + 20]
+            lookups = " ".join(f'n{i}: node(id: "{record_id}") {{ id }}' for i, record_id in enumerate(chunk))
+            answer = await gql(client, login, "{ " + lookups + " }")
+            assert answer.get("data") is not None, answer
+            unreadable += [record_id for i, record_id in enumerate(chunk) if answer["data"][f"n{i}"] is None]
+        assert not unreadable, (login, unreadable)
