@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ocpo_coord.api.printable import style_only_csp
+from ocpo_coord.api.printable import banner, style_only_csp
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.context import Actor
 from ocpo_coord.handover import repository
@@ -35,6 +35,7 @@ async def build_report(session: AsyncSession, *, actor: Actor, handover_id: uuid
     lines = await repository.lines(session, statement)
     views = await LineViews(session, actor).load(lines)
     shown = [views.public(line) for line in lines]
+    markings = [views.marking(line) for line in lines]
     by_disposition = Counter(str(line.disposition) for line in lines)
     by_kind: dict[str, Counter[str]] = defaultdict(Counter)
     for public in shown:
@@ -68,9 +69,11 @@ async def build_report(session: AsyncSession, *, actor: Actor, handover_id: uuid
                 consent_status=public.consent_status,
                 consent_by=public.consent_by,
                 ask=public.ask,
+                marking=marking.portion if marking else None,
             )
-            for public in shown
+            for public, marking in zip(shown, markings, strict=True)
         ],
+        banner=banner(m for m in markings if m is not None).text,
         generated_at=actor.now,
     )
     await record_event(

@@ -198,6 +198,9 @@ class ReportLine(BaseModel):
     consent_status: ConsentStatus
     consent_by: str | None
     ask: str | None = Field(default=None, description="On a stub, whom to ask about it.")
+    marking: str | None = Field(
+        default=None, description="The record's short marking, e.g. (C AMBER NOHOST), where you may read it."
+    )
 
 
 class HandoverReport(BaseModel):
@@ -209,6 +212,10 @@ class HandoverReport(BaseModel):
     by_disposition: dict[str, int]
     by_kind: dict[str, dict[str, int]]
     lines: list[ReportLine]
+    banner: str = Field(
+        description="The report's overall marking: the highest classification, narrowest TLP and every "
+        "caveat of the records it names, printed at its top and bottom."
+    )
     generated_at: datetime
 
 

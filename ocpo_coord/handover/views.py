@@ -8,13 +8,14 @@ import uuid
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ocpo_coord.api.printable import Marking
 from ocpo_coord.audit.reads import ReadWay, note_reads
 from ocpo_coord.context import Actor
 from ocpo_coord.directory.repository import user_logins
 from ocpo_coord.handover import repository
 from ocpo_coord.handover.schemas import LinePublic
 from ocpo_coord.models import HandoverLine, Position, Record, Responsibility
-from ocpo_coord.models.enums import Classification, LineKind
+from ocpo_coord.models.enums import Classification, LineKind, Tlp
 from ocpo_coord.records.repository import agency_codes, readable_record_ids
 
 _RECORD_KINDS = repository.RECORD_LINE_KINDS
@@ -80,6 +81,19 @@ class LineViews:
         if line.subject_id in self.readable:
             return self.labels.get(line.subject_id, kind.value)
         return "a record you may not read"
+
+    def marking(self, line: HandoverLine) -> Marking | None:
+        """The handling of a line's record, for a reader who may read it."""
+        if line.subject_id not in self.readable:
+            return None
+        record = self.records[line.subject_id]
+        return Marking(
+            Classification(record.classification),
+            Tlp(record.tlp),
+            record.orcon,
+            record.nohost,
+            record.restricted_case_id is not None,
+        )
 
     def _is_stub(self, line: HandoverLine) -> bool:
         return (
