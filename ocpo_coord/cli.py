@@ -1,11 +1,13 @@
 """The ``ocpo-coord`` command: serve, migrate, seed, mint development tokens."""
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from ocpo_coord.cli_runtime import DEBUG_ENV, CliError, run
 from ocpo_coord.config import Environment, get_settings
 
 app = typer.Typer(no_args_is_help=True, help="ocpo-coord: multi-agency coordination tracker.")
@@ -24,6 +26,23 @@ def _handover_app() -> typer.Typer:
 app.add_typer(_handover_app(), name="handover")
 
 
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help="Show the full traceback of a failure (or set OCPO_DEBUG=1)."),
+    ] = False,
+) -> None:
+    """ocpo-coord: multi-agency coordination tracker."""
+    if debug:
+        os.environ[DEBUG_ENV] = "1"
+
+
+def main() -> None:
+    """The installed ``ocpo-coord`` command."""
+    run(app)
+
+
 def _prepare_state_dir() -> None:
     settings = get_settings()
     settings.state_dir.mkdir(parents=True, exist_ok=True)
@@ -35,8 +54,12 @@ def migrate() -> None:
     from ocpo_coord.migrate import upgrade
 
     _prepare_state_dir()
-    upgrade(get_settings().database_url)
-    typer.echo("database is at the latest schema revision")
+    applied = upgrade(get_settings().database_url)
+    if applied:
+        plural = "revision" if len(applied) == 1 else "revisions"
+        typer.echo(f"applied {len(applied)} schema {plural}; the database is now at {applied[-1]} (latest)")
+    else:
+        typer.echo("the database schema was already up to date; nothing changed")
 
 
 @seed_app.command("demo")
@@ -173,6 +196,22 @@ def bench(
         json_path.write_text(json.dumps(result, indent=2, default=str))
 
 
+def _port_free(host: str, port: int) -> None:
+    """Say so in one line, before anything starts, when another program holds the port."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            # As the server binds: a port in TIME_WAIT after a restart is free to take.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        raise CliError(
+            f"cannot listen on {host}:{port} ({exc.strerror}): stop what uses it, or choose another "
+            f"port with --port (for ./scripts/demo: OCPO_PORT={port + 1} ./scripts/demo)"
+        ) from None
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
@@ -181,17 +220,12 @@ def serve(
 ) -> None:
     """Run the HTTP service."""
     import uvicorn
-    from pydantic import ValidationError
 
     from ocpo_coord.logging_setup import configure_logging
 
-    try:
-        settings = get_settings()
-    except ValidationError as exc:
-        reasons = "\n".join(error["msg"].removeprefix("Value error, ") for error in exc.errors())
-        typer.echo(f"ocpo-coord will not start: {reasons}", err=True)
-        raise typer.Exit(2) from None
+    settings = get_settings()
     _prepare_state_dir()
+    _port_free(host, port)
     if workers > 1:
         from ocpo_coord.metrics import prepare_multiprocess
 
@@ -214,4 +248,4 @@ def serve(
 
 
 if __name__ == "__main__":
-    app()
+    main()

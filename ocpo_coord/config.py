@@ -81,6 +81,11 @@ class Settings(BaseSettings):
                 raise ValueError(f"unknown log level {value!r}: one of {', '.join(_LOG_LEVELS)}")
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        return _database_url(value) if value else value
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _origins(cls, value: object) -> object:
@@ -155,6 +160,25 @@ class Settings(BaseSettings):
     def signing_key_path(self) -> Path:
         assert self.local_signing_key_path is not None
         return self.local_signing_key_path
+
+
+_DATABASES = ("sqlite", "postgresql")
+
+
+def _database_url(value: str) -> str:
+    """A URL of a database this service runs on, refused early and by name otherwise."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    hint = "use sqlite:///path/to/file.db or postgresql://user@host:5432/database"
+    try:
+        parsed = make_url(value)
+    except ArgumentError:
+        raise ValueError(f"not a database URL; {hint}") from None
+    backend = "postgresql" if parsed.get_backend_name() == "postgres" else parsed.get_backend_name()
+    if backend not in _DATABASES:
+        raise ValueError(f"{backend} is not supported (SQLite and PostgreSQL are); {hint}")
+    return value
 
 
 def _origin(value: str) -> str:
