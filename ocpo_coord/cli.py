@@ -9,6 +9,7 @@ import typer
 
 from ocpo_coord.cli_runtime import DEBUG_ENV, CliError, run
 from ocpo_coord.config import Environment, get_settings
+from ocpo_coord.progress import working
 
 app = typer.Typer(no_args_is_help=True, help="ocpo-coord: multi-agency coordination tracker.")
 seed_app = typer.Typer(no_args_is_help=True, help="Load seed data.")
@@ -78,7 +79,8 @@ def seed_demo(
 
     _prepare_state_dir()
     data = read_demo()
-    created = asyncio.run(load_demo(only_directory(data) if directory_only else data))
+    with working("seed demo") as step:
+        created = asyncio.run(load_demo(only_directory(data) if directory_only else data, on_step=step))
     typer.echo("demo data loaded" if created else "demo data already present; nothing changed")
 
 
@@ -90,7 +92,8 @@ def audit_verify() -> None:
 
     engine = make_sync_engine(get_settings().database_url)
     try:
-        report = verify_database(engine)
+        with working("audit verify"):
+            report = verify_database(engine)
     finally:
         engine.dispose()
     if not report.ok:
@@ -109,7 +112,8 @@ def reindex(
 
     engine = make_sync_engine(get_settings().database_url)
     try:
-        with engine.begin() as conn:
+        with engine.begin() as conn, working("reindex") as step:
+            step("comparing" if check else "rebuilding")
             if check:
                 missing, extra = drift(conn)
                 typer.echo(f"visibility index: {len(missing)} rows missing, {len(extra)} rows extra")
@@ -170,11 +174,14 @@ def bench(
     keep: Annotated[
         bool, typer.Option(help="With --postgres: keep the scratch databases (named on stderr).")
     ] = False,
+    report_only: Annotated[
+        bool, typer.Option("--report-only", help="Exit 0 even when a target is missed (still named).")
+    ] = False,
 ) -> None:
     """Generate a synthetic theatre and measure the hot paths against the database's floor."""
     import json
 
-    from ocpo_coord.bench.report import ratios, table
+    from ocpo_coord.bench.report import misses, ratios, table
     from ocpo_coord.bench.run import Options, run
 
     options = Options(
@@ -194,6 +201,16 @@ def bench(
     typer.echo(table(result))
     if json_path:
         json_path.write_text(json.dumps(result, indent=2, default=str))
+    missed = misses(result)
+    typer.echo("")
+    if not missed:
+        typer.echo("every target met")
+        return
+    typer.echo(f"{len(missed)} target(s) missed:")
+    for line in missed:
+        typer.echo(f"  {line}")
+    if not report_only:
+        raise typer.Exit(1)
 
 
 def _port_free(host: str, port: int) -> None:

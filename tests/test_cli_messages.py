@@ -203,3 +203,72 @@ def test_every_command_and_option_has_a_sentence_and_no_type_placeholder() -> No
             assert placeholder not in text, f"{path}: {placeholder}\n{text}"
     assert seen > 25
     assert missing == []
+
+
+def test_seed_demo_reports_progress_in_plain_lines_off_a_terminal(cli_env: dict[str, str]) -> None:
+    assert _run(["migrate"], cli_env).returncode == 0
+    seeded = _run(["seed", "demo"], cli_env)
+    assert seeded.returncode == 0, seeded.stderr
+    assert seeded.stdout.strip() == "demo data loaded"  # stdout stays the answer
+    lines = seeded.stderr.strip().splitlines()
+    assert "seed demo: cases done" in "\n".join(lines)
+    assert lines[-1].startswith("seed demo: finished in ")
+    assert "\x1b" not in seeded.stderr  # no terminal codes in a log
+
+
+def test_seed_demo_shows_a_live_spinner_on_a_terminal(cli_env: dict[str, str]) -> None:
+    import pty
+
+    assert _run(["migrate"], cli_env).returncode == 0
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ocpo_coord.cli", "seed", "demo"],
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        env={**cli_env, "COLUMNS": "100", "TERM": "xterm"},
+    )
+    os.close(terminal)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the terminal closed: the process has ended
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert process.wait(timeout=120) == 0
+    os.close(controller)
+    if process.stdout is not None:
+        assert process.stdout.read().strip() == b"demo data loaded"
+        process.stdout.close()
+    assert b"seed demo: " in seen
+    assert b"\x1b[" in seen  # drawn and redrawn in place, then cleared
+    assert b"finished in" not in seen
+
+
+def test_bench_names_missed_targets_and_fails_unless_asked_only_to_report(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from ocpo_coord.bench import report, run
+
+    measured = {"dialect": "postgresql", "scale": 0.01}
+    calculated = {"rest_vs_floor": 7.5, "graphql_vs_floor": 3.0, "audit_verify_per_second": 50_000.0}
+    monkeypatch.setattr(run, "run", lambda options: dict(measured))
+    monkeypatch.setattr(report, "ratios", lambda result, baseline: dict(calculated))
+    monkeypatch.setattr(report, "table", lambda result: "the table")
+    failed = CliRunner().invoke(app, ["bench"])
+    assert failed.exit_code == 1
+    assert "2 target(s) missed" in failed.output
+    assert "rest_vs_floor: 7.50 (target <= 6.0)" in failed.output
+    assert "audit_verify_per_second: 50,000.00 (target >= 100,000.0)" in failed.output
+    assert "graphql_vs_floor" not in failed.output.split("missed")[1]
+    reported = CliRunner().invoke(app, ["bench", "--report-only"])
+    assert reported.exit_code == 0
+    assert "rest_vs_floor: 7.50" in reported.output
+    calculated.update(rest_vs_floor=2.0, audit_verify_per_second=200_000.0)
+    met = CliRunner().invoke(app, ["bench"])
+    assert met.exit_code == 0
+    assert "every target met" in met.output

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from ocpo_coord.exceptions import OcpoError
 from ocpo_coord.models.enums import DeclineOutcome, Disposition, LineKind
+from ocpo_coord.progress import working
 
 app = typer.Typer(no_args_is_help=True, help="Mission-to-mission handovers.")
 T = TypeVar("T")
@@ -281,9 +282,11 @@ def export_(
     """Write a completed handover as a BagIt package (SHA-256) for another installation."""
     from ocpo_coord.handover.export import export_handover
 
-    _print(
-        _run(login, lambda s, a: export_handover(s, actor=a, handover_id=handover_id, directory=directory))
-    )
+    with working("handover export"):
+        written = _run(
+            login, lambda s, a: export_handover(s, actor=a, handover_id=handover_id, directory=directory)
+        )
+    _print(written)
 
 
 @app.command()
@@ -293,7 +296,8 @@ def verify(
     """Check fixity and completeness; name every changed, missing or extra file."""
     from ocpo_coord.handover.package import verify_package
 
-    check = verify_package(directory)
+    with working("handover verify"):
+        check = verify_package(directory)
     if not check.ok:
         for problem in check.problems:
             typer.echo(f"invalid: {problem}", err=True)
@@ -313,7 +317,8 @@ def import_(
     """Import a package all-or-nothing; a second import of the same package creates nothing."""
     from ocpo_coord.handover.importer import import_package
 
-    summary = _run(login, lambda s, a: import_package(s, actor=a, directory=directory))
+    with working("handover import"):
+        summary = _run(login, lambda s, a: import_package(s, actor=a, directory=directory))
     typer.echo(summary.model_dump_json(indent=2))
 
 
