@@ -505,6 +505,13 @@ function wire() {
   for (const id of ["task-text", "task-agency", "task-overdue", "task-blocked"]) {
     $(id).addEventListener("input", drawTaskColumns);
   }
+  // A link such as /coord#token=... (printed by scripts/demo) signs in at once. The
+  // fragment never reaches the server; it is removed from the address bar and history.
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  if (fragment.get("token")) {
+    sessionStorage.setItem(TOKEN_KEY, fragment.get("token"));
+    history.replaceState(null, "", location.pathname + location.search);
+  }
   if (sessionStorage.getItem(TOKEN_KEY)) {
     start().catch((err) => showSignIn(err instanceof SignedOut ? err.message : err.message));
   } else {
