@@ -1,5 +1,6 @@
 """Service settings, read from the environment with the ``OCPO_`` prefix."""
 
+from datetime import date
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -67,6 +68,10 @@ class Settings(BaseSettings):
     # one, for clients on the loopback interface only.
     metrics_token: str = ""
 
+    # Development only: the day the service takes for today, so that the demo's 2007-2009
+    # story reads as it happened (overdue work, tours, the matrix). Refused in production.
+    demo_today: date | None = None
+
     log_format: LogFormat = LogFormat.JSON
     log_level: str = "INFO"
     # Browser origins allowed to call the API, comma-separated; none: no CORS headers at all.
@@ -133,6 +138,10 @@ class Settings(BaseSettings):
             )
         if self.graphiql:
             problems.append("OCPO_GRAPHIQL must not be turned on in production")
+        if self.demo_today is not None:
+            problems.append(
+                "OCPO_DEMO_TODAY is for development only: production always runs on the real time"
+            )
         if self.introspection:
             problems.append(
                 "OCPO_INTROSPECTION must not be turned on in production: it publishes the whole schema"
