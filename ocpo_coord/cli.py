@@ -128,7 +128,7 @@ def reindex(
 @app.command()
 def token(
     login: Annotated[str, typer.Argument(help="Login of a user, e.g. unmik.analyst")],
-    minutes: Annotated[int, typer.Option(help="Lifetime in minutes.")] = 480,
+    minutes: Annotated[int, typer.Option(min=1, max=7 * 24 * 60, help="Lifetime in minutes.")] = 480,
 ) -> None:
     """Print a bearer token for a user (embedded default only, never in production)."""
     from datetime import timedelta
@@ -146,31 +146,48 @@ def token(
     typer.echo(mint_local_token(settings, login, ttl=timedelta(minutes=minutes)))
 
 
+def _database_option(value: str | None) -> str | None:
+    """A database URL given as an option, refused by name like the setting."""
+    from ocpo_coord.config import supported_database_url
+
+    if value is None:
+        return value
+    try:
+        return supported_database_url(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
 @app.command()
 def bench(
     scale: Annotated[
-        float, typer.Option(help="Fraction of full scale (1.0 = 200k cases, 1M intelligence items).")
+        float,
+        typer.Option(min=0.00001, help="Fraction of full scale (1.0 = 200k cases, 1M intelligence items)."),
     ] = 0.01,
     database_url: Annotated[
         str | None,
-        typer.Option(help="An empty database to fill (default: a SQLite file in a temporary directory)."),
+        typer.Option(
+            callback=_database_option,
+            help="An empty database to fill (default: a SQLite file in a temporary directory).",
+        ),
     ] = None,
     postgres: Annotated[
         str | None,
         typer.Option(
-            help="A PostgreSQL server URL: scratch databases are created there and dropped afterwards."
+            callback=_database_option,
+            help="A PostgreSQL server URL: scratch databases are created there and dropped afterwards.",
         ),
     ] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON here.")] = None,
     baseline: Annotated[
         Path | None, typer.Option(help="JSON of a 1%-scale run, for the full-versus-small-scale ratio.")
     ] = None,
-    repeat: Annotated[int, typer.Option(help="Timed repetitions per page.")] = 20,
-    writes: Annotated[int, typer.Option(help="Intelligence items to create.")] = 50,
-    handover_cases: Annotated[int, typer.Option(help="Cases in the exported handover.")] = 20_000,
-    seconds: Annotated[float, typer.Option(help="Duration of each throughput run.")] = 3.0,
-    clients: Annotated[int, typer.Option(help="Concurrent clients for throughput.")] = 4,
-    workers: Annotated[int, typer.Option(help="Service processes sharing the database.")] = 1,
+    repeat: Annotated[int, typer.Option(min=1, help="Timed repetitions per page.")] = 20,
+    writes: Annotated[int, typer.Option(min=1, help="Intelligence items to create.")] = 50,
+    handover_cases: Annotated[int, typer.Option(min=1, help="Cases in the exported handover.")] = 20_000,
+    seconds: Annotated[float, typer.Option(min=0.01, help="Duration of each throughput run.")] = 3.0,
+    clients: Annotated[int, typer.Option(min=1, help="Concurrent clients for throughput.")] = 4,
+    workers: Annotated[int, typer.Option(min=1, help="Service processes sharing the database.")] = 1,
     keep: Annotated[
         bool, typer.Option(help="With --postgres: keep the scratch databases (named on stderr).")
     ] = False,
@@ -232,8 +249,8 @@ def _port_free(host: str, port: int) -> None:
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on (0: any free one).")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
     """Run the HTTP service."""
     import uvicorn

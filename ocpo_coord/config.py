@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _supported_database(cls, value: str) -> str:
-        return _database_url(value) if value else value
+        return supported_database_url(value) if value else value
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -174,7 +174,7 @@ class Settings(BaseSettings):
 _DATABASES = ("sqlite", "postgresql")
 
 
-def _database_url(value: str) -> str:
+def supported_database_url(value: str) -> str:
     """A URL of a database this service runs on, refused early and by name otherwise."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError

@@ -145,6 +145,10 @@ def test_usage_errors_are_one_line_too(cli_env: dict[str, str]) -> None:
     _one_line(_run(["no-such-command"], cli_env), "No such command", "ocpo-coord --help")
     _one_line(_run(["token", "unmik.analyst", "--minutes", "soon"], cli_env), "--minutes")
     _one_line(_run(["handover", "create"], cli_env), "Missing option")
+    _one_line(_run(["serve", "--port", "99999"], cli_env), "--port", "65535")
+    _one_line(_run(["token", "unmik.analyst", "--minutes", "-5"], cli_env), "--minutes")
+    _one_line(_run(["bench", "--database-url", "mysql://db/ocpo"], cli_env), "--database-url", "mysql")
+    _one_line(_run(["bench", "--scale", "0"], cli_env), "--scale")
 
 
 def test_debug_shows_the_traceback(cli_env: dict[str, str], tmp_path: Path) -> None:
