@@ -246,6 +246,18 @@ def _port_free(host: str, port: int) -> None:
         ) from None
 
 
+def _schema_current(database_url: str) -> None:
+    """Refuse to serve a database that is unreachable or not migrated, before listening."""
+    from ocpo_coord.migrate import alembic_config, pending_revisions
+
+    pending = pending_revisions(alembic_config(database_url), database_url)
+    if pending:
+        raise CliError(
+            f"the database schema is {len(pending)} revision(s) behind this program: "
+            "run `ocpo-coord migrate` first"
+        )
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
@@ -260,6 +272,7 @@ def serve(
     settings = get_settings()
     _prepare_state_dir()
     _port_free(host, port)
+    _schema_current(settings.database_url)
     if workers > 1:
         from ocpo_coord.metrics import prepare_multiprocess
 

@@ -103,7 +103,12 @@ def test_an_unsupported_or_unparsable_database_url_is_refused_by_name(
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_commands_before_migrate_say_to_run_migrate(cli_env: dict[str, str], empty_db_url: str) -> None:
     cli_env["OCPO_DATABASE_URL"] = empty_db_url
-    for command in (["seed", "demo"], ["token", "unmik.analyst"], ["handover", "list", "--as", "x"]):
+    for command in (
+        ["seed", "demo"],
+        ["token", "unmik.analyst"],
+        ["handover", "list", "--as", "x"],
+        ["serve", "--port", "0"],
+    ):
         _one_line(_run(command, cli_env), "run `ocpo-coord migrate` first")
 
 
