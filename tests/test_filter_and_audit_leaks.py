@@ -301,8 +301,12 @@ async def test_every_record_an_audit_page_names_is_one_its_reader_may_read(
     case_id = await restricted_case(client)
     await clear_intel_on(client, case_id)
     await client.get("/api/v1/tasks.csv", params={"theatre": "KOS"}, headers=auth("unmik.chief"))
-    with Session(make_sync_engine(db_url)) as session:
-        record_ids = {str(i) for i in session.exec(select(Record.id)).all()}
+    engine = make_sync_engine(db_url)
+    try:
+        with Session(engine) as session:
+            record_ids = {str(i) for i in session.exec(select(Record.id)).all()}
+    finally:
+        engine.dispose()
     for login in ("eulex.chief", "unmik.chief"):
         shown: set[str] = set()
         after = None
