@@ -16,6 +16,7 @@ from typing import Any
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ocpo_coord.audit.registry import register_demo_witnesses
 from ocpo_coord.auth.principal import load_principal
 from ocpo_coord.case import service as case_service
 from ocpo_coord.case.schemas import CaseCreate
@@ -342,6 +343,7 @@ async def load_into(session: AsyncSession, data: dict[str, Any]) -> bool:
     await loader.tasks()
     await loader.coordination()
     await loader.handovers()
+    await register_demo_witnesses(session)
     return True
 
 
