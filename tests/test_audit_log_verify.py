@@ -477,3 +477,35 @@ def test_sqlite_times_in_another_layout_still_verify(engine: Engine, db_url: str
     with engine.begin() as conn:
         conn.execute(text("UPDATE audit_event SET at = '2026-11-24 08:00:01' WHERE seq = :s"), {"s": target})
     assert verify_database(engine).bad_seq == target
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "problem"),
+    [
+        ("actor_id", "'not-a-uuid'", "actor_id: badly formed hexadecimal UUID string"),
+        ("id", "'zz'", "id: badly formed hexadecimal UUID string"),
+        ("after", "'{not json'", "after: Expecting property name"),
+        ("at", "'yesterday'", "at: Invalid isoformat string"),
+        ("at", "42", "at: "),
+    ],
+)
+@sqlite_only
+def test_sqlite_a_damaged_row_is_named_in_one_line(
+    engine: Engine, db_url: str, column: str, value: str, problem: str
+) -> None:
+    """Text that is not a UUID, JSON that does not parse, a time that is not one: the
+    entry and the column are named, by the library call and by the command alike."""
+    with engine.begin() as conn:
+        _drop_guards(conn)
+        target = _seqs(conn)[12]
+        conn.execute(text(f"UPDATE audit_event SET {column} = {value} WHERE seq = :s"), {"s": target})
+    report = verify_database(engine)
+    assert report.bad_seq == target
+    assert f"entry {target} (log index 12) is damaged: {problem}" in report.problem
+    env = {**os.environ, "OCPO_DATABASE_URL": db_url}
+    command = [sys.executable, "-m", "ocpo_coord.cli", "audit", "verify"]
+    broken = subprocess.run(command, capture_output=True, text=True, env=env, check=False, timeout=120)
+    assert broken.returncode == 1
+    assert "Traceback" not in broken.stderr
+    assert len(broken.stderr.strip().splitlines()) == 1
+    assert f"entry {target} (log index 12) is damaged" in broken.stderr
