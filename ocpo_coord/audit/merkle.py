@@ -186,9 +186,14 @@ class CompactRange:
         return finished
 
     def root(self) -> bytes:
-        if not self.peaks:
-            return EMPTY_ROOT
-        r = self.peaks[-1]
-        for p in reversed(self.peaks[:-1]):
-            r = node_hash(p, r)
-        return r
+        return peaks_root(self.peaks)
+
+
+def peaks_root(peaks: list[bytes]) -> bytes:
+    """The root of a tree given its complete subtrees, largest first."""
+    if not peaks:
+        return EMPTY_ROOT
+    r = peaks[-1]
+    for p in reversed(peaks[:-1]):
+        r = node_hash(p, r)
+    return r

@@ -11,9 +11,10 @@ that is not one) is named, with its column.
 """
 
 import functools
+import hashlib
 import json
 import uuid
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,9 +51,9 @@ class LogReport:
 
 
 class _Broken(Exception):
-    def __init__(self, problem: str, seq: int | None = None) -> None:
+    def __init__(self, problem: str, seq: int | None = None, checked: int = 0) -> None:
         super().__init__(problem)
-        self.problem, self.seq = problem, seq
+        self.problem, self.seq, self.checked = problem, seq, checked
 
 
 # Columns stored as JSON: read as their text and parsed once here.
@@ -172,50 +173,52 @@ _AT = HASHED_COLUMNS.index("at")
 _FIRST = 3
 _RECORD_IDS = _FIRST + len(HASHED_COLUMNS)
 
-# idx, stored leaf, seq, the fields the entry's bytes hold, whether they are known
-# plain (``checked`` for ``canonical_bytes``); fields None when the entry's row is gone.
-_Leaf = tuple[int, bytes, int | None, dict[str, Any] | None, bool]
 
-
-def _fields(row: Any, reading: _Reading) -> tuple[dict[str, Any], bool]:
-    """A row of ``_log_select`` as the fields ``hashed_fields`` gives; raises
-    ``_Broken`` naming the column that cannot be read."""
+def _read(row: Any, reading: _Reading) -> tuple[dict[str, Any], bool]:
+    """A row of ``_log_select`` as the fields ``hashed_fields`` gives, and whether they
+    are plain (``checked`` for ``canonical_bytes``)."""
     values = list(row[_FIRST:_RECORD_IDS])
-    name = "at"
-    try:
-        if values[_AT] is None:
-            values[_AT] = reading.early_at(row[_RECORD_IDS + 1])
-        if reading.uuid_text is not None and reading.recurring_uuid_text is not None:
-            name = HASHED_COLUMNS[_ID]
-            values[_ID] = reading.uuid_text(values[_ID])
-            for i in _RECURRING_UUID_AT:
-                if values[i] is not None:
-                    name = HASHED_COLUMNS[i]
-                    values[i] = reading.recurring_uuid_text(values[i])
-        plain = True
-        for i in _JSON_AT:
-            name = HASHED_COLUMNS[i]
-            values[i], plain_value = _json(values[i])
-            plain = plain and plain_value
-        name = "record_ids"
-        names, plain_names = _json(row[_RECORD_IDS])
-    except (ValueError, TypeError, AttributeError) as exc:
-        problem = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc) or type(exc).__name__
-        raise _Broken(f"entry {row[2]} (log index {row[0]}) is damaged: {name}: {problem}", row[2]) from None
+    if values[_AT] is None:
+        values[_AT] = reading.early_at(row[_RECORD_IDS + 1])
+    uuid_text, recurring_text = reading.uuid_text, reading.recurring_uuid_text
+    if uuid_text is not None and recurring_text is not None:
+        values[_ID] = uuid_text(values[_ID])
+        for i in _RECURRING_UUID_AT:
+            if values[i] is not None:
+                values[i] = recurring_text(values[i])
+    plain = True
+    for i in _JSON_AT:
+        values[i], plain_value = _json(values[i])
+        plain = plain and plain_value
     fields = dict(zip(HASHED_COLUMNS, values, strict=True))
+    names, plain_names = _json(row[_RECORD_IDS])
     # JSON null reads as None, like SQL NULL: either way the entry names no records.
     if names is not None:
         fields["record_ids"] = names
     return fields, plain and plain_names
 
 
-def _leaves(rows: Iterable[Any], reading: _Reading) -> Iterator[_Leaf]:
-    for row in rows:
-        if row[_FIRST + _ID] is None:
-            yield row[0], bytes(row[1]), row[2], None, True
-            continue
-        fields, plain = _fields(row, reading)
-        yield row[0], bytes(row[1]), row[2], fields, plain
+def _damage(row: Any, reading: _Reading) -> str:
+    """Which column of a row ``_read`` could not read, and why: each read again alone."""
+    readers: list[tuple[str, Callable[[], Any]]] = []
+    if row[_FIRST + _AT] is None:
+        readers.append(("at", lambda: reading.early_at(row[_RECORD_IDS + 1])))
+    if reading.uuid_text is not None and reading.recurring_uuid_text is not None:
+        uuid_text, recurring_text = reading.uuid_text, reading.recurring_uuid_text
+        readers.append((HASHED_COLUMNS[_ID], lambda: uuid_text(row[_FIRST + _ID])))
+        for i in _RECURRING_UUID_AT:
+            if row[_FIRST + i] is not None:
+                readers.append((HASHED_COLUMNS[i], functools.partial(recurring_text, row[_FIRST + i])))
+    for i in _JSON_AT:
+        readers.append((HASHED_COLUMNS[i], functools.partial(_json, row[_FIRST + i])))
+    readers.append(("record_ids", functools.partial(_json, row[_RECORD_IDS])))
+    for name, read in readers:
+        try:
+            read()
+        except (ValueError, TypeError, AttributeError) as exc:
+            problem = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc) or type(exc).__name__
+            return f"{name}: {problem}"
+    return "unreadable"
 
 
 def _driver_rows(
@@ -251,33 +254,56 @@ def _driver_rows(
         cursor.close()
 
 
-def _walk(leaves: Iterable[_Leaf], roots: dict[int, bytes]) -> tuple[int, bytes, list[int]]:
+def _walk(rows: Iterable[Any], reading: _Reading, roots: dict[int, bytes]) -> tuple[int, bytes, list[int]]:
     """The tree's size and root; raises ``_Broken`` at the first leaf that does not hold
-    or at the first size whose root is not the checkpoint's (``roots``)."""
-    compact = merkle.CompactRange()
+    or at the first size whose root is not the checkpoint's (``roots``).
+
+    The tree's right edge is kept inline (``merkle.CompactRange``'s append, without a
+    call per leaf): hashing is most of the walk's work.
+    """
+    sha256 = hashlib.sha256
+    peaks: list[bytes] = []
+    size = 0
     matched: list[int] = []
     if 0 in roots and roots[0] != merkle.EMPTY_ROOT:
         raise _Broken("the checkpoint of size 0 is not the empty tree's")
-    for idx, stored, seq, fields, plain in leaves:
-        if idx != compact.size:
-            raise _Broken(f"log index {compact.size} is missing: the entry there was deleted from the log")
-        if fields is None:
-            raise _Broken(f"entry {seq} (log index {idx}) was deleted", seq)
-        leaf = merkle.leaf_hash(canonical_bytes(fields, checked=plain))
-        if leaf != stored:
+    for row in rows:
+        idx, seq = row[0], row[2]
+        if idx != size:
             raise _Broken(
-                f"entry {seq} (log index {idx}) was changed after it was logged, or moved from elsewhere", seq
+                f"log index {size} is missing: the entry there was deleted from the log", checked=size
             )
-        compact.append(leaf)
-        expected = roots.get(compact.size)
+        if row[_FIRST + _ID] is None:
+            raise _Broken(f"entry {seq} (log index {idx}) was deleted", seq, idx + 1)
+        try:
+            fields, plain = _read(row, reading)
+        except (ValueError, TypeError, AttributeError):
+            raise _Broken(
+                f"entry {seq} (log index {idx}) is damaged: {_damage(row, reading)}", seq, idx + 1
+            ) from None
+        leaf = sha256(b"\x00" + canonical_bytes(fields, checked=plain)).digest()
+        if leaf != row[1]:
+            raise _Broken(
+                f"entry {seq} (log index {idx}) was changed after it was logged, or moved from elsewhere",
+                seq,
+                idx + 1,
+            )
+        node, pos = leaf, size
+        while pos & 1:
+            node = sha256(b"\x01" + peaks.pop() + node).digest()
+            pos >>= 1
+        peaks.append(node)
+        size += 1
+        expected = roots.get(size)
         if expected is not None:
-            if compact.root() != expected:
+            if merkle.peaks_root(peaks) != expected:
                 raise _Broken(
-                    f"the log up to index {idx} does not match its checkpoint of size {compact.size}: "
-                    "entries before it were changed, deleted, inserted or reordered"
+                    f"the log up to index {idx} does not match its checkpoint of size {size}: "
+                    "entries before it were changed, deleted, inserted or reordered",
+                    checked=size,
                 )
-            matched.append(compact.size)
-    return compact.size, compact.root(), matched
+            matched.append(size)
+    return size, merkle.peaks_root(peaks), matched
 
 
 def _unlogged(conn: Connection) -> tuple[int | None, int]:
@@ -320,11 +346,10 @@ def verify_database(
                 )
             roots[against.size] = against.root
         rows = _driver_rows(conn, _log_select(conn.dialect.name), batch)
-        checked = 0
         try:
-            size, root, matched = _walk(_counted(_leaves(rows, _reading(conn)), counter := [0]), roots)
+            size, root, matched = _walk(rows, _reading(conn), roots)
         except _Broken as broken:
-            return LogReport(counter[0], merkle.EMPTY_ROOT, broken.problem, broken.seq)
+            return LogReport(broken.checked, merkle.EMPTY_ROOT, broken.problem, broken.seq)
         finally:
             # A broken log stops the walk early: release the cursor.
             rows.close()
@@ -356,12 +381,6 @@ def verify_database(
             queued,
         )
     return LogReport(checked, root, pending=queued, checkpoints_matched=matched)
-
-
-def _counted(leaves: Iterable[_Leaf], counter: list[int]) -> Iterator[_Leaf]:
-    for leaf in leaves:
-        counter[0] += 1
-        yield leaf
 
 
 def latest_cosigned(conn: Connection) -> tuple[str, dict[str, str]] | None:
