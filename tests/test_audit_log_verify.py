@@ -8,6 +8,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, Engine, create_engine, select, text, update
@@ -16,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from ocpo_coord.audit import verify
 from ocpo_coord.audit.canonical import canonical_bytes
 from ocpo_coord.audit.merkle import leaf_hash
+from ocpo_coord.audit.note import Checkpoint, Signer
 from ocpo_coord.audit.service import hashed_fields, record_event
 from ocpo_coord.audit.verify import verify_database
 from ocpo_coord.auth.principal import load_principal
@@ -509,3 +511,51 @@ def test_sqlite_a_damaged_row_is_named_in_one_line(
     assert "Traceback" not in broken.stderr
     assert len(broken.stderr.strip().splitlines()) == 1
     assert f"entry {target} (log index 12) is damaged" in broken.stderr
+
+
+def test_cli_refuses_bad_checkpoints_and_keys_in_one_line(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    env = {**os.environ, "OCPO_DATABASE_URL": db_url}
+    garbled = tmp_path / "garbled.txt"
+    garbled.write_text("not a checkpoint\n")
+    foreign = tmp_path / "foreign.txt"
+    other = Signer.generate("another-installation")
+    body = Checkpoint("another-installation", 3, b"\0" * 32).text()
+    foreign.write_text(body + "\n" + other.sign_line(body))
+    cases = [
+        (["audit", "verify", "--against", str(tmp_path / "absent.txt")], "cannot read"),
+        (["audit", "verify", "--against", str(garbled)], "checkpoint: note must be text, a blank line"),
+        (
+            ["audit", "verify", "--against", str(foreign)],
+            "is of 'another-installation', not of this installation",
+        ),
+        (["audit", "verify", "--log-key", "nonsense"], "verifier key must read"),
+        (
+            [
+                "audit",
+                "witness",
+                "http://127.0.0.1:9",
+                "--state",
+                str(tmp_path / "s.json"),
+                "--key",
+                str(garbled),
+                "--token",
+                "t",
+            ],
+            "signer key must read",
+        ),
+    ]
+    for args, message in cases:
+        done = subprocess.run(
+            [sys.executable, "-m", "ocpo_coord.cli", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            timeout=120,
+        )
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert "Traceback" not in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert message in done.stderr, done.stderr

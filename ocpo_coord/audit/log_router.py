@@ -15,6 +15,8 @@ from ocpo_coord.audit import proofs
 from ocpo_coord.audit.schemas_log import CosignatureIn, CosignaturesAccepted, CosigningPublic
 
 router = APIRouter(prefix="/audit", tags=["audit"])
+# Sizes are stored as 64-bit integers.
+_MAX_SIZE = 2**63 - 1
 _TEXT: dict[int | str, dict[str, Any]] = {200: {"content": {"text/plain": {}}}}
 
 
@@ -50,7 +52,7 @@ async def get_inclusion_proof(
     actor: ActorDep,
     entry_id: uuid.UUID,
     size: Annotated[
-        int | None, Query(ge=1, description="A checkpoint's size; the latest by default.")
+        int | None, Query(ge=1, le=_MAX_SIZE, description="A checkpoint's size; the latest by default.")
     ] = None,
 ) -> PlainTextResponse:
     proof = await proofs.inclusion_proof(session, actor=actor, entry_id=entry_id, size=size)
@@ -67,8 +69,8 @@ async def get_inclusion_proof(
 async def get_consistency_proof(
     session: SessionDep,
     actor: ActorDep,
-    first: Annotated[int, Query(ge=0)],
-    second: Annotated[int | None, Query(ge=0)] = None,
+    first: Annotated[int, Query(ge=0, le=_MAX_SIZE)],
+    second: Annotated[int | None, Query(ge=0, le=_MAX_SIZE)] = None,
 ) -> PlainTextResponse:
     return PlainTextResponse(await proofs.consistency_proof(session, first=first, second=second))
 
