@@ -24,6 +24,9 @@ from ocpo_coord.api.middleware import (
     swagger_policy,
 )
 from ocpo_coord.api.unavailable import RETRY_AFTER_SECONDS, database_answers
+from ocpo_coord.audit import sequencer
+from ocpo_coord.audit.keys import checkpoint_signer
+from ocpo_coord.audit.log_router import router as audit_log_router
 from ocpo_coord.audit.router import router as audit_router
 from ocpo_coord.case.router import router as case_router
 from ocpo_coord.casefile.router import router as casefile_router
@@ -122,10 +125,17 @@ def create_app(*, database_url: str | None = None, settings: Settings | None = N
     configure_logging(log_format=settings.log_format, level=settings.log_level)
     engine = make_async_engine(database_url, settings) if database_url else get_engine()
 
+    # Refuses to start without the audit log's signing key (production names its file).
+    signer = checkpoint_signer(settings)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         heap.settle()
-        yield
+        if settings.audit_sequencer:
+            async with sequencer.running(engine, signer, interval=settings.audit_integration_seconds):
+                yield
+        else:
+            yield
         if database_url:
             await engine.dispose()
 
@@ -150,6 +160,7 @@ def create_app(*, database_url: str | None = None, settings: Settings | None = N
         directory_router,
         access_router,
         audit_router,
+        audit_log_router,
         handover_router,
         handover_consent_router,
         handover_checklist_router,

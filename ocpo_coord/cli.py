@@ -14,8 +14,6 @@ from ocpo_coord.progress import working
 app = typer.Typer(no_args_is_help=True, help="ocpo-coord: multi-agency coordination tracker.")
 seed_app = typer.Typer(no_args_is_help=True, help="Load seed data.")
 app.add_typer(seed_app, name="seed")
-audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log.")
-app.add_typer(audit_app, name="audit")
 
 
 def _handover_app() -> typer.Typer:
@@ -25,6 +23,15 @@ def _handover_app() -> typer.Typer:
 
 
 app.add_typer(_handover_app(), name="handover")
+
+
+def _audit_app() -> typer.Typer:
+    from ocpo_coord.audit.cli import app as audit_app
+
+    return audit_app
+
+
+app.add_typer(_audit_app(), name="audit")
 
 
 @app.callback()
@@ -82,24 +89,6 @@ def seed_demo(
     with working("seed demo") as step:
         created = asyncio.run(load_demo(only_directory(data) if directory_only else data, on_step=step))
     typer.echo("demo data loaded" if created else "demo data already present; nothing changed")
-
-
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Walk the hash chain; name the first entry changed, deleted, inserted or reordered."""
-    from ocpo_coord.audit.verify import verify_database
-    from ocpo_coord.db import make_sync_engine
-
-    engine = make_sync_engine(get_settings().database_url)
-    try:
-        with working("audit verify"):
-            report = verify_database(engine)
-    finally:
-        engine.dispose()
-    if not report.ok:
-        typer.echo(f"audit chain BROKEN after {report.checked} entries: {report.problem}", err=True)
-        raise typer.Exit(1)
-    typer.echo(f"audit chain intact: {report.checked} entries, head {report.head}")
 
 
 @app.command()

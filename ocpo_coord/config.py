@@ -41,6 +41,17 @@ class Settings(BaseSettings):
     file_store_dir: Path | None = None
     max_file_bytes: int = 4 * 1024**3
 
+    # The audit log's checkpoint signing key (Ed25519, a C2SP signer key; its name is
+    # ``installation_name``, the log's origin). Production names a file; development
+    # creates one in ``state_dir``.
+    audit_key_path: Path | None = None
+    # Whether the service runs the audit sequencer (one active among all processes);
+    # off when ``ocpo-coord audit sequence`` runs as a worker of its own.
+    audit_sequencer: bool = True
+    # How often the sequencer looks for committed entries: it bounds the delay from
+    # commit to a signed checkpoint.
+    audit_integration_seconds: float = 0.5
+
     # Tokens: production verifies against an OIDC provider's JWKS; the embedded
     # default signs with a local RSA key kept in ``state_dir``.
     jwt_issuer: str = _LOCAL_ISSUER
@@ -123,6 +134,8 @@ class Settings(BaseSettings):
             self.local_signing_key_path = self.state_dir / "signing-key.pem"
         if self.file_store_dir is None:
             self.file_store_dir = self.state_dir / "files"
+        if self.audit_key_path is None and self.environment is not Environment.PRODUCTION:
+            self.audit_key_path = self.state_dir / "audit-log.key"
         if self.environment is Environment.PRODUCTION:
             problems = self._production_problems(default_database=default_database)
             if problems:

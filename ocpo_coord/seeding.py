@@ -17,6 +17,7 @@ from typing import Any
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ocpo_coord.audit.registry import register_demo_witnesses
 from ocpo_coord.auth.principal import load_principal
 from ocpo_coord.case import service as case_service
 from ocpo_coord.case.schemas import CaseCreate
@@ -351,6 +352,7 @@ async def load_into(
         if on_step is not None:
             on_step(name)
         await stage()
+    await register_demo_witnesses(session)
     return True
 
 

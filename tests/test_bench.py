@@ -51,6 +51,9 @@ def test_bench_tiny_scale_on_sqlite() -> None:
     assert handover["evidence_file_bytes"] > handover["bytes"] / 2
     assert handover["sha256sum_bytes_per_second"] > 0
     assert result["audit_verify"]["entries"] > 0
+    assert result["audit_sequence"]["entries"] == result["audit_verify"]["entries"]
+    assert set(result["concurrent_writes"]) == {"1", "4", "16"}
+    assert result["integration_delay"]["samples"] == 20
     assert result["audit_verify"]["per_second"] > 0
     assert result["service"]["peak_rss_mb"] > 0
     assert result["service"]["workers"] == 2

@@ -27,6 +27,7 @@ from ocpo_coord.audit.verify import verify_database
 from ocpo_coord.db import make_async_engine, make_sync_engine, sessionmaker_for
 from ocpo_coord.models import AuditEvent, Case, Note, Record, Task
 from tests.conftest import auth, gql
+from tests.fixtures.audit_log import integrate
 
 WRITERS = ("unmik.analyst", "unmik.chief", "eulex.prosecutor", "kfor.j2", "kp.investigator")
 # UNMIK owns the contested case: both of its users may edit it.
@@ -135,7 +136,9 @@ async def database_state(db_url: str) -> tuple[dict[str, Any], list[AuditEvent]]
         await engine.dispose()
 
 
-def assert_chain_intact(db_url: str, audit: list[AuditEvent]) -> None:
+async def assert_chain_intact(db_url: str, audit: list[AuditEvent]) -> None:
+    """Every entry the requests wrote is integrated into the log, which verifies."""
+    await integrate(db_url)
     engine = make_sync_engine(db_url)
     try:
         report = verify_database(engine)
@@ -257,7 +260,7 @@ async def test_concurrent_writers_lose_nothing_and_one_stale_update_wins(
                 assert row.body == sent["body"], kind
             if "case_id" in sent:
                 assert str(rows[f"record:{record_id}"].parent_id) == sent["case_id"], kind
-    assert_chain_intact(db_url, audit)
+    await assert_chain_intact(db_url, audit)
 
 
 async def test_rounds_of_racing_updates_keep_every_winner_and_no_loser(
@@ -294,7 +297,7 @@ async def test_rounds_of_racing_updates_keep_every_winner_and_no_loser(
     updates = updates_of(audit, contested)
     assert [e.after["title"] for e in updates if e.after] == winners
     assert [e.before["version"] for e in updates if e.before] == list(range(1, ROUNDS + 1))
-    assert_chain_intact(db_url, audit)
+    await assert_chain_intact(db_url, audit)
 
 
 async def test_batched_mutations_race_single_updates_without_deadlock(
@@ -355,4 +358,4 @@ async def test_batched_mutations_race_single_updates_without_deadlock(
         if isinstance(r, Record) and r.kind == "note" and str(r.parent_id) == contested
     ]
     assert len(notes) == RACERS // 2
-    assert_chain_intact(db_url, audit)
+    await assert_chain_intact(db_url, audit)

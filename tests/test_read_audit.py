@@ -16,6 +16,7 @@ from ocpo_coord.db import make_sync_engine
 from ocpo_coord.exceptions import NotFound
 from ocpo_coord.models import AuditEvent, Record
 from tests.conftest import auth
+from tests.fixtures.audit_log import integrate
 from tests.fixtures.queries import audit_rows
 
 
@@ -217,6 +218,7 @@ async def test_the_chain_covers_the_named_records(
 ) -> None:
     await _get(client, "unmik.analyst", "/api/v1/cases", "chain-1", limit=100)
     await _graphql(client, "unmik.analyst", NESTED, "chain-2")
+    await integrate(db_url)
     report = verify_database(engine)
     assert report.ok, report.problem
     entry = (await _entries(db_url, "chain-1"))["case.list"]

@@ -7,7 +7,7 @@ the same function the service uses; phones, e-mail addresses and vessel numbers 
 unchanged.
 
 Revision ID: a1b2c3d4e5f6
-Revises: e2f3a4b5c6d7
+Revises: f3a4b5c6d7e8
 Create Date: 2026-12-06 16:00:00.000000
 """
 
@@ -20,7 +20,7 @@ from ocpo_coord.entity.selectors import normalize
 from ocpo_coord.models.enums import SelectorKind
 
 revision: str = "a1b2c3d4e5f6"
-down_revision: str | None = "e2f3a4b5c6d7"
+down_revision: str | None = "f3a4b5c6d7e8"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

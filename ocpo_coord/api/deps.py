@@ -8,9 +8,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
-from ocpo_coord.api.middleware import accept_request_id, is_file_upload
+from ocpo_coord.api.middleware import accept_request_id
 from ocpo_coord.audit.reads import discard_reads, flush_reads
-from ocpo_coord.audit.service import serialize_writes
 from ocpo_coord.auth.caller import load_caller
 from ocpo_coord.auth.tokens import login_from_claims, verified_tokens, verify_token
 from ocpo_coord.config import get_settings
@@ -43,14 +42,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """
     async with request.app.state.sessionmaker() as session:
         try:
-            # A file upload takes the lock itself once its bytes are in (minutes, for a
-            # big file on a field link), so that no writer waits for the network.
-            if (
-                request.method not in ("GET", "HEAD", "OPTIONS")
-                and not request.url.path.startswith("/graphql")
-                and not is_file_upload(request.method, request.url.path)
-            ):
-                await serialize_writes(session)
             yield session
         except BaseException:
             discard_reads(session)  # no answer carries the records: nothing was read

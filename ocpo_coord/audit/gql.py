@@ -4,8 +4,9 @@ import strawberry
 import strawberry.experimental.pydantic as spy
 from strawberry.scalars import JSON
 
-from ocpo_coord.audit import query
+from ocpo_coord.audit import proofs, query
 from ocpo_coord.audit.schemas import AuditEventPublic, AuditFilter
+from ocpo_coord.audit.schemas_log import CheckpointPublic
 from ocpo_coord.gql.common import Connection, connection, described_field, from_model, input_model
 from ocpo_coord.gql.context import GraphQLInfo
 
@@ -14,6 +15,11 @@ from ocpo_coord.gql.context import GraphQLInfo
 class AuditEvent:
     before: JSON | None
     after: JSON | None
+
+
+@spy.type(model=CheckpointPublic, all_fields=True, name="AuditCheckpoint")
+class AuditCheckpoint:
+    pass
 
 
 @spy.input(model=AuditFilter, all_fields=True, name="AuditFilter")
@@ -40,3 +46,11 @@ class AuditQuery:
             after=after,
         )
         return connection(page, from_model(AuditEvent))
+
+    @described_field(
+        "The audit log's latest signed checkpoint (C2SP tlog-checkpoint in a signed note), with the "
+        "witnesses' cosignatures: a size and a hash, for any signed-in user."
+    )
+    async def audit_checkpoint(self, info: GraphQLInfo) -> AuditCheckpoint:
+        info.context.require_actor()
+        return AuditCheckpoint.from_pydantic(await proofs.latest_checkpoint(info.context.session))

@@ -118,3 +118,14 @@ async def count_visible(
     limited = statement.with_only_columns(col(AuditEvent.seq)).limit(cap + 1).subquery()
     value = int((await session.exec(select(func.count()).select_from(limited))).one())
     return min(value, cap), value > cap
+
+
+async def visible_entry(
+    session: AsyncSession, principal: Principal, now: datetime, entry_id: uuid.UUID
+) -> AuditEvent | None:
+    """The entry ``entry_id`` when ``principal`` may read it: None whether it is missing
+    or unreadable."""
+    statement = _visible_statement(
+        session, principal, now, record_id=None, action=None, actor_login=None, since=None
+    ).where(col(AuditEvent.id) == entry_id)
+    return (await session.exec(statement)).first()

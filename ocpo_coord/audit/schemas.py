@@ -34,7 +34,10 @@ class AuditEventPublic(BaseModel):
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     detail: str
-    hash: str
+    hash: str = Field(
+        description="The entry's leaf hash in the audit log's Merkle tree (hex); entries written "
+        "before the tree show the hash of the chain they were written in."
+    )
 
 
 class AuditPage(BaseModel):

@@ -1,4 +1,4 @@
-"""Writes, handover export and import, and the audit chain walk."""
+"""Writes, handover export and import, the audit log's sequencing and walk."""
 
 import asyncio
 import concurrent.futures
@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ocpo_coord.audit.note import Signer
+from ocpo_coord.audit.sequencer import integrate_pending
 from ocpo_coord.audit.verify import verify_database
 from ocpo_coord.auth.principal import load_principal
 from ocpo_coord.context import Actor
@@ -171,5 +173,112 @@ def audit_verify(engine: Engine) -> dict[str, Any]:
     report = verify_database(engine)
     elapsed = time.perf_counter() - started
     if not report.ok:
-        raise RuntimeError(f"generated audit chain is broken: {report.problem}")
+        raise RuntimeError(f"generated audit log is broken: {report.problem}")
     return {"entries": report.checked, "seconds": elapsed, "per_second": report.checked / elapsed}
+
+
+def audit_sequence(database_url: str, signer: Signer) -> dict[str, Any]:
+    """Integrate the generated entries into the log, as the sequencer does after an upgrade."""
+
+    async def run() -> int:
+        engine = make_async_engine(database_url)
+        try:
+            return await integrate_pending(engine, signer, limit=5000)
+        finally:
+            await engine.dispose()
+
+    started = time.perf_counter()
+    entries = asyncio.run(run())
+    elapsed = time.perf_counter() - started
+    return {"entries": entries, "seconds": elapsed, "per_second": entries / elapsed if elapsed else 0.0}
+
+
+async def _concurrent_writes(
+    base: str, token: str, clients: int, seconds: float, theatre: str
+) -> dict[str, Any]:
+    done = failed = 0
+    async with httpx.AsyncClient(
+        base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60
+    ) as http:
+        deadline = time.perf_counter() + seconds
+
+        async def worker(w: int) -> None:
+            nonlocal done, failed
+            n = 0
+            while time.perf_counter() < deadline:
+                n += 1
+                response = await http.post(
+                    "/api/v1/intel-items",
+                    json={
+                        "title": f"Concurrent report {w}-{n}",
+                        "content": "Written by one of several clients at once.",
+                        "information_date": date.today().isoformat(),
+                        "source_reliability": "B",
+                        "information_credibility": "2",
+                        "theatre": theatre,
+                    },
+                )
+                if response.status_code == 201:
+                    done += 1
+                else:
+                    failed += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(w) for w in range(clients)))
+        elapsed = time.perf_counter() - started
+    return {
+        "clients": clients,
+        "writes": done,
+        "failed": failed,
+        "seconds": elapsed,
+        "per_second": done / elapsed,
+    }
+
+
+def concurrent_writes(
+    base: str, token: str, *, clients: tuple[int, ...], seconds: float, theatre: str
+) -> dict[str, dict[str, Any]]:
+    """Intelligence items written by 1, 4, 16 clients at once: appends wait for nobody."""
+    return {str(n): asyncio.run(_concurrent_writes(base, token, n, seconds, theatre)) for n in clients}
+
+
+async def _integration_delays(
+    base: str, token: str, engine: Engine, samples: int, theatre: str
+) -> list[float]:
+    delays: list[float] = []
+    async with httpx.AsyncClient(
+        base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60
+    ) as http:
+        for n in range(samples):
+            response = await http.post(
+                "/api/v1/intel-items",
+                json={
+                    "title": f"Delay probe {n}",
+                    "content": "How long until a signed checkpoint covers this write.",
+                    "information_date": date.today().isoformat(),
+                    "source_reliability": "B",
+                    "information_credibility": "2",
+                    "theatre": theatre,
+                },
+            )
+            response.raise_for_status()
+            answered = time.perf_counter()
+            with engine.connect() as conn:
+                written = int(conn.execute(text("SELECT count(*) FROM audit_event")).scalar_one())
+            while True:
+                checkpoint = await http.get("/api/v1/audit/checkpoint")
+                if checkpoint.status_code == 200 and int(checkpoint.text.split("\n", 2)[1]) >= written:
+                    break
+                await asyncio.sleep(0.01)
+            delays.append(time.perf_counter() - answered)
+    return delays
+
+
+def integration_delay(base: str, token: str, engine: Engine, *, samples: int, theatre: str) -> dict[str, Any]:
+    """From a write's answer to a signed checkpoint that covers it (the service's sequencer)."""
+    delays = sorted(asyncio.run(_integration_delays(base, token, engine, samples, theatre)))
+    return {
+        "samples": len(delays),
+        "p50_ms": delays[len(delays) // 2] * 1000,
+        "p99_ms": delays[min(len(delays) - 1, int(len(delays) * 0.99))] * 1000,
+    }

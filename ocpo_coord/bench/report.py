@@ -103,6 +103,7 @@ def table(result: dict[str, Any]) -> str:
         f"peak RSS {h['peak_rss_mb_before']:.0f} MiB at start, {h['export_peak_rss_mb']:.0f} after export, "
         f"{h['import_peak_rss_mb']:.0f} after import",
         f"audit verify: {a['per_second']:,.0f} entries/s ({a['entries']:,} entries)",
+        *_audit_lines(result),
         f"service peak RSS: {result['service']['peak_rss_mb']:.0f} MiB",
         "",
         f"{'ratio (worst reader and page)':<36}{'measured':>14}{'target':>14}",
@@ -115,3 +116,23 @@ def table(result: dict[str, Any]) -> str:
         target = f"{sense} {bound:,.1f}" if bound else ""
         lines.append(f"{name:<36}{value:>14,.2f}  {target:>12}")
     return "\n".join(lines)
+
+
+def _audit_lines(result: dict[str, Any]) -> list[str]:
+    """Appends that wait for nobody, and how soon a signed checkpoint covers them."""
+    lines = []
+    if "audit_sequence" in result:
+        s = result["audit_sequence"]
+        lines.append(
+            f"audit sequencer: {s['per_second']:,.0f} entries/s integrated ({s['entries']:,} entries)"
+        )
+    if "concurrent_writes" in result:
+        c = result["concurrent_writes"]
+        cells = ", ".join(f"{n} clients {c[n]['per_second']:.1f}/s" for n in c)
+        lines.append(f"concurrent writes (intelligence items): {cells}")
+    if "integration_delay" in result:
+        d = result["integration_delay"]
+        lines.append(
+            f"integration delay (answer to signed checkpoint): p50 {d['p50_ms']:.0f} ms, p99 {d['p99_ms']:.0f} ms"
+        )
+    return lines

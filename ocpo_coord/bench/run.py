@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from ocpo_coord.audit.keys import checkpoint_signer
 from ocpo_coord.bench import measure, operations
 from ocpo_coord.bench.generate import generate, generate_directory
 from ocpo_coord.config import Settings
@@ -112,6 +113,9 @@ def _run(options: Options, workdir: Path, source_url: str, target_url: str) -> d
             generate_directory(target, options.scale)
         finally:
             target.dispose()
+        _step("audit sequence")
+        signer = checkpoint_signer(Settings(database_url=source_url, state_dir=state))
+        result["audit_sequence"] = operations.audit_sequence(source_url, signer)
         _step("audit verify")
         result["audit_verify"] = operations.audit_verify(engine)
         env = {
@@ -140,6 +144,12 @@ def _run(options: Options, workdir: Path, source_url: str, target_url: str) -> d
             )
             result["writes"] = operations.writes(
                 base, tokens["broad"], count=options.writes, theatre="KOS", phones=world.selector_pool
+            )
+            result["concurrent_writes"] = operations.concurrent_writes(
+                base, tokens["broad"], clients=(1, 4, 16), seconds=options.seconds, theatre="KOS"
+            )
+            result["integration_delay"] = operations.integration_delay(
+                base, tokens["broad"], engine, samples=20, theatre="KOS"
             )
             result["service"] = {
                 "workers": options.workers,

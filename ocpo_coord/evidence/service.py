@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit.reads import listed
-from ocpo_coord.audit.service import record_event, serialize_writes
+from ocpo_coord.audit.service import record_event
 from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
 from ocpo_coord.directory.repository import user_logins
@@ -286,7 +286,6 @@ async def keep_file(
     session: AsyncSession, *, actor: Actor, evidence_id: uuid.UUID, stored: Stored
 ) -> EvidencePublic:
     """Mark a file item's bytes as kept, once they are in the store under their digest."""
-    await serialize_writes(session)
     row = await _repo(session, actor).get_for_update(evidence_id)
     evidence = _file_item(row, actor)
     assert row is not None

@@ -12,7 +12,7 @@ from strawberry.fastapi import BaseContext
 from strawberry.types import Info
 
 from ocpo_coord.api.deps import SessionDep, get_actor
-from ocpo_coord.audit.service import record_refusal, serialize_writes
+from ocpo_coord.audit.service import record_refusal
 from ocpo_coord.context import Actor
 from ocpo_coord.exceptions import Forbidden, NotFound, OcpoError
 from ocpo_coord.gql.common import ErrorTypes, user_error, validation_error
@@ -60,8 +60,6 @@ async def mutate(
     """Run one mutation in a savepoint: an expected failure undoes only its own writes."""
     context = info.context
     actor = context.require_actor()
-    # GraphQL queries take no row locks; each mutation queues for the writers' lock first.
-    await serialize_writes(context.session)
     try:
         async with context.session.begin_nested():
             return await run(actor)

@@ -9,7 +9,15 @@ from ocpo_coord.models.agency import (
     SharingGroupMember,
     Theatre,
 )
-from ocpo_coord.models.audit import AuditEvent
+from ocpo_coord.models.audit import (
+    AuditCheckpoint,
+    AuditCosignature,
+    AuditEvent,
+    AuditLogEntry,
+    AuditPending,
+    AuditTreeNode,
+    AuditWitness,
+)
 from ocpo_coord.models.case import Case, CaseAgency, CaseCrimeType, CaseMember
 from ocpo_coord.models.coordination import PlannedOperation, Responsibility
 from ocpo_coord.models.deconfliction import DeconflictionHit, Notification, ResponsibilityTransfer
@@ -34,7 +42,13 @@ __all__ = [
     "AccessRequest",
     "Agency",
     "AgencyTheatre",
+    "AuditCheckpoint",
+    "AuditCosignature",
     "AuditEvent",
+    "AuditLogEntry",
+    "AuditPending",
+    "AuditTreeNode",
+    "AuditWitness",
     "Case",
     "CaseAgency",
     "CaseCrimeType",

@@ -82,7 +82,11 @@ class RecordRepository(Generic[M]):
     async def get_for_update(self, record_id: uuid.UUID) -> tuple[M, Record] | None:
         statement = self.readable_statement().where(col(Record.id) == record_id)
         if self.session.get_bind().dialect.name == "postgresql":
-            statement = statement.with_for_update(of=Record)
+            # FOR NO KEY UPDATE: a record's key never changes, and the KEY SHARE lock a
+            # child row's foreign key takes (a note on the case, in the same request or
+            # another) must not wait for it, nor it for them: writers that touched the
+            # record both ways would otherwise deadlock.
+            statement = statement.with_for_update(of=Record, key_share=True)
         row = (await self.session.exec(statement)).first()
         return (row[0], row[1]) if row is not None else None
 

@@ -1,31 +1,39 @@
-"""The audit log is append-only, and ``audit verify`` catches every way of editing it."""
+"""The audit log is append-only, and ``audit verify`` catches every way of editing it:
+the Merkle tree recomputed from the stored entries names the first that does not hold."""
 
 import asyncio
-import itertools
 import os
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, Engine, text, update
+from sqlalchemy import Connection, Engine, create_engine, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from ocpo_coord.audit import verify
-from ocpo_coord.audit.canonical import chain_hash
+from ocpo_coord.audit.canonical import canonical_bytes
+from ocpo_coord.audit.merkle import leaf_hash
+from ocpo_coord.audit.note import Checkpoint, Signer
 from ocpo_coord.audit.service import hashed_fields, record_event
 from ocpo_coord.audit.verify import verify_database
 from ocpo_coord.auth.principal import load_principal
 from ocpo_coord.context import Actor
-from ocpo_coord.db import make_async_engine, make_sync_engine, sessionmaker_for
+from ocpo_coord.db import make_async_engine, make_sync_engine, sessionmaker_for, sync_url
 from ocpo_coord.models import AuditEvent
+from tests.fixtures.audit_log import integrate
 
 
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
-    value = make_sync_engine(db_url)
+    """The seeded database, its entries integrated into the log. On SQLite, connections
+    without the service's pragmas: foreign keys unchecked, as whoever edits the file
+    behind the service's back would have them."""
+    asyncio.run(integrate(db_url))
+    value = create_engine(sync_url(db_url)) if db_url.startswith("sqlite") else make_sync_engine(db_url)
     yield value
     value.dispose()
 
@@ -33,24 +41,45 @@ def engine(db_url: str) -> Iterator[Engine]:
 def _drop_guards(conn: Connection) -> None:
     """What an administrator editing the table behind the service's back would do."""
     if conn.dialect.name == "postgresql":
-        conn.execute(text("DROP TRIGGER audit_event_append_only ON audit_event"))
+        for table in ("audit_event", "audit_log_entry"):
+            conn.execute(text(f"DROP TRIGGER {table}_append_only ON {table}"))
+        conn.execute(
+            text("ALTER TABLE audit_log_entry DROP CONSTRAINT fk_audit_log_entry_event_seq_audit_event")
+        )
+        conn.execute(text("ALTER TABLE audit_pending DROP CONSTRAINT fk_audit_pending_event_seq_audit_event"))
     else:
-        conn.execute(text("DROP TRIGGER audit_event_no_update"))
-        conn.execute(text("DROP TRIGGER audit_event_no_delete"))
+        for table in ("audit_event", "audit_log_entry"):
+            conn.execute(text(f"DROP TRIGGER {table}_no_update"))
+            conn.execute(text(f"DROP TRIGGER {table}_no_delete"))
 
 
 def _seqs(conn: Connection) -> list[int]:
     return [int(row[0]) for row in conn.execute(text("SELECT seq FROM audit_event ORDER BY seq"))]
 
 
-def test_seeded_chain_verifies(engine: Engine) -> None:
+def test_the_seeded_log_verifies_once_integrated(engine: Engine) -> None:
     report = verify_database(engine)
     assert report.ok, report.problem
-    assert report.checked > 50
-    assert len(report.head) == 64
+    assert report.checked == len(_all_seqs(engine)) > 50
+    assert report.pending == 0
+    assert len(report.root) == 32
+    assert report.checkpoints_matched == [report.checked]
 
 
-@pytest.mark.parametrize("statement", ["UPDATE audit_event SET detail = 'edited'", "DELETE FROM audit_event"])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_event SET detail = 'edited'",
+        "DELETE FROM audit_event",
+        "UPDATE audit_log_entry SET event_seq = event_seq",
+        "DELETE FROM audit_log_entry",
+        "UPDATE audit_tree_node SET hash = hash",
+        "DELETE FROM audit_tree_node",
+        "UPDATE audit_checkpoint SET note = ''",
+        "DELETE FROM audit_checkpoint",
+        "DELETE FROM audit_witness",
+    ],
+)
 def test_the_database_refuses_updates_and_deletes(engine: Engine, statement: str) -> None:
     with engine.connect() as conn, pytest.raises(DBAPIError, match="append-only"):
         conn.execute(text(statement))
@@ -78,41 +107,83 @@ def _all_seqs(engine: Engine) -> list[int]:
         return _seqs(conn)
 
 
-def test_a_deleted_entry_is_found_at_the_gap(engine: Engine) -> None:
+def test_a_deleted_entry_is_named(engine: Engine) -> None:
     with engine.begin() as conn:
         _drop_guards(conn)
         seqs = _seqs(conn)
         conn.execute(text("DELETE FROM audit_event WHERE seq = :s"), {"s": seqs[20]})
     report = verify_database(engine)
-    assert report.bad_seq == seqs[21]
-    assert "deleted, inserted or moved" in report.problem
+    assert report.bad_seq == seqs[20]
+    assert f"entry {seqs[20]} (log index 20) was deleted" in report.problem
 
 
-def test_an_inserted_entry_is_named(engine: Engine) -> None:
+def test_an_entry_deleted_with_its_leaf_is_found_at_the_gap(engine: Engine) -> None:
     with engine.begin() as conn:
         _drop_guards(conn)
-        seqs = _seqs(conn)
-        # Make room between two entries and slip a forged copy of an entry in.
-        conn.execute(text("UPDATE audit_event SET seq = seq + 1000000 WHERE seq > :s"), {"s": seqs[5]})
-        columns = "id, at, actor_id, actor_name, agency_id, request_id, action, record_kind, record_id, before, after, detail, prev_hash, hash"
+        conn.execute(text("DELETE FROM audit_log_entry WHERE idx = 20"))
+    report = verify_database(engine)
+    assert "log index 20 is missing" in report.problem
+
+
+def test_a_deleted_tail_is_caught_by_the_checkpoint(engine: Engine) -> None:
+    """The newest five entries and their leaves gone: the log is shorter than the size
+    the installation signed."""
+    with engine.begin() as conn:
+        _drop_guards(conn)
+        size = len(_seqs(conn))
+        conn.execute(text("DELETE FROM audit_log_entry WHERE idx >= :n"), {"n": size - 5})
+    report = verify_database(engine)
+    assert (
+        f"holds {size - 5} entries but the installation signed a checkpoint of size {size}" in report.problem
+    )
+
+
+def _forge(conn: Connection) -> int:
+    """A copy of the first entry under another id, inserted straight into the table with
+    the queue's trigger dropped; its seq."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("DROP TRIGGER audit_event_queue ON audit_event"))
+    else:
+        conn.execute(text("DROP TRIGGER audit_event_queue"))
+    columns = "at, actor_id, actor_name, agency_id, request_id, action, record_kind, record_id, before, after, detail, prev_hash"
+    conn.execute(
+        text(
+            f"INSERT INTO audit_event (id, hash, {columns}) SELECT :fake_id, :fake_hash, {columns} "
+            "FROM audit_event ORDER BY seq LIMIT 1"
+        ),
+        {
+            "fake_id": "f" * 32 if conn.dialect.name == "sqlite" else "ffffffff-ffff-4fff-8fff-ffffffffffff",
+            "fake_hash": "e" * 64,
+        },
+    )
+    return max(_seqs(conn))
+
+
+def test_an_entry_slipped_in_behind_the_sequencer_is_named(engine: Engine) -> None:
+    with engine.begin() as conn:
+        forged = _forge(conn)
+    report = verify_database(engine)
+    assert report.bad_seq == forged
+    assert "in neither the log nor its queue" in report.problem
+
+
+def test_an_entry_inserted_into_the_log_is_caught_by_the_checkpoint(engine: Engine) -> None:
+    """Room made in the log and a forged entry's leaf slipped in, its hash right: every
+    leaf still matches its entry, but the tree no longer matches the signed checkpoint."""
+    events = AuditEvent.__table__  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        _drop_guards(conn)
+        size = len(_seqs(conn))
+        forged = _forge(conn)
+        row = conn.execute(select(events).where(events.c.seq == forged)).one()
+        for idx in range(size - 1, 5, -1):
+            conn.execute(text("UPDATE audit_log_entry SET idx = :n WHERE idx = :o"), {"n": idx + 1, "o": idx})
         conn.execute(
-            text(
-                f"INSERT INTO audit_event (seq, {columns}) SELECT :new, "
-                + columns.replace("id, at", ":fake_id, at", 1).replace("hash, hash", "hash, :fake_hash")
-                + " FROM audit_event WHERE seq = :s"
-            ),
-            {
-                "new": seqs[5] + 1,
-                "s": seqs[5],
-                "fake_id": "f" * 32
-                if conn.dialect.name == "sqlite"
-                else "ffffffff-ffff-4fff-8fff-ffffffffffff",
-                "fake_hash": "e" * 64,
-            },
+            text("INSERT INTO audit_log_entry (idx, event_seq, leaf_hash) VALUES (6, :s, :h)"),
+            {"s": forged, "h": leaf_hash(canonical_bytes(hashed_fields(row)))},
         )
     report = verify_database(engine)
-    assert report.bad_seq == seqs[5] + 1
-    assert not report.ok
+    assert f"does not match its checkpoint of size {size}" in report.problem
 
 
 def test_reordered_entries_are_named(engine: Engine) -> None:
@@ -120,12 +191,12 @@ def test_reordered_entries_are_named(engine: Engine) -> None:
         _drop_guards(conn)
         seqs = _seqs(conn)
         a, b = seqs[30], seqs[31]
-        conn.execute(text("UPDATE audit_event SET seq = -1 WHERE seq = :a"), {"a": a})
-        conn.execute(text("UPDATE audit_event SET seq = :a WHERE seq = :b"), {"a": a, "b": b})
-        conn.execute(text("UPDATE audit_event SET seq = :b WHERE seq = -1"), {"b": b})
+        conn.execute(text("UPDATE audit_log_entry SET event_seq = -1 WHERE idx = 30"))
+        conn.execute(text("UPDATE audit_log_entry SET event_seq = :a WHERE idx = 31"), {"a": a})
+        conn.execute(text("UPDATE audit_log_entry SET event_seq = :b WHERE idx = 30"), {"b": b})
     report = verify_database(engine)
-    assert report.bad_seq == a
-    assert "deleted, inserted or moved" in report.problem
+    assert report.bad_seq == b
+    assert "(log index 30) was changed after it was logged, or moved" in report.problem
 
 
 def test_cli_reports_and_fails_on_tampering(engine: Engine, db_url: str) -> None:
@@ -133,14 +204,14 @@ def test_cli_reports_and_fails_on_tampering(engine: Engine, db_url: str) -> None
     command = [sys.executable, "-m", "ocpo_coord.cli", "audit", "verify"]
     intact = subprocess.run(command, capture_output=True, text=True, env=env, check=False, timeout=120)
     assert intact.returncode == 0, intact.stderr
-    assert "audit chain intact" in intact.stdout
+    assert "audit log intact" in intact.stdout
     with engine.begin() as conn:
         _drop_guards(conn)
         target = _seqs(conn)[3]
         conn.execute(text("UPDATE audit_event SET actor_name = 'someone else' WHERE seq = :s"), {"s": target})
     broken = subprocess.run(command, capture_output=True, text=True, env=env, check=False, timeout=120)
     assert broken.returncode == 1
-    assert f"entry {target} was changed" in broken.stderr
+    assert f"entry {target} (log index 3) was changed" in broken.stderr
 
 
 def _first_with_after(conn: Connection) -> int:
@@ -186,9 +257,9 @@ def test_a_changed_json_value_is_named(engine: Engine) -> None:
 
 
 async def test_appended_entries_hash_as_the_verifier_does(engine: Engine, db_url: str) -> None:
-    """On PostgreSQL an append chains itself in one statement, the database prefixing the
-    previous hash to the canonical bytes; the verifier recomputes every hash in Python.
-    Text outside ASCII, nested JSON and several ids must come out the same both ways."""
+    """The writer shows each entry's leaf hash as it hashed the entry in memory; the
+    sequencer hashes the stored row, the verifier its text. Text outside ASCII, nested
+    JSON and several ids must come out the same all three ways."""
     async_engine = make_async_engine(db_url)
     try:
         async with sessionmaker_for(async_engine)() as session:
@@ -209,18 +280,21 @@ async def test_appended_entries_hash_as_the_verifier_does(engine: Engine, db_url
             await session.commit()
     finally:
         await async_engine.dispose()
-    for before, after in itertools.pairwise(written):
-        assert after.prev_hash == before.hash
     for event in written:
-        assert event.hash == chain_hash(event.prev_hash, hashed_fields(event))
+        assert event.prev_hash == ""
+        assert event.hash == leaf_hash(canonical_bytes(hashed_fields(event))).hex()
+    assert await integrate(db_url) == 3
     with engine.connect() as conn:
         stored = conn.execute(
-            text("SELECT prev_hash, hash FROM audit_event WHERE action = 'test.append' ORDER BY seq")
-        ).all()
-    assert [tuple(row) for row in stored] == [(e.prev_hash, e.hash) for e in written]
+            text(
+                "SELECT l.leaf_hash FROM audit_log_entry l JOIN audit_event e ON e.seq = l.event_seq "
+                "WHERE e.action = 'test.append' ORDER BY l.idx"
+            )
+        ).scalars()
+        assert [bytes(h).hex() for h in stored] == [e.hash for e in written]
     report = verify_database(engine)
     assert report.ok, report.problem
-    assert report.head == written[-1].hash
+    assert report.checkpoints_matched[-1] == report.checked
 
 
 async def _record_at(db_url: str, at: datetime) -> None:
@@ -247,6 +321,7 @@ async def test_entry_times_verify_as_they_were_hashed(engine: Engine, db_url: st
     """The verifier reads ``at`` as text from PostgreSQL; that text must be the one the
     entry was hashed with, and a changed time must still be found."""
     await _record_at(db_url, at)
+    await integrate(db_url)
     report = verify_database(engine)
     assert report.ok, report.problem
     with engine.begin() as conn:
@@ -260,12 +335,12 @@ async def test_entry_times_verify_as_they_were_hashed(engine: Engine, db_url: st
     assert verify_database(engine).bad_seq == target
 
 
-async def test_an_append_that_waited_for_the_lock_chains_to_the_entry_committed_meanwhile(
-    engine: Engine, db_url: str
-) -> None:
-    """Two requests audit at once. The second's append starts while the first holds the
-    chain's lock; it must wait, and then chain to the entry the first committed in the
-    meantime, not to the head it could see when its statement began (a fork)."""
+async def test_two_appends_wait_for_neither_each_other_nor_a_head(engine: Engine, db_url: str) -> None:
+    """One request's append is still uncommitted when another appends and commits: the
+    second does not wait for the first, and both end up in the log (SQLite serialises
+    its writers itself)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
     async_engine = make_async_engine(db_url)
     try:
         async with sessionmaker_for(async_engine)() as session:
@@ -274,18 +349,25 @@ async def test_an_append_that_waited_for_the_lock_chains_to_the_entry_committed_
         sessions = sessionmaker_for(async_engine)
         async with sessions() as first, sessions() as second:
             earlier = await record_event(first, actor=analyst, action="test.first")
-            waiting = asyncio.create_task(record_event(second, actor=chief, action="test.second"))
-            await asyncio.sleep(0.5)
-            assert not waiting.done(), "the second append did not wait for the chain's lock"
+
+            async def append_and_commit() -> AuditEvent:
+                event = await record_event(second, actor=chief, action="test.second")
+                await second.commit()
+                return event
+
+            # Would wait forever behind ``first`` if appends queued for one another.
+            later = await asyncio.wait_for(append_and_commit(), timeout=30)
             await first.commit()
-            later = await waiting
-            await second.commit()
     finally:
         await async_engine.dispose()
-    assert later.prev_hash == earlier.hash
+    assert await integrate(db_url) == 2
+    with engine.connect() as conn:
+        logged = conn.execute(
+            text("SELECT event_seq FROM audit_log_entry ORDER BY idx DESC LIMIT 2")
+        ).scalars()
+        assert set(logged) == {earlier.seq, later.seq}
     report = verify_database(engine)
     assert report.ok, report.problem
-    assert report.head == later.hash
 
 
 # PostgreSQL stores UUIDs and timestamps as values, not as text in some layout.
@@ -383,6 +465,7 @@ def test_sqlite_times_in_another_layout_still_verify(engine: Engine, db_url: str
     """The walk turns SQLite's usual timestamp text into the canonical text in SQL; any
     other text of the same instant is read as the model reads it."""
     asyncio.run(_record_at(db_url, datetime(2026, 11, 24, 8, 0, 0, tzinfo=UTC)))
+    asyncio.run(integrate(db_url))
     with engine.begin() as conn:
         _drop_guards(conn)
         target = int(
@@ -396,3 +479,83 @@ def test_sqlite_times_in_another_layout_still_verify(engine: Engine, db_url: str
     with engine.begin() as conn:
         conn.execute(text("UPDATE audit_event SET at = '2026-11-24 08:00:01' WHERE seq = :s"), {"s": target})
     assert verify_database(engine).bad_seq == target
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "problem"),
+    [
+        ("actor_id", "'not-a-uuid'", "actor_id: badly formed hexadecimal UUID string"),
+        ("id", "'zz'", "id: badly formed hexadecimal UUID string"),
+        ("after", "'{not json'", "after: Expecting property name"),
+        ("at", "'yesterday'", "at: Invalid isoformat string"),
+        ("at", "42", "at: "),
+    ],
+)
+@sqlite_only
+def test_sqlite_a_damaged_row_is_named_in_one_line(
+    engine: Engine, db_url: str, column: str, value: str, problem: str
+) -> None:
+    """Text that is not a UUID, JSON that does not parse, a time that is not one: the
+    entry and the column are named, by the library call and by the command alike."""
+    with engine.begin() as conn:
+        _drop_guards(conn)
+        target = _seqs(conn)[12]
+        conn.execute(text(f"UPDATE audit_event SET {column} = {value} WHERE seq = :s"), {"s": target})
+    report = verify_database(engine)
+    assert report.bad_seq == target
+    assert f"entry {target} (log index 12) is damaged: {problem}" in report.problem
+    env = {**os.environ, "OCPO_DATABASE_URL": db_url}
+    command = [sys.executable, "-m", "ocpo_coord.cli", "audit", "verify"]
+    broken = subprocess.run(command, capture_output=True, text=True, env=env, check=False, timeout=120)
+    assert broken.returncode == 1
+    assert "Traceback" not in broken.stderr
+    assert len(broken.stderr.strip().splitlines()) == 1
+    assert f"entry {target} (log index 12) is damaged" in broken.stderr
+
+
+def test_cli_refuses_bad_checkpoints_and_keys_in_one_line(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    env = {**os.environ, "OCPO_DATABASE_URL": db_url}
+    garbled = tmp_path / "garbled.txt"
+    garbled.write_text("not a checkpoint\n")
+    foreign = tmp_path / "foreign.txt"
+    other = Signer.generate("another-installation")
+    body = Checkpoint("another-installation", 3, b"\0" * 32).text()
+    foreign.write_text(body + "\n" + other.sign_line(body))
+    cases = [
+        (["audit", "verify", "--against", str(tmp_path / "absent.txt")], "cannot read"),
+        (["audit", "verify", "--against", str(garbled)], "checkpoint: note must be text, a blank line"),
+        (
+            ["audit", "verify", "--against", str(foreign)],
+            "is of 'another-installation', not of this installation",
+        ),
+        (["audit", "verify", "--log-key", "nonsense"], "verifier key must read"),
+        (
+            [
+                "audit",
+                "witness",
+                "http://127.0.0.1:9",
+                "--state",
+                str(tmp_path / "s.json"),
+                "--key",
+                str(garbled),
+                "--token",
+                "t",
+            ],
+            "signer key must read",
+        ),
+    ]
+    for args, message in cases:
+        done = subprocess.run(
+            [sys.executable, "-m", "ocpo_coord.cli", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            timeout=120,
+        )
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert "Traceback" not in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert message in done.stderr, done.stderr

@@ -1,0 +1,110 @@
+"""Queries on the audit log's tree: its size, its complete subtrees, its checkpoints.
+
+Every function takes an ``AsyncSession`` or an ``AsyncConnection``: the service reads
+through the request's session, the sequencer through a connection of its own.
+"""
+
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from sqlalchemy import Executable, and_, func, or_, select, tuple_
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ocpo_coord.audit import merkle
+from ocpo_coord.models import AuditCheckpoint, AuditCosignature, AuditLogEntry, AuditTreeNode, AuditWitness
+
+entries = AuditLogEntry.__table__  # type: ignore[attr-defined]
+nodes = AuditTreeNode.__table__  # type: ignore[attr-defined]
+checkpoints = AuditCheckpoint.__table__  # type: ignore[attr-defined]
+cosignatures = AuditCosignature.__table__  # type: ignore[attr-defined]
+witnesses = AuditWitness.__table__  # type: ignore[attr-defined]
+
+
+class Executor(Protocol):
+    async def execute(self, statement: Executable, /) -> Any: ...
+
+
+async def _run(db: "Executor | AsyncSession", statement: Executable) -> Any:
+    """A Core statement, through a session's ``exec`` (SQLModel deprecates ``execute``
+    there) or a connection's ``execute``."""
+    if isinstance(db, AsyncSession):
+        return await db.exec(statement)  # type: ignore[call-overload]
+    return await db.execute(statement)
+
+
+async def size(db: Executor | AsyncSession) -> int:
+    last = (await _run(db, select(func.max(entries.c.idx)))).scalar()
+    return 0 if last is None else int(last) + 1
+
+
+async def read_subtrees(
+    db: Executor | AsyncSession, keys: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], bytes]:
+    """The hashes of the complete subtrees ``keys`` (level 0: leaves), in two queries."""
+    wanted = set(keys)
+    found: dict[tuple[int, int], bytes] = {}
+    leaves = [idx for level, idx in wanted if level == 0]
+    if leaves:
+        rows = await _run(db, select(entries.c.idx, entries.c.leaf_hash).where(entries.c.idx.in_(leaves)))
+        found.update({(0, int(idx)): bytes(h) for idx, h in rows})
+    inner = [(level, idx) for level, idx in wanted if level > 0]
+    if inner:
+        condition = or_(*(and_(nodes.c.level == level, nodes.c.idx == idx) for level, idx in inner))
+        rows = await _run(db, select(nodes.c.level, nodes.c.idx, nodes.c.hash).where(condition))
+        found.update({(int(level), int(idx)): bytes(h) for level, idx, h in rows})
+    missing = wanted - found.keys()
+    if missing:
+        raise LookupError(f"the audit tree lacks complete subtrees {sorted(missing)[:3]}")
+    return found
+
+
+async def prove(db: Executor | AsyncSession, build: Callable[[merkle.Subtrees], Any]) -> Any:
+    """Run ``build`` (a root or proof) on the subtrees it needs, read in one go."""
+    known = await read_subtrees(db, merkle.needed(build))
+    return build(lambda level, idx: known[(level, idx)])
+
+
+async def latest_checkpoint(db: Executor | AsyncSession) -> AuditCheckpoint | None:
+    row = (await _run(db, select(checkpoints).order_by(checkpoints.c.size.desc()).limit(1))).first()
+    return None if row is None else AuditCheckpoint.model_validate(row._mapping)
+
+
+async def checkpoint_at(db: Executor | AsyncSession, tree_size: int) -> AuditCheckpoint | None:
+    row = (await _run(db, select(checkpoints).where(checkpoints.c.size == tree_size))).first()
+    return None if row is None else AuditCheckpoint.model_validate(row._mapping)
+
+
+async def cosignature_lines(db: Executor | AsyncSession, tree_size: int) -> list[str]:
+    rows = await _run(
+        db,
+        select(cosignatures.c.signature_line)
+        .where(cosignatures.c.size == tree_size)
+        .order_by(cosignatures.c.witness_name),
+    )
+    return [line for (line,) in rows]
+
+
+async def cosignings(db: Executor | AsyncSession, limit: int) -> list[tuple[str, int, Any]]:
+    """(witness, size, when), the newest first."""
+    rows = await _run(
+        db,
+        select(cosignatures.c.witness_name, cosignatures.c.size, cosignatures.c.created_at)
+        .order_by(cosignatures.c.size.desc(), cosignatures.c.witness_name)
+        .limit(limit),
+    )
+    return [(name, int(tree_size), at) for name, tree_size, at in rows]
+
+
+async def registered_witnesses(db: Executor | AsyncSession) -> dict[str, str]:
+    rows = await _run(db, select(witnesses.c.name, witnesses.c.vkey))
+    return {str(row[0]): str(row[1]) for row in rows}
+
+
+async def has_cosignature(db: Executor | AsyncSession, witness: str, tree_size: int) -> bool:
+    row = await _run(
+        db,
+        select(cosignatures.c.size).where(
+            tuple_(cosignatures.c.witness_name, cosignatures.c.size) == tuple_(witness, tree_size)
+        ),
+    )
+    return row.first() is not None
