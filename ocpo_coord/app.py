@@ -119,7 +119,11 @@ def create_app(*, database_url: str | None = None, settings: Settings | None = N
     ``settings`` the configured HTTP posture: logs, CORS, security headers (tests)."""
     settings = settings or get_settings()
     configure_logging(log_format=settings.log_format, level=settings.log_level)
-    engine = make_async_engine(database_url) if database_url else get_engine()
+    engine = (
+        make_async_engine(database_url, sqlite_wait_seconds=settings.sqlite_wait_seconds)
+        if database_url
+        else get_engine()
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
