@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import field_validator, model_validator
+from pydantic import PositiveFloat, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ocpo_coord.logging_setup import LogFormat
@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     graphiql: bool | None = None
     introspection: bool | None = None
     max_page_size: int = 100
+    # SQLite lets one transaction write at a time: how long a request waits for its turn
+    # before it is answered 503 with Retry-After. Bounded, so a stuck writer cannot
+    # hold every client forever; long enough to outlast any ordinary request queue.
+    sqlite_wait_seconds: PositiveFloat = 30.0
     # totalCount stops here ("1,000 or more"): counting further would make every page
     # pay for the size of what the reader may see.
     count_cap: int = 1_000

@@ -2,7 +2,7 @@
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Executable, Result, any_, bindparam, create_engine, event
@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ocpo_coord import db_bounds, pg_driver
+from ocpo_coord import db_bounds, pg_driver, sqlite_turns
 from ocpo_coord.config import Settings, get_settings
 from ocpo_coord.serial_session import SerialSession
 
@@ -39,11 +39,12 @@ def async_url(url: str) -> str:
     return url
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(wait_ms: int, dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    # Set before anything that may need a lock (the journal mode below).
+    cursor.execute(f"PRAGMA busy_timeout={wait_ms:d}")
     cursor.execute("PRAGMA journal_mode=WAL")
     # With WAL, NORMAL never corrupts the file; it may lose the last commits on a power
     # cut. SQLite is the embedded trial default; installations that need more run
@@ -58,9 +59,13 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _configure(engine: Engine) -> None:
+def _configure(engine: Engine, wait_seconds: float | None = None) -> None:
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        # Every transaction begins IMMEDIATE (below), so waiting for the write lock is
+        # how a request waits for its turn: at most ``sqlite_wait_seconds``.
+        wait = get_settings().sqlite_wait_seconds if wait_seconds is None else wait_seconds
+        event.listen(engine, "connect", partial(_sqlite_pragmas, round(wait * 1000)))
+        sqlite_turns.register(engine, wait)
         # The sqlite3 driver's own transaction handling breaks SAVEPOINT; take it over.
         event.listen(engine, "begin", _sqlite_begin)
 
@@ -97,7 +102,7 @@ def make_async_engine(url: str, settings: Settings | None = None) -> AsyncEngine
         engine = create_async_engine(
             target, pool_pre_ping=True, pool_timeout=settings.db_pool_timeout_seconds, hide_parameters=True
         )
-    _configure(engine.sync_engine)
+    _configure(engine.sync_engine, settings.sqlite_wait_seconds)
     return engine
 
 

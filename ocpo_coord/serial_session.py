@@ -13,6 +13,9 @@ runs to its end even if the task that asked for it is cancelled; the cancellatio
 delivered when the operation is done. Waiting for the turn may be cancelled at any
 time. Operations that call another operation of the session (``scalars`` calls
 ``execute``) are left unwrapped, so a turn is never taken twice.
+
+On SQLite a session also queues for the database before its transaction begins, and
+leaves the queue when the transaction ends (``sqlite_turns``).
 """
 
 import asyncio
@@ -20,8 +23,11 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.ext.asyncio import AsyncSession as SqlAlchemyAsyncSession
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ocpo_coord.sqlite_turns import WriterQueue, queue_of
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -44,13 +50,31 @@ async def run_to_end(operation: Awaitable[T]) -> T:
         raise
 
 
-def _in_turn(method: F) -> F:
+def _in_turn(method: F, *, ends: bool = False) -> F:
+    """``method`` in the session's turn. Unless the method only ``ends`` the session's
+    work, a session about to begin a transaction on SQLite first queues for the
+    database (``sqlite_turns``); it leaves the queue when its transaction is over."""
+
     @functools.wraps(method)
     async def in_turn(self: "SerialSession", *args: Any, **kwargs: Any) -> Any:
         async with self.turn:
-            return await run_to_end(method(self, *args, **kwargs))
+            if not ends and self.queued is None and not self.in_transaction():
+                queue = queue_of(self.bind.sync_engine) if isinstance(self.bind, AsyncEngine) else None
+                if queue is not None:
+                    await queue.enter()
+                    self.queued = queue
+            try:
+                return await run_to_end(method(self, *args, **kwargs))
+            finally:
+                if self.queued is not None and not self.in_transaction():
+                    self.queued.leave()
+                    self.queued = None
 
     return cast(F, in_turn)
+
+
+def _ending(method: F) -> F:
+    return _in_turn(method, ends=True)
 
 
 class SerialSession(AsyncSession):
@@ -59,6 +83,8 @@ class SerialSession(AsyncSession):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.turn = asyncio.Lock()
+        # This session's place at the head of the SQLite queue, while it has one.
+        self.queued: WriterQueue | None = None
 
     # Every method that runs database work itself (through SQLAlchemy's greenlet).
     exec = _in_turn(AsyncSession.exec)
@@ -76,8 +102,8 @@ class SerialSession(AsyncSession):
     merge_all = _in_turn(SqlAlchemyAsyncSession.merge_all)
     flush = _in_turn(SqlAlchemyAsyncSession.flush)
     connection = _in_turn(SqlAlchemyAsyncSession.connection)
-    commit = _in_turn(SqlAlchemyAsyncSession.commit)
-    rollback = _in_turn(SqlAlchemyAsyncSession.rollback)
-    close = _in_turn(SqlAlchemyAsyncSession.close)
-    reset = _in_turn(SqlAlchemyAsyncSession.reset)
-    invalidate = _in_turn(SqlAlchemyAsyncSession.invalidate)
+    commit = _ending(SqlAlchemyAsyncSession.commit)
+    rollback = _ending(SqlAlchemyAsyncSession.rollback)
+    close = _ending(SqlAlchemyAsyncSession.close)
+    reset = _ending(SqlAlchemyAsyncSession.reset)
+    invalidate = _ending(SqlAlchemyAsyncSession.invalidate)

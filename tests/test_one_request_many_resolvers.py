@@ -7,6 +7,7 @@ one session and transaction. Each test sends what an ordinary signed-in user can
 answer, the audit log and that the database is free for the next writer.
 """
 
+import asyncio
 import sqlite3
 from collections.abc import Iterator
 from typing import Any
@@ -14,12 +15,14 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func
 from sqlalchemy.engine import make_url
+from sqlmodel import select
 
 from ocpo_coord.api.errors import internal_error_message
 from ocpo_coord.audit.verify import verify_database
-from ocpo_coord.db import make_sync_engine
+from ocpo_coord.db import make_async_engine, make_sync_engine, sessionmaker_for
+from ocpo_coord.models import AuditEvent
 from tests.conftest import auth, unreleased_items
 from tests.fixtures.queries import audit_rows
 
@@ -213,3 +216,29 @@ async def test_expected_errors_keep_their_messages(client: httpx.AsyncClient) ->
     assert invalid["errors"][0]["extensions"] == {"code": "INVALID_INPUT", "field": "first"}
     unknown = await _graphql(client, "unmik.analyst", "{ noSuchField }", "unknown")
     assert "noSuchField" in unknown["errors"][0]["message"]
+
+
+async def test_a_session_serves_concurrent_and_cancelled_operations_to_their_end(db_url: str) -> None:
+    """The mechanism under the tests above: many tasks on one session at once, and some
+    of them cancelled while their statement runs, leave the session whole."""
+    engine = make_async_engine(db_url)
+    try:
+        async with sessionmaker_for(engine)() as session:
+
+            async def count() -> int:
+                return int((await session.exec(select(func.count()).select_from(AuditEvent))).one())
+
+            tasks = [asyncio.ensure_future(count()) for _ in range(12)]
+            await asyncio.sleep(0)  # every task has started and waits on the session
+            for task in tasks[::3]:
+                task.cancel()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            counted = {r for r in results if not isinstance(r, BaseException)}
+            assert len(counted) == 1
+            assert sum(isinstance(r, asyncio.CancelledError) for r in results) == 4
+            # The session and its connection are still good: the transaction ends cleanly.
+            assert await count() == counted.pop()
+            await session.commit()
+        _write_lock_is_free(db_url)
+    finally:
+        await engine.dispose()

@@ -1,5 +1,6 @@
 """The REST error shape: ``{"detail": {"code", "message", "field"}}`` for every 4xx."""
 
+import sqlite3
 import uuid
 from typing import Any
 
@@ -7,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -113,7 +114,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (412, "If-Match does not name the current version."),
         (422, "The input is invalid; `field` names the culprit."),
         (500, "The service failed; the body names the request id to quote, never the cause."),
-        (503, "The database is unavailable for now; retry after the seconds `Retry-After` names."),
+        (503, "The database is unavailable or busy for now; retry after the seconds `Retry-After` names."),
     )
 }
 
@@ -143,8 +144,26 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _is_sqlite_busy(exc: OperationalError) -> bool:
+    if not isinstance(exc.orig, sqlite3.OperationalError):
+        return False
+    name = getattr(exc.orig, "sqlite_errorname", "")
+    return bool(name.startswith("SQLITE_BUSY") or "database is locked" in str(exc.orig))
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """SQLite's write lock not granted within ``sqlite_wait_seconds``: the request waited
+    its turn as long as the installation allows. The caller may retry; nothing of it
+    was kept. Any other database failure is an outage or a fault (``database_error``)."""
+    if not (isinstance(exc, OperationalError) and _is_sqlite_busy(exc)):
+        return await database_error(request, exc)
+    request.state.rollback = True
+    body = _body("BUSY", "the database is busy with other requests; retry in a moment", None)
+    return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
+
+
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(DBAPIError, database_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(PoolTimeout, database_error)
     app.add_exception_handler(OcpoError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
