@@ -18,7 +18,15 @@ from ocpo_coord.exceptions import Conflict
 from ocpo_coord.handover import repository
 from ocpo_coord.handover.policy import Side, may_sign
 from ocpo_coord.handover.schemas import HandoverPublic
-from ocpo_coord.handover.service import audit_change, open_problems, require_status, to_public, visible
+from ocpo_coord.handover.service import (
+    audit_change,
+    open_problems,
+    require_status,
+    scope_problems,
+    to_public,
+    unlined_records,
+    visible,
+)
 from ocpo_coord.models import (
     Case,
     CaseMember,
@@ -50,9 +58,7 @@ from ocpo_coord.sharing.policy import Decision, enforce
 
 async def dropped_records(session: AsyncSession, handover: Handover) -> int:
     """Subjects in scope today that have no line: must be zero to complete."""
-    existing = await repository.existing_subjects(session, handover.id)
-    scope = await repository.scope_of(session, handover)
-    return sum(1 for item in scope if (item.kind.value, item.subject_id) not in existing)
+    return await unlined_records(session, handover)
 
 
 async def complete(session: AsyncSession, *, actor: Actor, handover_id: uuid.UUID) -> HandoverPublic:
@@ -70,9 +76,7 @@ async def complete(session: AsyncSession, *, actor: Actor, handover_id: uuid.UUI
     ]
     if missing:
         problems.append("no sign-off yet from the " + " and ".join(missing) + " agency")
-    dropped = await dropped_records(session, handover)
-    if dropped:
-        problems.append(f"{dropped} records in scope have no line; build the inventory again")
+    problems += await scope_problems(session, handover)
     if problems:
         raise Conflict("cannot complete: " + "; ".join(problems), field="status")
     before = await to_public(session, handover, side=Side.OUTGOING)

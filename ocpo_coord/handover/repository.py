@@ -264,6 +264,21 @@ async def existing_subjects(session: AsyncSession, handover_id: uuid.UUID) -> se
     return {(kind, subject) for kind, subject in rows if subject is not None}
 
 
+async def newly_nohost_lines(session: AsyncSession, handover_id: uuid.UUID) -> list[HandoverLine]:
+    """Lines still shown to the receiver whose record is NOHOST now."""
+    statement = (
+        select(HandoverLine)
+        .join(Record, col(Record.id) == col(HandoverLine.subject_id))
+        .where(
+            HandoverLine.handover_id == handover_id,
+            col(HandoverLine.hidden_from_incoming).is_(False),
+            col(Record.nohost).is_(True),
+        )
+        .order_by(col(HandoverLine.seq))
+    )
+    return list((await session.exec(statement)).all())
+
+
 async def has_checklist(session: AsyncSession, handover_id: uuid.UUID) -> bool:
     statement = select(HandoverLine.id).where(
         HandoverLine.handover_id == handover_id, HandoverLine.kind == LineKind.CHECKLIST
