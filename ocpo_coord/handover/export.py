@@ -264,7 +264,9 @@ class _Payload:
         return job
 
     async def _coordination(self, handover: Handover) -> None:
+        # The rows that ended at the cut-off and the receiver's rows that succeed them.
         responsibilities = await bulk.accepted_responsibilities(self.session, handover.id)
+        responsibilities += await bulk.successor_responsibilities(self.session, handover)
         positions = await bulk.accepted_positions(self.session, handover.id)
         dump_json(
             self.root / "responsibilities.json",
@@ -277,7 +279,14 @@ class _Payload:
         )
         dump_json(
             self.root / "positions.json",
-            [jsonable(column_values(p)) | {"agency": self.code(p.agency_id)} for p in positions],
+            [
+                jsonable(column_values(p))
+                | {
+                    "agency": self.code(p.agency_id),
+                    "theatre": self.theatres.get(p.theatre_id) if p.theatre_id else None,
+                }
+                for p in positions
+            ],
             self.fixity,
         )
 

@@ -40,6 +40,7 @@ from ocpo_coord.directory.repository import theatre_by_code, theatre_codes
 from ocpo_coord.evidence.store import DamagedFile, FileStore, is_digest
 from ocpo_coord.exceptions import Forbidden, InvalidInput
 from ocpo_coord.handover import package_repository as bulk
+from ocpo_coord.handover.import_coordination import CoordinationImport
 from ocpo_coord.handover.package import (
     FILES,
     InvalidPackage,
@@ -116,6 +117,8 @@ async def import_package(
         )
     loader = _Loader(session, actor, source, source_handover, header)
     await loader.prepare()
+    # Positions first: tasks name theirs by title.
+    await loader.coordination.run(root)
     # New ids first, so links between records (parent, case, dependency) resolve in any order.
     for kind in _ORDER:
         for where, payload in record_payloads(root, package_format, kind):
@@ -255,6 +258,7 @@ class _Loader:
         self.pending_dependencies: list[dict[str, Any]] = []
         # The files the imported evidence keeps, by digest, and where each is named.
         self.files: dict[str, str] = {}
+        self.coordination: CoordinationImport
 
     async def prepare(self) -> None:
         principal = self.actor.principal
@@ -279,6 +283,17 @@ class _Loader:
         self.theatre_id = theatre.id
         self.theatres = {code: theatre_id for theatre_id, code in (await theatre_codes(self.session)).items()}
         self.users = dict((await self.session.exec(select(User.login, User.id))).all())
+        self.coordination = CoordinationImport(
+            self.session,
+            self.actor,
+            agencies=self.agencies,
+            theatres=self.theatres,
+            theatre_id=self.theatre_id,
+            outgoing_id=self.agency(self.header["outgoing_agency"], "handover.json"),
+            incoming_id=self.agencies[incoming],
+            cut_off=date.fromisoformat(self.header["cut_off"]),
+            handover_id=self.handover_id,
+        )
 
     def agency(self, code: str | None, where: str) -> uuid.UUID:
         if code is None or code not in self.agencies:
@@ -442,6 +457,9 @@ class _Loader:
         elif kind == "task":
             data["lead_agency_id"] = self.agency(links["lead_agency"], where)
             data["assignee_user_id"] = self.users.get(links.get("assignee") or "")
+            data["assignee_position_id"] = self.coordination.assignee_position(
+                links.get("assignee_position"), data["lead_agency_id"]
+            )
             for code in links.get("supporting_agencies", []):
                 if code in self.agencies:
                     batch.add(TaskSupportingAgency, task_id=new_id, agency_id=self.agencies[code])

@@ -10,7 +10,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -38,6 +38,7 @@ from ocpo_coord.models import (
     CaseMember,
     CustodyEvent,
     Evidence,
+    Handover,
     HandoverLine,
     IntelCase,
     IntelItem,
@@ -193,6 +194,18 @@ async def accepted_responsibilities(session: AsyncSession, handover_id: uuid.UUI
         col(Responsibility.id).in_(_accepted_subjects(handover_id))
     )
     return list((await session.exec(statement)).all())
+
+
+async def successor_responsibilities(session: AsyncSession, handover: Handover) -> list[Responsibility]:
+    """The receiver's responsibilities that completing the handover started
+    (``completion.Transfer``): its agency, from the day after the cut-off, on its basis."""
+    statement = model_select(Responsibility).where(
+        col(Responsibility.agency_id) == handover.incoming_agency_id,
+        col(Responsibility.theatre_id) == handover.theatre_id,
+        col(Responsibility.valid_from) == handover.cut_off + timedelta(days=1),
+        col(Responsibility.mandate_basis).startswith(f"handover {handover.reference}; ", autoescape=True),
+    )
+    return list((await session.exec(statement.order_by(col(Responsibility.created_at)))).all())
 
 
 async def accepted_positions(session: AsyncSession, handover_id: uuid.UUID) -> list[Position]:

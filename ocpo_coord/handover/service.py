@@ -41,10 +41,11 @@ from ocpo_coord.handover.schemas import (
     LinePublic,
     ReviewInput,
 )
+from ocpo_coord.handover.trees import load_tree
 from ocpo_coord.handover.views import LineViews
 from ocpo_coord.metrics import HANDOVER_EVENTS
 from ocpo_coord.models import Agency, Handover, HandoverLine, Theatre, User
-from ocpo_coord.models.enums import ConsentStatus, Disposition, HandoverStatus, LineKind
+from ocpo_coord.models.enums import ConsentStatus, Disposition, HandoverKind, HandoverStatus, LineKind
 from ocpo_coord.records.pagination import Page, entity_page
 from ocpo_coord.records.references import fresh_reference
 from ocpo_coord.records.repository import agency_codes, agency_ids_by_code
@@ -449,10 +450,13 @@ async def decide_lines(
     statement = repository.filtered_lines(handover.id, include_hidden=not incoming_side, filters=data.filter)
     lines = await repository.lines(session, statement)
     sides = await _decider_sides(session, handover, lines)
+    tree = await load_tree(session, handover.id) if handover.kind != HandoverKind.ROTATION else None
     decided = 0
     skipped: dict[str, int] = {}
     for line in lines:
         problem = _decision_problem(actor, handover, line, data.decision, sides)
+        if problem is None and tree is not None:
+            problem = tree.problem(line, data.decision.disposition, receiver=incoming_side)
         if problem is not None:
             skipped[problem] = skipped.get(problem, 0) + 1
             continue

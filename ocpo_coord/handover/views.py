@@ -58,7 +58,17 @@ class LineViews:
             | {ln.owner_user_id for ln in lines}
         )
         self.logins = await user_logins(self.session, {p for p in people if p is not None})
-        for agency_id in {r.owner_agency_id for r in self.records.values() if r.id not in self.readable}:
+        # A line whose record is not here (a package's refused-consent stub at the receiver)
+        # still says whom to ask: the agency whose consent it waited for.
+        absent = {
+            ln.consent_agency_id
+            for ln in lines
+            if ln.consent_agency_id
+            and LineKind(ln.kind) in _RECORD_KINDS
+            and ln.subject_id not in self.records
+        }
+        owners = {r.owner_agency_id for r in self.records.values() if r.id not in self.readable}
+        for agency_id in owners | absent:
             contact = await repository.contact_position(self.session, agency_id)
             self.contacts[agency_id] = (
                 f"{self.codes.get(agency_id, '?')}: {contact.title}"
@@ -89,6 +99,8 @@ class LineViews:
         ask = None
         if record is not None and not readable:
             ask = self.contacts.get(record.owner_agency_id)
+        elif record is None and line.consent_agency_id and LineKind(line.kind) in _RECORD_KINDS:
+            ask = self.contacts.get(line.consent_agency_id)
         return LinePublic(
             id=line.id,
             seq=line.seq,
