@@ -24,6 +24,15 @@ def _handover_app() -> typer.Typer:
 app.add_typer(_handover_app(), name="handover")
 
 
+def _files_app() -> typer.Typer:
+    from ocpo_coord.evidence.cli import app as files_app
+
+    return files_app
+
+
+app.add_typer(_files_app(), name="files")
+
+
 def _prepare_state_dir() -> None:
     settings = get_settings()
     settings.state_dir.mkdir(parents=True, exist_ok=True)

@@ -212,3 +212,35 @@ async def test_the_readme_walkthrough_completes_after_the_tour_adds_records(
         assert response.status_code == 200, (what, response.text)
     final = await report(client, hid)
     assert (final["dropped_records"], final["completeness"]) == (0, 1.0)
+
+
+async def test_a_record_re_marked_nohost_is_withheld_from_a_host_nation_receiver_at_the_next_build(
+    client: httpx.AsyncClient,
+) -> None:
+    opened = await client.post(
+        "/api/v1/handovers",
+        json={
+            "title": "Border files to Kosovo Police",
+            "incoming_agency": "KP",
+            "theatre": "KOS",
+            "cut_off": "2030-12-31",
+        },
+        headers=auth(OUT),
+    )
+    assert opened.status_code == 201, opened.text
+    hid = opened.json()["id"]
+    case = await new_case(client, "Fuel smuggling at Jarinje")
+    await rebuild(client, hid)
+    shown = len(await lines(client, hid, "kp.investigator"))
+    remarked = await client.patch(
+        f"/api/v1/cases/{case}",
+        json={"markings": {"classification": "RESTRICTED", "tlp": "AMBER", "nohost": True}},
+        headers=auth(OUT),
+    )
+    assert remarked.status_code == 200, remarked.text
+    await rebuild(client, hid)
+    # The receiver no longer sees the line at all (stubs included).
+    assert len(await lines(client, hid, "kp.investigator")) == shown - 1
+    giver = next(ln for ln in await lines(client, hid, OUT) if ln["subject_id"] == case)
+    assert giver["disposition"] == "withheld"
+    assert "NOHOST" in giver["reason"]

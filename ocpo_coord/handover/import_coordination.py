@@ -55,7 +55,10 @@ def _entries(root: Path, name: str, model: type[M]) -> list[tuple[str, M]]:
     path = root / name
     if not path.is_file():
         return []
-    raw = read_json(path)
+    try:
+        raw = read_json(path)
+    except ValueError as exc:
+        raise InvalidPackage(f"{name}: not JSON ({exc})", field="package") from exc
     if not isinstance(raw, list):
         raise InvalidPackage(f"{name}: not a list", field="package")
     found = []
@@ -68,6 +71,12 @@ def _entries(root: Path, name: str, model: type[M]) -> list[tuple[str, M]]:
             place = ".".join(str(p) for p in problem["loc"])
             raise InvalidPackage(f"{where}: {place}: {problem['msg']}", field="package") from exc
     return found
+
+
+def check_coordination(root: Path) -> None:
+    """The positions and responsibilities files as the import reads them."""
+    _entries(root, "positions.json", _PositionEntry)
+    _entries(root, "responsibilities.json", _ResponsibilityEntry)
 
 
 class CoordinationImport:

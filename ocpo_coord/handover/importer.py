@@ -18,6 +18,8 @@ store and hashed again on the way: the manifest vouches for a file's bytes, the 
 for the name (the digest) the item knows it by.
 """
 
+import hashlib
+import shutil
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
@@ -29,7 +31,7 @@ from typing import Any
 import anyio
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticUndefined
-from sqlalchemy import Connection
+from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -48,8 +50,8 @@ from ocpo_coord.handover.package import (
     parse_uuid,
     read_json,
     record_payloads,
-    verify_package,
 )
+from ocpo_coord.handover.package_shape import verify
 from ocpo_coord.models import (
     CaseAgency,
     CaseCrimeType,
@@ -88,9 +90,17 @@ class ImportSummary(BaseModel):
 
 
 async def import_package(
-    session: AsyncSession, *, actor: Actor, directory: Path, store: FileStore | None = None
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    directory: Path,
+    store: FileStore | None = None,
+    dry_run: bool = False,
 ) -> ImportSummary:
-    check = verify_package(directory)
+    """Import the package in the caller's transaction. With ``dry_run`` the files are
+    hashed in place instead of copied, and the caller rolls the transaction back: every
+    check of the import, nothing written (``handover verify --as``)."""
+    check = verify(directory)
     if not check.ok:
         raise InvalidPackage("package failed verification: " + "; ".join(check.problems), field="package")
     package_format = check.info["Ocpo-Format"]
@@ -128,7 +138,10 @@ async def import_package(
             await loader.records(kind, batch)
     await loader.dependencies()
     await loader.handover(line_payloads(root, package_format, manifest))
-    await _keep_files(root / FILES, loader.files, store or FileStore.configured())
+    if dry_run:
+        await _check_files(root / FILES, loader.files)
+    else:
+        await _keep_files(session, root / FILES, loader.files, store or FileStore.configured())
     await record_event(
         session,
         actor=actor,
@@ -147,23 +160,54 @@ async def import_package(
     )
 
 
-async def _keep_files(folder: Path, wanted: dict[str, str], store: FileStore) -> None:
-    """Each evidence item's file into the store; ``wanted`` maps a digest to where the
-    first item naming it sits in the package."""
+async def _check_files(folder: Path, wanted: dict[str, str]) -> None:
+    """What ``_keep_files`` checks, without copying: each file is there and is its digest."""
+
+    def check() -> None:
+        for digest, where in wanted.items():
+            path = folder / digest
+            if not path.is_file():
+                raise InvalidPackage(
+                    f"{where}: its file {FILES}/{digest} is not in the package", field="package"
+                )
+            with path.open("rb") as fh:
+                actual = hashlib.file_digest(fh, "sha256").hexdigest()
+            if actual != digest:
+                raise InvalidPackage(
+                    f"{where}: {FILES}/{digest} is not its file (its bytes hash to {actual})", field="package"
+                )
+
+    await anyio.to_thread.run_sync(check)
+
+
+async def _keep_files(session: AsyncSession, folder: Path, wanted: dict[str, str], store: FileStore) -> None:
+    """Each evidence item's file, copied into a staging folder of the store now and moved
+    into its place once the import commits; a rolled back import removes the folder.
+    ``wanted`` maps a digest to where the first item naming it sits in the package."""
     for digest, where in wanted.items():
         if not (folder / digest).is_file():
             raise InvalidPackage(f"{where}: its file {FILES}/{digest} is not in the package", field="package")
+    if not wanted:
+        return
+    staging = store.staging()
 
     def copy() -> None:
         for digest, where in wanted.items():
             try:
-                store.add_copy(folder / digest, digest)
+                store.stage_copy(folder / digest, digest, staging)
             except DamagedFile as exc:
                 raise InvalidPackage(
                     f"{where}: {FILES}/{digest} is not its file ({exc})", field="package"
                 ) from exc
 
-    await anyio.to_thread.run_sync(copy)
+    try:
+        await anyio.to_thread.run_sync(copy)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    sync = session.sync_session
+    event.listen(sync, "after_commit", lambda _: store.keep_staged(staging), once=True)
+    event.listen(sync, "after_rollback", lambda _: shutil.rmtree(staging, ignore_errors=True), once=True)
 
 
 def _batches(items: Iterable[tuple[str, Any]], size: int) -> Iterator[Payloads]:
