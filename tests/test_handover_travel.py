@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from ocpo_coord.app import create_app
 from ocpo_coord.handover.export import export_handover
 from ocpo_coord.handover.importer import ImportSummary, import_package
-from ocpo_coord.models import Agency, Position, Record, Responsibility, Task
+from ocpo_coord.models import Agency, Position, Record, RecordEntity, Responsibility, Selector, Task
 from tests.conftest import auth
 from tests.fixtures.queries import rows
 from tests.test_handover import IN, OUT, lines, open_handover, sign_and_complete, work_to_reviewed
@@ -156,3 +156,35 @@ async def test_provenance_says_what_happened_to_the_receivers_own_records(
         await rows(other_db_url, select(Record).where(Record.id == uuid.UUID(summary.id_map[str(note_id)])))
     )[0]
     assert "consent" not in there.provenance, there.provenance
+
+
+async def test_linked_entities_travel_with_their_records_keeping_their_selectors(
+    client: httpx.AsyncClient, db_url: str, other_db_url: str, tmp_path: Path
+) -> None:
+    _, summary = await travelled(client, db_url, other_db_url, tmp_path / "package")
+    moved = [uuid.UUID(k) for k in summary.id_map]
+    linked = await rows(db_url, select(RecordEntity).where(col(RecordEntity.record_id).in_(moved)))
+    assert linked, "the demo's moving cases and intelligence name persons, vehicles, phones"
+    source_selectors = {
+        (s.kind, s.normalized)
+        for s in await rows(
+            db_url, select(Selector).where(col(Selector.entity_id).in_({link.entity_id for link in linked}))
+        )
+    }
+    assert source_selectors
+    # The receiver reads them at the source...
+    for entity_id in {link.entity_id for link in linked}:
+        seen = await client.get(f"/api/v1/entities/{entity_id}", headers=auth(IN))
+        assert seen.status_code == 200, seen.text
+    # ... and its installation holds them, linked to its copies of the records.
+    targets = [uuid.UUID(summary.id_map[str(link.record_id)]) for link in linked]
+    there = await rows(other_db_url, select(RecordEntity).where(col(RecordEntity.record_id).in_(targets)))
+    assert len(there) == len(linked)
+    target_selectors = {
+        (s.kind, s.normalized)
+        for s in await rows(
+            other_db_url,
+            select(Selector).where(col(Selector.entity_id).in_({link.entity_id for link in there})),
+        )
+    }
+    assert target_selectors == source_selectors

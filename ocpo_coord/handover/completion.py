@@ -30,6 +30,7 @@ from ocpo_coord.handover.service import (
     visible,
 )
 from ocpo_coord.models import (
+    Agency,
     Case,
     CaseMember,
     CustodyEvent,
@@ -191,6 +192,43 @@ class Transfer:
                     await self._position(line)
             elif line.subject_id in records:
                 await self._record(line, records[line.subject_id])
+        await self._linked_entities()
+
+    async def _linked_entities(self) -> None:
+        """The persons, vehicles, phones... linked to the records that moved go with them:
+        released to the receiver (the giver keeps them for what it retains), so that its
+        cases keep their entities and their selectors, in its package too. Material of a
+        third party (its consent is not the giver's to give) and NOHOST material bound for
+        a host-nation receiver stay."""
+        h = self.handover
+        if h.kind == HandoverKind.ROTATION:
+            return  # inside one agency: nothing to release
+        incoming = await self.session.get(Agency, h.incoming_agency_id)
+        host_nation = bool(incoming and incoming.host_nation)
+        entities = await repository.entities_linked_to_moved(self.session, h.id, h.outgoing_agency_id)
+        parties = (h.outgoing_agency_id, h.incoming_agency_id)
+        going = [e for e in entities if e.originator_agency_id in parties and not (e.nohost and host_nation)]
+        already = await released_to_agency(self.session, [e.id for e in going], h.incoming_agency_id)
+        for entity in going:
+            if entity.id in already:
+                continue
+            self.session.add(RecordRelease(record_id=entity.id, agency_id=h.incoming_agency_id))
+            self._provenance(
+                entity,
+                f"released to {self.codes.get(h.incoming_agency_id, '?')} with the records it is "
+                f"linked to under handover {h.reference}",
+            )
+            touch(entity, self.actor)
+        if going:
+            await self.session.flush()
+            await record_event(
+                self.session,
+                actor=self.actor,
+                action="handover.entities_released",
+                record_kind="entity",
+                record_ids=[e.id for e in going if e.id not in already],
+                detail=f"handover {h.reference}",
+            )
 
     async def _record(self, line: HandoverLine, record: Record) -> None:
         h = self.handover

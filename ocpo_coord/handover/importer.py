@@ -38,6 +38,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.context import Actor
+from ocpo_coord.deconfliction import service as deconfliction
 from ocpo_coord.directory.repository import theatre_by_code, theatre_codes
 from ocpo_coord.evidence.store import DamagedFile, FileStore, is_digest
 from ocpo_coord.exceptions import Forbidden, InvalidInput
@@ -62,18 +63,20 @@ from ocpo_coord.models import (
     ImportedRecord,
     IntelCase,
     Record,
+    RecordEntity,
     RecordRelease,
+    Selector,
     TaskDependency,
     TaskSupportingAgency,
     User,
 )
 from ocpo_coord.models.base import column_values
-from ocpo_coord.models.enums import Classification, HandoverStatus, RecordKind, Role, Tlp
+from ocpo_coord.models.enums import Classification, HandoverStatus, RecordKind, Role, SelectorKind, Tlp
 from ocpo_coord.records.repository import agency_codes
 from ocpo_coord.sharing import reach
 
 # Cases first: the other kinds point at them (parent, restricted case, intelligence links).
-_ORDER = ("case", "intel_item", "evidence", "note", "task")
+_ORDER = ("case", "intel_item", "evidence", "note", "task", "entity")
 # Records per insert: large enough that round trips do not count, small enough that a
 # batch of rows stays a few megabytes.
 BATCH = 1000
@@ -137,6 +140,7 @@ async def import_package(
         for batch in _batches(record_payloads(root, package_format, kind), BATCH):
             await loader.records(kind, batch)
     await loader.dependencies()
+    await loader.deconflict()
     await loader.handover(line_payloads(root, package_format, manifest))
     if dry_run:
         await _check_files(root / FILES, loader.files)
@@ -266,6 +270,8 @@ class _Batch:
             CustodyEvent: [],
             TaskSupportingAgency: [],
             IntelCase: [],
+            Selector: [],
+            RecordEntity: [],
             ImportedRecord: [],
         }
         self.references: dict[str, str] = {}
@@ -303,6 +309,9 @@ class _Loader:
         # The files the imported evidence keeps, by digest, and where each is named.
         self.files: dict[str, str] = {}
         self.coordination: CoordinationImport
+        # Imported entities: their selectors are compared with this installation's.
+        self.entities: list[uuid.UUID] = []
+        self.incoming_id = uuid.UUID(int=0)
 
     async def prepare(self) -> None:
         principal = self.actor.principal
@@ -327,6 +336,7 @@ class _Loader:
         self.theatre_id = theatre.id
         self.theatres = {code: theatre_id for theatre_id, code in (await theatre_codes(self.session)).items()}
         self.users = dict((await self.session.exec(select(User.login, User.id))).all())
+        self.incoming_id = self.agencies[incoming]
         self.coordination = CoordinationImport(
             self.session,
             self.actor,
@@ -413,8 +423,13 @@ class _Loader:
                 id=new_id,
                 kind=RecordKind(batch.kind),
                 originator_agency_id=self.agency(payload["originator_agency"], where),
-                custodian_agency_id=self.agency(payload["custodian_agency"], where),
-                owner_agency_id=self.agency(payload["owner_agency"], where),
+                # An entity comes with the receiver's records: the receiver holds this copy.
+                custodian_agency_id=self.incoming_id
+                if batch.kind == "entity"
+                else self.agency(payload["custodian_agency"], where),
+                owner_agency_id=self.incoming_id
+                if batch.kind == "entity"
+                else self.agency(payload["owner_agency"], where),
                 created_by_id=self.users.get(payload.get("created_by") or ""),
                 theatre_id=self.theatres.get(theatre.upper(), self.theatre_id)
                 if theatre
@@ -475,6 +490,20 @@ class _Loader:
             for login in links.get("members", []):
                 if login in self.users:
                     batch.add(CaseMember, case_id=new_id, user_id=self.users[login])
+        elif kind == "entity":
+            for selector in links.get("selectors", []):
+                batch.add(
+                    Selector,
+                    entity_id=new_id,
+                    kind=SelectorKind(selector["kind"]),
+                    value=selector["value"],
+                    normalized=selector["normalized"],
+                )
+            for link in links.get("records", []):
+                target = self.mapped(link["record_id"])
+                if target is not None:
+                    batch.add(RecordEntity, record_id=target, entity_id=new_id, role=link["role"])
+            self.entities.append(new_id)
         elif kind == "intel_item":
             # Cases are imported before intelligence, so the linked case is already in.
             for case_id in links.get("case_ids", []):
@@ -512,6 +541,12 @@ class _Loader:
                 if target is not None:
                     self.pending_dependencies.append({"task_id": new_id, "depends_on_id": target})
         batch.domain.append(column_values(bulk.DOMAIN[kind].model_validate(data | {"id": new_id})))
+
+    async def deconflict(self) -> None:
+        """The imported entities' selectors against this installation's: hits are raised
+        here as for an entity logged here."""
+        for entity_id in self.entities:
+            await deconfliction.check_selectors(self.session, actor=self.actor, entity_id=entity_id)
 
     async def dependencies(self) -> None:
         """Links that point from one imported task to another, now that all are in."""

@@ -5,7 +5,9 @@ Layout of the payload (``data/``), format 3:
     handover.json                        the handover itself (no lines)
     lines/part-0001.jsonl                its exported lines, one JSON object a line, by seq
     records/<kind>/part-0001.jsonl       the transferred records of one kind, markings
-                                         included, one JSON object a line
+                                         included, one JSON object a line; records/entity
+                                         holds the entities linked to them, with their
+                                         selectors and links
     files/<sha256>                       the kept file of each transferred evidence item
                                          whose ``content_stored`` is true, named by its
                                          digest (one copy for items that share one)
@@ -53,6 +55,9 @@ READABLE_FORMATS = (FORMAT_1, FORMAT_2, FORMAT)
 FILES = "files"
 TAG_FILES = {"bagit.txt", "bag-info.txt", "manifest-sha256.txt", "tagmanifest-sha256.txt"}
 RECORD_KINDS = ("case", "evidence", "note", "intel_item", "task")
+# What a package's records/ holds: the records of the lines, and the entities (persons,
+# vehicles, phones...) linked to them, which travel with them, selectors included.
+PACKAGE_KINDS = (*RECORD_KINDS, "entity")
 # Big enough that a package has few files, small enough that any tool can open a part.
 PART_BYTES = 16 * 1024 * 1024
 _LINE_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE

@@ -37,6 +37,7 @@ from ocpo_coord.models import (
     CaseCrimeType,
     CaseMember,
     CustodyEvent,
+    Entity,
     Evidence,
     Handover,
     HandoverLine,
@@ -45,8 +46,10 @@ from ocpo_coord.models import (
     Note,
     Position,
     Record,
+    RecordEntity,
     RecordRelease,
     Responsibility,
+    Selector,
     Task,
     TaskDependency,
     TaskSupportingAgency,
@@ -60,6 +63,7 @@ DOMAIN: dict[str, type[SQLModel]] = {
     "note": Note,
     "intel_item": IntelItem,
     "task": Task,
+    "entity": Entity,
 }
 # Domain columns are labelled with this prefix: some share a name with record columns.
 DOMAIN_PREFIX = "d_"
@@ -118,7 +122,7 @@ class RecordBatch:
     send and parse than the rows they fetch."""
 
     rows: Sequence[RowMapping]
-    ids: Select[tuple[uuid.UUID]]
+    ids: Ids
 
 
 async def moving_records(
@@ -159,6 +163,62 @@ async def moving_records(
         if len(rows) < batch:
             return
         last = rows[-1]["id"]
+
+
+def moving_subjects(handover_id: uuid.UUID) -> Any:
+    return select(col(HandoverLine.subject_id)).where(moving(handover_id))
+
+
+async def moving_entities(
+    session: AsyncSession, handover_id: uuid.UUID, principal: Principal, now: datetime, *, batch: int
+) -> AsyncIterator[RecordBatch]:
+    """The entities linked to the handover's moving records that the principal may read,
+    with their domain row, in batches ordered by id."""
+    domain = table(Entity)
+    columns = [
+        *table(Record).c,
+        *(domain.c[name].label(DOMAIN_PREFIX + name) for name in domain_columns("entity")),
+    ]
+    linked = select(col(RecordEntity.entity_id)).where(
+        col(RecordEntity.record_id).in_(moving_subjects(handover_id))
+    )
+    statement = (
+        select(*columns)
+        .select_from(table(Record).join(domain, domain.c.id == col(Record.id)))
+        .where(col(Record.id).in_(linked), readable(principal, now=now))
+        .order_by(col(Record.id))
+        .limit(batch)
+    )
+    last: uuid.UUID | None = None
+    while True:
+        page = statement if last is None else statement.where(col(Record.id) > last)
+        rows = (await execute(session, page)).mappings().all()
+        if not rows:
+            return
+        yield RecordBatch(rows, [row["id"] for row in rows])
+        if len(rows) < batch:
+            return
+        last = rows[-1]["id"]
+
+
+async def entity_selectors(session: AsyncSession, ids: Ids) -> dict[uuid.UUID, list[RowMapping]]:
+    columns = [col(Selector.kind), col(Selector.value), col(Selector.normalized)]
+    return await _grouped(session, col(Selector.entity_id), columns, ids)
+
+
+async def entity_records(
+    session: AsyncSession, ids: Ids, handover_id: uuid.UUID
+) -> dict[uuid.UUID, list[RowMapping]]:
+    """Each entity's links to records that move with the handover (the others stay)."""
+    grouped: dict[uuid.UUID, list[RowMapping]] = defaultdict(list)
+    statement: Any = select(
+        col(RecordEntity.entity_id).label("owner_id"), col(RecordEntity.record_id), col(RecordEntity.role)
+    ).where(
+        col(RecordEntity.entity_id).in_(ids), col(RecordEntity.record_id).in_(moving_subjects(handover_id))
+    )
+    for row in (await execute(session, statement)).mappings():
+        grouped[row["owner_id"]].append(row)
+    return grouped
 
 
 async def exported_lines(

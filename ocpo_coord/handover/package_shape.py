@@ -19,7 +19,7 @@ from ocpo_coord.evidence.store import is_digest
 from ocpo_coord.handover.import_coordination import check_coordination
 from ocpo_coord.handover.package import (
     FILES,
-    RECORD_KINDS,
+    PACKAGE_KINDS,
     InvalidPackage,
     PackageCheck,
     line_payloads,
@@ -163,7 +163,7 @@ def _problems(root: Path, package_format: str) -> Iterator[str]:
         yield exc.message
     ids: set[uuid.UUID] = set()
     restricted: list[tuple[str, uuid.UUID]] = []
-    for kind in RECORD_KINDS:
+    for kind in PACKAGE_KINDS:
         try:
             for where, payload in record_payloads(root, package_format, kind):
                 try:

@@ -31,6 +31,7 @@ from ocpo_coord.models import (
     Note,
     Position,
     Record,
+    RecordEntity,
     Responsibility,
     Task,
     Tour,
@@ -421,6 +422,25 @@ async def record_labels(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict
         ).all():
             labels[note_id] = body if len(body) <= 80 else body[:79] + "…"
     return labels
+
+
+async def entities_linked_to_moved(
+    session: AsyncSession, handover_id: uuid.UUID, owner_agency_id: uuid.UUID
+) -> list[Record]:
+    """Entities of ``owner_agency_id`` linked to records on the handover's accepted lines."""
+    moved = select(HandoverLine.subject_id).where(
+        HandoverLine.handover_id == handover_id,
+        HandoverLine.disposition == Disposition.ACCEPTED,
+        col(HandoverLine.hidden_from_incoming).is_(False),
+        col(HandoverLine.subject_id).is_not(None),
+    )
+    linked = select(RecordEntity.entity_id).where(col(RecordEntity.record_id).in_(moved))
+    statement = select(Record).where(
+        col(Record.id).in_(linked),
+        Record.kind == RecordKind.ENTITY,
+        Record.owner_agency_id == owner_agency_id,
+    )
+    return list((await session.exec(statement.order_by(col(Record.id)))).all())
 
 
 async def records_by_id(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Record]:
