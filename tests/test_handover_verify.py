@@ -2,10 +2,12 @@
 over broken records fails verification, named, before any import is tried."""
 
 import json
+import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import bagit
 import httpx
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,7 +21,7 @@ from ocpo_coord.db import make_async_engine, sessionmaker_for
 from ocpo_coord.evidence.store import FileStore
 from ocpo_coord.handover import importer
 from ocpo_coord.handover.importer import ImportSummary, import_package
-from ocpo_coord.handover.package import FORMAT, InvalidPackage
+from ocpo_coord.handover.package import FORMAT, FORMAT_3, InvalidPackage
 from ocpo_coord.handover.package_shape import verify
 from tests.test_handover import IN
 from tests.test_handover_package import _rebag, act, counts, exported
@@ -140,3 +142,22 @@ async def test_an_import_that_fails_after_copying_its_files_leaves_no_file_behin
     await act(other_db_url, IN, importing(package, store))
     assert all(store.holds(digest) for digest in carried)
     assert sorted(p.name for p in store.root.rglob("*") if p.is_file()) == carried
+
+
+async def test_a_package_of_format_3_without_entities_still_imports(
+    client: httpx.AsyncClient, db_url: str, other_db_url: str, tmp_path: Path
+) -> None:
+    package = tmp_path / "package"
+    _, summary = await exported(client, db_url, package)
+    entities = summary.counts.get("entity", 0)
+    older = tmp_path / "format-3"
+    shutil.copytree(package / "data", older)
+    shutil.rmtree(older / "records" / "entity")
+    info = dict(bagit.Bag(str(package)).info)
+    info |= {"Ocpo-Format": FORMAT_3, "Ocpo-Record-Count": str(summary.records - entities)}
+    for name in ("Bagging-Date", "Payload-Oxum", "Bag-Software-Agent"):
+        info.pop(name, None)
+    bagit.make_bag(str(older), bag_info=info, checksums=["sha256"])
+    assert verify(older).ok, verify(older).problems
+    done = await act(other_db_url, IN, importing(older))
+    assert done.created == summary.records - entities
