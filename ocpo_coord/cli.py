@@ -34,6 +34,15 @@ def _audit_app() -> typer.Typer:
 app.add_typer(_audit_app(), name="audit")
 
 
+def _files_app() -> typer.Typer:
+    from ocpo_coord.evidence.cli import app as files_app
+
+    return files_app
+
+
+app.add_typer(_files_app(), name="files")
+
+
 @app.callback()
 def _root(
     debug: Annotated[

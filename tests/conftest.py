@@ -1,5 +1,6 @@
 """Fixtures: both databases, the ASGI app over real HTTP, and real signed tokens."""
 
+import asyncio
 import functools
 import os
 import tempfile
@@ -28,6 +29,7 @@ from tests.fixtures.databases import (  # noqa: E402
     postgres_required,
     postgres_unreachable_reason,
 )
+from tests.fixtures.travel import completed_handovers, completed_handovers_travel  # noqa: E402
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 _templates: dict[str, Template] = {}
@@ -69,8 +71,30 @@ def db_url(backend: str, workdir: Path) -> Iterator[str]:
     template = _template(backend, workdir)
     url = template.fresh_copy()
     yield url
-    index_in_step(url)
-    template.drop_copy(url)
+    try:
+        index_in_step(url)
+        handovers_travel(url, backend, workdir)
+    finally:
+        template.drop_copy(url)
+
+
+def handovers_travel(url: str, backend: str, workdir: Path) -> None:
+    """Every completed handover the test made exports and imports into a second
+    installation (``tests/fixtures/travel.py``)."""
+    if not asyncio.run(completed_handovers(url)):
+        return
+    receiver = _template(backend, workdir, directory_only=True)
+    copies: list[str] = []
+
+    def fresh() -> str:
+        copies.append(receiver.fresh_copy())
+        return copies[-1]
+
+    try:
+        asyncio.run(completed_handovers_travel(url, fresh))
+    finally:
+        for copy in copies:
+            receiver.drop_copy(copy)
 
 
 def index_in_step(url: str) -> None:

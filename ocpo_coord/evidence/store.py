@@ -134,6 +134,32 @@ class FileStore:
         finally:
             temporary.unlink(missing_ok=True)
 
+    def staging(self) -> Path:
+        """A new folder for copies that are kept only once their rows commit (an import):
+        a failed or killed import leaves nothing at a digest's place in the store."""
+        folder = self.root / "staging" / uuid.uuid4().hex
+        folder.mkdir(parents=True)
+        return folder
+
+    def stage_copy(self, source: Path, sha256: str, staging: Path) -> Stored:
+        """Copy ``source`` into ``staging`` under its digest, which its bytes must hash to."""
+        target = staging / sha256
+        stored = copy_checked(source, target)
+        if stored.sha256 != sha256:
+            target.unlink(missing_ok=True)
+            raise DamagedFile(f"{source.name}: its bytes hash to {stored.sha256}", field="package")
+        return stored
+
+    def keep_staged(self, staging: Path) -> None:
+        """Move every staged copy into its place (the same bytes already kept stay as
+        they are), then remove the staging folder."""
+        if not staging.is_dir():
+            return
+        for path in staging.iterdir():
+            if is_digest(path.name):
+                self._keep(path, Stored(path.name, path.stat().st_size))
+        shutil.rmtree(staging, ignore_errors=True)
+
     def copy_out(self, sha256: str, target: Path) -> Stored:
         """Copy the kept file to ``target``, and check the copy's fixity."""
         stored = copy_checked(self.kept(sha256), target)

@@ -292,20 +292,37 @@ def export_(
 @app.command()
 def verify(
     directory: Annotated[Path, typer.Argument(help="The directory of a handover package.")],
+    login: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            help="Also run the whole import as this user (an administrator of the receiving "
+            "agency) and roll it back: what only this installation can judge.",
+        ),
+    ] = None,
 ) -> None:
-    """Check fixity and completeness; name every changed, missing or extra file."""
-    from ocpo_coord.handover.package import verify_package
+    """Check fixity, completeness and every record and line; name what is wrong."""
+    from ocpo_coord.handover.package_shape import verify as verify_payload
 
     with working("handover verify"):
-        check = verify_package(directory)
+        check = verify_payload(directory)
     if not check.ok:
         for problem in check.problems:
             typer.echo(f"invalid: {problem}", err=True)
         raise typer.Exit(1)
+    if login is not None:
+        from ocpo_coord.handover.importer import import_package
+
+        async def rehearse(session: "AsyncSession", actor: "Actor") -> None:
+            await import_package(session, actor=actor, directory=directory, dry_run=True)
+            await session.rollback()
+
+        _run(login, rehearse)
     typer.echo(
         f"valid: {check.records} records, {check.info.get('Ocpo-File-Count', '0')} evidence file(s), "
         f"handover {check.info.get('External-Identifier')} "
         f"from {check.info.get('Ocpo-Source-Installation')}"
+        + (f"; imports here as {login} (nothing written)" if login else "")
     )
 
 

@@ -13,13 +13,24 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit.service import record_event
+from ocpo_coord.auth.principal import load_principal
 from ocpo_coord.context import Actor
+from ocpo_coord.directory.repository import user_logins
 from ocpo_coord.exceptions import Conflict
 from ocpo_coord.handover import repository
 from ocpo_coord.handover.policy import Side, may_sign
 from ocpo_coord.handover.schemas import HandoverPublic
-from ocpo_coord.handover.service import audit_change, open_problems, require_status, to_public, visible
+from ocpo_coord.handover.service import (
+    audit_change,
+    open_problems,
+    require_status,
+    scope_problems,
+    to_public,
+    unlined_records,
+    visible,
+)
 from ocpo_coord.models import (
+    Agency,
     Case,
     CaseMember,
     CustodyEvent,
@@ -36,6 +47,7 @@ from ocpo_coord.models import (
 from ocpo_coord.models.base import column_values
 from ocpo_coord.models.enums import (
     CaseStatus,
+    ConsentStatus,
     DeclineOutcome,
     Disposition,
     HandoverKind,
@@ -43,16 +55,14 @@ from ocpo_coord.models.enums import (
     LineKind,
     TaskStatus,
 )
-from ocpo_coord.records.repository import agency_codes, released_to_agency
+from ocpo_coord.records.repository import agency_codes, readable_record_ids, released_to_agency
 from ocpo_coord.records.service import record_snapshot, touch
 from ocpo_coord.sharing.policy import Decision, enforce
 
 
 async def dropped_records(session: AsyncSession, handover: Handover) -> int:
     """Subjects in scope today that have no line: must be zero to complete."""
-    existing = await repository.existing_subjects(session, handover.id)
-    scope = await repository.scope_of(session, handover)
-    return sum(1 for item in scope if (item.kind.value, item.subject_id) not in existing)
+    return await unlined_records(session, handover)
 
 
 async def complete(session: AsyncSession, *, actor: Actor, handover_id: uuid.UUID) -> HandoverPublic:
@@ -70,17 +80,71 @@ async def complete(session: AsyncSession, *, actor: Actor, handover_id: uuid.UUI
     ]
     if missing:
         problems.append("no sign-off yet from the " + " and ".join(missing) + " agency")
-    dropped = await dropped_records(session, handover)
-    if dropped:
-        problems.append(f"{dropped} records in scope have no line; build the inventory again")
+    problems += await scope_problems(session, handover)
     if problems:
         raise Conflict("cannot complete: " + "; ".join(problems), field="status")
     before = await to_public(session, handover, side=Side.OUTGOING)
     await Transfer(session, actor, handover).run()
+    if handover.kind != HandoverKind.ROTATION and (
+        unreceivable := await receiver_problems(session, actor, handover)
+    ):
+        # Raised after the transfer, in its transaction: nothing of it stays.
+        raise Conflict("cannot complete: " + "; ".join(unreceivable), field="lines")
     handover.status = HandoverStatus.COMPLETED
     handover.completed_at = actor.now
     handover.dropped_count = 0
     return await audit_change(session, actor, "complete", handover, before)
+
+
+def _seqs(lines: list[HandoverLine]) -> str:
+    shown = ", ".join(str(line.seq) for line in lines[:10])
+    return shown + (f" and {len(lines) - 10} more" if len(lines) > 10 else "")
+
+
+async def receiver_problems(session: AsyncSession, actor: Actor, handover: Handover) -> list[str]:
+    """What would make the accepted records unusable by the receiver, checked on the
+    transferred state: each must be readable by the administrator who signed for the
+    receiving agency (who exports the package for its installation), and each record of a
+    restricted case must travel with that case (an import refuses it otherwise)."""
+    statement = repository.lines_statement(
+        handover.id, include_hidden=False, disposition=Disposition.ACCEPTED
+    )
+    lines = [
+        line
+        for line in await repository.lines(session, statement)
+        if line.subject_id is not None and line.kind in _RECORD_LINE_KINDS
+    ]
+    if not lines or handover.incoming_signed_by_id is None:
+        return []
+    moving = {line.subject_id for line in lines if line.subject_id is not None}
+    signer = (await user_logins(session, {handover.incoming_signed_by_id})).get(
+        handover.incoming_signed_by_id
+    )
+    problems = []
+    if signer is not None:
+        principal = await load_principal(session, signer)
+        readable = await readable_record_ids(session, principal, actor.now, moving)
+        unreadable = [line for line in lines if line.subject_id not in readable]
+        if unreadable:
+            problems.append(
+                f"{len(unreadable)} accepted records would not be readable by {signer}, who signed "
+                f"for the receiving agency (lines {_seqs(unreadable)}); decline them or give "
+                "the receiver access first"
+            )
+    records = await repository.records_by_id(session, moving)
+    split = [
+        line
+        for line in lines
+        if (restricted := records[line.subject_id].restricted_case_id if line.subject_id in records else None)
+        is not None
+        and restricted not in moving
+    ]
+    if split:
+        problems.append(
+            f"{len(split)} accepted records belong to a restricted case that does not move with "
+            f"them (lines {_seqs(split)}); accept the case too, or decline them"
+        )
+    return problems
 
 
 def may_complete(actor: Actor, handover: Handover) -> Decision:
@@ -128,6 +192,43 @@ class Transfer:
                     await self._position(line)
             elif line.subject_id in records:
                 await self._record(line, records[line.subject_id])
+        await self._linked_entities()
+
+    async def _linked_entities(self) -> None:
+        """The persons, vehicles, phones... linked to the records that moved go with them:
+        released to the receiver (the giver keeps them for what it retains), so that its
+        cases keep their entities and their selectors, in its package too. Material of a
+        third party (its consent is not the giver's to give) and NOHOST material bound for
+        a host-nation receiver stay."""
+        h = self.handover
+        if h.kind == HandoverKind.ROTATION:
+            return  # inside one agency: nothing to release
+        incoming = await self.session.get(Agency, h.incoming_agency_id)
+        host_nation = bool(incoming and incoming.host_nation)
+        entities = await repository.entities_linked_to_moved(self.session, h.id, h.outgoing_agency_id)
+        parties = (h.outgoing_agency_id, h.incoming_agency_id)
+        going = [e for e in entities if e.originator_agency_id in parties and not (e.nohost and host_nation)]
+        already = await released_to_agency(self.session, [e.id for e in going], h.incoming_agency_id)
+        for entity in going:
+            if entity.id in already:
+                continue
+            self.session.add(RecordRelease(record_id=entity.id, agency_id=h.incoming_agency_id))
+            self._provenance(
+                entity,
+                f"released to {self.codes.get(h.incoming_agency_id, '?')} with the records it is "
+                f"linked to under handover {h.reference}",
+            )
+            touch(entity, self.actor)
+        if going:
+            await self.session.flush()
+            await record_event(
+                self.session,
+                actor=self.actor,
+                action="handover.entities_released",
+                record_kind="entity",
+                record_ids=[e.id for e in going if e.id not in already],
+                detail=f"handover {h.reference}",
+            )
 
     async def _record(self, line: HandoverLine, record: Record) -> None:
         h = self.handover
@@ -141,15 +242,27 @@ class Transfer:
                 record.custodian_agency_id = h.incoming_agency_id
                 self._provenance(record, self.note)
                 await self._domain_transfer(line, record)
+            elif record.owner_agency_id == h.incoming_agency_id:
+                # The receiver's own record (its note on a case that moves): nothing changes
+                # hands, and its provenance says only that the handover listed it.
+                self._provenance(
+                    record,
+                    f"listed under handover {h.reference}; already held by "
+                    f"{self.codes.get(h.incoming_agency_id, '?')}, nothing changed hands",
+                )
             else:
                 # Third-party material: the originator consented to release, not to a new owner.
                 # A record already released to the receiver keeps its one release.
                 if record.id not in self.released:
                     self.session.add(RecordRelease(record_id=record.id, agency_id=h.incoming_agency_id))
+                how = (
+                    "with the originator's consent"
+                    if line.consent_status == ConsentStatus.GRANTED
+                    else "without a consent request (its originator is a party to the handover)"
+                )
                 self._provenance(
                     record,
-                    f"released to {self.codes.get(h.incoming_agency_id, '?')} with the "
-                    f"originator's consent under handover {h.reference}",
+                    f"released to {self.codes.get(h.incoming_agency_id, '?')} {how} under handover {h.reference}",
                 )
         elif (
             line.disposition == Disposition.DECLINED
@@ -341,4 +454,11 @@ class Transfer:
         )
 
 
+_RECORD_LINE_KINDS = (
+    LineKind.CASE.value,
+    LineKind.EVIDENCE.value,
+    LineKind.NOTE.value,
+    LineKind.INTEL_ITEM.value,
+    LineKind.TASK.value,
+)
 _NON_RECORDS = (LineKind.RESPONSIBILITY.value, LineKind.POSITION.value, LineKind.CHECKLIST.value)

@@ -29,6 +29,7 @@ _TOLD = {
     "sign_off.incoming": ("outgoing",),
     "complete": ("outgoing", "incoming"),
     "cancel": ("outgoing", "incoming"),
+    "reopen": ("outgoing", "incoming"),
 }
 _WHAT = {
     "create": "opened",
@@ -40,6 +41,7 @@ _WHAT = {
     "sign_off.incoming": "was signed off by the incoming side",
     "complete": "is complete",
     "cancel": "was cancelled",
+    "reopen": "was reopened: records entered its scope; review and sign-offs are due again",
 }
 
 

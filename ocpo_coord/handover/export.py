@@ -39,6 +39,7 @@ from ocpo_coord.handover.export_portable import PortableLines
 from ocpo_coord.handover.package import (
     FILES,
     FORMAT,
+    PACKAGE_KINDS,
     PART_BYTES,
     RECORD_KINDS,
     Fixity,
@@ -102,7 +103,7 @@ async def export_handover(
         # alone (``streaming.snapshot_readers``).
         source = await installation_identity(session)
         writer.write_header(source)
-        unreadable = sum(expected.values()) - sum(counts.values())
+        unreadable = sum(expected.values()) - sum(counts.get(k, 0) for k in RECORD_KINDS)
         if unreadable:
             raise Conflict(
                 f"{unreadable} transferred records are not readable by you; export as a user of the "
@@ -125,7 +126,7 @@ async def export_handover(
             "Ocpo-Handover-Id": str(handover.id),
             "Ocpo-Source-Installation": source,
             "Ocpo-Record-Count": str(records),
-            "Ocpo-Counts": " ".join(f"{k}={counts.get(k, 0)}" for k in RECORD_KINDS),
+            "Ocpo-Counts": " ".join(f"{k}={counts.get(k, 0)}" for k in PACKAGE_KINDS),
             "Ocpo-File-Count": str(files),
             "Ocpo-Exported-At": actor.now.astimezone(UTC).isoformat(),
         },
@@ -207,7 +208,13 @@ class _Payload:
             with self.parts(self.root / "lines") as out:
                 await portable.lines(self.handover.id, out)
         await self._coordination(self.handover)
-        return {k: counts[k] for k in RECORD_KINDS if counts.get(k)}
+        # Entities are few beside records, and carry JSON attributes: Python writes them
+        # on every database.
+        portable = PortableLines(self.session, self.actor, self.codes, self.theatres)
+        with self.parts(self.root / "records" / "entity") as out:
+            await portable.entities(self.handover.id, out)
+        counts["entity"] = out.written
+        return {k: counts[k] for k in PACKAGE_KINDS if counts.get(k)}
 
     async def write_files(self, store: FileStore) -> tuple[int, int]:
         """The kept files of the evidence in the payload; how many, and their bytes.
@@ -264,7 +271,9 @@ class _Payload:
         return job
 
     async def _coordination(self, handover: Handover) -> None:
+        # The rows that ended at the cut-off and the receiver's rows that succeed them.
         responsibilities = await bulk.accepted_responsibilities(self.session, handover.id)
+        responsibilities += await bulk.successor_responsibilities(self.session, handover)
         positions = await bulk.accepted_positions(self.session, handover.id)
         dump_json(
             self.root / "responsibilities.json",
@@ -277,7 +286,14 @@ class _Payload:
         )
         dump_json(
             self.root / "positions.json",
-            [jsonable(column_values(p)) | {"agency": self.code(p.agency_id)} for p in positions],
+            [
+                jsonable(column_values(p))
+                | {
+                    "agency": self.code(p.agency_id),
+                    "theatre": self.theatres.get(p.theatre_id) if p.theatre_id else None,
+                }
+                for p in positions
+            ],
             self.fixity,
         )
 

@@ -38,6 +38,7 @@ class PortableLines:
         self.actor = actor
         self.codes = codes
         self.theatres = theatres
+        self.handover_id: uuid.UUID | None = None
 
     def code(self, agency_id: uuid.UUID | None) -> str | None:
         return self.codes.get(agency_id) if agency_id else None
@@ -49,6 +50,16 @@ class PortableLines:
         )
         async for batch in batches:
             for payload in await self._payloads(kind, batch):
+                out.write(payload)
+
+    async def entities(self, handover_id: uuid.UUID, out: JsonLines) -> None:
+        """The entities linked to the moving records that the exporter may read."""
+        self.handover_id = handover_id
+        batches = bulk.moving_entities(
+            self.session, handover_id, self.actor.principal, self.actor.now, batch=BATCH
+        )
+        async for batch in batches:
+            for payload in await self._payloads("entity", batch):
                 out.write(payload)
 
     async def lines(self, handover_id: uuid.UUID, out: JsonLines) -> None:
@@ -162,6 +173,12 @@ class _Links:
                 s, (r[prefix + "assignee_position_id"] for r in rows if r[prefix + "assignee_position_id"])
             )
             self.user_ids = {r[prefix + "assignee_user_id"] for r in rows}
+        elif self.kind == "entity":
+            assert self.writer.handover_id is not None
+            self.found = {
+                "selectors": await bulk.entity_selectors(s, ids),
+                "records": await bulk.entity_records(s, ids, self.writer.handover_id),
+            }
         self.user_ids.discard(None)
 
     def of(self, record_id: uuid.UUID, data: dict[str, Any], logins: dict[uuid.UUID, str]) -> dict[str, Any]:
@@ -185,6 +202,20 @@ class _Links:
             }
         if self.kind == "intel_item":
             return {"case_ids": sorted(str(r["case_id"]) for r in rows("cases"))}
+        if self.kind == "entity":
+            return {
+                "selectors": sorted(
+                    (
+                        {"kind": r["kind"], "value": r["value"], "normalized": r["normalized"]}
+                        for r in rows("selectors")
+                    ),
+                    key=lambda x: (x["kind"], x["normalized"], x["value"]),
+                ),
+                "records": sorted(
+                    ({"record_id": str(r["record_id"]), "role": r["role"]} for r in rows("records")),
+                    key=lambda x: (x["record_id"], x["role"]),
+                ),
+            }
         if self.kind == "evidence":
             return {
                 "custody": [

@@ -18,6 +18,8 @@ store and hashed again on the way: the manifest vouches for a file's bytes, the 
 for the name (the digest) the item knows it by.
 """
 
+import hashlib
+import shutil
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
@@ -29,17 +31,19 @@ from typing import Any
 import anyio
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticUndefined
-from sqlalchemy import Connection
+from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.context import Actor
+from ocpo_coord.deconfliction import service as deconfliction
 from ocpo_coord.directory.repository import theatre_by_code, theatre_codes
 from ocpo_coord.evidence.store import DamagedFile, FileStore, is_digest
 from ocpo_coord.exceptions import Forbidden, InvalidInput
 from ocpo_coord.handover import package_repository as bulk
+from ocpo_coord.handover.import_coordination import CoordinationImport
 from ocpo_coord.handover.package import (
     FILES,
     InvalidPackage,
@@ -47,8 +51,8 @@ from ocpo_coord.handover.package import (
     parse_uuid,
     read_json,
     record_payloads,
-    verify_package,
 )
+from ocpo_coord.handover.package_shape import verify
 from ocpo_coord.models import (
     CaseAgency,
     CaseCrimeType,
@@ -59,18 +63,20 @@ from ocpo_coord.models import (
     ImportedRecord,
     IntelCase,
     Record,
+    RecordEntity,
     RecordRelease,
+    Selector,
     TaskDependency,
     TaskSupportingAgency,
     User,
 )
 from ocpo_coord.models.base import column_values
-from ocpo_coord.models.enums import Classification, HandoverStatus, RecordKind, Role, Tlp
+from ocpo_coord.models.enums import Classification, HandoverStatus, RecordKind, Role, SelectorKind, Tlp
 from ocpo_coord.records.repository import agency_codes
 from ocpo_coord.sharing import reach
 
 # Cases first: the other kinds point at them (parent, restricted case, intelligence links).
-_ORDER = ("case", "intel_item", "evidence", "note", "task")
+_ORDER = ("case", "intel_item", "evidence", "note", "task", "entity")
 # Records per insert: large enough that round trips do not count, small enough that a
 # batch of rows stays a few megabytes.
 BATCH = 1000
@@ -87,9 +93,17 @@ class ImportSummary(BaseModel):
 
 
 async def import_package(
-    session: AsyncSession, *, actor: Actor, directory: Path, store: FileStore | None = None
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    directory: Path,
+    store: FileStore | None = None,
+    dry_run: bool = False,
 ) -> ImportSummary:
-    check = verify_package(directory)
+    """Import the package in the caller's transaction. With ``dry_run`` the files are
+    hashed in place instead of copied, and the caller rolls the transaction back: every
+    check of the import, nothing written (``handover verify --as``)."""
+    check = verify(directory)
     if not check.ok:
         raise InvalidPackage("package failed verification: " + "; ".join(check.problems), field="package")
     package_format = check.info["Ocpo-Format"]
@@ -116,6 +130,8 @@ async def import_package(
         )
     loader = _Loader(session, actor, source, source_handover, header)
     await loader.prepare()
+    # Positions first: tasks name theirs by title.
+    await loader.coordination.run(root)
     # New ids first, so links between records (parent, case, dependency) resolve in any order.
     for kind in _ORDER:
         for where, payload in record_payloads(root, package_format, kind):
@@ -124,8 +140,12 @@ async def import_package(
         for batch in _batches(record_payloads(root, package_format, kind), BATCH):
             await loader.records(kind, batch)
     await loader.dependencies()
+    await loader.deconflict()
     await loader.handover(line_payloads(root, package_format, manifest))
-    await _keep_files(root / FILES, loader.files, store or FileStore.configured())
+    if dry_run:
+        await _check_files(root / FILES, loader.files)
+    else:
+        await _keep_files(session, root / FILES, loader.files, store or FileStore.configured())
     await record_event(
         session,
         actor=actor,
@@ -144,23 +164,54 @@ async def import_package(
     )
 
 
-async def _keep_files(folder: Path, wanted: dict[str, str], store: FileStore) -> None:
-    """Each evidence item's file into the store; ``wanted`` maps a digest to where the
-    first item naming it sits in the package."""
+async def _check_files(folder: Path, wanted: dict[str, str]) -> None:
+    """What ``_keep_files`` checks, without copying: each file is there and is its digest."""
+
+    def check() -> None:
+        for digest, where in wanted.items():
+            path = folder / digest
+            if not path.is_file():
+                raise InvalidPackage(
+                    f"{where}: its file {FILES}/{digest} is not in the package", field="package"
+                )
+            with path.open("rb") as fh:
+                actual = hashlib.file_digest(fh, "sha256").hexdigest()
+            if actual != digest:
+                raise InvalidPackage(
+                    f"{where}: {FILES}/{digest} is not its file (its bytes hash to {actual})", field="package"
+                )
+
+    await anyio.to_thread.run_sync(check)
+
+
+async def _keep_files(session: AsyncSession, folder: Path, wanted: dict[str, str], store: FileStore) -> None:
+    """Each evidence item's file, copied into a staging folder of the store now and moved
+    into its place once the import commits; a rolled back import removes the folder.
+    ``wanted`` maps a digest to where the first item naming it sits in the package."""
     for digest, where in wanted.items():
         if not (folder / digest).is_file():
             raise InvalidPackage(f"{where}: its file {FILES}/{digest} is not in the package", field="package")
+    if not wanted:
+        return
+    staging = store.staging()
 
     def copy() -> None:
         for digest, where in wanted.items():
             try:
-                store.add_copy(folder / digest, digest)
+                store.stage_copy(folder / digest, digest, staging)
             except DamagedFile as exc:
                 raise InvalidPackage(
                     f"{where}: {FILES}/{digest} is not its file ({exc})", field="package"
                 ) from exc
 
-    await anyio.to_thread.run_sync(copy)
+    try:
+        await anyio.to_thread.run_sync(copy)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    sync = session.sync_session
+    event.listen(sync, "after_commit", lambda _: store.keep_staged(staging), once=True)
+    event.listen(sync, "after_rollback", lambda _: shutil.rmtree(staging, ignore_errors=True), once=True)
 
 
 def _batches(items: Iterable[tuple[str, Any]], size: int) -> Iterator[Payloads]:
@@ -219,6 +270,8 @@ class _Batch:
             CustodyEvent: [],
             TaskSupportingAgency: [],
             IntelCase: [],
+            Selector: [],
+            RecordEntity: [],
             ImportedRecord: [],
         }
         self.references: dict[str, str] = {}
@@ -255,6 +308,10 @@ class _Loader:
         self.pending_dependencies: list[dict[str, Any]] = []
         # The files the imported evidence keeps, by digest, and where each is named.
         self.files: dict[str, str] = {}
+        self.coordination: CoordinationImport
+        # Imported entities: their selectors are compared with this installation's.
+        self.entities: list[uuid.UUID] = []
+        self.incoming_id = uuid.UUID(int=0)
 
     async def prepare(self) -> None:
         principal = self.actor.principal
@@ -279,6 +336,18 @@ class _Loader:
         self.theatre_id = theatre.id
         self.theatres = {code: theatre_id for theatre_id, code in (await theatre_codes(self.session)).items()}
         self.users = dict((await self.session.exec(select(User.login, User.id))).all())
+        self.incoming_id = self.agencies[incoming]
+        self.coordination = CoordinationImport(
+            self.session,
+            self.actor,
+            agencies=self.agencies,
+            theatres=self.theatres,
+            theatre_id=self.theatre_id,
+            outgoing_id=self.agency(self.header["outgoing_agency"], "handover.json"),
+            incoming_id=self.agencies[incoming],
+            cut_off=date.fromisoformat(self.header["cut_off"]),
+            handover_id=self.handover_id,
+        )
 
     def agency(self, code: str | None, where: str) -> uuid.UUID:
         if code is None or code not in self.agencies:
@@ -354,8 +423,13 @@ class _Loader:
                 id=new_id,
                 kind=RecordKind(batch.kind),
                 originator_agency_id=self.agency(payload["originator_agency"], where),
-                custodian_agency_id=self.agency(payload["custodian_agency"], where),
-                owner_agency_id=self.agency(payload["owner_agency"], where),
+                # An entity comes with the receiver's records: the receiver holds this copy.
+                custodian_agency_id=self.incoming_id
+                if batch.kind == "entity"
+                else self.agency(payload["custodian_agency"], where),
+                owner_agency_id=self.incoming_id
+                if batch.kind == "entity"
+                else self.agency(payload["owner_agency"], where),
                 created_by_id=self.users.get(payload.get("created_by") or ""),
                 theatre_id=self.theatres.get(theatre.upper(), self.theatre_id)
                 if theatre
@@ -416,6 +490,20 @@ class _Loader:
             for login in links.get("members", []):
                 if login in self.users:
                     batch.add(CaseMember, case_id=new_id, user_id=self.users[login])
+        elif kind == "entity":
+            for selector in links.get("selectors", []):
+                batch.add(
+                    Selector,
+                    entity_id=new_id,
+                    kind=SelectorKind(selector["kind"]),
+                    value=selector["value"],
+                    normalized=selector["normalized"],
+                )
+            for link in links.get("records", []):
+                target = self.mapped(link["record_id"])
+                if target is not None:
+                    batch.add(RecordEntity, record_id=target, entity_id=new_id, role=link["role"])
+            self.entities.append(new_id)
         elif kind == "intel_item":
             # Cases are imported before intelligence, so the linked case is already in.
             for case_id in links.get("case_ids", []):
@@ -442,6 +530,9 @@ class _Loader:
         elif kind == "task":
             data["lead_agency_id"] = self.agency(links["lead_agency"], where)
             data["assignee_user_id"] = self.users.get(links.get("assignee") or "")
+            data["assignee_position_id"] = self.coordination.assignee_position(
+                links.get("assignee_position"), data["lead_agency_id"]
+            )
             for code in links.get("supporting_agencies", []):
                 if code in self.agencies:
                     batch.add(TaskSupportingAgency, task_id=new_id, agency_id=self.agencies[code])
@@ -450,6 +541,12 @@ class _Loader:
                 if target is not None:
                     self.pending_dependencies.append({"task_id": new_id, "depends_on_id": target})
         batch.domain.append(column_values(bulk.DOMAIN[kind].model_validate(data | {"id": new_id})))
+
+    async def deconflict(self) -> None:
+        """The imported entities' selectors against this installation's: hits are raised
+        here as for an entity logged here."""
+        for entity_id in self.entities:
+            await deconfliction.check_selectors(self.session, actor=self.actor, entity_id=entity_id)
 
     async def dependencies(self) -> None:
         """Links that point from one imported task to another, now that all are in."""

@@ -1,11 +1,13 @@
 """BagIt packages (RFC 8493) that carry a completed handover between installations.
 
-Layout of the payload (``data/``), format 3:
+Layout of the payload (``data/``), format 4:
 
     handover.json                        the handover itself (no lines)
     lines/part-0001.jsonl                its exported lines, one JSON object a line, by seq
     records/<kind>/part-0001.jsonl       the transferred records of one kind, markings
-                                         included, one JSON object a line
+                                         included, one JSON object a line; records/entity
+                                         holds the entities linked to them, with their
+                                         selectors and links
     files/<sha256>                       the kept file of each transferred evidence item
                                          whose ``content_stored`` is true, named by its
                                          digest (one copy for items that share one)
@@ -14,9 +16,10 @@ Layout of the payload (``data/``), format 3:
 
 Records and lines are JSON Lines in parts of bounded size (a new part starts once one
 passes ``PART_BYTES``): a package costs a few files, not one per record, and neither
-writing nor reading it holds more than one line in memory. Formats 2 (no files) and 1
-(one JSON file per record, the lines inside handover.json) are still read; an older
-installation refuses format 3 by its name rather than import it without its files.
+writing nor reading it holds more than one line in memory. Formats 3 (no entities), 2
+(no files) and 1 (one JSON file per record, the lines inside handover.json) are still
+read; an older installation refuses format 4 by its name rather than import it without
+its entities.
 
 Fixity is SHA-256 for every payload and tag file. ``verify`` runs bagit's own
 validation (checksums and completeness) and also refuses files bagit tolerates but a
@@ -48,11 +51,17 @@ from ocpo_coord.models import Installation
 
 FORMAT_1 = "ocpo-coord handover package 1"
 FORMAT_2 = "ocpo-coord handover package 2"
-FORMAT = "ocpo-coord handover package 3"
-READABLE_FORMATS = (FORMAT_1, FORMAT_2, FORMAT)
+FORMAT_3 = "ocpo-coord handover package 3"
+# Format 4 adds records/entity: an installation that reads only 3 refuses it by name
+# rather than import the records without their entities.
+FORMAT = "ocpo-coord handover package 4"
+READABLE_FORMATS = (FORMAT_1, FORMAT_2, FORMAT_3, FORMAT)
 FILES = "files"
 TAG_FILES = {"bagit.txt", "bag-info.txt", "manifest-sha256.txt", "tagmanifest-sha256.txt"}
 RECORD_KINDS = ("case", "evidence", "note", "intel_item", "task")
+# What a package's records/ holds: the records of the lines, and the entities (persons,
+# vehicles, phones...) linked to them, which travel with them, selectors included.
+PACKAGE_KINDS = (*RECORD_KINDS, "entity")
 # Big enough that a package has few files, small enough that any tool can open a part.
 PART_BYTES = 16 * 1024 * 1024
 _LINE_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
@@ -316,7 +325,7 @@ def verify_package(directory: Path) -> PackageCheck:
         problems.append(
             f"bag-info.txt: Ocpo-Record-Count says {info.get('Ocpo-Record-Count')}, the package holds {records}"
         )
-    if package_format == FORMAT and info.get("Ocpo-File-Count") != str(
+    if package_format in (FORMAT_3, FORMAT) and info.get("Ocpo-File-Count") != str(
         files := sum(1 for p in (root / "data" / FILES).glob("*") if p.is_file())
     ):
         problems.append(

@@ -10,7 +10,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -37,15 +37,19 @@ from ocpo_coord.models import (
     CaseCrimeType,
     CaseMember,
     CustodyEvent,
+    Entity,
     Evidence,
+    Handover,
     HandoverLine,
     IntelCase,
     IntelItem,
     Note,
     Position,
     Record,
+    RecordEntity,
     RecordRelease,
     Responsibility,
+    Selector,
     Task,
     TaskDependency,
     TaskSupportingAgency,
@@ -59,6 +63,7 @@ DOMAIN: dict[str, type[SQLModel]] = {
     "note": Note,
     "intel_item": IntelItem,
     "task": Task,
+    "entity": Entity,
 }
 # Domain columns are labelled with this prefix: some share a name with record columns.
 DOMAIN_PREFIX = "d_"
@@ -117,7 +122,7 @@ class RecordBatch:
     send and parse than the rows they fetch."""
 
     rows: Sequence[RowMapping]
-    ids: Select[tuple[uuid.UUID]]
+    ids: Ids
 
 
 async def moving_records(
@@ -160,6 +165,62 @@ async def moving_records(
         last = rows[-1]["id"]
 
 
+def moving_subjects(handover_id: uuid.UUID) -> Any:
+    return select(col(HandoverLine.subject_id)).where(moving(handover_id))
+
+
+async def moving_entities(
+    session: AsyncSession, handover_id: uuid.UUID, principal: Principal, now: datetime, *, batch: int
+) -> AsyncIterator[RecordBatch]:
+    """The entities linked to the handover's moving records that the principal may read,
+    with their domain row, in batches ordered by id."""
+    domain = table(Entity)
+    columns = [
+        *table(Record).c,
+        *(domain.c[name].label(DOMAIN_PREFIX + name) for name in domain_columns("entity")),
+    ]
+    linked = select(col(RecordEntity.entity_id)).where(
+        col(RecordEntity.record_id).in_(moving_subjects(handover_id))
+    )
+    statement = (
+        select(*columns)
+        .select_from(table(Record).join(domain, domain.c.id == col(Record.id)))
+        .where(col(Record.id).in_(linked), readable(principal, now=now))
+        .order_by(col(Record.id))
+        .limit(batch)
+    )
+    last: uuid.UUID | None = None
+    while True:
+        page = statement if last is None else statement.where(col(Record.id) > last)
+        rows = (await execute(session, page)).mappings().all()
+        if not rows:
+            return
+        yield RecordBatch(rows, [row["id"] for row in rows])
+        if len(rows) < batch:
+            return
+        last = rows[-1]["id"]
+
+
+async def entity_selectors(session: AsyncSession, ids: Ids) -> dict[uuid.UUID, list[RowMapping]]:
+    columns = [col(Selector.kind), col(Selector.value), col(Selector.normalized)]
+    return await _grouped(session, col(Selector.entity_id), columns, ids)
+
+
+async def entity_records(
+    session: AsyncSession, ids: Ids, handover_id: uuid.UUID
+) -> dict[uuid.UUID, list[RowMapping]]:
+    """Each entity's links to records that move with the handover (the others stay)."""
+    grouped: dict[uuid.UUID, list[RowMapping]] = defaultdict(list)
+    statement: Any = select(
+        col(RecordEntity.entity_id).label("owner_id"), col(RecordEntity.record_id), col(RecordEntity.role)
+    ).where(
+        col(RecordEntity.entity_id).in_(ids), col(RecordEntity.record_id).in_(moving_subjects(handover_id))
+    )
+    for row in (await execute(session, statement)).mappings():
+        grouped[row["owner_id"]].append(row)
+    return grouped
+
+
 async def exported_lines(
     session: AsyncSession, handover_id: uuid.UUID, *, batch: int
 ) -> AsyncIterator[Sequence[RowMapping]]:
@@ -193,6 +254,18 @@ async def accepted_responsibilities(session: AsyncSession, handover_id: uuid.UUI
         col(Responsibility.id).in_(_accepted_subjects(handover_id))
     )
     return list((await session.exec(statement)).all())
+
+
+async def successor_responsibilities(session: AsyncSession, handover: Handover) -> list[Responsibility]:
+    """The receiver's responsibilities that completing the handover started
+    (``completion.Transfer``): its agency, from the day after the cut-off, on its basis."""
+    statement = model_select(Responsibility).where(
+        col(Responsibility.agency_id) == handover.incoming_agency_id,
+        col(Responsibility.theatre_id) == handover.theatre_id,
+        col(Responsibility.valid_from) == handover.cut_off + timedelta(days=1),
+        col(Responsibility.mandate_basis).startswith(f"handover {handover.reference}; ", autoescape=True),
+    )
+    return list((await session.exec(statement.order_by(col(Responsibility.created_at)))).all())
 
 
 async def accepted_positions(session: AsyncSession, handover_id: uuid.UUID) -> list[Position]:

@@ -50,7 +50,8 @@ async def build_report(session: AsyncSession, *, actor: Actor, handover_id: uuid
         handover=await to_public(session, handover, side=side),
         total_lines=len(lines),
         decided_lines=decided,
-        completeness=round(decided / len(lines), 4) if lines else 1.0,
+        # A record in scope without a line is as undecided as an open line.
+        completeness=round(decided / (len(lines) + dropped), 4) if lines or dropped else 1.0,
         dropped_records=dropped,
         by_disposition={d.value: by_disposition.get(d.value, 0) for d in Disposition},
         by_kind={kind: dict(counts) for kind, counts in sorted(by_kind.items())},

@@ -32,6 +32,7 @@ from ocpo_coord.models import (
     Note,
     Position,
     Record,
+    RecordEntity,
     Responsibility,
     Task,
     Tour,
@@ -266,6 +267,21 @@ async def existing_subjects(session: AsyncSession, handover_id: uuid.UUID) -> se
     return {(kind, subject) for kind, subject in rows if subject is not None}
 
 
+async def newly_nohost_lines(session: AsyncSession, handover_id: uuid.UUID) -> list[HandoverLine]:
+    """Lines still shown to the receiver whose record is NOHOST now."""
+    statement = (
+        select(HandoverLine)
+        .join(Record, col(Record.id) == col(HandoverLine.subject_id))
+        .where(
+            HandoverLine.handover_id == handover_id,
+            col(HandoverLine.hidden_from_incoming).is_(False),
+            col(Record.nohost).is_(True),
+        )
+        .order_by(col(HandoverLine.seq))
+    )
+    return list((await session.exec(statement)).all())
+
+
 async def has_checklist(session: AsyncSession, handover_id: uuid.UUID) -> bool:
     statement = select(HandoverLine.id).where(
         HandoverLine.handover_id == handover_id, HandoverLine.kind == LineKind.CHECKLIST
@@ -427,6 +443,25 @@ async def record_labels(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict
         ).all():
             labels[note_id] = body if len(body) <= 80 else body[:79] + "…"
     return labels
+
+
+async def entities_linked_to_moved(
+    session: AsyncSession, handover_id: uuid.UUID, owner_agency_id: uuid.UUID
+) -> list[Record]:
+    """Entities of ``owner_agency_id`` linked to records on the handover's accepted lines."""
+    moved = select(HandoverLine.subject_id).where(
+        HandoverLine.handover_id == handover_id,
+        HandoverLine.disposition == Disposition.ACCEPTED,
+        col(HandoverLine.hidden_from_incoming).is_(False),
+        col(HandoverLine.subject_id).is_not(None),
+    )
+    linked = select(RecordEntity.entity_id).where(col(RecordEntity.record_id).in_(moved))
+    statement = select(Record).where(
+        col(Record.id).in_(linked),
+        Record.kind == RecordKind.ENTITY,
+        Record.owner_agency_id == owner_agency_id,
+    )
+    return list((await session.exec(statement.order_by(col(Record.id)))).all())
 
 
 async def records_by_id(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Record]:

@@ -41,10 +41,11 @@ from ocpo_coord.handover.schemas import (
     LinePublic,
     ReviewInput,
 )
+from ocpo_coord.handover.trees import load_tree
 from ocpo_coord.handover.views import LineViews
 from ocpo_coord.metrics import HANDOVER_EVENTS
 from ocpo_coord.models import Agency, Handover, HandoverLine, Theatre, User
-from ocpo_coord.models.enums import ConsentStatus, Disposition, HandoverStatus, LineKind
+from ocpo_coord.models.enums import ConsentStatus, Disposition, HandoverKind, HandoverStatus, LineKind
 from ocpo_coord.records.pagination import Page, entity_page
 from ocpo_coord.records.references import fresh_reference
 from ocpo_coord.records.repository import agency_codes, agency_ids_by_code
@@ -228,24 +229,86 @@ async def get_handover(session: AsyncSession, *, actor: Actor, handover_id: uuid
 
 
 async def build_inventory(session: AsyncSession, *, actor: Actor, handover_id: uuid.UUID) -> HandoverPublic:
-    """Add a line for everything in scope that has none yet; safe to run again."""
+    """Add a line for everything in scope that has none yet; safe to run again.
+
+    A mission keeps working while it hands over: records that entered the scope since
+    the last build get their lines at any stage before completion. Lines added to a
+    submitted or reviewed handover make its review and sign-offs stale, so the handover
+    is reopened (back to in_progress, review and sign-offs cleared), audited and told to
+    both sides."""
     handover = await visible(session, actor, handover_id, lock=True)
     enforce(may_lead(actor.principal, handover, Side.OUTGOING))
-    require_status(handover, HandoverStatus.DRAFT, HandoverStatus.IN_PROGRESS, doing="build the inventory of")
+    require_status(handover, *_BEFORE_COMPLETION, doing="build the inventory of")
     before = await to_public(session, handover, side=Side.OUTGOING)
     added = await add_scope_lines(session, handover, actor)
-    handover.status = HandoverStatus.IN_PROGRESS
+    withheld = await withhold_newly_nohost(session, handover, actor)
+    reopened = bool(added or withheld) and handover.status in _REOPENABLE
+    stale = reopen(handover) if reopened else []
+    if handover.status == HandoverStatus.DRAFT:
+        handover.status = HandoverStatus.IN_PROGRESS
     handover.inventory_built_at = actor.now
-    public = await audit_change(session, actor, "build_inventory", handover, before)
+    public = await audit_change(session, actor, "reopen" if reopened else "build_inventory", handover, before)
     await record_event(
         session,
         actor=actor,
         action="handover.lines_added",
         record_kind="handover",
         record_id=handover.id,
-        detail=f"{added} lines added",
+        detail=f"{added} lines added"
+        + (f", {withheld} withheld as NOHOST" if withheld else "")
+        + (f"; reopened, stale: {', '.join(stale)}" if stale else ""),
     )
     return public
+
+
+_BEFORE_COMPLETION = (
+    HandoverStatus.DRAFT,
+    HandoverStatus.IN_PROGRESS,
+    HandoverStatus.SUBMITTED,
+    HandoverStatus.REVIEWED,
+)
+_REOPENABLE = (HandoverStatus.SUBMITTED, HandoverStatus.REVIEWED)
+
+
+def reopen(handover: Handover) -> list[str]:
+    """Back to in_progress: the review and sign-offs were given to an inventory that has
+    changed since. Returns what was cleared."""
+    stale = [f"status {handover.status}"]
+    if handover.reviewed_by_id is not None:
+        stale.append("review")
+    for side, signed in (
+        ("outgoing", handover.outgoing_signed_by_id),
+        ("incoming", handover.incoming_signed_by_id),
+    ):
+        if signed is not None:
+            stale.append(f"{side} sign-off")
+    handover.status = HandoverStatus.IN_PROGRESS
+    handover.submitted_at = None
+    handover.reviewed_by_id = None
+    handover.reviewed_at = None
+    handover.outgoing_signed_by_id = None
+    handover.outgoing_signed_at = None
+    handover.incoming_signed_by_id = None
+    handover.incoming_signed_at = None
+    return stale
+
+
+async def unlined_records(session: AsyncSession, handover: Handover) -> int:
+    """Subjects in scope today that have no line: must be zero to submit, sign or complete."""
+    existing = await repository.existing_subjects(session, handover.id)
+    scope = await repository.scope_of(session, handover)
+    return sum(1 for item in scope if (item.kind.value, item.subject_id) not in existing)
+
+
+async def scope_problems(session: AsyncSession, handover: Handover) -> list[str]:
+    unlined = await unlined_records(session, handover)
+    if unlined:
+        return [
+            f"{unlined} records in scope have no line; build the inventory again (the outgoing "
+            "agency: POST .../inventory or `handover build`), which reopens a submitted or "
+            "reviewed handover"
+        ]
+    return []
 
 
 async def add_scope_lines(session: AsyncSession, handover: Handover, actor: Actor) -> int:
@@ -297,6 +360,36 @@ async def add_scope_lines(session: AsyncSession, handover: Handover, actor: Acto
     await session.flush()
     await events.consent_requested(session, actor, handover, new_lines)
     return len(new_lines)
+
+
+async def withhold_newly_nohost(session: AsyncSession, handover: Handover, actor: Actor) -> int:
+    """Lines whose record was re-marked NOHOST since its line was made, for a host-nation
+    receiver: hidden from it and withheld, whatever was decided before."""
+    incoming = await session.get(Agency, handover.incoming_agency_id)
+    if not (incoming and incoming.host_nation):
+        return 0
+    changed = 0
+    for line in await repository.newly_nohost_lines(session, handover.id):
+        before = line_snapshot(line)
+        line.hidden_from_incoming = True
+        line.disposition = Disposition.WITHHELD
+        line.reason = "NOHOST: not releasable to a host-nation agency"
+        line.decline_outcome = None
+        line.decided_by_id = None
+        line.decided_at = actor.now
+        changed += 1
+        await record_event(
+            session,
+            actor=actor,
+            action="handover.withhold_nohost",
+            record_kind="handover_line",
+            record_id=line.id,
+            before=before,
+            after=line_snapshot(line),
+            detail=f"handover {handover.reference}",
+        )
+    await session.flush()
+    return changed
 
 
 # --- decisions ----------------------------------------------------------------------
@@ -377,10 +470,13 @@ async def decide_lines(
     )
     lines = await repository.lines(session, statement)
     sides = await _decider_sides(session, handover, lines)
+    tree = await load_tree(session, handover.id) if handover.kind != HandoverKind.ROTATION else None
     decided = 0
     skipped: dict[str, int] = {}
     for line in lines:
         problem = _decision_problem(actor, handover, line, data.decision, sides)
+        if problem is None and tree is not None:
+            problem = tree.problem(line, data.decision.disposition, receiver=incoming_side)
         if problem is not None:
             skipped[problem] = skipped.get(problem, 0) + 1
             continue
@@ -437,7 +533,7 @@ async def submit(session: AsyncSession, *, actor: Actor, handover_id: uuid.UUID)
     handover = await visible(session, actor, handover_id, lock=True)
     enforce(may_lead(actor.principal, handover, Side.OUTGOING))
     require_status(handover, HandoverStatus.IN_PROGRESS, doing="submit")
-    problems = await open_problems(session, handover)
+    problems = await open_problems(session, handover) + await scope_problems(session, handover)
     if problems:
         raise Conflict("cannot submit: " + "; ".join(problems), field="lines")
     before = await to_public(session, handover, side=Side.OUTGOING)
@@ -452,6 +548,8 @@ async def review(
     handover = await visible(session, actor, handover_id, lock=True)
     enforce(may_lead(actor.principal, handover, Side.INCOMING))
     require_status(handover, HandoverStatus.SUBMITTED, doing="review")
+    if data.approve and (problems := await scope_problems(session, handover)):
+        raise Conflict("cannot approve: " + "; ".join(problems), field="lines")
     before = await to_public(session, handover, side=Side.OUTGOING)
     handover.status = HandoverStatus.REVIEWED if data.approve else HandoverStatus.IN_PROGRESS
     handover.reviewed_by_id = actor.principal.user_id
@@ -466,6 +564,8 @@ async def sign_off(session: AsyncSession, *, actor: Actor, handover_id: uuid.UUI
     side = side_of(actor.principal, handover)
     assert side is not None
     enforce(may_sign(actor.principal, handover, side))
+    if problems := await scope_problems(session, handover):
+        raise Conflict("cannot sign off: " + "; ".join(problems), field="lines")
     before = await to_public(session, handover, side=Side.OUTGOING)
     if side is Side.OUTGOING:
         if handover.outgoing_signed_by_id is not None:

@@ -59,7 +59,8 @@ class LineViews:
             | {ln.owner_user_id for ln in lines}
         )
         self.logins = await user_logins(self.session, {p for p in people if p is not None})
-        for agency_id in {self._contact_agency(ln) for ln in lines if self._is_stub(ln)}:
+        stubs = [ln for ln in lines if self._is_stub(ln)]
+        for agency_id in {a for a in map(self._contact_agency, stubs) if a is not None}:
             contact = await repository.contact_position(self.session, agency_id)
             self.contacts[agency_id] = (
                 f"{self.codes.get(agency_id, '?')}: {contact.title}"
@@ -96,18 +97,16 @@ class LineViews:
         )
 
     def _is_stub(self, line: HandoverLine) -> bool:
-        return (
-            LineKind(line.kind) in _RECORD_KINDS
-            and line.subject_id in self.records
-            and line.subject_id not in self.readable
-        )
+        """A line about a record the reader may not read, or one that is not here (a
+        package's refused-consent stub at the receiving installation)."""
+        return LineKind(line.kind) in _RECORD_KINDS and line.subject_id not in self.readable
 
-    def _contact_agency(self, line: HandoverLine) -> uuid.UUID:
+    def _contact_agency(self, line: HandoverLine) -> uuid.UUID | None:
         """Whom a stub's reader asks: the agency whose consent it waits for, or its holder."""
         if line.consent_agency_id is not None:
             return line.consent_agency_id
-        assert line.subject_id is not None
-        return self.records[line.subject_id].owner_agency_id
+        record = self.records.get(line.subject_id) if line.subject_id else None
+        return record.owner_agency_id if record is not None else None
 
     def public(self, line: HandoverLine) -> LinePublic:
         if self._is_stub(line):
@@ -146,7 +145,8 @@ class LineViews:
         whom to ask, and where the line stands. Never the record's id, kind, title,
         case, markings, owner or originator, nor the words of decisions about it, which
         may quote it; who decided the line stays, for the handover's own account. The line's id is the handle for an access request (``handover_line_id``)."""
-        contact = self.contacts.get(self._contact_agency(line))
+        agency = self._contact_agency(line)
+        contact = self.contacts.get(agency) if agency is not None else None
         return LinePublic(
             id=line.id,
             seq=line.seq,
