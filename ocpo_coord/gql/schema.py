@@ -39,6 +39,7 @@ from ocpo_coord.exceptions import OcpoError
 from ocpo_coord.gql.common import camel
 from ocpo_coord.gql.context import get_context
 from ocpo_coord.gql.execution import LeanExecutionContext
+from ocpo_coord.gql.idempotency import IdempotentMutations, raise_refusal
 from ocpo_coord.gql.node import NodeQuery
 from ocpo_coord.gql.refusals import AuditRefusals
 from ocpo_coord.handover.gql import HandoverMutation, HandoverQuery
@@ -144,7 +145,7 @@ def build_schema(*, introspection: bool = True, serving: bool = True) -> strawbe
         partial(MaskErrors, should_mask_error=lambda error: not _expected(error)),
     ]
     if serving:
-        extensions.append(AuditRefusals)
+        extensions.extend((AuditRefusals, IdempotentMutations))
     if not introspection:
         extensions.append(DisableIntrospection)
     built = OcpoSchema(
@@ -213,6 +214,7 @@ class _Router(GraphQLRouter[Any, None]):
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         raise_outage(request)
+        raise_refusal(request)
         return await super().process_result(request, result)
 
     def encode_json(self, data: object) -> bytes:
