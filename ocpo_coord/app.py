@@ -15,6 +15,7 @@ from strawberry.http.ides import get_graphql_ide_html
 from ocpo_coord import heap
 from ocpo_coord.access.router import router as access_router
 from ocpo_coord.api import errors
+from ocpo_coord.api.admission import AdmissionMiddleware
 from ocpo_coord.api.middleware import (
     RejectNulMiddleware,
     RequestContextMiddleware,
@@ -81,6 +82,8 @@ class Service(FastAPI):
                 max_age=600,
             )
         app = RejectNulMiddleware(app)
+        # Outside the body's reading: a full process refuses before reading anything.
+        app = AdmissionMiddleware(app, limit=self.settings.max_requests_in_flight)
         app = SecurityHeadersMiddleware(
             app,
             hsts=self.settings.environment is Environment.PRODUCTION,

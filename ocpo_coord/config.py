@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     header_timeout_seconds: float = 10.0
     body_idle_timeout_seconds: float = 30.0
 
+    # Requests served at once by one process; the next are answered 503 at once
+    # (``api/admission``). 0: no limit.
+    max_requests_in_flight: int = 32
+
     graphiql: bool | None = None
     introspection: bool | None = None
     max_page_size: int = 100
