@@ -144,6 +144,9 @@ def bench(
     seconds: Annotated[float, typer.Option(help="Duration of each throughput run.")] = 3.0,
     clients: Annotated[int, typer.Option(help="Concurrent clients for throughput.")] = 4,
     workers: Annotated[int, typer.Option(help="Service processes sharing the database.")] = 1,
+    curve: Annotated[
+        str, typer.Option(help="Concurrent clients for the load curve, comma-separated; empty: no curve.")
+    ] = "1,8,32,64",
     keep: Annotated[
         bool, typer.Option(help="With --postgres: keep the scratch databases (named on stderr).")
     ] = False,
@@ -164,6 +167,7 @@ def bench(
         seconds=seconds,
         clients=clients,
         workers=workers,
+        curve_clients=_client_counts(curve),
         keep=keep,
     )
     result = run(options)
@@ -171,6 +175,17 @@ def bench(
     typer.echo(table(result))
     if json_path:
         json_path.write_text(json.dumps(result, indent=2, default=str))
+
+
+def _client_counts(text: str) -> tuple[int, ...]:
+    try:
+        counts = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        counts = (0,)
+    if any(n < 1 for n in counts):
+        typer.echo(f"--curve takes positive numbers of clients, comma-separated: {text!r}", err=True)
+        raise typer.Exit(2)
+    return counts
 
 
 @app.command()

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from ocpo_coord.bench import curve
+
 READERS = ("broad", "middle", "narrow")
 PAGES = ("first", "deep")
 
@@ -84,6 +86,8 @@ def table(result: dict[str, Any]) -> str:
         f"{h['import_peak_rss_mb']:.0f} after import",
         f"audit verify: {a['per_second']:,.0f} entries/s ({a['entries']:,} entries)",
         f"service peak RSS: {result['service']['peak_rss_mb']:.0f} MiB",
+        "",
+        *curve.lines(result.get("curve", [])),
         "",
         f"{'ratio (worst reader and page)':<36}{'measured':>14}{'target':>14}",
     ]
