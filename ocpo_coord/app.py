@@ -79,7 +79,7 @@ class Service(FastAPI):
                     "Idempotency-Key",
                     "X-Request-ID",
                 ],
-                expose_headers=["ETag", "X-Request-ID"],
+                expose_headers=["ETag", "X-Request-ID", "Retry-After", "Idempotent-Replayed"],
                 max_age=600,
             )
         app = RejectNulMiddleware(app)
