@@ -1,5 +1,5 @@
 """The load curve: one REST page asked by 1, 8, 32, 64 clients at once, each asking
-again as soon as answered. Throughput, latency (p50, p99) and the requests the service
+again as soon as answered (or, when refused, after the ``Retry-After`` it was given). Throughput, latency (p50, p99) and the requests the service
 refused as over capacity (503), per number of clients: past the service's limit on
 requests in flight, latency stays bounded and the excess is refused at once."""
 
@@ -32,7 +32,9 @@ async def _point(base: str, token: str, clients: int, seconds: float) -> dict[st
                 if response.status_code == 200:
                     latencies.append(time.perf_counter() - started)
                 elif response.status_code == 503:
+                    # As a well-behaved client does: it comes back when it was told to.
                     refused += 1
+                    await asyncio.sleep(min(float(response.headers.get("retry-after", "1")), 5.0))
                 else:
                     failed += 1
 
