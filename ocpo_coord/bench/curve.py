@@ -1,7 +1,8 @@
 """The load curve: one REST page asked by 1, 8, 32, 64 clients at once, each asking
-again as soon as answered (or, when refused, after the ``Retry-After`` it was given). Throughput, latency (p50, p99) and the requests the service
-refused as over capacity (503), per number of clients: past the service's limit on
-requests in flight, latency stays bounded and the excess is refused at once."""
+again as soon as answered (when refused, after the ``Retry-After`` it was given).
+Throughput, latency (p50, p99) and the requests the service refused as over capacity
+(503), per number of clients: past the service's limit on requests in flight, the
+excess is refused at once instead of queueing."""
 
 import asyncio
 import statistics
