@@ -12,7 +12,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 from strawberry.http.ides import get_graphql_ide_html
 
-from ocpo_coord import heap
+from ocpo_coord import clock, heap
 from ocpo_coord.access.router import router as access_router
 from ocpo_coord.api import errors
 from ocpo_coord.api.admission import AdmissionMiddleware
@@ -122,6 +122,7 @@ def create_app(*, database_url: str | None = None, settings: Settings | None = N
     """The service; ``database_url`` overrides the configured database (tests, tools), and
     ``settings`` the configured HTTP posture: logs, CORS, security headers (tests)."""
     settings = settings or get_settings()
+    clock.use(settings.demo_today)
     configure_logging(log_format=settings.log_format, level=settings.log_level)
     engine = make_async_engine(database_url, settings) if database_url else get_engine()
 

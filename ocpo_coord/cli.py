@@ -1,12 +1,15 @@
 """The ``ocpo-coord`` command: serve, migrate, seed, mint development tokens."""
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from ocpo_coord.cli_runtime import DEBUG_ENV, CliError, run
 from ocpo_coord.config import Environment, get_settings
+from ocpo_coord.progress import working
 
 app = typer.Typer(no_args_is_help=True, help="ocpo-coord: multi-agency coordination tracker.")
 seed_app = typer.Typer(no_args_is_help=True, help="Load seed data.")
@@ -24,6 +27,23 @@ def _handover_app() -> typer.Typer:
 app.add_typer(_handover_app(), name="handover")
 
 
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help="Show the full traceback of a failure (or set OCPO_DEBUG=1)."),
+    ] = False,
+) -> None:
+    """ocpo-coord: multi-agency coordination tracker."""
+    if debug:
+        os.environ[DEBUG_ENV] = "1"
+
+
+def main() -> None:
+    """The installed ``ocpo-coord`` command."""
+    run(app)
+
+
 def _prepare_state_dir() -> None:
     settings = get_settings()
     settings.state_dir.mkdir(parents=True, exist_ok=True)
@@ -35,8 +55,12 @@ def migrate() -> None:
     from ocpo_coord.migrate import upgrade
 
     _prepare_state_dir()
-    upgrade(get_settings().database_url)
-    typer.echo("database is at the latest schema revision")
+    applied = upgrade(get_settings().database_url)
+    if applied:
+        plural = "revision" if len(applied) == 1 else "revisions"
+        typer.echo(f"applied {len(applied)} schema {plural}; the database is now at {applied[-1]} (latest)")
+    else:
+        typer.echo("the database schema was already up to date; nothing changed")
 
 
 @seed_app.command("demo")
@@ -55,7 +79,8 @@ def seed_demo(
 
     _prepare_state_dir()
     data = read_demo()
-    created = asyncio.run(load_demo(only_directory(data) if directory_only else data))
+    with working("seed demo") as step:
+        created = asyncio.run(load_demo(only_directory(data) if directory_only else data, on_step=step))
     typer.echo("demo data loaded" if created else "demo data already present; nothing changed")
 
 
@@ -67,7 +92,8 @@ def audit_verify() -> None:
 
     engine = make_sync_engine(get_settings().database_url)
     try:
-        report = verify_database(engine)
+        with working("audit verify"):
+            report = verify_database(engine)
     finally:
         engine.dispose()
     if not report.ok:
@@ -86,7 +112,8 @@ def reindex(
 
     engine = make_sync_engine(get_settings().database_url)
     try:
-        with engine.begin() as conn:
+        with engine.begin() as conn, working("reindex") as step:
+            step("comparing" if check else "rebuilding")
             if check:
                 missing, extra = drift(conn)
                 typer.echo(f"visibility index: {len(missing)} rows missing, {len(extra)} rows extra")
@@ -101,7 +128,7 @@ def reindex(
 @app.command()
 def token(
     login: Annotated[str, typer.Argument(help="Login of a user, e.g. unmik.analyst")],
-    minutes: Annotated[int, typer.Option(help="Lifetime in minutes.")] = 480,
+    minutes: Annotated[int, typer.Option(min=1, max=7 * 24 * 60, help="Lifetime in minutes.")] = 480,
 ) -> None:
     """Print a bearer token for a user (embedded default only, never in production)."""
     from datetime import timedelta
@@ -119,42 +146,62 @@ def token(
     typer.echo(mint_local_token(settings, login, ttl=timedelta(minutes=minutes)))
 
 
+def _database_option(value: str | None) -> str | None:
+    """A database URL given as an option, refused by name like the setting."""
+    from ocpo_coord.config import supported_database_url
+
+    if value is None:
+        return value
+    try:
+        return supported_database_url(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
 @app.command()
 def bench(
     scale: Annotated[
-        float, typer.Option(help="Fraction of full scale (1.0 = 200k cases, 1M intelligence items).")
+        float,
+        typer.Option(min=0.00001, help="Fraction of full scale (1.0 = 200k cases, 1M intelligence items)."),
     ] = 0.01,
     database_url: Annotated[
         str | None,
-        typer.Option(help="An empty database to fill (default: a SQLite file in a temporary directory)."),
+        typer.Option(
+            callback=_database_option,
+            help="An empty database to fill (default: a SQLite file in a temporary directory).",
+        ),
     ] = None,
     postgres: Annotated[
         str | None,
         typer.Option(
-            help="A PostgreSQL server URL: scratch databases are created there and dropped afterwards."
+            callback=_database_option,
+            help="A PostgreSQL server URL: scratch databases are created there and dropped afterwards.",
         ),
     ] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON here.")] = None,
     baseline: Annotated[
         Path | None, typer.Option(help="JSON of a 1%-scale run, for the full-versus-small-scale ratio.")
     ] = None,
-    repeat: Annotated[int, typer.Option(help="Timed repetitions per page.")] = 20,
-    writes: Annotated[int, typer.Option(help="Intelligence items to create.")] = 50,
-    handover_cases: Annotated[int, typer.Option(help="Cases in the exported handover.")] = 20_000,
-    seconds: Annotated[float, typer.Option(help="Duration of each throughput run.")] = 3.0,
-    clients: Annotated[int, typer.Option(help="Concurrent clients for throughput.")] = 4,
-    workers: Annotated[int, typer.Option(help="Service processes sharing the database.")] = 1,
+    repeat: Annotated[int, typer.Option(min=1, help="Timed repetitions per page.")] = 20,
+    writes: Annotated[int, typer.Option(min=1, help="Intelligence items to create.")] = 50,
+    handover_cases: Annotated[int, typer.Option(min=1, help="Cases in the exported handover.")] = 20_000,
+    seconds: Annotated[float, typer.Option(min=0.01, help="Duration of each throughput run.")] = 3.0,
+    clients: Annotated[int, typer.Option(min=1, help="Concurrent clients for throughput.")] = 4,
+    workers: Annotated[int, typer.Option(min=1, help="Service processes sharing the database.")] = 1,
     curve: Annotated[
         str, typer.Option(help="Concurrent clients for the load curve, comma-separated; empty: no curve.")
     ] = "1,8,32,64",
     keep: Annotated[
         bool, typer.Option(help="With --postgres: keep the scratch databases (named on stderr).")
     ] = False,
+    report_only: Annotated[
+        bool, typer.Option("--report-only", help="Exit 0 even when a target is missed (still named).")
+    ] = False,
 ) -> None:
     """Generate a synthetic theatre and measure the hot paths against the database's floor."""
     import json
 
-    from ocpo_coord.bench.report import ratios, table
+    from ocpo_coord.bench.report import misses, ratios, table
     from ocpo_coord.bench.run import Options, run
 
     options = Options(
@@ -175,6 +222,44 @@ def bench(
     typer.echo(table(result))
     if json_path:
         json_path.write_text(json.dumps(result, indent=2, default=str))
+    missed = misses(result)
+    typer.echo("")
+    if not missed:
+        typer.echo("every target met")
+        return
+    typer.echo(f"{len(missed)} target(s) missed:")
+    for line in missed:
+        typer.echo(f"  {line}")
+    if not report_only:
+        raise typer.Exit(1)
+
+
+def _port_free(host: str, port: int) -> None:
+    """Say so in one line, before anything starts, when another program holds the port."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            # As the server binds: a port in TIME_WAIT after a restart is free to take.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        raise CliError(
+            f"cannot listen on {host}:{port} ({exc.strerror}): stop what uses it, or choose another "
+            f"port with --port (for ./scripts/demo: OCPO_PORT={port + 1} ./scripts/demo)"
+        ) from None
+
+
+def _schema_current(database_url: str) -> None:
+    """Refuse to serve a database that is unreachable or not migrated, before listening."""
+    from ocpo_coord.migrate import alembic_config, pending_revisions
+
+    pending = pending_revisions(alembic_config(database_url), database_url)
+    if pending:
+        raise CliError(
+            f"the database schema is {len(pending)} revision(s) behind this program: "
+            "run `ocpo-coord migrate` first"
+        )
 
 
 def _client_counts(text: str) -> tuple[int, ...]:
@@ -183,31 +268,26 @@ def _client_counts(text: str) -> tuple[int, ...]:
     except ValueError:
         counts = (0,)
     if any(n < 1 for n in counts):
-        typer.echo(f"--curve takes positive numbers of clients, comma-separated: {text!r}", err=True)
-        raise typer.Exit(2)
+        raise CliError(f"--curve takes positive numbers of clients, comma-separated: {text!r}")
     return counts
 
 
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on (0: any free one).")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
     """Run the HTTP service."""
     import uvicorn
-    from pydantic import ValidationError
 
     from ocpo_coord.http_server import PROTOCOL
     from ocpo_coord.logging_setup import configure_logging
 
-    try:
-        settings = get_settings()
-    except ValidationError as exc:
-        reasons = "\n".join(error["msg"].removeprefix("Value error, ") for error in exc.errors())
-        typer.echo(f"ocpo-coord will not start: {reasons}", err=True)
-        raise typer.Exit(2) from None
+    settings = get_settings()
     _prepare_state_dir()
+    _port_free(host, port)
+    _schema_current(settings.database_url)
     if workers > 1:
         from ocpo_coord.metrics import prepare_multiprocess
 
@@ -232,4 +312,4 @@ def serve(
 
 
 if __name__ == "__main__":
-    app()
+    main()

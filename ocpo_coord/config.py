@@ -1,5 +1,6 @@
 """Service settings, read from the environment with the ``OCPO_`` prefix."""
 
+from datetime import date
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -97,6 +98,10 @@ class Settings(BaseSettings):
     # one, for clients on the loopback interface only.
     metrics_token: str = ""
 
+    # Development only: the day the service takes for today, so that the demo's 2007-2009
+    # story reads as it happened (overdue work, tours, the matrix). Refused in production.
+    demo_today: date | None = None
+
     log_format: LogFormat = LogFormat.JSON
     log_level: str = "INFO"
     # Browser origins allowed to call the API, comma-separated; none: no CORS headers at all.
@@ -110,6 +115,11 @@ class Settings(BaseSettings):
             if value not in _LOG_LEVELS:
                 raise ValueError(f"unknown log level {value!r}: one of {', '.join(_LOG_LEVELS)}")
         return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        return supported_database_url(value) if value else value
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -165,6 +175,10 @@ class Settings(BaseSettings):
                 )
         if self.graphiql:
             problems.append("OCPO_GRAPHIQL must not be turned on in production")
+        if self.demo_today is not None:
+            problems.append(
+                "OCPO_DEMO_TODAY is for development only: production always runs on the real time"
+            )
         if self.introspection:
             problems.append(
                 "OCPO_INTROSPECTION must not be turned on in production: it publishes the whole schema"
@@ -198,6 +212,25 @@ class Settings(BaseSettings):
     def signing_key_path(self) -> Path:
         assert self.local_signing_key_path is not None
         return self.local_signing_key_path
+
+
+_DATABASES = ("sqlite", "postgresql")
+
+
+def supported_database_url(value: str) -> str:
+    """A URL of a database this service runs on, refused early and by name otherwise."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    hint = "use sqlite:///path/to/file.db or postgresql://user@host:5432/database"
+    try:
+        parsed = make_url(value)
+    except ArgumentError:
+        raise ValueError(f"not a database URL; {hint}") from None
+    backend = "postgresql" if parsed.get_backend_name() == "postgres" else parsed.get_backend_name()
+    if backend not in _DATABASES:
+        raise ValueError(f"{backend} is not supported (SQLite and PostgreSQL are); {hint}")
+    return value
 
 
 def _loopback(url: str) -> bool:

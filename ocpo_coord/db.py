@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord import db_bounds, pg_driver
 from ocpo_coord.config import Settings, get_settings
+from ocpo_coord.serial_session import SerialSession
 
 # Imported for its flush hooks: every session keeps the visibility index in step.
 from ocpo_coord.sharing import reach as _reach  # noqa: F401
@@ -109,7 +110,7 @@ def get_engine() -> AsyncEngine:
 
 
 def sessionmaker_for(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False, autoflush=False)
+    return async_sessionmaker(engine, class_=SerialSession, expire_on_commit=False, autoflush=False)
 
 
 @lru_cache

@@ -4,8 +4,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
-from ocpo_coord.db import sync_url
+from ocpo_coord.db import make_sync_engine, sync_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,5 +19,23 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(database_url), revision)
+def upgrade(database_url: str, revision: str = "head") -> list[str]:
+    """Apply what is missing up to ``revision``; the revisions applied, oldest first."""
+    config = alembic_config(database_url)
+    pending = pending_revisions(config, database_url, revision)
+    command.upgrade(config, revision)
+    return pending
+
+
+def pending_revisions(config: Config, database_url: str, revision: str = "head") -> list[str]:
+    """Revisions between the database's current one and ``revision``, oldest first."""
+    engine = make_sync_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_heads()
+    finally:
+        engine.dispose()
+    script = ScriptDirectory.from_config(config)
+    lower = current[0] if len(current) == 1 else None
+    steps = [rev.revision for rev in script.iterate_revisions(revision, lower)]
+    return list(reversed(steps))

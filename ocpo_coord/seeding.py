@@ -8,6 +8,7 @@ a failure leaves nothing behind, and a second run finds the demo and does nothin
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 from graphlib import TopologicalSorter
 from pathlib import Path
@@ -327,21 +328,29 @@ def _date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-async def load_into(session: AsyncSession, data: dict[str, Any]) -> bool:
+async def load_into(
+    session: AsyncSession, data: dict[str, Any], *, on_step: Callable[[str], None] | None = None
+) -> bool:
     """Load demo data into an open transaction; False if it is already there."""
     first_agency = data["agencies"][0]["code"]
     if (await session.exec(select(Agency).where(Agency.code == first_agency))).first() is not None:
         return False
     loader = _Loader(session, data)
-    await loader.directory()
-    await loader.cases()
-    await loader.intel()
-    await loader.entities()
-    await loader.evidence()
-    await loader.notes()
-    await loader.tasks()
-    await loader.coordination()
-    await loader.handovers()
+    stages = (
+        ("agencies, people and positions", loader.directory),
+        ("cases", loader.cases),
+        ("intelligence", loader.intel),
+        ("entities", loader.entities),
+        ("evidence", loader.evidence),
+        ("notes", loader.notes),
+        ("tasks", loader.tasks),
+        ("operations and responsibilities", loader.coordination),
+        ("handovers", loader.handovers),
+    )
+    for name, stage in stages:
+        if on_step is not None:
+            on_step(name)
+        await stage()
     return True
 
 
@@ -356,9 +365,9 @@ def read_demo(path: Path = DEMO_FILE) -> dict[str, Any]:
     return data
 
 
-async def load_demo(data: dict[str, Any]) -> bool:
+async def load_demo(data: dict[str, Any], *, on_step: Callable[[str], None] | None = None) -> bool:
     async with unit_of_work() as session:
-        return await load_into(session, data)
+        return await load_into(session, data, on_step=on_step)
 
 
 async def user_exists(login: str) -> bool:

@@ -116,6 +116,20 @@ async def test_names_in_two_scripts_and_orders_hit_both_agencies(client: httpx.A
     assert "Head, Organised Crime Investigation Unit" in kfor_side[0]["contact"]
 
 
+async def test_an_albanian_and_a_serbian_cyrillic_spelling_hit(client: httpx.AsyncClient) -> None:
+    """Kosovo's records write one person in Albanian, Serbian Latin or Serbian Cyrillic,
+    and Russian or Greek names as English-language records write them."""
+    unmik = await _entity(client, "unmik.chief", "Courier", [("name", "Рамуш Харадинај")])
+    eulex = await _entity(client, "eulex.chief", "Courier (EULEX)", [("name", "Ramush Haradinaj")])
+    greek = await _entity(client, "kfor.j2", "Shipper", [("name", "Γιώργος Παπαδόπουλος")])
+    await _entity(client, "interpol.liaison", "Shipper (notice)", [("name", "PAPADOPOULOS Giorgos")])
+    unmik_side = [h for h in await _hits(client, "unmik.chief") if h["record_id"] == unmik["id"]]
+    assert [(h["other_agency"], h["match_kind"]) for h in unmik_side] == [("EULEX", "name")]
+    assert [h["record_id"] for h in await _hits(client, "eulex.chief") if h["record_id"] == eulex["id"]]
+    kfor_side = [h for h in await _hits(client, "kfor.j2") if h["record_id"] == greek["id"]]
+    assert [(h["other_agency"], h["match_kind"]) for h in kfor_side] == [("INTERPOL", "name")]
+
+
 async def test_phones_written_several_ways_hit(client: httpx.AsyncClient) -> None:
     first = await _entity(client, "interpol.liaison", "Handset", [("phone", "+377 44 555 123")])
     await _entity(client, "eulex.chief", "Phone of the driver", [("phone", "044/555-123")])

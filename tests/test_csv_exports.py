@@ -14,7 +14,9 @@ def parse(response: httpx.Response) -> list[dict[str, str]]:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
-    return list(csv.DictReader(io.StringIO(response.text)))
+    # UTF-8 with a byte-order mark, so that a spreadsheet reads Cyrillic and diacritics.
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
 
 
 async def all_tasks(client: httpx.AsyncClient, login: str, **params: Any) -> list[dict[str, Any]]:
@@ -27,6 +29,21 @@ async def all_tasks(client: httpx.AsyncClient, login: str, **params: Any) -> lis
         after = body["next_cursor"]
         if not after:
             return items
+
+
+async def test_a_spreadsheet_reads_cyrillic_and_albanian_letters(client: httpx.AsyncClient) -> None:
+    title = "Патрола Мердаре: kontroll në Merdarë"
+    created = await client.post(
+        "/api/v1/tasks",
+        json={"title": title, "activity_area": "border_control", "theatre": "KOS"},
+        headers=auth("unmik.chief"),
+    )
+    assert created.status_code == 201, created.text
+    rows = parse(
+        await client.get("/api/v1/tasks.csv", params={"theatre": "KOS"}, headers=auth("unmik.chief"))
+    )
+    assert title in {row["title"] for row in rows}
+    assert "id" in rows[0], "the mark is not read as part of the first column's name"
 
 
 async def test_task_board_csv_holds_exactly_the_readable_tasks(

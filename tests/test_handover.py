@@ -333,19 +333,23 @@ async def test_lines_and_report_never_show_what_the_reader_may_not_read(client: 
     for login in ("eulex.prosecutor", "unmik.analyst"):
         seen = await lines(client, hid, login)
         report = (await client.get(f"/api/v1/handovers/{hid}/report", headers=auth(login))).json()
-        hidden_titles = []
-        for line in seen:
-            if line["subject_id"] in titles and not line["readable"]:
-                hidden_titles.append(titles[line["subject_id"]])
-                assert line["label"] != titles[line["subject_id"]]
-                assert line["classification"] is None
-                assert line["case_id"] is None or line["case_id"] in {
-                    x["subject_id"] for x in seen if x["readable"]
-                }
+        readable_subjects = {line["subject_id"] for line in seen if line["readable"]}
         blob = str(seen) + str(report)
-        stubs += len(hidden_titles)
-        for title in hidden_titles:
-            assert title not in blob, (login, title)
+        for line in seen:
+            if line["readable"]:
+                continue
+            stubs += 1
+            # A stub says that an agency holds something and whom to ask: nothing else.
+            for field in ("subject_id", "case_id", "kind", "classification", "owner_agency"):
+                assert line[field] is None, (login, field)
+            for field in ("originator_agency", "consent_agency", "decline_outcome", "owner"):
+                assert line[field] is None, (login, field)
+            assert (line["title"], line["reason"], line["consent_note"]) == ("", "", "")
+            assert line["ask"], line
+        for subject_id, title in titles.items():
+            if subject_id not in readable_subjects:
+                assert title not in blob, (login, title)
+                assert subject_id not in blob, (login, subject_id)
         # Whatever the reader may read directly, the line may name.
         readable_ids = [line["subject_id"] for line in seen if line["readable"] and line["kind"] == "case"]
         for case_id in readable_ids:

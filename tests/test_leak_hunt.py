@@ -358,3 +358,23 @@ async def _check_readers(
                     assert str(record.id) not in text, f"{login} saw the id of unreadable {record.kind}"
             leaked = [hidden for hidden in written.hidden[login] if str(hidden) in text]
             assert not leaked, f"{login} saw ids of records it may not read: {leaked}"
+            await _filters_treat_unreadable_as_missing(client, login, written, principal, now)
+
+
+CASE_FILTERS = ["/api/v1/intel-items", "/api/v1/tasks", "/api/v1/evidence"]
+
+
+async def _filters_treat_unreadable_as_missing(
+    client: httpx.AsyncClient, login: str, written: Written, principal: Principal, now: datetime
+) -> None:
+    """A filter naming a case the reader may not read answers exactly as one naming no case."""
+    missing = str(uuid.uuid4())
+    for record in written.records:
+        if record.kind != RecordKind.CASE or can_read(principal, now, written.facts[record.id], None):
+            continue
+        for path in CASE_FILTERS:
+            answers = [
+                (await client.get(path, params={"case_id": case_id}, headers=auth(login))).json()
+                for case_id in (str(record.id), missing)
+            ]
+            assert answers[0] == answers[1], f"{login}: {path}?case_id= tells an unreadable case from none"

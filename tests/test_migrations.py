@@ -12,8 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, col
 
 from ocpo_coord.db import make_sync_engine
+from ocpo_coord.entity.selectors import normalize
 from ocpo_coord.migrate import alembic_config
 from ocpo_coord.models import Installation, RecordReach, RecordRelease
+from ocpo_coord.models.enums import SelectorKind
 from ocpo_coord.sharing.reach import drift
 from tests.fixtures.databases import Template, build_template
 
@@ -152,3 +154,32 @@ def test_one_installation_identity_is_kept_and_a_second_refused(db_url: str) -> 
             conn.execute(insert(Installation), [{"id": newer, "name": "ocpo-newer", "created_at": at}])
     finally:
         engine.dispose()
+
+
+def test_name_selectors_are_keyed_again_across_scripts(db_url: str) -> None:
+    """Selectors written with the earlier keys (Russian letters dropped) are keyed again
+    by the transliterating normaliser, so existing records meet new ones."""
+    config = alembic_config(db_url)
+    command.downgrade(config, "a1b2c3d4e5f6-1")
+    selector = table("selector", column("id", Uuid()), column("kind"), column("value"), column("normalized"))
+    engine = make_sync_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            name = conn.execute(select(selector.c.id).where(selector.c.kind == "name").limit(1)).scalar_one()
+            phone = conn.execute(
+                select(selector.c.id, selector.c.normalized).where(selector.c.kind == "phone")
+            ).first()
+            assert phone is not None
+            conn.execute(
+                selector.update()
+                .where(selector.c.id == name)
+                .values(value="Юрий Щукин", normalized="ri ukin")
+            )
+        command.upgrade(config, "head")
+        with engine.connect() as conn:
+            keyed = conn.execute(select(selector.c.normalized).where(selector.c.id == name)).scalar_one()
+            kept = conn.execute(select(selector.c.normalized).where(selector.c.id == phone.id)).scalar_one()
+    finally:
+        engine.dispose()
+    assert keyed == normalize(SelectorKind.NAME, "Yuriy Shchukin")
+    assert kept == phone.normalized

@@ -9,6 +9,8 @@ import httpx
 from tests.conftest import token_for
 from tests.test_web_page import ARTIFACTS, _unavailable, backend, base_url, chromium  # noqa: F401
 
+LEVELS = ["UNCLASSIFIED", "RESTRICTED", "CONFIDENTIAL", "SECRET"]
+
 
 def _open(playwright: Any, chromium_path: str, login: str) -> tuple[Any, Any, list[str]]:
     browser = playwright.chromium.launch(executable_path=chromium_path, args=["--no-sandbox"])
@@ -58,6 +60,15 @@ def test_handover_report_and_case_file_render_and_print(chromium: str, base_url:
             assert "records dropped" in text
             for title in secret_titles:
                 assert title not in text
+            # Marked as printed documents are: the highest classification of what the
+            # page names, top and bottom, and each record's own marking beside it.
+            top, bottom = page.inner_text("#banner-top"), page.inner_text("#banner-bottom")
+            assert top == bottom
+            named = [line["classification"] for line in lines if line["readable"] and line["classification"]]
+            assert named
+            assert top.startswith(max(named, key=LEVELS.index))
+            assert top.split(" // ")[1].startswith("TLP:")
+            assert page.locator("td .portion").count() == len(named)
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "handover-report.png"), full_page=True)
             pdf = page.pdf(format="A4")

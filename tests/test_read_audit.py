@@ -204,7 +204,7 @@ async def test_records_in_a_partly_failed_graphql_answer_are_still_audited(
         headers={**auth("unmik.analyst"), "X-Request-ID": "gql-partial"},
     )
     body = response.json()
-    assert body["errors"][0]["message"] == "Unexpected error."
+    assert body["errors"][0]["extensions"] == {"code": "INTERNAL_ERROR"}
     # The request's work is rolled back, but the cases went out: their reads are kept.
     returned = [c["id"] for c in body["data"]["cases"]["nodes"] if _protected(c)]
     assert returned

@@ -14,6 +14,20 @@ from ocpo_coord.models.enums import SelectorKind
         ("Đorđe Petrović", "Petrovic Djordje"),
         ("Ђорђе Петровић", "Djordje Petrovic"),
         ("Shkëlzen Gashi", "GASHI SHKELZEN"),
+        # Serbian Cyrillic, Serbian Latin and Albanian spellings of Kosovo names.
+        ("Милан Јовановић", "Milan Jovanović"),
+        ("Жељко Ражнатовић", "Željko Ražnatović"),
+        ("Љубиша Њежић", "Ljubiša Nježić"),
+        ("Џевад Чолић", "Dževad Čolić"),
+        ("Рамуш Харадинај", "Ramush Haradinaj"),
+        ("Ramuš Haradinaj", "Ramush Haradinaj"),
+        ("Хашим Тачи", "Hashim Thaçi"),
+        ("Агим Чеку", "Agim Çeku"),
+        # Russian, Greek and Haitian Creole names as English-language records write them.
+        ("Юрий Щукин", "Yuriy Shchukin"),
+        ("Γιώργος Παπαδόπουλος", "Giorgos Papadopoulos"),
+        ("Jean-Bertrand Aristide", "ARISTIDE Jean Bertrand"),
+        ("Wilmè Nelson", "Wilme NELSON"),
     ],
 )
 def test_names_ignore_case_diacritics_script_and_order(a: str, b: str) -> None:
@@ -22,6 +36,15 @@ def test_names_ignore_case_diacritics_script_and_order(a: str, b: str) -> None:
 
 def test_different_names_stay_different() -> None:
     assert normalize(SelectorKind.NAME, "Agim Krasniqi") != normalize(SelectorKind.NAME, "Agron Krasniqi")
+    assert normalize(SelectorKind.NAME, "Милан Јовановић") != normalize(SelectorKind.NAME, "Milan Jovanov")
+
+
+@pytest.mark.parametrize("written", ["Γιώργος Παπαδόπουλος", "محمد الأمين", "Юрий Щукин"])
+def test_names_in_any_script_keep_a_key(written: str) -> None:
+    """No script is reduced to nothing: Arabic keeps its consonants (no short vowels)."""
+    key = normalize(SelectorKind.NAME, written)
+    assert key
+    assert key.isascii()
 
 
 @pytest.mark.parametrize(

@@ -229,3 +229,143 @@ async def test_page_and_its_files_are_served_under_a_strict_policy(client: httpx
     assert "innerHTML" not in script
     assert "insertAdjacentHTML" not in script
     assert (await client.get("/coord/static/../router.py")).status_code == 404
+
+
+@pytest.fixture
+def page(chromium: str, base_url: str) -> Iterator[Any]:
+    """A fresh page on a laptop-sized screen; any page error or console complaint fails the test."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed (pip install -e '.[dev]')")
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        # Scrollbars drawn as a user sees them (headless mode hides them by default).
+        browser = playwright.chromium.launch(
+            executable_path=chromium, args=["--no-sandbox"], ignore_default_args=["--hide-scrollbars"]
+        )
+        try:
+            tab = browser.new_page(viewport={"width": 1440, "height": 900}, locale="en-GB")
+            tab.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+            tab.on(
+                "console",
+                lambda message: (
+                    problems.append(f"console {message.type}: {message.text}")
+                    if message.type in ("error", "warning")
+                    else None
+                ),
+            )
+            tab.goto(f"{base_url}/coord")
+            tab.wait_for_selector("#sign-in:not([hidden])")
+            ARTIFACTS.mkdir(exist_ok=True)
+            yield tab
+        finally:
+            browser.close()
+    assert problems == []
+
+
+def test_a_hit_names_my_own_record_never_theirs_and_can_be_resolved(page: Any) -> None:
+    _sign_in(page, "kfor.j2")
+    hits = page.locator("#hits tbody tr[data-hit-id]")
+    before = hits.count()
+    assert before > 0
+    mine = page.inner_text("#hits")
+    assert "Your record" in mine
+    # KFOR's own operation behind the hit, by name; UNMIK's surveillance never.
+    assert "Cordon-and-search of Motel 'Ylli i Jugut'" in mine
+    assert "Static observation" not in page.inner_text("body")
+    row = hits.filter(has_text="Cordon-and-search").first
+    assert row.locator("button.acknowledge").count() == 1
+    assert row.locator("button.resolve").count() == 1  # beside Acknowledge
+    page.screenshot(path=str(ARTIFACTS / "coord-hit-my-record.png"), full_page=True)
+
+    row.locator("button.resolve").click()
+    form = page.locator("#hits form.resolve-form")
+    form.locator("select[name=outcome]").select_option("OPERATION_DECONFLICTED")
+    form.locator("input[name=note]").fill("Raid moved after a call with UNMIK KOCB")
+    page.screenshot(path=str(ARTIFACTS / "coord-hit-resolve.png"), full_page=True)
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector("#notice:has-text('Hit resolved')")
+    assert page.locator("#hits tbody tr[data-hit-id]").count() == before - 1
+
+
+def test_a_task_card_opens_to_the_task_and_its_case(page: Any) -> None:
+    _sign_in(page, "unmik.analyst")
+    card = page.locator("#tasks .card", has_text="Obtain the KTA tender evaluation board minutes")
+    card.locator("button.card-open").click()
+    detail = card.locator(".card-detail[aria-busy=false]")
+    detail.wait_for()
+    text = detail.inner_text()
+    assert "Status" in text
+    assert "Assigned to" in text
+    assert "CONFIDENTIAL" in text
+    # The case it serves, which this member of the restricted case may read.
+    assert "KTA" in card.locator(".card-case").inner_text()
+    assert card.locator(".card-case button.case-file").count() == 1
+    with page.expect_download() as download:
+        card.locator(".card-case button.case-file").click()
+    assert download.value.suggested_filename.endswith(".html")
+    page.screenshot(path=str(ARTIFACTS / "coord-task-open.png"), full_page=True)
+    card.locator("button.card-open").click()
+    assert card.locator(".card-detail").count() == 0
+
+
+@pytest.mark.parametrize(("width", "height"), [(360, 640), (420, 800), (768, 1024), (2560, 1440)])
+def test_the_page_works_from_a_phone_to_a_wall_screen(page: Any, width: int, height: int) -> None:
+    page.set_viewport_size({"width": width, "height": height})
+    _sign_in(page, "unmik.analyst")
+    page.screenshot(path=str(ARTIFACTS / f"coord-{width}px.png"), full_page=True)
+    # Nothing sticks out of the screen: no sideways scrolling of the page itself...
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    # ... and the header's controls all sit within it, none clipped.
+    for selector in (".brand", "#theatre", "#on", "#reload", "#who-name", "#sign-out"):
+        box = page.locator(selector).bounding_box()
+        assert box is not None, selector
+        assert box["x"] >= 0, selector
+        assert box["x"] + box["width"] <= width + 0.5, selector
+    # The board's columns scroll within the board, and say so where they are cut off, also
+    # where the system draws no scrollbar until touched.
+    sideways = page.evaluate(
+        "(() => { const b = document.querySelector('#tasks .columns'); return b.scrollWidth > b.clientWidth; })()"
+    )
+    assert page.locator("#tasks .columns.is-scrollable").count() == (1 if sideways else 0)
+    assert page.locator("#tasks .scroll-hint").is_visible() == sideways
+    assert sideways == (width <= 768)  # five columns do not fit a phone or a tablet
+    cut = page.evaluate(
+        "[...document.querySelectorAll('#tasks .cards')].filter(c => c.scrollHeight > c.clientHeight + 1).length"
+    )
+    assert page.locator("#tasks .cards.has-more").count() == cut
+    if width == 360:
+        assert cut > 0  # a short screen cuts the longest column, visibly
+
+
+def test_the_installation_administrator_sees_one_clear_view(page: Any) -> None:
+    page.fill("#token", token_for("admin"))
+    page.click("#sign-in-form button[type=submit]")
+    page.wait_for_selector("#admin-view:not([hidden])")
+    assert "Administrators read no agency data" in page.inner_text("#admin-view")
+    assert page.is_hidden("#board")
+    assert page.is_hidden("#controls")
+    assert page.locator(".error:visible").count() == 0
+    assert "Installation Administrator" in page.inner_text("#who")
+    page.screenshot(path=str(ARTIFACTS / "coord-admin.png"), full_page=True)
+    page.click("#sign-out")
+    page.wait_for_selector("#sign-in:not([hidden])")
+    assert page.is_hidden("#admin-view")
+
+
+def test_a_demo_link_signs_in_and_leaves_no_token_in_the_address(chromium: str, base_url: str) -> None:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed (pip install -e '.[dev]')")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            tab = browser.new_page()
+            tab.goto(f"{base_url}/coord#token={token_for('kfor.j2')}")
+            tab.wait_for_selector("#board:not([hidden])")
+            assert "#" not in tab.url
+            assert "kfor.j2" in tab.inner_text("#who")
+        finally:
+            browser.close()

@@ -20,28 +20,35 @@ from ocpo_coord.access.schemas import (
 )
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.context import Actor
+from ocpo_coord.deconfliction import service as deconfliction
 from ocpo_coord.directory.repository import user_logins
 from ocpo_coord.exceptions import Conflict, InvalidInput, NotFound
+from ocpo_coord.handover import service as handover
 from ocpo_coord.models import AccessRequest, Record, RecordGrant
 from ocpo_coord.models.enums import AccessRequestStatus
 from ocpo_coord.notification import service as notifications
 from ocpo_coord.records.pagination import Page, empty_page, entity_page
-from ocpo_coord.records.repository import agency_codes, readable_record
+from ocpo_coord.records.repository import agency_codes, readable_record, readable_record_ids
 from ocpo_coord.sharing.policy import enforce, may_create, may_decide_access, may_edit
 
 DEFAULT_GRANT = timedelta(days=30)
 LONGEST_GRANT = timedelta(days=365)
 
 
-async def to_public(session: AsyncSession, requests: list[AccessRequest]) -> list[AccessRequestPublic]:
+async def to_public(
+    session: AsyncSession, requests: list[AccessRequest], *, actor: Actor
+) -> list[AccessRequestPublic]:
+    """Requests as ``actor`` sees them: the record's id only if they may read it (its
+    owner's deciders may; a requester who asked through a hit or a stub learns no id)."""
     codes = await agency_codes(session)
+    readable = await readable_record_ids(session, actor.principal, actor.now, {r.record_id for r in requests})
     logins = await user_logins(
         session, {r.requester_id for r in requests} | {r.decided_by_id for r in requests if r.decided_by_id}
     )
     return [
         AccessRequestPublic(
             id=r.id,
-            record_id=r.record_id,
+            record_id=r.record_id if r.record_id in readable else None,
             requester=logins.get(r.requester_id, "?"),
             requester_agency=codes.get(r.requester_agency_id, "?"),
             reason=r.reason,
@@ -56,18 +63,30 @@ async def to_public(session: AsyncSession, requests: list[AccessRequest]) -> lis
     ]
 
 
+async def _subject(session: AsyncSession, actor: Actor, data: AccessRequestCreate) -> uuid.UUID:
+    """The record asked for: named by id, or through the handle the requester was given
+    instead (a deconfliction hit, a handover stub), which names nothing itself."""
+    if data.hit_id is not None:
+        return await deconfliction.other_record(session, actor=actor, hit_id=data.hit_id)
+    if data.handover_line_id is not None:
+        return await handover.line_subject(session, actor=actor, line_id=data.handover_line_id)
+    assert data.record_id is not None
+    return data.record_id
+
+
 async def request_access(
     session: AsyncSession, *, actor: Actor, data: AccessRequestCreate
 ) -> AccessRequestPublic:
     principal = actor.principal
     enforce(may_create(principal))
     assert principal.agency_id is not None
-    if await readable_record(session, principal, actor.now, data.record_id) is not None:
-        raise Conflict("you can already read this record", field="record_id")
-    if await repository.pending_for(session, data.record_id, principal.user_id) is not None:
-        raise Conflict("you already have a pending request for this record", field="record_id")
+    record_id = await _subject(session, actor, data)
+    if await readable_record(session, principal, actor.now, record_id) is not None:
+        raise Conflict("you can already read this record", field=data.handle_field)
+    if await repository.pending_for(session, record_id, principal.user_id) is not None:
+        raise Conflict("you already have a pending request for this record", field=data.handle_field)
     request = AccessRequest(
-        record_id=data.record_id,
+        record_id=record_id,
         requester_id=principal.user_id,
         requester_agency_id=principal.agency_id,
         reason=data.reason,
@@ -75,17 +94,15 @@ async def request_access(
     )
     session.add(request)
     await session.flush()
-    public = (await to_public(session, [request]))[0]
+    public = (await to_public(session, [request], actor=actor))[0]
     await record_event(
         session,
         actor=actor,
         action="access_request.create",
-        record_id=data.record_id,
+        record_id=record_id,
         after=public.model_dump(mode="json"),
     )
-    await notifications.access_requested(
-        session, actor=actor, request_id=request.id, record_id=data.record_id
-    )
+    await notifications.access_requested(session, actor=actor, request_id=request.id, record_id=record_id)
     return public
 
 
@@ -104,7 +121,7 @@ async def list_requests(
 ) -> list[AccessRequestPublic]:
     statement = _requests(actor, filters)
     rows = await repository.newest_first(session, statement) if statement is not None else []
-    return await to_public(session, rows)
+    return await to_public(session, rows, actor=actor)
 
 
 async def page_requests(
@@ -121,7 +138,7 @@ async def page_requests(
         first=first,
         after=after,
         order=repository.REQUEST_ORDER,
-        convert=lambda requests: to_public(session, requests),
+        convert=lambda requests: to_public(session, requests, actor=actor),
     )
 
 
@@ -162,7 +179,7 @@ async def approve(
 ) -> AccessRequestPublic:
     request, record = await _decidable(session, actor, request_id)
     enforce(may_decide_access(actor.principal, record))
-    before = (await to_public(session, [request]))[0].model_dump(mode="json")
+    before = (await to_public(session, [request], actor=actor))[0].model_dump(mode="json")
     expires = _grant_expiry(decision, actor.now)
     session.add(
         RecordGrant(
@@ -180,7 +197,7 @@ async def approve(
     request.decision_note = decision.note
     request.grant_expires_at = expires
     await session.flush()
-    public = (await to_public(session, [request]))[0]
+    public = (await to_public(session, [request], actor=actor))[0]
     await record_event(
         session,
         actor=actor,
@@ -199,13 +216,13 @@ async def refuse(
     request, record = await _decidable(session, actor, request_id)
     # Refusing widens nothing: the owner's authorised users may always say no.
     enforce(may_edit(actor.principal, record))
-    before = (await to_public(session, [request]))[0].model_dump(mode="json")
+    before = (await to_public(session, [request], actor=actor))[0].model_dump(mode="json")
     request.status = AccessRequestStatus.REFUSED
     request.decided_by_id = actor.principal.user_id
     request.decided_at = actor.now
     request.decision_note = decision.note
     await session.flush()
-    public = (await to_public(session, [request]))[0]
+    public = (await to_public(session, [request], actor=actor))[0]
     await record_event(
         session,
         actor=actor,
@@ -227,7 +244,7 @@ async def withdraw(session: AsyncSession, *, actor: Actor, request_id: uuid.UUID
     request.status = AccessRequestStatus.WITHDRAWN
     request.decided_at = actor.now
     await session.flush()
-    public = (await to_public(session, [request]))[0]
+    public = (await to_public(session, [request], actor=actor))[0]
     await record_event(
         session,
         actor=actor,

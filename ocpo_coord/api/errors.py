@@ -118,6 +118,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def internal_error_message(request_id: str) -> str:
+    """What a caller is told of an unexpected failure, over REST and GraphQL alike."""
+    return f"the service failed to answer; quote request id {request_id}"
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     """Any other failure: the same envelope, a request id to quote, nothing of the cause.
 
@@ -126,7 +131,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     itself is logged (with its traceback) by the server, never sent to the caller.
     """
     request_id = str(request.scope.get("state", {}).get("request_id", ""))
-    body = _body("INTERNAL_ERROR", f"the service failed to answer; quote request id {request_id}", None)
+    body = _body("INTERNAL_ERROR", internal_error_message(request_id), None)
     return JSONResponse(
         body,
         status_code=500,

@@ -18,7 +18,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.models import AuditEvent, Record, User
-from ocpo_coord.sharing.visibility import readable
+from ocpo_coord.sharing.visibility import names_readable, readable
 
 
 def _named(dialect: str) -> tuple[TableValuedAlias, ColumnElement[uuid.UUID]]:
@@ -45,7 +45,7 @@ def _visible_statement(
 ) -> SelectOfScalar[AuditEvent]:
     named, named_id = _named(session.get_bind().dialect.name)
 
-    def names_readable(only: uuid.UUID | None = None) -> ColumnElement[bool]:
+    def lists_readable(only: uuid.UUID | None = None) -> ColumnElement[bool]:
         """Some id the entry names is readable (and is ``only``, when given)."""
         match = select(Record.id).select_from(named).join(Record, col(Record.id) == named_id)
         if only is not None:
@@ -63,7 +63,7 @@ def _visible_statement(
             # none of whose ids the auditor may read is left out altogether: shown
             # empty, it would still say that this person read protected records the
             # auditor may not know of.
-            and_(col(AuditEvent.record_ids).is_not(None), names_readable()),
+            and_(col(AuditEvent.record_ids).is_not(None), lists_readable()),
             and_(
                 col(AuditEvent.record_id).is_(None),
                 col(AuditEvent.record_ids).is_(None),
@@ -74,11 +74,13 @@ def _visible_statement(
     if record_id is not None:
         # "Who read this record" finds list and nested reads too: the entries naming it,
         # when the auditor may read it (another readable id must not answer for it).
+        # A record the auditor may not read selects nothing, as a missing one would.
         statement = statement.where(
+            names_readable(principal, record_id, now=now),
             or_(
                 col(AuditEvent.record_id) == record_id,
-                and_(col(AuditEvent.record_ids).is_not(None), names_readable(record_id)),
-            )
+                and_(col(AuditEvent.record_ids).is_not(None), lists_readable(record_id)),
+            ),
         )
     if action is not None:
         statement = statement.where(col(AuditEvent.action) == action)

@@ -8,15 +8,14 @@ record, so each audit entry inherits the markings of the record it names.
 """
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TypeVar
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ocpo_coord.api.printable import style_only_csp
+from ocpo_coord.api.printable import Marking, banner, style_only_csp
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.case import service as cases
 from ocpo_coord.case.schemas import CasePublic
@@ -29,7 +28,6 @@ from ocpo_coord.models.enums import Classification, RecordKind, Tlp
 from ocpo_coord.note import service as notes
 from ocpo_coord.records.pagination import Page
 from ocpo_coord.records.schemas import MarkingsPublic
-from ocpo_coord.sharing.policy import tlp_rank
 from ocpo_coord.task import service as tasks
 from ocpo_coord.task.schemas import TaskFilter
 
@@ -50,40 +48,18 @@ STYLE = (_env.loader.get_source(_env, "case_file.css")[0] if _env.loader else ""
 CSP = style_only_csp(STYLE)
 
 
-@dataclass(frozen=True, slots=True)
-class Banner:
-    classification: str
-    tlp: str
-    caveats: list[str]
-
-    @property
-    def text(self) -> str:
-        return " // ".join([self.classification, f"TLP:{self.tlp}", *self.caveats])
-
-
-def banner(markings: Iterable[MarkingsPublic]) -> Banner:
-    shown = list(markings)
-    classification = max(
-        (Classification(m.classification) for m in shown), default=Classification.UNCLASSIFIED
+def marking(markings: MarkingsPublic) -> Marking:
+    return Marking(
+        Classification(markings.classification),
+        Tlp(markings.tlp),
+        markings.orcon,
+        markings.nohost,
+        markings.restricted,
     )
-    tlp = max((Tlp(m.tlp) for m in shown), key=tlp_rank, default=Tlp.CLEAR)
-    caveats = [
-        name
-        for name, present in (
-            ("ORCON", any(m.orcon for m in shown)),
-            ("NOHOST", any(m.nohost for m in shown)),
-            ("RESTRICTED CASE", any(m.restricted for m in shown)),
-        )
-        if present
-    ]
-    return Banner(classification.name, tlp.value, caveats)
 
 
 def portion(markings: MarkingsPublic) -> str:
-    """The short marking printed before each portion, e.g. (C AMBER ORCON)."""
-    parts = [Classification(markings.classification).name[0], Tlp(markings.tlp).value]
-    parts += [c for c, on in (("ORCON", markings.orcon), ("NOHOST", markings.nohost)) if on]
-    return f"({' '.join(parts)})"
+    return marking(markings).portion
 
 
 _env.filters["portion"] = portion
@@ -142,7 +118,7 @@ async def case_file(session: AsyncSession, *, actor: Actor, case_id: uuid.UUID) 
     return _env.get_template("case_file.html").render(
         style=STYLE,
         case=case,
-        banner=banner(m for _, _, m in shown),
+        banner=banner(marking(m) for _, _, m in shown),
         notes=sorted(note_items, key=lambda n: (n.created_at, str(n.id))),
         evidence=evidence_items,
         tasks=sorted(task_items, key=lambda t: (t.due_date is None, t.due_date, t.title)),

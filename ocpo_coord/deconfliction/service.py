@@ -247,6 +247,12 @@ async def _hit(session: AsyncSession, actor: Actor, hit_id: uuid.UUID) -> Deconf
     return hit
 
 
+async def other_record(session: AsyncSession, *, actor: Actor, hit_id: uuid.UUID) -> uuid.UUID:
+    """The other agency's record of a hit the actor sees: the hit is the handle for an
+    access request, so the requester never needs (or learns) the record's id."""
+    return (await _hit(session, actor, hit_id)).other_record_id
+
+
 async def get_hit(session: AsyncSession, *, actor: Actor, hit_id: uuid.UUID) -> HitPublic:
     return (await to_public(session, actor, [await _hit(session, actor, hit_id)]))[0]
 

@@ -7,54 +7,22 @@ Deconfliction compares (kind, normalized) across agencies, so this is where
 import re
 import unicodedata
 
+import cyrtranslit
 import phonenumbers
+from anyascii import anyascii
+from unidecode import unidecode
 
 from ocpo_coord.models.enums import SelectorKind
 
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 _NOT_ALNUM_UPPER = re.compile(r"[^0-9A-Z]+")
 
-# Serbian Cyrillic to Latin, so that names written in either script meet.
-_CYRILLIC = {
-    "а": "a",
-    "б": "b",
-    "в": "v",
-    "г": "g",
-    "д": "d",
-    "ђ": "dj",
-    "е": "e",
-    "ж": "z",
-    "з": "z",
-    "и": "i",
-    "ј": "j",
-    "к": "k",
-    "л": "l",
-    "љ": "lj",
-    "м": "m",
-    "н": "n",
-    "њ": "nj",
-    "о": "o",
-    "п": "p",
-    "р": "r",
-    "с": "s",
-    "т": "t",
-    "ћ": "c",
-    "у": "u",
-    "ф": "f",
-    "х": "h",
-    "ц": "c",
-    "ч": "c",
-    "џ": "dz",
-    "ш": "s",
-    # Latin letters that Unicode decomposition leaves alone.
-    "đ": "dj",
-    "ł": "l",
-    "ø": "o",
-    "ß": "ss",
-    "æ": "ae",
-    "œ": "oe",
-    "ı": "i",
-}
+# Spellings that differ only by a script or a transliteration habit: the Serbian
+# Latin "š" that a Cyrillic "ш" becomes is the Albanian "sh", the Russian "щ" is "shch"
+# in English. After folding to ASCII, these digraphs and their one-letter forms meet.
+_DIGRAPHS = re.compile(r"(?<=[bcdfghjklmnpqrstvwxz])h|(?<=d)j")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_GREEK = re.compile(r"[\u0370-\u03ff\u1f00-\u1fff]+")
 
 # Kosovo numbers kept their subscriber digits when +383 replaced the borrowed
 # codes (Vala on Monaco's +377, IPKO on Slovenia's +386, fixed lines on Serbia's
@@ -67,15 +35,21 @@ _KOSOVO_LEGACY = (
 
 
 def _fold(text: str) -> str:
-    lowered = "".join(_CYRILLIC.get(ch, ch) for ch in text.casefold())
-    decomposed = unicodedata.normalize("NFKD", lowered)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    """``text`` in lower-case ASCII, by maintained transliterations: Serbian Cyrillic by
+    its official Latin alphabet (cyrtranslit), which Kosovo's records mix with Latin and
+    Albanian spellings; Greek as unidecode writes it ("Papadopoulos"); every other
+    script (Russian letters Serbian lacks, Arabic, Latin diacritics) by anyascii."""
+    text = unicodedata.normalize("NFC", text)
+    if _CYRILLIC.search(text):
+        text = cyrtranslit.to_latin(text, "sr")
+    text = _GREEK.sub(lambda m: unidecode(m[0]), text)
+    return anyascii(text).casefold()
 
 
 def normalize_name(value: str) -> str:
-    """Case, diacritics, script and word order do not matter."""
-    tokens = [t for t in _NOT_ALNUM.split(_fold(value)) if t]
-    return " ".join(sorted(tokens))
+    """Case, diacritics, script, transliteration habit and word order do not matter."""
+    tokens = [_DIGRAPHS.sub("", t) for t in _NOT_ALNUM.split(_fold(value)) if t]
+    return " ".join(sorted(t for t in tokens if t))
 
 
 def normalize_phone(value: str, default_region: str | None = "XK") -> str:

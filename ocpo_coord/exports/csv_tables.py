@@ -101,8 +101,11 @@ async def task_board_csv(session: AsyncSession, *, actor: Actor, filters: TaskFi
         actor=actor,
         action="task.export",
         record_kind="task",
-        after={"format": "csv", "count": len(tasks), "ids": [str(t.id) for t in tasks]},
-        detail=f"task board CSV, {len(tasks)} tasks",
+        # No count: an auditor is shown only the ids they may read, and a count would
+        # say how many others there were.
+        record_ids=[t.id for t in tasks],
+        after={"format": "csv", "ids": [str(t.id) for t in tasks]},
+        detail="task board CSV",
     )
     return _csv(TASK_COLUMNS, (_task_row(t) for t in tasks))
 

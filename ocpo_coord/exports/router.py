@@ -12,13 +12,16 @@ from ocpo_coord.task.schemas import TaskFilter
 
 router = APIRouter(tags=["exports"])
 _CSV: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/csv": {}}, "description": "A CSV file (RFC 4180)."}
+    200: {"content": {"text/csv": {}}, "description": "A CSV file (RFC 4180), UTF-8 with a byte-order mark."}
 }
+# Spreadsheet programs read a CSV file without a byte-order mark in the system's legacy
+# code page, which turns Cyrillic and Albanian letters into mojibake; with it, as UTF-8.
+_BOM = "\ufeff"
 
 
 def _download(body: str, name: str) -> Response:
     return Response(
-        content=body,
+        content=_BOM + body,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -199,6 +199,18 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
         return complete_object
 
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        """A query's root fields run one after another, as a mutation's always do.
+
+        They share the request's one session and transaction. Each root field is a
+        unit of work of its own (a lookup and its audit entry, a page and its count):
+        run side by side, their steps would interleave on the one session, and a field
+        that fails would have its siblings cancelled half-way. Within a root field the
+        executor still runs list items and sibling fields together, so the dataloaders
+        still batch; the session lets their statements through one at a time
+        (``serial_session``)."""
+        return super().execute_operation(True if serially is None else serially)
+
     def execute_field(
         self,
         parent_type: GraphQLObjectType,

@@ -26,6 +26,8 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
 
 from ocpo_coord.access.gql import AccessMutation, AccessQuery
+from ocpo_coord.api.deps import request_id
+from ocpo_coord.api.errors import internal_error_message
 from ocpo_coord.api.unavailable import raise_outage, set_aside_outage
 from ocpo_coord.audit.gql import AuditQuery
 from ocpo_coord.case.gql import CaseMutation, CaseQuery
@@ -96,6 +98,20 @@ def _expected(error: GraphQLError) -> bool:
     return original is None or isinstance(original, OcpoError | GraphQLError)
 
 
+def _masked(error: GraphQLError, request_id: str) -> GraphQLError:
+    """An unexpected error as REST answers one: the request id to quote, nothing of
+    the cause (which the server logs); where it happened, so the rest of the answer
+    can be read."""
+    return GraphQLError(
+        internal_error_message(request_id),
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions={"code": "INTERNAL_ERROR"},
+    )
+
+
 class OcpoSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -142,10 +158,12 @@ def build_schema(*, introspection: bool = True, serving: bool = True) -> strawbe
         partial(MaxTokensLimiter, max_token_count=4000),
         partial(ParserCache, maxsize=256),
         partial(ValidationCache, maxsize=256),
-        partial(MaskErrors, should_mask_error=lambda error: not _expected(error)),
     ]
     if serving:
+        # Served over HTTP, the router masks (``_Router.process_result``).
         extensions.extend((AuditRefusals, IdempotentMutations))
+    else:
+        extensions.append(partial(MaskErrors, should_mask_error=lambda error: not _expected(error)))
     if not introspection:
         extensions.append(DisableIntrospection)
     built = OcpoSchema(
@@ -213,8 +231,15 @@ class _Router(GraphQLRouter[Any, None]):
         return value
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        """Mask every unexpected error of the answer, wherever it was raised: in a
+        resolver, or in the operation's own steps (an extension, the executor), whose
+        errors a schema extension never sees."""
         raise_outage(request)
         raise_refusal(request)
+        errors = getattr(result, "errors", None)
+        if errors:
+            quoted = request_id(request)
+            result.errors = [error if _expected(error) else _masked(error, quoted) for error in errors]
         return await super().process_result(request, result)
 
     def encode_json(self, data: object) -> bytes:

@@ -8,7 +8,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -16,12 +16,16 @@ import typer
 from pydantic import BaseModel
 
 from ocpo_coord.exceptions import OcpoError
+from ocpo_coord.models.enums import DeclineOutcome, Disposition, LineKind
+from ocpo_coord.progress import working
 
 app = typer.Typer(no_args_is_help=True, help="Mission-to-mission handovers.")
 T = TypeVar("T")
 
-AsLogin = Annotated[str, typer.Option("--as", help="Login of the user acting, e.g. unmik.chief")]
-HandoverId = Annotated[uuid.UUID, typer.Argument(help="Handover id")]
+AsLogin = Annotated[
+    str, typer.Option("--as", metavar="LOGIN", help="Login of the user acting, e.g. unmik.chief.")
+]
+HandoverId = Annotated[uuid.UUID, typer.Argument(help="The handover's id, as `handover list` shows it.")]
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -61,11 +65,18 @@ def _print(value: Any) -> None:
 @app.command()
 def create(
     login: AsLogin,
-    incoming: Annotated[str, typer.Option(help="Receiving agency code, e.g. EULEX")],
-    theatre: Annotated[str, typer.Option(help="Theatre code, e.g. KOS")],
-    cut_off: Annotated[str, typer.Option(help="Cut-off date, YYYY-MM-DD")],
-    title: Annotated[str, typer.Option(help="Title")],
-    scope: Annotated[str, typer.Option(help="What the handover covers")] = "",
+    incoming: Annotated[str, typer.Option(help="Code of the receiving agency, e.g. EULEX.")],
+    theatre: Annotated[str, typer.Option(help="Code of the theatre handed over, e.g. KOS.")],
+    cut_off: Annotated[
+        datetime,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            metavar="YYYY-MM-DD",
+            help="The day responsibilities, positions and tours pass to the receiver.",
+        ),
+    ],
+    title: Annotated[str, typer.Option(help="A title both sides recognise (3 to 300 characters).")],
+    scope: Annotated[str, typer.Option(help="What the handover covers, in words.")] = "",
 ) -> None:
     """Open a handover from the acting user's agency to another."""
     from ocpo_coord.handover import service
@@ -76,7 +87,7 @@ def create(
         incoming_agency=incoming,
         theatre=theatre,
         scope=scope,
-        cut_off=date.fromisoformat(cut_off),
+        cut_off=cut_off.date(),
     )
     _print(_run(login, lambda s, a: service.create_handover(s, actor=a, data=data)))
 
@@ -91,6 +102,7 @@ def list_(login: AsLogin) -> None:
 
 @app.command()
 def show(handover_id: HandoverId, login: AsLogin) -> None:
+    """One handover: its sides, status, counts of lines by disposition and sign-offs."""
     from ocpo_coord.handover import service
 
     _print(_run(login, lambda s, a: service.get_handover(s, actor=a, handover_id=handover_id)))
@@ -108,10 +120,8 @@ def build(handover_id: HandoverId, login: AsLogin) -> None:
 def lines(
     handover_id: HandoverId,
     login: AsLogin,
-    disposition: Annotated[
-        str | None, typer.Option(help="open, accepted, declined, closed, withheld")
-    ] = None,
-    kind: Annotated[str | None, typer.Option(help="case, evidence, note, intel_item, task, ...")] = None,
+    disposition: Annotated[Disposition | None, typer.Option(help="Only lines in this disposition.")] = None,
+    kind: Annotated[LineKind | None, typer.Option(help="Only lines of this kind.")] = None,
 ) -> None:
     """The inventory, as the acting user may see it."""
     from ocpo_coord.handover import lines as lines_service
@@ -132,12 +142,18 @@ def lines(
 def decide(
     handover_id: HandoverId,
     login: AsLogin,
-    disposition: Annotated[str, typer.Option(help="accepted, declined, closed or withheld")],
-    only: Annotated[str, typer.Option(help="Lines now in this disposition")] = "open",
-    kind: Annotated[str | None, typer.Option(help="Only lines of this kind")] = None,
-    reason: Annotated[str, typer.Option(help="Why (required to decline or withhold)")] = "",
-    outcome: Annotated[str | None, typer.Option(help="retained, archived or returned_to_originator")] = None,
-    evidence: Annotated[str, typer.Option(help="Completion evidence (checklist lines)")] = "",
+    disposition: Annotated[Disposition, typer.Option(help="The disposition to record on each line.")],
+    only: Annotated[
+        Disposition, typer.Option(help="Decide only lines now in this disposition.")
+    ] = Disposition.OPEN,
+    kind: Annotated[LineKind | None, typer.Option(help="Decide only lines of this kind.")] = None,
+    reason: Annotated[str, typer.Option(help="Why; required to decline or withhold.")] = "",
+    outcome: Annotated[
+        DeclineOutcome | None, typer.Option(help="What happens instead to a declined line.")
+    ] = None,
+    evidence: Annotated[
+        str, typer.Option(help="What shows a checklist line done (a briefing's date, a receipt).")
+    ] = "",
 ) -> None:
     """Decide every line the filter selects, in bulk; prints what was skipped and why."""
     from ocpo_coord.handover import service
@@ -168,10 +184,14 @@ def consents(login: AsLogin) -> None:
 
 @app.command()
 def consent(
-    line_id: Annotated[uuid.UUID, typer.Argument(help="Line id of the consent request")],
+    line_id: Annotated[
+        uuid.UUID, typer.Argument(help="The inventory line of the request, as `handover consents` shows it.")
+    ],
     login: AsLogin,
-    grant: Annotated[bool, typer.Option("--grant/--refuse", help="Consent or refuse")],
-    note: Annotated[str, typer.Option(help="A note for both sides")] = "",
+    grant: Annotated[
+        bool, typer.Option("--grant/--refuse", help="Consent to the transfer, or refuse it (a stub stays).")
+    ],
+    note: Annotated[str, typer.Option(help="A note both sides see.")] = "",
 ) -> None:
     """Answer a consent request as the originating agency."""
     from ocpo_coord.handover import consent as consent_service
@@ -183,6 +203,7 @@ def consent(
 
 @app.command()
 def submit(handover_id: HandoverId, login: AsLogin) -> None:
+    """Submit the decided inventory for review by the receiving agency."""
     from ocpo_coord.handover import service
 
     _print(_run(login, lambda s, a: service.submit(s, actor=a, handover_id=handover_id)))
@@ -192,9 +213,12 @@ def submit(handover_id: HandoverId, login: AsLogin) -> None:
 def review(
     handover_id: HandoverId,
     login: AsLogin,
-    approve: Annotated[bool, typer.Option("--approve/--return", help="Approve, or return for more work")],
-    note: Annotated[str, typer.Option(help="Why it goes back (required to return)")] = "",
+    approve: Annotated[
+        bool, typer.Option("--approve/--return", help="Approve the inventory, or return it for more work.")
+    ],
+    note: Annotated[str, typer.Option(help="Why it goes back; required to return.")] = "",
 ) -> None:
+    """Review a submitted inventory as the receiving agency."""
     from ocpo_coord.handover import service
     from ocpo_coord.handover.schemas import ReviewInput
 
@@ -204,6 +228,7 @@ def review(
 
 @app.command("sign-off")
 def sign_off(handover_id: HandoverId, login: AsLogin) -> None:
+    """Sign off for the acting user's side; completion needs both sides' sign-off."""
     from ocpo_coord.handover import service
 
     _print(_run(login, lambda s, a: service.sign_off(s, actor=a, handover_id=handover_id)))
@@ -218,7 +243,12 @@ def complete(handover_id: HandoverId, login: AsLogin) -> None:
 
 
 @app.command()
-def cancel(handover_id: HandoverId, login: AsLogin, reason: Annotated[str, typer.Option(help="Why")]) -> None:
+def cancel(
+    handover_id: HandoverId,
+    login: AsLogin,
+    reason: Annotated[str, typer.Option(help="Why the handover is cancelled; both sides see it.")],
+) -> None:
+    """Cancel a handover that has not completed; nothing changes owner."""
     from ocpo_coord.handover import service
     from ocpo_coord.handover.schemas import CancelInput
 
@@ -230,7 +260,7 @@ def cancel(handover_id: HandoverId, login: AsLogin, reason: Annotated[str, typer
 def report(
     handover_id: HandoverId,
     login: AsLogin,
-    html: Annotated[Path | None, typer.Option(help="Also write the printable page here")] = None,
+    html: Annotated[Path | None, typer.Option(help="Also write the printable page to this file.")] = None,
 ) -> None:
     """The report: every line, the completeness figure and the dropped-record count."""
     from ocpo_coord.handover import report as report_service
@@ -244,23 +274,30 @@ def report(
 @app.command("export")
 def export_(
     handover_id: HandoverId,
-    directory: Annotated[Path, typer.Argument(help="Where to write the BagIt package (new or empty)")],
+    directory: Annotated[
+        Path, typer.Argument(help="Where to write the BagIt package: a new or empty directory.")
+    ],
     login: AsLogin,
 ) -> None:
     """Write a completed handover as a BagIt package (SHA-256) for another installation."""
     from ocpo_coord.handover.export import export_handover
 
-    _print(
-        _run(login, lambda s, a: export_handover(s, actor=a, handover_id=handover_id, directory=directory))
-    )
+    with working("handover export"):
+        written = _run(
+            login, lambda s, a: export_handover(s, actor=a, handover_id=handover_id, directory=directory)
+        )
+    _print(written)
 
 
 @app.command()
-def verify(directory: Annotated[Path, typer.Argument(help="A handover package")]) -> None:
+def verify(
+    directory: Annotated[Path, typer.Argument(help="The directory of a handover package.")],
+) -> None:
     """Check fixity and completeness; name every changed, missing or extra file."""
     from ocpo_coord.handover.package import verify_package
 
-    check = verify_package(directory)
+    with working("handover verify"):
+        check = verify_package(directory)
     if not check.ok:
         for problem in check.problems:
             typer.echo(f"invalid: {problem}", err=True)
@@ -274,19 +311,21 @@ def verify(directory: Annotated[Path, typer.Argument(help="A handover package")]
 
 @app.command("import")
 def import_(
-    directory: Annotated[Path, typer.Argument(help="A verified handover package")],
+    directory: Annotated[Path, typer.Argument(help="The directory of a handover package.")],
     login: AsLogin,
 ) -> None:
     """Import a package all-or-nothing; a second import of the same package creates nothing."""
     from ocpo_coord.handover.importer import import_package
 
-    summary = _run(login, lambda s, a: import_package(s, actor=a, directory=directory))
+    with working("handover import"):
+        summary = _run(login, lambda s, a: import_package(s, actor=a, directory=directory))
     typer.echo(summary.model_dump_json(indent=2))
 
 
 @app.command("tour-report")
 def tour_report(
-    login_of: Annotated[str, typer.Argument(help="Login of the person leaving")], login: AsLogin
+    login_of: Annotated[str, typer.Argument(metavar="LOGIN", help="Login of the person leaving.")],
+    login: AsLogin,
 ) -> None:
     """What a person leaves behind at the end of a tour: open tasks, cases, positions."""
     from ocpo_coord.handover import rotation
@@ -297,16 +336,19 @@ def tour_report(
 @app.command("create-rotation")
 def create_rotation(
     login: AsLogin,
-    outgoing: Annotated[str, typer.Option(help="Login of the person leaving")],
-    incoming: Annotated[str, typer.Option(help="Login of the successor")],
-    theatre: Annotated[str, typer.Option(help="Theatre code, e.g. KOS")],
-    cut_off: Annotated[str, typer.Option(help="Last day of the outgoing tour, YYYY-MM-DD")],
+    outgoing: Annotated[str, typer.Option(metavar="LOGIN", help="Login of the person leaving.")],
+    incoming: Annotated[str, typer.Option(metavar="LOGIN", help="Login of the successor.")],
+    theatre: Annotated[str, typer.Option(help="Code of the theatre, e.g. KOS.")],
+    cut_off: Annotated[
+        datetime,
+        typer.Option(formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="The last day of the outgoing tour."),
+    ],
 ) -> None:
     """Open a position-to-position handover; then build, decide, submit... as for any handover."""
     from ocpo_coord.handover import rotation
     from ocpo_coord.handover.schemas import RotationCreate
 
     data = RotationCreate(
-        outgoing_user=outgoing, incoming_user=incoming, theatre=theatre, cut_off=date.fromisoformat(cut_off)
+        outgoing_user=outgoing, incoming_user=incoming, theatre=theatre, cut_off=cut_off.date()
     )
     _print(_run(login, lambda s, a: rotation.create_rotation(s, actor=a, data=data)))

@@ -69,15 +69,16 @@ async def _requests_public(
 def _public(
     line: HandoverLine, handover: Handover, views: LineViews, codes: dict[uuid.UUID, str]
 ) -> ConsentRequestPublic:
+    shown = views.public(line)
     return ConsentRequestPublic(
         line_id=line.id,
         handover_id=handover.id,
         handover_reference=handover.reference,
         outgoing_agency=codes.get(handover.outgoing_agency_id, "?"),
         incoming_agency=codes.get(handover.incoming_agency_id, "?"),
-        kind=line.kind,
-        subject_id=line.subject_id,
-        label=views.label(line),
+        kind=shown.kind,
+        subject_id=shown.subject_id,
+        label=shown.label,
         consent_status=line.consent_status,
         consent_at=line.consent_at,
     )

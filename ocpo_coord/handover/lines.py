@@ -27,7 +27,12 @@ async def _lines(
     """Lines in inventory order after ``after``, and how many the filter selects in all."""
     handover = await visible(session, actor, handover_id)
     outgoing = side_of(actor.principal, handover) is Side.OUTGOING
-    statement = repository.filtered_lines(handover.id, include_hidden=outgoing, filters=filters)
+    statement = repository.as_seen_by(
+        repository.filtered_lines(handover.id, include_hidden=outgoing, filters=filters),
+        filters,
+        actor.principal,
+        actor.now,
+    )
     found = await repository.lines(session, statement, after=after, limit=limit)
     return found, statement
 

@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ocpo_coord.api.printable import style_only_csp
+from ocpo_coord.api.printable import banner, style_only_csp
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.context import Actor
 from ocpo_coord.handover import repository
@@ -34,10 +34,13 @@ async def build_report(session: AsyncSession, *, actor: Actor, handover_id: uuid
     statement = repository.lines_statement(handover.id, include_hidden=side is Side.OUTGOING)
     lines = await repository.lines(session, statement)
     views = await LineViews(session, actor).load(lines)
+    shown = [views.public(line) for line in lines]
+    markings = [views.marking(line) for line in lines]
     by_disposition = Counter(str(line.disposition) for line in lines)
     by_kind: dict[str, Counter[str]] = defaultdict(Counter)
-    for line in lines:
-        by_kind[str(line.kind)][str(line.disposition)] += 1
+    for public in shown:
+        # A stub's kind is not the reader's to know: it is counted as unreadable.
+        by_kind[str(public.kind) if public.kind else "unreadable"][str(public.disposition)] += 1
     decided = len(lines) - by_disposition.get(Disposition.OPEN.value, 0)
     if handover.status == HandoverStatus.COMPLETED and handover.dropped_count is not None:
         dropped = handover.dropped_count
@@ -53,21 +56,24 @@ async def build_report(session: AsyncSession, *, actor: Actor, handover_id: uuid
         by_kind={kind: dict(counts) for kind, counts in sorted(by_kind.items())},
         lines=[
             ReportLine(
-                seq=line.seq,
-                kind=line.kind,
-                subject_id=line.subject_id,
-                label=views.label(line),
-                disposition=line.disposition,
-                reason=line.reason,
-                decline_outcome=line.decline_outcome,
+                seq=public.seq,
+                kind=public.kind,
+                subject_id=public.subject_id,
+                label=public.label,
+                disposition=public.disposition,
+                reason=public.reason,
+                decline_outcome=public.decline_outcome,
                 decided_by=public.decided_by,
-                decided_at=line.decided_at,
+                decided_at=public.decided_at,
                 consent_agency=public.consent_agency,
-                consent_status=line.consent_status,
+                consent_status=public.consent_status,
                 consent_by=public.consent_by,
+                ask=public.ask,
+                marking=marking.portion if marking else None,
             )
-            for line, public in ((line, views.public(line)) for line in lines)
+            for public, marking in zip(shown, markings, strict=True)
         ],
+        banner=banner(m for m in markings if m is not None).text,
         generated_at=actor.now,
     )
     await record_event(

@@ -10,6 +10,7 @@ through ``readable`` for the person looking (see service.lines_public).
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func
 from sqlmodel import col, or_, select
@@ -46,6 +47,7 @@ from ocpo_coord.models.enums import (
     TaskStatus,
 )
 from ocpo_coord.records.pagination import Order
+from ocpo_coord.sharing.visibility import names_readable
 
 OPEN_TASK = (TaskStatus.PROPOSED, TaskStatus.ACCEPTED, TaskStatus.IN_PROGRESS, TaskStatus.BLOCKED)
 _CHILD_KINDS = {RecordKind.EVIDENCE: LineKind.EVIDENCE, RecordKind.NOTE: LineKind.NOTE}
@@ -314,6 +316,25 @@ def filtered_lines(
         case_id=filters.case_id,
         line_ids=filters.line_ids,
     )
+
+
+# Lines whose subject is a shareable record: a reader who may not read it sees a stub.
+RECORD_LINE_KINDS = frozenset(
+    {LineKind.CASE, LineKind.EVIDENCE, LineKind.NOTE, LineKind.INTEL_ITEM, LineKind.TASK}
+)
+
+
+def as_seen_by(
+    statement: SelectOfScalar[HandoverLine], filters: LineFilter, principal: Principal, now: datetime
+) -> SelectOfScalar[HandoverLine]:
+    """``statement`` narrowed so that a filter tells the reader nothing a stub hides: a
+    case they may not read selects no line (as a missing one would), and a record kind
+    selects only lines whose subject they may read (a stub does not say its kind)."""
+    if filters.case_id is not None:
+        statement = statement.where(names_readable(principal, filters.case_id, now=now))
+    if filters.kind in RECORD_LINE_KINDS:
+        statement = statement.where(names_readable(principal, col(HandoverLine.subject_id), now=now))
+    return statement
 
 
 async def lines(

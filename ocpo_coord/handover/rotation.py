@@ -100,7 +100,6 @@ async def tour_end_report(session: AsyncSession, *, actor: Actor, login: str) ->
             for c in open_cases
             if c.id in readable
         ],
-        unreadable_items=len(listed) - len(shown),
     )
 
 

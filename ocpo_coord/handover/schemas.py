@@ -58,12 +58,12 @@ class HandoverPublic(BaseModel):
 
 
 class LinePublic(BaseModel):
-    """One inventory line. ``label`` names the subject only to readers who may read it;
-    everyone else sees its kind, markings level and whom to ask."""
+    """One inventory line. A reader who may not read its record gets a stub: where the
+    line stands and whom to ask, nothing about the record (not its id, kind or owner)."""
 
-    id: uuid.UUID
+    id: uuid.UUID = Field(description="The line; for a stub, also the handle to request access with.")
     seq: int
-    kind: LineKind
+    kind: LineKind | None = Field(description="Null on a stub.")
     subject_id: uuid.UUID | None
     case_id: uuid.UUID | None
     label: str
@@ -85,7 +85,7 @@ class LinePublic(BaseModel):
     consent_by: str | None
     consent_at: datetime | None
     consent_note: str
-    ask: str | None = Field(description="Whom to ask about a line held back for lack of consent.")
+    ask: str | None = Field(description="On a stub, whom to ask about it (agency: position).")
 
 
 class LineFilter(BaseModel):
@@ -142,7 +142,7 @@ class ConsentRequestPublic(BaseModel):
     handover_reference: str
     outgoing_agency: str
     incoming_agency: str
-    kind: LineKind
+    kind: LineKind | None = Field(description="Null when you may not read the record.")
     subject_id: uuid.UUID | None
     label: str
     consent_status: ConsentStatus
@@ -186,7 +186,7 @@ class ChecklistItemPublic(BaseModel):
 
 class ReportLine(BaseModel):
     seq: int
-    kind: LineKind
+    kind: LineKind | None = Field(description="Null on a stub (a line whose record you may not read).")
     subject_id: uuid.UUID | None
     label: str
     disposition: Disposition
@@ -197,6 +197,10 @@ class ReportLine(BaseModel):
     consent_agency: str | None
     consent_status: ConsentStatus
     consent_by: str | None
+    ask: str | None = Field(default=None, description="On a stub, whom to ask about it.")
+    marking: str | None = Field(
+        default=None, description="The record's short marking, e.g. (C AMBER NOHOST), where you may read it."
+    )
 
 
 class HandoverReport(BaseModel):
@@ -208,6 +212,10 @@ class HandoverReport(BaseModel):
     by_disposition: dict[str, int]
     by_kind: dict[str, dict[str, int]]
     lines: list[ReportLine]
+    banner: str = Field(
+        description="The report's overall marking: the highest classification, narrowest TLP and every "
+        "caveat of the records it names, printed at its top and bottom."
+    )
     generated_at: datetime
 
 
@@ -253,9 +261,9 @@ class TourEndReport(BaseModel):
     agency: str | None
     tours: list[TourPublic]
     open_tasks: list[OpenTaskPublic]
-    cases: list[MemberCasePublic]
-    unreadable_items: int = Field(
-        description="Open tasks and cases of this person the reader may not read; they still need reassigning."
+    cases: list[MemberCasePublic] = Field(
+        description="Open cases the person is a member of. Like open tasks, only those the reader "
+        "may read, and no count of the others."
     )
 
 

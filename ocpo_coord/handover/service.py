@@ -117,6 +117,21 @@ async def visible(
     return handover
 
 
+async def line_subject(session: AsyncSession, *, actor: Actor, line_id: uuid.UUID) -> uuid.UUID:
+    """The record behind a line its reader sees (a stub's handle, for an access request);
+    404 for a line they do not see or one that holds no record."""
+    line = await session.get(HandoverLine, line_id)
+    handover = await repository.get(session, line.handover_id) if line is not None else None
+    if line is None or handover is None or line.subject_id is None:
+        raise NotFound("handover line", field="handover_line_id")
+    side = side_of(actor.principal, handover)
+    asked = line.consent_agency_id is not None and line.consent_agency_id == actor.principal.agency_id
+    seen = side is Side.OUTGOING or (side is Side.INCOMING and not line.hidden_from_incoming) or asked
+    if not seen or LineKind(line.kind) not in repository.RECORD_LINE_KINDS:
+        raise NotFound("handover line", field="handover_line_id")
+    return line.subject_id
+
+
 async def audit_change(
     session: AsyncSession, actor: Actor, action: str, handover: Handover, before: HandoverPublic | None
 ) -> HandoverPublic:
@@ -354,7 +369,12 @@ async def decide_lines(
     handover = await visible(session, actor, handover_id, lock=True)
     require_status(handover, HandoverStatus.IN_PROGRESS, doing="decide lines of")
     incoming_side = side_of(actor.principal, handover) is Side.INCOMING
-    statement = repository.filtered_lines(handover.id, include_hidden=not incoming_side, filters=data.filter)
+    statement = repository.as_seen_by(
+        repository.filtered_lines(handover.id, include_hidden=not incoming_side, filters=data.filter),
+        data.filter,
+        actor.principal,
+        actor.now,
+    )
     lines = await repository.lines(session, statement)
     sides = await _decider_sides(session, handover, lines)
     decided = 0

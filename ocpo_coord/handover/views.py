@@ -8,16 +8,17 @@ import uuid
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ocpo_coord.api.printable import Marking
 from ocpo_coord.audit.reads import ReadWay, note_reads
 from ocpo_coord.context import Actor
 from ocpo_coord.directory.repository import user_logins
 from ocpo_coord.handover import repository
 from ocpo_coord.handover.schemas import LinePublic
 from ocpo_coord.models import HandoverLine, Position, Record, Responsibility
-from ocpo_coord.models.enums import Classification, LineKind
+from ocpo_coord.models.enums import Classification, LineKind, Tlp
 from ocpo_coord.records.repository import agency_codes, readable_record_ids
 
-_RECORD_KINDS = {LineKind.CASE, LineKind.EVIDENCE, LineKind.NOTE, LineKind.INTEL_ITEM, LineKind.TASK}
+_RECORD_KINDS = repository.RECORD_LINE_KINDS
 
 
 class LineViews:
@@ -58,7 +59,7 @@ class LineViews:
             | {ln.owner_user_id for ln in lines}
         )
         self.logins = await user_logins(self.session, {p for p in people if p is not None})
-        for agency_id in {r.owner_agency_id for r in self.records.values() if r.id not in self.readable}:
+        for agency_id in {self._contact_agency(ln) for ln in lines if self._is_stub(ln)}:
             contact = await repository.contact_position(self.session, agency_id)
             self.contacts[agency_id] = (
                 f"{self.codes.get(agency_id, '?')}: {contact.title}"
@@ -79,16 +80,39 @@ class LineViews:
             return self.positions[line.subject_id].title
         if line.subject_id in self.readable:
             return self.labels.get(line.subject_id, kind.value)
-        record = self.records.get(line.subject_id) if line.subject_id else None
-        holder = self.codes.get(record.owner_agency_id, "another agency") if record else "another agency"
-        return f"{kind.value.replace('_', ' ')} held by {holder}"
+        return "a record you may not read"
+
+    def marking(self, line: HandoverLine) -> Marking | None:
+        """The handling of a line's record, for a reader who may read it."""
+        if line.subject_id not in self.readable:
+            return None
+        record = self.records[line.subject_id]
+        return Marking(
+            Classification(record.classification),
+            Tlp(record.tlp),
+            record.orcon,
+            record.nohost,
+            record.restricted_case_id is not None,
+        )
+
+    def _is_stub(self, line: HandoverLine) -> bool:
+        return (
+            LineKind(line.kind) in _RECORD_KINDS
+            and line.subject_id in self.records
+            and line.subject_id not in self.readable
+        )
+
+    def _contact_agency(self, line: HandoverLine) -> uuid.UUID:
+        """Whom a stub's reader asks: the agency whose consent it waits for, or its holder."""
+        if line.consent_agency_id is not None:
+            return line.consent_agency_id
+        assert line.subject_id is not None
+        return self.records[line.subject_id].owner_agency_id
 
     def public(self, line: HandoverLine) -> LinePublic:
+        if self._is_stub(line):
+            return self.stub(line)
         record = self.records.get(line.subject_id) if line.subject_id else None
-        readable = line.subject_id in self.readable or LineKind(line.kind) not in _RECORD_KINDS
-        ask = None
-        if record is not None and not readable:
-            ask = self.contacts.get(record.owner_agency_id)
         return LinePublic(
             id=line.id,
             seq=line.seq,
@@ -96,10 +120,10 @@ class LineViews:
             subject_id=line.subject_id,
             case_id=line.case_id if line.case_id in self.readable else None,
             label=self.label(line),
-            readable=readable,
+            readable=True,
             owner_agency=self.codes.get(record.owner_agency_id) if record else None,
             originator_agency=self.codes.get(record.originator_agency_id) if record else None,
-            classification=Classification(record.classification).name if record and readable else None,
+            classification=Classification(record.classification).name if record else None,
             title=line.title,
             owner=self.logins.get(line.owner_user_id) if line.owner_user_id else None,
             due_date=line.due_date,
@@ -114,5 +138,39 @@ class LineViews:
             consent_by=self.logins.get(line.consent_by_id) if line.consent_by_id else None,
             consent_at=line.consent_at,
             consent_note=line.consent_note,
-            ask=ask,
+            ask=None,
+        )
+
+    def stub(self, line: HandoverLine) -> LinePublic:
+        """A line whose record the reader may not read: that an agency holds something,
+        whom to ask, and where the line stands. Never the record's id, kind, title,
+        case, markings, owner or originator, nor the words of decisions about it, which
+        may quote it; who decided the line stays, for the handover's own account. The line's id is the handle for an access request (``handover_line_id``)."""
+        contact = self.contacts.get(self._contact_agency(line))
+        return LinePublic(
+            id=line.id,
+            seq=line.seq,
+            kind=None,
+            subject_id=None,
+            case_id=None,
+            label=self.label(line),
+            readable=False,
+            owner_agency=None,
+            originator_agency=None,
+            classification=None,
+            title="",
+            owner=None,
+            due_date=None,
+            completion_evidence="",
+            disposition=line.disposition,
+            reason="",
+            decline_outcome=None,
+            decided_by=self.logins.get(line.decided_by_id) if line.decided_by_id else None,
+            decided_at=line.decided_at,
+            consent_agency=None,
+            consent_status=line.consent_status,
+            consent_by=None,
+            consent_at=None,
+            consent_note="",
+            ask=contact,
         )

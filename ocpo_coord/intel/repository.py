@@ -18,7 +18,7 @@ from ocpo_coord.models import IntelCase, IntelItem, Record
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.repository import RecordRepository, known_column, parsed_uuid
 from ocpo_coord.records.text import contains_text
-from ocpo_coord.sharing.visibility import at_instant, readable_template
+from ocpo_coord.sharing.visibility import at_instant, names_readable, readable_template
 from ocpo_coord.sql_json import json_rows, parsed_rows
 
 
@@ -46,10 +46,12 @@ class IntelRepository(RecordRepository[IntelItem]):
                 or_(col(Record.originator_agency_id) == agency_id, col(Record.owner_agency_id) == agency_id)
             )
         if case_id:
+            # A case the reader may not read selects what a missing one does: nothing.
             statement = statement.where(
+                names_readable(self.principal, case_id),
                 exists().where(
                     col(IntelCase.intel_id) == col(IntelItem.id), col(IntelCase.case_id) == case_id
-                )
+                ),
             )
         if source_reliability:
             statement = statement.where(col(IntelItem.source_reliability) == source_reliability)

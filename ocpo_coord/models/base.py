@@ -8,6 +8,8 @@ from sqlalchemy import DateTime, Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
+from ocpo_coord import clock
+
 # Named constraints make alembic revisions reproducible on both dialects.
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
@@ -19,7 +21,8 @@ SQLModel.metadata.naming_convention = {
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, by the installation's one clock (the real time but in a development demo)."""
+    return clock.now()
 
 
 def new_id() -> uuid.UUID:

@@ -10,6 +10,7 @@ that an unreadable case exists.
 
 import functools
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_
 from sqlalchemy.orm import aliased
@@ -22,6 +23,10 @@ from ocpo_coord.sharing.scopes import NOBODY, Reach
 
 # One alias for every tree, so that the parts built for a reader can be reused.
 _PARENT = aliased(Record, name="parent_record")
+# The record a filter names, and its parent: aliases of their own, so that the test
+# sits inside a statement over ``record`` without being correlated to its rows.
+_NAMED = aliased(Record, name="named_record")
+_NAMED_PARENT = aliased(Record, name="named_parent")
 
 
 def readable(principal: Principal, *, now: datetime) -> ColumnElement[bool]:
@@ -52,13 +57,31 @@ def at_instant(now: datetime) -> dict[str, datetime]:
     return {INSTANT: now}
 
 
-def _tree(reader: Reader) -> ColumnElement[bool]:
+def names_readable(
+    principal: Principal, record_id: Any, *, now: datetime | None = None
+) -> ColumnElement[bool]:
+    """True when ``record_id`` (a value or a column) names a record the principal may read.
+
+    Every filter that names a record (a case, a parent, an original, a dependency)
+    goes through it, so that a record the reader may not read selects exactly what a
+    record that does not exist selects: nothing. Without ``now`` the instant is the
+    statement's parameter, as in ``readable_template``."""
+    return exists().where(col(_NAMED.id) == record_id, _named_tree(principal, now))
+
+
+@functools.lru_cache(maxsize=256)
+def _named_tree(principal: Principal, now: datetime | None) -> ColumnElement[bool]:
+    reader = Reader(principal, now, deferred=now is None)
+    return _tree(reader, _NAMED, _NAMED_PARENT)
+
+
+def _tree(reader: Reader, rec: Any = Record, parent: Any = _PARENT) -> ColumnElement[bool]:
     if not reader.principal.reads_agency_data:
         return false()
     parent_readable = exists().where(
-        col(_PARENT.id) == col(Record.parent_id), part_sql(READ_RULE, _PARENT, reader)
+        col(parent.id) == col(rec.parent_id), part_sql(READ_RULE, parent, reader)
     )
-    return and_(part_sql(READ_RULE, Record, reader), or_(col(Record.parent_id).is_(None), parent_readable))
+    return and_(part_sql(READ_RULE, rec, reader), or_(col(rec.parent_id).is_(None), parent_readable))
 
 
 def settled_scopes(facts: RecordFacts) -> Reach:

@@ -228,6 +228,40 @@ async def _assignee(
     return position_id, user_id
 
 
+async def _require_assignee_reads(
+    session: AsyncSession,
+    actor: Actor,
+    task_id: uuid.UUID,
+    position_id: uuid.UUID | None,
+    user_id: uuid.UUID | None,
+) -> None:
+    """Work is never assigned to someone who may not read it: the assigned person, and
+    everyone holding the assigned position now, must pass the sharing rule for the task
+    as it stands after the write (its markings, its case's membership)."""
+    if user_id is not None and not await _all_read(session, [user_id], task_id, actor):
+        raise InvalidInput("may not read this task; release it to them first", field="assignee_login")
+    if position_id is not None:
+        position = await session.get(Position, position_id)
+        assert position is not None
+        holders = await notifications.position_holders(session, position, actor.now)
+        if not await _all_read(session, holders, task_id, actor):
+            raise InvalidInput(
+                "its holder may not read this task; release it to them first", field="assignee_position_id"
+            )
+
+
+async def _all_read(
+    session: AsyncSession, user_ids: list[uuid.UUID], task_id: uuid.UUID, actor: Actor
+) -> bool:
+    for user_id in dict.fromkeys(user_ids):
+        principal = await notifications.principal_of(session, user_id)
+        if principal is None:
+            continue  # an account no longer active reads nothing and is told nothing
+        if task_id not in await readable_record_ids(session, principal, actor.now, [task_id]):
+            return False
+    return True
+
+
 async def _reject_cycles(session: AsyncSession, task_id: uuid.UUID, depends_on: list[uuid.UUID]) -> None:
     if task_id in depends_on:
         raise InvalidInput("a task cannot depend on itself", field="depends_on")
@@ -274,6 +308,7 @@ async def create_task(session: AsyncSession, *, actor: Actor, data: TaskCreate) 
     )
     await session.flush()
     await repository.replace_links(session, record.id, agency_ids=supporting, depends_on=depends_on)
+    await _require_assignee_reads(session, actor, record.id, position_id, user_id)
     created = await get_task(session, actor=actor, task_id=record.id)
     await record_event(
         session,
@@ -345,6 +380,7 @@ async def update_task(
         await set_markings(session, actor=actor, record=record, markings=data.markings)
     touch(record, actor)
     await session.flush()
+    await _require_assignee_reads(session, actor, task.id, task.assignee_position_id, task.assignee_user_id)
     updated = await get_task(session, actor=actor, task_id=task.id)
     await record_event(
         session,

@@ -66,10 +66,48 @@ const HITS_QUERY = `query CoordHits {
 fragment HitPage on DeconflictionHitConnection {
   totalCount
   nodes {
-    id hitKind matchKind otherAgency contact theatre status createdAt
+    id hitKind matchKind agency recordId otherAgency contact theatre status createdAt
     acknowledgedBy acknowledgedAt
   }
 }`;
+
+// The hit's own side only: recordId is the reader's agency's record (when the reader may
+// read it); the other agency's record is never asked for.
+const MINE_FRAGMENT = `fragment Mine on Node {
+  __typename id
+  ... on Case { reference title }
+  ... on IntelItem { title }
+  ... on Entity { label entityKind }
+  ... on PlannedOperation { title siteName startsAt endsAt }
+  ... on Evidence { title }
+  ... on Task { title }
+}`;
+
+const TASK_QUERY = `query CoordTask($id: ID!) {
+  task(id: $id) {
+    id title description status priority dueDate overdue blocked leadAgency supportingAgencies
+    assigneePosition assignee createdAt updatedAt theatre
+    markings { classification tlp }
+    dependencies { id title status }
+    case { id reference title status judicialStage summary }
+  }
+}`;
+
+const RESOLVE_MUTATION = `mutation CoordResolve($input: ResolveDeconflictionHitInput!) {
+  resolveDeconflictionHit(input: $input) {
+    __typename
+    ... on UserError { message }
+  }
+}`;
+
+const OUTCOMES = {
+  CONTACT_MADE: "Contact made",
+  OPERATION_DECONFLICTED: "Operation deconflicted",
+  JOINT_ACTION: "Joint action agreed",
+  NO_CONFLICT: "No conflict after all",
+  OPERATION_CANCELLED: "Operation cancelled",
+  OTHER: "Other (say in the note)",
+};
 
 const ACKNOWLEDGE_MUTATION = `mutation CoordAcknowledge($id: ID!) {
   acknowledgeDeconflictionHit(id: $id) {
@@ -170,6 +208,7 @@ function showSignIn(message) {
   state.me = null;
   state.tasks = [];
   $("board").hidden = true;
+  $("admin-view").hidden = true;
   $("controls").hidden = true;
   $("who").hidden = true;
   for (const id of ["tasks", "matrix", "hits", "task-summary", "task-agency", "theatre"]) $(id).replaceChildren();
@@ -204,6 +243,14 @@ async function start() {
     me.agency ? el("span", { class: "tag" }, me.agency) : null,
     el("span", { class: "tag tag-muted" }, me.clearance),
   );
+  if (!me.agency) {
+    // Operating the installation gives no right to the agencies' data: one plain view
+    // says so, instead of panels that come back empty or refused.
+    $("sign-in").hidden = true;
+    $("who").hidden = false;
+    $("admin-view").hidden = false;
+    return;
+  }
   const mine = new Set();
   const agency = data.agencies.find((a) => a.code === me.agency);
   if (agency) for (const code of agency.theatres) mine.add(code);
@@ -213,7 +260,6 @@ async function start() {
   select.replaceChildren(...theatres.map((t) => el("option", { value: t.code }, label(t))));
   const remembered = sessionStorage.getItem(THEATRE_KEY);
   if (remembered && theatres.some((t) => t.code === remembered)) select.value = remembered;
-  if (!$("on").value) $("on").value = new Date().toISOString().slice(0, 10);
   $("sign-in").hidden = true;
   $("controls").hidden = false;
   $("who").hidden = false;
@@ -230,7 +276,7 @@ async function loadTheatre() {
   const panels = [
     ["tasks", graphql(TASKS_QUERY, { filter: { theatre } }), renderTasks],
     ["matrix", graphql(MATRIX_QUERY, { theatre, on }), renderMatrix],
-    ["hits", graphql(HITS_QUERY), (data) => renderHits(data, theatre)],
+    ["hits", hitsWithMyRecords(), (data) => renderHits(data, theatre)],
   ];
   for (const [id] of panels) $(id).setAttribute("aria-busy", "true");
   await Promise.all(
@@ -310,7 +356,20 @@ function drawTaskColumns() {
       cards.length ? el("ul", { class: "cards" }, cards) : el("p", { class: "empty" }, "None"),
     );
   });
-  fill($("tasks"), el("div", { class: "columns" }, columns));
+  fill($("tasks"), el("div", { class: "columns" }, columns), el("p", { class: "scroll-hint", hidden: true }, "More columns to the right: scroll sideways →"));
+  markOverflow();
+}
+
+/** Cut-off content says so, whether or not the system draws scrollbars (phones do not). */
+function markOverflow() {
+  const board = document.querySelector("#tasks .columns");
+  if (!board) return;
+  const sideways = board.scrollWidth > board.clientWidth + 1;
+  board.classList.toggle("is-scrollable", sideways);
+  document.querySelector("#tasks .scroll-hint").hidden = !sideways;
+  for (const cards of board.querySelectorAll(".cards")) {
+    cards.classList.toggle("has-more", cards.scrollHeight > cards.clientHeight + 1);
+  }
 }
 
 function taskCard(task) {
@@ -327,7 +386,7 @@ function taskCard(task) {
     { class: classes.join(" "), "data-task-id": task.id },
     el("div", { class: "card-flags" }, el("span", { class: `prio prio-${priority}` }, words(task.priority)), flags,
       task.status === "CANCELLED" ? el("span", { class: "flag flag-muted" }, "Cancelled") : null),
-    el("p", { class: "card-title" }, task.title),
+    el("p", { class: "card-title" }, el("button", { type: "button", class: "card-open", "aria-expanded": "false", "data-task-id": task.id, title: "Show the task" }, task.title)),
     el("p", { class: "card-area" }, areaLabel(task.activityArea)),
     el(
       "p",
@@ -345,10 +404,85 @@ function taskCard(task) {
   );
 }
 
+async function toggleTask(button) {
+  const card = button.closest(".card");
+  const shown = card.querySelector(".card-detail");
+  if (shown) {
+    shown.remove();
+    button.setAttribute("aria-expanded", "false");
+    return;
+  }
+  button.setAttribute("aria-expanded", "true");
+  const detail = el("div", { class: "card-detail", "aria-busy": "true" }, el("p", { class: "sub" }, "Loading…"));
+  card.append(detail);
+  try {
+    const data = await graphql(TASK_QUERY, { id: button.dataset.taskId });
+    const task = data.task;
+    if (!task) throw new Error("This task is no longer visible to you.");
+    const row = (label, ...value) => [el("dt", {}, label), el("dd", {}, ...value)];
+    fill(
+      detail,
+      task.description ? el("p", { class: "description" }, task.description) : el("p", { class: "sub" }, "No description."),
+      el(
+        "dl",
+        {},
+        row("Status", words(task.status)),
+        row("Markings", `${task.markings.classification} · TLP:${task.markings.tlp.replace("_", "+")}`),
+        row("Assigned to", task.assignee || task.assigneePosition ? [task.assigneePosition, task.assignee].filter(Boolean).join(" · ") : "Nobody yet"),
+        row("Updated", formatDate(task.updatedAt)),
+        task.dependencies.length ? row("Waits on", el("ul", {}, task.dependencies.map((d) => el("li", {}, `${d.title} (${words(d.status).toLowerCase()})`)))) : [],
+      ),
+      task.case
+        ? el(
+            "div",
+            { class: "card-case" },
+            el("p", {}, el("strong", {}, task.case.reference), ` ${task.case.title}`),
+            el("p", { class: "sub" }, `${words(task.case.status)} · ${words(task.case.judicialStage).toLowerCase()}`),
+            task.case.summary ? el("p", { class: "case-summary" }, task.case.summary) : null,
+            el("button", { type: "button", class: "small secondary case-file", "data-case-id": task.case.id, "data-reference": task.case.reference }, "Case file"),
+          )
+        : null,
+    );
+  } catch (err) {
+    if (err instanceof SignedOut) {
+      showSignIn(err.message);
+      return;
+    }
+    fill(detail, el("p", { class: "error small-error" }, sentence(err.message)));
+  } finally {
+    detail.setAttribute("aria-busy", "false");
+  }
+}
+
+/** The printable case file, fetched with the bearer token and saved: a plain link could not carry it. */
+async function downloadCaseFile(button) {
+  button.disabled = true;
+  try {
+    const response = await fetch(`/api/v1/cases/${encodeURIComponent(button.dataset.caseId)}/file.html`, {
+      headers: { Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) || ""}` },
+      credentials: "omit",
+      cache: "no-store",
+    });
+    if (!response.ok) throw new Error(`The case file could not be fetched (${response.status}).`);
+    const url = URL.createObjectURL(await response.blob());
+    const link = el("a", { href: url, download: `${button.dataset.reference}.html` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  } catch (err) {
+    button.after(el("div", { class: "error small-error" }, err.message));
+  } finally {
+    button.disabled = false;
+  }
+}
+
 // --- responsibility matrix ---------------------------------------------------------------
 
 function renderMatrix(data) {
   const matrix = data.responsibilityMatrix;
+  // The day defaults to the service's today (the demo's clock stands in 2008), never the browser's.
+  if (!$("on").value) $("on").value = matrix.on;
   // Overlaps cover every period; the rows flag those in force on the chosen day.
   const current = matrix.overlaps.filter((o) => o.overlapFrom <= matrix.on && (!o.overlapUntil || matrix.on <= o.overlapUntil));
   const overlapsByArea = new Map();
@@ -436,33 +570,115 @@ function renderHits(data, theatre) {
       "tr",
       { class: hit.status === "OPEN" ? "hit-open" : "hit-ack", "data-hit-id": hit.id },
       el("td", {}, el("span", { class: `kind kind-${hit.hitKind.toLowerCase()}` }, hit.hitKind === "OPERATION" ? "Operation" : "Selector"), el("div", { class: "sub" }, formatDate(hit.createdAt))),
-      el("td", {}, words(hit.matchKind)),
+      el("td", { class: "mine" }, myRecordLabel(hit, data.mine), el("div", { class: "sub" }, `matched on ${words(hit.matchKind).toLowerCase()}`)),
       el("td", { class: "other" }, hit.otherAgency),
       el("td", {}, hit.contact),
       el(
         "td",
-        {},
-        hit.status === "OPEN"
-          ? [
-              el("span", { class: "flag flag-open" }, "Not acknowledged"),
-              el("button", { type: "button", class: "small acknowledge", "data-hit-id": hit.id }, "Acknowledge"),
-            ]
-          : el("span", { class: "flag flag-ack" }, "Acknowledged"),
-        hit.acknowledgedBy ? el("div", { class: "sub" }, `by ${hit.acknowledgedBy}, ${formatDate(hit.acknowledgedAt)}`) : null,
+        { class: "hit-state" },
+        hit.status === "OPEN" ? el("span", { class: "flag flag-open" }, "Not acknowledged") : el("span", { class: "flag flag-ack" }, "Acknowledged"),
+        hit.acknowledgedBy ? el("div", { class: "sub hit-by" }, `by ${hit.acknowledgedBy}, ${formatDate(hit.acknowledgedAt)}`) : null,
+        el(
+          "div",
+          { class: "actions" },
+          hit.status === "OPEN" ? el("button", { type: "button", class: "small acknowledge", "data-hit-id": hit.id }, "Acknowledge") : null,
+          el("button", { type: "button", class: "small secondary resolve", "data-hit-id": hit.id, "aria-expanded": "false" }, "Resolve"),
+        ),
       ),
     ),
   );
   fill(
     $("hits"),
     el(
-      "table",
-      { class: "hits" },
-      el("thead", {}, el("tr", {}, ["Kind", "Match", "Other agency", "Contact", "State"].map((h) => el("th", { scope: "col" }, h)))),
-      el("tbody", {}, rows),
+      "div",
+      { class: "table-wrap" },
+      el(
+        "table",
+        { class: "hits" },
+        el("thead", {}, el("tr", {}, ["Kind", "Your record", "Other agency", "Contact", "State"].map((h) => el("th", { scope: "col" }, h)))),
+        el("tbody", {}, rows),
+      ),
     ),
-    el("p", { class: "caption" }, "A hit says only that another agency holds something matching, and whom to call."),
+    el("p", { class: "caption" }, "A hit names your own record that matched, never the other agency's: only that they hold something matching, and whom to call."),
     hidden ? el("p", { class: "caption" }, `The newest 100 of each state are shown; ${hidden} older not shown (any theatre).`) : null,
   );
+}
+
+/** The hits, with the titles of the reader's own records behind them. */
+async function hitsWithMyRecords() {
+  const data = await graphql(HITS_QUERY);
+  const ids = [...new Set([data.open, data.acknowledged].flatMap((page) => page.nodes).map((hit) => hit.recordId).filter(Boolean))];
+  data.mine = new Map();
+  if (!ids.length) return data;
+  const variables = Object.fromEntries(ids.map((id, n) => [`i${n}`, id]));
+  const query = `query CoordMine(${ids.map((_, n) => `$i${n}: ID!`).join(", ")}) {
+    ${ids.map((_, n) => `r${n}: node(id: $i${n}) { ...Mine }`).join("\n    ")}
+  }
+  ${MINE_FRAGMENT}`;
+  const found = await graphql(query, variables);
+  for (const record of Object.values(found || {})) if (record) data.mine.set(record.id, record);
+  return data;
+}
+
+const KIND_LABEL = { Case: "Case", IntelItem: "Intelligence", Entity: "Entity", PlannedOperation: "Operation", Evidence: "Evidence", Task: "Task" };
+
+function myRecordLabel(hit, mine) {
+  const record = hit.recordId ? mine.get(hit.recordId) : null;
+  if (!record) return el("span", { class: "sub" }, `A record of ${hit.agency} you may not read`);
+  const name = record.reference ? `${record.reference} ${record.title}` : record.title || record.label || "";
+  const when = record.startsAt ? ` (${formatDate(record.startsAt)})` : "";
+  return [el("span", { class: "tag-kind" }, KIND_LABEL[record.__typename] || record.__typename), " ", el("strong", { class: "mine-title" }, name + when)];
+}
+
+function openResolve(button) {
+  const row = button.closest("tr");
+  const open = row.nextElementSibling && row.nextElementSibling.classList.contains("resolve-row");
+  if (open) {
+    row.nextElementSibling.remove();
+    button.setAttribute("aria-expanded", "false");
+    return;
+  }
+  button.setAttribute("aria-expanded", "true");
+  const id = button.dataset.hitId;
+  const outcome = el("select", { name: "outcome", "aria-label": "Outcome", required: true },
+    el("option", { value: "" }, "Choose the outcome…"),
+    Object.entries(OUTCOMES).map(([value, label]) => el("option", { value }, label)));
+  const note = el("input", { type: "text", name: "note", maxlength: "2000", placeholder: "Note for your agency (optional)", "aria-label": "Note" });
+  const form = el("form", { class: "resolve-form", "data-hit-id": id }, outcome, note,
+    el("button", { type: "submit", class: "small" }, "Record outcome"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    resolve(form);
+  });
+  row.after(el("tr", { class: "resolve-row" }, el("td", { colspan: "5" }, form)));
+  outcome.focus();
+}
+
+async function resolve(form) {
+  const submit = form.querySelector("button[type=submit]");
+  const outcome = form.elements.outcome.value;
+  if (!outcome) return;
+  submit.disabled = true;
+  try {
+    const data = await graphql(RESOLVE_MUTATION, { input: { id: form.dataset.hitId, outcome, note: form.elements.note.value } });
+    const result = data.resolveDeconflictionHit;
+    if (result.__typename !== "DeconflictionHitPayload") throw new Error(result.message || "Could not resolve.");
+    renderHits(await hitsWithMyRecords(), $("theatre").value);
+    say(`Hit resolved: ${OUTCOMES[outcome].toLowerCase()}.`);
+  } catch (err) {
+    if (err instanceof SignedOut) {
+      showSignIn(err.message);
+      return;
+    }
+    submit.disabled = false;
+    form.append(el("div", { class: "error small-error" }, err.message));
+  }
+}
+
+function say(message) {
+  const notice = $("notice");
+  notice.textContent = message;
+  notice.hidden = false;
 }
 
 async function acknowledge(button) {
@@ -472,7 +688,7 @@ async function acknowledge(button) {
     const result = data.acknowledgeDeconflictionHit;
     if (result.__typename !== "DeconflictionHitPayload") throw new Error(result.message || "Could not acknowledge.");
     const theatre = $("theatre").value;
-    renderHits(await graphql(HITS_QUERY), theatre);
+    renderHits(await hitsWithMyRecords(), theatre);
   } catch (err) {
     if (err instanceof SignedOut) {
       showSignIn(err.message);
@@ -498,12 +714,28 @@ function wire() {
   $("hits").addEventListener("click", (event) => {
     const button = event.target.closest("button.acknowledge");
     if (button) acknowledge(button);
+    const resolveButton = event.target.closest("button.resolve");
+    if (resolveButton) openResolve(resolveButton);
   });
+  $("tasks").addEventListener("click", (event) => {
+    const button = event.target.closest("button.card-open");
+    if (button) toggleTask(button);
+    const download = event.target.closest("button.case-file");
+    if (download) downloadCaseFile(download);
+  });
+  window.addEventListener("resize", markOverflow);
   $("theatre").addEventListener("change", loadTheatre);
   $("on").addEventListener("change", loadTheatre);
   $("reload").addEventListener("click", loadTheatre);
   for (const id of ["task-text", "task-agency", "task-overdue", "task-blocked"]) {
     $(id).addEventListener("input", drawTaskColumns);
+  }
+  // A link such as /coord#token=... (printed by scripts/demo) signs in at once. The
+  // fragment never reaches the server; it is removed from the address bar and history.
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  if (fragment.get("token")) {
+    sessionStorage.setItem(TOKEN_KEY, fragment.get("token"));
+    history.replaceState(null, "", location.pathname + location.search);
   }
   if (sessionStorage.getItem(TOKEN_KEY)) {
     start().catch((err) => showSignIn(err instanceof SignedOut ? err.message : err.message));
