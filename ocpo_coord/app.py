@@ -15,6 +15,8 @@ from strawberry.http.ides import get_graphql_ide_html
 from ocpo_coord import clock, heap
 from ocpo_coord.access.router import router as access_router
 from ocpo_coord.api import errors
+from ocpo_coord.api.admission import AdmissionMiddleware
+from ocpo_coord.api.docs_access import SignedInDocs
 from ocpo_coord.api.middleware import (
     RejectNulMiddleware,
     RequestContextMiddleware,
@@ -30,7 +32,7 @@ from ocpo_coord.audit.log_router import router as audit_log_router
 from ocpo_coord.audit.router import router as audit_router
 from ocpo_coord.case.router import router as case_router
 from ocpo_coord.casefile.router import router as casefile_router
-from ocpo_coord.config import Environment, Settings, get_settings
+from ocpo_coord.config import ApiDocs, Environment, Settings, get_settings
 from ocpo_coord.coordination.router import router as coordination_router
 from ocpo_coord.db import get_engine, make_async_engine, sessionmaker_for
 from ocpo_coord.deconfliction.router import router as deconfliction_router
@@ -80,10 +82,12 @@ class Service(FastAPI):
                     "Idempotency-Key",
                     "X-Request-ID",
                 ],
-                expose_headers=["ETag", "X-Request-ID"],
+                expose_headers=["ETag", "X-Request-ID", "Retry-After", "Idempotent-Replayed"],
                 max_age=600,
             )
         app = RejectNulMiddleware(app)
+        # Outside the body's reading: a full process refuses before reading anything.
+        app = AdmissionMiddleware(app, limit=self.settings.max_requests_in_flight)
         app = SecurityHeadersMiddleware(
             app,
             hsts=self.settings.environment is Environment.PRODUCTION,
@@ -139,9 +143,14 @@ def create_app(*, database_url: str | None = None, settings: Settings | None = N
         if database_url:
             await engine.dispose()
 
+    docs = settings.api_docs_mode
+    hidden: dict[str, Any] = (
+        {"openapi_url": None, "docs_url": None, "redoc_url": None} if docs is ApiDocs.OFF else {}
+    )
     app = Service(
         settings=settings,
         lifespan=lifespan,
+        **hidden,
         title="ocpo-coord",
         version="0.1.0",
         description=(
@@ -150,6 +159,12 @@ def create_app(*, database_url: str | None = None, settings: Settings | None = N
     )
     app.state.sessionmaker = sessionmaker_for(engine)
     errors.install(app)
+    if docs is ApiDocs.SIGNED_IN:
+        app.add_middleware(
+            SignedInDocs,
+            settings=settings,
+            paths=(app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url),
+        )
 
     # GraphQL first: every operation is one route, and matching it after the REST
     # routers meant trying each of theirs on every operation.

@@ -186,6 +186,9 @@ def bench(
     seconds: Annotated[float, typer.Option(min=0.01, help="Duration of each throughput run.")] = 3.0,
     clients: Annotated[int, typer.Option(min=1, help="Concurrent clients for throughput.")] = 4,
     workers: Annotated[int, typer.Option(min=1, help="Service processes sharing the database.")] = 1,
+    curve: Annotated[
+        str, typer.Option(help="Concurrent clients for the load curve, comma-separated; empty: no curve.")
+    ] = "1,8,32,64",
     keep: Annotated[
         bool, typer.Option(help="With --postgres: keep the scratch databases (named on stderr).")
     ] = False,
@@ -209,6 +212,7 @@ def bench(
         seconds=seconds,
         clients=clients,
         workers=workers,
+        curve_clients=_client_counts(curve),
         keep=keep,
     )
     result = run(options)
@@ -254,6 +258,16 @@ def _schema_current(database_url: str) -> None:
             f"the database schema is {len(pending)} revision(s) behind this program: "
             "run `ocpo-coord migrate` first"
         )
+
+
+def _client_counts(text: str) -> tuple[int, ...]:
+    try:
+        counts = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        counts = (0,)
+    if any(n < 1 for n in counts):
+        raise CliError(f"--curve takes positive numbers of clients, comma-separated: {text!r}")
+    return counts
 
 
 @app.command()

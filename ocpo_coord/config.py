@@ -13,6 +13,14 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from ocpo_coord.logging_setup import LogFormat
 
 
+class ApiDocs(StrEnum):
+    """Who may read /docs, /redoc and /openapi.json."""
+
+    PUBLIC = "public"
+    SIGNED_IN = "signed_in"
+    OFF = "off"
+
+
 class Environment(StrEnum):
     DEVELOPMENT = "development"
     TEST = "test"
@@ -67,6 +75,10 @@ class Settings(BaseSettings):
     # The claim that names the user's login (Keycloak: preferred_username).
     jwt_user_claim: str = "preferred_username"
     token_ttl_minutes: int = 480
+    # No token is accepted that lives longer than this from its issue (``iat``).
+    max_token_lifetime_minutes: int = 24 * 60
+    # /docs, /redoc and /openapi.json: public by default outside production, off in it.
+    api_docs: ApiDocs | None = None
 
     # Bounds on waiting for the database, in seconds: a new connection, one statement's
     # answer (the server cancels it; the service gives up 2 s later), a free connection
@@ -81,6 +93,10 @@ class Settings(BaseSettings):
     max_header_bytes: int = 32 * 1024
     header_timeout_seconds: float = 10.0
     body_idle_timeout_seconds: float = 30.0
+
+    # Requests served at once by one process; the next are answered 503 at once
+    # (``api/admission``). 0: no limit.
+    max_requests_in_flight: int = 32
 
     graphiql: bool | None = None
     introspection: bool | None = None
@@ -167,6 +183,13 @@ class Settings(BaseSettings):
                 "OCPO_JWT_AUDIENCE must be set in production to the audience the identity provider "
                 "puts in this service's tokens"
             )
+        if "*" in self.cors_origins:
+            problems.append("OCPO_CORS_ORIGINS must name the origins in production, not '*'")
+        for name, url in (("OCPO_JWKS_URL", self.jwks_url), ("OCPO_OIDC_ISSUER", self.oidc_issuer)):
+            if url and urlsplit(url).scheme != "https" and not _loopback(url):
+                problems.append(
+                    f"{name} must be an https URL in production: keys fetched over http can be forged"
+                )
         if self.graphiql:
             problems.append("OCPO_GRAPHIQL must not be turned on in production")
         if self.demo_today is not None:
@@ -189,6 +212,12 @@ class Settings(BaseSettings):
         if self.graphiql is not None:
             return self.graphiql
         return self.environment is not Environment.PRODUCTION
+
+    @property
+    def api_docs_mode(self) -> ApiDocs:
+        if self.api_docs is not None:
+            return self.api_docs
+        return ApiDocs.OFF if self.environment is Environment.PRODUCTION else ApiDocs.PUBLIC
 
     @property
     def introspection_enabled(self) -> bool:
@@ -219,6 +248,12 @@ def supported_database_url(value: str) -> str:
     if backend not in _DATABASES:
         raise ValueError(f"{backend} is not supported (SQLite and PostgreSQL are); {hint}")
     return value
+
+
+def _loopback(url: str) -> bool:
+    """A provider on this host (a sidecar): nothing on the network sees the keys pass."""
+    host = urlsplit(url).hostname or ""
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def _origin(value: str) -> str:

@@ -77,7 +77,8 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         self._header_bytes = 0
         self._cancel_header_timer()
         super().on_headers_complete()
-        self._arm_body_timer()
+        if not self.parser.should_upgrade():  # a websocket is not a body
+            self._arm_body_timer()
 
     def on_body(self, body: bytes) -> None:
         super().on_body(body)

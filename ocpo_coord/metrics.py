@@ -125,8 +125,13 @@ class PoolCollector(Collector):
         for name, help_text in figures.items():
             reader = getattr(pool, name, None)
             if callable(reader):  # not every pool class keeps every figure (SQLite's)
+                value = float(reader())
+                if name == "overflow":
+                    # The pool counts overflow from minus its size (no connection open
+                    # yet); what it holds beyond its size is never below zero.
+                    value = max(0.0, value)
                 gauge = GaugeMetricFamily(f"ocpo_db_pool_{name}", help_text, labels=["dialect"])
-                gauge.add_metric([self.engine.dialect.name], float(reader()))
+                gauge.add_metric([self.engine.dialect.name], value)
                 yield gauge
 
 

@@ -13,6 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from ocpo_coord.auth.keys import LOCAL_KEY_ID
 from ocpo_coord.auth.tokens import mint_local_token, verify_token
 from ocpo_coord.config import Settings, get_settings
 from ocpo_coord.exceptions import Unauthenticated
@@ -63,7 +64,8 @@ async def test_missing_token_is_401_with_a_clear_message(client: httpx.AsyncClie
 
 async def test_bad_signature_is_401(client: httpx.AsyncClient) -> None:
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    forged = jwt.encode(_claims(), stranger, algorithm="RS256")
+    # Named as the local key, so that it is checked against it.
+    forged = jwt.encode(_claims(), stranger, algorithm="RS256", headers={"kid": LOCAL_KEY_ID})
     status, body = await _status(client, {"Authorization": f"Bearer {forged}"})
     assert status == 401
     assert body["detail"]["message"] == "token signature is invalid"

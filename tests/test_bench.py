@@ -25,6 +25,7 @@ def test_bench_tiny_scale_on_sqlite() -> None:
             writes=1,
             handover_cases=5,
             workers=2,
+            curve_clients=(1, 3),
         )
     )
     assert result["dialect"] == "sqlite"
@@ -38,6 +39,11 @@ def test_bench_tiny_scale_on_sqlite() -> None:
     for transport in ("rest", "graphql"):
         assert result["throughput"][transport]["requests"] > 0
         assert result["throughput"][transport]["failed"] == 0
+    assert [point["clients"] for point in result["curve"]] == [1, 3]
+    for point in result["curve"]:
+        assert point["answered"] > 0
+        assert point["p99_ms"] >= point["p50_ms"] > 0
+        assert point["failed"] == 0
     assert result["writes"]["per_second"] > 0
     handover = result["handover"]
     # The cases, their open tasks and linked intelligence all leave, and all arrive.

@@ -7,8 +7,12 @@ import logging
 from collections.abc import AsyncIterator, Awaitable
 
 import httpx
+import psycopg
 import pytest
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from ocpo_coord.api.unavailable import database_unavailable
 from ocpo_coord.app import create_app
 from ocpo_coord.config import Settings
 from tests.conftest import auth
@@ -145,3 +149,21 @@ async def test_a_database_that_stops_answering_mid_write_writes_nothing(
         listed = await client.get("/api/v1/intel-items", headers=login)
         assert "Meeting at the Ibar bridge" not in listed.text
     assert_no_canary(caplog.text)
+
+
+@pytest.mark.parametrize(
+    ("error", "outage"),
+    [
+        (PoolTimeout("QueuePool limit of size 5 overflow 10 reached"), True),
+        (OperationalError("SELECT 1", {}, psycopg.OperationalError("connection refused")), True),
+        (OperationalError("SELECT 1", {}, psycopg.errors.AdminShutdown("terminating connection")), True),
+        (OperationalError("SELECT 1", {}, psycopg.errors.QueryCanceled("statement timeout")), True),
+        (IntegrityError("INSERT", {}, psycopg.errors.UniqueViolation("duplicate key")), False),
+        (ProgrammingError("SELECT", {}, psycopg.errors.UndefinedTable("no such table")), False),
+        (ValueError("a bug"), False),
+    ],
+    ids=["pool", "refused", "shutdown", "statement-timeout", "unique", "schema", "bug"],
+)
+def test_which_failures_are_outages(error: Exception, outage: bool) -> None:
+    """An outage is 503 and one line; anything else is the service's fault: 500."""
+    assert database_unavailable(error) is outage

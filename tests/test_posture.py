@@ -373,7 +373,8 @@ async def test_cors_preflight_is_allowed_for_a_configured_origin(db_url: str) ->
     assert actual.status_code == 200
     assert actual.headers["access-control-allow-origin"] == CONSOLE
     exposed = {h.strip().lower() for h in actual.headers["access-control-expose-headers"].split(",")}
-    assert exposed == {"etag", "x-request-id"}
+    # Retry-After for a 503, Idempotent-Replayed for a retried create: a browser client reads both.
+    assert exposed == {"etag", "x-request-id", "retry-after", "idempotent-replayed"}
 
 
 async def test_a_500_keeps_its_cors_headers_so_a_browser_can_read_it(db_url: str) -> None:

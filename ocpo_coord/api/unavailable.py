@@ -54,6 +54,8 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         yield current
         if isinstance(current, GraphQLError) and current.original_error is not None:
             current = current.original_error
+        elif isinstance(current, DBAPIError) and current.orig is not None:
+            current = current.orig  # the driver's error, which SQLAlchemy wraps
         else:
             current = current.__cause__ or current.__context__
 

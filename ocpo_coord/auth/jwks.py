@@ -101,5 +101,6 @@ class JwksKeys:
                     # Keep serving the keys we have while the provider is briefly away.
             key = self._keys.get(kid)
         if key is None:
-            raise Unauthenticated(f"token signing key not found: no key {kid!r} at {self.source}")
+            # Where the keys come from is the installation's business, not the caller's.
+            raise Unauthenticated("token signing key not found")
         return key.key

@@ -64,7 +64,24 @@ def _verification_key(settings: Settings, token: str) -> Any:
     keys = _provider_keys(settings)
     if keys is not None:
         return keys.signing_key(token)
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+    except jwt.PyJWTError as exc:
+        raise Unauthenticated(f"token is invalid: {exc}") from exc
+    if kid != LOCAL_KEY_ID:  # as a provider's keys are chosen: by their id
+        raise Unauthenticated("token signing key not found")
     return _local_public_key(settings.signing_key_path)
+
+
+def _within_lifetime(settings: Settings, claims: dict[str, Any]) -> None:
+    """A token may not live longer than ``max_token_lifetime_minutes`` from when it was
+    issued (or from now, without ``iat``): a token minted for a century is refused."""
+    issued = claims.get("iat")
+    start = float(issued) if isinstance(issued, int | float) else time.time()
+    if float(claims["exp"]) - start > settings.max_token_lifetime_minutes * 60:
+        raise Unauthenticated(
+            f"token lifetime is longer than the {settings.max_token_lifetime_minutes} minutes allowed"
+        )
 
 
 def verify_token(settings: Settings, token: str) -> dict[str, Any]:
@@ -88,6 +105,7 @@ def verify_token(settings: Settings, token: str) -> dict[str, Any]:
         raise Unauthenticated("token issuer is not trusted") from exc
     except jwt.PyJWTError as exc:
         raise Unauthenticated(f"token is invalid: {exc}") from exc
+    _within_lifetime(settings, claims)
     if not isinstance(claims.get(settings.jwt_user_claim) or claims.get("sub"), str):
         raise Unauthenticated(f"token has no {settings.jwt_user_claim} claim")
     return claims

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from ocpo_coord.bench import curve
+
 READERS = ("broad", "middle", "narrow")
 PAGES = ("first", "deep")
 
@@ -105,6 +107,8 @@ def table(result: dict[str, Any]) -> str:
         f"audit verify: {a['per_second']:,.0f} entries/s ({a['entries']:,} entries)",
         *_audit_lines(result),
         f"service peak RSS: {result['service']['peak_rss_mb']:.0f} MiB",
+        "",
+        *curve.lines(result.get("curve", [])),
         "",
         f"{'ratio (worst reader and page)':<36}{'measured':>14}{'target':>14}",
     ]

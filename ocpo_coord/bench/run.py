@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from ocpo_coord.audit.keys import checkpoint_signer
-from ocpo_coord.bench import measure, operations
+from ocpo_coord.bench import curve, measure, operations
 from ocpo_coord.bench.generate import generate, generate_directory
 from ocpo_coord.config import Settings
 from ocpo_coord.db import make_sync_engine, sync_url
@@ -38,6 +38,8 @@ class Options:
     writes: int = 50
     handover_cases: int = 20_000
     workers: int = 1
+    # Numbers of concurrent clients for the load curve (``bench/curve``); empty: none.
+    curve_clients: tuple[int, ...] = curve.CLIENTS
     keep: bool = False  # keep the scratch PostgreSQL databases, to measure them again
 
 
@@ -141,6 +143,9 @@ def _run(options: Options, workdir: Path, source_url: str, target_url: str) -> d
             )
             result["throughput"] = measure.throughput(
                 base, tokens["middle"], clients=options.clients, seconds=options.seconds
+            )
+            result["curve"] = curve.curve(
+                base, tokens["middle"], seconds=options.seconds, clients=options.curve_clients
             )
             result["writes"] = operations.writes(
                 base, tokens["broad"], count=options.writes, theatre="KOS", phones=world.selector_pool

@@ -41,6 +41,7 @@ from ocpo_coord.exceptions import OcpoError
 from ocpo_coord.gql.common import camel
 from ocpo_coord.gql.context import get_context
 from ocpo_coord.gql.execution import LeanExecutionContext
+from ocpo_coord.gql.idempotency import IdempotentMutations, raise_refusal
 from ocpo_coord.gql.node import NodeQuery
 from ocpo_coord.gql.refusals import AuditRefusals
 from ocpo_coord.handover.gql import HandoverMutation, HandoverQuery
@@ -160,7 +161,7 @@ def build_schema(*, introspection: bool = True, serving: bool = True) -> strawbe
     ]
     if serving:
         # Served over HTTP, the router masks (``_Router.process_result``).
-        extensions.append(AuditRefusals)
+        extensions.extend((AuditRefusals, IdempotentMutations))
     else:
         extensions.append(partial(MaskErrors, should_mask_error=lambda error: not _expected(error)))
     if not introspection:
@@ -234,6 +235,7 @@ class _Router(GraphQLRouter[Any, None]):
         resolver, or in the operation's own steps (an extension, the executor), whose
         errors a schema extension never sees."""
         raise_outage(request)
+        raise_refusal(request)
         errors = getattr(result, "errors", None)
         if errors:
             quoted = request_id(request)
