@@ -3,7 +3,7 @@
 import uuid
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from ocpo_coord.models.enums import (
     ConsentStatus,
@@ -13,6 +13,7 @@ from ocpo_coord.models.enums import (
     HandoverStatus,
     LineKind,
 )
+from ocpo_coord.records.schemas import JsonInt
 
 
 class HandoverCreate(BaseModel):
@@ -132,7 +133,7 @@ class BulkResult(BaseModel):
 class ConsentAnswer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    grant: bool
+    grant: StrictBool
     note: str = Field(default="", max_length=2000)
 
 
@@ -152,7 +153,7 @@ class ConsentRequestPublic(BaseModel):
 class ReviewInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    approve: bool
+    approve: StrictBool
     note: str = Field(default="", max_length=2000)
 
     @model_validator(mode="after")
@@ -172,8 +173,8 @@ class ChecklistItemCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: str = Field(min_length=3, max_length=300)
-    due_days_before_cut_off: int = Field(default=0, ge=0, le=365)
-    sort_order: int = Field(default=0, ge=0, le=1000)
+    due_days_before_cut_off: JsonInt = Field(default=0, ge=0, le=365)
+    sort_order: JsonInt = Field(default=0, ge=0, le=1000)
 
 
 class ChecklistItemPublic(BaseModel):

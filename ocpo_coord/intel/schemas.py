@@ -6,7 +6,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocpo_coord.models.enums import InformationCredibility, SourceReliability
-from ocpo_coord.records.schemas import AgencyCode, MarkingsInput, MarkingsPublic, UpdateModel
+from ocpo_coord.records.schemas import AgencyCode, JsonInt, MarkingsInput, MarkingsPublic, UpdateModel
 
 
 class IntelItemCreate(BaseModel):
@@ -24,7 +24,7 @@ class IntelItemCreate(BaseModel):
 
 
 class IntelItemUpdate(UpdateModel):
-    expected_version: int | None = Field(default=None, ge=1)
+    expected_version: JsonInt | None = Field(default=None, ge=1)
     title: str | None = Field(default=None, min_length=1, max_length=300)
     content: str | None = Field(default=None, min_length=1, max_length=50_000)
     information_date: date | None = None

@@ -7,7 +7,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocpo_coord.models.enums import ActionAxis, ActivityArea, CrimeAxis, Priority, TaskStatus
-from ocpo_coord.records.schemas import AgencyCode, Login, MarkingsInput, MarkingsPublic, UpdateModel
+from ocpo_coord.records.schemas import AgencyCode, JsonInt, Login, MarkingsInput, MarkingsPublic, UpdateModel
 
 
 class TaskCreate(BaseModel):
@@ -35,7 +35,7 @@ class TaskUpdate(UpdateModel):
         "due_date",
     }
 
-    expected_version: int | None = Field(default=None, ge=1)
+    expected_version: JsonInt | None = Field(default=None, ge=1)
     title: str | None = Field(default=None, min_length=1, max_length=300)
     description: str | None = Field(default=None, max_length=20_000)
     activity_area: ActivityArea | None = None
