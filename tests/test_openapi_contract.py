@@ -130,7 +130,7 @@ def test_schemathesis_with_all_checks_finds_nothing(db_url: str, backend: str) -
             "generation": {"max-examples": examples, "deterministic": True},
             "checks": {
                 "enabled": True,
-                # 412: a well-formed ETag that is no longer current; 422: see the module's
+                # 412: an If-Match that is not the current version (RFC 9110); 422: see the module's
                 # docstring and the check above.
                 "positive_data_acceptance": {
                     "expected-statuses": ["2xx", "401", "403", "404", "409", "412", "422"]

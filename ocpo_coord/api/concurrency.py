@@ -20,7 +20,6 @@ IfMatch = Annotated[
     Header(
         alias="If-Match",
         max_length=100,
-        pattern=r'^\s*(\*|(W/)?"v\d{1,9}")\s*$',
         description='The ETag of the version you edited, e.g. "v3".',
     ),
 ]
