@@ -37,6 +37,7 @@ from ocpo_coord.gql.context import get_context
 from ocpo_coord.gql.execution import LeanExecutionContext
 from ocpo_coord.gql.node import NodeQuery
 from ocpo_coord.gql.refusals import AuditRefusals
+from ocpo_coord.gql.suggestions import HideSuggestions
 from ocpo_coord.handover.gql import HandoverMutation, HandoverQuery
 from ocpo_coord.intel.gql import IntelMutation, IntelQuery
 from ocpo_coord.note.gql import NoteMutation
@@ -139,7 +140,7 @@ def build_schema(*, introspection: bool = True, serving: bool = True) -> strawbe
     if serving:
         extensions.append(AuditRefusals)
     if not introspection:
-        extensions.append(DisableIntrospection)
+        extensions.extend([DisableIntrospection, HideSuggestions])
     built = OcpoSchema(
         query=Query,
         mutation=Mutation,
