@@ -12,7 +12,7 @@ from starlette.routing import Match
 
 from ocpo_coord.audit.service import record_refusal
 from ocpo_coord.context import Actor
-from ocpo_coord.exceptions import Forbidden, NotFound, OcpoError, Unauthenticated
+from ocpo_coord.exceptions import Forbidden, NotFound, OcpoError, Unauthenticated, Unavailable
 
 
 async def _audit_refusal(request: Request, actor: Actor, exc: OcpoError) -> None:
@@ -49,6 +49,8 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, NotFound | Forbidden) and isinstance(actor, Actor):
         await _audit_refusal(request, actor, exc)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+    if isinstance(exc, Unavailable):
+        headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse(_body(exc.code, exc.message, exc.field), status_code=exc.status_code, headers=headers)
 
 
@@ -131,6 +133,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (413, "The body is larger than the service takes."),
         (422, "The input is invalid; `field` names the culprit."),
         (500, "The service failed; the body names the request id to quote, never the cause."),
+        (
+            503,
+            "The identity provider cannot be reached and no current keys are cached: retry after Retry-After seconds.",
+        ),
     )
 }
 
