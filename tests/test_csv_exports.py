@@ -14,7 +14,8 @@ def parse(response: httpx.Response) -> list[dict[str, str]]:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
-    return list(csv.DictReader(io.StringIO(response.text)))
+    # As a spreadsheet reads it: UTF-8 with its byte-order mark.
+    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
 
 
 async def all_tasks(client: httpx.AsyncClient, login: str, **params: Any) -> list[dict[str, Any]]:
