@@ -12,7 +12,9 @@ description may be refused for those (422, with the domain's message), never by 
 validation itself, which would mean the description promises what the service refuses.
 """
 
+import json
 import os
+import re
 from typing import Any
 
 import httpx
@@ -98,8 +100,35 @@ async def test_numbers_are_not_taken_for_dates_booleans_or_integers(client: http
             "/api/v1/handover-checklist", json={"title": "Brief", "sort_order": False}, headers=headers
         ),
     ]
-    assert [a.status_code for a in answers] == [422, 422, 422], [a.text for a in answers]
-    assert [a.json()["detail"]["field"] for a in answers] == ["since", "markings.nohost", "sort_order"]
+    answers.append(
+        await client.post(
+            "/api/v1/intel-items",
+            json={
+                "title": "Truck at Jarinje",
+                "content": "Loaded after midnight.",
+                "information_date": 1212364800,
+                "source_reliability": "B",
+                "information_credibility": "2",
+                "theatre": "KOS",
+            },
+            headers=headers,
+        )
+    )
+    assert [a.status_code for a in answers] == [422] * 4, [a.text for a in answers]
+    assert [a.json()["detail"]["field"] for a in answers] == [
+        "since",
+        "markings.nohost",
+        "sort_order",
+        "information_date",
+    ]
+
+
+def test_bounds_are_described_as_json_schema_has_them(db_url: str) -> None:
+    """``minimum``, never pydantic's own ``ge`` that no tool reads."""
+    description = json.dumps(create_app(database_url=db_url).openapi())
+    assert not re.findall(r'"(ge|le|gt|lt)": ', description)
+    version = json.loads(description)["components"]["schemas"]["CaseUpdate"]["properties"]["expected_version"]
+    assert {"type": "integer", "minimum": 1} in version["anyOf"]
 
 
 @schemathesis.check
@@ -134,6 +163,24 @@ def test_schemathesis_with_all_checks_finds_nothing(db_url: str, backend: str) -
                 # docstring and the check above.
                 "positive_data_acceptance": {
                     "expected-statuses": ["2xx", "401", "403", "404", "409", "412", "422"]
+                },
+                # A failed precondition refuses the request before its body is read.
+                "negative_data_rejection": {
+                    "expected-statuses": [
+                        "400",
+                        "401",
+                        "403",
+                        "404",
+                        "405",
+                        "406",
+                        "409",
+                        "412",
+                        "413",
+                        "415",
+                        "422",
+                        "428",
+                        "429",
+                    ]
                 },
             },
             # The stateful phase follows links the description does not declare.

@@ -6,7 +6,15 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ocpo_coord.models.enums import CaseStatus, CrimeType, JudicialStage, Priority
-from ocpo_coord.records.schemas import AgencyCode, JsonInt, Login, MarkingsInput, MarkingsPublic, UpdateModel
+from ocpo_coord.records.schemas import (
+    AgencyCode,
+    DateText,
+    Login,
+    MarkingsInput,
+    MarkingsPublic,
+    UpdateModel,
+    Version,
+)
 
 Title = Field(min_length=1, max_length=300)
 
@@ -24,12 +32,12 @@ class CaseCreate(BaseModel):
     participating_agencies: list[AgencyCode] = Field(default_factory=list, max_length=50)
     members: list[Login] = Field(default_factory=list, max_length=200)
     restricted: StrictBool = False
-    opened_on: date | None = None
+    opened_on: DateText | None = None
     markings: MarkingsInput = Field(default_factory=MarkingsInput)
 
 
 class CaseUpdate(UpdateModel):
-    expected_version: JsonInt | None = Field(default=None, ge=1)
+    expected_version: Version | None = None
     title: str | None = Field(default=None, min_length=1, max_length=300)
     summary: str | None = Field(default=None, max_length=20_000)
     crime_types: list[CrimeType] | None = Field(default=None, max_length=20)

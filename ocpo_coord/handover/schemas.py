@@ -13,7 +13,7 @@ from ocpo_coord.models.enums import (
     HandoverStatus,
     LineKind,
 )
-from ocpo_coord.records.schemas import JsonInt
+from ocpo_coord.records.schemas import DateText, JsonInt
 
 
 class HandoverCreate(BaseModel):
@@ -23,7 +23,7 @@ class HandoverCreate(BaseModel):
     incoming_agency: str = Field(min_length=1, max_length=32, description="Code of the receiving agency.")
     theatre: str = Field(min_length=1, max_length=16, description="Code of the theatre handed over.")
     scope: str = Field(default="", max_length=5000, description="What the handover covers, in words.")
-    cut_off: date = Field(
+    cut_off: DateText = Field(
         description="The day responsibilities, positions and tours pass to the receiver. Every record the "
         "outgoing agency holds in the theatre is in scope, whenever it was created."
     )
@@ -220,7 +220,9 @@ class RotationCreate(BaseModel):
     outgoing_user: str = Field(min_length=1, max_length=100, description="Login of the person leaving.")
     incoming_user: str = Field(min_length=1, max_length=100, description="Login of the successor.")
     theatre: str = Field(min_length=1, max_length=16)
-    cut_off: date = Field(description="Last day of the outgoing tour; the successor starts the day after.")
+    cut_off: DateText = Field(
+        description="Last day of the outgoing tour; the successor starts the day after."
+    )
     title: str = Field(default="", max_length=300)
 
 
@@ -273,4 +275,4 @@ class ChecklistAssignment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     owner: str | None = Field(default=None, max_length=100, description="Login of a user of either agency.")
-    due_date: date | None = None
+    due_date: DateText | None = None

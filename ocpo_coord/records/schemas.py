@@ -2,7 +2,7 @@
 
 import re
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
@@ -105,7 +105,12 @@ def _json_integer(value: Any) -> Any:
 
 
 JsonInt = Annotated[int, BeforeValidator(_json_integer)]
+# Bounds inside the type: on ``JsonInt | None`` a Field's bound would reach validation
+# but not the description.
+Version = Annotated[int, Field(ge=1), BeforeValidator(_json_integer)]
+ByteCount = Annotated[int, Field(ge=0), BeforeValidator(_json_integer)]
 DateTimeText = Annotated[datetime, BeforeValidator(_date_time_text)]
+DateText = Annotated[date, BeforeValidator(_date_time_text)]
 ZonedDatetime = Annotated[DateTimeText, AfterValidator(_require_zone)]
 
 
