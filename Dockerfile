@@ -1,9 +1,5 @@
 FROM python:3.11-slim
 WORKDIR /app
-# PyICU (names in every script) builds against the system's ICU.
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends libicu-dev pkg-config g++ \
-    && rm -rf /var/lib/apt/lists/*
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 COPY pyproject.toml README.md alembic.ini ./
 COPY ocpo_coord ./ocpo_coord

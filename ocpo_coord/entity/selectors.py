@@ -5,10 +5,8 @@ Deconfliction compares (kind, normalized) across agencies, so this is where
 """
 
 import re
-import threading
 import unicodedata
 
-import icu
 import phonenumbers
 
 from ocpo_coord.models.enums import SelectorKind
@@ -16,31 +14,47 @@ from ocpo_coord.models.enums import SelectorKind
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 _NOT_ALNUM_UPPER = re.compile(r"[^0-9A-Z]+")
 
-# ICU's transforms (CLDR data), one after the other: Serbian Cyrillic to Serbian Latin as
-# the Serbian Latin alphabet writes it (љ -> lj, џ -> dž, ђ -> đ), so both scripts meet;
-# any other script to Latin (Greek, Russian, Arabic without its short vowels); then
-# diacritics and case away. đ becomes "dj", as Serbian names are written without
-# diacritics ("Djordje"), where ICU's ASCII step would write a bare "d".
-_TO_KEY_RULES = ":: Serbian-Latin/BGN; [đĐ] > dj; :: Any-Latin; :: Latin-ASCII; :: Lower;"
-_local = threading.local()
-
-
-def _transliterator() -> "icu.Transliterator":
-    """One per thread: an ICU transliterator is not meant to be shared between threads."""
-    found = getattr(_local, "transliterator", None)
-    if found is None:
-        found = icu.Transliterator.createFromRules(
-            "ocpo-name-key", _TO_KEY_RULES, icu.UTransDirection.FORWARD
-        )
-        _local.transliterator = found
-    return found
-
-
-def _fold(text: str) -> str:
-    """Latin, ASCII, lower case: the same name in any script or spelling as one string."""
-    folded: str = _transliterator().transliterate(unicodedata.normalize("NFC", text))
-    return folded
-
+# Serbian Cyrillic to Latin, so that names written in either script meet.
+_CYRILLIC = {
+    "а": "a",
+    "б": "b",
+    "в": "v",
+    "г": "g",
+    "д": "d",
+    "ђ": "dj",
+    "е": "e",
+    "ж": "z",
+    "з": "z",
+    "и": "i",
+    "ј": "j",
+    "к": "k",
+    "л": "l",
+    "љ": "lj",
+    "м": "m",
+    "н": "n",
+    "њ": "nj",
+    "о": "o",
+    "п": "p",
+    "р": "r",
+    "с": "s",
+    "т": "t",
+    "ћ": "c",
+    "у": "u",
+    "ф": "f",
+    "х": "h",
+    "ц": "c",
+    "ч": "c",
+    "џ": "dz",
+    "ш": "s",
+    # Latin letters that Unicode decomposition leaves alone.
+    "đ": "dj",
+    "ł": "l",
+    "ø": "o",
+    "ß": "ss",
+    "æ": "ae",
+    "œ": "oe",
+    "ı": "i",
+}
 
 # Kosovo numbers kept their subscriber digits when +383 replaced the borrowed
 # codes (Vala on Monaco's +377, IPKO on Slovenia's +386, fixed lines on Serbia's
@@ -50,6 +64,12 @@ _KOSOVO_LEGACY = (
     (re.compile(r"^\+386(4[3-9])"), "+383\\1"),
     (re.compile(r"^\+381(28|29|38|39)"), "+383\\1"),
 )
+
+
+def _fold(text: str) -> str:
+    lowered = "".join(_CYRILLIC.get(ch, ch) for ch in text.casefold())
+    decomposed = unicodedata.normalize("NFKD", lowered)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def normalize_name(value: str) -> str:
