@@ -68,6 +68,23 @@ class Service(FastAPI):
         super().__init__(**kwargs)
         self.settings = settings
 
+    def openapi(self) -> dict[str, Any]:
+        """The description as the service answers: 400 and 413 (a body that cannot be read,
+        or is too large) only where a body is read; an optional parameter is left out, never sent as ``null``
+        (a header or query string has no null: it would arrive as the text "null")."""
+        if self.openapi_schema is None:
+            description = super().openapi()
+            for operations in description.get("paths", {}).values():
+                for operation in operations.values():
+                    if not isinstance(operation, dict):
+                        continue
+                    if "requestBody" not in operation:
+                        for status in ("400", "413"):
+                            operation.get("responses", {}).pop(status, None)
+                    for parameter in operation.get("parameters", []):
+                        _not_null(parameter.get("schema", {}))
+        return super().openapi()
+
     def build_middleware_stack(self) -> ASGIApp:
         app = super().build_middleware_stack()
         if self.settings.cors_origins:
@@ -119,6 +136,16 @@ class Service(FastAPI):
             redoc = get_redoc_html(openapi_url=root + self.openapi_url, title=self.title)
             policies[self.redoc_url] = redoc_policy(bytes(redoc.body).decode())
         return policies
+
+
+def _not_null(schema: dict[str, Any]) -> None:
+    variants = [v for v in schema.pop("anyOf", []) if v.get("type") != "null"]
+    if len(variants) == 1:
+        schema.update(variants[0])
+    elif variants:
+        schema["anyOf"] = variants
+    if schema.get("default", ...) is None:
+        del schema["default"]
 
 
 def create_app(*, database_url: str | None = None, settings: Settings | None = None) -> FastAPI:
@@ -203,7 +230,12 @@ def create_app(*, database_url: str | None = None, settings: Settings | None = N
 
     app.add_api_route("/metrics", metrics_endpoint(engine, settings), include_in_schema=False)
 
-    @app.get("/readyz", tags=["health"], response_model=None)
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        response_model=None,
+        responses={503: {"description": "The database cannot be reached.", "model": dict[str, str]}},
+    )
     async def readyz() -> dict[str, str] | JSONResponse:
         if not await database_answers(engine, within=settings.ready_timeout_seconds):
             return JSONResponse(

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import PositiveFloat, field_validator, model_validator
+from pydantic import Field, PositiveFloat, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ocpo_coord.logging_setup import LogFormat
@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     # Either way the keys are kept this long; a token naming an unknown kid refetches
     # them at once, at most once every 10 s.
     jwks_cache_seconds: int = 300
+    # Clocks differ: a token issued a few seconds "in the future" (iat, nbf) or expired a
+    # few seconds ago is still taken within this margin.
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
     # The claim that names the user's login (Keycloak: preferred_username).
     jwt_user_claim: str = "preferred_username"
     token_ttl_minutes: int = 480

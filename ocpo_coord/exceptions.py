@@ -52,6 +52,17 @@ class PreconditionFailed(OcpoError):
     code = "PRECONDITION_FAILED"
 
 
+class Unavailable(OcpoError):
+    """Something the service depends on cannot be reached; the caller may retry later."""
+
+    status_code = 503
+    code = "UNAVAILABLE"
+
+    def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after
+
+
 class TooLarge(OcpoError):
     status_code = 413
     code = "PAYLOAD_TOO_LARGE"

@@ -72,7 +72,9 @@ async def test_bad_signature_is_401(client: httpx.AsyncClient) -> None:
 
 
 async def test_expired_token_is_401(client: httpx.AsyncClient) -> None:
-    expired = mint_local_token(get_settings(), "unmik.analyst", ttl=timedelta(seconds=-5))
+    # Expired longer ago than the clock-skew leeway forgives.
+    ago = get_settings().jwt_leeway_seconds + 5
+    expired = mint_local_token(get_settings(), "unmik.analyst", ttl=timedelta(seconds=-ago))
     status, body = await _status(client, {"Authorization": f"Bearer {expired}"})
     assert status == 401
     assert body["detail"]["message"] == "token has expired"

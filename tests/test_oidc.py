@@ -20,7 +20,7 @@ from ocpo_coord.auth.jwks import JwksKeys
 from ocpo_coord.auth.oidc import OidcKeys
 from ocpo_coord.auth.tokens import verify_token
 from ocpo_coord.config import Settings
-from ocpo_coord.exceptions import Unauthenticated
+from ocpo_coord.exceptions import Unauthenticated, Unavailable
 
 
 @pytest.fixture
@@ -221,7 +221,7 @@ def test_a_configured_jwks_url_follows_rotation_after_the_limit(provider: Provid
 
 def test_discovery_must_name_the_configured_issuer(provider: Provider) -> None:
     keys = OidcKeys(provider.issuer + "-elsewhere")
-    with pytest.raises(Unauthenticated, match="identity provider unavailable"):
+    with pytest.raises(Unavailable, match="identity provider unavailable"):
         keys.signing_key(provider.token("key-1"))
 
 

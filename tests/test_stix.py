@@ -3,7 +3,6 @@ and a round trip into a second installation."""
 
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,23 +13,20 @@ from ocpo_coord.app import create_app
 from ocpo_coord.models.enums import Tlp
 from ocpo_coord.stix.ids import OCPO_EXTENSION
 from ocpo_coord.stix.markings import TLP2_IDS
-from tests.conftest import _template, auth, gql
+from tests.conftest import auth, gql
 
 KFOR_MOTEL = "INTREP 08-0412"
 TLP1_GREEN = "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"
 
 
 @pytest.fixture
-async def second_installation(backend: str, workdir: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def second_installation(other_db_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """Another installation: its own database, same agencies, none of the first one's records."""
-    template = _template(backend, workdir)
-    url = template.fresh_copy()
-    application = create_app(database_url=url)
+    application = create_app(database_url=other_db_url)
     transport = httpx.ASGITransport(app=application)
     async with httpx.AsyncClient(transport=transport, base_url="http://other.test") as http:
         yield http
     await application.state.sessionmaker.kw["bind"].dispose()
-    template.drop_copy(url)
 
 
 async def _intel(client: httpx.AsyncClient, login: str, **params: str) -> list[dict[str, Any]]:

@@ -17,7 +17,11 @@ _TAG = re.compile(r'^(?:W/)?"v(\d{1,9})"$')
 
 IfMatch = Annotated[
     str | None,
-    Header(alias="If-Match", max_length=100, description='The ETag of the version you edited, e.g. "v3".'),
+    Header(
+        alias="If-Match",
+        max_length=100,
+        description='The ETag of the version you edited, e.g. "v3".',
+    ),
 ]
 
 

@@ -11,11 +11,12 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from ocpo_coord.api.unavailable import database_error
 from ocpo_coord.audit.service import record_refusal
 from ocpo_coord.context import Actor
-from ocpo_coord.exceptions import Forbidden, NotFound, OcpoError, Unauthenticated
+from ocpo_coord.exceptions import Forbidden, NotFound, OcpoError, Unauthenticated, Unavailable
 
 
 async def _audit_refusal(request: Request, actor: Actor, exc: OcpoError) -> None:
@@ -52,6 +53,8 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, NotFound | Forbidden) and isinstance(actor, Actor):
         await _audit_refusal(request, actor, exc)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+    if isinstance(exc, Unavailable):
+        headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse(_body(exc.code, exc.message, exc.field), status_code=exc.status_code, headers=headers)
 
 
@@ -87,7 +90,25 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     request.state.rollback = True
     code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
-    return JSONResponse(_body(code, str(exc.detail), None), status_code=exc.status_code, headers=exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
+    return JSONResponse(_body(code, str(exc.detail), None), status_code=exc.status_code, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes at this path (RFC 9110 section 15.5.6). Starlette names
+    only those of the first route that matched the path, and a path's GET and POST are
+    routes of their own: each method is matched against every route, as it would be routed."""
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
 
 
 class ErrorDetail(BaseModel):
@@ -107,14 +128,20 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     # document their errors as the JSON envelope they are.
     status: {"model": ErrorBody, "description": description, "content": {"application/json": {}}}
     for status, description in (
+        (400, "The body is not JSON, or not UTF-8."),
         (401, "No token, or a token that is invalid or expired."),
         (403, "You may read this, but not do this to it."),
         (404, "Missing, or not yours to read: the two look the same."),
         (409, "A conflicting change or a duplicate."),
         (412, "If-Match does not name the current version."),
+        (413, "The body is larger than the service takes."),
         (422, "The input is invalid; `field` names the culprit."),
         (500, "The service failed; the body names the request id to quote, never the cause."),
-        (503, "The database is unavailable or busy for now; retry after the seconds `Retry-After` names."),
+        (
+            503,
+            "The database is unavailable or busy, or the identity provider cannot be reached with no "
+            "current keys cached: retry after the seconds `Retry-After` names.",
+        ),
     )
 }
 

@@ -248,6 +248,9 @@ def is_file_upload(method: str, path: str) -> bool:
     return method == "PUT" and _FILE_UPLOAD.fullmatch(path) is not None
 
 
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
 class RejectNulMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -260,7 +263,10 @@ class RejectNulMiddleware:
         if any(marker in target.lower() for marker in _NUL_MARKERS):
             await _refuse(send, 422, "INVALID_INPUT", "the request may not contain NUL characters")
             return
-        if is_file_upload(scope["method"], scope["path"]):
+        # Only bodies that a route may read are looked at: another method's answer is the
+        # router's (405 naming the allowed methods), whatever it carries. A file's bytes
+        # are the file's, NUL or not.
+        if _FILE_UPLOAD.fullmatch(scope["path"]) or scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []

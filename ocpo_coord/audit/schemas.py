@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ocpo_coord.records.schemas import DateTimeText
+
 
 class AuditFilter(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -13,7 +15,7 @@ class AuditFilter(BaseModel):
     record_id: uuid.UUID | None = None
     action: str | None = Field(default=None, max_length=64, pattern=r"^[a-z_.]+$")
     actor: str | None = Field(default=None, max_length=100, description="Login of the actor.")
-    since: datetime | None = None
+    since: DateTimeText | None = None
 
 
 class AuditEventPublic(BaseModel):

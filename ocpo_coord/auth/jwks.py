@@ -7,6 +7,7 @@ provider. Both token paths use this: a JWKS URL configured directly (``OCPO_JWKS
 and one found through OpenID Connect discovery (``oidc.OidcKeys``).
 """
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -16,7 +17,7 @@ import httpx
 import jwt
 from jwt import PyJWK, PyJWKSet
 
-from ocpo_coord.exceptions import Unauthenticated
+from ocpo_coord.exceptions import Unauthenticated, Unavailable
 
 Fetch = Callable[[str], dict[str, Any]]
 
@@ -91,14 +92,20 @@ class JwksKeys:
             raise Unauthenticated("token names no signing key (kid)")
         with self._lock:
             now = self._clock()
+            failure: Exception | None = None
             if self._due(kid, now):
                 self._attempted_at = now
                 try:
                     self._refresh()
                 except (httpx.HTTPError, ValueError, jwt.PyJWTError) as exc:
-                    if not self._keys:
-                        raise Unauthenticated(f"identity provider unavailable: {exc}") from exc
-                    # Keep serving the keys we have while the provider is briefly away.
+                    # The keys we have keep serving, while the provider is away, until
+                    # they expire.
+                    failure = exc
+            if self._fetched_at is None or now - self._fetched_at >= self.ttl:
+                raise Unavailable(
+                    f"identity provider unavailable: {failure or 'keys could not be fetched'}",
+                    retry_after=max(1, math.ceil(self.min_refetch)),
+                )
             key = self._keys.get(kid)
         if key is None:
             # Where the keys come from is the installation's business, not the caller's.

@@ -93,8 +93,10 @@ def verify_token(settings: Settings, token: str) -> dict[str, Any]:
             algorithms=ALGORITHMS,
             audience=settings.jwt_audience,
             issuer=settings.token_issuer,
+            leeway=settings.jwt_leeway_seconds,
             options={"require": ["exp", "iss", "aud"]},
         )
+        _access_token_only(jwt.get_unverified_header(token), claims)
     except jwt.ExpiredSignatureError as exc:
         raise Unauthenticated("token has expired") from exc
     except jwt.InvalidSignatureError as exc:
@@ -112,6 +114,23 @@ def verify_token(settings: Settings, token: str) -> dict[str, Any]:
 
 
 MAX_LOGIN_LENGTH = 256
+
+
+# RFC 9068 access tokens say "at+jwt" in their header; most providers (Keycloak among
+# them) write plain "JWT" there and tell the kinds apart by a ``typ`` claim instead.
+_ACCESS_HEADER_TYPES = frozenset({"jwt", "at+jwt", "application/at+jwt"})
+
+
+def _access_token_only(header: dict[str, Any], claims: dict[str, Any]) -> None:
+    """An ID token (or a refresh token) signed by the same provider is not a credential
+    for this service: it says who signed in to some client, not what may call us."""
+    header_type = str(header.get("typ", "jwt")).lower()
+    if header_type not in _ACCESS_HEADER_TYPES:
+        raise Unauthenticated(f"token of type {header.get('typ')!r} is not an access token")
+    claim_type = claims.get("typ")
+    if claim_type is not None and str(claim_type).lower() != "bearer":
+        kind = "an ID token" if str(claim_type).lower() == "id" else f"a {claim_type!r} token"
+        raise Unauthenticated(f"{kind} is not an access token: send the access token")
 
 
 def login_from_claims(claims: dict[str, Any], claim: str = USER_CLAIM) -> str:
@@ -158,6 +177,7 @@ class VerifiedTokens:
             settings.oidc_issuer,
             settings.signing_key_path,
             settings.jwt_user_claim,
+            settings.jwt_leeway_seconds,
         )
 
     def get(self, settings: Settings, token: str) -> dict[str, Any] | None:

@@ -3,10 +3,18 @@
 import uuid
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ocpo_coord.models.enums import CaseStatus, CrimeType, JudicialStage, Priority
-from ocpo_coord.records.schemas import AgencyCode, Login, MarkingsInput, MarkingsPublic, UpdateModel
+from ocpo_coord.records.schemas import (
+    AgencyCode,
+    DateText,
+    Login,
+    MarkingsInput,
+    MarkingsPublic,
+    UpdateModel,
+    Version,
+)
 
 Title = Field(min_length=1, max_length=300)
 
@@ -23,13 +31,13 @@ class CaseCreate(BaseModel):
     theatre: str = Field(min_length=1, max_length=32, description="Theatre code, e.g. KOS.")
     participating_agencies: list[AgencyCode] = Field(default_factory=list, max_length=50)
     members: list[Login] = Field(default_factory=list, max_length=200)
-    restricted: bool = False
-    opened_on: date | None = None
+    restricted: StrictBool = False
+    opened_on: DateText | None = None
     markings: MarkingsInput = Field(default_factory=MarkingsInput)
 
 
 class CaseUpdate(UpdateModel):
-    expected_version: int | None = Field(default=None, ge=1)
+    expected_version: Version | None = None
     title: str | None = Field(default=None, min_length=1, max_length=300)
     summary: str | None = Field(default=None, max_length=20_000)
     crime_types: list[CrimeType] | None = Field(default=None, max_length=20)
@@ -38,7 +46,7 @@ class CaseUpdate(UpdateModel):
     priority: Priority | None = None
     participating_agencies: list[AgencyCode] | None = Field(default=None, max_length=50)
     members: list[Login] | None = Field(default=None, max_length=200)
-    restricted: bool | None = None
+    restricted: StrictBool | None = None
     markings: MarkingsInput | None = None
 
 

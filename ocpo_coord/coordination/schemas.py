@@ -6,7 +6,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocpo_coord.models.enums import ActionAxis, ActivityArea, CrimeAxis, ResponsibilityRole, TransferStatus
-from ocpo_coord.records.schemas import AgencyCode
+from ocpo_coord.records.schemas import AgencyCode, DateText
 
 
 class MatrixFilter(BaseModel):
@@ -85,7 +85,7 @@ class TransferCreate(BaseModel):
 
     responsibility_id: uuid.UUID
     to_agency: AgencyCode
-    effective_date: date = Field(
+    effective_date: DateText = Field(
         description="The receiving agency's first day; the old one ends the day before."
     )
     note: str = Field(default="", max_length=1000)

@@ -6,7 +6,13 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from ocpo_coord.models.enums import HitKind, HitOutcome, HitStatus, OperationKind, OperationStatus
-from ocpo_coord.records.schemas import MarkingsInput, MarkingsPublic, UpdateModel, ZonedDatetime
+from ocpo_coord.records.schemas import (
+    MarkingsInput,
+    MarkingsPublic,
+    UpdateModel,
+    Version,
+    ZonedDatetime,
+)
 
 
 class PlannedOperationCreate(BaseModel):
@@ -36,7 +42,7 @@ class PlannedOperationCreate(BaseModel):
 class PlannedOperationUpdate(UpdateModel):
     """A change of plan; a new place or window is deconflicted again."""
 
-    expected_version: int | None = Field(default=None, ge=1)
+    expected_version: Version | None = None
     title: str | None = Field(default=None, min_length=1, max_length=300)
     site_name: str | None = Field(default=None, max_length=300)
     latitude: float | None = Field(default=None, ge=-90, le=90)

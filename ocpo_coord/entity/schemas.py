@@ -6,7 +6,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocpo_coord.models.enums import EntityKind, SelectorKind
-from ocpo_coord.records.schemas import MarkingsInput, MarkingsPublic, UpdateModel
+from ocpo_coord.records.schemas import MarkingsInput, MarkingsPublic, UpdateModel, Version
 
 
 class SelectorInput(BaseModel):
@@ -36,7 +36,7 @@ class EntityCreate(BaseModel):
 
 
 class EntityUpdate(UpdateModel):
-    expected_version: int | None = Field(default=None, ge=1)
+    expected_version: Version | None = None
     label: str | None = Field(default=None, min_length=1, max_length=300)
     attributes: dict[str, str] | None = Field(default=None, max_length=50)
     selectors: list[SelectorInput] | None = Field(default=None, max_length=50)

@@ -81,7 +81,17 @@ async def update_evidence(
     return tag_response(response, updated)
 
 
-@router.put("/{evidence_id}/file", response_model=EvidencePublic)
+@router.put(
+    "/{evidence_id}/file",
+    response_model=EvidencePublic,
+    # Read as a stream, so FastAPI cannot see it: described here for clients and generators.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
 async def put_evidence_file(
     session: SessionDep, actor: ActorDep, request: Request, response: Response, evidence_id: uuid.UUID
 ) -> EvidencePublic:

@@ -9,10 +9,12 @@ from ocpo_coord.evidence.store import DIGEST
 from ocpo_coord.models.enums import EvidenceKind
 from ocpo_coord.records.schemas import (
     AgencyCode,
+    ByteCount,
     Login,
     MarkingsInput,
     MarkingsPublic,
     UpdateModel,
+    Version,
     ZonedDatetime,
 )
 
@@ -38,14 +40,14 @@ class EvidenceCreate(BaseModel):
     description: str = Field(default="", max_length=20_000)
     sha256: str | None = Sha256
     file_name: str | None = Field(default=None, min_length=1, max_length=300)
-    size_bytes: int | None = Field(default=None, ge=0)
+    size_bytes: ByteCount | None = None
     storage_location: str = Field(default="", max_length=300)
     collected_at: ZonedDatetime | None = None
     markings: MarkingsInput = Field(default_factory=MarkingsInput)
 
 
 class EvidenceUpdate(UpdateModel):
-    expected_version: int | None = Field(default=None, ge=1)
+    expected_version: Version | None = None
     title: str | None = Field(default=None, min_length=1, max_length=300)
     description: str | None = Field(default=None, max_length=20_000)
     storage_location: str | None = Field(default=None, max_length=300)

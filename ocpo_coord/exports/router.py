@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from ocpo_coord.api.deps import ActorDep, SessionDep
 from ocpo_coord.coordination.schemas import MatrixFilter
@@ -19,9 +20,25 @@ _CSV: dict[int | str, dict[str, Any]] = {
 _BOM = "\ufeff"
 
 
-def _download(body: str, name: str) -> Response:
+class _Bom(BaseModel):
+    bom: bool = Field(
+        default=True,
+        description="Start with a UTF-8 byte-order mark, as spreadsheets need (default); "
+        "false for tools that do not want it.",
+    )
+
+
+class TaskCsvQuery(TaskFilter, _Bom):
+    pass
+
+
+class MatrixCsvQuery(MatrixFilter, _Bom):
+    pass
+
+
+def _download(body: str, name: str, *, bom: bool) -> Response:
     return Response(
-        content=_BOM + body,
+        content=(_BOM if bom else "") + body,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
@@ -29,16 +46,19 @@ def _download(body: str, name: str) -> Response:
 
 @router.get("/tasks.csv", response_class=Response, responses=_CSV)
 async def task_board_csv(
-    session: SessionDep, actor: ActorDep, filters: Annotated[TaskFilter, Query()]
+    session: SessionDep, actor: ActorDep, query: Annotated[TaskCsvQuery, Query()]
 ) -> Response:
     """The task board as CSV: every task you may read that matches the filters."""
-    return _download(await csv_tables.task_board_csv(session, actor=actor, filters=filters), "task-board.csv")
+    filters = TaskFilter.model_validate(query.model_dump(exclude={"bom"}, exclude_unset=True))
+    body = await csv_tables.task_board_csv(session, actor=actor, filters=filters)
+    return _download(body, "task-board.csv", bom=query.bom)
 
 
 @router.get("/responsibilities/matrix.csv", response_class=Response, responses=_CSV)
 async def matrix_csv(
-    session: SessionDep, actor: ActorDep, filters: Annotated[MatrixFilter, Query()]
+    session: SessionDep, actor: ActorDep, query: Annotated[MatrixCsvQuery, Query()]
 ) -> Response:
     """The responsibility matrix as CSV, with overlap and gap flags per activity area."""
+    filters = MatrixFilter.model_validate(query.model_dump(exclude={"bom"}, exclude_unset=True))
     body = await csv_tables.matrix_csv(session, actor=actor, filters=filters)
-    return _download(body, f"responsibility-matrix-{filters.theatre.lower()}.csv")
+    return _download(body, f"responsibility-matrix-{filters.theatre.lower()}.csv", bom=query.bom)

@@ -2,7 +2,7 @@
 
 import functools
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -43,10 +43,25 @@ class Node:
     id: strawberry.ID
 
 
-@strawberry.type
+@strawberry.type(
+    description="Where a page sits (Relay cursor connections). Pages go forward only, with "
+    "first and after: as the Relay specification allows, hasPreviousPage is then false."
+)
 class PageInfo:
     has_next_page: bool
     end_cursor: str | None
+    start_cursor: str | None = strawberry.field(default=None, description="The first edge's cursor.")
+    has_previous_page: bool = strawberry.field(
+        default=False, description="Always false: lists are paged forward (first, after) only."
+    )
+
+    @classmethod
+    def of(cls, cursors: Sequence[str], *, has_next_page: bool) -> "PageInfo":
+        return cls(
+            has_next_page=has_next_page,
+            end_cursor=cursors[-1] if cursors else None,
+            start_cursor=cursors[0] if cursors else None,
+        )
 
 
 @strawberry.type
@@ -108,10 +123,7 @@ def connection(page: Page[P], convert: Callable[[P], T]) -> Connection[T]:
     edges = [Edge(cursor=c, node=convert(item)) for item, c in zip(page.items, page.end_cursors, strict=True)]
     return Connection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=page.has_next_page,
-            end_cursor=page.end_cursors[-1] if page.end_cursors else None,
-        ),
+        page_info=PageInfo.of(page.end_cursors, has_next_page=page.has_next_page),
         count=(page.total_count, page.total_count_capped) if page.counted else None,
     )
 

@@ -44,6 +44,7 @@ from ocpo_coord.gql.execution import LeanExecutionContext
 from ocpo_coord.gql.idempotency import IdempotentMutations, raise_refusal
 from ocpo_coord.gql.node import NodeQuery
 from ocpo_coord.gql.refusals import AuditRefusals
+from ocpo_coord.gql.suggestions import HideSuggestions
 from ocpo_coord.handover.gql import HandoverMutation, HandoverQuery
 from ocpo_coord.intel.gql import IntelMutation, IntelQuery
 from ocpo_coord.note.gql import NoteMutation
@@ -165,7 +166,7 @@ def build_schema(*, introspection: bool = True, serving: bool = True) -> strawbe
     else:
         extensions.append(partial(MaskErrors, should_mask_error=lambda error: not _expected(error)))
     if not introspection:
-        extensions.append(DisableIntrospection)
+        extensions.extend([DisableIntrospection, HideSuggestions])
     built = OcpoSchema(
         query=Query,
         mutation=Mutation,

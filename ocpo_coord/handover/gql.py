@@ -269,7 +269,7 @@ class HandoverQuery:
         edges = [Edge(cursor=str(line.seq), node=HandoverLineType.from_pydantic(line)) for line in found]
         return HandoverLineConnection(
             edges=edges,
-            page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
+            page_info=PageInfo.of([e.cursor for e in edges], has_next_page=has_next),
             count=(total, False),
         )
 

@@ -96,7 +96,7 @@ async def decide_lines(
     return await service.decide_lines(session, actor=actor, handover_id=handover_id, data=body)
 
 
-@router.post("/{handover_id}/lines/{line_id}/decide", response_model=BulkResult)
+@router.post("/{handover_id}/lines/{line_id:uuid}/decide", response_model=BulkResult)
 async def decide_line(
     session: SessionDep, actor: ActorDep, handover_id: uuid.UUID, line_id: uuid.UUID, body: LineDecision
 ) -> BulkResult:
@@ -105,7 +105,7 @@ async def decide_line(
     )
 
 
-@router.patch("/{handover_id}/lines/{line_id}", response_model=LinePublic)
+@router.patch("/{handover_id}/lines/{line_id:uuid}", response_model=LinePublic)
 async def assign_checklist_line(
     session: SessionDep,
     actor: ActorDep,

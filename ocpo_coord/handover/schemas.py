@@ -3,7 +3,7 @@
 import uuid
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from ocpo_coord.models.enums import (
     ConsentStatus,
@@ -13,6 +13,7 @@ from ocpo_coord.models.enums import (
     HandoverStatus,
     LineKind,
 )
+from ocpo_coord.records.schemas import DateText, JsonInt
 
 
 class HandoverCreate(BaseModel):
@@ -22,7 +23,7 @@ class HandoverCreate(BaseModel):
     incoming_agency: str = Field(min_length=1, max_length=32, description="Code of the receiving agency.")
     theatre: str = Field(min_length=1, max_length=16, description="Code of the theatre handed over.")
     scope: str = Field(default="", max_length=5000, description="What the handover covers, in words.")
-    cut_off: date = Field(
+    cut_off: DateText = Field(
         description="The day responsibilities, positions and tours pass to the receiver. Every record the "
         "outgoing agency holds in the theatre is in scope, whenever it was created."
     )
@@ -132,7 +133,7 @@ class BulkResult(BaseModel):
 class ConsentAnswer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    grant: bool
+    grant: StrictBool
     note: str = Field(default="", max_length=2000)
 
 
@@ -152,7 +153,7 @@ class ConsentRequestPublic(BaseModel):
 class ReviewInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    approve: bool
+    approve: StrictBool
     note: str = Field(default="", max_length=2000)
 
     @model_validator(mode="after")
@@ -172,8 +173,8 @@ class ChecklistItemCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: str = Field(min_length=3, max_length=300)
-    due_days_before_cut_off: int = Field(default=0, ge=0, le=365)
-    sort_order: int = Field(default=0, ge=0, le=1000)
+    due_days_before_cut_off: JsonInt = Field(default=0, ge=0, le=365)
+    sort_order: JsonInt = Field(default=0, ge=0, le=1000)
 
 
 class ChecklistItemPublic(BaseModel):
@@ -227,7 +228,9 @@ class RotationCreate(BaseModel):
     outgoing_user: str = Field(min_length=1, max_length=100, description="Login of the person leaving.")
     incoming_user: str = Field(min_length=1, max_length=100, description="Login of the successor.")
     theatre: str = Field(min_length=1, max_length=16)
-    cut_off: date = Field(description="Last day of the outgoing tour; the successor starts the day after.")
+    cut_off: DateText = Field(
+        description="Last day of the outgoing tour; the successor starts the day after."
+    )
     title: str = Field(default="", max_length=300)
 
 
@@ -280,4 +283,4 @@ class ChecklistAssignment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     owner: str | None = Field(default=None, max_length=100, description="Login of a user of either agency.")
-    due_date: date | None = None
+    due_date: DateText | None = None

@@ -6,7 +6,14 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocpo_coord.models.enums import InformationCredibility, SourceReliability
-from ocpo_coord.records.schemas import AgencyCode, MarkingsInput, MarkingsPublic, UpdateModel
+from ocpo_coord.records.schemas import (
+    AgencyCode,
+    DateText,
+    MarkingsInput,
+    MarkingsPublic,
+    UpdateModel,
+    Version,
+)
 
 
 class IntelItemCreate(BaseModel):
@@ -14,7 +21,7 @@ class IntelItemCreate(BaseModel):
 
     title: str = Field(min_length=1, max_length=300)
     content: str = Field(min_length=1, max_length=50_000)
-    information_date: date
+    information_date: DateText
     source_reliability: SourceReliability
     information_credibility: InformationCredibility
     source_description: str = Field(default="", max_length=300)
@@ -24,10 +31,10 @@ class IntelItemCreate(BaseModel):
 
 
 class IntelItemUpdate(UpdateModel):
-    expected_version: int | None = Field(default=None, ge=1)
+    expected_version: Version | None = None
     title: str | None = Field(default=None, min_length=1, max_length=300)
     content: str | None = Field(default=None, min_length=1, max_length=50_000)
-    information_date: date | None = None
+    information_date: DateText | None = None
     source_reliability: SourceReliability | None = None
     information_credibility: InformationCredibility | None = None
     source_description: str | None = Field(default=None, max_length=300)

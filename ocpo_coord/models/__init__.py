@@ -31,7 +31,7 @@ from ocpo_coord.models.handover import (
     Installation,
 )
 from ocpo_coord.models.idempotency import IdempotencyRecord
-from ocpo_coord.models.intel import IntelCase, IntelItem
+from ocpo_coord.models.intel import IntelCase, IntelItem, StixImport
 from ocpo_coord.models.note import Note
 from ocpo_coord.models.reach import RecordReach
 from ocpo_coord.models.record import Record, RecordGrant, RecordRelease
@@ -80,6 +80,7 @@ __all__ = [
     "SharingAgreement",
     "SharingGroup",
     "SharingGroupMember",
+    "StixImport",
     "Task",
     "TaskDependency",
     "TaskSupportingAgency",

@@ -1,11 +1,12 @@
 """Intelligence items, graded on the Admiralty system, linked to cases."""
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import String, Text
 from sqlmodel import Field, SQLModel
 
+from ocpo_coord.models.base import UTCDateTime
 from ocpo_coord.models.enums import InformationCredibility, SourceReliability
 
 
@@ -26,3 +27,14 @@ class IntelCase(SQLModel, table=True):
 
     intel_id: uuid.UUID = Field(foreign_key="intel_item.id", primary_key=True)
     case_id: uuid.UUID = Field(foreign_key="case_file.id", primary_key=True, index=True)
+
+
+class StixImport(SQLModel, table=True):
+    """The STIX object an imported item came from, at the version imported: the same
+    object again changes nothing; a later ``modified`` updates the item."""
+
+    __tablename__ = "stix_import"
+
+    record_id: uuid.UUID = Field(foreign_key="intel_item.id", primary_key=True)
+    stix_id: str = Field(max_length=300)
+    modified: datetime = Field(sa_type=UTCDateTime)

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ocpo_coord.records.schemas import MarkingsInput, MarkingsPublic, UpdateModel
+from ocpo_coord.records.schemas import MarkingsInput, MarkingsPublic, UpdateModel, Version
 
 
 class NoteCreate(BaseModel):
@@ -17,7 +17,7 @@ class NoteCreate(BaseModel):
 
 
 class NoteUpdate(UpdateModel):
-    expected_version: int | None = Field(default=None, ge=1)
+    expected_version: Version | None = None
     body: str | None = Field(default=None, min_length=1, max_length=20_000)
     markings: MarkingsInput | None = None
 

@@ -49,10 +49,7 @@ class NotificationQuery:
         ]
         return NotificationConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.next_cursor is not None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+            page_info=PageInfo.of([e.cursor for e in edges], has_next_page=page.next_cursor is not None),
             count=(page.total_count, False),
             unread_count=page.unread_count,
         )

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ocpo_coord.models.enums import Classification
-from ocpo_coord.records.schemas import AgencyCode, ClassificationName, Login, ZonedDatetime
+from ocpo_coord.records.schemas import NAMED_DEFAULT, AgencyCode, ClassificationName, Login, ZonedDatetime
 
 GroupName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 AgreementTitle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
@@ -58,7 +58,9 @@ class AgreementCreate(BaseModel):
     valid_from: ZonedDatetime
     valid_until: ZonedDatetime = Field(description="Exclusive end: after the start, and in the future.")
     max_classification: ClassificationName = Field(
-        default=Classification.RESTRICTED, description="The highest classification the agreement covers."
+        default=Classification.RESTRICTED,
+        json_schema_extra=NAMED_DEFAULT,
+        description="The highest classification the agreement covers.",
     )
 
 

@@ -4,13 +4,16 @@ owned by the importing user's agency, with the entities they refer to.
 Markings are read by ``handling`` and never widened; releases to other agencies are not
 recreated (the new owner may release again, ORCON permitting). A new record's id is
 derived from the importing agency and the STIX id, so importing the same bundle again
-creates nothing. The whole bundle is one transaction: a bad object imports nothing.
+creates nothing; the object's ``modified`` is kept with the item, and a later version
+updates it. A report exported by this installation names its record (``report--<id>``):
+a reader of that record importing it gets nothing new. The whole bundle is one
+transaction: a bad object imports nothing.
 """
 
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,10 +23,10 @@ from ocpo_coord.audit.service import record_event
 from ocpo_coord.context import Actor
 from ocpo_coord.directory.repository import theatre_by_code
 from ocpo_coord.entity.repository import EntityRepository
-from ocpo_coord.exceptions import InvalidInput
+from ocpo_coord.exceptions import InvalidInput, NotFound
 from ocpo_coord.intel.schemas import IntelItemCreate
 from ocpo_coord.intel.service import get_intel_item
-from ocpo_coord.models import IntelItem
+from ocpo_coord.models import IntelItem, StixImport
 from ocpo_coord.models.enums import InformationCredibility, RecordKind, SourceReliability
 from ocpo_coord.records.repository import agency_ids_by_code
 from ocpo_coord.records.service import create_record
@@ -44,6 +47,14 @@ from ocpo_coord.stix.markings import credibility_of
 from ocpo_coord.stix.schemas import ImportedItem, StixImportResult
 
 _ITEM_TYPES = ("report", "note")
+_ITEM_FIELDS = {
+    "title",
+    "content",
+    "information_date",
+    "source_reliability",
+    "information_credibility",
+    "source_description",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +64,7 @@ class _Candidate:
     data: IntelItemCreate
     held: Handling
     refs: tuple[str, ...]
+    modified: datetime
 
 
 def _information_date(obj: dict[str, Any], ext: dict[str, Any]) -> date:
@@ -63,6 +75,18 @@ def _information_date(obj: dict[str, Any], ext: dict[str, Any]) -> date:
             except ValueError:
                 continue
     raise InvalidInput(f"{obj['id']}: no date of information", field="objects")
+
+
+def _modified(obj: dict[str, Any]) -> datetime:
+    """The object's version (STIX 2.1 section 3.2: ``modified``, else ``created``)."""
+    for value in (obj.get("modified"), obj.get("created")):
+        if isinstance(value, str):
+            try:
+                stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+    raise InvalidInput(f"{obj['id']}: no modified or created time", field="objects")
 
 
 def _candidate(index: int, obj: dict[str, Any], held: Handling, theatre: str) -> _Candidate:
@@ -89,7 +113,7 @@ def _candidate(index: int, obj: dict[str, Any], held: Handling, theatre: str) ->
         where = ".".join(str(p) for p in problem.get("loc", ()))
         raise InvalidInput(f"{obj['id']}: {where}: {problem.get('msg')}", field=f"objects.{index}") from exc
     refs = tuple(r for r in obj.get("object_refs") or [] if isinstance(r, str))
-    return _Candidate(index, obj["id"], data, held, refs)
+    return _Candidate(index, obj["id"], data, held, refs, _modified(obj))
 
 
 def _provenance(actor: Actor, system: str, stix_id: str, held: Handling) -> str:
@@ -142,13 +166,14 @@ async def import_bundle(
         check_orcon(index, stix_id, held, principal.agency_code.upper(), set(known))
     ids = {stix_id: stable_uuid(f"import:{principal.agency_id}:{stix_id}") for _, stix_id, _ in everything}
     taken = await repository.existing_ids(session, ids.values())
+    held_here = await _read_here(session, actor, candidates)
     # An entity imported before is linked again only while the importer may still read it.
     reusable = set(
         await EntityRepository(session, principal=principal, now=actor.now).get_many(
             ids[s] for s in entities if ids[s] in taken
         )
     )
-    new_items = [c for c in candidates if ids[c.stix_id] not in taken]
+    new_items = [c for c in candidates if ids[c.stix_id] not in taken and c.stix_id not in held_here]
     wanted = {r for c in new_items for r in c.refs if r in entities}
     for stix_id in sorted(wanted):
         entity = entities[stix_id]
@@ -165,19 +190,85 @@ async def import_bundle(
             reusable.add(ids[stix_id])
     created: list[ImportedItem] = []
     skipped: list[ImportedItem] = []
+    updated: list[ImportedItem] = []
     links: set[tuple[uuid.UUID, uuid.UUID]] = set()
+    versions = await repository.import_versions(session, [ids[c.stix_id] for c in candidates])
     for candidate in candidates:
+        if candidate.stix_id in held_here:
+            here = held_here[candidate.stix_id]
+            skipped.append(ImportedItem(stix_id=candidate.stix_id, id=here, title=candidate.data.title))
+            continue
         record_id = ids[candidate.stix_id]
         entry = ImportedItem(stix_id=candidate.stix_id, id=record_id, title=candidate.data.title)
         if record_id in taken:
-            skipped.append(entry)
+            if await _update_if_newer(session, actor, candidate, record_id, versions.get(record_id), system):
+                updated.append(entry)
+            else:
+                skipped.append(entry)
             continue
         taken.add(record_id)  # the same object twice in one bundle is one item
         await _create(session, actor, candidate, record_id, system, known)
         links |= {(record_id, ids[r]) for r in candidate.refs if r in entities and ids[r] in reusable}
         created.append(entry)
     await import_entities.link(session, links)
-    return StixImportResult(source=system, created=created, already_imported=skipped)
+    return StixImportResult(source=system, created=created, already_imported=skipped, updated=updated)
+
+
+async def _read_here(
+    session: AsyncSession, actor: Actor, candidates: list[_Candidate]
+) -> dict[str, uuid.UUID]:
+    """Reports this installation exported (their STIX id names the record) that the
+    importer reads here already: importing them again would only copy them."""
+    found: dict[str, uuid.UUID] = {}
+    for candidate in candidates:
+        try:
+            record_id = uuid.UUID(candidate.stix_id.split("--", 1)[1])
+        except (IndexError, ValueError):
+            continue
+        try:
+            await get_intel_item(session, actor=actor, item_id=record_id)
+        except NotFound:
+            continue
+        found[candidate.stix_id] = record_id
+    return found
+
+
+async def _update_if_newer(
+    session: AsyncSession,
+    actor: Actor,
+    candidate: _Candidate,
+    record_id: uuid.UUID,
+    version: StixImport | None,
+    system: str,
+) -> bool:
+    """A later version of an object imported before updates its item; the same or an
+    earlier one changes nothing. An item imported before versions were kept gets its
+    version recorded, unchanged."""
+    if version is None:
+        session.add(StixImport(record_id=record_id, stix_id=candidate.stix_id, modified=candidate.modified))
+        await session.flush()
+        return False
+    if candidate.modified <= version.modified:
+        return False
+    item = await session.get(IntelItem, record_id)
+    assert item is not None
+    before = await get_intel_item(session, actor=actor, item_id=record_id)
+    item.sqlmodel_update(candidate.data.model_dump(include=_ITEM_FIELDS))
+    version.modified = candidate.modified
+    session.add_all([item, version])
+    await session.flush()
+    after = await get_intel_item(session, actor=actor, item_id=record_id)
+    await record_event(
+        session,
+        actor=actor,
+        action="intel_item.import_update",
+        record_kind=RecordKind.INTEL_ITEM,
+        record_id=record_id,
+        before=json.loads(before.model_dump_json()),
+        after=json.loads(after.model_dump_json()),
+        detail=f"from {system}: {candidate.stix_id} modified {candidate.modified.isoformat()}",
+    )
+    return True
 
 
 async def _create(
@@ -208,18 +299,10 @@ async def _create(
     session.add(
         IntelItem(
             id=record.id,
-            **data.model_dump(
-                include={
-                    "title",
-                    "content",
-                    "information_date",
-                    "source_reliability",
-                    "information_credibility",
-                    "source_description",
-                }
-            ),
+            **data.model_dump(include=_ITEM_FIELDS),
         )
     )
+    session.add(StixImport(record_id=record.id, stix_id=candidate.stix_id, modified=candidate.modified))
     await session.flush()
     created = await get_intel_item(session, actor=actor, item_id=record.id)
     await record_event(

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.db import execute
-from ocpo_coord.models import Agency, AgencyTheatre, IntelItem, Record, RecordEntity, Theatre
+from ocpo_coord.models import Agency, AgencyTheatre, IntelItem, Record, RecordEntity, StixImport, Theatre
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.visible_pages import page_statement
 from ocpo_coord.sharing.scopes import held_scopes
@@ -66,3 +66,12 @@ async def theatres_of_agency(session: AsyncSession, agency_id: uuid.UUID) -> lis
         .order_by(col(Theatre.code))
     )
     return list((await session.exec(statement)).all())
+
+
+async def import_versions(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, StixImport]:
+    """The STIX versions kept for these imported items (ids derived as for ``existing_ids``)."""
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    rows = (await session.exec(select(StixImport).where(col(StixImport.record_id).in_(wanted)))).all()
+    return {row.record_id: row for row in rows}

@@ -28,5 +28,11 @@ class StixImportResult(BaseModel):
     source: str = Field(description="The system the bundle came from, as recorded in provenance.")
     created: list[ImportedItem]
     already_imported: list[ImportedItem] = Field(
-        description="Objects your agency imported before; nothing was created for them."
+        description="Objects your agency imported before at this version (or, from an export of "
+        "this installation, records you read here already); nothing was created or changed for them."
+    )
+    updated: list[ImportedItem] = Field(
+        default_factory=list,
+        description="Objects imported before whose `modified` is later now: their items were updated "
+        "(text, date and grading; markings are kept).",
     )

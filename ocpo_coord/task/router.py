@@ -66,14 +66,14 @@ async def create_task(
     return created if isinstance(created, JSONResponse) else tag_response(response, created)
 
 
-@router.get("/{task_id}", response_model=TaskPublic)
+@router.get("/{task_id:uuid}", response_model=TaskPublic)
 async def get_task(
     session: SessionDep, actor: ActorDep, response: Response, task_id: uuid.UUID
 ) -> TaskPublic:
     return tag_response(response, await service.read_task(session, actor=actor, task_id=task_id))
 
 
-@router.patch("/{task_id}", response_model=TaskPublic)
+@router.patch("/{task_id:uuid}", response_model=TaskPublic)
 async def update_task(
     session: SessionDep,
     actor: ActorDep,

@@ -7,7 +7,15 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocpo_coord.models.enums import ActionAxis, ActivityArea, CrimeAxis, Priority, TaskStatus
-from ocpo_coord.records.schemas import AgencyCode, Login, MarkingsInput, MarkingsPublic, UpdateModel
+from ocpo_coord.records.schemas import (
+    AgencyCode,
+    DateText,
+    Login,
+    MarkingsInput,
+    MarkingsPublic,
+    UpdateModel,
+    Version,
+)
 
 
 class TaskCreate(BaseModel):
@@ -21,7 +29,7 @@ class TaskCreate(BaseModel):
     supporting_agencies: list[AgencyCode] = Field(default_factory=list, max_length=50)
     status: TaskStatus = TaskStatus.PROPOSED
     priority: Priority = Priority.MEDIUM
-    due_date: date | None = None
+    due_date: DateText | None = None
     assignee_position_id: uuid.UUID | None = None
     assignee_login: Login | None = None
     depends_on: list[uuid.UUID] = Field(default_factory=list, max_length=50)
@@ -35,14 +43,14 @@ class TaskUpdate(UpdateModel):
         "due_date",
     }
 
-    expected_version: int | None = Field(default=None, ge=1)
+    expected_version: Version | None = None
     title: str | None = Field(default=None, min_length=1, max_length=300)
     description: str | None = Field(default=None, max_length=20_000)
     activity_area: ActivityArea | None = None
     supporting_agencies: list[AgencyCode] | None = Field(default=None, max_length=50)
     status: TaskStatus | None = None
     priority: Priority | None = None
-    due_date: date | None = None
+    due_date: DateText | None = None
     assignee_position_id: uuid.UUID | None = None
     assignee_login: Login | None = None
     depends_on: list[uuid.UUID] | None = Field(default=None, max_length=50)

@@ -36,6 +36,28 @@ async def coordination_page() -> Response:
     )
 
 
+_ROOT = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>ocpo-coord</title></head>
+<body>
+<h1>ocpo-coord</h1>
+<ul>
+<li><a href="coord">/coord</a>: the coordinators' page (task board, responsibility matrix, deconfliction)</li>
+<li><a href="graphql">/graphql</a>: GraphQL (GraphiQL in a browser where it is turned on)</li>
+<li><a href="docs">/docs</a>: the REST API under /api/v1, described at /openapi.json</li>
+</ul>
+</body>
+</html>
+"""
+
+
+@router.get("/", response_class=HTMLResponse)
+async def root_page() -> Response:
+    """Where to go from the root: the page, GraphQL and the REST description. Links are
+    relative, so they hold under a root path too."""
+    return HTMLResponse(_ROOT, headers={"Content-Security-Policy": CSP, "Cache-Control": "no-cache"})
+
+
 def install(app: FastAPI) -> None:
     """Adds the page and its static files to the service."""
     app.include_router(router)
