@@ -1,8 +1,9 @@
 """Progress of long command-line work, on stderr so that stdout stays the answer.
 
 On a terminal: a spinner with the current step and the time elapsed, gone when the work
-ends. Elsewhere (a pipe, a log, CI): one plain line per finished step, and none before
-the first one finishes, so a command that fails at once still fails in one line.
+ends. Elsewhere (a pipe, a log, CI): one plain line per finished step and one for the
+whole, and none for work that names no steps, so a command whose answer is a verdict
+(a verification that fails) still answers in one line.
 """
 
 import sys
@@ -43,8 +44,10 @@ def _plain(task: str) -> Iterator[Step]:
         current.append((name, time.monotonic()))
 
     yield step
+    stepped = bool(current)
     finish_current()
-    print(f"{task}: finished in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
+    if stepped:
+        print(f"{task}: finished in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
 
 
 @contextmanager

@@ -74,19 +74,24 @@ async def test_task_assignment_is_notified_only_to_readers(client: httpx.AsyncCl
     assert len(mine) == 1
     assert mine[0]["record_id"] == task_id
     assert "tanker" not in mine[0]["title"] + mine[0]["body"]
-    # Narrowed later: the notification stays but no longer points at the task.
-    narrowed = await client.patch(
-        f"/api/v1/tasks/{task_id}",
-        # AMBER+STRICT with no release: the UNMIK-EULEX agreement no longer reaches it.
-        json={"markings": {"classification": "RESTRICTED", "tlp": "AMBER+STRICT"}},
-        headers=auth("unmik.chief"),
+    # Work is never assigned to someone who may not read it: narrowing it past its
+    # assignee is refused, and so is assigning it to someone who may not read it.
+    narrowing = {"markings": {"classification": "RESTRICTED", "tlp": "AMBER+STRICT"}}
+    refused = await client.patch(f"/api/v1/tasks/{task_id}", json=narrowing, headers=auth("unmik.chief"))
+    assert refused.status_code == 422, refused.text
+    assert (await client.get(f"/api/v1/tasks/{task_id}", headers=auth("eulex.prosecutor"))).status_code == 200
+    # Unassigned, then narrowed: the notification stays but no longer points at the task.
+    unassigned = await client.patch(
+        f"/api/v1/tasks/{task_id}", json={"assignee_login": None}, headers=auth("unmik.chief")
     )
+    assert unassigned.status_code == 200, unassigned.text
+    # AMBER+STRICT with no release: the UNMIK-EULEX agreement no longer reaches it.
+    narrowed = await client.patch(f"/api/v1/tasks/{task_id}", json=narrowing, headers=auth("unmik.chief"))
     assert narrowed.status_code == 200
     hidden_now = await client.get(f"/api/v1/tasks/{task_id}", headers=auth("eulex.prosecutor"))
     assert hidden_now.status_code == 404
     after = [n for n in (await _feed(client, "eulex.prosecutor"))["items"] if n["subject_id"] == task_id]
     assert after[0]["record_id"] is None
-    # Assigned to someone who may not read it: nobody is told.
     hidden = await client.post(
         "/api/v1/tasks",
         json={
@@ -97,9 +102,10 @@ async def test_task_assignment_is_notified_only_to_readers(client: httpx.AsyncCl
         },
         headers=auth("unmik.chief"),
     )
-    assert hidden.status_code == 201
+    assert hidden.status_code == 422
+    assert "assignee_login" in hidden.text
     kfor = await _feed(client, "kfor.j2", kind="task_assigned")
-    assert all(n["subject_id"] != hidden.json()["id"] for n in kfor["items"])
+    assert all("interpreter" not in n["title"] + n["body"] for n in kfor["items"])
 
 
 async def test_reassignment_to_a_position_tells_its_holder(client: httpx.AsyncClient) -> None:

@@ -4,6 +4,7 @@ to start with, and what its pool figures say."""
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from ocpo_coord.app import create_app
+from ocpo_coord.audit.keys import create_key_file
 from ocpo_coord.auth.keys import LOCAL_KEY_ID, load_or_create_private_key
 from ocpo_coord.config import ApiDocs, Settings, get_settings
 from tests.conftest import auth
@@ -52,9 +54,14 @@ async def served(db_url: str) -> AsyncIterator[Any]:
 DOCS = ("/docs", "/redoc", "/openapi.json")
 
 
-async def test_production_publishes_no_api_description(served: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_production_publishes_no_api_description(
+    served: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv("OCPO_DATABASE_URL")
-    production = Settings(**PRODUCTION)
+    # Production names its audit log key, which its administrator made beforehand.
+    key = tmp_path / "audit-log.key"
+    create_key_file(key, Settings(**PRODUCTION).installation_name)
+    production = Settings(**PRODUCTION, audit_key_path=key)
     assert production.api_docs_mode is ApiDocs.OFF
     async with await served(production) as client:
         for path in DOCS:

@@ -135,6 +135,8 @@ def handover(
     return {
         "cases": cases,
         "moving": moving,
+        # The persons, vehicles, phones linked to what moved travel with it.
+        "entities": summary.counts.get("entity", 0),
         "records": summary.records,
         "bytes": size,
         # The evidence files among those bytes; the rest are the records' JSON Lines.
