@@ -53,10 +53,16 @@ def _sqlite_pragmas(wait_ms: int, dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# An execution option for work that only reads and must not wait behind writers (the
+# readiness probe): its transaction begins DEFERRED, and in WAL mode a reader never waits.
+READ_ONLY = "ocpo_read_only"
+
+
 def _sqlite_begin(connection: Any) -> None:
     # IMMEDIATE takes the write lock up front: a read-then-write transaction then
     # waits for busy_timeout instead of failing when another writer got in first.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def _configure(engine: Engine, wait_seconds: float | None = None) -> None:
@@ -98,6 +104,9 @@ def make_async_engine(url: str, settings: Settings | None = None) -> AsyncEngine
             hide_parameters=True,
         )
         pg_driver.ping_when_idle(engine.sync_engine)
+    elif make_url(target).database in (None, "", ":memory:"):
+        # An in-memory database is one connection (a static pool): nothing to wait for.
+        engine = create_async_engine(target, hide_parameters=True)
     else:
         engine = create_async_engine(
             target, pool_pre_ping=True, pool_timeout=settings.db_pool_timeout_seconds, hide_parameters=True

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ocpo_coord.db import READ_ONLY
 from ocpo_coord.db_bounds import answer_within
 from ocpo_coord.exceptions import OcpoError
 from ocpo_coord.log_redaction import safe_message
@@ -128,6 +129,8 @@ async def database_answers(engine: AsyncEngine, *, within: float) -> bool:
         async with asyncio.timeout(within):
             with answer_within(within * 0.8):
                 async with engine.connect() as connection:
+                    # A reader: on SQLite it must not queue behind the writers it probes.
+                    await connection.execution_options(**{READ_ONLY: True})
                     await connection.execute(text("SELECT 1"))
     except Exception:  # the probe reports, it never raises
         return False
