@@ -14,7 +14,7 @@ from ocpo_coord.context import Actor
 from ocpo_coord.exceptions import InvalidInput
 from ocpo_coord.models import AuditEvent
 from ocpo_coord.records.pagination import Page, check_page_size
-from ocpo_coord.records.repository import agency_codes, readable_record_ids, record_kinds
+from ocpo_coord.records.repository import agency_codes, unreadable_records
 from ocpo_coord.sharing.policy import enforce, may_audit
 
 _UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -91,9 +91,9 @@ async def _hidden_ids(session: AsyncSession, actor: Actor, events: list[AuditEve
             named.add(event.record_id)
         named.update(uuid.UUID(text) for text in _uuid_texts([event.before, event.after]))
         named.update(uuid.UUID(text) for text in _UUID_TEXT.findall(event.detail))
-    records = set(await record_kinds(session, named))
-    readable = await readable_record_ids(session, actor.principal, actor.now, records)
-    return {str(record_id) for record_id in records - readable}
+    return {
+        str(record_id) for record_id in await unreadable_records(session, actor.principal, actor.now, named)
+    }
 
 
 def _filters(filters: AuditFilter) -> dict[str, Any]:

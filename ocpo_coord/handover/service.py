@@ -378,18 +378,29 @@ async def withhold_newly_nohost(session: AsyncSession, handover: Handover, actor
         line.decided_by_id = None
         line.decided_at = actor.now
         changed += 1
-        await record_event(
-            session,
-            actor=actor,
-            action="handover.withhold_nohost",
-            record_kind="handover_line",
-            record_id=line.id,
-            before=before,
-            after=line_snapshot(line),
-            detail=f"handover {handover.reference}",
-        )
+        await _audit_line(session, actor, "handover.withhold_nohost", handover, line, before)
     await session.flush()
     return changed
+
+
+async def _audit_line(
+    session: AsyncSession,
+    actor: Actor,
+    action: str,
+    handover: Handover,
+    line: HandoverLine,
+    before: dict[str, object],
+) -> None:
+    await record_event(
+        session,
+        actor=actor,
+        action=action,
+        record_kind="handover_line",
+        record_id=line.id,
+        before=before,
+        after=line_snapshot(line),
+        detail=f"handover {handover.reference}",
+    )
 
 
 # --- decisions ----------------------------------------------------------------------
@@ -483,16 +494,7 @@ async def decide_lines(
         before = line_snapshot(line)
         _apply(actor, line, data.decision)
         decided += 1
-        await record_event(
-            session,
-            actor=actor,
-            action="handover.decide",
-            record_kind="handover_line",
-            record_id=line.id,
-            before=before,
-            after=line_snapshot(line),
-            detail=f"handover {handover.reference}",
-        )
+        await _audit_line(session, actor, "handover.decide", handover, line, before)
     await session.flush()
     HANDOVER_EVENTS.labels(event="line_decided").inc(decided)
     return BulkResult(decided=decided, skipped=skipped)

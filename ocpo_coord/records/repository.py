@@ -295,6 +295,18 @@ async def readable_record_ids(
     return set((await session.exec(statement)).all())
 
 
+async def unreadable_records(
+    session: AsyncSession, principal: Principal, now: datetime, ids: Iterable[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of ``ids`` name a record the principal may not read (ids that name no record
+    are not in the answer), in one statement."""
+    wanted = list(set(ids))
+    if not wanted:
+        return set()
+    statement = select(Record.id, readable(principal, now=now)).where(among(session, col(Record.id), wanted))
+    return {record_id for record_id, may_read in (await session.exec(statement)).all() if not may_read}
+
+
 async def readable_record(
     session: AsyncSession, principal: Principal, now: datetime, record_id: uuid.UUID
 ) -> Record | None:

@@ -253,11 +253,11 @@ async def _require_assignee_reads(
 async def _all_read(
     session: AsyncSession, user_ids: list[uuid.UUID], task_id: uuid.UUID, actor: Actor
 ) -> bool:
-    for user_id in dict.fromkeys(user_ids):
-        principal = await notifications.principal_of(session, user_id)
-        if principal is None:
-            continue  # an account no longer active reads nothing and is told nothing
-        if task_id not in await readable_record_ids(session, principal, actor.now, [task_id]):
+    wanted = list(dict.fromkeys(user_ids))
+    readers = set(await notifications.readers_among(session, wanted, task_id, actor.now))
+    # An account no longer active reads nothing and is told nothing: it does not count.
+    for user_id in wanted:
+        if user_id not in readers and await notifications.principal_of(session, user_id) is not None:
             return False
     return True
 
