@@ -34,6 +34,7 @@ from ocpo_coord.records.service import (
 )
 from ocpo_coord.records.visible_pages import any_filter, assembled_page
 from ocpo_coord.sharing.policy import enforce, may_edit
+from ocpo_coord.task.reach import release_unreadable
 
 
 def _repo(session: AsyncSession, actor: Actor) -> CaseRepository:
@@ -246,4 +247,5 @@ async def update_case(
         before=before,
         after=updated.model_dump(mode="json"),
     )
+    await release_unreadable(session, actor=actor, record_ids=[case.id])
     return updated

@@ -312,6 +312,7 @@ class TransferStatus(StrEnum):
 class NotificationKind(StrEnum):
     DECONFLICTION_HIT = "deconfliction_hit"
     TASK_ASSIGNED = "task_assigned"
+    TASK_UNASSIGNED = "task_unassigned"
     ACCESS_REQUEST = "access_request"
     RESPONSIBILITY_TRANSFER = "responsibility_transfer"
     # Reserved for the handover work: rows of these kinds use the same table.

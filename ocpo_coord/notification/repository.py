@@ -67,6 +67,13 @@ async def active_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
     return user if user is not None and user.active else None
 
 
+async def any_active(session: AsyncSession, user_ids: list[uuid.UUID]) -> bool:
+    if not user_ids:
+        return False
+    statement = select(User.id).where(col(User.id).in_(user_ids), col(User.active).is_(True)).limit(1)
+    return (await session.exec(statement)).first() is not None
+
+
 async def insert_all(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """One multi-row insert: a hit seen by many agencies tells hundreds of people, and
     building an ORM object per notification cost more than the rest of the write."""

@@ -64,6 +64,11 @@ async def principal_of(session: AsyncSession, user_id: uuid.UUID) -> Principal |
     return await load_principal(session, user.login) if user is not None else None
 
 
+async def active_among(session: AsyncSession, user_ids: Iterable[uuid.UUID]) -> bool:
+    """Whether any of ``user_ids`` is an active account (one query, whatever their number)."""
+    return await repository.any_active(session, list(dict.fromkeys(user_ids)))
+
+
 async def readers_among(
     session: AsyncSession, user_ids: Iterable[uuid.UUID], record_id: uuid.UUID, now: datetime
 ) -> list[uuid.UUID]:

@@ -37,6 +37,7 @@ from ocpo_coord.sharing_admin.schemas import (
     SharingGroupPublic,
     SharingGroupUpdate,
 )
+from ocpo_coord.task.reach import release_unreadable
 
 LONGEST_GRANT = timedelta(days=365)
 
@@ -214,6 +215,7 @@ async def remove_member(
         before=before.model_dump(mode="json"),
         after=updated.model_dump(mode="json"),
     )
+    await release_unreadable(session, actor=actor, agency_ids=[agency.id])
     return updated
 
 
@@ -361,6 +363,7 @@ async def end_agreement(session: AsyncSession, *, actor: Actor, agreement_id: uu
         before=before.model_dump(mode="json"),
         after=ended.model_dump(mode="json"),
     )
+    await release_unreadable(session, actor=actor, agency_ids=[agreement.grantee_agency_id])
     return ended
 
 
@@ -526,4 +529,5 @@ async def revoke_grant(session: AsyncSession, *, actor: Actor, grant_id: uuid.UU
         record_id=record.id,
         before=before.model_dump(mode="json"),
     )
+    await release_unreadable(session, actor=actor, record_ids=[record.id])
     return before

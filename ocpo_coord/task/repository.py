@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.db import execute
-from ocpo_coord.models import Position, Record, Task, TaskDependency, TaskSupportingAgency
+from ocpo_coord.models import Position, Record, Task, TaskDependency, TaskSupportingAgency, User
 from ocpo_coord.models.enums import ActivityArea, RecordKind, TaskStatus
 from ocpo_coord.records.repository import RecordRepository
 from ocpo_coord.records.text import contains_text
@@ -220,3 +220,41 @@ async def replace_links(
     for other in sorted(set(depends_on or [])):
         session.add(TaskDependency(task_id=task_id, depends_on_id=other))
     await session.flush()
+
+
+async def assigned_open_tasks(
+    session: AsyncSession,
+    *,
+    record_ids: Iterable[uuid.UUID] = (),
+    agency_ids: Iterable[uuid.UUID] = (),
+) -> list[tuple[Task, Record]]:
+    """Open tasks with an assignee that are, or hang off, ``record_ids``, or whose assigned
+    person or position belongs to one of ``agency_ids``; locked for the caller's update."""
+    records, agencies = list(set(record_ids)), list(set(agency_ids))
+    reach: list[ColumnElement[bool]] = []
+    if records:
+        reach += [
+            col(Record.id).in_(records),
+            col(Record.parent_id).in_(records),
+            col(Record.restricted_case_id).in_(records),
+        ]
+    if agencies:
+        reach += [
+            col(Task.assignee_user_id).in_(select(User.id).where(col(User.agency_id).in_(agencies))),
+            col(Task.assignee_position_id).in_(
+                select(Position.id).where(col(Position.agency_id).in_(agencies))
+            ),
+        ]
+    if not reach:
+        return []
+    statement = (
+        select(Task, Record)
+        .join(Record, col(Record.id) == col(Task.id))
+        .where(col(Task.status).in_(OPEN_STATUSES))
+        .where(or_(col(Task.assignee_user_id).is_not(None), col(Task.assignee_position_id).is_not(None)))
+        .where(or_(*reach))
+        .order_by(col(Task.id))
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update(of=Record, key_share=True)
+    return [(task, record) for task, record in (await session.exec(statement)).all()]

@@ -32,6 +32,7 @@ from ocpo_coord.records.service import (
 from ocpo_coord.records.visible_pages import any_filter, assembled_page
 from ocpo_coord.sharing.policy import enforce, may_edit
 from ocpo_coord.task import repository
+from ocpo_coord.task.reach import all_read
 from ocpo_coord.task.repository import TaskRepository, is_blocked, is_overdue
 from ocpo_coord.task.schemas import (
     GroupCount,
@@ -238,28 +239,16 @@ async def _require_assignee_reads(
     """Work is never assigned to someone who may not read it: the assigned person, and
     everyone holding the assigned position now, must pass the sharing rule for the task
     as it stands after the write (its markings, its case's membership)."""
-    if user_id is not None and not await _all_read(session, [user_id], task_id, actor):
+    if user_id is not None and not await all_read(session, [user_id], task_id, actor.now):
         raise InvalidInput("may not read this task; release it to them first", field="assignee_login")
     if position_id is not None:
         position = await session.get(Position, position_id)
         assert position is not None
         holders = await notifications.position_holders(session, position, actor.now)
-        if not await _all_read(session, holders, task_id, actor):
+        if not await all_read(session, holders, task_id, actor.now):
             raise InvalidInput(
                 "its holder may not read this task; release it to them first", field="assignee_position_id"
             )
-
-
-async def _all_read(
-    session: AsyncSession, user_ids: list[uuid.UUID], task_id: uuid.UUID, actor: Actor
-) -> bool:
-    wanted = list(dict.fromkeys(user_ids))
-    readers = set(await notifications.readers_among(session, wanted, task_id, actor.now))
-    # An account no longer active reads nothing and is told nothing: it does not count.
-    for user_id in wanted:
-        if user_id not in readers and await notifications.principal_of(session, user_id) is not None:
-            return False
-    return True
 
 
 async def _reject_cycles(session: AsyncSession, task_id: uuid.UUID, depends_on: list[uuid.UUID]) -> None:
