@@ -10,7 +10,7 @@ PostgreSQL breaks the deadlock by aborting one of them.
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -186,3 +186,33 @@ async def test_graphql_mutation_aborted_against_another_is_run_again(
     assert len(runs) == 2
     audit, _ = await updates_and_cases(db_url, [case])
     assert [str(e.record_id) for e in audit] == [case]
+
+
+async def test_a_body_of_unknown_length_is_not_kept_and_its_conflict_is_answered_503(
+    postgres_only: None, app: FastAPI, client: httpx.AsyncClient, db_url: str
+) -> None:
+    case = await new_case(client, "Cattle at Jarinje")
+    runs: list[str] = []
+
+    def abort(conn: Connection, mine: str) -> None:
+        runs.append(mine)
+        conn.exec_driver_sql("DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = '40P01'; END $$")
+
+    on_case_lock(app, [case], abort)
+
+    async def streamed() -> AsyncIterator[bytes]:
+        yield b'{"title": "Never kept", '
+        yield b'"expected_version": 1}'
+
+    response = await client.patch(
+        f"/api/v1/cases/{case}",
+        content=streamed(),
+        headers={**auth(EDITOR), "Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 503, response.text
+    assert response.headers["Retry-After"] == "1"
+    assert runs == [case]  # sent in chunks: not kept, so not run again
+    audit, rows = await updates_and_cases(db_url, [case])
+    assert audit == []
+    assert rows[case] == ("Cattle at Jarinje", 1)
