@@ -10,10 +10,12 @@ event loop (nor the GIL) with theirs: what the page waits for is the service.
 import asyncio
 import multiprocessing
 import statistics
+import threading
 import time
 from typing import Any
 
 import httpx
+from sqlalchemy import Engine, text
 
 from ocpo_coord.bench.operations import run_writers
 
@@ -38,6 +40,44 @@ def _latencies(base: str, token: str, seconds: float, *, at_least: int) -> list[
     return samples
 
 
+# Backends of the measured database that wait for a row or table lock (a heavyweight
+# lock), and those that are working: which of them the page waits behind.
+_WAITING = text(
+    "SELECT count(*) FILTER (WHERE wait_event_type = 'Lock'), count(*) FROM pg_stat_activity "
+    "WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()"
+)
+
+
+class LockWaits:
+    """Samples, every ``every`` seconds while running, how many backends wait for a lock
+    (PostgreSQL; nothing elsewhere): a reader slowed by writers' locks shows here."""
+
+    def __init__(self, engine: Engine, every: float = 0.05) -> None:
+        self.engine, self.every = engine, every
+        self.samples = self.waiting = self.active = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            while not self._stop.wait(self.every):
+                waiting, active = conn.execute(_WAITING).one()
+                self.samples += 1
+                self.waiting += int(waiting)
+                self.active += int(active)
+
+    def __enter__(self) -> "LockWaits":
+        if self.engine.dialect.name == "postgresql":
+            self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+
 def _write(
     base: str, token: str, writers: int, seconds: float, theatre: str, started: Any, results: Any
 ) -> None:
@@ -52,10 +92,12 @@ def list_under_writes(
     *,
     seconds: float,
     theatre: str,
+    engine: Engine,
     writers: int = WRITERS,
     at_least: int = 20,
 ) -> dict[str, Any]:
-    """The page's p50 with no writers, then with ``writers`` writing, and their ratio."""
+    """The page's p50 with no writers, then with ``writers`` writing, and their ratio;
+    ``engine`` (the measured database) is watched for lock waits meanwhile."""
     alone = _latencies(base, reader_token, seconds, at_least=at_least)
     context = multiprocessing.get_context("spawn")
     started = context.Event()
@@ -71,7 +113,8 @@ def list_under_writes(
             waited += 0.5
             if not process.is_alive() or waited > 120:
                 raise RuntimeError("the writers did not start")
-        loaded = _latencies(base, reader_token, seconds, at_least=at_least)
+        with LockWaits(engine) as waits:
+            loaded = _latencies(base, reader_token, seconds, at_least=at_least)
         written: dict[str, Any] = results.get(timeout=seconds + 120)
     finally:
         process.join(timeout=30)
@@ -88,4 +131,8 @@ def list_under_writes(
         "samples_with_writers": len(loaded),
         "writes_per_second": written["per_second"],
         "writes_failed": written["failed"],
+        # Backends waiting for a lock, and working, on average while the page was timed
+        # with writers (PostgreSQL; None elsewhere).
+        "lock_waiting_backends": waits.waiting / waits.samples if waits.samples else None,
+        "active_backends": waits.active / waits.samples if waits.samples else None,
     }

@@ -148,6 +148,12 @@ def _audit_lines(result: dict[str, Any]) -> list[str]:
         lines.append(
             f"audited list page p50: {u['p50_alone_ms']:.1f} ms alone, {u['p50_with_writers_ms']:.1f} ms "
             f"while {u['writers']} clients write ({u['writes_per_second']:.1f} writes/s): {u['ratio']:.2f}x"
+            + (
+                ""
+                if u.get("lock_waiting_backends") is None
+                else f"; backends waiting for a lock {u['lock_waiting_backends']:.2f}, "
+                f"working {u['active_backends']:.2f} on average"
+            )
         )
     if "integration_delay" in result:
         d = result["integration_delay"]

@@ -149,7 +149,7 @@ def _run(options: Options, workdir: Path, source_url: str, target_url: str) -> d
                 base, tokens["middle"], seconds=options.seconds, clients=options.curve_clients
             )
             result["list_under_writes"] = contention.list_under_writes(
-                base, tokens["middle"], tokens["broad"], seconds=options.seconds, theatre="KOS"
+                base, tokens["middle"], tokens["broad"], seconds=options.seconds, theatre="KOS", engine=engine
             )
             result["writes"] = operations.writes(
                 base, tokens["broad"], count=options.writes, theatre="KOS", phones=world.selector_pool
