@@ -25,6 +25,7 @@ from ocpo_coord.api.middleware import (
     redoc_policy,
     swagger_policy,
 )
+from ocpo_coord.api.retry import RetryConflicts
 from ocpo_coord.api.unavailable import RETRY_AFTER_SECONDS, database_answers
 from ocpo_coord.audit import sequencer
 from ocpo_coord.audit.keys import checkpoint_signer
@@ -86,7 +87,9 @@ class Service(FastAPI):
         return super().openapi()
 
     def build_middleware_stack(self) -> ASGIApp:
-        app = super().build_middleware_stack()
+        # Around the error handlers: an attempt aborted against another transaction is
+        # answered by them, and that answer held back while the request runs again.
+        app: ASGIApp = RetryConflicts(super().build_middleware_stack())
         if self.settings.cors_origins:
             app = CORSMiddleware(
                 app,

@@ -61,6 +61,13 @@ def test_bench_tiny_scale_on_sqlite() -> None:
     assert result["audit_sequence"]["entries"] == result["audit_verify"]["entries"]
     assert set(result["concurrent_writes"]) == {"1", "4", "16"}
     assert result["integration_delay"]["samples"] == 20
+    under = result["list_under_writes"]
+    assert under["writers"] == 8
+    assert min(under["samples_alone"], under["samples_with_writers"]) >= 20
+    assert under["writes_per_second"] > 0
+    assert under["writes_failed"] == 0
+    assert under["lock_waiting_backends"] is None  # watched on PostgreSQL only
+    assert under["ratio"] == under["p50_with_writers_ms"] / under["p50_alone_ms"] > 0
     assert result["audit_verify"]["per_second"] > 0
     assert result["service"]["peak_rss_mb"] > 0
     assert result["service"]["workers"] == 2
@@ -69,6 +76,8 @@ def test_bench_tiny_scale_on_sqlite() -> None:
     assert all(value > 0 for value in result["ratios"].values())
     assert "full_vs_small_scale" in result["ratios"]
     assert "audit verify" in table(result)
+    assert "while 8 clients write" in table(result)
+    assert result["ratios"]["list_p50_with_writers_vs_alone"] == under["ratio"]
     assert "2 service process(es)" in table(result)
     json.dumps(result, default=str)
 

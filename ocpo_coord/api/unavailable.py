@@ -78,6 +78,40 @@ def database_unavailable(exc: BaseException) -> bool:
     return False
 
 
+# SQLSTATEs of a transaction PostgreSQL aborted so that another could go on: a
+# deadlock it broke, or a serializable transaction that could not be ordered. Nothing
+# of it was kept, and the same work run again succeeds (``api/retry``).
+_CONFLICT_STATES = frozenset({"40P01", "40001"})
+
+
+def transaction_conflict(exc: BaseException) -> bool:
+    """Whether ``exc`` is (or was caused by) a deadlock or serialization failure."""
+    return any(
+        isinstance(current, psycopg.Error) and current.sqlstate in _CONFLICT_STATES for current in _chain(exc)
+    )
+
+
+def answer_conflict(request: Request, exc: BaseException) -> JSONResponse:
+    """The 503 for a transaction the database aborted against another, when it cannot be
+    run again (``api/retry``): the caller may send it again; nothing of it was kept."""
+    request.state.rollback = True
+    request.state.transaction_conflict = True
+    log.warning(
+        "%s %s: transaction aborted against another (%s); run again while it may be, else answered 503",
+        request.method,
+        request.url.path,
+        safe_message(exc),
+    )
+    body = {
+        "detail": {
+            "code": "BUSY",
+            "message": "the request crossed another one in the database; send it again",
+            "field": None,
+        }
+    }
+    return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
+
+
 def answer_unavailable(request: Request, exc: BaseException) -> JSONResponse:
     """The 503 for an outage, and its one log line."""
     request.state.rollback = True
@@ -96,8 +130,10 @@ def answer_unavailable(request: Request, exc: BaseException) -> JSONResponse:
 
 
 async def database_error(request: Request, exc: Exception) -> JSONResponse:
-    """FastAPI's handler for database errors: outages answered here, faults passed on
-    to the last-resort 500."""
+    """FastAPI's handler for database errors: outages and aborted transactions answered
+    here, faults passed on to the last-resort 500."""
+    if transaction_conflict(exc):
+        return answer_conflict(request, exc)
     if database_unavailable(exc):
         return answer_unavailable(request, exc)
     raise exc
@@ -108,8 +144,9 @@ def set_aside_outage(errors: list[GraphQLError], request: Request) -> list[Graph
     request, to be answered 503 for the whole operation (``raise_outage``)."""
     kept = []
     for error in errors:
-        if error.original_error is not None and database_unavailable(error.original_error):
-            request.state.database_outage = error.original_error
+        original = error.original_error
+        if original is not None and (database_unavailable(original) or transaction_conflict(original)):
+            request.state.database_outage = original
         else:
             kept.append(error)
     return kept

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, Text, Uuid, cast, literal_column, select
+from sqlalchemy import Connection, Engine, Select, Text, Uuid, cast, exists, func, literal_column, select
 
 from ocpo_coord.audit import merkle
 from ocpo_coord.audit.canonical import canonical_bytes, read_json
@@ -311,13 +311,19 @@ def _unlogged(conn: Connection) -> tuple[int | None, int]:
     events = AuditEvent.__table__  # type: ignore[attr-defined]
     log = AuditLogEntry.__table__  # type: ignore[attr-defined]
     queue = AuditPending.__table__  # type: ignore[attr-defined]
+    # NOT EXISTS, an anti-join: ``NOT IN (subquery)`` is planned as a hashed subplan
+    # only while the log's seqs fit in ``work_mem``; past that (about a million
+    # entries) PostgreSQL scans the log once per entry, and the walk never ends.
     stray = conn.execute(
         select(events.c.seq)
-        .where(~events.c.seq.in_(select(log.c.event_seq)), ~events.c.seq.in_(select(queue.c.event_seq)))
+        .where(
+            ~exists().where(log.c.event_seq == events.c.seq),
+            ~exists().where(queue.c.event_seq == events.c.seq),
+        )
         .order_by(events.c.seq)
         .limit(1)
     ).scalar()
-    queued = len(conn.execute(select(queue.c.event_seq)).all())
+    queued = int(conn.execute(select(func.count()).select_from(queue)).scalar_one())
     return (None if stray is None else int(stray)), queued
 
 

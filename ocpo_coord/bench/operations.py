@@ -179,6 +179,18 @@ def audit_verify(engine: Engine) -> dict[str, Any]:
     return {"entries": report.checked, "seconds": elapsed, "per_second": report.checked / elapsed}
 
 
+def settle_log(engine: Engine) -> None:
+    """What autovacuum does to the log's tables in a running installation, where the
+    log grows a batch at a time: the tables the sequencer has just filled in one go
+    are vacuumed, so that the walk reads them as it would there (their rows' hint
+    bits set, not written back to every page by the walk's first read)."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        conn.execute(text("VACUUM ANALYZE audit_log_entry, audit_tree_node, audit_pending"))
+
+
 def audit_sequence(database_url: str, signer: Signer) -> dict[str, Any]:
     """Integrate the generated entries into the log, as the sequencer does after an upgrade."""
 
@@ -195,9 +207,11 @@ def audit_sequence(database_url: str, signer: Signer) -> dict[str, Any]:
     return {"entries": entries, "seconds": elapsed, "per_second": entries / elapsed if elapsed else 0.0}
 
 
-async def _concurrent_writes(
-    base: str, token: str, clients: int, seconds: float, theatre: str
+async def run_writers(
+    base: str, token: str, clients: int, seconds: float, theatre: str, *, answered: Any = None
 ) -> dict[str, Any]:
+    """``clients`` writing intelligence items for ``seconds``, each again as soon as
+    answered; ``answered`` (an event), when given, is set once the first is answered."""
     done = failed = 0
     async with httpx.AsyncClient(
         base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60
@@ -222,6 +236,8 @@ async def _concurrent_writes(
                 )
                 if response.status_code == 201:
                     done += 1
+                    if answered is not None and done == 1:
+                        answered.set()
                 else:
                     failed += 1
 
@@ -241,7 +257,7 @@ def concurrent_writes(
     base: str, token: str, *, clients: tuple[int, ...], seconds: float, theatre: str
 ) -> dict[str, dict[str, Any]]:
     """Intelligence items written by 1, 4, 16 clients at once: appends wait for nobody."""
-    return {str(n): asyncio.run(_concurrent_writes(base, token, n, seconds, theatre)) for n in clients}
+    return {str(n): asyncio.run(run_writers(base, token, n, seconds, theatre)) for n in clients}
 
 
 async def _integration_delays(

@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from ocpo_coord.audit.keys import checkpoint_signer
-from ocpo_coord.bench import curve, measure, operations
+from ocpo_coord.bench import contention, curve, measure, operations
 from ocpo_coord.bench.generate import generate, generate_directory
 from ocpo_coord.config import Settings
 from ocpo_coord.db import make_sync_engine, sync_url
@@ -118,6 +118,7 @@ def _run(options: Options, workdir: Path, source_url: str, target_url: str) -> d
         _step("audit sequence")
         signer = checkpoint_signer(Settings(database_url=source_url, state_dir=state))
         result["audit_sequence"] = operations.audit_sequence(source_url, signer)
+        operations.settle_log(engine)
         _step("audit verify")
         result["audit_verify"] = operations.audit_verify(engine)
         env = {
@@ -146,6 +147,9 @@ def _run(options: Options, workdir: Path, source_url: str, target_url: str) -> d
             )
             result["curve"] = curve.curve(
                 base, tokens["middle"], seconds=options.seconds, clients=options.curve_clients
+            )
+            result["list_under_writes"] = contention.list_under_writes(
+                base, tokens["middle"], tokens["broad"], seconds=options.seconds, theatre="KOS", engine=engine
             )
             result["writes"] = operations.writes(
                 base, tokens["broad"], count=options.writes, theatre="KOS", phones=world.selector_pool

@@ -1,0 +1,48 @@
+"""The list-under-writes figure watches the database for lock waits: a backend that
+waits for another's row lock is counted, and none is while nothing waits."""
+
+import threading
+
+import pytest
+from sqlalchemy import text
+
+from ocpo_coord.bench.contention import LockWaits
+from ocpo_coord.db import make_sync_engine
+
+
+def test_a_backend_waiting_for_a_row_lock_is_seen(backend: str, db_url: str) -> None:
+    if backend != "postgresql":
+        pytest.skip("lock waits are read from PostgreSQL's pg_stat_activity")
+    engine = make_sync_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            some = conn.execute(text("SELECT id FROM record LIMIT 1")).scalar_one()
+        with LockWaits(engine, every=0.02) as quiet:
+            threading.Event().wait(0.2)
+        assert quiet.samples > 0
+        assert quiet.waiting == 0
+        holder_tx = engine.connect()
+        holder_tx.begin()
+        holder_tx.execute(text("SELECT 1 FROM record WHERE id = :id FOR UPDATE"), {"id": some})
+        waiter_locked = threading.Event()
+
+        def wait_for_the_row() -> None:
+            with engine.connect() as waiter, waiter.begin():
+                waiter_locked.set()
+                waiter.execute(text("SELECT 1 FROM record WHERE id = :id FOR UPDATE"), {"id": some})
+
+        thread = threading.Thread(target=wait_for_the_row)
+        try:
+            thread.start()
+            waiter_locked.wait(5)
+            with LockWaits(engine, every=0.02) as busy:
+                threading.Event().wait(0.3)
+        finally:
+            holder_tx.rollback()
+            holder_tx.close()
+            thread.join(10)
+        assert busy.samples > 0
+        assert busy.waiting >= 1
+        assert busy.active >= busy.waiting
+    finally:
+        engine.dispose()
