@@ -91,8 +91,8 @@ def make_async_engine(url: str, settings: Settings | None = None) -> AsyncEngine
     settings = settings or get_settings()
     target = async_url(url)
     if make_url(target).get_backend_name() == "postgresql":
-        # See ``db_bounds`` (no wait without a bound) and ``pg_driver`` (statements
-        # converted once, connections pinged after idling).
+        # See ``db_bounds`` (no wait without a bound) and ``pg_driver`` (connections
+        # pinged after idling).
         engine = create_async_engine(
             target,
             async_creator=db_bounds.connector(

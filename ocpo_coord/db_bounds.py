@@ -26,8 +26,6 @@ import psycopg
 from psycopg.abc import PQGen
 from sqlalchemy.engine import make_url
 
-from ocpo_coord.pg_driver import KeptConversionCursor
-
 RV = TypeVar("RV")
 
 # How much longer than the server's statement_timeout the client waits for an answer:
@@ -77,15 +75,13 @@ class BoundedConnection(psycopg.AsyncConnection[Any]):
 def connector(
     url: str, *, connect_timeout: float, statement_timeout: float
 ) -> Callable[[], Awaitable[BoundedConnection]]:
-    """SQLAlchemy's ``async_creator`` for ``url``: bounded connections, kept statement
-    conversions (``pg_driver``)."""
+    """SQLAlchemy's ``async_creator`` for ``url``: bounded connections."""
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     statement_ms = max(1, round(statement_timeout * 1000))
 
     async def connect() -> BoundedConnection:
         connection = await BoundedConnection.connect(
             conninfo,
-            cursor_factory=KeptConversionCursor,
             # libpq counts whole seconds, two at least.
             connect_timeout=max(2, math.ceil(connect_timeout)),
             options=f"-c statement_timeout={statement_ms}",

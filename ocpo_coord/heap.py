@@ -4,9 +4,8 @@ A request allocates thousands of short-lived containers (SQL expression trees, O
 rows, GraphQL results). With CPython's defaults (a young-generation collection every
 700 net allocations) that set off three or four collections per page, and now and then
 a full one, which walks every object in the process: the ORM's mappings, the schemas,
-the routes, about 300,000 objects that live as long as the process. Measured on the
-benchmark's narrow intelligence page, in process: 2.6 ms of collection per REST
-request and 4.3 ms per GraphQL request; 0.2 and 0.4 ms with the settings below.
+the routes, hundreds of thousands of objects that live as long as the process. The
+settings below make collections rare and keep those objects out of them.
 
 Memory is still freed as before: objects without reference cycles go when their last
 reference does, whatever the thresholds; only cyclic garbage waits a little longer.

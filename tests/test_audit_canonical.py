@@ -19,7 +19,6 @@ from ocpo_coord.audit.canonical import (
     canonical_json,
     chain_hash,
     jsonable,
-    parse_json,
     read_json,
 )
 
@@ -175,13 +174,12 @@ _dump_styles = st.fixed_dictionaries(
 
 @_settings
 @given(json_values, _dump_styles)
-def test_parse_json_reads_what_json_reads(value: Any, style: dict[str, Any]) -> None:
+def test_read_json_reads_what_json_reads(value: Any, style: dict[str, Any]) -> None:
     """Stored text in any layout: big integers, NaN, escaped lone surrogates included."""
     text = json.dumps(value, **style)
     parsed, plain = read_json(text)
     expected = json.loads(text)
     assert reference_json(parsed) == reference_json(expected)
-    assert reference_json(parse_json(text)) == reference_json(expected)
     if plain:
         entry = {"at": datetime(2026, 1, 2, tzinfo=UTC), "before": parsed}
         assert _outcome(_checked_hash, "0" * 64, entry) == _outcome(reference_hash, "0" * 64, entry)

@@ -244,10 +244,6 @@ _MAX_BODY = 4 * 1024 * 1024
 _FILE_UPLOAD = re.compile(r"/api/v1/evidence/[^/]+/file")
 
 
-def is_file_upload(method: str, path: str) -> bool:
-    return method == "PUT" and _FILE_UPLOAD.fullmatch(path) is not None
-
-
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 

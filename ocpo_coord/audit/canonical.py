@@ -122,11 +122,6 @@ def canonical_bytes(value: Any, *, checked: bool = False) -> bytes:
     return fast if fast is not None else _json_text(value).encode("utf-8")
 
 
-def parse_json(text: str) -> Any:
-    """``json.loads(text)``: the same value, faster."""
-    return read_json(text)[0]
-
-
 def read_json(text: str) -> tuple[Any, bool]:
     """``json.loads(text)``, and whether orjson writes the value as json does.
 

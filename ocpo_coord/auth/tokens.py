@@ -151,8 +151,8 @@ def _generation(settings: Settings) -> int:
 class VerifiedTokens:
     """Tokens this process has verified, with their claims, for a short while.
 
-    Verifying a signature costs about 0.2 ms of CPU on every request (and a thread hop
-    with a provider's keys), for the same token again and again: a client signs in once
+    Verifying a signature costs CPU on every request (and a thread hop with a
+    provider's keys), for the same token again and again: a client signs in once
     and sends its token with every page. A token is served from here only as the same
     string under the same settings, while the provider's keys are the set it was
     verified with, and only until the earlier of its ``exp`` and ``jwks_cache_seconds``

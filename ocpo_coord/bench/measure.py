@@ -63,8 +63,8 @@ class Timing:
 # Runs before timing a page: its statements' plans settle only on the twelfth run on a
 # connection. psycopg prepares a statement on its sixth run, and PostgreSQL plans a
 # prepared statement afresh for each of its first five runs before it settles on the
-# generic plan; those runs cost 2-3 ms of planning, and with ten repeats they made the
-# p50 of the service's first pages and of a floor page. A running service has long
+# generic plan; those runs pay for planning, and with ten repeats they made the p50 of
+# the service's first pages and of a floor page. A running service has long
 # passed them for every statement it keeps (``records/visible_pages.py``).
 WARM_RUNS = 12
 
@@ -268,14 +268,12 @@ def page_timings(
     repeat: int,
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """The floor, REST and GraphQL for each reader's first page and a deep one, each
-    page's three timed one right after the other, within a second or two. Before, the
-    floor was timed for every reader first and the service's pages afterwards, minutes
-    later, and a slow spell of the machine in between moved every ratio (one run put
-    GraphQL at 15.65x where the runs around it found 12.7-13.0x, every page about 15 %
-    slower). Each is timed as a series, after its own warm-up: taking turns run by run
-    instead put the floor 0.1-0.5 ms higher (each run then starts after the others'
-    work has left its server process idle and its caches cold), which is not the
-    floor the targets mean."""
+    page's three timed one right after the other, within a second or two: a floor timed
+    minutes before the service's pages lets a slow spell of the machine in between move
+    every ratio. Each is timed as a series, after its own warm-up: taking turns run by
+    run instead raises the floor (each run then starts after the others' work has left
+    its server process idle and its caches cold), which is not the floor the targets
+    mean."""
     out: dict[str, dict[str, dict[str, Any]]] = {"floor": {}, "rest": {}, "graphql": {}}
     floor = Floor(engine)
     try:

@@ -112,10 +112,6 @@ class HitPublic(BaseModel):
     outcome_note: str
 
 
-class HitAcknowledge(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 class HitResolve(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

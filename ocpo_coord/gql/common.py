@@ -141,11 +141,10 @@ def _holds_models(field_type: Any) -> bool:
 def from_model(node_type: type[T]) -> Callable[[Any], T]:
     """The converter from a public model to the strawberry type made from it.
 
-    strawberry's ``from_pydantic`` walks every value through its generic conversion
-    (about 60 us for an intelligence item), which adds up on a page of fifty. The
-    types here copy their model's fields one to one, so a plan made once per type —
-    which fields to copy, which to convert with the nested type's own plan — builds
-    the same object for a tenth of that. A type holding lists of models takes the
+    strawberry's ``from_pydantic`` walks every value through its generic conversion,
+    which adds up on a page of fifty. The types here copy their model's fields one to
+    one, so a plan made once per type — which fields to copy, which to convert with
+    the nested type's own plan — builds the same object without the walk. A type holding lists of models takes the
     generic path. tests/test_graphql.py checks the two give equal objects.
     """
     converter: Callable[[Any], T] = _converter(node_type)  # type: ignore[arg-type]

@@ -236,8 +236,8 @@ class _Payload:
 
         def copy() -> int:
             # Two at a time: one file is hashed while the kernel copies the next, and
-            # the disk always has a read or a write to do (6.4 GB in 18 s one at a
-            # time, 13-15 s two at a time). Both threads let go of the GIL for the work.
+            # the disk always has a read or a write to do. Both threads let go of the
+            # GIL for the work.
             with ThreadPoolExecutor(max_workers=2) as pool:
                 kept = list(pool.map(lambda digest: store.copy_out(digest, folder / digest), digests))
             for digest, stored in zip(digests, kept, strict=True):

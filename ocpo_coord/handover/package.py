@@ -230,8 +230,8 @@ def long_lived_objects_frozen() -> Iterator[None]:
 
     Each batch keeps a few thousand rows alive long enough to reach the oldest
     generation, which sets off full collections; each one walks every object of the
-    process (the ORM's mappings, the application) and cost ~50 ms of a 1,775-record
-    export. Frozen, those objects are skipped; the job's own garbage is still
+    process (the ORM's mappings, the application), however little garbage there is.
+    Frozen, those objects are skipped; the job's own garbage is still
     collected. A freeze made by someone else (a server before it forks) is left alone.
     """
     if gc.get_freeze_count():

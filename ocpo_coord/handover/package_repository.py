@@ -80,8 +80,8 @@ async def without_jit(session: AsyncSession) -> None:
     """Turn PostgreSQL's JIT compiler off for the rest of this transaction.
 
     The sharing rule's subqueries make the planner's estimate for a few thousand rows
-    cross ``jit_above_cost``; compiling then took about 40 ms for a query that runs in
-    5 ms, on every batch. Bulk reads of a few thousand rows by index never gain from it.
+    cross ``jit_above_cost``; compiling then cost several times what the query itself
+    does, on every batch. Bulk reads of a few thousand rows by index never gain from it.
     """
     if session.get_bind().dialect.name == "postgresql":
         await execute(session, text("SET LOCAL jit = off"))

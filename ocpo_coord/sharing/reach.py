@@ -2,8 +2,8 @@
 
 Why an index at all: a list page filtered by the rule alone walks the newest
 records and throws away those the reader may not read, so a reader who may see a
-few hundred of a million records pays for the million (FIELD-NOTES: 108 ms against
-about 1 ms). Filing each record under the scopes that could read it lets a page walk
+few hundred of a million records pays for the million (FIELD-NOTES, "Listing under
+permissions"). Filing each record under the scopes that could read it lets a page walk
 only the reader's own scopes, in list order, at the same cost for every reader.
 
 The index decides only where it cannot be wrong. Pages still apply the rule to every
