@@ -53,6 +53,8 @@ from ocpo_coord.notification.router import router as notification_router
 from ocpo_coord.sharing_admin.router import router as sharing_admin_router
 from ocpo_coord.stix.router import router as stix_router
 from ocpo_coord.task.router import router as task_router
+from ocpo_coord.taxii.messages import TaxiiMessages
+from ocpo_coord.taxii.router import router as taxii_router
 from ocpo_coord.web import router as web
 
 
@@ -222,6 +224,8 @@ def create_app(*, database_url: str | None = None, settings: Settings | None = N
         exports_router,
     ):
         app.include_router(router, prefix="/api/v1", responses=errors.ERROR_RESPONSES)
+    app.include_router(taxii_router)  # TAXII 2.1 for threat-intelligence platforms
+    app.add_middleware(TaxiiMessages)
     web.install(app)  # the coordinators' page at /coord, reading through /graphql
 
     @app.get("/healthz", tags=["health"])
