@@ -36,6 +36,8 @@ def _taxii(model: BaseModel, status_code: int = 200, headers: dict[str, str] | N
     return Response(content=body, status_code=status_code, media_type=TAXII_MEDIA_TYPE, headers=headers)
 
 
+# A collection's or a status's id is not named ``*_id`` in the paths: the audit of a refused
+# access takes such a parameter for the id of the record refused, and neither is a record.
 router = APIRouter(prefix="/taxii2", include_in_schema=False)
 
 
@@ -104,35 +106,33 @@ async def collections(session: SessionDep, actor: ActorDep) -> Response:
     return _taxii(await service.list_collections(session, actor=actor))
 
 
-@router.get(f"/{API_ROOT}/collections/{{collection_id}}/")
-async def collection(session: SessionDep, actor: ActorDep, collection_id: str) -> Response:
-    return _taxii(await service.get_collection(session, actor=actor, collection=collection_id))
+@router.get(f"/{API_ROOT}/collections/{{collection}}/")
+async def collection(session: SessionDep, actor: ActorDep, collection: str) -> Response:
+    return _taxii(await service.get_collection(session, actor=actor, collection=collection))
 
 
-@router.get(f"/{API_ROOT}/collections/{{collection_id}}/objects/")
-async def objects(session: SessionDep, actor: ActorDep, collection_id: str, filters: FilterDep) -> Response:
-    page = await service.page(
-        session, actor=actor, collection=collection_id, filters=filters, with_objects=True
-    )
+@router.get(f"/{API_ROOT}/collections/{{collection}}/objects/")
+async def objects(session: SessionDep, actor: ActorDep, collection: str, filters: FilterDep) -> Response:
+    page = await service.page(session, actor=actor, collection=collection, filters=filters, with_objects=True)
     return _paged(Envelope(more=page.more, next=page.next, objects=page.objects), page)
 
 
-@router.get(f"/{API_ROOT}/collections/{{collection_id}}/manifest/")
-async def manifest(session: SessionDep, actor: ActorDep, collection_id: str, filters: FilterDep) -> Response:
+@router.get(f"/{API_ROOT}/collections/{{collection}}/manifest/")
+async def manifest(session: SessionDep, actor: ActorDep, collection: str, filters: FilterDep) -> Response:
     page = await service.page(
-        session, actor=actor, collection=collection_id, filters=filters, with_objects=False
+        session, actor=actor, collection=collection, filters=filters, with_objects=False
     )
     return _paged(Manifest(more=page.more, next=page.next, objects=page.manifest), page)
 
 
-@router.get(f"/{API_ROOT}/collections/{{collection_id}}/objects/{{object_id}}/")
+@router.get(f"/{API_ROOT}/collections/{{collection}}/objects/{{object_id}}/")
 async def object_by_id(
-    session: SessionDep, actor: ActorDep, collection_id: str, object_id: str, filters: FilterDep
+    session: SessionDep, actor: ActorDep, collection: str, object_id: str, filters: FilterDep
 ) -> Response:
     page = await service.page(
         session,
         actor=actor,
-        collection=collection_id,
+        collection=collection,
         filters=filters,
         with_objects=True,
         object_id=object_id,
@@ -140,26 +140,26 @@ async def object_by_id(
     return _paged(Envelope(more=page.more, next=page.next, objects=page.objects), page)
 
 
-@router.get(f"/{API_ROOT}/collections/{{collection_id}}/objects/{{object_id}}/versions/")
+@router.get(f"/{API_ROOT}/collections/{{collection}}/objects/{{object_id}}/versions/")
 async def object_versions(
-    session: SessionDep, actor: ActorDep, collection_id: str, object_id: str, filters: FilterDep
+    session: SessionDep, actor: ActorDep, collection: str, object_id: str, filters: FilterDep
 ) -> Response:
     found = await service.versions(
-        session, actor=actor, collection=collection_id, object_id=object_id, filters=filters
+        session, actor=actor, collection=collection, object_id=object_id, filters=filters
     )
     return _taxii(found)
 
 
-@router.post(f"/{API_ROOT}/collections/{{collection_id}}/objects/")
-async def add_objects(request: Request, session: SessionDep, actor: ActorDep, collection_id: str) -> Response:
+@router.post(f"/{API_ROOT}/collections/{{collection}}/objects/")
+async def add_objects(request: Request, session: SessionDep, actor: ActorDep, collection: str) -> Response:
     try:
         envelope: Any = json.loads(await request.body())
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInput(f"the envelope is not JSON: {exc}", field="body") from exc
-    status = await service.add_objects(session, actor=actor, collection=collection_id, envelope=envelope)
+    status = await service.add_objects(session, actor=actor, collection=collection, envelope=envelope)
     return _taxii(status, 202)
 
 
-@router.get(f"/{API_ROOT}/status/{{status_id}}/")
-async def status(session: SessionDep, actor: ActorDep, status_id: str) -> Response:
-    return _taxii(await service.get_status(session, actor=actor, status_id=status_id))
+@router.get(f"/{API_ROOT}/status/{{status_ref}}/")
+async def status(session: SessionDep, actor: ActorDep, status_ref: str) -> Response:
+    return _taxii(await service.get_status(session, actor=actor, status_id=status_ref))
