@@ -103,6 +103,9 @@ class Service(FastAPI):
         app = RejectNulMiddleware(app)
         # Outside the body's reading: a full process refuses before reading anything.
         app = AdmissionMiddleware(app, limit=self.settings.max_requests_in_flight)
+        # Outside every refusal of the service's own (a body too large, a full process, a
+        # 500): under /taxii2 each one is answered as a TAXII error message.
+        app = TaxiiMessages(app)
         app = SecurityHeadersMiddleware(
             app,
             hsts=self.settings.environment is Environment.PRODUCTION,
@@ -218,7 +221,6 @@ def create_app(*, database_url: str | None = None, settings: Settings | None = N
     ):
         app.include_router(router, prefix="/api/v1", responses=errors.ERROR_RESPONSES)
     app.include_router(taxii_router)  # TAXII 2.1 for threat-intelligence platforms
-    app.add_middleware(TaxiiMessages)
     ide.install_ide(app)
     web.install(app)  # the coordinators' page at /coord, reading through /graphql
 

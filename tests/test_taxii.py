@@ -332,6 +332,14 @@ def test_wrong_media_types_and_missing_tokens_get_taxii_errors(base_url: str) ->
     )
     assert posted.status_code == 415
     assert posted.json()["http_status"] == "415"
+    too_large = httpx.post(
+        collection.url + "objects/",
+        content=b'{"objects": ["' + b"x" * (5 * 1024 * 1024) + b'"]}',
+        headers={**auth("unmik.analyst"), "Accept": TAXII, "Content-Type": TAXII},
+    )
+    assert too_large.status_code == 413
+    assert too_large.headers["content-type"] == TAXII
+    assert too_large.json()["http_status"] == "413"
     bad_limit = httpx.get(
         collection.url + "objects/", params={"limit": "0"}, headers={**auth("unmik.analyst"), "Accept": TAXII}
     )
