@@ -6,11 +6,9 @@ from functools import lru_cache
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import JSONResponse
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
-from strawberry.http.ides import get_graphql_ide_html
 
 from ocpo_coord import clock, heap
 from ocpo_coord.access.router import router as access_router
@@ -21,9 +19,6 @@ from ocpo_coord.api.middleware import (
     RejectNulMiddleware,
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
-    graphiql_policy,
-    redoc_policy,
-    swagger_policy,
 )
 from ocpo_coord.api.retry import RetryConflicts
 from ocpo_coord.api.unavailable import RETRY_AFTER_SECONDS, database_answers
@@ -54,6 +49,9 @@ from ocpo_coord.notification.router import router as notification_router
 from ocpo_coord.sharing_admin.router import router as sharing_admin_router
 from ocpo_coord.stix.router import router as stix_router
 from ocpo_coord.task.router import router as task_router
+from ocpo_coord.taxii.messages import TaxiiMessages
+from ocpo_coord.taxii.router import router as taxii_router
+from ocpo_coord.web import ide
 from ocpo_coord.web import router as web
 
 
@@ -108,6 +106,9 @@ class Service(FastAPI):
         app = RejectNulMiddleware(app)
         # Outside the body's reading: a full process refuses before reading anything.
         app = AdmissionMiddleware(app, limit=self.settings.max_requests_in_flight)
+        # Outside every refusal of the service's own (a body too large, a full process, a
+        # 500): under /taxii2 each one is answered as a TAXII error message.
+        app = TaxiiMessages(app)
         app = SecurityHeadersMiddleware(
             app,
             hsts=self.settings.environment is Environment.PRODUCTION,
@@ -115,29 +116,26 @@ class Service(FastAPI):
         )
         return MetricsMiddleware(RequestContextMiddleware(app))
 
-    def _page_policies(self, root_path: str) -> Mapping[str, str]:
-        """The CSP of each HTML page, from the same templates the pages are rendered from.
+    def setup(self) -> None:
+        """FastAPI's description route; its documentation pages are replaced by pages that
+        load everything from the package (``web/ide.py``), so no OAuth2 redirect page."""
+        docs_url, redoc_url = self.docs_url, self.redoc_url
+        self.docs_url = self.redoc_url = None
+        try:
+            super().setup()
+        finally:
+            self.docs_url, self.redoc_url = docs_url, redoc_url
+        if self.openapi_url:
+            ide.install_docs(self, docs_url=self.docs_url, redoc_url=self.redoc_url)
 
-        FastAPI writes the root path into Swagger UI's inline script, hence the argument.
-        """
-        root = root_path.rstrip("/")
-        policies: dict[str, str] = {"/graphql": graphiql_policy(get_graphql_ide_html("graphiql"))}
+    def _page_policies(self, root_path: str) -> Mapping[str, str]:
+        """The CSP of each HTML page: scripts and styles from this origin only (the pages
+        and their files are the package's), whatever the root path."""
+        policies: dict[str, str] = {"/graphql": ide.GRAPHIQL_POLICY}
         if self.openapi_url and self.docs_url:
-            redirect = self.swagger_ui_oauth2_redirect_url
-            swagger = get_swagger_ui_html(
-                openapi_url=root + self.openapi_url,
-                title=self.title,
-                oauth2_redirect_url=root + redirect if redirect else None,
-                init_oauth=self.swagger_ui_init_oauth,
-                swagger_ui_parameters=self.swagger_ui_parameters,
-            )
-            policies[self.docs_url] = swagger_policy(bytes(swagger.body).decode())
-            if redirect:
-                page = get_swagger_ui_oauth2_redirect_html()
-                policies[redirect] = swagger_policy(bytes(page.body).decode())
+            policies[self.docs_url] = ide.SWAGGER_POLICY
         if self.openapi_url and self.redoc_url:
-            redoc = get_redoc_html(openapi_url=root + self.openapi_url, title=self.title)
-            policies[self.redoc_url] = redoc_policy(bytes(redoc.body).decode())
+            policies[self.redoc_url] = ide.REDOC_POLICY
         return policies
 
 
@@ -225,6 +223,8 @@ def create_app(*, database_url: str | None = None, settings: Settings | None = N
         exports_router,
     ):
         app.include_router(router, prefix="/api/v1", responses=errors.ERROR_RESPONSES)
+    app.include_router(taxii_router)  # TAXII 2.1 for threat-intelligence platforms
+    ide.install_ide(app)
     web.install(app)  # the coordinators' page at /coord, reading through /graphql
 
     @app.get("/healthz", tags=["health"])

@@ -4,7 +4,8 @@
 (not only "no server error": undeclared methods and their ``Allow`` header, documented
 status codes, schema-valid input accepted, schema-invalid input refused, ...), finds
 nothing at a bounded number of examples per operation. ``OCPO_CONTRACT_EXAMPLES`` raises
-the bound for a longer run.
+that bound; ``OCPO_CONTRACT_LONG=1`` (set by CI) adds a longer run on SQLite, with more
+examples (``OCPO_CONTRACT_LONG_EXAMPLES``, 6) and schemathesis's stateful phase.
 
 What the description cannot say is left to the service: an agency code that does not
 exist, a cursor it never gave out, an end before a start. A request valid by the
@@ -18,6 +19,7 @@ import re
 from typing import Any
 
 import httpx
+import pytest
 import schemathesis
 from openapi_spec_validator import validate
 from schemathesis.config import SchemathesisConfig
@@ -153,6 +155,25 @@ def refused_only_for_what_the_description_cannot_say(
 
 def test_schemathesis_with_all_checks_finds_nothing(db_url: str, backend: str) -> None:
     examples = int(os.environ.get("OCPO_CONTRACT_EXAMPLES", "2" if backend == "sqlite" else "1"))
+    _contract_run(db_url, examples=examples, stateful=False)
+
+
+# The longer run: more examples per operation, and the stateful phase, which chains
+# operations through the links schemathesis infers (an id a POST answered, fed to the GET,
+# PATCH and DELETE of that record). CI sets OCPO_CONTRACT_LONG (about two minutes on two
+# cores, SQLite only: the same description and rules serve both databases).
+LONG = os.environ.get("OCPO_CONTRACT_LONG", "") not in ("", "0")
+
+
+@pytest.mark.skipif(not LONG, reason="the longer schemathesis run: set OCPO_CONTRACT_LONG=1 (CI does)")
+def test_a_longer_schemathesis_run_finds_nothing(db_url: str, backend: str) -> None:
+    if backend != "sqlite":
+        pytest.skip("the longer run is on SQLite; the bounded run covers PostgreSQL")
+    examples = int(os.environ.get("OCPO_CONTRACT_LONG_EXAMPLES", "6"))
+    _contract_run(db_url, examples=examples, stateful=True)
+
+
+def _contract_run(db_url: str, *, examples: int, stateful: bool) -> None:
     config = SchemathesisConfig.from_dict(
         {
             "headers": auth(LOGIN),
@@ -183,15 +204,19 @@ def test_schemathesis_with_all_checks_finds_nothing(db_url: str, backend: str) -
                     ]
                 },
             },
-            # The stateful phase follows links the description does not declare.
-            "phases": {"stateful": {"enabled": False}},
+            # The stateful phase follows links inferred from the answers (the description
+            # declares none); bounded in steps, it runs only in the longer run.
+            "phases": {"stateful": {"enabled": stateful, "max-steps": 12}},
         }
     )
     failures: list[str] = []
     errors: list[str] = []
+    links: list[int] = []  # the stateful phase's inferred links, when it runs
     with served(db_url) as app:
         schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
         for event in from_schema(schema).execute():
+            if isinstance(event, events.PhaseStarted) and event.payload is not None:
+                links.append(event.payload.transitions_selected)
             if isinstance(event, events.NonFatalError):
                 errors.append(f"{event.label}: {event.value}")
             if not isinstance(event, events.ScenarioFinished):
@@ -212,3 +237,5 @@ def test_schemathesis_with_all_checks_finds_nothing(db_url: str, backend: str) -
                     )
     assert not errors, "\n".join(errors)
     assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures)
+    if stateful:
+        assert sum(links) > 0, "the stateful phase found no link to follow"

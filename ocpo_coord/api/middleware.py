@@ -4,8 +4,6 @@
 a 422 and a CORS preflight carry the same headers and request id as a success.
 """
 
-import base64
-import hashlib
 import json
 import logging
 import re
@@ -112,86 +110,12 @@ class RequestContextMiddleware:
 # What API responses may do in a browser: nothing. No scripts, no framing.
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
-# The origins the three HTML pages load from, read off their templates:
-# strawberry's GraphiQL (static/graphiql.html) loads React, GraphiQL, its explorer plugin
-# and js-cookie from unpkg; FastAPI's Swagger UI and ReDoc load from jsDelivr, with the
-# FastAPI favicon; ReDoc adds Google Fonts (a stylesheet and its font files) and shows
-# its own logo. Checked in a browser against these policies: no violation, pages work.
-GRAPHIQL_CDN = "https://unpkg.com"
-DOCS_CDN = "https://cdn.jsdelivr.net"
-FASTAPI_FAVICON = "https://fastapi.tiangolo.com"
-GOOGLE_FONTS_CSS = "https://fonts.googleapis.com"
-GOOGLE_FONTS_FILES = "https://fonts.gstatic.com"
-REDOC_LOGO = "https://cdn.redoc.ly"
-
-_INLINE_SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script\s*>", re.DOTALL | re.IGNORECASE)
-_INLINE_STYLE = re.compile(r"<style\b[^>]*>(.*?)</style\s*>", re.DOTALL | re.IGNORECASE)
-
-
-def _sha256(source: str) -> str:
-    digest = hashlib.sha256(source.encode()).digest()
-    return f"'sha256-{base64.b64encode(digest).decode()}'"
-
-
-def inline_hashes(html: str) -> tuple[list[str], list[str]]:
-    """CSP hashes of the inline scripts and style blocks of a page we generate ourselves.
-
-    Taken from the trusted template at start-up, never from a response, so markup injected
-    into a page would not be allowed to run.
-    """
-    scripts = [_sha256(body) for attrs, body in _INLINE_SCRIPT.findall(html) if "src=" not in attrs]
-    styles = [_sha256(body) for body in _INLINE_STYLE.findall(html)]
-    return scripts, styles
-
-
-def _policy(**directives: list[str]) -> str:
-    base = {"default_src": ["'none'"], "base_uri": ["'none'"], "form_action": ["'self'"]}
-    merged = {**base, **directives, "frame_ancestors": ["'none'"]}
-    return "; ".join(f"{name.replace('_', '-')} {' '.join(values)}" for name, values in merged.items())
-
-
-def graphiql_policy(html: str) -> str:
-    scripts, _ = inline_hashes(html)
-    return _policy(
-        script_src=[GRAPHIQL_CDN, *scripts],
-        # Its dialogs insert <style> elements at run time (react-remove-scroll-bar).
-        # Inline styles cannot reach another origin here: images and fonts are local.
-        style_src=[GRAPHIQL_CDN, "'unsafe-inline'"],
-        img_src=["'self'", "data:"],  # the favicon is an inline SVG
-        font_src=["data:"],  # graphiql.min.css embeds its fonts
-        connect_src=["'self'"],  # operations go to this same URL
-    )
-
-
-def swagger_policy(html: str) -> str:
-    scripts, styles = inline_hashes(html)
-    return _policy(
-        script_src=[DOCS_CDN, *scripts],
-        style_src=[DOCS_CDN, *styles],
-        img_src=["'self'", "data:", FASTAPI_FAVICON],  # swagger-ui.css has data: icons
-        connect_src=["'self'"],  # the OpenAPI document and "Try it out"
-    )
-
-
-def redoc_policy(html: str) -> str:
-    scripts, _ = inline_hashes(html)
-    return _policy(
-        script_src=[DOCS_CDN, *scripts],
-        # ReDoc styles itself at run time (styled-components injects <style> elements).
-        # A hash beside 'unsafe-inline' would switch 'unsafe-inline' off: none is listed.
-        style_src=["'unsafe-inline'", GOOGLE_FONTS_CSS],
-        font_src=[GOOGLE_FONTS_FILES],
-        img_src=["'self'", "data:", FASTAPI_FAVICON, REDOC_LOGO],  # its "API docs by Redocly" badge
-        connect_src=["'self'"],
-        worker_src=["blob:"],  # its search index runs in a worker built from a blob
-    )
-
 
 class SecurityHeadersMiddleware:
     """Security headers on every HTTP response; a page's own CSP only on its HTML.
 
-    ``pages`` gives, for the root path the server was mounted at (FastAPI writes it into
-    the Swagger page's inline script), the CSP of each HTML page by route path. Every
+    ``pages`` gives, for the root path the server was mounted at, the CSP of each HTML
+    page by route path. Every
     other response, and a non-HTML response on those paths, gets the strict API policy.
     """
 

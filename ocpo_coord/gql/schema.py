@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 import strawberry
 from fastapi import Request
+from fastapi.responses import HTMLResponse
 from graphql import GraphQLError, GraphQLInputObjectType, GraphQLNonNull, Undefined
 from graphql.utilities.get_default_value_ast import get_default_value_ast
 from strawberry.extensions import (
@@ -52,6 +53,7 @@ from ocpo_coord.notification.gql import NotificationMutation, NotificationQuery
 from ocpo_coord.sharing_admin.gql import SharingAdminMutation, SharingAdminQuery
 from ocpo_coord.stix.gql import StixQuery
 from ocpo_coord.task.gql import TaskMutation, TaskQuery
+from ocpo_coord.web.ide import GRAPHIQL_PAGE
 
 Query = merge_types(
     "Query",
@@ -242,6 +244,10 @@ class _Router(GraphQLRouter[Any, None]):
             quoted = request_id(request)
             result.errors = [error if _expected(error) else _masked(error, quoted) for error in errors]
         return await super().process_result(request, result)
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        """GraphiQL from the package's own files, never a CDN (``web/ide.py``)."""
+        return HTMLResponse(GRAPHIQL_PAGE)
 
     def encode_json(self, data: object) -> bytes:
         # orjson rather than the standard library's encoder: a page of fifty nodes with

@@ -36,6 +36,7 @@ from ocpo_coord.models.note import Note
 from ocpo_coord.models.reach import RecordReach
 from ocpo_coord.models.record import Record, RecordGrant, RecordRelease
 from ocpo_coord.models.task import Task, TaskDependency, TaskSupportingAgency
+from ocpo_coord.models.taxii import TaxiiStatus
 from ocpo_coord.models.user import Position, Tour, User
 
 __all__ = [
@@ -84,6 +85,7 @@ __all__ = [
     "Task",
     "TaskDependency",
     "TaskSupportingAgency",
+    "TaxiiStatus",
     "Theatre",
     "Tour",
     "User",

@@ -5,6 +5,7 @@ aggregate, so a bundle never holds, names or counts a record its reader may not 
 Each exported record gets its own audit entry, which inherits that record's markings.
 """
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
@@ -260,14 +261,15 @@ async def _selected_intel(
     return await repository.newest(session, statement, actor.principal, actor.now, selection.limit)
 
 
-async def export_bundle(session: AsyncSession, *, actor: Actor, selection: StixExportFilter) -> str:
-    """The selected readable intelligence as a serialised STIX 2.1 bundle."""
-    rows = await _selected_intel(session, actor, selection)
+async def _build(
+    session: AsyncSession, actor: Actor, rows: list[tuple[IntelItem, Record]], case_id: uuid.UUID | None
+) -> tuple[_Builder, list[Record]]:
+    """The objects of these readable items, their readable entities and cases; the records built."""
     intel_ids = [item.id for item, _ in rows]
     links = await case_links(session, intel_ids)
     case_ids = {c for cs in links.values() for c in cs}
-    if selection.case_id is not None:
-        case_ids.add(selection.case_id)
+    if case_id is not None:
+        case_ids.add(case_id)
     cases = await CaseRepository(session, principal=actor.principal, now=actor.now).get_many(case_ids)
     entity_links = await repository.entity_links(session, [*intel_ids, *cases])
     entities = await EntityRepository(session, principal=actor.principal, now=actor.now).get_many(
@@ -294,11 +296,18 @@ async def export_bundle(session: AsyncSession, *, actor: Actor, selection: StixE
     for item, record in rows:
         report_refs[item.id] = builder.add(_report(builder, item, record, refs_of(item.id)))
     crime_types = await crime_types_for(session, cases)
-    for case_id, (case, record) in sorted(cases.items(), key=lambda kv: str(kv[0])):
-        members = [report_refs[i] for i in intel_ids if case_id in links.get(i, [])]
-        refs = sorted({*members, *refs_of(case_id)})
+    for case_id_, (case, record) in sorted(cases.items(), key=lambda kv: str(kv[0])):
+        members = [report_refs[i] for i in intel_ids if case_id_ in links.get(i, [])]
+        refs = sorted({*members, *refs_of(case_id_)})
         if refs:
-            builder.add(_grouping(builder, case, record, crime_types.get(case_id, []), refs))
+            builder.add(_grouping(builder, case, record, crime_types.get(case_id_, []), refs))
+    return builder, records
+
+
+async def export_bundle(session: AsyncSession, *, actor: Actor, selection: StixExportFilter) -> str:
+    """The selected readable intelligence as a serialised STIX 2.1 bundle."""
+    rows = await _selected_intel(session, actor, selection)
+    builder, records = await _build(session, actor, rows, selection.case_id)
     bundle = stix2.v21.Bundle(objects=list(builder.objects.values()))
     # A case without exported members is left out, and so is its audit entry.
     exported = {stix_id.split("--", 1)[1] for stix_id in builder.objects}
@@ -314,3 +323,14 @@ async def export_bundle(session: AsyncSession, *, actor: Actor, selection: StixE
             )
     serialised: str = bundle.serialize()
     return serialised
+
+
+async def report_objects(
+    session: AsyncSession, *, actor: Actor, rows: list[tuple[IntelItem, Record]]
+) -> list[dict[str, Any]]:
+    """The STIX reports of these readable items, in their order, as JSON objects.
+
+    Their references name only what the reader may read (entities through their readable
+    statement); auditing the read is the caller's, who knows how the reports are served."""
+    builder, _ = await _build(session, actor, rows, None)
+    return [json.loads(builder.objects[record_stix_id("report", item.id)].serialize()) for item, _ in rows]

@@ -1,0 +1,1 @@
+"""TAXII 2.1 (OASIS) over the STIX exchange: each theatre of the reader's agency is a collection."""
