@@ -45,6 +45,13 @@ def test_bench_tiny_scale_on_sqlite() -> None:
         assert point["p99_ms"] >= point["p50_ms"] > 0
         assert point["failed"] == 0
     assert result["writes"]["per_second"] > 0
+    floor = result["write_floor"]
+    # The floor writes the create's own rows: two records, the selectors, audit entries.
+    assert floor["rows"]["record"] == 2
+    assert floor["rows"]["selector"] == 2
+    assert floor["rows"]["audit_event"] >= 2
+    for name in ("floor", "rest", "graphql"):
+        assert floor[name]["p95_ms"] >= floor[name]["p50_ms"] > 0
     handover = result["handover"]
     # The cases, their open tasks and linked intelligence all leave, and all arrive.
     assert handover["records"] == handover["imported"] == handover["moving"] + handover["entities"]
@@ -69,6 +76,7 @@ def test_bench_tiny_scale_on_sqlite() -> None:
     assert all(value > 0 for value in result["ratios"].values())
     assert "full_vs_small_scale" in result["ratios"]
     assert "audit verify" in table(result)
+    assert "write floor" in table(result)
     assert "2 service process(es)" in table(result)
     json.dumps(result, default=str)
 

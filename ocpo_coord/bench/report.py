@@ -15,6 +15,9 @@ TARGETS = {
     "graphql_vs_floor": 15.0,
     "export_vs_sha256sum": 0.5,
     "audit_verify_per_second": 100_000.0,
+    "create_rest_vs_write_floor": 3.0,
+    "create_graphql_vs_write_floor": 3.0,
+    "writes_per_second": 100.0,
 }
 
 
@@ -37,7 +40,11 @@ def ratios(result: dict[str, Any], baseline: dict[str, Any] | None = None) -> di
         "export_vs_sha256sum": result["handover"]["export_bytes_per_second"]
         / result["handover"]["sha256sum_bytes_per_second"],
         "audit_verify_per_second": result["audit_verify"]["per_second"],
+        "writes_per_second": result["writes"]["per_second"],
     }
+    if "write_floor" in result:
+        out["create_rest_vs_write_floor"] = result["write_floor"]["rest_vs_floor"]
+        out["create_graphql_vs_write_floor"] = result["write_floor"]["graphql_vs_floor"]
     if baseline is not None and baseline.get("dialect") == result.get("dialect"):
         out["full_vs_small_scale"] = max(
             _p50(result, section, k) / _p50(baseline, section, k)
@@ -47,7 +54,7 @@ def ratios(result: dict[str, Any], baseline: dict[str, Any] | None = None) -> di
     return out
 
 
-HIGHER_IS_BETTER = ("export_vs_sha256sum", "audit_verify_per_second")
+HIGHER_IS_BETTER = ("export_vs_sha256sum", "audit_verify_per_second", "writes_per_second")
 
 
 def misses(result: dict[str, Any]) -> list[str]:
@@ -97,6 +104,7 @@ def table(result: dict[str, Any]) -> str:
         f"REST {tp['rest']['per_second']:.1f} pages/s, "
         f"GraphQL {tp['graphql']['per_second']:.1f} pages/s",
         f"writes: {w['per_second']:.1f} intelligence items with selectors/s (audit and deconfliction included)",
+        *_write_floor_lines(result),
         f"handover: {h['cases']:,} cases, {h['records']:,} records, {h['bytes'] / 1e6:.1f} MB "
         f"({h['evidence_files']:,} evidence files, {h['evidence_file_bytes'] / 1e6:.1f} MB); "
         f"export {h['export_bytes_per_second'] / 1e6:.2f} MB/s ({h['export_records_per_second']:.0f} records/s), "
@@ -140,3 +148,16 @@ def _audit_lines(result: dict[str, Any]) -> list[str]:
             f"integration delay (answer to signed checkpoint): p50 {d['p50_ms']:.0f} ms, p99 {d['p99_ms']:.0f} ms"
         )
     return lines
+
+
+def _write_floor_lines(result: dict[str, Any]) -> list[str]:
+    """An intelligence create (item, entity, selectors) against the same rows written bare."""
+    if "write_floor" not in result:
+        return []
+    f = result["write_floor"]
+    cells = "".join(f"{f[s]['p50_ms']:>11.2f} /{f[s]['p95_ms']:>7.2f}" for s in ("floor", "rest", "graphql"))
+    label = f"({f['rows_total']} rows) p50 / p95 ms"
+    return [
+        f"{'intelligence create':<28}{'write floor':>20}{'REST':>20}{'GraphQL':>20}",
+        f"{label:<28}{cells}",
+    ]
