@@ -27,7 +27,9 @@ from ocpo_coord.records.repository import agency_codes, readable_record_ids, rel
 from ocpo_coord.records.service import (
     audited_read,
     check_version,
+    create_marked_record,
     create_record,
+    created_markings,
     markings_public,
     require_readable,
     set_markings,
@@ -133,7 +135,7 @@ async def create_intel_item(session: AsyncSession, *, actor: Actor, data: IntelI
     if theatre is None:
         raise InvalidInput(f"unknown theatre code: {data.theatre}", field="theatre")
     case_ids = await require_readable(session, actor, data.case_ids, kind=RecordKind.CASE, field="case_ids")
-    record = await create_record(
+    record, releases = await create_marked_record(
         session, actor=actor, kind=RecordKind.INTEL_ITEM, markings=data.markings, theatre_id=theatre.id
     )
     item = IntelItem(
@@ -151,8 +153,31 @@ async def create_intel_item(session: AsyncSession, *, actor: Actor, data: IntelI
     )
     session.add(item)
     await session.flush()
-    await repository.replace_case_links(session, item.id, case_ids)
-    created = await get_intel_item(session, actor=actor, item_id=item.id)
+    if case_ids:
+        # A flush of their own: the unit of work orders tables without relationships by
+        # class name, not by their foreign keys.
+        repository.add_case_links(session, item.id, case_ids)
+        await session.flush()
+    # Answered from what was written, not read back: the linked cases were checked
+    # readable above, and a new item is no tear-line.
+    created = IntelItemPublic(
+        id=item.id,
+        title=item.title,
+        content=item.content,
+        information_date=item.information_date,
+        source_reliability=item.source_reliability,
+        information_credibility=item.information_credibility,
+        grading=f"{item.source_reliability}{item.information_credibility}",
+        source_description=item.source_description,
+        theatre=theatre.code,
+        case_ids=sorted(case_ids),
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+        version=record.version,
+        markings=await created_markings(
+            session, actor=actor, record=record, releases=releases, label="intelligence item"
+        ),
+    )
     await record_event(
         session,
         actor=actor,
