@@ -18,6 +18,7 @@ TARGETS = {
     "create_rest_vs_write_floor": 3.0,
     "create_graphql_vs_write_floor": 3.0,
     "writes_per_second": 100.0,
+    "bulk_selectors_per_second": 2000.0,
 }
 
 
@@ -42,6 +43,8 @@ def ratios(result: dict[str, Any], baseline: dict[str, Any] | None = None) -> di
         "audit_verify_per_second": result["audit_verify"]["per_second"],
         "writes_per_second": result["writes"]["per_second"],
     }
+    if "bulk_selectors" in result:
+        out["bulk_selectors_per_second"] = result["bulk_selectors"]["per_second"]
     if "write_floor" in result:
         out["create_rest_vs_write_floor"] = result["write_floor"]["rest_vs_floor"]
         out["create_graphql_vs_write_floor"] = result["write_floor"]["graphql_vs_floor"]
@@ -54,7 +57,12 @@ def ratios(result: dict[str, Any], baseline: dict[str, Any] | None = None) -> di
     return out
 
 
-HIGHER_IS_BETTER = ("export_vs_sha256sum", "audit_verify_per_second", "writes_per_second")
+HIGHER_IS_BETTER = (
+    "export_vs_sha256sum",
+    "audit_verify_per_second",
+    "writes_per_second",
+    "bulk_selectors_per_second",
+)
 
 
 def misses(result: dict[str, Any]) -> list[str]:
@@ -105,6 +113,7 @@ def table(result: dict[str, Any]) -> str:
         f"GraphQL {tp['graphql']['per_second']:.1f} pages/s",
         f"writes: {w['per_second']:.1f} intelligence items with selectors/s (audit and deconfliction included)",
         *_write_floor_lines(result),
+        *_bulk_lines(result),
         f"handover: {h['cases']:,} cases, {h['records']:,} records, {h['bytes'] / 1e6:.1f} MB "
         f"({h['evidence_files']:,} evidence files, {h['evidence_file_bytes'] / 1e6:.1f} MB); "
         f"export {h['export_bytes_per_second'] / 1e6:.2f} MB/s ({h['export_records_per_second']:.0f} records/s), "
@@ -160,4 +169,14 @@ def _write_floor_lines(result: dict[str, Any]) -> list[str]:
     return [
         f"{'intelligence create':<28}{'write floor':>20}{'REST':>20}{'GraphQL':>20}",
         f"{label:<28}{cells}",
+    ]
+
+
+def _bulk_lines(result: dict[str, Any]) -> list[str]:
+    if "bulk_selectors" not in result:
+        return []
+    b = result["bulk_selectors"]
+    return [
+        f"bulk selectors: {b['selectors']:,} phone numbers on one entity in {b['seconds']:.2f} s, "
+        f"{b['per_second']:,.0f} selectors/s ({b['hits_raised']} hit sides raised)"
     ]

@@ -36,6 +36,7 @@ class Options:
     clients: int = 4
     seconds: float = 3.0
     writes: int = 50
+    bulk_selectors: int = 5000
     handover_cases: int = 20_000
     workers: int = 1
     # Numbers of concurrent clients for the load curve (``bench/curve``); empty: none.
@@ -157,6 +158,9 @@ def _run(options: Options, workdir: Path, source_url: str, target_url: str) -> d
                 theatre="KOS",
                 phones=world.selector_pool,
                 repeat=options.repeat,
+            )
+            result["bulk_selectors"] = operations.bulk_selectors(
+                base, tokens["broad"], count=options.bulk_selectors, theatre="KOS", phones=world.selector_pool
             )
             result["concurrent_writes"] = operations.concurrent_writes(
                 base, tokens["broad"], clients=(1, 4, 16), seconds=options.seconds, theatre="KOS"
