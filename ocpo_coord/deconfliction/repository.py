@@ -97,20 +97,39 @@ async def selector_collisions(
     """Every record of another agency holding an entity with one of this entity's
     normalised selectors, with the kind of selector matched: one statement, however
     many selectors the entity has."""
+    found = await selector_collisions_of(session, {entity_id: owner_agency_id})
+    return found.get(entity_id, [])
+
+
+async def selector_collisions_of(
+    session: AsyncSession, owners: dict[uuid.UUID, uuid.UUID]
+) -> dict[uuid.UUID, list[tuple[str, Record]]]:
+    """``selector_collisions`` of several entities (entity id -> its owner agency), in
+    one statement per 500 entities."""
     mine = aliased(Selector, name="mine")
     theirs = aliased(Selector, name="theirs")
-    statement = (
-        select(col(theirs.kind), Record)
-        .join(theirs, col(theirs.entity_id) == col(Record.id))
-        .join(
-            mine,
-            and_(col(mine.kind) == col(theirs.kind), col(mine.normalized) == col(theirs.normalized)),
+    mine_record = aliased(Record, name="mine_record")
+    found: dict[uuid.UUID, list[tuple[str, Record]]] = defaultdict(list)
+    wanted = sorted(owners)
+    for start in range(0, len(wanted), 500):
+        statement = (
+            select(col(mine.entity_id), col(theirs.kind), Record)
+            .join(theirs, col(theirs.entity_id) == col(Record.id))
+            .join(
+                mine,
+                and_(col(mine.kind) == col(theirs.kind), col(mine.normalized) == col(theirs.normalized)),
+            )
+            .join(mine_record, col(mine_record.id) == col(mine.entity_id))
+            .where(
+                col(mine.entity_id).in_(wanted[start : start + 500]),
+                col(Record.owner_agency_id) != col(mine_record.owner_agency_id),
+            )
+            .distinct()
+            .order_by(col(mine.entity_id), col(theirs.kind), col(Record.id))
         )
-        .where(col(mine.entity_id) == entity_id, col(Record.owner_agency_id) != owner_agency_id)
-        .distinct()
-        .order_by(col(theirs.kind), col(Record.id))
-    )
-    return [(str(kind), record) for kind, record in (await session.exec(statement)).all()]
+        for entity_id, kind, record in (await session.exec(statement)).all():
+            found[entity_id].append((str(kind), record))
+    return found
 
 
 async def selector_matches(

@@ -160,6 +160,26 @@ async def check_selectors(session: AsyncSession, *, actor: Actor, entity_id: uui
     return len(raised)
 
 
+async def check_entities(session: AsyncSession, *, actor: Actor, entity_ids: list[uuid.UUID]) -> int:
+    """``check_selectors`` for many entities written together (an import): their
+    matches in one statement per few hundred entities, then each entity's hits."""
+    records = {entity_id: await session.get(Record, entity_id) for entity_id in entity_ids}
+    owners = {
+        entity_id: record.owner_agency_id for entity_id, record in records.items() if record is not None
+    }
+    found = await repository.selector_collisions_of(session, owners)
+    raised = 0
+    for entity_id, collisions in found.items():
+        record = records[entity_id]
+        assert record is not None
+        raised += len(
+            await raise_hits(
+                session, actor=actor, hit_kind=HitKind.SELECTOR, mine=record, collisions=collisions
+            )
+        )
+    return raised
+
+
 async def check_operation(
     session: AsyncSession, *, actor: Actor, operation: PlannedOperation, record: Record
 ) -> int:

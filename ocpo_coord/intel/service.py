@@ -19,7 +19,7 @@ from ocpo_coord.intel.schemas import (
     IntelItemUpdate,
     TearLineCreate,
 )
-from ocpo_coord.models import IntelItem, Record
+from ocpo_coord.models import IntelItem, Record, RecordRelease
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.filters import agency_filter, theatre_filter
 from ocpo_coord.records.pagination import Assembler, Page
@@ -159,24 +159,15 @@ async def create_intel_item(session: AsyncSession, *, actor: Actor, data: IntelI
         repository.add_case_links(session, item.id, case_ids)
         await session.flush()
     # Answered from what was written, not read back: the linked cases were checked
-    # readable above, and a new item is no tear-line.
-    created = IntelItemPublic(
-        id=item.id,
-        title=item.title,
-        content=item.content,
-        information_date=item.information_date,
-        source_reliability=item.source_reliability,
-        information_credibility=item.information_credibility,
-        grading=f"{item.source_reliability}{item.information_credibility}",
-        source_description=item.source_description,
+    # readable above.
+    created = await created_item(
+        session,
+        actor=actor,
+        item=item,
+        record=record,
+        releases=releases,
         theatre=theatre.code,
-        case_ids=sorted(case_ids),
-        created_at=record.created_at,
-        updated_at=record.updated_at,
-        version=record.version,
-        markings=await created_markings(
-            session, actor=actor, record=record, releases=releases, label="intelligence item"
-        ),
+        case_ids=case_ids,
     )
     await record_event(
         session,
@@ -187,6 +178,38 @@ async def create_intel_item(session: AsyncSession, *, actor: Actor, data: IntelI
         after=created.model_dump(mode="json"),
     )
     return created
+
+
+async def created_item(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    item: IntelItem,
+    record: Record,
+    releases: list[RecordRelease],
+    theatre: str | None,
+    case_ids: list[uuid.UUID],
+) -> IntelItemPublic:
+    """A new item as its creator reads it, from the objects just written (a new item is
+    no tear-line); ``created_markings`` decides whether the creator may read it."""
+    return IntelItemPublic(
+        id=item.id,
+        title=item.title,
+        content=item.content,
+        information_date=item.information_date,
+        source_reliability=item.source_reliability,
+        information_credibility=item.information_credibility,
+        grading=f"{item.source_reliability}{item.information_credibility}",
+        source_description=item.source_description,
+        theatre=theatre,
+        case_ids=sorted(case_ids),
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+        version=record.version,
+        markings=await created_markings(
+            session, actor=actor, record=record, releases=releases, label="intelligence item"
+        ),
+    )
 
 
 async def update_intel_item(

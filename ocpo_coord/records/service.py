@@ -110,10 +110,14 @@ async def create_marked_record(
     parent: Record | None = None,
     field: str = "markings",
     record_id: uuid.UUID | None = None,
+    originator_agency_id: uuid.UUID | None = None,
+    provenance: str | None = None,
 ) -> tuple[Record, list[RecordRelease]]:
     """``create_record``, and the releases it wrote: a create answers with its markings
     without reading back the rows it has just written. The markings are checked before
-    anything is added, and the record and its releases are written in one flush."""
+    anything is added, and the record and its releases are written in one flush.
+    Importers name another originator (one known here keeps its ORCON say) and their
+    provenance here, before the flush, not by changing the record just written."""
     principal = actor.principal
     enforce(may_create(principal))
     assert principal.agency_id is not None
@@ -122,7 +126,7 @@ async def create_marked_record(
     record = Record(
         id=record_id or new_id(),
         kind=kind,
-        originator_agency_id=principal.agency_id,
+        originator_agency_id=originator_agency_id or principal.agency_id,
         custodian_agency_id=principal.agency_id,
         owner_agency_id=principal.agency_id,
         created_by_id=principal.user_id,
@@ -133,7 +137,7 @@ async def create_marked_record(
         tlp=markings.tlp,
         orcon=markings.orcon,
         nohost=markings.nohost,
-        provenance=f"originated by {principal.agency_code}",
+        provenance=provenance or f"originated by {principal.agency_code}",
         created_at=actor.now,
         updated_at=actor.now,
     )
