@@ -8,7 +8,7 @@ from ocpo_coord.audit.reads import listed
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
-from ocpo_coord.directory.repository import theatre_by_code, theatre_codes
+from ocpo_coord.directory.repository import theatre_codes, theatre_id_by_code
 from ocpo_coord.exceptions import InvalidInput, NotFound
 from ocpo_coord.intel import repository
 from ocpo_coord.intel.repository import IntelRepository
@@ -131,12 +131,12 @@ async def list_intel_items(
 
 
 async def create_intel_item(session: AsyncSession, *, actor: Actor, data: IntelItemCreate) -> IntelItemPublic:
-    theatre = await theatre_by_code(session, data.theatre)
-    if theatre is None:
+    theatre_id = await theatre_id_by_code(session, data.theatre)
+    if theatre_id is None:
         raise InvalidInput(f"unknown theatre code: {data.theatre}", field="theatre")
     case_ids = await require_readable(session, actor, data.case_ids, kind=RecordKind.CASE, field="case_ids")
     record, releases = await create_marked_record(
-        session, actor=actor, kind=RecordKind.INTEL_ITEM, markings=data.markings, theatre_id=theatre.id
+        session, actor=actor, kind=RecordKind.INTEL_ITEM, markings=data.markings, theatre_id=theatre_id
     )
     item = IntelItem(
         id=record.id,
@@ -166,7 +166,7 @@ async def create_intel_item(session: AsyncSession, *, actor: Actor, data: IntelI
         item=item,
         record=record,
         releases=releases,
-        theatre=theatre.code,
+        theatre=data.theatre.upper(),
         case_ids=case_ids,
     )
     await record_event(
