@@ -43,6 +43,15 @@ def _files_app() -> typer.Typer:
 app.add_typer(_files_app(), name="files")
 
 
+def _entity_app() -> typer.Typer:
+    from ocpo_coord.entity.cli import app as entity_app
+
+    return entity_app
+
+
+app.add_typer(_entity_app(), name="entity")
+
+
 @app.callback()
 def _root(
     debug: Annotated[

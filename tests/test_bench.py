@@ -23,6 +23,7 @@ def test_bench_tiny_scale_on_sqlite() -> None:
             clients=2,
             seconds=0.2,
             writes=1,
+            bulk_selectors=60,
             handover_cases=5,
             workers=2,
             curve_clients=(1, 3),
@@ -45,6 +46,16 @@ def test_bench_tiny_scale_on_sqlite() -> None:
         assert point["p99_ms"] >= point["p50_ms"] > 0
         assert point["failed"] == 0
     assert result["writes"]["per_second"] > 0
+    bulk = result["bulk_selectors"]
+    assert bulk["selectors"] == bulk["added"] == 60
+    assert bulk["per_second"] > 0
+    floor = result["write_floor"]
+    # The floor writes the create's own rows: two records, the selectors, audit entries.
+    assert floor["rows"]["record"] == 2
+    assert floor["rows"]["selector"] == 2
+    assert floor["rows"]["audit_event"] >= 2
+    for name in ("floor", "rest", "graphql"):
+        assert floor[name]["p95_ms"] >= floor[name]["p50_ms"] > 0
     handover = result["handover"]
     # The cases, their open tasks and linked intelligence all leave, and all arrive.
     assert handover["records"] == handover["imported"] == handover["moving"] + handover["entities"]
@@ -78,6 +89,8 @@ def test_bench_tiny_scale_on_sqlite() -> None:
     assert "audit verify" in table(result)
     assert "while 8 clients write" in table(result)
     assert result["ratios"]["list_p50_with_writers_vs_alone"] == under["ratio"]
+    assert "write floor" in table(result)
+    assert "bulk selectors" in table(result)
     assert "2 service process(es)" in table(result)
     json.dumps(result, default=str)
 

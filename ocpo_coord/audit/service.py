@@ -45,10 +45,9 @@ def hashed_fields(event: "AuditEvent | Row[Any]") -> dict[str, Any]:
     return fields
 
 
-async def record_event(
-    session: AsyncSession,
-    *,
+def _event(
     actor: Actor,
+    *,
     action: str,
     record_kind: str | None = None,
     record_id: uuid.UUID | None = None,
@@ -78,9 +77,47 @@ async def record_event(
     # The leaf hash the sequencer will give the entry: shown to auditors as the
     # entry's hash (``hash`` is unique, so the entry's own id keeps it unique).
     event.hash = leaf_hash(canonical_bytes(hashed_fields(event))).hex()
+    return event
+
+
+async def record_event(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    action: str,
+    record_kind: str | None = None,
+    record_id: uuid.UUID | None = None,
+    record_ids: list[uuid.UUID] | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    detail: str = "",
+) -> AuditEvent:
+    event = _event(
+        actor,
+        action=action,
+        record_kind=record_kind,
+        record_id=record_id,
+        record_ids=record_ids,
+        before=before,
+        after=after,
+        detail=detail,
+    )
     session.add(event)
     await session.flush()
     return event
+
+
+async def record_events(
+    session: AsyncSession, *, actor: Actor, entries: list[dict[str, Any]]
+) -> list[AuditEvent]:
+    """Several entries by one actor, each as ``record_event`` would write it (``entries``
+    hold its keyword arguments), in one flush: a write that raises many hits or imports
+    many records appends its entries in one statement, not one round trip each."""
+    events = [_event(actor, **entry) for entry in entries]
+    if events:
+        session.add_all(events)
+        await session.flush()
+    return events
 
 
 async def record_refusal(

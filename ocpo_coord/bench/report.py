@@ -16,6 +16,10 @@ TARGETS = {
     "export_vs_sha256sum": 0.5,
     "audit_verify_per_second": 100_000.0,
     "postgres_list_under_writes": 1.5,
+    "create_rest_vs_write_floor": 3.0,
+    "create_graphql_vs_write_floor": 3.0,
+    "writes_per_second": 100.0,
+    "bulk_selectors_per_second": 2000.0,
 }
 
 
@@ -38,9 +42,15 @@ def ratios(result: dict[str, Any], baseline: dict[str, Any] | None = None) -> di
         "export_vs_sha256sum": result["handover"]["export_bytes_per_second"]
         / result["handover"]["sha256sum_bytes_per_second"],
         "audit_verify_per_second": result["audit_verify"]["per_second"],
+        "writes_per_second": result["writes"]["per_second"],
     }
     if "list_under_writes" in result:
         out["list_p50_with_writers_vs_alone"] = result["list_under_writes"]["ratio"]
+    if "bulk_selectors" in result:
+        out["bulk_selectors_per_second"] = result["bulk_selectors"]["per_second"]
+    if "write_floor" in result:
+        out["create_rest_vs_write_floor"] = result["write_floor"]["rest_vs_floor"]
+        out["create_graphql_vs_write_floor"] = result["write_floor"]["graphql_vs_floor"]
     if baseline is not None and baseline.get("dialect") == result.get("dialect"):
         out["full_vs_small_scale"] = max(
             _p50(result, section, k) / _p50(baseline, section, k)
@@ -50,7 +60,12 @@ def ratios(result: dict[str, Any], baseline: dict[str, Any] | None = None) -> di
     return out
 
 
-HIGHER_IS_BETTER = ("export_vs_sha256sum", "audit_verify_per_second")
+HIGHER_IS_BETTER = (
+    "export_vs_sha256sum",
+    "audit_verify_per_second",
+    "writes_per_second",
+    "bulk_selectors_per_second",
+)
 
 
 def misses(result: dict[str, Any]) -> list[str]:
@@ -102,6 +117,8 @@ def table(result: dict[str, Any]) -> str:
         f"REST {tp['rest']['per_second']:.1f} pages/s, "
         f"GraphQL {tp['graphql']['per_second']:.1f} pages/s",
         f"writes: {w['per_second']:.1f} intelligence items with selectors/s (audit and deconfliction included)",
+        *_write_floor_lines(result),
+        *_bulk_lines(result),
         f"handover: {h['cases']:,} cases, {h['records']:,} records, {h['bytes'] / 1e6:.1f} MB "
         f"({h['evidence_files']:,} evidence files, {h['evidence_file_bytes'] / 1e6:.1f} MB); "
         f"export {h['export_bytes_per_second'] / 1e6:.2f} MB/s ({h['export_records_per_second']:.0f} records/s), "
@@ -161,3 +178,26 @@ def _audit_lines(result: dict[str, Any]) -> list[str]:
             f"integration delay (answer to signed checkpoint): p50 {d['p50_ms']:.0f} ms, p99 {d['p99_ms']:.0f} ms"
         )
     return lines
+
+
+def _write_floor_lines(result: dict[str, Any]) -> list[str]:
+    """An intelligence create (item, entity, selectors) against the same rows written bare."""
+    if "write_floor" not in result:
+        return []
+    f = result["write_floor"]
+    cells = "".join(f"{f[s]['p50_ms']:>11.2f} /{f[s]['p95_ms']:>7.2f}" for s in ("floor", "rest", "graphql"))
+    label = f"({f['rows_total']} rows) p50 / p95 ms"
+    return [
+        f"{'intelligence create':<28}{'write floor':>20}{'REST':>20}{'GraphQL':>20}",
+        f"{label:<28}{cells}",
+    ]
+
+
+def _bulk_lines(result: dict[str, Any]) -> list[str]:
+    if "bulk_selectors" not in result:
+        return []
+    b = result["bulk_selectors"]
+    return [
+        f"bulk selectors: {b['selectors']:,} phone numbers on one entity in {b['seconds']:.2f} s, "
+        f"{b['per_second']:,.0f} selectors/s ({b['hits_raised']} hit sides raised)"
+    ]

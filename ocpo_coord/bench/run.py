@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from ocpo_coord.audit.keys import checkpoint_signer
-from ocpo_coord.bench import contention, curve, measure, operations
+from ocpo_coord.bench import contention, curve, measure, operations, write_floor
 from ocpo_coord.bench.generate import generate, generate_directory
 from ocpo_coord.config import Settings
 from ocpo_coord.db import make_sync_engine, sync_url
@@ -36,6 +36,7 @@ class Options:
     clients: int = 4
     seconds: float = 3.0
     writes: int = 50
+    bulk_selectors: int = 5000
     handover_cases: int = 20_000
     workers: int = 1
     # Numbers of concurrent clients for the load curve (``bench/curve``); empty: none.
@@ -135,7 +136,7 @@ def _run(options: Options, workdir: Path, source_url: str, target_url: str) -> d
         base = f"http://127.0.0.1:{port}"
         now = datetime.now(UTC)
         principals = asyncio.run(measure.load_principals(source_url, world.readers, now))
-        _step("pages (SQL floor, REST, GraphQL), throughput, writes")
+        _step("pages (SQL floor, REST, GraphQL), throughput, writes (write floor, REST, GraphQL)")
         with measure.running_service(env, port, options.workers) as process:
             result.update(
                 measure.page_timings(
@@ -153,6 +154,17 @@ def _run(options: Options, workdir: Path, source_url: str, target_url: str) -> d
             )
             result["writes"] = operations.writes(
                 base, tokens["broad"], count=options.writes, theatre="KOS", phones=world.selector_pool
+            )
+            result["write_floor"] = write_floor.write_timings(
+                engine,
+                base,
+                tokens["broad"],
+                theatre="KOS",
+                phones=world.selector_pool,
+                repeat=options.repeat,
+            )
+            result["bulk_selectors"] = operations.bulk_selectors(
+                base, tokens["broad"], count=options.bulk_selectors, theatre="KOS", phones=world.selector_pool
             )
             result["concurrent_writes"] = operations.concurrent_writes(
                 base, tokens["broad"], clients=(1, 4, 16), seconds=options.seconds, theatre="KOS"

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, true
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -90,6 +91,47 @@ async def selectors_of(session: AsyncSession, entity_id: uuid.UUID) -> list[Sele
     return list((await session.exec(select(Selector).where(Selector.entity_id == entity_id))).all())
 
 
+async def selector_collisions(
+    session: AsyncSession, *, entity_id: uuid.UUID, owner_agency_id: uuid.UUID
+) -> list[tuple[str, Record]]:
+    """Every record of another agency holding an entity with one of this entity's
+    normalised selectors, with the kind of selector matched: one statement, however
+    many selectors the entity has."""
+    found = await selector_collisions_of(session, {entity_id: owner_agency_id})
+    return found.get(entity_id, [])
+
+
+async def selector_collisions_of(
+    session: AsyncSession, owners: dict[uuid.UUID, uuid.UUID]
+) -> dict[uuid.UUID, list[tuple[str, Record]]]:
+    """``selector_collisions`` of several entities (entity id -> its owner agency), in
+    one statement per 500 entities."""
+    mine = aliased(Selector, name="mine")
+    theirs = aliased(Selector, name="theirs")
+    mine_record = aliased(Record, name="mine_record")
+    found: dict[uuid.UUID, list[tuple[str, Record]]] = defaultdict(list)
+    wanted = sorted(owners)
+    for start in range(0, len(wanted), 500):
+        statement = (
+            select(col(mine.entity_id), col(theirs.kind), Record)
+            .join(theirs, col(theirs.entity_id) == col(Record.id))
+            .join(
+                mine,
+                and_(col(mine.kind) == col(theirs.kind), col(mine.normalized) == col(theirs.normalized)),
+            )
+            .join(mine_record, col(mine_record.id) == col(mine.entity_id))
+            .where(
+                col(mine.entity_id).in_(wanted[start : start + 500]),
+                col(Record.owner_agency_id) != col(mine_record.owner_agency_id),
+            )
+            .distinct()
+            .order_by(col(mine.entity_id), col(theirs.kind), col(Record.id))
+        )
+        for entity_id, kind, record in (await session.exec(statement)).all():
+            found[entity_id].append((str(kind), record))
+    return found
+
+
 async def selector_matches(
     session: AsyncSession, *, kind: str, normalized: str, owner_agency_id: uuid.UUID
 ) -> list[Record]:
@@ -140,6 +182,34 @@ async def existing_hit(
         DeconflictionHit.match_kind == match_kind,
     )
     return (await session.exec(statement)).first()
+
+
+async def existing_sides(
+    session: AsyncSession, record_id: uuid.UUID, others: set[uuid.UUID]
+) -> set[tuple[uuid.UUID, uuid.UUID, uuid.UUID, str]]:
+    """The sides already raised between ``record_id`` and any of ``others``, either way
+    round, as (agency, record, other record, match kind)."""
+    if not others:
+        return set()
+    wanted = sorted(others)
+    statement = select(
+        col(DeconflictionHit.agency_id),
+        col(DeconflictionHit.record_id),
+        col(DeconflictionHit.other_record_id),
+        col(DeconflictionHit.match_kind),
+    ).where(
+        or_(
+            and_(
+                col(DeconflictionHit.record_id) == record_id,
+                col(DeconflictionHit.other_record_id).in_(wanted),
+            ),
+            and_(
+                col(DeconflictionHit.other_record_id) == record_id,
+                col(DeconflictionHit.record_id).in_(wanted),
+            ),
+        )
+    )
+    return {(a, r, o, str(m)) for a, r, o, m in (await session.exec(statement)).all()}
 
 
 def hit_visible(principal: Principal, today: date) -> ColumnElement[bool]:

@@ -12,7 +12,7 @@ import uuid
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ocpo_coord.audit.service import record_event
+from ocpo_coord.audit.service import record_event, record_events
 from ocpo_coord.context import Actor
 from ocpo_coord.deconfliction import repository
 from ocpo_coord.deconfliction.geo import places_overlap, windows_overlap
@@ -41,30 +41,61 @@ def _label(match_kind: str) -> str:
     return match_kind.replace("_", " ")
 
 
-async def raise_hit(
-    session: AsyncSession, *, actor: Actor, hit_kind: HitKind, match_kind: str, mine: Record, other: Record
+async def raise_hits(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    hit_kind: HitKind,
+    mine: Record,
+    collisions: list[tuple[str, Record]],
 ) -> list[DeconflictionHit]:
-    """Create the sides of one collision that may exist, tell their agencies, audit each."""
-    hosts = await repository.host_nation_agencies(session, [mine.owner_agency_id, other.owner_agency_id])
-    theatre_id = (
-        mine.theatre_id
-        or other.theatre_id
-        or await repository.shared_theatre(session, mine.owner_agency_id, other.owner_agency_id)
-    )
+    """Create the sides of these collisions of ``mine`` (match kind, other record) that
+    may exist, tell their agencies, audit each. What every side needs (host nations,
+    contact positions, recipients, sides already raised) is asked once for all of
+    them, and the sides, notifications and audit entries are written one statement
+    per kind of row: a phone held by many agencies costs a few round trips, not a
+    dozen per agency."""
+    if not collisions:
+        return []
+    agencies = {mine.owner_agency_id} | {other.owner_agency_id for _, other in collisions}
+    hosts = await repository.host_nation_agencies(session, agencies)
     codes = await agency_codes(session)
-    positions = {
-        r.owner_agency_id: await notifications.designated_position(session, r.owner_agency_id, theatre_id)
-        for r in (mine, other)
-    }
-    pair_id = uuid.uuid4()
-    created = []
-    for own, theirs in ((mine, other), (other, mine)):
-        if own.owner_agency_id in hosts and theirs.nohost:
-            continue  # NOHOST: the host nation is not told, not even that something matches
-        if await repository.existing_hit(session, own.owner_agency_id, own.id, theirs.id, match_kind):
-            continue
-        recipient = positions[own.owner_agency_id]
-        contact = positions[theirs.owner_agency_id]
+    raised = await repository.existing_sides(session, mine.id, {other.id for _, other in collisions})
+    theatres: list[uuid.UUID | None] = []
+    for _, other in collisions:
+        theatres.append(
+            mine.theatre_id
+            or other.theatre_id
+            or await repository.shared_theatre(session, mine.owner_agency_id, other.owner_agency_id)
+        )
+    positions = await notifications.designated_positions_for(
+        session,
+        [
+            (agency_id, theatre_id)
+            for (_, other), theatre_id in zip(collisions, theatres, strict=True)
+            for agency_id in (mine.owner_agency_id, other.owner_agency_id)
+        ],
+    )
+    sides: list[tuple[str, Record, Record, uuid.UUID | None, uuid.UUID]] = []
+    for (match_kind, other), theatre_id in zip(collisions, theatres, strict=True):
+        pair_id = uuid.uuid4()
+        for own, theirs in ((mine, other), (other, mine)):
+            if own.owner_agency_id in hosts and theirs.nohost:
+                continue  # NOHOST: the host nation is not told, not even that something matches
+            side = (own.owner_agency_id, own.id, theirs.id, match_kind)
+            if side not in raised:
+                raised.add(side)
+                sides.append((match_kind, own, theirs, theatre_id, pair_id))
+    recipients = await notifications.agency_recipients_for(
+        session,
+        [(own.owner_agency_id, positions[own.owner_agency_id, t]) for _, own, _, t, _ in sides],
+        actor.now,
+    )
+    created: list[DeconflictionHit] = []
+    notices: list[notifications.Notice] = []
+    for match_kind, own, theirs, theatre_id, pair_id in sides:
+        recipient = positions[own.owner_agency_id, theatre_id]
+        contact = positions[theirs.owner_agency_id, theatre_id]
         hit = DeconflictionHit(
             pair_id=pair_id,
             hit_kind=hit_kind,
@@ -78,58 +109,74 @@ async def raise_hit(
             contact_position_id=contact.id if contact else None,
             created_at=actor.now,
         )
-        session.add(hit)
-        await session.flush()
-        DECONFLICTION_EVENTS.labels(kind=str(hit_kind)).inc()
-        other_code = codes.get(theirs.owner_agency_id, "?")
-        await notifications.notify(
-            session,
-            recipients=await notifications.agency_recipients(
-                session, own.owner_agency_id, recipient, actor.now
-            ),
-            kind=NotificationKind.DECONFLICTION_HIT,
-            subject_id=hit.id,
-            record_id=own.id,
-            title=f"Deconfliction hit: {other_code} holds a matching {_label(match_kind)}",
-            body=f"Contact {_contact(contact, other_code)} before acting.",
-            now=actor.now,
-        )
-        # Filed under the side's own record, naming no other agency: the entry is read by
-        # that record's readers, who may not be the hit's.
-        await record_event(
-            session,
-            actor=actor,
-            action="deconfliction.hit",
-            record_kind=own.kind,
-            record_id=own.id,
-            detail=f"deconfliction hit {hit.id} ({hit_kind.value}: {match_kind})",
-        )
         created.append(hit)
+        other_code = codes.get(theirs.owner_agency_id, "?")
+        notices.append(
+            notifications.Notice(
+                recipients=recipients[own.owner_agency_id, recipient.id if recipient else None],
+                kind=NotificationKind.DECONFLICTION_HIT,
+                subject_id=hit.id,
+                record_id=own.id,
+                title=f"Deconfliction hit: {other_code} holds a matching {_label(match_kind)}",
+                body=f"Contact {_contact(contact, other_code)} before acting.",
+            )
+        )
+    if not created:
+        return []
+    session.add_all(created)
+    await session.flush()
+    DECONFLICTION_EVENTS.labels(kind=str(hit_kind)).inc(len(created))
+    await notifications.notify_each(session, notices, now=actor.now)
+    # Each filed under the side's own record, naming no other agency: the entry is read
+    # by that record's readers, who may not be the hit's.
+    kinds = {mine.id: mine.kind} | {other.id: other.kind for _, other in collisions}
+    await record_events(
+        session,
+        actor=actor,
+        entries=[
+            {
+                "action": "deconfliction.hit",
+                "record_kind": kinds[hit.record_id],
+                "record_id": hit.record_id,
+                "detail": f"deconfliction hit {hit.id} ({hit_kind.value}: {hit.match_kind})",
+            }
+            for hit in created
+        ],
+    )
     return created
 
 
 async def check_selectors(session: AsyncSession, *, actor: Actor, entity_id: uuid.UUID) -> int:
-    """Compare an entity's selectors with every other agency's, readable or not."""
+    """Compare an entity's selectors with every other agency's, readable or not: one
+    query finds every match of every selector."""
     record = await session.get(Record, entity_id)
     assert record is not None
+    collisions = await repository.selector_collisions(
+        session, entity_id=entity_id, owner_agency_id=record.owner_agency_id
+    )
+    raised = await raise_hits(
+        session, actor=actor, hit_kind=HitKind.SELECTOR, mine=record, collisions=collisions
+    )
+    return len(raised)
+
+
+async def check_entities(session: AsyncSession, *, actor: Actor, entity_ids: list[uuid.UUID]) -> int:
+    """``check_selectors`` for many entities written together (an import): their
+    matches in one statement per few hundred entities, then each entity's hits."""
+    records = {entity_id: await session.get(Record, entity_id) for entity_id in entity_ids}
+    owners = {
+        entity_id: record.owner_agency_id for entity_id, record in records.items() if record is not None
+    }
+    found = await repository.selector_collisions_of(session, owners)
     raised = 0
-    for selector in await repository.selectors_of(session, entity_id):
-        for other in await repository.selector_matches(
-            session,
-            kind=selector.kind,
-            normalized=selector.normalized,
-            owner_agency_id=record.owner_agency_id,
-        ):
-            raised += len(
-                await raise_hit(
-                    session,
-                    actor=actor,
-                    hit_kind=HitKind.SELECTOR,
-                    match_kind=selector.kind,
-                    mine=record,
-                    other=other,
-                )
+    for entity_id, collisions in found.items():
+        record = records[entity_id]
+        assert record is not None
+        raised += len(
+            await raise_hits(
+                session, actor=actor, hit_kind=HitKind.SELECTOR, mine=record, collisions=collisions
             )
+        )
     return raised
 
 
@@ -139,34 +186,25 @@ async def check_operation(
     """Compare a new operation with other agencies' live operations in its theatre."""
     if record.theatre_id is None:
         return 0
-    raised = 0
-    for candidate, candidate_record in await repository.colliding_candidates(
-        session,
-        theatre_id=record.theatre_id,
-        owner_agency_id=record.owner_agency_id,
-        starts_at=operation.starts_at,
-        ends_at=operation.ends_at,
-    ):
-        if not windows_overlap(
-            (operation.starts_at, operation.ends_at), (candidate.starts_at, candidate.ends_at)
-        ):
-            continue
-        if not places_overlap(
+    collisions = [
+        (PLACE_AND_TIME, candidate_record)
+        for candidate, candidate_record in await repository.colliding_candidates(
+            session,
+            theatre_id=record.theatre_id,
+            owner_agency_id=record.owner_agency_id,
+            starts_at=operation.starts_at,
+            ends_at=operation.ends_at,
+        )
+        if windows_overlap((operation.starts_at, operation.ends_at), (candidate.starts_at, candidate.ends_at))
+        and places_overlap(
             (operation.latitude, operation.longitude, operation.radius_m),
             (candidate.latitude, candidate.longitude, candidate.radius_m),
-        ):
-            continue
-        raised += len(
-            await raise_hit(
-                session,
-                actor=actor,
-                hit_kind=HitKind.OPERATION,
-                match_kind=PLACE_AND_TIME,
-                mine=record,
-                other=candidate_record,
-            )
         )
-    return raised
+    ]
+    raised = await raise_hits(
+        session, actor=actor, hit_kind=HitKind.OPERATION, mine=record, collisions=collisions
+    )
+    return len(raised)
 
 
 async def to_public(session: AsyncSession, actor: Actor, hits: list[DeconflictionHit]) -> list[HitPublic]:

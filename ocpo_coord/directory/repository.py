@@ -74,6 +74,13 @@ async def theatre_codes(session: AsyncSession) -> dict[uuid.UUID, str]:
     return (await directory_codes(session))[1]
 
 
+async def theatre_id_by_code(session: AsyncSession, code: str) -> uuid.UUID | None:
+    """``theatre_by_code``'s id, from the codes the session holds already (usually
+    brought by the caller's own statement): no round trip of its own."""
+    wanted = code.upper()
+    return next((i for i, c in (await theatre_codes(session)).items() if c == wanted), None)
+
+
 async def user_logins(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
     wanted = list(set(ids))
     if not wanted:

@@ -7,7 +7,7 @@ import strawberry.experimental.pydantic as spy
 from strawberry.scalars import JSON
 
 from ocpo_coord.context import Actor
-from ocpo_coord.entity import service
+from ocpo_coord.entity import bulk, service
 from ocpo_coord.entity.schemas import (
     EntityCreate,
     EntityFilter,
@@ -15,6 +15,8 @@ from ocpo_coord.entity.schemas import (
     EntityLinkPublic,
     EntityPublic,
     EntityUpdate,
+    SelectorBulkCreate,
+    SelectorBulkResult,
     SelectorInput,
     SelectorPublic,
 )
@@ -78,6 +80,21 @@ class EntityFilterInput:
     pass
 
 
+@spy.input(model=SelectorBulkCreate, all_fields=True, name="AddEntitySelectorsInput")
+class AddEntitySelectorsInput:
+    entity_id: strawberry.ID
+
+
+@spy.type(model=SelectorBulkResult, all_fields=True, name="EntitySelectorsAdded")
+class EntitySelectorsAdded:
+    pass
+
+
+AddEntitySelectorsResult = Annotated[
+    EntitySelectorsAdded | ErrorTypes, strawberry.union("AddEntitySelectorsResult")
+]
+
+
 @strawberry.type
 class EntityPayload:
     entity: Entity
@@ -127,5 +144,20 @@ class EntityMutation:
                 info.context.session, actor=actor, entity_id=parse_id(input.id, "entity"), data=data
             )
             return EntityPayload(entity=Entity.from_pydantic(updated))
+
+        return await mutate(info, run)
+
+    @strawberry.mutation
+    async def add_entity_selectors(
+        self, info: GraphQLInfo, input: AddEntitySelectorsInput
+    ) -> AddEntitySelectorsResult:
+        """Attach a list of selectors to an entity: all or none, none twice."""
+
+        async def run(actor: Actor) -> EntitySelectorsAdded:
+            data = input_model(info, input, SelectorBulkCreate, drop=("entity_id",))
+            added = await bulk.add_selectors(
+                info.context.session, actor=actor, entity_id=parse_id(input.entity_id, "entity"), data=data
+            )
+            return EntitySelectorsAdded.from_pydantic(added)
 
         return await mutate(info, run)

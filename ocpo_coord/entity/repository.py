@@ -4,12 +4,14 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, exists
+from sqlalchemy import Select, exists, insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
+from ocpo_coord.db import execute
 from ocpo_coord.models import Entity, Record, RecordEntity, Selector
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.repository import RecordRepository
@@ -79,3 +81,16 @@ async def replace_links(session: AsyncSession, entity_id: uuid.UUID, links: list
         await session.delete(row)
     await session.flush()
     session.add_all(links)
+
+
+async def selector_keys(session: AsyncSession, entity_id: uuid.UUID) -> set[tuple[str, str]]:
+    """The (kind, normalised value) pairs the entity holds."""
+    statement = select(col(Selector.kind), col(Selector.normalized)).where(
+        col(Selector.entity_id) == entity_id
+    )
+    return {(str(kind), normalized) for kind, normalized in (await session.exec(statement)).all()}
+
+
+async def insert_selectors(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """One multi-row insert: thousands of selectors are not thousands of ORM objects."""
+    await execute(session, insert(Selector), rows)

@@ -10,8 +10,15 @@ from ocpo_coord.api.concurrency import IfMatch, conditional, tag_response
 from ocpo_coord.api.deps import ActorDep, SessionDep
 from ocpo_coord.api.idempotency import IdempotencyKey, idempotent_create
 from ocpo_coord.api.pagination import ListResponse, PageParams, envelope
-from ocpo_coord.entity import service
-from ocpo_coord.entity.schemas import EntityCreate, EntityFilter, EntityPublic, EntityUpdate
+from ocpo_coord.entity import bulk, service
+from ocpo_coord.entity.schemas import (
+    EntityCreate,
+    EntityFilter,
+    EntityPublic,
+    EntityUpdate,
+    SelectorBulkCreate,
+    SelectorBulkResult,
+)
 
 
 class EntityFilterParams(EntityFilter, PageParams):
@@ -85,3 +92,12 @@ async def update_entity(
         ),
     )
     return tag_response(response, updated)
+
+
+@router.post("/{entity_id}/selectors", response_model=SelectorBulkResult)
+async def add_selectors(
+    session: SessionDep, actor: ActorDep, entity_id: uuid.UUID, body: SelectorBulkCreate
+) -> SelectorBulkResult:
+    """Attach a list of selectors (a phone's contacts, a list of plates) to the entity:
+    all or none, and those it already holds are not added again."""
+    return await bulk.add_selectors(session, actor=actor, entity_id=entity_id, data=body)

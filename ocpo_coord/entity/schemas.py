@@ -78,3 +78,22 @@ class EntityPublic(BaseModel):
     updated_at: datetime
     version: int
     markings: MarkingsPublic
+
+
+# A seized phone's contact list, a spreadsheet of plates: thousands, not the fifty an
+# entity's own payload carries.
+MAX_BULK_SELECTORS = 10_000
+
+
+class SelectorBulkCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    selectors: list[SelectorInput] = Field(min_length=1, max_length=MAX_BULK_SELECTORS)
+
+
+class SelectorBulkResult(BaseModel):
+    entity_id: uuid.UUID
+    received: int = Field(description="Selectors in the request.")
+    added: int = Field(description="Selectors the entity did not hold yet (after normalisation).")
+    already_present: int = Field(description="Selectors the entity held already, or repeated in the request.")
+    hits_raised: int = Field(description="Deconfliction hit sides raised by the selectors added.")

@@ -23,7 +23,8 @@ from ocpo_coord.entity.schemas import (
 )
 from ocpo_coord.entity.selectors import normalize
 from ocpo_coord.exceptions import InvalidInput, NotFound
-from ocpo_coord.models import Entity, Record, RecordEntity, Selector
+from ocpo_coord.models import Entity, Record, RecordEntity, RecordRelease, Selector
+from ocpo_coord.models.base import new_id
 from ocpo_coord.models.enums import RecordKind, SelectorKind
 from ocpo_coord.records.filters import theatre_filter
 from ocpo_coord.records.pagination import Assembler, Page
@@ -36,7 +37,8 @@ from ocpo_coord.records.repository import (
 from ocpo_coord.records.service import (
     audited_read,
     check_version,
-    create_record,
+    create_marked_record,
+    created_markings,
     markings_public,
     set_markings,
     touch,
@@ -165,21 +167,75 @@ async def _links(
     return [RecordEntity(record_id=i.record_id, entity_id=entity_id, role=i.role) for i in unique.values()]
 
 
+async def created_entity(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    entity: Entity,
+    record: Record,
+    releases: list[RecordRelease],
+    selectors: list[Selector],
+    links: list[RecordEntity],
+) -> EntityPublic:
+    """A new entity as its creator reads it, from the objects just written; its links
+    must name records the creator may read, and ``created_markings`` decides whether
+    the creator may read the entity."""
+    kinds = await record_kinds(session, [link.record_id for link in links])
+    return EntityPublic(
+        id=entity.id,
+        entity_kind=entity.entity_kind,
+        label=entity.label,
+        attributes=entity.attributes,
+        selectors=[
+            SelectorPublic(kind=s.kind, value=s.value, normalized=s.normalized)
+            for s in sorted(selectors, key=lambda s: (s.kind, s.normalized))
+        ],
+        links=[
+            EntityLinkPublic(record_id=link.record_id, record_kind=kinds[link.record_id], role=link.role)
+            for link in sorted(links, key=lambda x: str(x.record_id))
+        ],
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+        version=record.version,
+        markings=await created_markings(
+            session, actor=actor, record=record, releases=releases, label="entity"
+        ),
+    )
+
+
 async def create_entity(session: AsyncSession, *, actor: Actor, data: EntityCreate) -> EntityPublic:
     theatre_id = await theatre_filter(session, data.theatre)
     if data.theatre and theatre_id is not None and theatre_id.int == 0:
         raise InvalidInput(f"unknown theatre code: {data.theatre}", field="theatre")
-    record = await create_record(
-        session, actor=actor, kind=RecordKind.ENTITY, markings=data.markings, theatre_id=theatre_id
+    record_id = new_id()
+    selectors = _selectors(record_id, data.selectors, "selectors")
+    links = await _links(session, actor, record_id, data.links)
+    record, releases = await create_marked_record(
+        session,
+        actor=actor,
+        kind=RecordKind.ENTITY,
+        markings=data.markings,
+        theatre_id=theatre_id,
+        record_id=record_id,
     )
-    session.add(
-        Entity(id=record.id, entity_kind=data.entity_kind, label=data.label, attributes=data.attributes)
+    entity = Entity(id=record.id, entity_kind=data.entity_kind, label=data.label, attributes=data.attributes)
+    session.add(entity)
+    # The entity first: the unit of work orders tables without relationships by class
+    # name, not by their foreign keys.
+    await session.flush()
+    session.add_all(selectors)
+    session.add_all(links)
+    await session.flush()
+    # Answered from what was written, not read back: every link was checked readable.
+    created = await created_entity(
+        session,
+        actor=actor,
+        entity=entity,
+        record=record,
+        releases=releases,
+        selectors=selectors,
+        links=links,
     )
-    await session.flush()
-    session.add_all(_selectors(record.id, data.selectors, "selectors"))
-    session.add_all(await _links(session, actor, record.id, data.links))
-    await session.flush()
-    created = await get_entity(session, actor=actor, entity_id=record.id)
     await record_event(
         session,
         actor=actor,

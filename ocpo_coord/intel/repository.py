@@ -130,3 +130,8 @@ async def replace_case_links(session: AsyncSession, intel_id: uuid.UUID, case_id
     for case_id in sorted(set(case_ids)):
         session.add(IntelCase(intel_id=intel_id, case_id=case_id))
     await session.flush()
+
+
+def add_case_links(session: AsyncSession, intel_id: uuid.UUID, case_ids: list[uuid.UUID]) -> None:
+    """A new item's links, written with it by the caller's flush."""
+    session.add_all(IntelCase(intel_id=intel_id, case_id=case_id) for case_id in sorted(set(case_ids)))

@@ -8,7 +8,7 @@ from ocpo_coord.audit.reads import listed
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
-from ocpo_coord.directory.repository import theatre_by_code, theatre_codes
+from ocpo_coord.directory.repository import theatre_codes, theatre_id_by_code
 from ocpo_coord.exceptions import InvalidInput, NotFound
 from ocpo_coord.intel import repository
 from ocpo_coord.intel.repository import IntelRepository
@@ -19,7 +19,7 @@ from ocpo_coord.intel.schemas import (
     IntelItemUpdate,
     TearLineCreate,
 )
-from ocpo_coord.models import IntelItem, Record
+from ocpo_coord.models import IntelItem, Record, RecordRelease
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.filters import agency_filter, theatre_filter
 from ocpo_coord.records.pagination import Assembler, Page
@@ -27,7 +27,9 @@ from ocpo_coord.records.repository import agency_codes, readable_record_ids, rel
 from ocpo_coord.records.service import (
     audited_read,
     check_version,
+    create_marked_record,
     create_record,
+    created_markings,
     markings_public,
     require_readable,
     set_markings,
@@ -129,12 +131,12 @@ async def list_intel_items(
 
 
 async def create_intel_item(session: AsyncSession, *, actor: Actor, data: IntelItemCreate) -> IntelItemPublic:
-    theatre = await theatre_by_code(session, data.theatre)
-    if theatre is None:
+    theatre_id = await theatre_id_by_code(session, data.theatre)
+    if theatre_id is None:
         raise InvalidInput(f"unknown theatre code: {data.theatre}", field="theatre")
     case_ids = await require_readable(session, actor, data.case_ids, kind=RecordKind.CASE, field="case_ids")
-    record = await create_record(
-        session, actor=actor, kind=RecordKind.INTEL_ITEM, markings=data.markings, theatre_id=theatre.id
+    record, releases = await create_marked_record(
+        session, actor=actor, kind=RecordKind.INTEL_ITEM, markings=data.markings, theatre_id=theatre_id
     )
     item = IntelItem(
         id=record.id,
@@ -151,8 +153,22 @@ async def create_intel_item(session: AsyncSession, *, actor: Actor, data: IntelI
     )
     session.add(item)
     await session.flush()
-    await repository.replace_case_links(session, item.id, case_ids)
-    created = await get_intel_item(session, actor=actor, item_id=item.id)
+    if case_ids:
+        # A flush of their own: the unit of work orders tables without relationships by
+        # class name, not by their foreign keys.
+        repository.add_case_links(session, item.id, case_ids)
+        await session.flush()
+    # Answered from what was written, not read back: the linked cases were checked
+    # readable above.
+    created = await created_item(
+        session,
+        actor=actor,
+        item=item,
+        record=record,
+        releases=releases,
+        theatre=data.theatre.upper(),
+        case_ids=case_ids,
+    )
     await record_event(
         session,
         actor=actor,
@@ -162,6 +178,38 @@ async def create_intel_item(session: AsyncSession, *, actor: Actor, data: IntelI
         after=created.model_dump(mode="json"),
     )
     return created
+
+
+async def created_item(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    item: IntelItem,
+    record: Record,
+    releases: list[RecordRelease],
+    theatre: str | None,
+    case_ids: list[uuid.UUID],
+) -> IntelItemPublic:
+    """A new item as its creator reads it, from the objects just written (a new item is
+    no tear-line); ``created_markings`` decides whether the creator may read it."""
+    return IntelItemPublic(
+        id=item.id,
+        title=item.title,
+        content=item.content,
+        information_date=item.information_date,
+        source_reliability=item.source_reliability,
+        information_credibility=item.information_credibility,
+        grading=f"{item.source_reliability}{item.information_credibility}",
+        source_description=item.source_description,
+        theatre=theatre,
+        case_ids=sorted(case_ids),
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+        version=record.version,
+        markings=await created_markings(
+            session, actor=actor, record=record, releases=releases, label="intelligence item"
+        ),
+    )
 
 
 async def update_intel_item(

@@ -26,6 +26,22 @@ async def designated_positions(session: AsyncSession, agency_id: uuid.UUID) -> l
     return list((await session.exec(statement)).all())
 
 
+async def designated_positions_of(
+    session: AsyncSession, agency_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[Position]]:
+    """``designated_positions`` of several agencies in one statement."""
+    found: dict[uuid.UUID, list[Position]] = {a: [] for a in agency_ids}
+    if agency_ids:
+        statement = (
+            select(Position)
+            .where(col(Position.agency_id).in_(agency_ids), col(Position.deconfliction_contact).is_(True))
+            .order_by(col(Position.title), col(Position.id))
+        )
+        for position in (await session.exec(statement)).all():
+            found[position.agency_id].append(position)
+    return found
+
+
 def holds_on(on: date) -> list[object]:
     """A tour that covers the day ``on``."""
     return [col(Tour.start_date) <= on, or_(col(Tour.end_date).is_(None), col(Tour.end_date) >= on)]
@@ -38,6 +54,22 @@ async def current_holders(session: AsyncSession, position_id: uuid.UUID, on: dat
         .where(Tour.position_id == position_id, col(User.active).is_(True), *holds_on(on))  # type: ignore[arg-type]
     )
     return sorted(set((await session.exec(statement)).all()))
+
+
+async def current_holders_of(
+    session: AsyncSession, position_ids: list[uuid.UUID], on: date
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """``current_holders`` of several positions in one statement."""
+    found: dict[uuid.UUID, set[uuid.UUID]] = {p: set() for p in position_ids}
+    if position_ids:
+        statement = (
+            select(Tour.position_id, Tour.user_id)
+            .join(User, col(User.id) == col(Tour.user_id))
+            .where(col(Tour.position_id).in_(position_ids), col(User.active).is_(True), *holds_on(on))  # type: ignore[arg-type]
+        )
+        for position_id, user_id in (await session.exec(statement)).all():
+            found[position_id].add(user_id)
+    return {p: sorted(users) for p, users in found.items()}
 
 
 async def last_holder(
@@ -60,6 +92,22 @@ async def users_with_roles(session: AsyncSession, agency_id: uuid.UUID, roles: l
     statement = select(User.id, User.roles).where(User.agency_id == agency_id, col(User.active).is_(True))
     wanted = set(roles)
     return [user_id for user_id, held in (await session.exec(statement)).all() if wanted & set(held)]
+
+
+async def users_with_roles_of(
+    session: AsyncSession, agency_ids: list[uuid.UUID], roles: list[str]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """``users_with_roles`` of several agencies in one statement."""
+    found: dict[uuid.UUID, list[uuid.UUID]] = {a: [] for a in agency_ids}
+    if agency_ids:
+        statement = select(User.agency_id, User.id, User.roles).where(
+            col(User.agency_id).in_(agency_ids), col(User.active).is_(True)
+        )
+        wanted = set(roles)
+        for agency_id, user_id, held in (await session.exec(statement)).all():
+            if agency_id is not None and wanted & set(held):
+                found[agency_id].append(user_id)
+    return found
 
 
 async def active_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:

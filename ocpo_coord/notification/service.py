@@ -9,6 +9,7 @@ while the recipient may read it.
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -59,6 +60,48 @@ async def agency_recipients(
     return list(dict.fromkeys(found))
 
 
+Placement = tuple[uuid.UUID, uuid.UUID | None]  # an agency, and the theatre concerned
+
+
+async def designated_positions_for(
+    session: AsyncSession, wanted: Iterable[Placement]
+) -> dict[Placement, Position | None]:
+    """``designated_position`` for several (agency, theatre) pairs, in one statement."""
+    pairs = list(dict.fromkeys(wanted))
+    by_agency = await repository.designated_positions_of(session, sorted({a for a, _ in pairs}))
+    found: dict[Placement, Position | None] = {}
+    for agency_id, theatre_id in pairs:
+        positions = by_agency[agency_id]
+        in_theatre = [p for p in positions if theatre_id is not None and p.theatre_id == theatre_id]
+        chosen = in_theatre or positions
+        found[agency_id, theatre_id] = chosen[0] if chosen else None
+    return found
+
+
+async def agency_recipients_for(
+    session: AsyncSession, wanted: Iterable[tuple[uuid.UUID, Position | None]], on: datetime
+) -> dict[tuple[uuid.UUID, uuid.UUID | None], list[uuid.UUID]]:
+    """``agency_recipients`` for several (agency, position) pairs, keyed by (agency,
+    position id): the holders of every position and the authorised users of every
+    agency in two statements (a vacant position's last holder in one more each)."""
+    pairs = {(agency_id, position.id if position else None): position for agency_id, position in wanted}
+    positions = {p.id: p for p in pairs.values() if p is not None}
+    holders = await repository.current_holders_of(session, sorted(positions), on.date())
+    for position_id, position in positions.items():
+        if not holders[position_id]:
+            last = await repository.last_holder(session, position_id, position.agency_id)
+            holders[position_id] = [last] if last is not None else []
+    authorised = await repository.users_with_roles_of(
+        session, sorted({agency_id for agency_id, _ in pairs}), AUTHORISED_ROLES
+    )
+    return {
+        (agency_id, position_id): list(
+            dict.fromkeys([*(holders[position_id] if position_id else []), *authorised[agency_id]])
+        )
+        for agency_id, position_id in pairs
+    }
+
+
 async def principal_of(session: AsyncSession, user_id: uuid.UUID) -> Principal | None:
     user = await repository.active_user(session, user_id)
     return await load_principal(session, user.login) if user is not None else None
@@ -107,6 +150,39 @@ async def notify(
             "read_at": None,
         }
         for user_id in dict.fromkeys(recipients)
+    ]
+    await repository.insert_all(session, rows)
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notification to several people (``notify``'s arguments but the instant)."""
+
+    recipients: list[uuid.UUID]
+    kind: NotificationKind
+    subject_id: uuid.UUID
+    title: str
+    body: str = ""
+    record_id: uuid.UUID | None = None
+
+
+async def notify_each(session: AsyncSession, notices: list[Notice], *, now: datetime) -> int:
+    """Several notifications, each as ``notify`` writes it, in one multi-row insert."""
+    rows = [
+        {
+            "id": new_id(),
+            "recipient_id": user_id,
+            "kind": notice.kind.value,
+            "subject_id": notice.subject_id,
+            "record_id": notice.record_id,
+            "title": notice.title[:300],
+            "body": notice.body[:2000],
+            "created_at": now,
+            "read_at": None,
+        }
+        for notice in notices
+        for user_id in dict.fromkeys(notice.recipients)
     ]
     await repository.insert_all(session, rows)
     return len(rows)

@@ -4,7 +4,7 @@ import uuid
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ocpo_coord.directory.repository import theatre_by_code
+from ocpo_coord.directory.repository import theatre_id_by_code
 from ocpo_coord.records.repository import agency_ids_by_code
 
 NOTHING = uuid.UUID(int=0)
@@ -13,8 +13,8 @@ NOTHING = uuid.UUID(int=0)
 async def theatre_filter(session: AsyncSession, code: str | None) -> uuid.UUID | None:
     if not code:
         return None
-    theatre = await theatre_by_code(session, code)
-    return theatre.id if theatre else NOTHING
+    theatre_id = await theatre_id_by_code(session, code)
+    return theatre_id if theatre_id is not None else NOTHING
 
 
 async def agency_filter(session: AsyncSession, code: str | None) -> uuid.UUID | None:

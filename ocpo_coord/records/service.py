@@ -10,12 +10,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from ocpo_coord.audit.reads import is_protected
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.context import Actor
-from ocpo_coord.exceptions import Conflict, InvalidInput, StaleVersion
+from ocpo_coord.exceptions import Conflict, InvalidInput, NotFound, StaleVersion
 from ocpo_coord.models import Record, RecordRelease
 from ocpo_coord.models.base import new_id
 from ocpo_coord.models.enums import Classification, RecordKind, Tlp
 from ocpo_coord.records.repository import (
     Release,
+    agency_codes,
     agency_ids_by_code,
     readable_record_ids,
     record_kinds,
@@ -26,6 +27,8 @@ from ocpo_coord.records.repository import (
 )
 from ocpo_coord.records.schemas import MarkingsInput, MarkingsPublic
 from ocpo_coord.sharing.policy import enforce, may_create, may_widen, tlp_rank
+from ocpo_coord.sharing.rule import RecordFacts
+from ocpo_coord.sharing.visibility import can_read
 
 
 async def _releases_from_input(
@@ -84,6 +87,37 @@ async def create_record(
 ) -> Record:
     """A new record held and owned by the actor's agency. ``record_id`` is for importers
     whose ids are derived from what they import, so that a re-import is recognised."""
+    record, _ = await create_marked_record(
+        session,
+        actor=actor,
+        kind=kind,
+        markings=markings,
+        theatre_id=theatre_id,
+        parent=parent,
+        field=field,
+        record_id=record_id,
+    )
+    return record
+
+
+async def create_marked_record(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    kind: RecordKind,
+    markings: MarkingsInput,
+    theatre_id: uuid.UUID | None,
+    parent: Record | None = None,
+    field: str = "markings",
+    record_id: uuid.UUID | None = None,
+    originator_agency_id: uuid.UUID | None = None,
+    provenance: str | None = None,
+) -> tuple[Record, list[RecordRelease]]:
+    """``create_record``, and the releases it wrote: a create answers with its markings
+    without reading back the rows it has just written. The markings are checked before
+    anything is added, and the record and its releases are written in one flush.
+    Importers name another originator (one known here keeps its ORCON say) and their
+    provenance here, before the flush, not by changing the record just written."""
     principal = actor.principal
     enforce(may_create(principal))
     assert principal.agency_id is not None
@@ -92,7 +126,7 @@ async def create_record(
     record = Record(
         id=record_id or new_id(),
         kind=kind,
-        originator_agency_id=principal.agency_id,
+        originator_agency_id=originator_agency_id or principal.agency_id,
         custodian_agency_id=principal.agency_id,
         owner_agency_id=principal.agency_id,
         created_by_id=principal.user_id,
@@ -103,17 +137,37 @@ async def create_record(
         tlp=markings.tlp,
         orcon=markings.orcon,
         nohost=markings.nohost,
-        provenance=f"originated by {principal.agency_code}",
+        provenance=provenance or f"originated by {principal.agency_code}",
         created_at=actor.now,
         updated_at=actor.now,
     )
+    releases = await _releases_from_input(session, record.id, markings, field, agency_id=principal.agency_id)
+    # One flush, so that the visibility index files the new record from these objects
+    # (``sharing/reach.py``). The unit of work orders tables without relationships by
+    # class name: ``Record`` before ``RecordRelease``; were that ever to change, every
+    # release would break its foreign key loudly, never silently.
     session.add(record)
+    session.add_all(releases)
     await session.flush()
-    session.add_all(
-        await _releases_from_input(session, record.id, markings, field, agency_id=principal.agency_id)
+    return record, releases
+
+
+async def created_markings(
+    session: AsyncSession, *, actor: Actor, record: Record, releases: list[RecordRelease], label: str
+) -> MarkingsPublic:
+    """The markings of a record the actor has just created, as its reader sees them,
+    from the objects written. The creator sees the answer only if the one rule lets them
+    read the record (decided in memory on the same facts the index was filed from);
+    otherwise the create answers as a read would: not found."""
+    assert record.parent_id is None, "records under a parent are read back"
+    if not can_read(actor.principal, actor.now, RecordFacts(record, releases=list(releases)), None):
+        raise NotFound(label)
+    codes = await agency_codes(session)
+    return markings_public(
+        record,
+        [Release(r.record_id, r.agency_id, r.sharing_group_id, r.user_id) for r in releases],
+        codes,
     )
-    await session.flush()
-    return record
 
 
 async def set_markings(

@@ -39,6 +39,7 @@ from ocpo_coord.sharing.visibility import settled_scopes
 _CHUNK = 500
 _PENDING = "reach_pending_records"
 _PENDING_CASES = "reach_pending_cases"
+_BORN = "reach_born_records"
 
 
 def rows_of(facts: RecordFacts) -> list[dict[str, Any]]:
@@ -151,11 +152,27 @@ def _under_cases(conn: Connection, case_ids: set[uuid.UUID]) -> set[uuid.UUID]:
 def _note_changes(session: Session, _flush: UOWTransaction, _instances: Any) -> None:
     pending: set[uuid.UUID] = session.info.setdefault(_PENDING, set())
     cases: set[uuid.UUID] = session.info.setdefault(_PENDING_CASES, set())
+    born: dict[uuid.UUID, RecordFacts] = session.info.setdefault(_BORN, {})
+    # A record inserted by this flush has no index rows yet, and every fact the rule
+    # looks at is in this flush with it: its releases and grants can only be new too (a
+    # later flush that adds one files the record again, from the database). So its rows
+    # are derived from the objects, not read back; under a restricted case they need
+    # the case's members, so those records take the database path.
+    for obj in session.new:
+        if isinstance(obj, Record) and obj.restricted_case_id is None and obj.id not in pending:
+            born[obj.id] = RecordFacts(obj)
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, Record):
-            pending.add(obj.id)
+            if obj.id not in born:
+                pending.add(obj.id)
         elif isinstance(obj, RecordRelease | RecordGrant):
-            pending.add(obj.record_id)
+            facts = born.get(obj.record_id)
+            if facts is None or obj not in session.new:
+                pending.add(obj.record_id)
+            elif isinstance(obj, RecordRelease):
+                facts.releases.append(obj)
+            else:
+                facts.grants.append(obj)
         elif isinstance(obj, CaseMember):
             cases.add(obj.case_id)
 
@@ -164,9 +181,17 @@ def _note_changes(session: Session, _flush: UOWTransaction, _instances: Any) -> 
 def _keep_in_step(session: Session, _flush: UOWTransaction) -> None:
     pending: set[uuid.UUID] = session.info.pop(_PENDING, set())
     cases: set[uuid.UUID] = session.info.pop(_PENDING_CASES, set())
-    if not pending and not cases:
+    born: dict[uuid.UUID, RecordFacts] = session.info.pop(_BORN, {})
+    if not pending and not cases and not born:
         return
     conn = session.connection()
     if cases:
         pending |= _under_cases(conn, cases)
-    refresh(conn, pending)
+    # A record both born here and touched otherwise (a case member added with it) is
+    # filed from the database.
+    fresh = [facts for record_id, facts in born.items() if record_id not in pending]
+    rows = [row for facts in fresh for row in rows_of(facts)]
+    if rows:
+        conn.execute(insert(RecordReach), rows)
+    if pending:
+        refresh(conn, pending)

@@ -17,10 +17,10 @@ from ocpo_coord.audit.service import record_event
 from ocpo_coord.context import Actor
 from ocpo_coord.directory.repository import theatre_by_code
 from ocpo_coord.entity.selectors import normalize
-from ocpo_coord.entity.service import get_entity
+from ocpo_coord.entity.service import created_entity
 from ocpo_coord.models import Entity, RecordEntity, Selector
 from ocpo_coord.models.enums import EntityKind, RecordKind, SelectorKind
-from ocpo_coord.records.service import create_record
+from ocpo_coord.records.service import create_marked_record
 from ocpo_coord.stix.handling import Handling, enum_or, ocpo
 
 _IDENTITY_KINDS = {
@@ -107,7 +107,7 @@ async def create_entity(
     originator_id: uuid.UUID | None,
 ) -> None:
     theatre = await theatre_by_code(session, candidate.theatre) if candidate.theatre else None
-    record = await create_record(
+    record, releases = await create_marked_record(
         session,
         actor=actor,
         kind=RecordKind.ENTITY,
@@ -115,27 +115,28 @@ async def create_entity(
         theatre_id=theatre.id if theatre else None,
         record_id=record_id,
         field=f"objects.{candidate.index}.markings",
+        originator_agency_id=originator_id,
+        provenance=provenance,
     )
-    if originator_id is not None:
-        record.originator_agency_id = originator_id
-    record.provenance = provenance
-    session.add(
-        Entity(
-            id=record.id, entity_kind=candidate.kind, label=candidate.label, attributes=candidate.attributes
-        )
+    entity = Entity(
+        id=record.id, entity_kind=candidate.kind, label=candidate.label, attributes=candidate.attributes
     )
+    session.add(entity)
     await session.flush()
     unique: dict[tuple[SelectorKind, str], str] = {}
     for kind, value in candidate.selectors:
         normalized = normalize(kind, value)
         if normalized:
             unique.setdefault((kind, normalized), value)
-    session.add_all(
+    selectors = [
         Selector(entity_id=record.id, kind=kind, value=value, normalized=normalized)
         for (kind, normalized), value in unique.items()
-    )
+    ]
+    session.add_all(selectors)
     await session.flush()
-    created = await get_entity(session, actor=actor, entity_id=record.id)
+    created = await created_entity(
+        session, actor=actor, entity=entity, record=record, releases=releases, selectors=selectors, links=[]
+    )
     await record_event(
         session,
         actor=actor,

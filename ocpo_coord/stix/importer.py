@@ -21,15 +21,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.context import Actor
+from ocpo_coord.deconfliction import service as deconfliction
 from ocpo_coord.directory.repository import theatre_by_code
 from ocpo_coord.entity.repository import EntityRepository
 from ocpo_coord.exceptions import InvalidInput, NotFound
 from ocpo_coord.intel.schemas import IntelItemCreate
-from ocpo_coord.intel.service import get_intel_item
+from ocpo_coord.intel.service import created_item, get_intel_item
 from ocpo_coord.models import IntelItem, StixImport
 from ocpo_coord.models.enums import InformationCredibility, RecordKind, SourceReliability
 from ocpo_coord.records.repository import agency_ids_by_code
-from ocpo_coord.records.service import create_record
+from ocpo_coord.records.service import create_marked_record
 from ocpo_coord.sharing.policy import enforce, may_create
 from ocpo_coord.stix import import_entities, repository
 from ocpo_coord.stix.handling import (
@@ -175,6 +176,7 @@ async def import_bundle(
     )
     new_items = [c for c in candidates if ids[c.stix_id] not in taken and c.stix_id not in held_here]
     wanted = {r for c in new_items for r in c.refs if r in entities}
+    fresh: set[uuid.UUID] = set()
     for stix_id in sorted(wanted):
         entity = entities[stix_id]
         if ids[stix_id] not in taken:
@@ -188,6 +190,7 @@ async def import_bundle(
             )
             taken.add(ids[stix_id])
             reusable.add(ids[stix_id])
+            fresh.add(ids[stix_id])
     created: list[ImportedItem] = []
     skipped: list[ImportedItem] = []
     updated: list[ImportedItem] = []
@@ -211,6 +214,7 @@ async def import_bundle(
         links |= {(record_id, ids[r]) for r in candidate.refs if r in entities and ids[r] in reusable}
         created.append(entry)
     await import_entities.link(session, links)
+    await deconfliction.check_entities(session, actor=actor, entity_ids=sorted(fresh))
     return StixImportResult(source=system, created=created, already_imported=skipped, updated=updated)
 
 
@@ -282,7 +286,8 @@ async def _create(
     data = candidate.data
     theatre = await theatre_by_code(session, data.theatre)
     assert theatre is not None
-    record = await create_record(
+    origin = candidate.held.originator_code or ""
+    record, releases = await create_marked_record(
         session,
         actor=actor,
         kind=RecordKind.INTEL_ITEM,
@@ -290,21 +295,17 @@ async def _create(
         theatre_id=theatre.id,
         record_id=record_id,
         field=f"objects.{candidate.index}.markings",
+        # The originator known here keeps its ORCON say; an unknown one is named in provenance.
+        originator_agency_id=originators.get(origin),
+        provenance=_provenance(actor, system, candidate.stix_id, candidate.held),
     )
-    origin = candidate.held.originator_code or ""
-    # The originator known here keeps its ORCON say; an unknown one is named in provenance.
-    if origin in originators:
-        record.originator_agency_id = originators[origin]
-    record.provenance = _provenance(actor, system, candidate.stix_id, candidate.held)
-    session.add(
-        IntelItem(
-            id=record.id,
-            **data.model_dump(include=_ITEM_FIELDS),
-        )
-    )
+    item = IntelItem(id=record.id, **data.model_dump(include=_ITEM_FIELDS))
+    session.add(item)
     session.add(StixImport(record_id=record.id, stix_id=candidate.stix_id, modified=candidate.modified))
     await session.flush()
-    created = await get_intel_item(session, actor=actor, item_id=record.id)
+    created = await created_item(
+        session, actor=actor, item=item, record=record, releases=releases, theatre=theatre.code, case_ids=[]
+    )
     await record_event(
         session,
         actor=actor,
