@@ -53,7 +53,14 @@ class RetryConflicts:
                 if not held_back:
                     await send(message)
 
-            await self.app(dict(scope), _replay(kept, receive), send_unless_aborted)
+            attempt_scope = dict(scope)
+            try:
+                await self.app(attempt_scope, _replay(kept, receive), send_unless_aborted)
+            finally:
+                if not held_back:
+                    # The answered attempt's routing (its route, path parameters) is what
+                    # the layers outside report, as if it had been the only run.
+                    scope.update(attempt_scope)
             if not held_back:
                 return
             # The other transaction holds its locks until it ends: leave it a moment,

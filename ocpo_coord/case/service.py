@@ -247,5 +247,6 @@ async def update_case(
         before=before,
         after=updated.model_dump(mode="json"),
     )
-    await release_unreadable(session, actor=actor, record_ids=[case.id])
+    if {"members", "restricted", "markings"} & data.model_fields_set:
+        await release_unreadable(session, actor=actor, record_ids=[case.id])
     return updated
