@@ -30,6 +30,7 @@ HandoverId = Annotated[uuid.UUID, typer.Argument(help="The handover's id, as `ha
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
+    from ocpo_coord.audit.note import Verifier
     from ocpo_coord.context import Actor
 
 
@@ -300,8 +301,19 @@ def verify(
             "agency) and roll it back: what only this installation can judge.",
         ),
     ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            metavar="VERIFIER_KEY",
+            help="Check the signature against this verifier key (name+keyid+base64) instead of "
+            "the installations this one trusts.",
+        ),
+    ] = None,
 ) -> None:
-    """Check fixity, completeness and every record and line; name what is wrong."""
+    """Check fixity, completeness, every record and line, the signature, the audit
+    checkpoint and every inclusion proof; name the first thing wrong."""
+    from ocpo_coord.handover.authenticity import check_authenticity
     from ocpo_coord.handover.package_shape import verify as verify_payload
 
     with working("handover verify"):
@@ -310,6 +322,12 @@ def verify(
         for problem in check.problems:
             typer.echo(f"invalid: {problem}", err=True)
         raise typer.Exit(1)
+    trusted = _trusted_keys(key)
+    try:
+        authentic = check_authenticity(directory, check.info, trusted)
+    except OcpoError as exc:
+        typer.echo(f"invalid: {exc.message}", err=True)
+        raise typer.Exit(1) from None
     if login is not None:
         from ocpo_coord.handover.importer import import_package
 
@@ -321,9 +339,34 @@ def verify(
     typer.echo(
         f"valid: {check.records} records, {check.info.get('Ocpo-File-Count', '0')} evidence file(s), "
         f"handover {check.info.get('External-Identifier')} "
-        f"from {check.info.get('Ocpo-Source-Installation')}"
+        f"from {check.info.get('Ocpo-Source-Installation')}, {authentic.describe()}"
         + (f"; imports here as {login} (nothing written)" if login else "")
     )
+
+
+def _trusted_keys(key: str | None) -> "list[Verifier]":
+    """The key given, or the keys in force in this installation's registry."""
+    from ocpo_coord.handover import trust
+
+    if key is not None:
+        try:
+            return [trust.parse_key(key)]
+        except OcpoError as exc:
+            typer.echo(f"invalid: --key: {exc.message}", err=True)
+            raise typer.Exit(2) from None
+    from ocpo_coord.db import unit_of_work
+
+    async def registry() -> "list[Verifier]":
+        async with unit_of_work() as session:
+            return await trust.trusted_verifiers(session)
+
+    try:
+        return asyncio.run(registry())
+    except Exception as exc:  # an unreachable or unmigrated database: one line, no traceback
+        typer.echo(
+            f"refused: cannot read the trusted installations ({type(exc).__name__}); give --key", err=True
+        )
+        raise typer.Exit(1) from None
 
 
 @app.command("import")
@@ -369,3 +412,55 @@ def create_rotation(
         outgoing_user=outgoing, incoming_user=incoming, theatre=theatre, cut_off=cut_off.date()
     )
     _print(_run(login, lambda s, a: rotation.create_rotation(s, actor=a, data=data)))
+
+
+trust_app = typer.Typer(
+    no_args_is_help=True, help="The installations whose signed packages this one imports."
+)
+app.add_typer(trust_app, name="trust")
+
+
+@trust_app.command("add")
+def trust_add(
+    verifier_key: Annotated[
+        str, typer.Argument(metavar="VERIFIER_KEY", help="As 'ocpo-coord handover key' prints it there.")
+    ],
+    login: AsLogin,
+) -> None:
+    """Trust the packages signed by this key (an installation administrator)."""
+    from ocpo_coord.handover import trust
+
+    data = trust.TrustedInstallationCreate(verifier_key=verifier_key)
+    _print(_run(login, lambda s, a: trust.add(s, actor=a, data=data)))
+
+
+@trust_app.command("list")
+def trust_list(login: AsLogin) -> None:
+    """Every registered key, revoked ones included."""
+    from ocpo_coord.handover import trust
+
+    _print(_run(login, lambda s, a: trust.list_trusted(s, actor=a)))
+
+
+@trust_app.command("revoke")
+def trust_revoke(
+    name: Annotated[str, typer.Argument(help="The installation's name.")],
+    login: AsLogin,
+) -> None:
+    """Stop trusting the key in force of this installation: its packages are refused."""
+    from ocpo_coord.handover import trust
+
+    _print(_run(login, lambda s, a: trust.revoke(s, actor=a, name=name)))
+
+
+@app.command()
+def key() -> None:
+    """This installation's verifier key, for the receiving installation to register."""
+    from ocpo_coord.audit.keys import AuditKeyError
+    from ocpo_coord.handover import trust
+
+    try:
+        typer.echo(trust.own_key().verifier_key)
+    except AuditKeyError as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(1) from None

@@ -30,6 +30,11 @@ from ocpo_coord.models.handover import (
     ImportedRecord,
     Installation,
 )
+from ocpo_coord.models.handover_trust import (
+    HandoverImportCheckpoint,
+    HandoverImportProof,
+    TrustedInstallation,
+)
 from ocpo_coord.models.idempotency import IdempotencyRecord
 from ocpo_coord.models.intel import IntelCase, IntelItem, StixImport
 from ocpo_coord.models.note import Note
@@ -59,6 +64,8 @@ __all__ = [
     "Entity",
     "Evidence",
     "Handover",
+    "HandoverImportCheckpoint",
+    "HandoverImportProof",
     "HandoverLine",
     "IdempotencyRecord",
     "ImportedRecord",
@@ -86,5 +93,6 @@ __all__ = [
     "TaskSupportingAgency",
     "Theatre",
     "Tour",
+    "TrustedInstallation",
     "User",
 ]
