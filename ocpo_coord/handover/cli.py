@@ -428,9 +428,15 @@ def trust_add(
     login: AsLogin,
 ) -> None:
     """Trust the packages signed by this key (an installation administrator)."""
+    from pydantic import ValidationError
+
     from ocpo_coord.handover import trust
 
-    data = trust.TrustedInstallationCreate(verifier_key=verifier_key)
+    try:
+        data = trust.TrustedInstallationCreate(verifier_key=verifier_key)
+    except ValidationError as exc:
+        typer.echo(f"refused (verifier_key): {exc.errors()[0]['msg']}", err=True)
+        raise typer.Exit(1) from None
     _print(_run(login, lambda s, a: trust.add(s, actor=a, data=data)))
 
 

@@ -29,7 +29,7 @@ class TrustedInstallationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     verifier_key: str = Field(
-        min_length=10,
+        min_length=1,
         max_length=400,
         description="The installation's verifier key, <name>+<key ID>+<base64 key>, as "
         "'ocpo-coord handover key' prints it there.",
