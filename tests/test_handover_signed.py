@@ -7,11 +7,13 @@ import asyncio
 import base64
 import json
 import shutil
+import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import bagit
 import httpx
+import psycopg
 import pytest
 from pymerkle import InmemoryTree, verify_inclusion
 from sqlmodel import col, select
@@ -21,20 +23,24 @@ from ocpo_coord.app import create_app
 from ocpo_coord.audit import merkle
 from ocpo_coord.audit.keys import checkpoint_signer
 from ocpo_coord.audit.note import Checkpoint, Note, Signer, Verifier
+from ocpo_coord.audit.sequencer import SEQUENCER_LOCK_KEY
 from ocpo_coord.cli import app as cli_app
 from ocpo_coord.config import get_settings
 from ocpo_coord.db import make_async_engine, make_sync_engine, sessionmaker_for
 from ocpo_coord.handover import trust
+from ocpo_coord.handover.export import export_handover
 from ocpo_coord.handover.importer import import_package
 from ocpo_coord.handover.package import InvalidPackage
 from ocpo_coord.handover.package_proof import CHECKPOINT, PROOFS
 from ocpo_coord.handover.signature import SIGNATURE, sign_package
 from ocpo_coord.models import AuditEvent, HandoverImportProof, ImportedRecord, Record
 from tests.conftest import auth
+from tests.fixtures.audit_log import integrate
+from tests.fixtures.databases import _libpq
 from tests.fixtures.queries import rows
 from tests.test_audit_log import _entry_bytes_in_log_order
 from tests.test_handover import IN
-from tests.test_handover_package import act, counts, exported
+from tests.test_handover_package import act, completed_handover, counts, exported
 
 ADMIN = "admin"
 
@@ -368,3 +374,38 @@ async def _trusted(url: str) -> list[Verifier]:
             return await trust.trusted_verifiers(session)
     finally:
         await receiving.dispose()
+
+
+@pytest.mark.parametrize("backend", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+async def test_while_another_process_sequences_the_export_waits_for_it_and_proves_its_entries(
+    client: httpx.AsyncClient, db_url: str, tmp_path: Path
+) -> None:
+    """A sequencer leads elsewhere (it holds the lock): the export does not integrate
+    the queue itself, it waits until the leader has, then proves the entries."""
+    hid = await completed_handover(client)
+    lock = await psycopg.AsyncConnection.connect(_libpq(db_url), autocommit=True)
+    try:
+        await lock.execute("SELECT pg_advisory_lock(%s)", (SEQUENCER_LOCK_KEY,))
+
+        async def leader() -> int:
+            await asyncio.sleep(1.0)
+            return await integrate(db_url)
+
+        integrated, summary = await asyncio.gather(
+            leader(),
+            act(
+                db_url,
+                IN,
+                lambda s, a: export_handover(
+                    s, actor=a, handover_id=uuid.UUID(hid), directory=tmp_path / "p"
+                ),
+            ),
+        )
+    finally:
+        await lock.close()
+    assert integrated > 0, "the entries were left for the leader"
+    assert summary.proofs > 0
+    checkpoint = Checkpoint.parse(Note.parse((tmp_path / "p" / "data" / CHECKPOINT).read_text()).text)
+    assert checkpoint.size == summary.checkpoint_size
+    code, output = _verify_cli(tmp_path / "p", "--key", _own_key())
+    assert code == 0, output
