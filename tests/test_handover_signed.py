@@ -26,7 +26,7 @@ from ocpo_coord.audit.note import Checkpoint, Note, Signer, Verifier
 from ocpo_coord.audit.sequencer import SEQUENCER_LOCK_KEY
 from ocpo_coord.cli import app as cli_app
 from ocpo_coord.config import get_settings
-from ocpo_coord.db import make_async_engine, make_sync_engine, sessionmaker_for
+from ocpo_coord.db import get_engine, get_sessionmaker, make_async_engine, make_sync_engine, sessionmaker_for
 from ocpo_coord.handover import trust
 from ocpo_coord.handover.export import export_handover
 from ocpo_coord.handover.importer import import_package
@@ -341,6 +341,8 @@ async def test_only_installation_administrators_manage_trust_and_a_revoked_key_i
 def test_trust_on_the_command_line(other_db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OCPO_DATABASE_URL", other_db_url)
     get_settings.cache_clear()
+    get_engine.cache_clear()
+    get_sessionmaker.cache_clear()
     try:
         runner = CliRunner()
         key = runner.invoke(cli_app, ["handover", "key"])
@@ -364,6 +366,8 @@ def test_trust_on_the_command_line(other_db_url: str, monkeypatch: pytest.Monkey
         assert json.loads(added.output)["name"] == "unmik-installation"
     finally:
         get_settings.cache_clear()
+        get_engine.cache_clear()
+        get_sessionmaker.cache_clear()
     assert [v.name for v in asyncio.run(_trusted(other_db_url))] == ["unmik-installation"]
 
 

@@ -313,21 +313,19 @@ def verify(
 ) -> None:
     """Check fixity, completeness, every record and line, the signature, the audit
     checkpoint and every inclusion proof; name the first thing wrong."""
-    from ocpo_coord.handover.authenticity import check_authenticity
-    from ocpo_coord.handover.package_shape import verify as verify_payload
+    from ocpo_coord.handover.authenticity import verify_authentic
 
+    registry = _TrustedKeys(key)
     with working("handover verify"):
-        check = verify_payload(directory)
-    if not check.ok:
+        check, authentic = verify_authentic(directory, registry.keys)
+    if not check.ok or authentic is None:
         for problem in check.problems:
             typer.echo(f"invalid: {problem}", err=True)
+        if registry.unread:
+            typer.echo(
+                f"(the trusted installations could not be read: {registry.unread}; give --key)", err=True
+            )
         raise typer.Exit(1)
-    trusted = _trusted_keys(key)
-    try:
-        authentic = check_authenticity(directory, check.info, trusted)
-    except OcpoError as exc:
-        typer.echo(f"invalid: {exc.message}", err=True)
-        raise typer.Exit(1) from None
     if login is not None:
         from ocpo_coord.handover.importer import import_package
 
@@ -344,29 +342,39 @@ def verify(
     )
 
 
-def _trusted_keys(key: str | None) -> "list[Verifier]":
-    """The key given, or the keys in force in this installation's registry."""
-    from ocpo_coord.handover import trust
+class _TrustedKeys:
+    """The key given, or the keys in force in this installation's registry, read when
+    asked; ``unread`` says why none could be read (the other checks still run)."""
 
-    if key is not None:
+    def __init__(self, key: str | None) -> None:
+        from ocpo_coord.handover import trust
+
+        self.given = None
+        self.unread = ""
+        if key is not None:
+            try:
+                self.given = [trust.parse_key(key)]
+            except OcpoError as exc:
+                typer.echo(f"invalid: --key: {exc.message}", err=True)
+                raise typer.Exit(2) from None
+
+    def keys(self) -> "list[Verifier]":
+        if self.given is not None:
+            return self.given
+        from ocpo_coord.db import unit_of_work
+        from ocpo_coord.handover import trust
+
+        async def registry() -> "list[Verifier]":
+            async with unit_of_work() as session:
+                return await trust.trusted_verifiers(session)
+
+        reading = registry()
         try:
-            return [trust.parse_key(key)]
-        except OcpoError as exc:
-            typer.echo(f"invalid: --key: {exc.message}", err=True)
-            raise typer.Exit(2) from None
-    from ocpo_coord.db import unit_of_work
-
-    async def registry() -> "list[Verifier]":
-        async with unit_of_work() as session:
-            return await trust.trusted_verifiers(session)
-
-    try:
-        return asyncio.run(registry())
-    except Exception as exc:  # an unreachable or unmigrated database: one line, no traceback
-        typer.echo(
-            f"refused: cannot read the trusted installations ({type(exc).__name__}); give --key", err=True
-        )
-        raise typer.Exit(1) from None
+            return asyncio.run(reading)
+        except Exception as exc:  # an unreachable or unmigrated database: said, no traceback
+            reading.close()
+            self.unread = type(exc).__name__
+            return []
 
 
 @app.command("import")

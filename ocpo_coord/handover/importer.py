@@ -46,7 +46,7 @@ from ocpo_coord.directory.repository import theatre_by_code, theatre_codes
 from ocpo_coord.evidence.store import DamagedFile, FileStore, is_digest
 from ocpo_coord.exceptions import Forbidden, InvalidInput
 from ocpo_coord.handover import package_repository as bulk
-from ocpo_coord.handover.authenticity import Authentic, check_authenticity
+from ocpo_coord.handover.authenticity import Authentic, verify_authentic
 from ocpo_coord.handover.import_coordination import CoordinationImport
 from ocpo_coord.handover.package import (
     FILES,
@@ -57,7 +57,6 @@ from ocpo_coord.handover.package import (
     record_payloads,
 )
 from ocpo_coord.handover.package_proof import proofs as package_proofs
-from ocpo_coord.handover.package_shape import verify
 from ocpo_coord.handover.trust import trusted_verifiers
 from ocpo_coord.models import (
     CaseAgency,
@@ -111,11 +110,12 @@ async def import_package(
     """Import the package in the caller's transaction. With ``dry_run`` the files are
     hashed in place instead of copied, and the caller rolls the transaction back: every
     check of the import, nothing written (``handover verify --as``)."""
-    check = verify(directory)
-    if not check.ok:
+    # Fixity, then who sent it, then every object and the audit proof, before any
+    # record is read into the database.
+    keys = await trusted_verifiers(session)
+    check, authentic = verify_authentic(directory, lambda: keys)
+    if not check.ok or authentic is None:
         raise InvalidPackage("package failed verification: " + "; ".join(check.problems), field="package")
-    # Who sent it, and what its audit proof shows, before any record is read.
-    authentic = check_authenticity(directory, check.info, await trusted_verifiers(session))
     package_format = check.info["Ocpo-Format"]
     root = directory / "data"
     manifest = read_json(root / "handover.json")
