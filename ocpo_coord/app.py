@@ -41,6 +41,8 @@ from ocpo_coord.handover.router import checklist_router as handover_checklist_ro
 from ocpo_coord.handover.router import consent_router as handover_consent_router
 from ocpo_coord.handover.router import rotation_router
 from ocpo_coord.handover.router import router as handover_router
+from ocpo_coord.handover.trust_router import proofs_router as handover_proofs_router
+from ocpo_coord.handover.trust_router import trust_router as handover_trust_router
 from ocpo_coord.intel.router import router as intel_router
 from ocpo_coord.logging_setup import configure_logging
 from ocpo_coord.metrics import MetricsMiddleware, metrics_endpoint
@@ -207,6 +209,8 @@ def create_app(*, database_url: str | None = None, settings: Settings | None = N
         handover_router,
         handover_consent_router,
         handover_checklist_router,
+        handover_trust_router,
+        handover_proofs_router,
         rotation_router,
         case_router,
         casefile_router,

@@ -15,8 +15,10 @@ from sqlmodel import delete, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from typer.testing import CliRunner
 
+from ocpo_coord.audit.keys import checkpoint_signer
 from ocpo_coord.auth.principal import load_principal
 from ocpo_coord.cli import app as cli_app
+from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
 from ocpo_coord.db import make_async_engine, sessionmaker_for
 from ocpo_coord.handover import importer
@@ -29,6 +31,7 @@ from ocpo_coord.handover.package import (
     installation_identity,
     verify_package,
 )
+from ocpo_coord.handover.signature import sign_package
 from ocpo_coord.models import (
     AuditEvent,
     Case,
@@ -348,6 +351,8 @@ def _rebag(
     for name in ("Bagging-Date", "Payload-Oxum", "Bag-Software-Agent"):
         info.pop(name, None)
     bagit.make_bag(str(target), bag_info=info, checksums=["sha256"])
+    # The exporting installation signs what it sends (here, as it would have made it).
+    sign_package(target, checkpoint_signer(get_settings()), handover=str(info["External-Identifier"]))
 
 
 async def test_a_package_of_an_unknown_format_names_it_and_imports_nothing(

@@ -13,9 +13,11 @@ import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 from typer.testing import CliRunner
 
+from ocpo_coord.audit.keys import checkpoint_signer
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.auth.principal import load_principal
 from ocpo_coord.cli import app as cli_app
+from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
 from ocpo_coord.db import make_async_engine, sessionmaker_for
 from ocpo_coord.evidence.store import FileStore
@@ -23,6 +25,7 @@ from ocpo_coord.handover import importer
 from ocpo_coord.handover.importer import ImportSummary, import_package
 from ocpo_coord.handover.package import FORMAT, FORMAT_3, InvalidPackage
 from ocpo_coord.handover.package_shape import verify
+from ocpo_coord.handover.signature import sign_package
 from tests.test_handover import IN
 from tests.test_handover_package import _rebag, act, counts, exported
 
@@ -90,7 +93,9 @@ async def test_verify_parses_every_record_line_and_file_the_import_reads(
     for name, (change, expected) in BROKEN.items():
         bad = tmp_path / name
         _rebag(package, bad, FORMAT, change)
-        result = CliRunner().invoke(cli_app, ["handover", "verify", str(bad)])
+        # Signed by the sender, whose key the verifier is given: what is left is the payload.
+        own = checkpoint_signer(get_settings()).verifier().text()
+        result = CliRunner().invoke(cli_app, ["handover", "verify", str(bad), "--key", own])
         assert result.exit_code == 1, (name, result.output)
         assert expected in result.output, (name, result.output)
         assert "Traceback" not in result.output
@@ -158,6 +163,7 @@ async def test_a_package_of_format_3_without_entities_still_imports(
     for name in ("Bagging-Date", "Payload-Oxum", "Bag-Software-Agent"):
         info.pop(name, None)
     bagit.make_bag(str(older), bag_info=info, checksums=["sha256"])
+    sign_package(older, checkpoint_signer(get_settings()), handover=str(info["External-Identifier"]))
     assert verify(older).ok, verify(older).problems
     done = await act(other_db_url, IN, importing(older))
     assert done.created == summary.records - entities

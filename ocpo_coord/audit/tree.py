@@ -11,7 +11,14 @@ from sqlalchemy import Executable, and_, func, or_, select, tuple_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit import merkle
-from ocpo_coord.models import AuditCheckpoint, AuditCosignature, AuditLogEntry, AuditTreeNode, AuditWitness
+from ocpo_coord.models import (
+    AuditCheckpoint,
+    AuditCosignature,
+    AuditEvent,
+    AuditLogEntry,
+    AuditTreeNode,
+    AuditWitness,
+)
 
 entries = AuditLogEntry.__table__  # type: ignore[attr-defined]
 nodes = AuditTreeNode.__table__  # type: ignore[attr-defined]
@@ -108,3 +115,19 @@ async def has_cosignature(db: Executor | AsyncSession, witness: str, tree_size: 
         ),
     )
     return row.first() is not None
+
+
+async def entries_about(
+    db: Executor | AsyncSession, record_ids: list[Any], tree_size: int
+) -> list[tuple[int, Any]]:
+    """(leaf index, entry row) of the integrated entries within ``tree_size`` whose
+    ``record_id`` is one of ``record_ids``, in log order."""
+    events = AuditEvent.__table__  # type: ignore[attr-defined]
+    rows = await _run(
+        db,
+        select(entries.c.idx, entries.c.leaf_hash, events)
+        .join(events, events.c.seq == entries.c.event_seq)
+        .where(events.c.record_id.in_(record_ids), entries.c.idx < tree_size)
+        .order_by(entries.c.idx),
+    )
+    return [(int(row.idx), row) for row in rows]

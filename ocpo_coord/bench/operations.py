@@ -24,6 +24,7 @@ from ocpo_coord.db import make_async_engine, sessionmaker_for
 from ocpo_coord.evidence.store import FileStore
 from ocpo_coord.handover.export import export_handover
 from ocpo_coord.handover.importer import import_package
+from ocpo_coord.handover.trust import register_at_setup
 
 
 def writes(
@@ -137,6 +138,7 @@ def handover(
     directory: Path,
     source_files: Path,
     target_files: Path,
+    signer: Signer,
 ) -> dict[str, Any]:
     """Export the completed handover, then import the package into a second installation.
     ``moving`` is how many records its accepted lines name: all of them must leave.
@@ -144,10 +146,17 @@ def handover(
 
     async def do_export(session: AsyncSession, actor: Actor) -> Any:
         return await export_handover(
-            session, actor=actor, handover_id=handover_id, directory=directory, store=FileStore(source_files)
+            session,
+            actor=actor,
+            handover_id=handover_id,
+            directory=directory,
+            store=FileStore(source_files),
+            signer=signer,
         )
 
     async def do_import(session: AsyncSession, actor: Actor) -> Any:
+        # The receiving installation trusts the source's key, as its administrator would.
+        await register_at_setup(session, verifier=signer.verifier(), registered_by="bench")
         return await import_package(session, actor=actor, directory=directory, store=FileStore(target_files))
 
     rss_before = _own_peak_rss_mb()

@@ -189,6 +189,7 @@ def _run(options: Options, workdir: Path, source_url: str, target_url: str) -> d
             directory=workdir / "package",
             source_files=workdir / "files",
             target_files=workdir / "imported-files",
+            signer=signer,
         )
     finally:
         engine.dispose()

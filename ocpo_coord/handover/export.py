@@ -1,5 +1,9 @@
 """Export a completed handover as a BagIt package for the receiving installation.
 
+The package is signed by this installation's key and carries the audit log's
+checkpoint and the inclusion proofs of the entries about every record in it
+(``proof_export``, ``signature``).
+
 Only what moved leaves: records on accepted lines, which after completion belong to
 the receiver or were released to it with the originator's consent. Every one of them
 must be readable by the person exporting (the sharing rule, in the database query);
@@ -28,7 +32,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit.canonical import jsonable
+from ocpo_coord.audit.keys import checkpoint_signer
+from ocpo_coord.audit.note import Signer
 from ocpo_coord.audit.service import record_event
+from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
 from ocpo_coord.directory.repository import theatre_codes
 from ocpo_coord.evidence.store import FileStore
@@ -52,7 +59,10 @@ from ocpo_coord.handover.package import (
     target_is_empty,
     write_bag,
 )
+from ocpo_coord.handover.package_proof import PROOF_COUNT, package_record_ids
+from ocpo_coord.handover.proof_export import checkpoint_for_export, write_proofs
 from ocpo_coord.handover.service import visible
+from ocpo_coord.handover.signature import sign_package
 from ocpo_coord.models import Handover
 from ocpo_coord.models.base import column_values
 from ocpo_coord.models.enums import HandoverStatus, LineKind
@@ -67,6 +77,9 @@ class ExportSummary(BaseModel):
     counts: dict[str, int]
     files: int
     file_bytes: int
+    signed_by: str
+    checkpoint_size: int
+    proofs: int
 
 
 async def export_handover(
@@ -77,7 +90,11 @@ async def export_handover(
     directory: Path,
     part_bytes: int = PART_BYTES,
     store: FileStore | None = None,
+    signer: Signer | None = None,
 ) -> ExportSummary:
+    """``signer``: the key of this installation's audit log (by default the one the
+    settings name), which signs the package and the checkpoint it carries."""
+    signer = signer or checkpoint_signer(get_settings())
     handover = await visible(session, actor, handover_id)
     if handover.status != HandoverStatus.COMPLETED:
         raise Conflict(
@@ -111,6 +128,16 @@ async def export_handover(
                 field="actor",
             )
         files, file_bytes = await writer.write_files(store or FileStore.configured())
+        # Also after the records are read: integrating the log's queue is a write.
+        checkpoint = await checkpoint_for_export(session, signer)
+        proofs = await write_proofs(
+            session,
+            root=payload,
+            fixity=fixity,
+            checkpoint=checkpoint,
+            record_ids=package_record_ids(payload, FORMAT),
+            part_bytes=part_bytes,
+        )
     except BaseException:
         shutil.rmtree(payload, ignore_errors=True)
         raise
@@ -128,17 +155,28 @@ async def export_handover(
             "Ocpo-Record-Count": str(records),
             "Ocpo-Counts": " ".join(f"{k}={counts.get(k, 0)}" for k in PACKAGE_KINDS),
             "Ocpo-File-Count": str(files),
+            PROOF_COUNT: str(proofs),
+            "Ocpo-Audit-Checkpoint-Size": str(checkpoint.size),
             "Ocpo-Exported-At": actor.now.astimezone(UTC).isoformat(),
         },
         fixity,
     )
+    key_id = sign_package(directory, signer, handover=handover.reference)
     await record_event(
         session,
         actor=actor,
         action="handover.export",
         record_kind="handover",
         record_id=handover.id,
-        after={"records": records, "counts": counts, "files": files, "source": source},
+        after={
+            "records": records,
+            "counts": counts,
+            "files": files,
+            "source": source,
+            "signed_by": key_id,
+            "checkpoint_size": checkpoint.size,
+            "proofs": proofs,
+        },
         detail=f"exported {handover.reference}",
     )
     return ExportSummary(
@@ -149,6 +187,9 @@ async def export_handover(
         counts=counts,
         files=files,
         file_bytes=file_bytes,
+        signed_by=f"{signer.name} (key {key_id})",
+        checkpoint_size=checkpoint.size,
+        proofs=proofs,
     )
 
 

@@ -1,7 +1,9 @@
 """Import a verified handover package into this installation: all or nothing, once.
 
 The package is verified first (fixity, completeness, no extra file, a format this
-installation reads); if anything is wrong nothing is read further. Every record gets a
+installation reads; signed by an installation whose key is registered here, its audit
+checkpoint and inclusion proofs sound); if anything is wrong nothing is read further.
+The checkpoint and the proofs are kept with the imported records. Every record gets a
 new id here; the old-to-new map is kept (``imported_record``) and makes a second import
 of the same package a no-op. Records keep their markings (never widened: releases to
 agencies or people unknown here are dropped, which only narrows), their originator and
@@ -18,6 +20,7 @@ store and hashed again on the way: the manifest vouches for a file's bytes, the 
 for the name (the digest) the item knows it by.
 """
 
+import base64
 import hashlib
 import shutil
 import uuid
@@ -43,6 +46,7 @@ from ocpo_coord.directory.repository import theatre_by_code, theatre_codes
 from ocpo_coord.evidence.store import DamagedFile, FileStore, is_digest
 from ocpo_coord.exceptions import Forbidden, InvalidInput
 from ocpo_coord.handover import package_repository as bulk
+from ocpo_coord.handover.authenticity import Authentic, verify_authentic
 from ocpo_coord.handover.import_coordination import CoordinationImport
 from ocpo_coord.handover.package import (
     FILES,
@@ -52,13 +56,16 @@ from ocpo_coord.handover.package import (
     read_json,
     record_payloads,
 )
-from ocpo_coord.handover.package_shape import verify
+from ocpo_coord.handover.package_proof import proofs as package_proofs
+from ocpo_coord.handover.trust import trusted_verifiers
 from ocpo_coord.models import (
     CaseAgency,
     CaseCrimeType,
     CaseMember,
     CustodyEvent,
     Handover,
+    HandoverImportCheckpoint,
+    HandoverImportProof,
     HandoverLine,
     ImportedRecord,
     IntelCase,
@@ -103,8 +110,11 @@ async def import_package(
     """Import the package in the caller's transaction. With ``dry_run`` the files are
     hashed in place instead of copied, and the caller rolls the transaction back: every
     check of the import, nothing written (``handover verify --as``)."""
-    check = verify(directory)
-    if not check.ok:
+    # Fixity, then who sent it, then every object and the audit proof, before any
+    # record is read into the database.
+    keys = await trusted_verifiers(session)
+    check, authentic = verify_authentic(directory, lambda: keys)
+    if not check.ok or authentic is None:
         raise InvalidPackage("package failed verification: " + "; ".join(check.problems), field="package")
     package_format = check.info["Ocpo-Format"]
     root = directory / "data"
@@ -142,6 +152,7 @@ async def import_package(
     await loader.dependencies()
     await loader.deconflict()
     await loader.handover(line_payloads(root, package_format, manifest))
+    await loader.proofs(root, authentic)
     if dry_run:
         await _check_files(root / FILES, loader.files)
     else:
@@ -152,7 +163,14 @@ async def import_package(
         action="handover.import",
         record_kind="handover",
         record_id=loader.handover_id,
-        after={"source": source, "source_handover_id": str(source_handover), "records": len(loader.id_map)},
+        after={
+            "source": source,
+            "source_handover_id": str(source_handover),
+            "records": len(loader.id_map),
+            "signed_by": authentic.signer.text(),
+            "checkpoint_size": authentic.checkpoint.checkpoint.size if authentic.checkpoint else None,
+            "proofs": authentic.proofs,
+        },
         detail=f"imported {header['reference']}",
     )
     return ImportSummary(
@@ -583,6 +601,36 @@ class _Loader:
         for batch in _batches(lines, BATCH):
             rows = [self._line(where, ln) for where, ln in batch]
             await self.session.run_sync(_insert, HandoverLine, rows)
+
+    async def proofs(self, root: Path, authentic: Authentic) -> None:
+        """The checkpoint and proofs the package carried, kept with the imported records:
+        what a successor shows to prove what its predecessor recorded about them."""
+        if authentic.checkpoint is None:
+            return
+        self.session.add(
+            HandoverImportCheckpoint(
+                handover_id=self.handover_id,
+                signer_vkey=authentic.signer.text(),
+                checkpoint=authentic.checkpoint.note,
+                imported_at=self.actor.now,
+            )
+        )
+        await self.session.flush()
+        found = (proof for _, proof in package_proofs(root))
+        while batch := list(islice(found, BATCH)):
+            rows = [
+                _row(
+                    HandoverImportProof,
+                    handover_id=self.handover_id,
+                    record_id=self.id_map[proof.record_id],
+                    source_record_id=proof.record_id,
+                    leaf_index=proof.index,
+                    entry=proof.entry,
+                    hashes="".join(base64.b64encode(h).decode() + "\n" for h in proof.hashes),
+                )
+                for proof in batch
+            ]
+            await self.session.run_sync(_insert, HandoverImportProof, rows)
 
     def _line(self, where: str, ln: dict[str, Any]) -> dict[str, Any]:
         try:

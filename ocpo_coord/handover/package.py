@@ -1,6 +1,6 @@
 """BagIt packages (RFC 8493) that carry a completed handover between installations.
 
-Layout of the payload (``data/``), format 4:
+Layout of the payload (``data/``), format 5:
 
     handover.json                        the handover itself (no lines)
     lines/part-0001.jsonl                its exported lines, one JSON object a line, by seq
@@ -13,13 +13,18 @@ Layout of the payload (``data/``), format 4:
                                          digest (one copy for items that share one)
     responsibilities.json                responsibilities that changed hands
     positions.json                       positions that changed hands
+    audit/                               the audit log's checkpoint and the inclusion
+                                         proofs of the entries about each record
+                                         (``package_proof``)
+
+Beside the tag files, ``signature-ed25519.txt`` signs the tag manifest (``signature``).
 
 Records and lines are JSON Lines in parts of bounded size (a new part starts once one
 passes ``PART_BYTES``): a package costs a few files, not one per record, and neither
-writing nor reading it holds more than one line in memory. Formats 3 (no entities), 2
-(no files) and 1 (one JSON file per record, the lines inside handover.json) are still
-read; an older installation refuses format 4 by its name rather than import it without
-its entities.
+writing nor reading it holds more than one line in memory. Formats 4 (no audit proof),
+3 (no entities), 2 (no files) and 1 (one JSON file per record, the lines inside
+handover.json) are still read, when signed; an older installation refuses format 5 by
+its name rather than import it unchecked.
 
 Fixity is SHA-256 for every payload and tag file. ``verify`` runs bagit's own
 validation (checksums and completeness) and also refuses files bagit tolerates but a
@@ -54,10 +59,15 @@ FORMAT_2 = "ocpo-coord handover package 2"
 FORMAT_3 = "ocpo-coord handover package 3"
 # Format 4 adds records/entity: an installation that reads only 3 refuses it by name
 # rather than import the records without their entities.
-FORMAT = "ocpo-coord handover package 4"
-READABLE_FORMATS = (FORMAT_1, FORMAT_2, FORMAT_3, FORMAT)
+FORMAT_4 = "ocpo-coord handover package 4"
+# Format 5 adds audit/ (the audit log's checkpoint and proofs, ``package_proof``) and
+# comes signed (``signature``); an older installation refuses it by name.
+FORMAT = "ocpo-coord handover package 5"
+READABLE_FORMATS = (FORMAT_1, FORMAT_2, FORMAT_3, FORMAT_4, FORMAT)
 FILES = "files"
 TAG_FILES = {"bagit.txt", "bag-info.txt", "manifest-sha256.txt", "tagmanifest-sha256.txt"}
+# The signature over the tag manifest (``signature``): at the top, listed in no manifest.
+SIGNATURE_FILE = "signature-ed25519.txt"
 RECORD_KINDS = ("case", "evidence", "note", "intel_item", "task")
 # What a package's records/ holds: the records of the lines, and the entities (persons,
 # vehicles, phones...) linked to them, which travel with them, selectors included.
@@ -302,7 +312,7 @@ def verify_package(directory: Path) -> PackageCheck:
     problems = [
         f"{p.name}: extra (not a tag file of this package)"
         for p in sorted(root.iterdir())
-        if p.name != "data" and p.name not in TAG_FILES
+        if p.name != "data" and p.name not in TAG_FILES and p.name != SIGNATURE_FILE
     ]
     try:
         bag = bagit.Bag(str(root))
@@ -325,7 +335,7 @@ def verify_package(directory: Path) -> PackageCheck:
         problems.append(
             f"bag-info.txt: Ocpo-Record-Count says {info.get('Ocpo-Record-Count')}, the package holds {records}"
         )
-    if package_format in (FORMAT_3, FORMAT) and info.get("Ocpo-File-Count") != str(
+    if package_format in (FORMAT_3, FORMAT_4, FORMAT) and info.get("Ocpo-File-Count") != str(
         files := sum(1 for p in (root / "data" / FILES).glob("*") if p.is_file())
     ):
         problems.append(

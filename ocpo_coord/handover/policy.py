@@ -135,3 +135,10 @@ def may_answer_consent(principal: Principal, line: HandoverLine) -> Decision:
     if not principal.reads_agency_data or principal.agency_id != line.consent_agency_id:
         return "consent request not found"
     return may_create(principal)
+
+
+def may_manage_trust(principal: Principal) -> Decision:
+    """Whose packages this installation imports is the installation administrators' call."""
+    if not principal.has_role(Role.INSTALLATION_ADMIN):
+        return "only an installation administrator manages the trusted installations"
+    return True

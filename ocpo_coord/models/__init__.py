@@ -30,6 +30,11 @@ from ocpo_coord.models.handover import (
     ImportedRecord,
     Installation,
 )
+from ocpo_coord.models.handover_trust import (
+    HandoverImportCheckpoint,
+    HandoverImportProof,
+    TrustedInstallation,
+)
 from ocpo_coord.models.idempotency import IdempotencyRecord
 from ocpo_coord.models.intel import IntelCase, IntelItem, StixImport
 from ocpo_coord.models.note import Note
@@ -60,6 +65,8 @@ __all__ = [
     "Entity",
     "Evidence",
     "Handover",
+    "HandoverImportCheckpoint",
+    "HandoverImportProof",
     "HandoverLine",
     "IdempotencyRecord",
     "ImportedRecord",
@@ -88,5 +95,6 @@ __all__ = [
     "TaxiiStatus",
     "Theatre",
     "Tour",
+    "TrustedInstallation",
     "User",
 ]
