@@ -79,6 +79,8 @@ def _column(table: str) -> str:
         "audit_checkpoint": "note",
         "audit_witness": "vkey",
         "audit_cosignature": "signature_line",
+        "handover_import_checkpoint": "checkpoint",
+        "handover_import_proof": "entry",
     }[table]
 
 

@@ -3,7 +3,7 @@
 The status resource of each envelope a TAXII client posted to a collection.
 
 Revision ID: c2d3e4f5a6b7
-Revises: fe8f8b2a2139
+Revises: b1c2d3e4f5a6
 Create Date: 2026-12-06 18:30:00.000000
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import ocpo_coord.models.base
 
 revision: str = 'c2d3e4f5a6b7'
-down_revision: str | None = 'fe8f8b2a2139'
+down_revision: str | None = 'b1c2d3e4f5a6'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -16,6 +16,9 @@ AUDIT_TABLES = (
     "audit_checkpoint",
     "audit_witness",
     "audit_cosignature",
+    # What a predecessor's installation proved about the records it handed over.
+    "handover_import_checkpoint",
+    "handover_import_proof",
 )
 QUEUE = "audit_pending"
 _READ_ONLY = ("alembic_version",)
