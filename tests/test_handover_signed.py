@@ -6,7 +6,10 @@ pymerkle, an implementation not written here."""
 import asyncio
 import base64
 import json
+import os
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -26,7 +29,7 @@ from ocpo_coord.audit.note import Checkpoint, Note, Signer, Verifier
 from ocpo_coord.audit.sequencer import SEQUENCER_LOCK_KEY
 from ocpo_coord.cli import app as cli_app
 from ocpo_coord.config import get_settings
-from ocpo_coord.db import get_engine, get_sessionmaker, make_async_engine, make_sync_engine, sessionmaker_for
+from ocpo_coord.db import make_async_engine, make_sync_engine, sessionmaker_for
 from ocpo_coord.handover import trust
 from ocpo_coord.handover.export import export_handover
 from ocpo_coord.handover.importer import import_package
@@ -338,36 +341,39 @@ async def test_only_installation_administrators_manage_trust_and_a_revoked_key_i
     ]
 
 
-def test_trust_on_the_command_line(other_db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OCPO_DATABASE_URL", other_db_url)
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    get_sessionmaker.cache_clear()
-    try:
-        runner = CliRunner()
-        key = runner.invoke(cli_app, ["handover", "key"])
-        assert key.exit_code == 0
-        assert key.output.strip() == _own_key()
-        name = checkpoint_signer(get_settings()).name
-        denied = runner.invoke(cli_app, ["handover", "trust", "revoke", name, "--as", IN])
-        assert denied.exit_code == 1
-        assert "installation administrator" in denied.output
-        done = runner.invoke(cli_app, ["handover", "trust", "revoke", name, "--as", ADMIN])
-        assert done.exit_code == 0, done.output
-        listed = runner.invoke(cli_app, ["handover", "trust", "list", "--as", ADMIN])
-        assert json.loads(listed.output)[0]["revoked_at"] is not None
-        bad = runner.invoke(cli_app, ["handover", "trust", "add", "nonsense", "--as", ADMIN])
-        assert bad.exit_code == 1
-        assert "verifier_key" in bad.output
-        assert "Traceback" not in bad.output
-        new = Signer.generate("unmik-installation").verifier().text()
-        added = runner.invoke(cli_app, ["handover", "trust", "add", new, "--as", ADMIN])
-        assert added.exit_code == 0
-        assert json.loads(added.output)["name"] == "unmik-installation"
-    finally:
-        get_settings.cache_clear()
-        get_engine.cache_clear()
-        get_sessionmaker.cache_clear()
+def _cli(args: list[str], url: str) -> subprocess.CompletedProcess[str]:
+    """The command as an operator runs it: its own process, so nothing it caches (an
+    engine and its pooled connections) outlives it in the test's."""
+    return subprocess.run(
+        [sys.executable, "-m", "ocpo_coord.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OCPO_DATABASE_URL": url},
+        timeout=120,
+        check=False,
+    )
+
+
+def test_trust_on_the_command_line(other_db_url: str) -> None:
+    key = _cli(["handover", "key"], other_db_url)
+    assert key.returncode == 0, key.stderr
+    assert key.stdout.strip() == _own_key()
+    name = checkpoint_signer(get_settings()).name
+    denied = _cli(["handover", "trust", "revoke", name, "--as", IN], other_db_url)
+    assert denied.returncode == 1
+    assert "installation administrator" in denied.stderr + denied.stdout
+    done = _cli(["handover", "trust", "revoke", name, "--as", ADMIN], other_db_url)
+    assert done.returncode == 0, done.stderr
+    listed = _cli(["handover", "trust", "list", "--as", ADMIN], other_db_url)
+    assert json.loads(listed.stdout)[0]["revoked_at"] is not None
+    bad = _cli(["handover", "trust", "add", "nonsense", "--as", ADMIN], other_db_url)
+    assert bad.returncode == 1
+    assert "verifier_key" in bad.stderr + bad.stdout
+    assert "Traceback" not in bad.stderr + bad.stdout
+    new = Signer.generate("unmik-installation").verifier().text()
+    added = _cli(["handover", "trust", "add", new, "--as", ADMIN], other_db_url)
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout)["name"] == "unmik-installation"
     assert [v.name for v in asyncio.run(_trusted(other_db_url))] == ["unmik-installation"]
 
 
