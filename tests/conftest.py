@@ -29,6 +29,7 @@ from tests.fixtures.databases import (  # noqa: E402
     postgres_required,
     postgres_unreachable_reason,
 )
+from tests.fixtures.served import served  # noqa: E402
 from tests.fixtures.travel import completed_handovers, completed_handovers_travel  # noqa: E402
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -117,6 +118,13 @@ def other_db_url(backend: str, workdir: Path) -> Iterator[str]:
     url = template.fresh_copy()
     yield url
     template.drop_copy(url)
+
+
+@pytest.fixture
+def base_url(db_url: str) -> Iterator[str]:
+    """The real service over HTTP on a loopback port, over the test's database."""
+    with served(db_url) as url:
+        yield url
 
 
 @pytest.fixture

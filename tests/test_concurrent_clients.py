@@ -6,16 +6,12 @@ The service runs as it is deployed (uvicorn, on a loopback port, in a thread); e
 client is a thread with its own HTTP connection and a real token.
 """
 
-import socket
 import sqlite3
-import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
@@ -27,33 +23,6 @@ from tests.conftest import auth, token_for
 
 CLIENTS = 6
 ROUNDS = 10
-
-
-@pytest.fixture
-def base_url(db_url: str) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(database_url=db_url),
-        host="127.0.0.1",
-        port=port,
-        ws="none",
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="coord-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the service did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.conftest import token_for
-from tests.test_web_page import _unavailable, base_url, chromium  # noqa: F401 (fixtures)
+from tests.test_web_page import _unavailable, chromium  # noqa: F401 (fixtures)
 
 PACKAGE = Path(__file__).resolve().parent.parent / "ocpo_coord"
 # What each page shows once its script has run, not its empty shell.
@@ -33,7 +33,7 @@ def backend() -> str:
 
 def test_docs_and_graphiql_render_with_the_outside_network_blocked(
     chromium: str,  # noqa: F811
-    base_url: str,  # noqa: F811
+    base_url: str,
 ) -> None:
     try:
         from playwright.sync_api import sync_playwright

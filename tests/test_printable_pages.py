@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import token_for
-from tests.test_web_page import ARTIFACTS, _unavailable, backend, base_url, chromium  # noqa: F401
+from tests.test_web_page import ARTIFACTS, _unavailable, backend, chromium  # noqa: F401
 
 LEVELS = ["UNCLASSIFIED", "RESTRICTED", "CONFIDENTIAL", "SECRET"]
 

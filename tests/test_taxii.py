@@ -4,22 +4,16 @@ pages, manifest, versions, the POST of an envelope and its status. A reader gets
 what the sharing rules let them read; anything else answers 404 as a missing object."""
 
 import json
-import socket
-import threading
-import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 import requests
-import uvicorn
 from sqlmodel import Session, col, select
 from stix2validator import ValidationOptions, validate_string
 from taxii2client.v21 import ApiRoot, Collection, Server, as_pages
 
-from ocpo_coord.app import create_app
 from ocpo_coord.db import make_sync_engine
 from ocpo_coord.models import AuditEvent
 from tests.conftest import auth, token_for
@@ -36,34 +30,6 @@ class Bearer(requests.auth.AuthBase):
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["Authorization"] = f"Bearer {self.token}"
         return request
-
-
-@pytest.fixture
-def base_url(db_url: str) -> Iterator[str]:
-    """The real service on a free loopback port, in a thread, over a seeded database copy."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(database_url=db_url),
-        host="127.0.0.1",
-        port=port,
-        ws="none",
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="taxii-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the service did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def _kosovo(base_url: str, login: str) -> Collection:

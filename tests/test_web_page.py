@@ -9,18 +9,13 @@ downloads a browser. Without one the test skips, unless ``OCPO_REQUIRE_BROWSER``
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
 import httpx
 import pytest
-import uvicorn
 
-from ocpo_coord.app import create_app
 from tests.conftest import token_for
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -52,34 +47,6 @@ def chromium() -> str:
 def backend() -> str:
     """SQLite only: the page reads through the same API that both databases serve."""
     return "sqlite"
-
-
-@pytest.fixture
-def base_url(db_url: str) -> Iterator[str]:
-    """The real service on a free loopback port, in a thread, over a seeded database copy."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(database_url=db_url),
-        host="127.0.0.1",
-        port=port,
-        ws="none",
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="coord-page-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the service did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def _sign_in(page: Any, login: str) -> None:
