@@ -15,7 +15,6 @@ hash for each audit entry (``hash`` is unique): the rows are otherwise the servi
 """
 
 import functools
-import statistics
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -30,6 +29,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from ocpo_coord.audit.canonical import canonical_bytes
 from ocpo_coord.audit.merkle import leaf_hash
 from ocpo_coord.audit.service import HASHED_COLUMNS
+from ocpo_coord.bench.measure import Timing
 from ocpo_coord.models import (
     AuditEvent,
     DeconflictionHit,
@@ -303,18 +303,6 @@ class Replay:
 
     def close(self) -> None:
         self.raw.close()
-
-
-@dataclass(frozen=True)
-class Timing:
-    p50_ms: float
-    p95_ms: float
-
-    @classmethod
-    def of(cls, samples: list[float]) -> "Timing":
-        ordered = sorted(samples)
-        p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-        return cls(statistics.median(ordered) * 1000, p95 * 1000)
 
 
 def _timed(calls: Iterator[Callable[[], Any]], warm: int, repeat: int) -> list[float]:
