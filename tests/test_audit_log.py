@@ -340,3 +340,23 @@ async def test_bad_cosignatures_are_refused_with_the_reason(
     )
     with pytest.raises(WitnessError, match="this witness watches 'elsewhere'"):
         await _witness(client, state)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 8, 13, 64, 65, 100])
+def test_proofs_made_together_are_each_the_proof_pymerkle_makes(size: int) -> None:
+    # An export makes the proofs of many entries at once, sharing the right edge's hashes.
+    entries = [f"entry {i}".encode() for i in range(size)]
+    tree = _pymerkle(entries)
+    leaves = [merkle.leaf_hash(entry) for entry in entries]
+
+    def subtree(level: int, idx: int) -> bytes:
+        if level == 0:
+            return leaves[idx]
+        return merkle.node_hash(subtree(level - 1, 2 * idx), subtree(level - 1, 2 * idx + 1))
+
+    indices = sorted({0, size - 1, size // 2, *range(0, size, 3)})
+    together = merkle.inclusion_proofs(indices, size, subtree)
+    for index, path in zip(indices, together, strict=True):
+        theirs = tree.prove_inclusion(index + 1, size)
+        assert [bytes.fromhex(h) for h in theirs.serialize()["path"]] == [leaves[index], *path]
+        assert path == merkle.inclusion_proof(index, size, subtree)

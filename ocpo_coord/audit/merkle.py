@@ -31,19 +31,29 @@ def _split(n: int) -> int:
     return 1 << ((n - 1).bit_length() - 1)
 
 
-def subtree_hash(lo: int, hi: int, subtrees: Subtrees) -> bytes:
+def subtree_hash(
+    lo: int, hi: int, subtrees: Subtrees, memo: dict[tuple[int, int], bytes] | None = None
+) -> bytes:
     """MTH(D[lo:hi]) for a range whose complete left parts are aligned (any prefix, and
-    every range a proof asks for)."""
+    every range a proof asks for). ``memo`` keeps the hashes of incomplete ranges (the
+    tree's right edge) for proofs that share them."""
     n = hi - lo
     if n == 0:
         return EMPTY_ROOT
     if n & (n - 1) == 0 and lo % n == 0:
         return subtrees(n.bit_length() - 1, lo // n)
+    if memo is not None and (lo, hi) in memo:
+        return memo[(lo, hi)]
     k = _split(n)
-    return node_hash(subtree_hash(lo, lo + k, subtrees), subtree_hash(lo + k, hi, subtrees))
+    result = node_hash(subtree_hash(lo, lo + k, subtrees, memo), subtree_hash(lo + k, hi, subtrees, memo))
+    if memo is not None:
+        memo[(lo, hi)] = result
+    return result
 
 
-def inclusion_proof(index: int, size: int, subtrees: Subtrees) -> list[bytes]:
+def inclusion_proof(
+    index: int, size: int, subtrees: Subtrees, memo: dict[tuple[int, int], bytes] | None = None
+) -> list[bytes]:
     """PATH(index, D[0:size]), leaf's sibling first."""
     if not 0 <= index < size:
         raise ProofError(f"index {index} is outside a tree of size {size}")
@@ -52,13 +62,20 @@ def inclusion_proof(index: int, size: int, subtrees: Subtrees) -> list[bytes]:
     while hi - lo > 1:
         k = _split(hi - lo)
         if index < lo + k:
-            path.append(subtree_hash(lo + k, hi, subtrees))
+            path.append(subtree_hash(lo + k, hi, subtrees, memo))
             hi = lo + k
         else:
-            path.append(subtree_hash(lo, lo + k, subtrees))
+            path.append(subtree_hash(lo, lo + k, subtrees, memo))
             lo += k
     path.reverse()
     return path
+
+
+def inclusion_proofs(indices: Iterable[int], size: int, subtrees: Subtrees) -> list[list[bytes]]:
+    """PATH(index, D[0:size]) for each of ``indices``: the right edge's hashes, which
+    every proof of a leaf left of them shares, are computed once."""
+    memo: dict[tuple[int, int], bytes] = {}
+    return [inclusion_proof(index, size, subtrees, memo) for index in indices]
 
 
 def consistency_proof(first: int, second: int, subtrees: Subtrees) -> list[bytes]:

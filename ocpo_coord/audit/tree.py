@@ -7,7 +7,9 @@ through the request's session, the sequencer through a connection of its own.
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from sqlalchemy import Executable, and_, func, or_, select, tuple_
+from sqlalchemy import BigInteger, Executable, Integer, Select, and_, any_, bindparam, func, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Dialect
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit import merkle
@@ -28,6 +30,9 @@ witnesses = AuditWitness.__table__  # type: ignore[attr-defined]
 
 
 class Executor(Protocol):
+    @property
+    def dialect(self) -> Dialect: ...
+
     async def execute(self, statement: Executable, /) -> Any: ...
 
 
@@ -44,20 +49,59 @@ async def size(db: Executor | AsyncSession) -> int:
     return 0 if last is None else int(last) + 1
 
 
+# Subtrees asked for in one statement at most: an export asks for the proofs of every
+# entry about every record it carries.
+_KEYS_PER_QUERY = 5000
+
+
+def _dialect(db: Executor | AsyncSession) -> str:
+    if isinstance(db, AsyncSession):
+        return db.get_bind().dialect.name
+    return db.dialect.name
+
+
+def _leaves_among(dialect: str, idxs: list[int]) -> Select[Any]:
+    condition = (
+        entries.c.idx == any_(bindparam("idxs", idxs, type_=ARRAY(BigInteger)))
+        if dialect == "postgresql"
+        else entries.c.idx.in_(idxs)
+    )
+    return select(entries.c.idx, entries.c.leaf_hash).where(condition)
+
+
+def _nodes_among(dialect: str, keys: list[tuple[int, int]]) -> Select[Any]:
+    """The inner nodes ``keys``: on PostgreSQL a join with the keys as two arrays, one
+    statement text for any number of them (an OR of pairs is planned anew for every
+    length, as a scan per pair); elsewhere a row-value IN list."""
+    columns = (nodes.c.level, nodes.c.idx, nodes.c.hash)
+    if dialect != "postgresql":
+        return select(*columns).where(tuple_(nodes.c.level, nodes.c.idx).in_(keys))
+    wanted = (
+        func.unnest(
+            bindparam("levels", [level for level, _ in keys], type_=ARRAY(Integer)),
+            bindparam("idxs", [idx for _, idx in keys], type_=ARRAY(BigInteger)),
+        )
+        .table_valued("level", "idx")
+        .render_derived()
+    )
+    return select(*columns).join(wanted, and_(nodes.c.level == wanted.c.level, nodes.c.idx == wanted.c.idx))
+
+
 async def read_subtrees(
     db: Executor | AsyncSession, keys: Iterable[tuple[int, int]]
 ) -> dict[tuple[int, int], bytes]:
-    """The hashes of the complete subtrees ``keys`` (level 0: leaves), in two queries."""
+    """The hashes of the complete subtrees ``keys`` (level 0: leaves), a query per kind
+    and per ``_KEYS_PER_QUERY`` keys."""
     wanted = set(keys)
     found: dict[tuple[int, int], bytes] = {}
-    leaves = [idx for level, idx in wanted if level == 0]
-    if leaves:
-        rows = await _run(db, select(entries.c.idx, entries.c.leaf_hash).where(entries.c.idx.in_(leaves)))
+    dialect = _dialect(db)
+    leaves = sorted(idx for level, idx in wanted if level == 0)
+    for start in range(0, len(leaves), _KEYS_PER_QUERY):
+        rows = await _run(db, _leaves_among(dialect, leaves[start : start + _KEYS_PER_QUERY]))
         found.update({(0, int(idx)): bytes(h) for idx, h in rows})
-    inner = [(level, idx) for level, idx in wanted if level > 0]
-    if inner:
-        condition = or_(*(and_(nodes.c.level == level, nodes.c.idx == idx) for level, idx in inner))
-        rows = await _run(db, select(nodes.c.level, nodes.c.idx, nodes.c.hash).where(condition))
+    inner = sorted((level, idx) for level, idx in wanted if level > 0)
+    for start in range(0, len(inner), _KEYS_PER_QUERY):
+        rows = await _run(db, _nodes_among(dialect, inner[start : start + _KEYS_PER_QUERY]))
         found.update({(int(level), int(idx)): bytes(h) for level, idx, h in rows})
     missing = wanted - found.keys()
     if missing:

@@ -101,6 +101,25 @@ async def selector_collisions(
     return found.get(entity_id, [])
 
 
+async def owners_of(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """Record id -> its owner agency, in one statement per 500 records."""
+    found: dict[uuid.UUID, uuid.UUID] = {}
+    for start in range(0, len(ids), 500):
+        statement = select(col(Record.id), col(Record.owner_agency_id)).where(
+            col(Record.id).in_(ids[start : start + 500])
+        )
+        found.update({row[0]: row[1] for row in (await session.exec(statement)).all()})
+    return found
+
+
+async def records_by_id(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, Record]:
+    found: dict[uuid.UUID, Record] = {}
+    for start in range(0, len(ids), 500):
+        statement = select(Record).where(col(Record.id).in_(ids[start : start + 500]))
+        found.update({record.id: record for record in (await session.exec(statement)).all()})
+    return found
+
+
 async def selector_collisions_of(
     session: AsyncSession, owners: dict[uuid.UUID, uuid.UUID]
 ) -> dict[uuid.UUID, list[tuple[str, Record]]]:

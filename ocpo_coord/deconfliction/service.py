@@ -162,19 +162,20 @@ async def check_selectors(session: AsyncSession, *, actor: Actor, entity_id: uui
 
 async def check_entities(session: AsyncSession, *, actor: Actor, entity_ids: list[uuid.UUID]) -> int:
     """``check_selectors`` for many entities written together (an import): their
-    matches in one statement per few hundred entities, then each entity's hits."""
-    records = {entity_id: await session.get(Record, entity_id) for entity_id in entity_ids}
-    owners = {
-        entity_id: record.owner_agency_id for entity_id, record in records.items() if record is not None
-    }
+    matches in one statement per few hundred entities, then the hits of those that
+    matched."""
+    owners = await repository.owners_of(session, entity_ids)
     found = await repository.selector_collisions_of(session, owners)
+    records = await repository.records_by_id(session, list(found))
     raised = 0
     for entity_id, collisions in found.items():
-        record = records[entity_id]
-        assert record is not None
         raised += len(
             await raise_hits(
-                session, actor=actor, hit_kind=HitKind.SELECTOR, mine=record, collisions=collisions
+                session,
+                actor=actor,
+                hit_kind=HitKind.SELECTOR,
+                mine=records[entity_id],
+                collisions=collisions,
             )
         )
     return raised

@@ -563,8 +563,7 @@ class _Loader:
     async def deconflict(self) -> None:
         """The imported entities' selectors against this installation's: hits are raised
         here as for an entity logged here."""
-        for entity_id in self.entities:
-            await deconfliction.check_selectors(self.session, actor=self.actor, entity_id=entity_id)
+        await deconfliction.check_entities(self.session, actor=self.actor, entity_ids=self.entities)
 
     async def dependencies(self) -> None:
         """Links that point from one imported task to another, now that all are in."""

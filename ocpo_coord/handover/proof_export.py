@@ -24,9 +24,8 @@ from ocpo_coord.handover.package import Fixity, JsonLines
 from ocpo_coord.handover.package_proof import CHECKPOINT, PROOFS, EntryProof
 from ocpo_coord.models import AuditCheckpoint
 
-# Proofs computed per query of the tree: each asks for ~log2(size) subtrees, and the
-# query names every one of them.
-_PROOFS_PER_QUERY = 32
+# Records whose entries and proofs are read together.
+_RECORDS_PER_QUERY = 500
 _WAIT_SECONDS = 10.0
 
 
@@ -93,23 +92,25 @@ async def write_proofs(
     wanted = sorted(record_ids)
     count = 0
     with JsonLines(root / PROOFS, fixity, part_bytes) as out:
-        for start in range(0, len(wanted), 500):
-            found = await tree.entries_about(session, wanted[start : start + 500], checkpoint.size)
-            for offset in range(0, len(found), _PROOFS_PER_QUERY):
-                chunk = found[offset : offset + _PROOFS_PER_QUERY]
-                paths: list[list[bytes]] = await tree.prove(
-                    session,
-                    lambda get, chunk=chunk: [  # type: ignore[misc]
-                        merkle.inclusion_proof(idx, checkpoint.size, get) for idx, _ in chunk
-                    ],
-                )
-                for (idx, row), hashes in zip(chunk, paths, strict=True):
-                    entry = canonical_bytes(hashed_fields(row))
-                    if merkle.leaf_hash(entry) != bytes(row.leaf_hash):
-                        raise Conflict(
-                            f"audit entry {row.id} no longer hashes to its leaf {idx}; run 'ocpo-coord "
-                            "audit verify' before exporting"
-                        )
-                    out.write(EntryProof(row.record_id, idx, entry.decode("utf-8"), hashes).line())
-                    count += 1
+        for start in range(0, len(wanted), _RECORDS_PER_QUERY):
+            found = await tree.entries_about(
+                session, wanted[start : start + _RECORDS_PER_QUERY], checkpoint.size
+            )
+            # One read of the tree for the chunk's proofs: entries near each other in the
+            # log share most of their paths.
+            paths: list[list[bytes]] = await tree.prove(
+                session,
+                lambda get, found=found: merkle.inclusion_proofs(  # type: ignore[misc]
+                    (idx for idx, _ in found), checkpoint.size, get
+                ),
+            )
+            for (idx, row), hashes in zip(found, paths, strict=True):
+                entry = canonical_bytes(hashed_fields(row))
+                if merkle.leaf_hash(entry) != bytes(row.leaf_hash):
+                    raise Conflict(
+                        f"audit entry {row.id} no longer hashes to its leaf {idx}; run 'ocpo-coord "
+                        "audit verify' before exporting"
+                    )
+                out.write(EntryProof(row.record_id, idx, entry.decode("utf-8"), hashes).line())
+                count += 1
     return count
