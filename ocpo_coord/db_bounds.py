@@ -72,20 +72,30 @@ class BoundedConnection(psycopg.AsyncConnection[Any]):
             raise DatabaseDidNotAnswer(f"the database did not answer within {bound:g} s") from None
 
 
+def connection_settings(
+    url: str, *, connect_timeout: float, statement_timeout: float
+) -> tuple[str, dict[str, Any]]:
+    """The libpq connection string and the settings every service connection is opened
+    with; also read by the benchmark's bare connections, so they cost the same."""
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    statement_ms = max(1, round(statement_timeout * 1000))
+    return conninfo, {
+        # libpq counts whole seconds, two at least.
+        "connect_timeout": max(2, math.ceil(connect_timeout)),
+        "options": f"-c statement_timeout={statement_ms}",
+    }
+
+
 def connector(
     url: str, *, connect_timeout: float, statement_timeout: float
 ) -> Callable[[], Awaitable[BoundedConnection]]:
     """SQLAlchemy's ``async_creator`` for ``url``: bounded connections."""
-    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    statement_ms = max(1, round(statement_timeout * 1000))
+    conninfo, settings = connection_settings(
+        url, connect_timeout=connect_timeout, statement_timeout=statement_timeout
+    )
 
     async def connect() -> BoundedConnection:
-        connection = await BoundedConnection.connect(
-            conninfo,
-            # libpq counts whole seconds, two at least.
-            connect_timeout=max(2, math.ceil(connect_timeout)),
-            options=f"-c statement_timeout={statement_ms}",
-        )
+        connection = await BoundedConnection.connect(conninfo, **settings)
         connection.answer_timeout = statement_timeout + CLIENT_GRACE_SECONDS
         return connection
 

@@ -31,12 +31,16 @@ def test_bench_tiny_scale_on_sqlite() -> None:
     )
     assert result["dialect"] == "sqlite"
     assert result["generate"]["counts"]["records"] > 0
-    for section in ("floor", "rest", "graphql"):
+    for section in ("floor", "rule_floor", "rest", "graphql"):
         for key in READ_KEYS:
             figures = result[section][key]
             assert figures["p50_ms"] > 0
             assert figures["p95_ms"] >= figures["p50_ms"]
             assert figures["rows"] >= 1
+    for key in READ_KEYS:
+        # Caller, page and audit entry at least (SQLite also sends its BEGIN).
+        assert result["rule_floor"][key]["statements"] >= 3
+        assert result["rule_floor"][key]["rows"] == result["rest"][key]["rows"]
     for transport in ("rest", "graphql"):
         assert result["throughput"][transport]["requests"] > 0
         assert result["throughput"][transport]["failed"] == 0
@@ -86,6 +90,9 @@ def test_bench_tiny_scale_on_sqlite() -> None:
     result["ratios"] = ratios(result, baseline=result)
     assert all(value > 0 for value in result["ratios"].values())
     assert "full_vs_small_scale" in result["ratios"]
+    for name in ("rest_vs_floor", "graphql_vs_floor", "rest_vs_rule_floor", "graphql_vs_rule_floor"):
+        assert name in result["ratios"]
+    assert "rule-keeping floor" in table(result)
     assert "audit verify" in table(result)
     assert "while 8 clients write" in table(result)
     assert result["ratios"]["list_p50_with_writers_vs_alone"] == under["ratio"]

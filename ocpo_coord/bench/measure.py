@@ -1,8 +1,10 @@
-"""Reads: the SQL floor, and the same page end to end over HTTP (REST and GraphQL).
+"""Reads: the two floors, and the same page end to end over HTTP (REST and GraphQL).
 
-The floor is the page the service serves — the intelligence list with the one read
-rule compiled from ``readable()`` — sent as one SQL string through the bare driver
-cursor, so it costs what the database and the driver cost and nothing else.
+The rows-only floor is the page the service serves — the intelligence list with the
+one read rule compiled from ``readable()`` — sent as one SQL string through the bare
+driver cursor, so it costs what the database and the driver cost and nothing else.
+The rule-keeping floor (``rule_floor``) adds what the rules make a page do besides:
+the caller's statement, the count and columns, the read's audit entry and the commit.
 """
 
 import asyncio
@@ -25,6 +27,7 @@ from sqlalchemy import Engine, Select
 from sqlmodel import col, select
 
 from ocpo_coord.auth.principal import Principal, load_principal
+from ocpo_coord.bench.rule_floor import RuleFloor, capture_page
 from ocpo_coord.db import make_async_engine, sessionmaker_for
 from ocpo_coord.models import IntelItem, Record
 from ocpo_coord.models.enums import RecordKind
@@ -263,19 +266,23 @@ def page_timings(
     base: str,
     tokens: dict[str, str],
     *,
+    database_url: str,
+    logins: dict[str, str],
     now: datetime,
     depth: int,
     repeat: int,
 ) -> dict[str, dict[str, dict[str, Any]]]:
-    """The floor, REST and GraphQL for each reader's first page and a deep one, each
-    page's three timed one right after the other, within a second or two: a floor timed
+    """The two floors, REST and GraphQL for each reader's first page and a deep one, each
+    page's four timed one right after the other, within a second or two: a floor timed
     minutes before the service's pages lets a slow spell of the machine in between move
     every ratio. Each is timed as a series, after its own warm-up: taking turns run by
     run instead raises the floor (each run then starts after the others' work has left
     its server process idle and its caches cold), which is not the floor the targets
-    mean."""
-    out: dict[str, dict[str, dict[str, Any]]] = {"floor": {}, "rest": {}, "graphql": {}}
+    mean. The rule-keeping floor replays the statements of the REST page it stands
+    beside (the same reader, the same cursor)."""
+    out: dict[str, dict[str, dict[str, Any]]] = {"floor": {}, "rule_floor": {}, "rest": {}, "graphql": {}}
     floor = Floor(engine)
+    rule_floor = RuleFloor(database_url)
     try:
         for label, reader in readers.items():
             client = Client(base, tokens[label])
@@ -287,14 +294,22 @@ def page_timings(
                 }
                 for page in ("first", "deep"):
                     sql = floor.sql(page_statement(reader, now, floor_deep if page == "deep" else None))
+                    captured = asyncio.run(
+                        capture_page(database_url, logins[label], deep["rest"] if page == "deep" else None)
+                    )
+                    # One replay for each run (and the rows check): each inserts an
+                    # audit entry of its own.
+                    replays = rule_floor.replays(captured, WARM_RUNS + repeat + 1)
                     fetches: dict[str, Callable[[], Any]] = {
                         "floor": functools.partial(floor.fetch, sql),
+                        "rule_floor": functools.partial(rule_floor.run_next, replays),
                         "rest": functools.partial(client.rest, deep["rest"] if page == "deep" else None),
                         "graphql": functools.partial(
                             client.graphql, deep["graphql"] if page == "deep" else None
                         ),
                     }
-                    rows = {"floor": len(floor.fetch(sql))} | {
+                    fetches["rule_floor"]()
+                    rows = {"floor": len(floor.fetch(sql)), "rule_floor": captured.rows} | {
                         name: fetches[name]()[0] for name in ("rest", "graphql")
                     }
                     for name, fetch in fetches.items():
@@ -304,10 +319,12 @@ def page_timings(
                             "p95_ms": timing.p95_ms,
                             "rows": rows[name],
                         }
+                    out["rule_floor"][f"{label}/{page}"]["statements"] = len(captured.statements)
                 out["floor"][f"{label}/deep"]["pages_down"] = reached
             finally:
                 client.close()
     finally:
+        rule_floor.close()
         floor.close()
     return out
 

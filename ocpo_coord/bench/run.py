@@ -136,11 +136,21 @@ def _run(options: Options, workdir: Path, source_url: str, target_url: str) -> d
         base = f"http://127.0.0.1:{port}"
         now = datetime.now(UTC)
         principals = asyncio.run(measure.load_principals(source_url, world.readers, now))
-        _step("pages (SQL floor, REST, GraphQL), throughput, writes (write floor, REST, GraphQL)")
+        _step(
+            "pages (SQL floor, rule-keeping floor, REST, GraphQL), throughput, writes (write floor, REST, GraphQL)"
+        )
         with measure.running_service(env, port, options.workers) as process:
             result.update(
                 measure.page_timings(
-                    engine, principals, base, tokens, now=now, depth=options.deep_pages, repeat=options.repeat
+                    engine,
+                    principals,
+                    base,
+                    tokens,
+                    database_url=source_url,
+                    logins=world.readers,
+                    now=now,
+                    depth=options.deep_pages,
+                    repeat=options.repeat,
                 )
             )
             result["throughput"] = measure.throughput(
