@@ -96,6 +96,18 @@ def test_bench_tiny_scale_on_sqlite() -> None:
     assert "audit verify" in table(result)
     assert "while 8 clients write" in table(result)
     assert result["ratios"]["list_p50_with_writers_vs_alone"] == under["ratio"]
+    paced = result["list_under_paced_writes"]
+    assert paced["pace_per_writer"] > 0
+    assert paced["writes_per_second"] > 0
+    assert paced["writes_failed"] == 0
+    assert "while 8 clients write steadily" in table(result)
+    for measured in [*result["concurrent_writes"].values(), under, paced]:
+        assert measured["cores_busy"] is not None
+        assert 0 < measured["cores_busy"] <= measured["cores"]
+    assert result["ratios"]["writes_16_vs_1_client"] == (
+        result["concurrent_writes"]["16"]["per_second"] / result["concurrent_writes"]["1"]["per_second"]
+    )
+    assert result["ratios"]["writes_cpu_bound_vs_1_client"] > 0
     assert "write floor" in table(result)
     assert "bulk selectors" in table(result)
     assert "2 service process(es)" in table(result)

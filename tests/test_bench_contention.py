@@ -2,11 +2,13 @@
 waits for another's row lock is counted, and none is while nothing waits."""
 
 import threading
+import time
 
 import pytest
 from sqlalchemy import text
 
 from ocpo_coord.bench.contention import LockWaits
+from ocpo_coord.bench.cpu import BusyCores
 from ocpo_coord.db import make_sync_engine
 
 
@@ -46,3 +48,20 @@ def test_a_backend_waiting_for_a_row_lock_is_seen(backend: str, db_url: str) -> 
         assert busy.active >= busy.waiting
     finally:
         engine.dispose()
+
+
+def test_a_core_kept_busy_is_counted_and_an_idle_wait_is_not() -> None:
+    # The concurrent runs report the cores at work beside their rate: a busy loop in
+    # this process keeps one core working, a sleep keeps none.
+    with BusyCores() as spinning:
+        deadline = time.perf_counter() + 0.5
+        while time.perf_counter() < deadline:
+            pass
+    with BusyCores() as waiting:
+        time.sleep(0.5)
+    assert spinning.cores is not None
+    assert waiting.cores is not None
+    assert spinning.available >= 1
+    # Other work on the machine may add to both; the spinning core is always there.
+    assert spinning.cores >= 0.8
+    assert 0.0 <= waiting.cores <= waiting.available

@@ -17,9 +17,14 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, text
 
+from ocpo_coord.bench.cpu import BusyCores
 from ocpo_coord.bench.operations import run_writers
 
 WRITERS = 8
+# The steady rate of each writer in the paced run: sixteen records a second in all is a
+# busy theatre, and leaves processors free, so what the page waits for there is the
+# writers themselves (locks, the pool, the sequencer), not the machine.
+PACE = 2.0
 PAGE = "/api/v1/intel-items"
 # Pages read before timing: connections opened, statements prepared and planned.
 WARM_PAGES = 12
@@ -79,10 +84,17 @@ class LockWaits:
 
 
 def _write(
-    base: str, token: str, writers: int, seconds: float, theatre: str, started: Any, results: Any
+    base: str,
+    token: str,
+    writers: int,
+    seconds: float,
+    theatre: str,
+    pace: float | None,
+    started: Any,
+    results: Any,
 ) -> None:
     """The writers' process: says when the first write is answered, then reports."""
-    results.put(asyncio.run(run_writers(base, token, writers, seconds, theatre, answered=started)))
+    results.put(asyncio.run(run_writers(base, token, writers, seconds, theatre, answered=started, pace=pace)))
 
 
 def list_under_writes(
@@ -95,16 +107,19 @@ def list_under_writes(
     engine: Engine,
     writers: int = WRITERS,
     at_least: int = 20,
+    pace: float | None = None,
 ) -> dict[str, Any]:
-    """The page's p50 with no writers, then with ``writers`` writing, and their ratio;
-    ``engine`` (the measured database) is watched for lock waits meanwhile."""
+    """The page's p50 with no writers, then with ``writers`` writing (each as soon as
+    answered, or ``pace`` writes per second each), and their ratio; ``engine`` (the
+    measured database) is watched for lock waits meanwhile, and the machine's cores
+    for work."""
     alone = _latencies(base, reader_token, seconds, at_least=at_least)
     context = multiprocessing.get_context("spawn")
     started = context.Event()
     results = context.Queue()
     # The writers outlast the timed reads: the page is never read with fewer of them.
     process = context.Process(
-        target=_write, args=(base, writer_token, writers, seconds + 5.0, theatre, started, results)
+        target=_write, args=(base, writer_token, writers, seconds + 5.0, theatre, pace, started, results)
     )
     process.start()
     try:
@@ -113,7 +128,7 @@ def list_under_writes(
             waited += 0.5
             if not process.is_alive() or waited > 120:
                 raise RuntimeError("the writers did not start")
-        with LockWaits(engine) as waits:
+        with LockWaits(engine) as waits, BusyCores() as cpu:
             loaded = _latencies(base, reader_token, seconds, at_least=at_least)
         written: dict[str, Any] = results.get(timeout=seconds + 120)
     finally:
@@ -124,6 +139,9 @@ def list_under_writes(
     p50_loaded = statistics.median(loaded) * 1000
     return {
         "writers": writers,
+        "pace_per_writer": pace,
+        "cores_busy": cpu.cores,
+        "cores": cpu.available,
         "p50_alone_ms": p50_alone,
         "p50_with_writers_ms": p50_loaded,
         "ratio": p50_loaded / p50_alone,

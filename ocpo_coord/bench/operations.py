@@ -19,6 +19,7 @@ from ocpo_coord.audit.note import Signer
 from ocpo_coord.audit.sequencer import integrate_pending
 from ocpo_coord.audit.verify import verify_database
 from ocpo_coord.auth.principal import load_principal
+from ocpo_coord.bench.cpu import BusyCores
 from ocpo_coord.context import Actor
 from ocpo_coord.db import make_async_engine, sessionmaker_for
 from ocpo_coord.evidence.store import FileStore
@@ -238,10 +239,19 @@ def audit_sequence(database_url: str, signer: Signer) -> dict[str, Any]:
 
 
 async def run_writers(
-    base: str, token: str, clients: int, seconds: float, theatre: str, *, answered: Any = None
+    base: str,
+    token: str,
+    clients: int,
+    seconds: float,
+    theatre: str,
+    *,
+    answered: Any = None,
+    pace: float | None = None,
 ) -> dict[str, Any]:
     """``clients`` writing intelligence items for ``seconds``, each again as soon as
-    answered; ``answered`` (an event), when given, is set once the first is answered."""
+    answered, or with ``pace`` (writes per second per client) each at its own steady
+    rate, as staff logging their work would; ``answered`` (an event), when given, is set
+    once the first is answered."""
     done = failed = 0
     async with httpx.AsyncClient(
         base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60
@@ -251,7 +261,13 @@ async def run_writers(
         async def worker(w: int) -> None:
             nonlocal done, failed
             n = 0
+            # Paced clients start spread over one interval, so their writes do not
+            # arrive together.
+            due = time.perf_counter() + (w / clients / pace if pace else 0.0)
             while time.perf_counter() < deadline:
+                if pace:
+                    await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                    due += 1.0 / pace
                 n += 1
                 response = await http.post(
                     "/api/v1/intel-items",
@@ -286,8 +302,19 @@ async def run_writers(
 def concurrent_writes(
     base: str, token: str, *, clients: tuple[int, ...], seconds: float, theatre: str
 ) -> dict[str, dict[str, Any]]:
-    """Intelligence items written by 1, 4, 16 clients at once: appends wait for nobody."""
-    return {str(n): asyncio.run(run_writers(base, token, n, seconds, theatre)) for n in clients}
+    """Intelligence items written by 1, 4, 16 clients at once: appends wait for nobody.
+    Each run also gives the cores at work meanwhile (service, database and these
+    clients share the machine) and the rate those cores would allow if every core
+    worked: past it, more clients can only wait for a processor."""
+    out: dict[str, dict[str, Any]] = {}
+    for n in clients:
+        with BusyCores() as cpu:
+            run = asyncio.run(run_writers(base, token, n, seconds, theatre))
+        run["cores_busy"] = cpu.cores
+        run["cores"] = cpu.available
+        run["cpu_bound_per_second"] = run["per_second"] * cpu.available / cpu.cores if cpu.cores else None
+        out[str(n)] = run
+    return out
 
 
 async def _integration_delays(

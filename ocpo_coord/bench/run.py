@@ -162,6 +162,15 @@ def _run(options: Options, workdir: Path, source_url: str, target_url: str) -> d
             result["list_under_writes"] = contention.list_under_writes(
                 base, tokens["middle"], tokens["broad"], seconds=options.seconds, theatre="KOS", engine=engine
             )
+            result["list_under_paced_writes"] = contention.list_under_writes(
+                base,
+                tokens["middle"],
+                tokens["broad"],
+                seconds=options.seconds,
+                theatre="KOS",
+                engine=engine,
+                pace=contention.PACE,
+            )
             result["writes"] = operations.writes(
                 base, tokens["broad"], count=options.writes, theatre="KOS", phones=world.selector_pool
             )
