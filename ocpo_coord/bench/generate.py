@@ -14,7 +14,7 @@ import random
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -56,7 +56,10 @@ from ocpo_coord.models.enums import (
     Tlp,
 )
 from ocpo_coord.sharing.reach import rows_of as reach_rows
-from ocpo_coord.sharing.rule import RecordFacts
+from ocpo_coord.sharing.rule import RecordFacts, RecordRow, ReleaseRow, ReleaseView
+
+# The columns the index is derived from, as ``reach`` reads them.
+_RECORD_ROW = tuple(f.name for f in fields(RecordRow))
 
 FULL_SCALE = {
     "agencies": 40,
@@ -388,13 +391,15 @@ class _Theatre:
         self, records: list[dict[str, Any]], releases: list[dict[str, Any]]
     ) -> Iterator[dict[str, Any]]:
         """The visibility index rows, from the same rule the service files them by."""
-        by_record: dict[uuid.UUID, list[RecordRelease]] = {}
+        by_record: dict[uuid.UUID, list[ReleaseView]] = {}
         for release in releases:
-            by_record.setdefault(release["record_id"], []).append(RecordRelease(**release))
+            by_record.setdefault(release["record_id"], []).append(
+                ReleaseRow(release.get("agency_id"), release.get("sharing_group_id"), release.get("user_id"))
+            )
         for record in records:
             restricted = record["restricted_case_id"]
             facts = RecordFacts(
-                Record(**record),
+                RecordRow(**{name: record[name] for name in _RECORD_ROW}),
                 releases=by_record.get(record["id"], []),
                 restricted_members=self.case_members.get(restricted, set()) if restricted else set(),
             )

@@ -25,6 +25,7 @@ Bulk loaders that bypass the ORM (the benchmark generator) call ``rows_of``.
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from dataclasses import fields
 from typing import Any
 
 from sqlalchemy import Connection, delete, event, insert, select
@@ -32,7 +33,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 from sqlmodel import col
 
 from ocpo_coord.models import CaseMember, Record, RecordGrant, RecordReach, RecordRelease
-from ocpo_coord.sharing.rule import READ_RULE, RecordFacts
+from ocpo_coord.sharing.rule import READ_RULE, RecordFacts, RecordRow, ReleaseRow
 from ocpo_coord.sharing.scopes import includes
 from ocpo_coord.sharing.visibility import settled_scopes
 
@@ -71,14 +72,22 @@ def _chunks(ids: Iterable[uuid.UUID]) -> Iterator[list[uuid.UUID]]:
         yield batch
 
 
+_RECORD_COLUMNS = [Record.__table__.c[f.name] for f in fields(RecordRow)]  # type: ignore[attr-defined]
+_RELEASE_COLUMNS = [
+    RecordRelease.__table__.c[name]  # type: ignore[attr-defined]
+    for name in ("record_id", *(f.name for f in fields(ReleaseRow)))
+]
+
+
 def facts_of(conn: Connection, ids: list[uuid.UUID]) -> list[RecordFacts]:
-    """What ``reach`` looks at, for a batch of records, in four queries."""
-    records = conn.execute(select(Record.__table__).where(col(Record.id).in_(ids))).mappings().all()  # type: ignore[attr-defined]
-    facts = {row["id"]: RecordFacts(Record(**row)) for row in records}
-    for release in conn.execute(
-        select(RecordRelease.__table__).where(col(RecordRelease.record_id).in_(ids))  # type: ignore[attr-defined]
-    ).mappings():
-        facts[release["record_id"]].releases.append(RecordRelease(**release))
+    """What ``reach`` looks at, for a batch of records, in four queries; records and
+    releases as plain rows, which cost a fraction of mapped objects."""
+    records = conn.execute(select(*_RECORD_COLUMNS).where(col(Record.id).in_(ids)))
+    facts = {row[0]: RecordFacts(RecordRow(*row)) for row in records}
+    for record_id, *names in conn.execute(
+        select(*_RELEASE_COLUMNS).where(col(RecordRelease.record_id).in_(ids))
+    ):
+        facts[record_id].releases.append(ReleaseRow(*names))
     for grant in conn.execute(
         select(RecordGrant.__table__).where(col(RecordGrant.record_id).in_(ids))  # type: ignore[attr-defined]
     ).mappings():

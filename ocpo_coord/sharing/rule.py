@@ -35,7 +35,7 @@ from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, exists, fa
 from sqlmodel import col
 
 from ocpo_coord.auth.principal import Principal
-from ocpo_coord.models import CaseMember, Record, RecordGrant, RecordRelease, SharingAgreement
+from ocpo_coord.models import CaseMember, RecordGrant, RecordRelease, SharingAgreement
 from ocpo_coord.models.enums import Tlp
 from ocpo_coord.sharing.scopes import EVERYONE, NOBODY, Reach, ScopeKind, all_of, any_of, common_to, scopes
 
@@ -117,12 +117,85 @@ def _deferred_sql(condition: "Condition", rec: Any, principal: Principal) -> Col
     return condition.sql(rec, Reader(principal, None, deferred=True))
 
 
+class RecordView(Protocol):
+    """The columns of a record the rule and its index read: a mapped ``Record``, or a
+    ``RecordRow`` read in bulk."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def originator_agency_id(self) -> uuid.UUID: ...
+    @property
+    def custodian_agency_id(self) -> uuid.UUID: ...
+    @property
+    def owner_agency_id(self) -> uuid.UUID: ...
+    @property
+    def created_by_id(self) -> uuid.UUID | None: ...
+    @property
+    def theatre_id(self) -> uuid.UUID | None: ...
+    @property
+    def parent_id(self) -> uuid.UUID | None: ...
+    @property
+    def restricted_case_id(self) -> uuid.UUID | None: ...
+    @property
+    def classification(self) -> int: ...
+    @property
+    def tlp(self) -> str: ...
+    @property
+    def orcon(self) -> bool: ...
+    @property
+    def nohost(self) -> bool: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+class ReleaseView(Protocol):
+    """Whom a release names: a mapped ``RecordRelease``, or a ``ReleaseRow``."""
+
+    @property
+    def agency_id(self) -> uuid.UUID | None: ...
+    @property
+    def sharing_group_id(self) -> uuid.UUID | None: ...
+    @property
+    def user_id(self) -> uuid.UUID | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRow:
+    """A record's columns as bulk upkeep of the index reads them: the index of a batch
+    of records is derived without a mapped object per record and per release."""
+
+    id: uuid.UUID
+    kind: str
+    originator_agency_id: uuid.UUID
+    custodian_agency_id: uuid.UUID
+    owner_agency_id: uuid.UUID
+    created_by_id: uuid.UUID | None
+    theatre_id: uuid.UUID | None
+    parent_id: uuid.UUID | None
+    restricted_case_id: uuid.UUID | None
+    classification: int
+    tlp: str
+    orcon: bool
+    nohost: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseRow:
+    agency_id: uuid.UUID | None
+    sharing_group_id: uuid.UUID | None
+    user_id: uuid.UUID | None
+
+
 @dataclass(slots=True)
 class RecordFacts:
     """What the rule may look at for one record: the row and the rows that point at it."""
 
-    record: Record
-    releases: list[RecordRelease] = field(default_factory=list)
+    record: RecordView
+    releases: list[ReleaseView] = field(default_factory=list)
     grants: list[RecordGrant] = field(default_factory=list)
     # Members of the restricted case the record is, or hangs off.
     restricted_members: set[uuid.UUID] = field(default_factory=set)
