@@ -21,6 +21,7 @@ from ocpo_coord.cli import app as cli_app
 from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
 from ocpo_coord.db import make_async_engine, sessionmaker_for
+from ocpo_coord.evidence.store import FileStore
 from ocpo_coord.handover import importer
 from ocpo_coord.handover.export import export_handover
 from ocpo_coord.handover.importer import import_package
@@ -228,14 +229,28 @@ async def test_a_failure_half_way_through_an_import_leaves_the_receiver_unchange
 
     monkeypatch.setattr(importer._Loader, "records", failing)
     before = await counts(other_db_url)
+    # The evidence files are being copied into the receiver's store meanwhile.
+    assert any((package / "data" / "files").iterdir())
+    receiver = FileStore(tmp_path / "receiver-files")
     with pytest.raises(RuntimeError, match="disk full"):
-        await act(other_db_url, IN, lambda s, a: import_package(s, actor=a, directory=package))
+        await act(
+            other_db_url, IN, lambda s, a: import_package(s, actor=a, directory=package, store=receiver)
+        )
     assert calls["n"] == 3
     assert await counts(other_db_url) == before
-    # And once the fault is gone, the same package imports whole.
+    assert _kept_files(receiver) == []
+    # And once the fault is gone, the same package imports whole, files and all.
     monkeypatch.setattr(importer._Loader, "records", real)
-    done = await act(other_db_url, IN, lambda s, a: import_package(s, actor=a, directory=package))
+    done = await act(
+        other_db_url, IN, lambda s, a: import_package(s, actor=a, directory=package, store=receiver)
+    )
     assert done.created == summary.records
+    assert _kept_files(receiver) == sorted(p.name for p in (package / "data" / "files").iterdir())
+
+
+def _kept_files(store: FileStore) -> list[str]:
+    """The files anywhere in the store, staging included, by name."""
+    return sorted(p.name for p in store.root.rglob("*") if p.is_file()) if store.root.exists() else []
 
 
 async def test_only_the_receivers_administrator_imports(

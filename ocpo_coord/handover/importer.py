@@ -15,14 +15,11 @@ neither the queries nor the memory grow per record (only the id map does, which 
 summary returns). Plain inserts bypass the session's flush hooks, so each batch also
 refreshes its records' rows in the visibility index itself.
 
-The kept files of evidence items come last, copied into this installation's file
-store and hashed again on the way: the manifest vouches for a file's bytes, the copy
-for the name (the digest) the item knows it by.
+The kept files of evidence items are copied into this installation's file store while
+the records go in, and hashed again on the way (``import_files``).
 """
 
 import base64
-import hashlib
-import shutil
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
@@ -31,10 +28,9 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-import anyio
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticUndefined
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -43,11 +39,12 @@ from ocpo_coord.audit.service import record_event
 from ocpo_coord.context import Actor
 from ocpo_coord.deconfliction import service as deconfliction
 from ocpo_coord.directory.repository import theatre_by_code, theatre_codes
-from ocpo_coord.evidence.store import DamagedFile, FileStore, is_digest
+from ocpo_coord.evidence.store import FileStore, is_digest
 from ocpo_coord.exceptions import Forbidden, InvalidInput
 from ocpo_coord.handover import package_repository as bulk
 from ocpo_coord.handover.authenticity import Authentic, verify_authentic
 from ocpo_coord.handover.import_coordination import CoordinationImport
+from ocpo_coord.handover.import_files import StagedFiles, check_files
 from ocpo_coord.handover.package import (
     FILES,
     InvalidPackage,
@@ -138,25 +135,20 @@ async def import_package(
             already_imported=True,
             id_map={str(r.source_id): str(r.target_id) for r in previous},
         )
-    loader = _Loader(session, actor, source, source_handover, header)
-    await loader.prepare()
-    # Positions first: tasks name theirs by title.
-    await loader.coordination.run(root)
-    # New ids first, so links between records (parent, case, dependency) resolve in any order.
-    for kind in _ORDER:
-        for where, payload in record_payloads(root, package_format, kind):
-            loader.id_map[parse_uuid(_field(payload, "id", where), where)] = uuid.uuid4()
-    for kind in _ORDER:
-        for batch in _batches(record_payloads(root, package_format, kind), BATCH):
-            await loader.records(kind, batch)
-    await loader.dependencies()
-    await loader.deconflict()
-    await loader.handover(line_payloads(root, package_format, manifest))
-    await loader.proofs(root, authentic)
-    if dry_run:
-        await _check_files(root / FILES, loader.files)
-    else:
-        await _keep_files(session, root / FILES, loader.files, store or FileStore.configured())
+    files = None if dry_run else StagedFiles(root / FILES, store or FileStore.configured())
+    try:
+        if files is not None:
+            files.start()
+        loader = _Loader(session, actor, source, source_handover, header)
+        await _load(loader, root, package_format, manifest, authentic)
+        if files is None:
+            await check_files(root / FILES, loader.files)
+        else:
+            await files.keep(session, loader.files)
+    except BaseException:
+        if files is not None:
+            await files.abandon()
+        raise
     await record_event(
         session,
         actor=actor,
@@ -182,54 +174,24 @@ async def import_package(
     )
 
 
-async def _check_files(folder: Path, wanted: dict[str, str]) -> None:
-    """What ``_keep_files`` checks, without copying: each file is there and is its digest."""
-
-    def check() -> None:
-        for digest, where in wanted.items():
-            path = folder / digest
-            if not path.is_file():
-                raise InvalidPackage(
-                    f"{where}: its file {FILES}/{digest} is not in the package", field="package"
-                )
-            with path.open("rb") as fh:
-                actual = hashlib.file_digest(fh, "sha256").hexdigest()
-            if actual != digest:
-                raise InvalidPackage(
-                    f"{where}: {FILES}/{digest} is not its file (its bytes hash to {actual})", field="package"
-                )
-
-    await anyio.to_thread.run_sync(check)
-
-
-async def _keep_files(session: AsyncSession, folder: Path, wanted: dict[str, str], store: FileStore) -> None:
-    """Each evidence item's file, copied into a staging folder of the store now and moved
-    into its place once the import commits; a rolled back import removes the folder.
-    ``wanted`` maps a digest to where the first item naming it sits in the package."""
-    for digest, where in wanted.items():
-        if not (folder / digest).is_file():
-            raise InvalidPackage(f"{where}: its file {FILES}/{digest} is not in the package", field="package")
-    if not wanted:
-        return
-    staging = store.staging()
-
-    def copy() -> None:
-        for digest, where in wanted.items():
-            try:
-                store.stage_copy(folder / digest, digest, staging)
-            except DamagedFile as exc:
-                raise InvalidPackage(
-                    f"{where}: {FILES}/{digest} is not its file ({exc})", field="package"
-                ) from exc
-
-    try:
-        await anyio.to_thread.run_sync(copy)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    sync = session.sync_session
-    event.listen(sync, "after_commit", lambda _: store.keep_staged(staging), once=True)
-    event.listen(sync, "after_rollback", lambda _: shutil.rmtree(staging, ignore_errors=True), once=True)
+async def _load(
+    loader: "_Loader", root: Path, package_format: str, manifest: dict[str, Any], authentic: Authentic
+) -> None:
+    """Every record, line and proof of the package, in the loader's transaction."""
+    await loader.prepare()
+    # Positions first: tasks name theirs by title.
+    await loader.coordination.run(root)
+    # New ids first, so links between records (parent, case, dependency) resolve in any order.
+    for kind in _ORDER:
+        for where, payload in record_payloads(root, package_format, kind):
+            loader.id_map[parse_uuid(_field(payload, "id", where), where)] = uuid.uuid4()
+    for kind in _ORDER:
+        for batch in _batches(record_payloads(root, package_format, kind), BATCH):
+            await loader.records(kind, batch)
+    await loader.dependencies()
+    await loader.deconflict()
+    await loader.handover(line_payloads(root, package_format, manifest))
+    await loader.proofs(root, authentic)
 
 
 def _batches(items: Iterable[tuple[str, Any]], size: int) -> Iterator[Payloads]:
