@@ -70,17 +70,17 @@ class _Candidate:
     modified: datetime
 
 
-def _information_date(obj: dict[str, Any], ext: dict[str, Any]) -> date:
+def _information_date(index: int, obj: dict[str, Any], ext: dict[str, Any]) -> date:
     for value in (ext.get("information_date"), obj.get("published"), obj.get("created")):
         if isinstance(value, str):
             try:
                 return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
             except ValueError:
                 continue
-    raise InvalidInput(f"{obj['id']}: no date of information", field="objects")
+    raise InvalidInput(f"{obj['id']}: no date of information", field=f"objects.{index}")
 
 
-def _modified(obj: dict[str, Any]) -> datetime:
+def _modified(index: int, obj: dict[str, Any]) -> datetime:
     """The object's version (STIX 2.1 section 3.2: ``modified``, else ``created``)."""
     for value in (obj.get("modified"), obj.get("created")):
         if isinstance(value, str):
@@ -89,7 +89,7 @@ def _modified(obj: dict[str, Any]) -> datetime:
             except ValueError:
                 continue
             return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
-    raise InvalidInput(f"{obj['id']}: no modified or created time", field="objects")
+    raise InvalidInput(f"{obj['id']}: no modified or created time", field=f"objects.{index}")
 
 
 def _candidate(index: int, obj: dict[str, Any], held: Handling, theatre: str) -> _Candidate:
@@ -104,7 +104,7 @@ def _candidate(index: int, obj: dict[str, Any], held: Handling, theatre: str) ->
         data = IntelItemCreate(
             title=str(title)[:300],
             content=str(text or title)[:50_000],
-            information_date=_information_date(obj, ext),
+            information_date=_information_date(index, obj, ext),
             source_reliability=reliability,
             information_credibility=credibility,
             source_description=str(ext.get("source_description") or f"STIX {obj['type']} {obj['id']}")[:300],
@@ -116,7 +116,7 @@ def _candidate(index: int, obj: dict[str, Any], held: Handling, theatre: str) ->
         where = ".".join(str(p) for p in problem.get("loc", ()))
         raise InvalidInput(f"{obj['id']}: {where}: {problem.get('msg')}", field=f"objects.{index}") from exc
     refs = tuple(r for r in obj.get("object_refs") or [] if isinstance(r, str))
-    return _Candidate(index, obj["id"], data, held, refs, _modified(obj))
+    return _Candidate(index, obj["id"], data, held, refs, _modified(index, obj))
 
 
 def _provenance(actor: Actor, system: str, stix_id: str, held: Handling) -> str:
