@@ -126,29 +126,25 @@ def _provenance(actor: Actor, system: str, stix_id: str, held: Handling) -> str:
     )
 
 
-async def import_bundle(
-    session: AsyncSession,
-    *,
-    actor: Actor,
-    bundle: Any,
-    theatre: str | None,
-    source: str | None,
-    step: Step | None = None,
-) -> StixImportResult:
-    """Import the bundle's reports and notes with the entities they refer to.
+@dataclass(frozen=True, slots=True)
+class _Bundle:
+    """A bundle read, checked and mapped: nothing written yet."""
 
-    Every object is read, checked and mapped before anything is written, so the first
-    bad one refuses the bundle with nothing written. The new rows are then inserted a
-    statement per table, and their audit entries (one per record: an entry takes the
-    markings of the record it describes, so one entry naming every record would be read
-    under none of them) in one statement; the new entities' selectors are matched in
-    one pass. ``step`` is told as each stage begins (command-line progress)."""
-    tell = step or (lambda _: None)
+    system: str
+    theatres: dict[str, uuid.UUID]
+    candidates: list[_Candidate]
+    entities: dict[str, import_entities.EntityCandidate]
+    # Originators named by the bundle that are agencies known here, by code.
+    known: dict[str, uuid.UUID]
+
+
+async def _read(
+    session: AsyncSession, actor: Actor, bundle: Any, theatre: str | None, source: str | None
+) -> _Bundle:
+    """Every object checked (the first bad one refuses the bundle, named by its index and
+    id) and mapped to what it becomes here."""
     principal = actor.principal
-    enforce(may_create(principal))
-    assert principal.agency_id is not None
     assert principal.agency_code is not None
-    tell("read and check the objects")
     objects = bundle_objects(bundle)
     definitions = {o["id"]: o for o in objects if o["type"] == "marking-definition"}
     identities = {o["id"]: o for o in objects if o["type"] == "identity"}
@@ -158,7 +154,6 @@ async def import_bundle(
     theatres = {code: theatre_id for theatre_id, code in (await theatre_codes(session)).items()}
     if theatre and theatre.upper() not in theatres:
         raise InvalidInput(f"unknown theatre code: {theatre}", field="theatre")
-    system = source_name(objects, source)
     own = await _own_theatre(session, actor, theatre)
     candidates = [
         _candidate(
@@ -185,32 +180,59 @@ async def import_bundle(
     )
     for index, stix_id, held in everything:
         check_orcon(index, stix_id, held, principal.agency_code.upper(), set(known))
-    ids = {stix_id: stable_uuid(f"import:{principal.agency_id}:{stix_id}") for _, stix_id, _ in everything}
+    return _Bundle(source_name(objects, source), theatres, candidates, entities, known)
+
+
+async def import_bundle(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    bundle: Any,
+    theatre: str | None,
+    source: str | None,
+    step: Step | None = None,
+) -> StixImportResult:
+    """Import the bundle's reports and notes with the entities they refer to.
+
+    Every object is read, checked and mapped before anything is written, so the first
+    bad one refuses the bundle with nothing written. The new rows are then inserted a
+    statement per table, and their audit entries (one per record: an entry takes the
+    markings of the record it describes, so one entry naming every record would be read
+    under none of them) in one statement; the new entities' selectors are matched in
+    one pass. ``step`` is told as each stage begins (command-line progress)."""
+    tell = step or (lambda _: None)
+    principal = actor.principal
+    enforce(may_create(principal))
+    assert principal.agency_id is not None
+    tell("read and check the objects")
+    read = await _read(session, actor, bundle, theatre, source)
+    everything = [c.stix_id for c in read.candidates] + list(read.entities)
+    ids = {stix_id: stable_uuid(f"import:{principal.agency_id}:{stix_id}") for stix_id in everything}
     taken = await repository.existing_ids(session, ids.values())
-    held_here = await _read_here(session, actor, candidates)
+    held_here = await _read_here(session, actor, read.candidates)
     # An entity imported before is linked again only while the importer may still read it.
     reusable = set(
         await EntityRepository(session, principal=principal, now=actor.now).get_many(
-            ids[s] for s in entities if ids[s] in taken
+            ids[s] for s in read.entities if ids[s] in taken
         )
     )
-    new_items = [c for c in candidates if ids[c.stix_id] not in taken and c.stix_id not in held_here]
-    wanted = {r for c in new_items for r in c.refs if r in entities}
+    new_items = [c for c in read.candidates if ids[c.stix_id] not in taken and c.stix_id not in held_here]
+    wanted = {r for c in new_items for r in c.refs if r in read.entities}
     tell("build the records")
     view = CreatorView(actor, await agency_codes(session))
     fresh: list[import_entities.NewEntity] = []
     audit: list[dict[str, Any]] = []
     for stix_id in sorted(wanted):
-        entity = entities[stix_id]
+        entity = read.entities[stix_id]
         if ids[stix_id] not in taken:
-            provenance = _provenance(actor, system, stix_id, entity.held)
+            provenance = _provenance(actor, read.system, stix_id, entity.held)
             new = import_entities.new_entity(
                 actor,
                 entity,
                 ids[stix_id],
-                theatres.get(entity.theatre.upper()) if entity.theatre else None,
+                read.theatres.get(entity.theatre.upper()) if entity.theatre else None,
                 provenance,
-                known.get(entity.held.originator_code or ""),
+                read.known.get(entity.held.originator_code or ""),
             )
             fresh.append(new)
             audit.append(import_entities.audit_entry(view, new))
@@ -223,7 +245,7 @@ async def import_bundle(
     rows: list[dict[str, Any]] = []
     versions: list[dict[str, Any]] = []
     links: set[tuple[uuid.UUID, uuid.UUID]] = set()
-    for candidate in candidates:
+    for candidate in read.candidates:
         if candidate.stix_id in held_here:
             here = held_here[candidate.stix_id]
             skipped.append(ImportedItem(stix_id=candidate.stix_id, id=here, title=candidate.data.title))
@@ -235,14 +257,14 @@ async def import_bundle(
             continue
         taken.add(record_id)  # the same object twice in one bundle is one item
         code = candidate.data.theatre.upper()
-        record, item = _new_item(actor, candidate, record_id, theatres[code], system, known)
-        audit.append(_audit_entry(view, candidate, record, item, code, system))
+        record, item = _new_item(actor, candidate, record_id, read.theatres[code], read.system, read.known)
+        audit.append(_audit_entry(view, candidate, record, item, code, read.system))
         records.append(record)
         rows.append(item)
         versions.append(
             new_row(StixImport, record_id=record_id, stix_id=candidate.stix_id, modified=candidate.modified)
         )
-        links |= {(record_id, ids[r]) for r in candidate.refs if r in entities and ids[r] in reusable}
+        links |= {(record_id, ids[r]) for r in candidate.refs if r in read.entities and ids[r] in reusable}
         created.append(entry)
     tell("write the records")
     await repository.insert_new(
@@ -264,16 +286,16 @@ async def import_bundle(
         known_versions = await repository.import_versions(session, [ids[c.stix_id] for c, _ in updates])
         for candidate, entry in updates:
             version = known_versions.get(entry.id)
-            if await _update_if_newer(session, actor, candidate, entry.id, version, system):
+            if await _update_if_newer(session, actor, candidate, entry.id, version, read.system):
                 updated.append(entry)
             else:
                 skipped.append(entry)
     tell("deconflict the new selectors")
     await deconfliction.check_entities(session, actor=actor, entity_ids=[new.id for new in fresh])
     # The answer lists objects in the bundle's order, whatever path each took.
-    order = {c.stix_id: c.index for c in candidates}
+    order = {c.stix_id: c.index for c in read.candidates}
     skipped.sort(key=lambda e: order[e.stix_id])
-    return StixImportResult(source=system, created=created, already_imported=skipped, updated=updated)
+    return StixImportResult(source=read.system, created=created, already_imported=skipped, updated=updated)
 
 
 async def _own_theatre(session: AsyncSession, actor: Actor, given: str | None) -> str | None:
