@@ -52,6 +52,15 @@ def _entity_app() -> typer.Typer:
 app.add_typer(_entity_app(), name="entity")
 
 
+def _stix_app() -> typer.Typer:
+    from ocpo_coord.stix.cli import app as stix_app
+
+    return stix_app
+
+
+app.add_typer(_stix_app(), name="stix")
+
+
 @app.callback()
 def _root(
     debug: Annotated[
@@ -192,6 +201,12 @@ def bench(
     repeat: Annotated[int, typer.Option(min=1, help="Timed repetitions per page.")] = 20,
     writes: Annotated[int, typer.Option(min=1, help="Intelligence items to create.")] = 50,
     handover_cases: Annotated[int, typer.Option(min=1, help="Cases in the exported handover.")] = 20_000,
+    stix_objects: Annotated[
+        int | None,
+        typer.Option(
+            min=10, help="Objects of the imported STIX bundle (default: 10,000; 200 below scale 0.01)."
+        ),
+    ] = None,
     seconds: Annotated[float, typer.Option(min=0.01, help="Duration of each throughput run.")] = 3.0,
     clients: Annotated[int, typer.Option(min=1, help="Concurrent clients for throughput.")] = 4,
     workers: Annotated[int, typer.Option(min=1, help="Service processes sharing the database.")] = 1,
@@ -218,6 +233,7 @@ def bench(
         repeat=repeat,
         writes=writes,
         handover_cases=handover_cases,
+        stix_objects=stix_objects,
         seconds=seconds,
         clients=clients,
         workers=workers,

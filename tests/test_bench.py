@@ -50,6 +50,14 @@ def test_bench_tiny_scale_on_sqlite() -> None:
         assert point["p99_ms"] >= point["p50_ms"] > 0
         assert point["failed"] == 0
     assert result["writes"]["per_second"] > 0
+    stix = result["stix_intake"]
+    # A report and its three entities a group, after a system identity and a marking.
+    assert stix["objects"] == 198
+    assert stix["records_created"] == stix["audit_entries"] == 196
+    assert stix["items_created"] == 49
+    assert stix["hits_raised"] > 0
+    assert stix["again_created"] == 0
+    assert stix["per_second"] > 0
     bulk = result["bulk_selectors"]
     assert bulk["selectors"] == bulk["added"] == 60
     assert bulk["per_second"] > 0
@@ -110,6 +118,7 @@ def test_bench_tiny_scale_on_sqlite() -> None:
     assert result["ratios"]["writes_cpu_bound_vs_1_client"] > 0
     assert "write floor" in table(result)
     assert "bulk selectors" in table(result)
+    assert "STIX intake" in table(result)
     assert "2 service process(es)" in table(result)
     json.dumps(result, default=str)
 

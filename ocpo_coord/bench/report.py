@@ -23,6 +23,7 @@ TARGETS = {
     "create_graphql_vs_write_floor": 3.0,
     "writes_per_second": 100.0,
     "bulk_selectors_per_second": 2000.0,
+    "stix_objects_per_second": 1000.0,
 }
 
 
@@ -66,6 +67,8 @@ def ratios(result: dict[str, Any], baseline: dict[str, Any] | None = None) -> di
             )
     if "bulk_selectors" in result:
         out["bulk_selectors_per_second"] = result["bulk_selectors"]["per_second"]
+    if "stix_intake" in result:
+        out["stix_objects_per_second"] = result["stix_intake"]["per_second"]
     if "write_floor" in result:
         out["create_rest_vs_write_floor"] = result["write_floor"]["rest_vs_floor"]
         out["create_graphql_vs_write_floor"] = result["write_floor"]["graphql_vs_floor"]
@@ -84,6 +87,7 @@ HIGHER_IS_BETTER = (
     "writes_per_second",
     "bulk_selectors_per_second",
     "writes_16_vs_1_client",
+    "stix_objects_per_second",
 )
 
 
@@ -148,6 +152,7 @@ def table(result: dict[str, Any]) -> str:
         f"writes: {w['per_second']:.1f} intelligence items with selectors/s (audit and deconfliction included)",
         *_write_floor_lines(result),
         *_bulk_lines(result),
+        *_stix_lines(result),
         f"handover: {h['cases']:,} cases, {h['records']:,} records, {h['bytes'] / 1e6:.1f} MB "
         f"({h['evidence_files']:,} evidence files, {h['evidence_file_bytes'] / 1e6:.1f} MB); "
         f"export {h['export_bytes_per_second'] / 1e6:.2f} MB/s ({h['export_records_per_second']:.0f} records/s), "
@@ -235,4 +240,16 @@ def _bulk_lines(result: dict[str, Any]) -> list[str]:
     return [
         f"bulk selectors: {b['selectors']:,} phone numbers on one entity in {b['seconds']:.2f} s, "
         f"{b['per_second']:,.0f} selectors/s ({b['hits_raised']} hit sides raised)"
+    ]
+
+
+def _stix_lines(result: dict[str, Any]) -> list[str]:
+    if "stix_intake" not in result:
+        return []
+    s = result["stix_intake"]
+    return [
+        f"STIX intake: {s['objects']:,} objects ({s['items_created']:,} items, "
+        f"{s['records_created']:,} records, {s['audit_entries']:,} audit entries, "
+        f"{s['hits_raised']} hit sides) in {s['seconds']:.2f} s, {s['per_second']:,.0f} objects/s; "
+        f"again: {s['again_created']} created in {s['again_seconds']:.2f} s"
     ]

@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from ocpo_coord.audit.keys import checkpoint_signer
-from ocpo_coord.bench import contention, curve, measure, operations, write_floor
+from ocpo_coord.bench import contention, curve, measure, operations, stix_intake, write_floor
 from ocpo_coord.bench.generate import generate, generate_directory
 from ocpo_coord.config import Settings
 from ocpo_coord.db import make_sync_engine, sync_url
@@ -38,6 +38,8 @@ class Options:
     writes: int = 50
     bulk_selectors: int = 5000
     handover_cases: int = 20_000
+    # Objects of the STIX bundle imported; None: ``stix_intake.objects_for(scale)``.
+    stix_objects: int | None = None
     workers: int = 1
     # Numbers of concurrent clients for the load curve (``bench/curve``); empty: none.
     curve_clients: tuple[int, ...] = curve.CLIENTS
@@ -209,6 +211,13 @@ def _run(options: Options, workdir: Path, source_url: str, target_url: str) -> d
             source_files=workdir / "files",
             target_files=workdir / "imported-files",
             signer=signer,
+        )
+        _step("STIX intake")
+        result["stix_intake"] = stix_intake.stix_intake(
+            source_url,
+            login=world.readers["broad"],
+            objects=options.stix_objects or stix_intake.objects_for(options.scale),
+            theatre="KOS",
         )
     finally:
         engine.dispose()

@@ -101,25 +101,6 @@ async def selector_collisions(
     return found.get(entity_id, [])
 
 
-async def owners_of(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
-    """Record id -> its owner agency, in one statement per 500 records."""
-    found: dict[uuid.UUID, uuid.UUID] = {}
-    for start in range(0, len(ids), 500):
-        statement = select(col(Record.id), col(Record.owner_agency_id)).where(
-            col(Record.id).in_(ids[start : start + 500])
-        )
-        found.update({row[0]: row[1] for row in (await session.exec(statement)).all()})
-    return found
-
-
-async def records_by_id(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, Record]:
-    found: dict[uuid.UUID, Record] = {}
-    for start in range(0, len(ids), 500):
-        statement = select(Record).where(col(Record.id).in_(ids[start : start + 500]))
-        found.update({record.id: record for record in (await session.exec(statement)).all()})
-    return found
-
-
 async def selector_collisions_of(
     session: AsyncSession, owners: dict[uuid.UUID, uuid.UUID]
 ) -> dict[uuid.UUID, list[tuple[str, Record]]]:
@@ -177,16 +158,6 @@ async def host_nation_agencies(session: AsyncSession, ids: Iterable[uuid.UUID]) 
     return set((await session.exec(statement)).all())
 
 
-async def shared_theatre(session: AsyncSession, a: uuid.UUID, b: uuid.UUID) -> uuid.UUID | None:
-    """A theatre both agencies are deployed in, if any (the first by id, for stability)."""
-    rows = (await session.exec(select(AgencyTheatre).where(col(AgencyTheatre.agency_id).in_([a, b])))).all()
-    by_agency: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
-    for row in rows:
-        by_agency[row.agency_id].add(row.theatre_id)
-    common = sorted(by_agency[a] & by_agency[b])
-    return common[0] if common else None
-
-
 async def existing_hit(
     session: AsyncSession,
     agency_id: uuid.UUID,
@@ -203,32 +174,54 @@ async def existing_hit(
     return (await session.exec(statement)).first()
 
 
-async def existing_sides(
-    session: AsyncSession, record_id: uuid.UUID, others: set[uuid.UUID]
+async def existing_sides_of(
+    session: AsyncSession, pairs: set[tuple[uuid.UUID, uuid.UUID]]
 ) -> set[tuple[uuid.UUID, uuid.UUID, uuid.UUID, str]]:
-    """The sides already raised between ``record_id`` and any of ``others``, either way
-    round, as (agency, record, other record, match kind)."""
-    if not others:
-        return set()
-    wanted = sorted(others)
-    statement = select(
-        col(DeconflictionHit.agency_id),
-        col(DeconflictionHit.record_id),
-        col(DeconflictionHit.other_record_id),
-        col(DeconflictionHit.match_kind),
-    ).where(
-        or_(
-            and_(
-                col(DeconflictionHit.record_id) == record_id,
-                col(DeconflictionHit.other_record_id).in_(wanted),
-            ),
-            and_(
-                col(DeconflictionHit.other_record_id) == record_id,
-                col(DeconflictionHit.record_id).in_(wanted),
-            ),
+    """The sides already raised between the records of any of these (record, other
+    record) pairs, either way round, as (agency, record, other record, match kind); a
+    statement per 500 records."""
+    found: set[tuple[uuid.UUID, uuid.UUID, uuid.UUID, str]] = set()
+    mine = sorted({record for record, _ in pairs})
+    for start in range(0, len(mine), 500):
+        batch = mine[start : start + 500]
+        chosen = set(batch)
+        others = sorted({other for record, other in pairs if record in chosen})
+        statement = select(
+            col(DeconflictionHit.agency_id),
+            col(DeconflictionHit.record_id),
+            col(DeconflictionHit.other_record_id),
+            col(DeconflictionHit.match_kind),
+        ).where(
+            or_(
+                and_(
+                    col(DeconflictionHit.record_id).in_(batch),
+                    col(DeconflictionHit.other_record_id).in_(others),
+                ),
+                and_(
+                    col(DeconflictionHit.other_record_id).in_(batch),
+                    col(DeconflictionHit.record_id).in_(others),
+                ),
+            )
         )
-    )
-    return {(a, r, o, str(m)) for a, r, o, m in (await session.exec(statement)).all()}
+        found |= {(a, r, o, str(m)) for a, r, o, m in (await session.exec(statement)).all()}
+    # Rows between two records of different pairs are not asked about: keep them, they
+    # only name sides that exist.
+    return found
+
+
+async def shared_theatres(
+    session: AsyncSession, pairs: set[tuple[uuid.UUID, uuid.UUID]]
+) -> dict[tuple[uuid.UUID, uuid.UUID], uuid.UUID | None]:
+    """For each pair of agencies, a theatre both are deployed in, if any (the first by
+    id, for stability); in one statement."""
+    agencies = sorted({agency for pair in pairs for agency in pair})
+    if not agencies:
+        return {}
+    rows = (await session.exec(select(AgencyTheatre).where(col(AgencyTheatre.agency_id).in_(agencies)))).all()
+    by_agency: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+    for row in rows:
+        by_agency[row.agency_id].add(row.theatre_id)
+    return {(a, b): min(by_agency[a] & by_agency[b], default=None) for a, b in pairs}
 
 
 def hit_visible(principal: Principal, today: date) -> ColumnElement[bool]:
@@ -315,3 +308,14 @@ async def positions_by_id(session: AsyncSession, ids: Iterable[uuid.UUID]) -> di
     if not wanted:
         return {}
     return {p.id: p for p in (await session.exec(select(Position).where(col(Position.id).in_(wanted)))).all()}
+
+
+async def records_by_id(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, Record]:
+    """The records of these ids, a statement per 500 (entities written together by an
+    import are not read back one by one)."""
+    found: dict[uuid.UUID, Record] = {}
+    wanted = sorted(set(ids))
+    for start in range(0, len(wanted), 500):
+        statement = select(Record).where(col(Record.id).in_(wanted[start : start + 500]))
+        found.update((record.id, record) for record in (await session.exec(statement)).all())
+    return found

@@ -50,34 +50,55 @@ async def raise_hits(
     collisions: list[tuple[str, Record]],
 ) -> list[DeconflictionHit]:
     """Create the sides of these collisions of ``mine`` (match kind, other record) that
+    may exist, tell their agencies, audit each (``raise_hits_of``)."""
+    return await raise_hits_of(session, actor=actor, hit_kind=hit_kind, found=[(mine, collisions)])
+
+
+async def raise_hits_of(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    hit_kind: HitKind,
+    found: list[tuple[Record, list[tuple[str, Record]]]],
+) -> list[DeconflictionHit]:
+    """Create the sides of the collisions of each record (match kind, other record) that
     may exist, tell their agencies, audit each. What every side needs (host nations,
     contact positions, recipients, sides already raised) is asked once for all of
     them, and the sides, notifications and audit entries are written one statement
-    per kind of row: a phone held by many agencies costs a few round trips, not a
-    dozen per agency."""
+    per kind of row: a phone held by many agencies, or an import of many entities,
+    costs a few round trips, not a dozen per agency or per entity."""
+    collisions = [(mine, match_kind, other) for mine, found_here in found for match_kind, other in found_here]
     if not collisions:
         return []
-    agencies = {mine.owner_agency_id} | {other.owner_agency_id for _, other in collisions}
+    agencies = {mine.owner_agency_id for mine, _, _ in collisions}
+    agencies |= {other.owner_agency_id for _, _, other in collisions}
     hosts = await repository.host_nation_agencies(session, agencies)
     codes = await agency_codes(session)
-    raised = await repository.existing_sides(session, mine.id, {other.id for _, other in collisions})
-    theatres: list[uuid.UUID | None] = []
-    for _, other in collisions:
-        theatres.append(
-            mine.theatre_id
-            or other.theatre_id
-            or await repository.shared_theatre(session, mine.owner_agency_id, other.owner_agency_id)
-        )
+    raised = await repository.existing_sides_of(
+        session, {(mine.id, other.id) for mine, _, other in collisions}
+    )
+    shared = await repository.shared_theatres(
+        session,
+        {
+            (mine.owner_agency_id, other.owner_agency_id)
+            for mine, _, other in collisions
+            if not (mine.theatre_id or other.theatre_id)
+        },
+    )
+    theatres: list[uuid.UUID | None] = [
+        mine.theatre_id or other.theatre_id or shared[mine.owner_agency_id, other.owner_agency_id]
+        for mine, _, other in collisions
+    ]
     positions = await notifications.designated_positions_for(
         session,
         [
             (agency_id, theatre_id)
-            for (_, other), theatre_id in zip(collisions, theatres, strict=True)
+            for (mine, _, other), theatre_id in zip(collisions, theatres, strict=True)
             for agency_id in (mine.owner_agency_id, other.owner_agency_id)
         ],
     )
     sides: list[tuple[str, Record, Record, uuid.UUID | None, uuid.UUID]] = []
-    for (match_kind, other), theatre_id in zip(collisions, theatres, strict=True):
+    for (mine, match_kind, other), theatre_id in zip(collisions, theatres, strict=True):
         pair_id = uuid.uuid4()
         for own, theirs in ((mine, other), (other, mine)):
             if own.owner_agency_id in hosts and theirs.nohost:
@@ -129,7 +150,8 @@ async def raise_hits(
     await notifications.notify_each(session, notices, now=actor.now)
     # Each filed under the side's own record, naming no other agency: the entry is read
     # by that record's readers, who may not be the hit's.
-    kinds = {mine.id: mine.kind} | {other.id: other.kind for _, other in collisions}
+    kinds = {mine.id: mine.kind for mine, _, _ in collisions}
+    kinds |= {other.id: other.kind for _, _, other in collisions}
     await record_events(
         session,
         actor=actor,
@@ -162,23 +184,17 @@ async def check_selectors(session: AsyncSession, *, actor: Actor, entity_id: uui
 
 async def check_entities(session: AsyncSession, *, actor: Actor, entity_ids: list[uuid.UUID]) -> int:
     """``check_selectors`` for many entities written together (an import): their
-    matches in one statement per few hundred entities, then the hits of those that
-    matched."""
-    owners = await repository.owners_of(session, entity_ids)
+    matches in one statement per few hundred entities, then all their hits together."""
+    records = await repository.records_by_id(session, entity_ids)
+    owners = {entity_id: record.owner_agency_id for entity_id, record in records.items()}
     found = await repository.selector_collisions_of(session, owners)
-    records = await repository.records_by_id(session, list(found))
-    raised = 0
-    for entity_id, collisions in found.items():
-        raised += len(
-            await raise_hits(
-                session,
-                actor=actor,
-                hit_kind=HitKind.SELECTOR,
-                mine=records[entity_id],
-                collisions=collisions,
-            )
-        )
-    return raised
+    raised = await raise_hits_of(
+        session,
+        actor=actor,
+        hit_kind=HitKind.SELECTOR,
+        found=[(records[entity_id], collisions) for entity_id, collisions in found.items()],
+    )
+    return len(raised)
 
 
 async def check_operation(

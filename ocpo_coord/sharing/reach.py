@@ -19,7 +19,8 @@ from the record's facts as they are written, on the same flush:
 - agreements, sharing groups and theatres change nothing here: they change which
   scopes a reader holds (``scopes.reader_scopes``), not a record's rows.
 
-Bulk loaders that bypass the ORM (the benchmark generator) call ``rows_of``.
+Bulk loaders that bypass the ORM call ``rows_of`` (the benchmark generator),
+``refresh`` (handover import) or ``file_new`` (STIX import).
 """
 
 import uuid
@@ -112,6 +113,30 @@ def refresh(conn: Connection, ids: Iterable[uuid.UUID]) -> None:
         rows = [row for facts in facts_of(conn, batch) for row in rows_of(facts)]
         if rows:
             conn.execute(insert(RecordReach), rows)
+
+
+# Columns of a record the rule never looks at (it decides on what a record is and who
+# holds it, never on which record it is).
+_NOT_LOOKED_AT = frozenset({"id", "provenance"})
+
+
+def file_new(conn: Connection, records: list[dict[str, Any]]) -> None:
+    """File records just inserted as plain rows (every column given) that have no
+    releases, grants, parent or restricted case (an import's). Their rows are derived
+    from the values, as the flush hook derives those of records born in a flush, and
+    records alike but for their id share them: one record object is built per kind of
+    record, not per record."""
+    shapes: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    rows: list[dict[str, Any]] = []
+    for values in records:
+        assert values["parent_id"] is None
+        assert values["restricted_case_id"] is None
+        shape = tuple(sorted((k, v) for k, v in values.items() if k not in _NOT_LOOKED_AT))
+        if shape not in shapes:
+            shapes[shape] = rows_of(RecordFacts(Record(**values)))
+        rows += [row | {"record_id": values["id"]} for row in shapes[shape]]
+    for start in range(0, len(rows), _CHUNK * 10):
+        conn.execute(insert(RecordReach), rows[start : start + _CHUNK * 10])
 
 
 def _all_ids(conn: Connection) -> Iterator[list[uuid.UUID]]:

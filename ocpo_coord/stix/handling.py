@@ -9,25 +9,24 @@ its clearance; NOHOST for a host-nation agency; ORCON of an originator unknown h
 refuses the whole bundle, naming the object.
 """
 
+import uuid
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar
 
 import stix2
 import stix2.exceptions
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.context import Actor
-from ocpo_coord.directory.repository import theatre_by_code
 from ocpo_coord.exceptions import InvalidInput
 from ocpo_coord.models.enums import Classification, Tlp
 from ocpo_coord.records.schemas import MarkingsInput
 from ocpo_coord.sharing.policy import tlp_rank
-from ocpo_coord.stix import repository
 from ocpo_coord.stix.ids import OCPO_EXTENSION
 from ocpo_coord.stix.markings import read_markings
 
-MAX_OBJECTS = 5000
+# A bundle is read whole before anything is written: this bounds its memory.
+MAX_OBJECTS = 20_000
 E = TypeVar("E", bound=Enum)
 D = TypeVar("D")
 
@@ -108,18 +107,17 @@ def _markings(
     )
 
 
-async def theatre_code(session: AsyncSession, actor: Actor, ext: dict[str, Any], default: str | None) -> str:
-    """The object's own theatre when known here, else the caller's, else the agency's only one."""
+def theatre_code(ext: dict[str, Any], known: dict[str, uuid.UUID], default: str | None, *, index: int) -> str:
+    """The object's own theatre when known here (``known``: code -> id), else the
+    caller's, else the agency's only one (``default``)."""
     code = ext.get("theatre")
-    if isinstance(code, str) and await theatre_by_code(session, code) is not None:
+    if isinstance(code, str) and code.upper() in known:
         return code
     if default:
         return default
-    assert actor.principal.agency_id is not None
-    own = await repository.theatres_of_agency(session, actor.principal.agency_id)
-    if len(own) == 1:
-        return own[0].code
-    raise InvalidInput("the bundle names no theatre known here: give ?theatre=CODE", field="theatre")
+    raise InvalidInput(
+        f"the bundle names no theatre known here (object {index}): give ?theatre=CODE", field="theatre"
+    )
 
 
 def _originator(

@@ -6,22 +6,18 @@ deconfliction works on imported material too. Agencies and systems (identities t
 describe who produced the bundle) are not entities and are left out.
 """
 
-import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
-from ocpo_coord.audit.service import record_event
 from ocpo_coord.context import Actor
-from ocpo_coord.directory.repository import theatre_by_code
+from ocpo_coord.entity.schemas import EntityPublic, SelectorPublic
 from ocpo_coord.entity.selectors import normalize
-from ocpo_coord.entity.service import created_entity
-from ocpo_coord.models import Entity, RecordEntity, Selector
+from ocpo_coord.models import Entity, Selector
+from ocpo_coord.models.base import new_row
 from ocpo_coord.models.enums import EntityKind, RecordKind, SelectorKind
-from ocpo_coord.records.service import create_marked_record
 from ocpo_coord.stix.handling import Handling, enum_or, ocpo
+from ocpo_coord.stix.rows import CreatorView, new_record
 
 _IDENTITY_KINDS = {
     "individual": EntityKind.PERSON,
@@ -98,57 +94,80 @@ def entity_candidate(index: int, obj: dict[str, Any], kind: EntityKind, held: Ha
     )
 
 
-async def create_entity(
-    session: AsyncSession,
+@dataclass(slots=True)
+class NewEntity:
+    """An entity's rows, built before anything is written."""
+
+    record: dict[str, Any]
+    entity: dict[str, Any]
+    selectors: list[dict[str, Any]]
+
+    @property
+    def id(self) -> uuid.UUID:
+        record_id: uuid.UUID = self.record["id"]
+        return record_id
+
+
+def new_entity(
     actor: Actor,
     candidate: EntityCandidate,
     record_id: uuid.UUID,
+    theatre_id: uuid.UUID | None,
     provenance: str,
     originator_id: uuid.UUID | None,
-) -> None:
-    theatre = await theatre_by_code(session, candidate.theatre) if candidate.theatre else None
-    record, releases = await create_marked_record(
-        session,
-        actor=actor,
+) -> NewEntity:
+    """The entity as ``entity.service`` would create it, under the object's markings."""
+    record = new_record(
+        actor,
         kind=RecordKind.ENTITY,
         markings=candidate.held.markings,
-        theatre_id=theatre.id if theatre else None,
+        theatre_id=theatre_id,
         record_id=record_id,
-        field=f"objects.{candidate.index}.markings",
         originator_agency_id=originator_id,
         provenance=provenance,
     )
-    entity = Entity(
-        id=record.id, entity_kind=candidate.kind, label=candidate.label, attributes=candidate.attributes
+    entity = new_row(
+        Entity,
+        id=record_id,
+        entity_kind=candidate.kind,
+        label=candidate.label,
+        attributes=candidate.attributes,
     )
-    session.add(entity)
-    await session.flush()
     unique: dict[tuple[SelectorKind, str], str] = {}
     for kind, value in candidate.selectors:
         normalized = normalize(kind, value)
         if normalized:
             unique.setdefault((kind, normalized), value)
     selectors = [
-        Selector(entity_id=record.id, kind=kind, value=value, normalized=normalized)
+        new_row(Selector, entity_id=record_id, kind=kind, value=value, normalized=normalized)
         for (kind, normalized), value in unique.items()
     ]
-    session.add_all(selectors)
-    await session.flush()
-    created = await created_entity(
-        session, actor=actor, entity=entity, record=record, releases=releases, selectors=selectors, links=[]
-    )
-    await record_event(
-        session,
-        actor=actor,
-        action="entity.import",
-        record_kind=RecordKind.ENTITY,
-        record_id=record.id,
-        after=json.loads(created.model_dump_json()),
-        detail=provenance,
-    )
+    return NewEntity(record, entity, selectors)
 
 
-async def link(session: AsyncSession, pairs: set[tuple[uuid.UUID, uuid.UUID]]) -> None:
-    """(record, entity) links of imported reports to imported entities."""
-    session.add_all(RecordEntity(record_id=r, entity_id=e, role="subject") for r, e in sorted(pairs))
-    await session.flush()
+def audit_entry(view: CreatorView, new: NewEntity) -> dict[str, Any]:
+    """The ``entity.import`` entry's fields: the entity as its creator reads it, which is
+    what ``entity.service.created_entity`` answers for a new entity without links."""
+    record = new.record
+    created = EntityPublic(
+        id=new.id,
+        entity_kind=new.entity["entity_kind"],
+        label=new.entity["label"],
+        attributes=new.entity["attributes"],
+        selectors=[
+            SelectorPublic(kind=s["kind"], value=s["value"], normalized=s["normalized"])
+            for s in sorted(new.selectors, key=lambda s: (s["kind"], s["normalized"]))
+        ],
+        links=[],
+        created_at=record["created_at"],
+        updated_at=record["updated_at"],
+        version=record["version"],
+        markings=view.markings(record, "entity"),
+    )
+    return {
+        "action": "entity.import",
+        "record_kind": RecordKind.ENTITY,
+        "record_id": new.id,
+        "after": created.model_dump(mode="json"),
+        "detail": record["provenance"],
+    }

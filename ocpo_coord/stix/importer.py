@@ -19,18 +19,19 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ocpo_coord.audit.service import record_event
+from ocpo_coord.audit.service import record_event, record_events
 from ocpo_coord.context import Actor
 from ocpo_coord.deconfliction import service as deconfliction
-from ocpo_coord.directory.repository import theatre_by_code
+from ocpo_coord.directory.repository import theatre_codes
 from ocpo_coord.entity.repository import EntityRepository
 from ocpo_coord.exceptions import InvalidInput, NotFound
-from ocpo_coord.intel.schemas import IntelItemCreate
-from ocpo_coord.intel.service import created_item, get_intel_item
-from ocpo_coord.models import IntelItem, StixImport
+from ocpo_coord.intel.schemas import IntelItemCreate, IntelItemPublic
+from ocpo_coord.intel.service import get_intel_item
+from ocpo_coord.models import Entity, IntelItem, Record, RecordEntity, Selector, StixImport
+from ocpo_coord.models.base import new_row
 from ocpo_coord.models.enums import InformationCredibility, RecordKind, SourceReliability
-from ocpo_coord.records.repository import agency_ids_by_code
-from ocpo_coord.records.service import create_marked_record
+from ocpo_coord.progress import Step
+from ocpo_coord.records.repository import agency_codes, agency_ids_by_code
 from ocpo_coord.sharing.policy import enforce, may_create
 from ocpo_coord.stix import import_entities, repository
 from ocpo_coord.stix.handling import (
@@ -45,6 +46,7 @@ from ocpo_coord.stix.handling import (
 )
 from ocpo_coord.stix.ids import stable_uuid
 from ocpo_coord.stix.markings import credibility_of
+from ocpo_coord.stix.rows import CreatorView, new_record
 from ocpo_coord.stix.schemas import ImportedItem, StixImportResult
 
 _ITEM_TYPES = ("report", "note")
@@ -68,17 +70,17 @@ class _Candidate:
     modified: datetime
 
 
-def _information_date(obj: dict[str, Any], ext: dict[str, Any]) -> date:
+def _information_date(index: int, obj: dict[str, Any], ext: dict[str, Any]) -> date:
     for value in (ext.get("information_date"), obj.get("published"), obj.get("created")):
         if isinstance(value, str):
             try:
                 return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
             except ValueError:
                 continue
-    raise InvalidInput(f"{obj['id']}: no date of information", field="objects")
+    raise InvalidInput(f"{obj['id']}: no date of information", field=f"objects.{index}")
 
 
-def _modified(obj: dict[str, Any]) -> datetime:
+def _modified(index: int, obj: dict[str, Any]) -> datetime:
     """The object's version (STIX 2.1 section 3.2: ``modified``, else ``created``)."""
     for value in (obj.get("modified"), obj.get("created")):
         if isinstance(value, str):
@@ -87,7 +89,7 @@ def _modified(obj: dict[str, Any]) -> datetime:
             except ValueError:
                 continue
             return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
-    raise InvalidInput(f"{obj['id']}: no modified or created time", field="objects")
+    raise InvalidInput(f"{obj['id']}: no modified or created time", field=f"objects.{index}")
 
 
 def _candidate(index: int, obj: dict[str, Any], held: Handling, theatre: str) -> _Candidate:
@@ -102,7 +104,7 @@ def _candidate(index: int, obj: dict[str, Any], held: Handling, theatre: str) ->
         data = IntelItemCreate(
             title=str(title)[:300],
             content=str(text or title)[:50_000],
-            information_date=_information_date(obj, ext),
+            information_date=_information_date(index, obj, ext),
             source_reliability=reliability,
             information_credibility=credibility,
             source_description=str(ext.get("source_description") or f"STIX {obj['type']} {obj['id']}")[:300],
@@ -114,7 +116,7 @@ def _candidate(index: int, obj: dict[str, Any], held: Handling, theatre: str) ->
         where = ".".join(str(p) for p in problem.get("loc", ()))
         raise InvalidInput(f"{obj['id']}: {where}: {problem.get('msg')}", field=f"objects.{index}") from exc
     refs = tuple(r for r in obj.get("object_refs") or [] if isinstance(r, str))
-    return _Candidate(index, obj["id"], data, held, refs, _modified(obj))
+    return _Candidate(index, obj["id"], data, held, refs, _modified(index, obj))
 
 
 def _provenance(actor: Actor, system: str, stix_id: str, held: Handling) -> str:
@@ -124,12 +126,24 @@ def _provenance(actor: Actor, system: str, stix_id: str, held: Handling) -> str:
     )
 
 
-async def import_bundle(
-    session: AsyncSession, *, actor: Actor, bundle: Any, theatre: str | None, source: str | None
-) -> StixImportResult:
+@dataclass(frozen=True, slots=True)
+class _Bundle:
+    """A bundle read, checked and mapped: nothing written yet."""
+
+    system: str
+    theatres: dict[str, uuid.UUID]
+    candidates: list[_Candidate]
+    entities: dict[str, import_entities.EntityCandidate]
+    # Originators named by the bundle that are agencies known here, by code.
+    known: dict[str, uuid.UUID]
+
+
+async def _read(
+    session: AsyncSession, actor: Actor, bundle: Any, theatre: str | None, source: str | None
+) -> _Bundle:
+    """Every object checked (the first bad one refuses the bundle, named by its index and
+    id) and mapped to what it becomes here."""
     principal = actor.principal
-    enforce(may_create(principal))
-    assert principal.agency_id is not None
     assert principal.agency_code is not None
     objects = bundle_objects(bundle)
     definitions = {o["id"]: o for o in objects if o["type"] == "marking-definition"}
@@ -137,15 +151,16 @@ async def import_bundle(
     items = [(i, o) for i, o in enumerate(objects) if o["type"] in _ITEM_TYPES]
     if not items:
         raise InvalidInput("the bundle holds no report or note to import", field="objects")
-    if theatre and await theatre_by_code(session, theatre) is None:
+    theatres = {code: theatre_id for theatre_id, code in (await theatre_codes(session)).items()}
+    if theatre and theatre.upper() not in theatres:
         raise InvalidInput(f"unknown theatre code: {theatre}", field="theatre")
-    system = source_name(objects, source)
+    own = await _own_theatre(session, actor, theatre)
     candidates = [
         _candidate(
             i,
             o,
             handling(i, o, definitions, identities, actor),
-            await theatre_code(session, actor, ocpo(o), theatre),
+            theatre_code(ocpo(o), theatres, theatre or own, index=i),
         )
         for i, o in items
     ]
@@ -165,38 +180,72 @@ async def import_bundle(
     )
     for index, stix_id, held in everything:
         check_orcon(index, stix_id, held, principal.agency_code.upper(), set(known))
-    ids = {stix_id: stable_uuid(f"import:{principal.agency_id}:{stix_id}") for _, stix_id, _ in everything}
+    return _Bundle(source_name(objects, source), theatres, candidates, entities, known)
+
+
+async def import_bundle(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    bundle: Any,
+    theatre: str | None,
+    source: str | None,
+    step: Step | None = None,
+) -> StixImportResult:
+    """Import the bundle's reports and notes with the entities they refer to.
+
+    Every object is read, checked and mapped before anything is written, so the first
+    bad one refuses the bundle with nothing written. The new rows are then inserted a
+    statement per table, and their audit entries (one per record: an entry takes the
+    markings of the record it describes, so one entry naming every record would be read
+    under none of them) in one statement; the new entities' selectors are matched in
+    one pass. ``step`` is told as each stage begins (command-line progress)."""
+    tell = step or (lambda _: None)
+    principal = actor.principal
+    enforce(may_create(principal))
+    assert principal.agency_id is not None
+    tell("read and check the objects")
+    read = await _read(session, actor, bundle, theatre, source)
+    everything = [c.stix_id for c in read.candidates] + list(read.entities)
+    ids = {stix_id: stable_uuid(f"import:{principal.agency_id}:{stix_id}") for stix_id in everything}
     taken = await repository.existing_ids(session, ids.values())
-    held_here = await _read_here(session, actor, candidates)
+    held_here = await _read_here(session, actor, read.candidates)
     # An entity imported before is linked again only while the importer may still read it.
     reusable = set(
         await EntityRepository(session, principal=principal, now=actor.now).get_many(
-            ids[s] for s in entities if ids[s] in taken
+            ids[s] for s in read.entities if ids[s] in taken
         )
     )
-    new_items = [c for c in candidates if ids[c.stix_id] not in taken and c.stix_id not in held_here]
-    wanted = {r for c in new_items for r in c.refs if r in entities}
-    fresh: set[uuid.UUID] = set()
+    new_items = [c for c in read.candidates if ids[c.stix_id] not in taken and c.stix_id not in held_here]
+    wanted = {r for c in new_items for r in c.refs if r in read.entities}
+    tell("build the records")
+    view = CreatorView(actor, await agency_codes(session))
+    fresh: list[import_entities.NewEntity] = []
+    audit: list[dict[str, Any]] = []
     for stix_id in sorted(wanted):
-        entity = entities[stix_id]
+        entity = read.entities[stix_id]
         if ids[stix_id] not in taken:
-            await import_entities.create_entity(
-                session,
+            provenance = _provenance(actor, read.system, stix_id, entity.held)
+            new = import_entities.new_entity(
                 actor,
                 entity,
                 ids[stix_id],
-                _provenance(actor, system, stix_id, entity.held),
-                known.get(entity.held.originator_code or ""),
+                read.theatres.get(entity.theatre.upper()) if entity.theatre else None,
+                provenance,
+                read.known.get(entity.held.originator_code or ""),
             )
+            fresh.append(new)
+            audit.append(import_entities.audit_entry(view, new))
             taken.add(ids[stix_id])
             reusable.add(ids[stix_id])
-            fresh.add(ids[stix_id])
     created: list[ImportedItem] = []
     skipped: list[ImportedItem] = []
-    updated: list[ImportedItem] = []
+    updates: list[tuple[_Candidate, ImportedItem]] = []
+    records: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    versions: list[dict[str, Any]] = []
     links: set[tuple[uuid.UUID, uuid.UUID]] = set()
-    versions = await repository.import_versions(session, [ids[c.stix_id] for c in candidates])
-    for candidate in candidates:
+    for candidate in read.candidates:
         if candidate.stix_id in held_here:
             here = held_here[candidate.stix_id]
             skipped.append(ImportedItem(stix_id=candidate.stix_id, id=here, title=candidate.data.title))
@@ -204,18 +253,58 @@ async def import_bundle(
         record_id = ids[candidate.stix_id]
         entry = ImportedItem(stix_id=candidate.stix_id, id=record_id, title=candidate.data.title)
         if record_id in taken:
-            if await _update_if_newer(session, actor, candidate, record_id, versions.get(record_id), system):
+            updates.append((candidate, entry))
+            continue
+        taken.add(record_id)  # the same object twice in one bundle is one item
+        code = candidate.data.theatre.upper()
+        record, item = _new_item(actor, candidate, record_id, read.theatres[code], read.system, read.known)
+        audit.append(_audit_entry(view, candidate, record, item, code, read.system))
+        records.append(record)
+        rows.append(item)
+        versions.append(
+            new_row(StixImport, record_id=record_id, stix_id=candidate.stix_id, modified=candidate.modified)
+        )
+        links |= {(record_id, ids[r]) for r in candidate.refs if r in read.entities and ids[r] in reusable}
+        created.append(entry)
+    tell("write the records")
+    await repository.insert_new(
+        session,
+        [
+            (Record, [new.record for new in fresh] + records),
+            (Entity, [new.entity for new in fresh]),
+            (Selector, [s for new in fresh for s in new.selectors]),
+            (IntelItem, rows),
+            (StixImport, versions),
+            (RecordEntity, [new_row(RecordEntity, record_id=r, entity_id=e) for r, e in sorted(links)]),
+        ],
+    )
+    tell("audit")
+    await record_events(session, actor=actor, entries=audit)
+    updated: list[ImportedItem] = []
+    if updates:
+        tell("update the items imported before")
+        known_versions = await repository.import_versions(session, [ids[c.stix_id] for c, _ in updates])
+        for candidate, entry in updates:
+            version = known_versions.get(entry.id)
+            if await _update_if_newer(session, actor, candidate, entry.id, version, read.system):
                 updated.append(entry)
             else:
                 skipped.append(entry)
-            continue
-        taken.add(record_id)  # the same object twice in one bundle is one item
-        await _create(session, actor, candidate, record_id, system, known)
-        links |= {(record_id, ids[r]) for r in candidate.refs if r in entities and ids[r] in reusable}
-        created.append(entry)
-    await import_entities.link(session, links)
-    await deconfliction.check_entities(session, actor=actor, entity_ids=sorted(fresh))
-    return StixImportResult(source=system, created=created, already_imported=skipped, updated=updated)
+    tell("deconflict the new selectors")
+    await deconfliction.check_entities(session, actor=actor, entity_ids=[new.id for new in fresh])
+    # The answer lists objects in the bundle's order, whatever path each took.
+    order = {c.stix_id: c.index for c in read.candidates}
+    skipped.sort(key=lambda e: order[e.stix_id])
+    return StixImportResult(source=read.system, created=created, already_imported=skipped, updated=updated)
+
+
+async def _own_theatre(session: AsyncSession, actor: Actor, given: str | None) -> str | None:
+    """The importing agency's only theatre, for objects that name none known here."""
+    if given:
+        return None
+    assert actor.principal.agency_id is not None
+    own = await repository.theatres_of_agency(session, actor.principal.agency_id)
+    return own[0].code if len(own) == 1 else None
 
 
 async def _read_here(
@@ -223,17 +312,23 @@ async def _read_here(
 ) -> dict[str, uuid.UUID]:
     """Reports this installation exported (their STIX id names the record) that the
     importer reads here already: importing them again would only copy them."""
-    found: dict[str, uuid.UUID] = {}
+    named: dict[str, uuid.UUID] = {}
     for candidate in candidates:
         try:
-            record_id = uuid.UUID(candidate.stix_id.split("--", 1)[1])
+            named[candidate.stix_id] = uuid.UUID(candidate.stix_id.split("--", 1)[1])
         except (IndexError, ValueError):
+            continue
+    # Most ids name nothing here: only those that do are read, each as its reader would.
+    here = await repository.record_ids_among(session, named.values())
+    found: dict[str, uuid.UUID] = {}
+    for stix_id, record_id in named.items():
+        if record_id not in here:
             continue
         try:
             await get_intel_item(session, actor=actor, item_id=record_id)
         except NotFound:
             continue
-        found[candidate.stix_id] = record_id
+        found[stix_id] = record_id
     return found
 
 
@@ -275,43 +370,59 @@ async def _update_if_newer(
     return True
 
 
-async def _create(
-    session: AsyncSession,
+def _new_item(
     actor: Actor,
     candidate: _Candidate,
     record_id: uuid.UUID,
+    theatre_id: uuid.UUID,
     system: str,
     originators: dict[str, uuid.UUID],
-) -> None:
+) -> tuple[dict[str, Any], dict[str, Any]]:
     data = candidate.data
-    theatre = await theatre_by_code(session, data.theatre)
-    assert theatre is not None
     origin = candidate.held.originator_code or ""
-    record, releases = await create_marked_record(
-        session,
-        actor=actor,
+    record = new_record(
+        actor,
         kind=RecordKind.INTEL_ITEM,
         markings=data.markings,
-        theatre_id=theatre.id,
+        theatre_id=theatre_id,
         record_id=record_id,
-        field=f"objects.{candidate.index}.markings",
         # The originator known here keeps its ORCON say; an unknown one is named in provenance.
         originator_agency_id=originators.get(origin),
         provenance=_provenance(actor, system, candidate.stix_id, candidate.held),
     )
-    item = IntelItem(id=record.id, **data.model_dump(include=_ITEM_FIELDS))
-    session.add(item)
-    session.add(StixImport(record_id=record.id, stix_id=candidate.stix_id, modified=candidate.modified))
-    await session.flush()
-    created = await created_item(
-        session, actor=actor, item=item, record=record, releases=releases, theatre=theatre.code, case_ids=[]
+    return record, new_row(IntelItem, id=record_id, **data.model_dump(include=_ITEM_FIELDS))
+
+
+def _audit_entry(
+    view: CreatorView,
+    candidate: _Candidate,
+    record: dict[str, Any],
+    item: dict[str, Any],
+    theatre: str,
+    system: str,
+) -> dict[str, Any]:
+    """The ``intel_item.import`` entry's fields: the item as its creator reads it, which
+    is what ``intel.service.created_item`` answers for a new item in no case."""
+    created = IntelItemPublic(
+        id=record["id"],
+        title=item["title"],
+        content=item["content"],
+        information_date=item["information_date"],
+        source_reliability=item["source_reliability"],
+        information_credibility=item["information_credibility"],
+        grading=f"{item['source_reliability']}{item['information_credibility']}",
+        source_description=item["source_description"],
+        theatre=theatre,
+        case_ids=[],
+        created_at=record["created_at"],
+        updated_at=record["updated_at"],
+        version=record["version"],
+        markings=view.markings(record, "intelligence item"),
     )
-    await record_event(
-        session,
-        actor=actor,
-        action="intel_item.import",
-        record_kind=RecordKind.INTEL_ITEM,
-        record_id=record.id,
-        after=json.loads(created.model_dump_json()),
-        detail=f"from {system}: {candidate.stix_id}",
-    )
+    return {
+        "action": "intel_item.import",
+        "record_kind": RecordKind.INTEL_ITEM,
+        "record_id": record["id"],
+        "after": created.model_dump(mode="json"),
+        "detail": f"from {system}: {candidate.stix_id}",
+    }

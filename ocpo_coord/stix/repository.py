@@ -3,19 +3,21 @@
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select
-from sqlmodel import col, select
+from sqlalchemy import Select, insert
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.db import execute
 from ocpo_coord.models import Agency, AgencyTheatre, IntelItem, Record, RecordEntity, StixImport, Theatre
+from ocpo_coord.models.base import table_of
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.visible_pages import page_statement
+from ocpo_coord.sharing import reach
 from ocpo_coord.sharing.scopes import held_scopes
 from ocpo_coord.sharing.visibility import at_instant
 
@@ -52,10 +54,7 @@ async def newest(
 async def existing_ids(session: AsyncSession, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
     """Which of these ids are taken. Only for ids derived from the importer's own agency
     and a STIX id it holds: the answer tells it only what it imported itself before."""
-    wanted = list(set(ids))
-    if not wanted:
-        return set()
-    return set((await session.exec(select(Record.id).where(col(Record.id).in_(wanted)))).all())
+    return await record_ids_among(session, ids)
 
 
 async def theatres_of_agency(session: AsyncSession, agency_id: uuid.UUID) -> list[Theatre]:
@@ -75,3 +74,30 @@ async def import_versions(session: AsyncSession, ids: Iterable[uuid.UUID]) -> di
         return {}
     rows = (await session.exec(select(StixImport).where(col(StixImport.record_id).in_(wanted)))).all()
     return {row.record_id: row for row in rows}
+
+
+async def record_ids_among(session: AsyncSession, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these ids name a record here, a statement per 500 ids."""
+    wanted = sorted(set(ids))
+    found: set[uuid.UUID] = set()
+    for start in range(0, len(wanted), 500):
+        statement = select(Record.id).where(col(Record.id).in_(wanted[start : start + 500]))
+        found |= set((await session.exec(statement)).all())
+    return found
+
+
+async def insert_new(
+    session: AsyncSession, tables: Sequence[tuple[type[SQLModel], list[dict[str, Any]]]]
+) -> None:
+    """New rows (every column given), a multi-row insert per table in the order given
+    (parents first), then the visibility index rows of the new records (the rows of
+    ``Record``): plain inserts bypass the session's flush hook that would file them
+    (``sharing/reach.py``)."""
+    records: list[dict[str, Any]] = []
+    for model, rows in tables:
+        if rows:
+            await execute(session, insert(table_of(model)), rows)
+            if model is Record:
+                records += rows
+    if records:
+        await session.run_sync(lambda sync: reach.file_new(sync.connection(), records))
