@@ -7,12 +7,13 @@ by the sequencer (``sequencer.py``), so appends never wait for one another.
 import uuid
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Row, insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit.canonical import canonical_bytes, jsonable
 from ocpo_coord.audit.merkle import leaf_hash
 from ocpo_coord.context import Actor
+from ocpo_coord.db import execute
 from ocpo_coord.models import AuditEvent
 
 # The columns an entry's bytes always hold: everything but the hash columns, the seq
@@ -45,7 +46,7 @@ def hashed_fields(event: "AuditEvent | Row[Any]") -> dict[str, Any]:
     return fields
 
 
-def _event(
+def _fields(
     actor: Actor,
     *,
     action: str,
@@ -55,29 +56,33 @@ def _event(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     detail: str = "",
-) -> AuditEvent:
+) -> dict[str, Any]:
+    """An entry's columns (all but ``seq``, which the database gives)."""
     principal = actor.principal
-    event = AuditEvent(
-        id=uuid.uuid4(),
-        at=actor.now,
-        actor_id=principal.user_id,
-        actor_name=f"{principal.display_name} ({principal.login})",
-        agency_id=principal.agency_id,
-        request_id=actor.request_id,
-        action=action,
-        record_kind=record_kind,
-        record_id=record_id,
-        record_ids=jsonable(record_ids) if record_ids is not None else None,
-        before=jsonable(before) if before is not None else None,
-        after=jsonable(after) if after is not None else None,
-        detail=detail[:1000],
-        prev_hash="",
-        hash="",
-    )
-    # The leaf hash the sequencer will give the entry: shown to auditors as the
-    # entry's hash (``hash`` is unique, so the entry's own id keeps it unique).
-    event.hash = leaf_hash(canonical_bytes(hashed_fields(event))).hex()
-    return event
+    fields: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "at": actor.now,
+        "actor_id": principal.user_id,
+        "actor_name": f"{principal.display_name} ({principal.login})",
+        "agency_id": principal.agency_id,
+        "request_id": actor.request_id,
+        "action": action,
+        "record_kind": record_kind,
+        "record_id": record_id,
+        "record_ids": jsonable(record_ids) if record_ids is not None else None,
+        "before": jsonable(before) if before is not None else None,
+        "after": jsonable(after) if after is not None else None,
+        "detail": detail[:1000],
+        "prev_hash": "",
+    }
+    hashed = {name: fields[name] for name in HASHED_COLUMNS}
+    if fields["record_ids"] is not None:
+        hashed["record_ids"] = fields["record_ids"]
+    # The leaf hash the sequencer will give the entry (``hashed_fields`` of the row):
+    # shown to auditors as the entry's hash (``hash`` is unique, so the entry's own id
+    # keeps it unique).
+    fields["hash"] = leaf_hash(canonical_bytes(hashed)).hex()
+    return fields
 
 
 async def record_event(
@@ -92,32 +97,32 @@ async def record_event(
     after: dict[str, Any] | None = None,
     detail: str = "",
 ) -> AuditEvent:
-    event = _event(
-        actor,
-        action=action,
-        record_kind=record_kind,
-        record_id=record_id,
-        record_ids=record_ids,
-        before=before,
-        after=after,
-        detail=detail,
+    event = AuditEvent(
+        **_fields(
+            actor,
+            action=action,
+            record_kind=record_kind,
+            record_id=record_id,
+            record_ids=record_ids,
+            before=before,
+            after=after,
+            detail=detail,
+        )
     )
     session.add(event)
     await session.flush()
     return event
 
 
-async def record_events(
-    session: AsyncSession, *, actor: Actor, entries: list[dict[str, Any]]
-) -> list[AuditEvent]:
+async def record_events(session: AsyncSession, *, actor: Actor, entries: list[dict[str, Any]]) -> int:
     """Several entries by one actor, each as ``record_event`` would write it (``entries``
-    hold its keyword arguments), in one flush: a write that raises many hits or imports
-    many records appends its entries in one statement, not one round trip each."""
-    events = [_event(actor, **entry) for entry in entries]
-    if events:
-        session.add_all(events)
-        await session.flush()
-    return events
+    hold its keyword arguments), in one multi-row insert, in the order given: a write
+    that raises many hits or imports many records appends its entries in one statement,
+    and builds no ORM object per entry. How many were written."""
+    rows = [_fields(actor, **entry) for entry in entries]
+    if rows:
+        await execute(session, insert(AuditEvent), rows)
+    return len(rows)
 
 
 async def record_refusal(

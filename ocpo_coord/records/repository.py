@@ -297,6 +297,23 @@ async def readable_record_ids(
     return set((await session.exec(statement, params=at_instant(now))).all())
 
 
+async def readable_record_kinds(
+    session: AsyncSession, principal: Principal, now: datetime, ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """``readable_record_ids`` with each record's kind, in the same statement: a write
+    that links records checks them and names their kinds in one round trip."""
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    statement = select(Record.id, Record.kind).where(
+        among(session, col(Record.id), wanted), readable_template(principal)
+    )
+    return {
+        record_id: str(kind)
+        for record_id, kind in (await session.exec(statement, params=at_instant(now))).all()
+    }
+
+
 async def unreadable_records(
     session: AsyncSession, principal: Principal, now: datetime, ids: Iterable[uuid.UUID]
 ) -> set[uuid.UUID]:

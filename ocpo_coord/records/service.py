@@ -18,8 +18,7 @@ from ocpo_coord.records.repository import (
     Release,
     agency_codes,
     agency_ids_by_code,
-    readable_record_ids,
-    record_kinds,
+    readable_record_kinds,
     releases_for,
     replace_releases,
     usable_group_ids,
@@ -311,11 +310,8 @@ async def require_readable(
 async def readable_record_ids_of_kind(
     session: AsyncSession, actor: Actor, ids: list[uuid.UUID], kind: RecordKind
 ) -> set[uuid.UUID]:
-    readable_ids = await readable_record_ids(session, actor.principal, actor.now, ids)
-    if not readable_ids:
-        return set()
-    kinds = await record_kinds(session, readable_ids)
-    return {i for i in readable_ids if kinds.get(i) == kind.value}
+    kinds = await readable_record_kinds(session, actor.principal, actor.now, ids)
+    return {i for i, found in kinds.items() if found == kind.value}
 
 
 class _Readable(Protocol):
