@@ -226,12 +226,12 @@ async def create_entity(session: AsyncSession, *, actor: Actor, data: EntityCrea
         record_id=record_id,
     )
     entity = Entity(id=record.id, entity_kind=data.entity_kind, label=data.label, attributes=data.attributes)
+    # One flush: the unit of work orders tables without relationships by class name,
+    # not by their foreign keys, and that order (entity, record_entity, selector) puts
+    # the entity before the rows that name it; its record was written above.
     session.add(entity)
-    # The entity first: the unit of work orders tables without relationships by class
-    # name, not by their foreign keys.
-    await session.flush()
-    session.add_all(selectors)
     session.add_all(links)
+    session.add_all(selectors)
     await session.flush()
     # Answered from what was written, not read back: every link was checked readable.
     created = await created_entity(

@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, update
+from sqlalchemy import String, cast, func, insert, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -86,10 +86,19 @@ async def last_holder(
     return (await session.exec(statement)).first()
 
 
+def _holds_any(roles: list[str]) -> Any:
+    """A coarse test, in SQL, that the account's roles name one of ``roles``: the JSON
+    list's text holds the quoted name. Roles are a JSON list, tested here rather than
+    with each database's JSON operators; the caller still checks each candidate's list
+    exactly. Without it a big agency sent thousands of accounts for a few dozen."""
+    text = cast(col(User.roles), String)
+    return or_(*(text.contains(f'"{role}"', autoescape=True) for role in roles))
+
+
 async def users_with_roles(session: AsyncSession, agency_id: uuid.UUID, roles: list[str]) -> list[uuid.UUID]:
-    # Roles are a JSON list, filtered here rather than with each database's JSON
-    # operators; only ids and roles are read, since a big agency has thousands of users.
-    statement = select(User.id, User.roles).where(User.agency_id == agency_id, col(User.active).is_(True))
+    statement = select(User.id, User.roles).where(
+        User.agency_id == agency_id, col(User.active).is_(True), _holds_any(roles)
+    )
     wanted = set(roles)
     return [user_id for user_id, held in (await session.exec(statement)).all() if wanted & set(held)]
 
@@ -101,7 +110,7 @@ async def users_with_roles_of(
     found: dict[uuid.UUID, list[uuid.UUID]] = {a: [] for a in agency_ids}
     if agency_ids:
         statement = select(User.agency_id, User.id, User.roles).where(
-            col(User.agency_id).in_(agency_ids), col(User.active).is_(True)
+            col(User.agency_id).in_(agency_ids), col(User.active).is_(True), _holds_any(roles)
         )
         wanted = set(roles)
         for agency_id, user_id, held in (await session.exec(statement)).all():
