@@ -67,7 +67,9 @@ def _fields(
         "agency_id": principal.agency_id,
         "request_id": actor.request_id,
         "action": action,
-        "record_kind": record_kind,
+        # Plain text, as the row will hold it: an enum member hashes the same but takes
+        # the slower of the canonical serialisations (``canonical_bytes``).
+        "record_kind": str(record_kind) if record_kind is not None else None,
         "record_id": record_id,
         "record_ids": jsonable(record_ids) if record_ids is not None else None,
         "before": jsonable(before) if before is not None else None,

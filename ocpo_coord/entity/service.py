@@ -151,7 +151,11 @@ def _selectors(entity_id: uuid.UUID, items: list[SelectorInput], field: str) -> 
             raise InvalidInput("has nothing left after normalisation", field=f"{field}.{index}.value")
         result.setdefault(
             (item.kind.value, normalized),
-            Selector(entity_id=entity_id, kind=item.kind, value=item.value, normalized=normalized),
+            # The id given, not left to the model's factory: pydantic inspects a default
+            # factory's signature each time it calls one.
+            Selector(
+                id=new_id(), entity_id=entity_id, kind=item.kind, value=item.value, normalized=normalized
+            ),
         )
     return list(result.values())
 
