@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, insert, or_, true
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, false, func, insert, or_, true
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from ocpo_coord.auth.principal import Principal
-from ocpo_coord.db import among_param, execute
+from ocpo_coord.db import execute
 from ocpo_coord.models import (
     Agency,
     AgencyTheatre,
@@ -137,8 +137,7 @@ async def selector_collisions_of(session: AsyncSession, owners: dict[uuid.UUID, 
     found = Collisions()
     wanted = sorted(owners)
     for start in range(0, len(wanted), 500):
-        statement = _collisions(session.get_bind().dialect.name)
-        rows = await execute(session, statement, {"entity_ids": wanted[start : start + 500]})
+        rows = await execute(session, _collisions(), {"entity_ids": wanted[start : start + 500]})
         for (
             entity_id,
             kind,
@@ -164,9 +163,11 @@ async def selector_collisions_of(session: AsyncSession, owners: dict[uuid.UUID, 
 
 
 @functools.cache
-def _collisions(dialect: str) -> Any:
-    """The collision statement, built once per dialect: its entities are the
-    ``entity_ids`` parameter."""
+def _collisions() -> Any:
+    """The collision statement, built once: its entities are the ``entity_ids``
+    parameter, an IN list, one parameter per entity. One entity (a create) thus always
+    has the same SQL text, and PostgreSQL keeps a generic plan of the join for it; an
+    array parameter (``among_param``) had it planned afresh at every execution."""
     mine = aliased(Selector, name="mine")
     theirs = aliased(Selector, name="theirs")
     mine_record = aliased(Record, name="mine_record")
@@ -192,7 +193,7 @@ def _collisions(dialect: str) -> Any:
         .join(Agency, col(Agency.id) == col(Record.owner_agency_id))
         .join(mine_agency, col(mine_agency.id) == col(mine_record.owner_agency_id))
         .where(
-            among_param(dialect, col(mine.entity_id), "entity_ids"),
+            col(mine.entity_id).in_(bindparam("entity_ids", expanding=True)),
             col(Record.owner_agency_id) != col(mine_record.owner_agency_id),
         )
         .distinct()
