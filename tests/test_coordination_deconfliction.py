@@ -1,11 +1,13 @@
 """Deconfliction: selector and operation hits, what they reveal, and to whom."""
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Engine, event
 
 from ocpo_coord.deconfliction.geo import haversine_m, places_overlap, windows_overlap
 from ocpo_coord.entity.selectors import normalize
@@ -137,6 +139,75 @@ async def test_phones_written_several_ways_hit(client: httpx.AsyncClient) -> Non
     interpol = [h for h in await _hits(client, "interpol.liaison") if h["record_id"] == first["id"]]
     assert sorted(h["other_agency"] for h in interpol) == ["EULEX", "UNMIK"]
     assert {h["match_kind"] for h in interpol} == {"phone"}
+
+
+async def test_a_new_entity_and_its_hits_cost_one_statement_per_kind_of_row(
+    client: httpx.AsyncClient, db_url: str
+) -> None:
+    """An entity created with a phone another agency holds, linked to an item: the
+    caller, the links' check (their kinds with it), the record and its index rows, the
+    entity, its link and its selectors, the collision query (host nations with it),
+    contact positions, their holders and the authorised accounts, then the hits, their
+    notifications and every audit entry, the create's first; on SQLite also
+    ``BEGIN IMMEDIATE``. Each shortcut that stops working adds a statement here."""
+    phone = "+383 44 765 432"
+    await _entity(client, "kfor.j2", "Courier", [("phone", phone)])
+    item = await client.post(
+        "/api/v1/intel-items",
+        json={
+            "title": "Courier seen at the border",
+            "content": "A courier with a known phone.",
+            "information_date": "2031-02-01",
+            "source_reliability": "B",
+            "information_credibility": "2",
+            "theatre": "KOS",
+        },
+        headers=auth("eulex.chief"),
+    )
+    assert item.status_code == 201, item.text
+    statements: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement.split(None, 3)[2] if statement.startswith("INSERT") else statement[:40])
+
+    body = {
+        "entity_kind": "person",
+        "label": "Courier (EULEX)",
+        "theatre": "KOS",
+        "selectors": [{"kind": "phone", "value": phone}, {"kind": "name", "value": "Arben Courier"}],
+        "links": [{"record_id": item.json()["id"]}],
+    }
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        response = await client.post("/api/v1/entities", json=body, headers=auth("eulex.chief"))
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert response.status_code == 201, response.text
+    assert response.json()["links"] == [
+        {"record_id": item.json()["id"], "record_kind": "intel_item", "role": "subject"}
+    ]
+    inserts = [s for s in statements if not s.startswith(("SELECT", "BEGIN"))]
+    assert inserts == [
+        "record",
+        "record_reach",
+        "entity",
+        "record_entity",
+        "selector",
+        "deconfliction_hit",
+        "notification",
+        "audit_event",
+    ], statements
+    assert len(statements) == (14 if db_url.startswith("postgresql") else 15), statements
+    created = response.json()["id"]
+    entries = [
+        (r.action, r.record_id)
+        for r in await audit_rows(db_url)
+        if r.action in ("entity.create", "deconfliction.hit")
+        and r.at >= datetime.fromisoformat(response.json()["created_at"])
+    ]
+    assert entries[0] == ("entity.create", uuid.UUID(created)), entries
+    assert {a for a, _ in entries[1:]} == {"deconfliction.hit"}
+    assert len(entries) == 3  # a side for each agency
 
 
 async def test_no_hit_within_one_agency_or_for_different_values(client: httpx.AsyncClient) -> None:

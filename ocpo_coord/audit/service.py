@@ -58,7 +58,7 @@ def _fields(
     after: dict[str, Any] | None = None,
     detail: str = "",
 ) -> dict[str, Any]:
-    """Every column of a new entry (``seq`` is the database's)."""
+    """An entry's columns (all but ``seq``, which the database gives)."""
     principal = actor.principal
     fields: dict[str, Any] = {
         "id": uuid.uuid4(),
@@ -68,21 +68,22 @@ def _fields(
         "agency_id": principal.agency_id,
         "request_id": actor.request_id,
         "action": action,
-        "record_kind": record_kind,
+        # Plain text, as the row will hold it: an enum member hashes the same but takes
+        # the slower of the canonical serialisations (``canonical_bytes``).
+        "record_kind": str(record_kind) if record_kind is not None else None,
         "record_id": record_id,
         "record_ids": jsonable(record_ids) if record_ids is not None else None,
         "before": jsonable(before) if before is not None else None,
         "after": jsonable(after) if after is not None else None,
         "detail": detail[:1000],
         "prev_hash": "",
-        "hash": "",
     }
     hashed = {name: fields[name] for name in HASHED_COLUMNS}
     if fields["record_ids"] is not None:
         hashed["record_ids"] = fields["record_ids"]
-    # The leaf hash the sequencer will give the entry (``hashed_fields``): shown to
-    # auditors as the entry's hash (``hash`` is unique, so the entry's own id keeps it
-    # unique).
+    # The leaf hash the sequencer will give the entry (``hashed_fields`` of the row):
+    # shown to auditors as the entry's hash (``hash`` is unique, so the entry's own id
+    # keeps it unique).
     fields["hash"] = leaf_hash(canonical_bytes(hashed)).hex()
     return fields
 
@@ -116,15 +117,16 @@ async def record_event(
     return event
 
 
-async def record_events(session: AsyncSession, *, actor: Actor, entries: list[dict[str, Any]]) -> None:
+async def record_events(session: AsyncSession, *, actor: Actor, entries: list[dict[str, Any]]) -> int:
     """Several entries by one actor, each as ``record_event`` would write it (``entries``
-    hold its keyword arguments), in one multi-row insert of plain rows: a write that
-    raises many hits or imports many records appends its entries in one statement, not
-    one round trip (nor one ORM object) each. The trigger queues each row for the
-    sequencer as it does any entry."""
+    hold its keyword arguments), in one multi-row insert of plain rows, in the order
+    given: a write that raises many hits or imports many records appends its entries in
+    one statement, not one round trip (nor one ORM object) each. The trigger queues each
+    row for the sequencer as it does any entry. How many were written."""
     rows = [_fields(actor, **entry) for entry in entries]
     if rows:
         await execute(session, insert(table_of(AuditEvent)), rows)
+    return len(rows)
 
 
 async def record_refusal(

@@ -6,18 +6,23 @@ service as content; readers see a hit only through ``visible_hits``, and the oth
 side's record only through ``readable``.
 """
 
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, true
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, false, func, insert, or_, true
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from ocpo_coord.auth.principal import Principal
+from ocpo_coord.db import execute
 from ocpo_coord.models import (
     Agency,
     AgencyTheatre,
@@ -91,45 +96,109 @@ async def selectors_of(session: AsyncSession, entity_id: uuid.UUID) -> list[Sele
     return list((await session.exec(select(Selector).where(Selector.entity_id == entity_id))).all())
 
 
+@dataclass(frozen=True, slots=True)
+class Party:
+    """One side of a selector collision, as raising a hit needs it: the record's id,
+    kind, owner, theatre and NOHOST marking, and whether its owner is a host nation.
+    A plain value, not a mapped row: a phone many agencies hold matches many records,
+    and loading each as an ORM object cost more than the rest of the check."""
+
+    id: uuid.UUID
+    kind: str
+    owner_agency_id: uuid.UUID
+    theatre_id: uuid.UUID | None
+    nohost: bool
+    host_nation: bool
+
+
+@dataclass
+class Collisions:
+    """What the selectors of some entities matched: each entity's colliding records of
+    other agencies, with the kind of selector matched, and which of the agencies on
+    either side are host nations (asked in the same statement)."""
+
+    found: dict[uuid.UUID, list[tuple[str, Party]]] = field(default_factory=lambda: defaultdict(list))
+    hosts: set[uuid.UUID] = field(default_factory=set)
+
+
 async def selector_collisions(
     session: AsyncSession, *, entity_id: uuid.UUID, owner_agency_id: uuid.UUID
-) -> list[tuple[str, Record]]:
+) -> tuple[list[tuple[str, Party]], set[uuid.UUID]]:
     """Every record of another agency holding an entity with one of this entity's
-    normalised selectors, with the kind of selector matched: one statement, however
-    many selectors the entity has."""
+    normalised selectors, with the kind of selector matched, and the host nations among
+    both sides' agencies: one statement, however many selectors the entity has."""
     found = await selector_collisions_of(session, {entity_id: owner_agency_id})
-    return found.get(entity_id, [])
+    return found.found.get(entity_id, []), found.hosts
 
 
-async def selector_collisions_of(
-    session: AsyncSession, owners: dict[uuid.UUID, uuid.UUID]
-) -> dict[uuid.UUID, list[tuple[str, Record]]]:
+async def selector_collisions_of(session: AsyncSession, owners: dict[uuid.UUID, uuid.UUID]) -> Collisions:
     """``selector_collisions`` of several entities (entity id -> its owner agency), in
     one statement per 500 entities."""
+    found = Collisions()
+    wanted = sorted(owners)
+    for start in range(0, len(wanted), 500):
+        rows = await execute(session, _collisions(), {"entity_ids": wanted[start : start + 500]})
+        for (
+            entity_id,
+            kind,
+            record_id,
+            record_kind,
+            owner,
+            theatre_id,
+            nohost,
+            theirs_host,
+            mine_host,
+        ) in rows:
+            found.found[entity_id].append(
+                (
+                    str(kind),
+                    Party(record_id, str(record_kind), owner, theatre_id, bool(nohost), bool(theirs_host)),
+                )
+            )
+            if theirs_host:
+                found.hosts.add(owner)
+            if mine_host:
+                found.hosts.add(owners[entity_id])
+    return found
+
+
+@functools.cache
+def _collisions() -> Any:
+    """The collision statement, built once: its entities are the ``entity_ids``
+    parameter, an IN list, one parameter per entity. One entity (a create) thus always
+    has the same SQL text, and PostgreSQL keeps a generic plan of the join for it; an
+    array parameter (``among_param``) had it planned afresh at every execution."""
     mine = aliased(Selector, name="mine")
     theirs = aliased(Selector, name="theirs")
     mine_record = aliased(Record, name="mine_record")
-    found: dict[uuid.UUID, list[tuple[str, Record]]] = defaultdict(list)
-    wanted = sorted(owners)
-    for start in range(0, len(wanted), 500):
-        statement = (
-            select(col(mine.entity_id), col(theirs.kind), Record)
-            .join(theirs, col(theirs.entity_id) == col(Record.id))
-            .join(
-                mine,
-                and_(col(mine.kind) == col(theirs.kind), col(mine.normalized) == col(theirs.normalized)),
-            )
-            .join(mine_record, col(mine_record.id) == col(mine.entity_id))
-            .where(
-                col(mine.entity_id).in_(wanted[start : start + 500]),
-                col(Record.owner_agency_id) != col(mine_record.owner_agency_id),
-            )
-            .distinct()
-            .order_by(col(mine.entity_id), col(theirs.kind), col(Record.id))
+    mine_agency = aliased(Agency, name="mine_agency")
+    return (
+        sa_select(
+            col(mine.entity_id),
+            col(theirs.kind),
+            col(Record.id),
+            col(Record.kind),
+            col(Record.owner_agency_id),
+            col(Record.theatre_id),
+            col(Record.nohost),
+            col(Agency.host_nation),
+            col(mine_agency.host_nation),
         )
-        for entity_id, kind, record in (await session.exec(statement)).all():
-            found[entity_id].append((str(kind), record))
-    return found
+        .join(theirs, col(theirs.entity_id) == col(Record.id))
+        .join(
+            mine,
+            and_(col(mine.kind) == col(theirs.kind), col(mine.normalized) == col(theirs.normalized)),
+        )
+        .join(mine_record, col(mine_record.id) == col(mine.entity_id))
+        .join(Agency, col(Agency.id) == col(Record.owner_agency_id))
+        .join(mine_agency, col(mine_agency.id) == col(mine_record.owner_agency_id))
+        .where(
+            col(mine.entity_id).in_(bindparam("entity_ids", expanding=True)),
+            col(Record.owner_agency_id) != col(mine_record.owner_agency_id),
+        )
+        .distinct()
+        .order_by(col(mine.entity_id), col(theirs.kind), col(Record.id))
+    )
 
 
 async def selector_matches(
@@ -319,3 +388,9 @@ async def records_by_id(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uui
         statement = select(Record).where(col(Record.id).in_(wanted[start : start + 500]))
         found.update((record.id, record) for record in (await session.exec(statement)).all())
     return found
+
+
+async def insert_hits(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """New hits in one multi-row insert, each row naming every column."""
+    if rows:
+        await execute(session, insert(DeconflictionHit), rows)

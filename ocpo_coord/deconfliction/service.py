@@ -9,6 +9,8 @@ told about a NOHOST record: that side of the hit is not created at all, so nothi
 """
 
 import uuid
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,6 +23,7 @@ from ocpo_coord.directory.repository import theatre_codes, user_logins
 from ocpo_coord.exceptions import Conflict, NotFound
 from ocpo_coord.metrics import DECONFLICTION_EVENTS
 from ocpo_coord.models import DeconflictionHit, PlannedOperation, Position, Record
+from ocpo_coord.models.base import new_id
 from ocpo_coord.models.enums import HitKind, HitStatus, NotificationKind
 from ocpo_coord.notification import service as notifications
 from ocpo_coord.records.pagination import Page, entity_page
@@ -41,17 +44,48 @@ def _label(match_kind: str) -> str:
     return match_kind.replace("_", " ")
 
 
+class Side(Protocol):
+    """A record as raising a hit reads it: a mapped ``Record`` or a collision's ``Party``."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def owner_agency_id(self) -> uuid.UUID: ...
+
+    @property
+    def theatre_id(self) -> uuid.UUID | None: ...
+
+    @property
+    def nohost(self) -> bool: ...
+
+
 async def raise_hits(
     session: AsyncSession,
     *,
     actor: Actor,
     hit_kind: HitKind,
-    mine: Record,
-    collisions: list[tuple[str, Record]],
-) -> list[DeconflictionHit]:
+    mine: Side,
+    collisions: Sequence[tuple[str, Side]],
+    hosts: set[uuid.UUID] | None = None,
+    fresh: bool = False,
+    entries: Sequence[dict[str, Any]] = (),
+) -> int:
     """Create the sides of these collisions of ``mine`` (match kind, other record) that
-    may exist, tell their agencies, audit each (``raise_hits_of``)."""
-    return await raise_hits_of(session, actor=actor, hit_kind=hit_kind, found=[(mine, collisions)])
+    may exist, tell their agencies, audit each; how many sides were raised
+    (``raise_hits_of``, for one record)."""
+    return await raise_hits_of(
+        session,
+        actor=actor,
+        hit_kind=hit_kind,
+        found=[(mine, collisions)],
+        hosts=hosts,
+        fresh=fresh,
+        entries=entries,
+    )
 
 
 async def raise_hits_of(
@@ -59,23 +93,39 @@ async def raise_hits_of(
     *,
     actor: Actor,
     hit_kind: HitKind,
-    found: list[tuple[Record, list[tuple[str, Record]]]],
-) -> list[DeconflictionHit]:
+    found: Sequence[tuple[Side, Sequence[tuple[str, Side]]]],
+    hosts: set[uuid.UUID] | None = None,
+    fresh: bool = False,
+    entries: Sequence[dict[str, Any]] = (),
+) -> int:
     """Create the sides of the collisions of each record (match kind, other record) that
-    may exist, tell their agencies, audit each. What every side needs (host nations,
-    contact positions, recipients, sides already raised) is asked once for all of
-    them, and the sides, notifications and audit entries are written one statement
-    per kind of row: a phone held by many agencies, or an import of many entities,
-    costs a few round trips, not a dozen per agency or per entity."""
-    collisions = [(mine, match_kind, other) for mine, found_here in found for match_kind, other in found_here]
+    may exist, tell their agencies, audit each; how many sides were raised. What every
+    side needs (host nations, contact positions, recipients, sides already raised,
+    shared theatres) is asked once for all of them, and the sides, notifications and
+    audit entries are written one statement per kind of row: a phone held by many
+    agencies, or an import of many entities, costs a few round trips, not a dozen per
+    agency or per entity.
+
+    ``hosts``: the host nations among the sides' agencies when the caller knows them
+    already (the collision query asks). ``fresh``: the records were created in this
+    transaction, so no side naming them can exist yet and none is looked for.
+    ``entries``: the audit entries of the write that raised these hits, appended before
+    the hits' own, in the same statement."""
+    collisions = [(mine, match_kind, other) for mine, here in found for match_kind, other in here]
     if not collisions:
-        return []
-    agencies = {mine.owner_agency_id for mine, _, _ in collisions}
-    agencies |= {other.owner_agency_id for _, _, other in collisions}
-    hosts = await repository.host_nation_agencies(session, agencies)
+        await record_events(session, actor=actor, entries=list(entries))
+        return 0
+    if hosts is None:
+        agencies = {mine.owner_agency_id for mine, _, _ in collisions}
+        agencies |= {other.owner_agency_id for _, _, other in collisions}
+        hosts = await repository.host_nation_agencies(session, agencies)
     codes = await agency_codes(session)
-    raised = await repository.existing_sides_of(
-        session, {(mine.id, other.id) for mine, _, other in collisions}
+    raised = (
+        set()
+        if fresh
+        else await repository.existing_sides_of(
+            session, {(mine.id, other.id) for mine, _, other in collisions}
+        )
     )
     shared = await repository.shared_theatres(
         session,
@@ -97,7 +147,7 @@ async def raise_hits_of(
             for agency_id in (mine.owner_agency_id, other.owner_agency_id)
         ],
     )
-    sides: list[tuple[str, Record, Record, uuid.UUID | None, uuid.UUID]] = []
+    sides: list[tuple[str, Side, Side, uuid.UUID | None, uuid.UUID]] = []
     for (mine, match_kind, other), theatre_id in zip(collisions, theatres, strict=True):
         pair_id = uuid.uuid4()
         for own, theirs in ((mine, other), (other, mine)):
@@ -112,74 +162,103 @@ async def raise_hits_of(
         [(own.owner_agency_id, positions[own.owner_agency_id, t]) for _, own, _, t, _ in sides],
         actor.now,
     )
-    created: list[DeconflictionHit] = []
+    # Rows, not ORM objects: nothing in this request reads the hits back, and a phone
+    # many agencies hold raises dozens of sides.
+    created: list[dict[str, Any]] = []
     notices: list[notifications.Notice] = []
     for match_kind, own, theirs, theatre_id, pair_id in sides:
         recipient = positions[own.owner_agency_id, theatre_id]
         contact = positions[theirs.owner_agency_id, theatre_id]
-        hit = DeconflictionHit(
-            pair_id=pair_id,
-            hit_kind=hit_kind,
-            match_kind=match_kind,
-            agency_id=own.owner_agency_id,
-            record_id=own.id,
-            other_agency_id=theirs.owner_agency_id,
-            other_record_id=theirs.id,
-            theatre_id=theatre_id,
-            recipient_position_id=recipient.id if recipient else None,
-            contact_position_id=contact.id if contact else None,
-            created_at=actor.now,
-        )
+        hit_id = new_id()
+        hit = {
+            "id": hit_id,
+            "pair_id": pair_id,
+            "hit_kind": hit_kind.value,
+            "match_kind": match_kind,
+            "agency_id": own.owner_agency_id,
+            "record_id": own.id,
+            "other_agency_id": theirs.owner_agency_id,
+            "other_record_id": theirs.id,
+            "theatre_id": theatre_id,
+            "recipient_position_id": recipient.id if recipient else None,
+            "contact_position_id": contact.id if contact else None,
+            "status": HitStatus.OPEN.value,
+            "created_at": actor.now,
+            "acknowledged_by_id": None,
+            "acknowledged_at": None,
+            "resolved_by_id": None,
+            "resolved_at": None,
+            "outcome": None,
+            "outcome_note": "",
+        }
         created.append(hit)
         other_code = codes.get(theirs.owner_agency_id, "?")
         notices.append(
             notifications.Notice(
                 recipients=recipients[own.owner_agency_id, recipient.id if recipient else None],
                 kind=NotificationKind.DECONFLICTION_HIT,
-                subject_id=hit.id,
+                subject_id=hit_id,
                 record_id=own.id,
                 title=f"Deconfliction hit: {other_code} holds a matching {_label(match_kind)}",
                 body=f"Contact {_contact(contact, other_code)} before acting.",
             )
         )
     if not created:
-        return []
-    session.add_all(created)
-    await session.flush()
+        await record_events(session, actor=actor, entries=list(entries))
+        return 0
+    await repository.insert_hits(session, created)
     DECONFLICTION_EVENTS.labels(kind=str(hit_kind)).inc(len(created))
     await notifications.notify_each(session, notices, now=actor.now)
     # Each filed under the side's own record, naming no other agency: the entry is read
     # by that record's readers, who may not be the hit's.
-    kinds = {mine.id: mine.kind for mine, _, _ in collisions}
-    kinds |= {other.id: other.kind for _, _, other in collisions}
+    kinds = {mine.id: mine.kind for mine, _, _ in collisions} | {
+        other.id: other.kind for _, _, other in collisions
+    }
     await record_events(
         session,
         actor=actor,
         entries=[
-            {
-                "action": "deconfliction.hit",
-                "record_kind": kinds[hit.record_id],
-                "record_id": hit.record_id,
-                "detail": f"deconfliction hit {hit.id} ({hit_kind.value}: {hit.match_kind})",
-            }
-            for hit in created
+            *entries,
+            *(
+                {
+                    "action": "deconfliction.hit",
+                    "record_kind": kinds[hit["record_id"]],
+                    "record_id": hit["record_id"],
+                    "detail": f"deconfliction hit {hit['id']} ({hit_kind.value}: {hit['match_kind']})",
+                }
+                for hit in created
+            ),
         ],
     )
-    return created
+    return len(created)
 
 
-async def check_selectors(session: AsyncSession, *, actor: Actor, entity_id: uuid.UUID) -> int:
+async def check_selectors(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    entity_id: uuid.UUID,
+    fresh: bool = False,
+    entries: Sequence[dict[str, Any]] = (),
+) -> int:
     """Compare an entity's selectors with every other agency's, readable or not: one
-    query finds every match of every selector."""
+    query finds every match of every selector. ``fresh`` and ``entries`` as for
+    ``raise_hits`` (an entity created in this transaction, and its create's entry)."""
     record = await session.get(Record, entity_id)
     assert record is not None
-    collisions = await repository.selector_collisions(
+    collisions, hosts = await repository.selector_collisions(
         session, entity_id=entity_id, owner_agency_id=record.owner_agency_id
     )
-    raised = await raise_hits(
-        session, actor=actor, hit_kind=HitKind.SELECTOR, mine=record, collisions=collisions
+    return await raise_hits(
+        session,
+        actor=actor,
+        hit_kind=HitKind.SELECTOR,
+        mine=record,
+        collisions=collisions,
+        hosts=hosts,
+        fresh=fresh,
+        entries=entries,
     )
-    return len(raised)
 
 
 async def check_entities(session: AsyncSession, *, actor: Actor, entity_ids: list[uuid.UUID]) -> int:
@@ -188,13 +267,13 @@ async def check_entities(session: AsyncSession, *, actor: Actor, entity_ids: lis
     records = await repository.records_by_id(session, entity_ids)
     owners = {entity_id: record.owner_agency_id for entity_id, record in records.items()}
     found = await repository.selector_collisions_of(session, owners)
-    raised = await raise_hits_of(
+    return await raise_hits_of(
         session,
         actor=actor,
         hit_kind=HitKind.SELECTOR,
-        found=[(records[entity_id], collisions) for entity_id, collisions in found.items()],
+        found=[(records[entity_id], collisions) for entity_id, collisions in found.found.items()],
+        hosts=found.hosts,
     )
-    return len(raised)
 
 
 async def check_operation(
@@ -218,10 +297,9 @@ async def check_operation(
             (candidate.latitude, candidate.longitude, candidate.radius_m),
         )
     ]
-    raised = await raise_hits(
+    return await raise_hits(
         session, actor=actor, hit_kind=HitKind.OPERATION, mine=record, collisions=collisions
     )
-    return len(raised)
 
 
 async def to_public(session: AsyncSession, actor: Actor, hits: list[DeconflictionHit]) -> list[HitPublic]:

@@ -31,6 +31,7 @@ from ocpo_coord.records.pagination import Assembler, Page
 from ocpo_coord.records.repository import (
     agency_codes,
     readable_record_ids,
+    readable_record_kinds,
     record_kinds,
     releases_for,
 )
@@ -150,21 +151,28 @@ def _selectors(entity_id: uuid.UUID, items: list[SelectorInput], field: str) -> 
             raise InvalidInput("has nothing left after normalisation", field=f"{field}.{index}.value")
         result.setdefault(
             (item.kind.value, normalized),
-            Selector(entity_id=entity_id, kind=item.kind, value=item.value, normalized=normalized),
+            # The id given, not left to the model's factory: pydantic inspects a default
+            # factory's signature each time it calls one.
+            Selector(
+                id=new_id(), entity_id=entity_id, kind=item.kind, value=item.value, normalized=normalized
+            ),
         )
     return list(result.values())
 
 
 async def _links(
     session: AsyncSession, actor: Actor, entity_id: uuid.UUID, items: list[EntityLinkInput]
-) -> list[RecordEntity]:
+) -> tuple[list[RecordEntity], dict[uuid.UUID, str]]:
+    """The links, each to a record the actor may read, and the kinds of those records
+    (asked with the check, for the answer)."""
     wanted = [item.record_id for item in items]
-    visible = await readable_record_ids(session, actor.principal, actor.now, wanted)
-    missing = [str(i) for i in wanted if i not in visible]
+    kinds = await readable_record_kinds(session, actor.principal, actor.now, wanted)
+    missing = [str(i) for i in wanted if i not in kinds]
     if missing:
         raise InvalidInput(f"record not found: {', '.join(missing)}", field="links")
     unique = {item.record_id: item for item in items}
-    return [RecordEntity(record_id=i.record_id, entity_id=entity_id, role=i.role) for i in unique.values()]
+    links = [RecordEntity(record_id=i.record_id, entity_id=entity_id, role=i.role) for i in unique.values()]
+    return links, kinds
 
 
 async def created_entity(
@@ -176,11 +184,14 @@ async def created_entity(
     releases: list[RecordRelease],
     selectors: list[Selector],
     links: list[RecordEntity],
+    kinds: dict[uuid.UUID, str] | None = None,
 ) -> EntityPublic:
     """A new entity as its creator reads it, from the objects just written; its links
-    must name records the creator may read, and ``created_markings`` decides whether
-    the creator may read the entity."""
-    kinds = await record_kinds(session, [link.record_id for link in links])
+    must name records the creator may read (``kinds``: their kinds, when that check
+    gave them; asked otherwise), and ``created_markings`` decides whether the creator
+    may read the entity."""
+    if kinds is None:
+        kinds = await record_kinds(session, [link.record_id for link in links])
     return EntityPublic(
         id=entity.id,
         entity_kind=entity.entity_kind,
@@ -209,7 +220,7 @@ async def create_entity(session: AsyncSession, *, actor: Actor, data: EntityCrea
         raise InvalidInput(f"unknown theatre code: {data.theatre}", field="theatre")
     record_id = new_id()
     selectors = _selectors(record_id, data.selectors, "selectors")
-    links = await _links(session, actor, record_id, data.links)
+    links, kinds = await _links(session, actor, record_id, data.links)
     record, releases = await create_marked_record(
         session,
         actor=actor,
@@ -219,12 +230,12 @@ async def create_entity(session: AsyncSession, *, actor: Actor, data: EntityCrea
         record_id=record_id,
     )
     entity = Entity(id=record.id, entity_kind=data.entity_kind, label=data.label, attributes=data.attributes)
+    # One flush: the unit of work orders tables without relationships by class name,
+    # not by their foreign keys, and that order (entity, record_entity, selector) puts
+    # the entity before the rows that name it; its record was written above.
     session.add(entity)
-    # The entity first: the unit of work orders tables without relationships by class
-    # name, not by their foreign keys.
-    await session.flush()
-    session.add_all(selectors)
     session.add_all(links)
+    session.add_all(selectors)
     await session.flush()
     # Answered from what was written, not read back: every link was checked readable.
     created = await created_entity(
@@ -235,16 +246,24 @@ async def create_entity(session: AsyncSession, *, actor: Actor, data: EntityCrea
         releases=releases,
         selectors=selectors,
         links=links,
+        kinds=kinds,
     )
-    await record_event(
+    # The create's audit entry is written with the entries of the hits it raises, in
+    # one statement, before them; a new entity has no hits yet to look for.
+    await deconfliction.check_selectors(
         session,
         actor=actor,
-        action="entity.create",
-        record_kind=RecordKind.ENTITY,
-        record_id=record.id,
-        after=created.model_dump(mode="json"),
+        entity_id=record.id,
+        fresh=True,
+        entries=[
+            {
+                "action": "entity.create",
+                "record_kind": RecordKind.ENTITY,
+                "record_id": record.id,
+                "after": created.model_dump(mode="json"),
+            }
+        ],
     )
-    await deconfliction.check_selectors(session, actor=actor, entity_id=record.id)
     return created
 
 
@@ -277,9 +296,8 @@ async def update_entity(
             for x in existing
             if x.record_id not in visible
         ]
-        await repository.replace_links(
-            session, entity.id, [*await _links(session, actor, entity.id, data.links), *hidden]
-        )
+        links, _ = await _links(session, actor, entity.id, data.links)
+        await repository.replace_links(session, entity.id, [*links, *hidden])
     if data.markings is not None:
         await set_markings(session, actor=actor, record=record, markings=data.markings)
     touch(record, actor)

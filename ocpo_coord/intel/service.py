@@ -152,12 +152,13 @@ async def create_intel_item(session: AsyncSession, *, actor: Actor, data: IntelI
         ),
     )
     session.add(item)
-    await session.flush()
     if case_ids:
-        # A flush of their own: the unit of work orders tables without relationships by
-        # class name, not by their foreign keys.
-        repository.add_case_links(session, item.id, case_ids)
+        # The item in a flush of its own first: the unit of work orders tables without
+        # relationships by class name, not by their foreign keys (``intel_case`` would
+        # come before ``intel_item``).
         await session.flush()
+        repository.add_case_links(session, item.id, case_ids)
+    # Whatever is still pending is written with the audit entry's flush.
     # Answered from what was written, not read back: the linked cases were checked
     # readable above.
     created = await created_item(

@@ -4,7 +4,8 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, update
+from sqlalchemy import String, cast, func, insert, or_, update
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -56,20 +57,41 @@ async def current_holders(session: AsyncSession, position_id: uuid.UUID, on: dat
     return sorted(set((await session.exec(statement)).all()))
 
 
-async def current_holders_of(
-    session: AsyncSession, position_ids: list[uuid.UUID], on: date
+async def holders_of(
+    session: AsyncSession, positions: dict[uuid.UUID, uuid.UUID], on: date
 ) -> dict[uuid.UUID, list[uuid.UUID]]:
-    """``current_holders`` of several positions in one statement."""
-    found: dict[uuid.UUID, set[uuid.UUID]] = {p: set() for p in position_ids}
-    if position_ids:
-        statement = (
-            select(Tour.position_id, Tour.user_id)
-            .join(User, col(User.id) == col(Tour.user_id))
-            .where(col(Tour.position_id).in_(position_ids), col(User.active).is_(True), *holds_on(on))  # type: ignore[arg-type]
+    """Who stands behind each position (id -> its agency) on the day ``on``: its
+    current holders (``current_holders``), or, while it is vacant, its last holder if
+    still an active user of the agency (``last_holder``); every position's tours with
+    active users in one statement, however many positions are vacant."""
+    found: dict[uuid.UUID, list[uuid.UUID]] = {p: [] for p in positions}
+    if not positions:
+        return found
+    statement = (
+        sa_select(
+            col(Tour.position_id),
+            col(Tour.user_id),
+            col(Tour.start_date),
+            col(Tour.end_date),
+            col(User.agency_id),
         )
-        for position_id, user_id in (await session.exec(statement)).all():
-            found[position_id].add(user_id)
-    return {p: sorted(users) for p, users in found.items()}
+        .join(User, col(User.id) == col(Tour.user_id))
+        .where(col(Tour.position_id).in_(sorted(positions)), col(User.active).is_(True))
+        .order_by(col(Tour.start_date).desc())
+    )
+    current: dict[uuid.UUID, set[uuid.UUID]] = {p: set() for p in positions}
+    last: dict[uuid.UUID, uuid.UUID] = {}
+    for position_id, user_id, start, end, agency_id in (await execute(session, statement)).all():
+        if start <= on and (end is None or end >= on):
+            current[position_id].add(user_id)
+        if agency_id == positions[position_id]:
+            last.setdefault(position_id, user_id)
+    for position_id in positions:
+        if current[position_id]:
+            found[position_id] = sorted(current[position_id])
+        elif position_id in last:
+            found[position_id] = [last[position_id]]
+    return found
 
 
 async def last_holder(
@@ -86,10 +108,19 @@ async def last_holder(
     return (await session.exec(statement)).first()
 
 
+def _holds_any(roles: list[str]) -> Any:
+    """A coarse test, in SQL, that the account's roles name one of ``roles``: the JSON
+    list's text holds the quoted name. Roles are a JSON list, tested here rather than
+    with each database's JSON operators; the caller still checks each candidate's list
+    exactly. Without it a big agency sent thousands of accounts for a few dozen."""
+    text = cast(col(User.roles), String)
+    return or_(*(text.contains(f'"{role}"', autoescape=True) for role in roles))
+
+
 async def users_with_roles(session: AsyncSession, agency_id: uuid.UUID, roles: list[str]) -> list[uuid.UUID]:
-    # Roles are a JSON list, filtered here rather than with each database's JSON
-    # operators; only ids and roles are read, since a big agency has thousands of users.
-    statement = select(User.id, User.roles).where(User.agency_id == agency_id, col(User.active).is_(True))
+    statement = select(User.id, User.roles).where(
+        User.agency_id == agency_id, col(User.active).is_(True), _holds_any(roles)
+    )
     wanted = set(roles)
     return [user_id for user_id, held in (await session.exec(statement)).all() if wanted & set(held)]
 
@@ -101,7 +132,7 @@ async def users_with_roles_of(
     found: dict[uuid.UUID, list[uuid.UUID]] = {a: [] for a in agency_ids}
     if agency_ids:
         statement = select(User.agency_id, User.id, User.roles).where(
-            col(User.agency_id).in_(agency_ids), col(User.active).is_(True)
+            col(User.agency_id).in_(agency_ids), col(User.active).is_(True), _holds_any(roles)
         )
         wanted = set(roles)
         for agency_id, user_id, held in (await session.exec(statement)).all():

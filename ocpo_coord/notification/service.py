@@ -82,15 +82,11 @@ async def agency_recipients_for(
     session: AsyncSession, wanted: Iterable[tuple[uuid.UUID, Position | None]], on: datetime
 ) -> dict[tuple[uuid.UUID, uuid.UUID | None], list[uuid.UUID]]:
     """``agency_recipients`` for several (agency, position) pairs, keyed by (agency,
-    position id): the holders of every position and the authorised users of every
-    agency in two statements (a vacant position's last holder in one more each)."""
+    position id): the holders of every position (a vacant one's last holder) and the
+    authorised users of every agency in two statements."""
     pairs = {(agency_id, position.id if position else None): position for agency_id, position in wanted}
-    positions = {p.id: p for p in pairs.values() if p is not None}
-    holders = await repository.current_holders_of(session, sorted(positions), on.date())
-    for position_id, position in positions.items():
-        if not holders[position_id]:
-            last = await repository.last_holder(session, position_id, position.agency_id)
-            holders[position_id] = [last] if last is not None else []
+    positions = {p.id: p.agency_id for p in pairs.values() if p is not None}
+    holders = await repository.holders_of(session, positions, on.date())
     authorised = await repository.users_with_roles_of(
         session, sorted({agency_id for agency_id, _ in pairs}), AUTHORISED_ROLES
     )

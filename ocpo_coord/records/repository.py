@@ -297,6 +297,25 @@ async def readable_record_ids(
     return set((await session.exec(statement, params=at_instant(now))).all())
 
 
+async def readable_record_kinds(
+    session: AsyncSession, principal: Principal, now: datetime, ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """``readable_record_ids`` with each record's kind, in the same statement: a write
+    that links records checks them and names their kinds in one round trip.
+
+    A write names one record or a few: an IN list, one parameter per id, keeps one SQL
+    text per count, and PostgreSQL then keeps a generic plan of the rule for it, where
+    ``among``'s one array parameter had the rule planned afresh at every execution."""
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    statement = select(Record.id, Record.kind).where(col(Record.id).in_(wanted), readable_template(principal))
+    return {
+        record_id: str(kind)
+        for record_id, kind in (await session.exec(statement, params=at_instant(now))).all()
+    }
+
+
 async def unreadable_records(
     session: AsyncSession, principal: Principal, now: datetime, ids: Iterable[uuid.UUID]
 ) -> set[uuid.UUID]:

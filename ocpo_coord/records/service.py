@@ -12,14 +12,13 @@ from ocpo_coord.audit.service import record_event
 from ocpo_coord.context import Actor
 from ocpo_coord.exceptions import Conflict, InvalidInput, NotFound, StaleVersion
 from ocpo_coord.models import Record, RecordRelease
-from ocpo_coord.models.base import new_id
+from ocpo_coord.models.base import new_id, utcnow
 from ocpo_coord.models.enums import Classification, RecordKind, Tlp
 from ocpo_coord.records.repository import (
     Release,
     agency_codes,
     agency_ids_by_code,
-    readable_record_ids,
-    record_kinds,
+    readable_record_kinds,
     releases_for,
     replace_releases,
     usable_group_ids,
@@ -65,12 +64,16 @@ async def _releases_from_input(
             raise InvalidInput(
                 f"unknown sharing group(s): {', '.join(strangers)}", field=f"{field}.sharing_group_ids"
             )
-    releases = [RecordRelease(record_id=record_id, agency_id=a) for a in sorted(agencies.values())]
-    releases += [
-        RecordRelease(record_id=record_id, sharing_group_id=g)
-        for g in sorted(set(markings.sharing_group_ids))
-    ]
-    releases += [RecordRelease(record_id=record_id, user_id=u) for u in sorted(users.values())]
+    # Ids and stamps given, not left to the model's factories: pydantic inspects a
+    # default factory's signature each time it calls one.
+    stamp = utcnow()
+
+    def release(**target: uuid.UUID) -> RecordRelease:
+        return RecordRelease(id=new_id(), record_id=record_id, created_at=stamp, **target)
+
+    releases = [release(agency_id=a) for a in sorted(agencies.values())]
+    releases += [release(sharing_group_id=g) for g in sorted(set(markings.sharing_group_ids))]
+    releases += [release(user_id=u) for u in sorted(users.values())]
     return releases
 
 
@@ -311,11 +314,8 @@ async def require_readable(
 async def readable_record_ids_of_kind(
     session: AsyncSession, actor: Actor, ids: list[uuid.UUID], kind: RecordKind
 ) -> set[uuid.UUID]:
-    readable_ids = await readable_record_ids(session, actor.principal, actor.now, ids)
-    if not readable_ids:
-        return set()
-    kinds = await record_kinds(session, readable_ids)
-    return {i for i in readable_ids if kinds.get(i) == kind.value}
+    kinds = await readable_record_kinds(session, actor.principal, actor.now, ids)
+    return {i for i, found in kinds.items() if found == kind.value}
 
 
 class _Readable(Protocol):
