@@ -209,15 +209,26 @@ async def entity_selectors(session: AsyncSession, ids: Ids) -> dict[uuid.UUID, l
 async def entity_records(
     session: AsyncSession, ids: Ids, handover_id: uuid.UUID
 ) -> dict[uuid.UUID, list[RowMapping]]:
-    """Each entity's links to records that move with the handover (the others stay)."""
-    grouped: dict[uuid.UUID, list[RowMapping]] = defaultdict(list)
-    statement: Any = select(
+    """Each entity's links to records that move with the handover (the others stay).
+
+    The links are found by entity, then kept if their record moves, in a second
+    statement: asked in one, SQLite walked the link table's key once per pair of an
+    entity and a moving record."""
+    links: Any = select(
         col(RecordEntity.entity_id).label("owner_id"), col(RecordEntity.record_id), col(RecordEntity.role)
-    ).where(
-        col(RecordEntity.entity_id).in_(ids), col(RecordEntity.record_id).in_(moving_subjects(handover_id))
-    )
-    for row in (await execute(session, statement)).mappings():
-        grouped[row["owner_id"]].append(row)
+    ).where(col(RecordEntity.entity_id).in_(ids))
+    rows = (await execute(session, links)).mappings().all()
+    linked = sorted({row["record_id"] for row in rows})
+    leaving: set[uuid.UUID] = set()
+    for start in range(0, len(linked), 5000):
+        statement = select(col(HandoverLine.subject_id)).where(
+            moving(handover_id), col(HandoverLine.subject_id).in_(linked[start : start + 5000])
+        )
+        leaving.update((await execute(session, statement)).scalars())
+    grouped: dict[uuid.UUID, list[RowMapping]] = defaultdict(list)
+    for row in rows:
+        if row["record_id"] in leaving:
+            grouped[row["owner_id"]].append(row)
     return grouped
 
 
