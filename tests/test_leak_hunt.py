@@ -52,7 +52,7 @@ from ocpo_coord.models.enums import (
     SourceReliability,
     Tlp,
 )
-from ocpo_coord.sharing.rule import RecordFacts
+from ocpo_coord.sharing.rule import RecordFacts, ReleaseView
 from ocpo_coord.sharing.visibility import can_read, readable
 from tests.conftest import auth
 
@@ -187,7 +187,7 @@ def _write(db_url: str, plan: list[Spec]) -> tuple[Written, dict[str, Principal]
                 )
                 written.facts[record.id] = RecordFacts(
                     record=record,
-                    releases=releases,
+                    releases=list[ReleaseView](releases),
                     grants=grants,
                     restricted_members=restricted_members,
                     agreements=list(

@@ -12,7 +12,7 @@ from typing import Any
 from ocpo_coord.models import Record, RecordGrant, RecordRelease
 from ocpo_coord.models.enums import RecordKind, Tlp
 from ocpo_coord.sharing.reach import rows_of
-from ocpo_coord.sharing.rule import RecordFacts
+from ocpo_coord.sharing.rule import RecordFacts, ReleaseView
 from ocpo_coord.sharing.scopes import Scope, ScopeKind
 
 OWNER, PARTNER, GRANTEE, LASTING = (uuid.uuid4() for _ in range(4))
@@ -72,7 +72,7 @@ def test_a_restricted_record_settles_only_for_a_member_who_passes_the_rest_of_th
     # An AMBER one is filed under its one member, who need not be of an agency it is
     # released to: being a member settles nothing by itself.
     amber = _record(tlp=Tlp.AMBER, restricted_case_id=uuid.uuid4())
-    released = [RecordRelease(record_id=amber.id, agency_id=PARTNER)]
+    released: list[ReleaseView] = [RecordRelease(record_id=amber.id, agency_id=PARTNER)]
     flags = _flags(RecordFacts(amber, releases=released, restricted_members={MEMBER}))
     assert flags == {(ScopeKind.USER, MEMBER): False}
 
