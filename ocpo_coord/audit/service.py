@@ -5,6 +5,7 @@ by the sequencer (``sequencer.py``), so appends never wait for one another.
 """
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Row, insert
@@ -36,14 +37,21 @@ HASHED_COLUMNS = (
 )
 
 
-def hashed_fields(event: "AuditEvent | Row[Any]") -> dict[str, Any]:
+def hashed_fields(event: "AuditEvent | Row[Any] | Mapping[str, Any]") -> dict[str, Any]:
     """The fields the hash covers: ``HASHED_COLUMNS``, and ``record_ids`` (the records
     an entry about several records names) when set; entries without it hash as they
-    did before the column existed.
+    did before the column existed. ``event`` is a row, an entry, or an entry's columns
+    by name (one not yet written).
     """
-    fields: dict[str, Any] = {name: getattr(event, name) for name in HASHED_COLUMNS}
-    if event.record_ids is not None:
-        fields["record_ids"] = event.record_ids
+    values = event._mapping if isinstance(event, Row) else event
+    if isinstance(values, Mapping):
+        fields = {name: values[name] for name in HASHED_COLUMNS}
+        record_ids = values.get("record_ids")
+    else:
+        fields = {name: getattr(values, name) for name in HASHED_COLUMNS}
+        record_ids = values.record_ids
+    if record_ids is not None:
+        fields["record_ids"] = record_ids
     return fields
 
 
@@ -78,13 +86,9 @@ def _fields(
         "detail": detail[:1000],
         "prev_hash": "",
     }
-    hashed = {name: fields[name] for name in HASHED_COLUMNS}
-    if fields["record_ids"] is not None:
-        hashed["record_ids"] = fields["record_ids"]
-    # The leaf hash the sequencer will give the entry (``hashed_fields`` of the row):
-    # shown to auditors as the entry's hash (``hash`` is unique, so the entry's own id
-    # keeps it unique).
-    fields["hash"] = leaf_hash(canonical_bytes(hashed)).hex()
+    # The leaf hash the sequencer will give the entry: shown to auditors as the entry's
+    # hash (``hash`` is unique, so the entry's own id keeps it unique).
+    fields["hash"] = leaf_hash(canonical_bytes(hashed_fields(fields))).hex()
     return fields
 
 

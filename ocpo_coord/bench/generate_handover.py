@@ -26,8 +26,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, case, insert, or_, select, update
 
-from ocpo_coord.handover.package_repository import table
 from ocpo_coord.models import Case, Handover, HandoverLine, IntelCase, Record, RecordRelease, Task
+from ocpo_coord.models.base import table_of
 from ocpo_coord.models.enums import (
     ConsentStatus,
     DeclineOutcome,
@@ -99,7 +99,7 @@ def _subject(kind: LineKind, row: Any, case_id: uuid.UUID) -> Subject:
 def scope(conn: Connection, cases: list[uuid.UUID]) -> list[Subject]:
     """The cases in creation order, then chunk by chunk their children and the
     intelligence linked to them, each record once: the order ``scope_of`` gives."""
-    record, task, links = table(Record), table(Task), table(IntelCase)
+    record, task, links = table_of(Record), table_of(Task), table_of(IntelCase)
     columns = (record.c.id, record.c.owner_agency_id, record.c.originator_agency_id, record.c.tlp)
     order = (record.c.created_at, record.c.id)
     rows = [
@@ -170,13 +170,13 @@ def _line(
 
 
 def _with_provenance(text: str) -> Any:
-    provenance = table(Record).c.provenance
+    provenance = table_of(Record).c.provenance
     return case((provenance == "", text), else_=provenance + "; " + text)
 
 
 def _complete(conn: Connection, moving: list[Subject], parties: Parties, now: datetime) -> None:
     """``completion.Transfer`` for accepted record lines, a chunk of records at a time."""
-    record, task, case_table = table(Record), table(Task), table(Case)
+    record, task, case_table = table_of(Record), table_of(Task), table_of(Case)
     given, receiver = parties.codes[parties.outgoing], parties.codes[parties.incoming]
     taken_note = (
         f"transferred from {given} to {receiver} under handover {REFERENCE} on {now.date().isoformat()}"
@@ -211,7 +211,7 @@ def _complete(conn: Connection, moving: list[Subject], parties: Parties, now: da
             .values(provenance=_with_provenance(released_note), **touched)
         )
         # As completion does: a record already released to the receiver keeps its one release.
-        releases = table(RecordRelease)
+        releases = table_of(RecordRelease)
         held = set(
             conn.execute(
                 select(releases.c.record_id).where(

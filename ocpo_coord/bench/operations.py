@@ -20,6 +20,7 @@ from ocpo_coord.audit.sequencer import integrate_pending
 from ocpo_coord.audit.verify import verify_database
 from ocpo_coord.auth.principal import load_principal
 from ocpo_coord.bench.cpu import BusyCores
+from ocpo_coord.bench.write_floor import Writer
 from ocpo_coord.context import Actor
 from ocpo_coord.db import make_async_engine, sessionmaker_for
 from ocpo_coord.evidence.store import FileStore
@@ -32,36 +33,16 @@ def writes(
     base: str, token: str, *, count: int, theatre: str, phones: list[tuple[str, str]]
 ) -> dict[str, Any]:
     """Intelligence items with an entity and selectors, through the REST services:
-    the same validation, audit entries and deconfliction check as any client gets."""
-    headers = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
+    the same validation, audit entries and deconfliction check as any client gets
+    (the write floor's ``Writer``, so both figures time the same requests)."""
+    writer = Writer(base, token, theatre, phones)
+    try:
         started = time.perf_counter()
-        for n in range(count):
-            item = http.post(
-                "/api/v1/intel-items",
-                json={
-                    "title": f"Benchmark report {n}",
-                    "content": "A new report with a subject and a phone number.",
-                    "information_date": date.today().isoformat(),
-                    "source_reliability": "B",
-                    "information_credibility": "2",
-                    "theatre": theatre,
-                },
-            )
-            item.raise_for_status()
-            kind, value = phones[n % len(phones)]
-            entity = http.post(
-                "/api/v1/entities",
-                json={
-                    "entity_kind": "person",
-                    "label": f"Subject {n}",
-                    "theatre": theatre,
-                    "selectors": [{"kind": kind, "value": value}, {"kind": "name", "value": f"subject {n}"}],
-                    "links": [{"record_id": item.json()["id"]}],
-                },
-            )
-            entity.raise_for_status()
+        for _ in range(count):
+            writer.rest()
         elapsed = time.perf_counter() - started
+    finally:
+        writer.close()
     return {"items": count, "seconds": elapsed, "per_second": count / elapsed}
 
 

@@ -28,7 +28,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ocpo_coord.audit.canonical import canonical_bytes
 from ocpo_coord.audit.merkle import leaf_hash
-from ocpo_coord.audit.service import HASHED_COLUMNS
+from ocpo_coord.audit.service import hashed_fields
 from ocpo_coord.bench.measure import Timing
 from ocpo_coord.models import (
     AuditEvent,
@@ -236,10 +236,7 @@ def _renamed(parts: tuple[Written, ...]) -> list[Rows]:
             for table, rows in part.rows.items()
         }
         for event in renamed.get("audit_event", []):
-            hashed = {name: event[name] for name in HASHED_COLUMNS}
-            if event.get("record_ids") is not None:
-                hashed["record_ids"] = event["record_ids"]
-            event["hash"] = leaf_hash(canonical_bytes(hashed)).hex()
+            event["hash"] = leaf_hash(canonical_bytes(hashed_fields(event))).hex()
         out.append(renamed)
     return out
 

@@ -379,17 +379,6 @@ async def positions_by_id(session: AsyncSession, ids: Iterable[uuid.UUID]) -> di
     return {p.id: p for p in (await session.exec(select(Position).where(col(Position.id).in_(wanted)))).all()}
 
 
-async def records_by_id(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, Record]:
-    """The records of these ids, a statement per 500 (entities written together by an
-    import are not read back one by one)."""
-    found: dict[uuid.UUID, Record] = {}
-    wanted = sorted(set(ids))
-    for start in range(0, len(wanted), 500):
-        statement = select(Record).where(col(Record.id).in_(wanted[start : start + 500]))
-        found.update((record.id, record) for record in (await session.exec(statement)).all())
-    return found
-
-
 async def insert_hits(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """New hits in one multi-row insert, each row naming every column."""
     if rows:

@@ -27,7 +27,7 @@ from ocpo_coord.models.base import new_id
 from ocpo_coord.models.enums import HitKind, HitStatus, NotificationKind
 from ocpo_coord.notification import service as notifications
 from ocpo_coord.records.pagination import Page, entity_page
-from ocpo_coord.records.repository import agency_codes, readable_record_ids
+from ocpo_coord.records.repository import agency_codes, readable_record_ids, records_by_id
 
 PLACE_AND_TIME = "place_and_time"
 
@@ -264,7 +264,7 @@ async def check_selectors(
 async def check_entities(session: AsyncSession, *, actor: Actor, entity_ids: list[uuid.UUID]) -> int:
     """``check_selectors`` for many entities written together (an import): their
     matches in one statement per few hundred entities, then all their hits together."""
-    records = await repository.records_by_id(session, entity_ids)
+    records = await records_by_id(session, entity_ids)
     owners = {entity_id: record.owner_agency_id for entity_id, record in records.items()}
     found = await repository.selector_collisions_of(session, owners)
     return await raise_hits_of(

@@ -55,7 +55,7 @@ from ocpo_coord.models.enums import (
     LineKind,
     TaskStatus,
 )
-from ocpo_coord.records.repository import agency_codes, readable_record_ids, released_to_agency
+from ocpo_coord.records.repository import agency_codes, readable_record_ids, records_by_id, released_to_agency
 from ocpo_coord.records.service import record_snapshot, touch
 from ocpo_coord.sharing.policy import Decision, enforce
 
@@ -131,7 +131,7 @@ async def receiver_problems(session: AsyncSession, actor: Actor, handover: Hando
                 f"for the receiving agency (lines {_seqs(unreadable)}); decline them or give "
                 "the receiver access first"
             )
-    records = await repository.records_by_id(session, moving)
+    records = await records_by_id(session, moving)
     split = [
         line
         for line in lines
@@ -176,7 +176,7 @@ class Transfer:
         self.codes = await agency_codes(self.session)
         statement = repository.lines_statement(self.handover.id, include_hidden=True)
         lines = await repository.lines(self.session, statement)
-        records = await repository.records_by_id(
+        records = await records_by_id(
             self.session, [ln.subject_id for ln in lines if ln.subject_id and ln.kind not in _NON_RECORDS]
         )
         self.released = await released_to_agency(self.session, records, self.handover.incoming_agency_id)

@@ -17,7 +17,6 @@ from sqlalchemy import (
     Connection,
     RowMapping,
     Select,
-    Table,
     and_,
     func,
     insert,
@@ -54,6 +53,7 @@ from ocpo_coord.models import (
     TaskDependency,
     TaskSupportingAgency,
 )
+from ocpo_coord.models.base import table_of
 from ocpo_coord.models.enums import Disposition
 from ocpo_coord.sharing.visibility import readable
 
@@ -71,11 +71,6 @@ DOMAIN_PREFIX = "d_"
 Ids = Select[tuple[uuid.UUID]] | list[uuid.UUID]
 
 
-def table(model: type[SQLModel]) -> Table:
-    found: Table = model.__table__  # type: ignore[attr-defined]
-    return found
-
-
 async def without_jit(session: AsyncSession) -> None:
     """Turn PostgreSQL's JIT compiler off for the rest of this transaction.
 
@@ -89,7 +84,7 @@ async def without_jit(session: AsyncSession) -> None:
 
 def domain_columns(kind: str) -> list[str]:
     """The domain table's columns a package carries: all but the id (the record's)."""
-    return [c.name for c in table(DOMAIN[kind]).c if c.name != "id"]
+    return [c.name for c in table_of(DOMAIN[kind]).c if c.name != "id"]
 
 
 def moving(handover_id: uuid.UUID) -> Any:
@@ -136,16 +131,16 @@ async def moving_records(
 ) -> AsyncIterator[RecordBatch]:
     """The moving records of one kind that the principal may read, with their domain
     row, in batches ordered by id (the line's unique index walks them in that order)."""
-    domain = table(DOMAIN[kind])
+    domain = table_of(DOMAIN[kind])
     columns = [
-        *table(Record).c,
+        *table_of(Record).c,
         *(domain.c[name].label(DOMAIN_PREFIX + name) for name in domain_columns(kind)),
     ]
     of_kind = and_(moving(handover_id), col(HandoverLine.kind) == kind)
     statement = (
         select(*columns)
-        .select_from(table(HandoverLine))
-        .join(table(Record), col(Record.id) == col(HandoverLine.subject_id))
+        .select_from(table_of(HandoverLine))
+        .join(table_of(Record), col(Record.id) == col(HandoverLine.subject_id))
         .join(domain, domain.c.id == col(Record.id))
         .where(of_kind, readable(principal, now=now))
         .order_by(col(HandoverLine.subject_id))
@@ -174,9 +169,9 @@ async def moving_entities(
 ) -> AsyncIterator[RecordBatch]:
     """The entities linked to the handover's moving records that the principal may read,
     with their domain row, in batches ordered by id."""
-    domain = table(Entity)
+    domain = table_of(Entity)
     columns = [
-        *table(Record).c,
+        *table_of(Record).c,
         *(domain.c[name].label(DOMAIN_PREFIX + name) for name in domain_columns("entity")),
     ]
     linked = select(col(RecordEntity.entity_id)).where(
@@ -184,7 +179,7 @@ async def moving_entities(
     )
     statement = (
         select(*columns)
-        .select_from(table(Record).join(domain, domain.c.id == col(Record.id)))
+        .select_from(table_of(Record).join(domain, domain.c.id == col(Record.id)))
         .where(col(Record.id).in_(linked), readable(principal, now=now))
         .order_by(col(Record.id))
         .limit(batch)
@@ -237,7 +232,7 @@ async def exported_lines(
 ) -> AsyncIterator[Sequence[RowMapping]]:
     """The lines the receiver may see, in seq order, in batches."""
     statement = (
-        select(table(HandoverLine))
+        select(table_of(HandoverLine))
         .where(
             col(HandoverLine.handover_id) == handover_id, col(HandoverLine.hidden_from_incoming).is_(False)
         )
@@ -361,4 +356,4 @@ def existing_case_references(conn: Connection, references: list[str]) -> set[str
 def insert_rows(conn: Connection, model: type[SQLModel], rows: list[dict[str, Any]]) -> None:
     """One executemany; every column given, since model defaults apply only to objects."""
     if rows:
-        conn.execute(insert(table(model)), rows)
+        conn.execute(insert(table_of(model)), rows)

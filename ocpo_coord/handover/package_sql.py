@@ -39,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from ocpo_coord.auth.principal import Principal
-from ocpo_coord.handover.package_repository import DOMAIN, domain_columns, moving, table
+from ocpo_coord.handover.package_repository import DOMAIN, domain_columns, moving
 from ocpo_coord.models import (
     Agency,
     CaseAgency,
@@ -56,6 +56,7 @@ from ocpo_coord.models import (
     Theatre,
     User,
 )
+from ocpo_coord.models.base import table_of
 from ocpo_coord.models.enums import Classification
 from ocpo_coord.sharing.visibility import readable
 
@@ -111,7 +112,7 @@ class _Links:
 
     def group(self, name: str, key: Any, joined: Join | FromClause, **lists: ColumnElement[Any]) -> Subquery:
         """Per moving record of this kind, one list per keyword, from ``joined``."""
-        line = table(HandoverLine)
+        line = table_of(HandoverLine)
         statement = (
             select(key.label("record_id"), *(value.label(label) for label, value in lists.items()))
             .select_from(joined.join(line, line.c.subject_id == key))
@@ -129,7 +130,7 @@ def _sorted(value: ColumnElement[Any], *, codes: bool = True) -> ColumnElement[A
 
 
 def _released(links: _Links) -> None:
-    releases, agency, user = table(RecordRelease), table(Agency).alias("a"), table(User).alias("u")
+    releases, agency, user = table_of(RecordRelease), table_of(Agency).alias("a"), table_of(User).alias("u")
     joined = releases.outerjoin(agency, agency.c.id == releases.c.agency_id).outerjoin(
         user, user.c.id == releases.c.user_id
     )
@@ -139,8 +140,12 @@ def _released(links: _Links) -> None:
 
 
 def _case_links(links: _Links) -> dict[str, str]:
-    crimes, members, agencies = table(CaseCrimeType), table(CaseMember), table(CaseAgency).alias("ca")
-    agency, user = table(Agency).alias("a"), table(User).alias("u")
+    crimes, members, agencies = (
+        table_of(CaseCrimeType),
+        table_of(CaseMember),
+        table_of(CaseAgency).alias("ca"),
+    )
+    agency, user = table_of(Agency).alias("a"), table_of(User).alias("u")
     links.group("crimes", crimes.c.case_id, crimes, names=_sorted(crimes.c.crime_type))
     links.group(
         "members",
@@ -163,14 +168,14 @@ def _case_links(links: _Links) -> dict[str, str]:
 
 
 def _intel_links(links: _Links) -> dict[str, str]:
-    cases = table(IntelCase)
+    cases = table_of(IntelCase)
     links.group("intel_cases", cases.c.intel_id, cases, ids=_sorted(cases.c.case_id, codes=False))
     return {"case_ids": _list("intel_cases.ids")}
 
 
 def _evidence_links(links: _Links) -> dict[str, str]:
-    custody = table(CustodyEvent).alias("ce")
-    agency, user = table(Agency).alias("a"), table(User).alias("u")
+    custody = table_of(CustodyEvent).alias("ce")
+    agency, user = table_of(Agency).alias("a"), table_of(User).alias("u")
     held = {
         "holder_agency": "a.code",
         "holder": "u.login",
@@ -190,7 +195,11 @@ def _evidence_links(links: _Links) -> dict[str, str]:
 
 
 def _task_links(links: _Links) -> dict[str, str]:
-    support, deps, agency = table(TaskSupportingAgency), table(TaskDependency), table(Agency).alias("a")
+    support, deps, agency = (
+        table_of(TaskSupportingAgency),
+        table_of(TaskDependency),
+        table_of(Agency).alias("a"),
+    )
     links.group(
         "support",
         support.c.task_id,
@@ -224,10 +233,10 @@ _LOCAL_IDS = {
 def _domain_joins(kind: str, joined: Join, domain: FromClause) -> Join:
     """The rows a kind's links name through its domain row: lead agency, assignee."""
     if kind in ("case", "task"):
-        lead = table(Agency).alias("lead")
+        lead = table_of(Agency).alias("lead")
         joined = joined.outerjoin(lead, lead.c.id == domain.c.lead_agency_id)
     if kind == "task":
-        user, position = table(User).alias("assignee"), table(Position).alias("assignee_position")
+        user, position = table_of(User).alias("assignee"), table_of(Position).alias("assignee_position")
         joined = joined.outerjoin(user, user.c.id == domain.c.assignee_user_id).outerjoin(
             position, position.c.id == domain.c.assignee_position_id
         )
@@ -237,11 +246,11 @@ def _domain_joins(kind: str, joined: Join, domain: FromClause) -> Join:
 def record_lines(kind: str, handover_id: uuid.UUID, principal: Principal, now: datetime) -> Select[Any]:
     """The package lines of the moving records of one kind that the principal may read,
     in the order the portable writer writes them (by id)."""
-    record, line = table(Record), table(HandoverLine)
-    domain = table(DOMAIN[kind]).alias("d")
-    agency = table(Agency)
+    record, line = table_of(Record), table_of(HandoverLine)
+    domain = table_of(DOMAIN[kind]).alias("d")
+    agency = table_of(Agency)
     originator, owner, custodian = (agency.alias(n) for n in ("originator", "owner", "custodian"))
-    place, creator = table(Theatre).alias("place"), table(User).alias("creator")
+    place, creator = table_of(Theatre).alias("place"), table_of(User).alias("creator")
     joined = (
         line.join(record, record.c.id == line.c.subject_id)
         .join(domain, domain.c.id == record.c.id)
@@ -298,7 +307,7 @@ def record_lines(kind: str, handover_id: uuid.UUID, principal: Principal, now: d
 
 def handover_lines(handover_id: uuid.UUID) -> Select[Any]:
     """The lines the receiver may see, as the package writes them, in seq order."""
-    line, agency, user = table(HandoverLine), table(Agency).alias("consent_agency"), table(User)
+    line, agency, user = table_of(HandoverLine), table_of(Agency).alias("consent_agency"), table_of(User)
     decider, consenter = user.alias("decider"), user.alias("consenter")
     values = {
         "seq": "handover_line.seq",

@@ -48,6 +48,7 @@ from ocpo_coord.models.enums import (
     TaskStatus,
 )
 from ocpo_coord.records.pagination import Order
+from ocpo_coord.records.repository import records_by_id
 from ocpo_coord.sharing.visibility import names_readable
 
 OPEN_TASK = (TaskStatus.PROPOSED, TaskStatus.ACCEPTED, TaskStatus.IN_PROGRESS, TaskStatus.BLOCKED)
@@ -462,16 +463,6 @@ async def entities_linked_to_moved(
         Record.owner_agency_id == owner_agency_id,
     )
     return list((await session.exec(statement.order_by(col(Record.id)))).all())
-
-
-async def records_by_id(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Record]:
-    wanted = list(set(ids))
-    found: dict[uuid.UUID, Record] = {}
-    for chunk in _chunks(wanted):
-        found.update(
-            {r.id: r for r in (await session.exec(select(Record).where(col(Record.id).in_(chunk)))).all()}
-        )
-    return found
 
 
 async def responsibilities_by_id(

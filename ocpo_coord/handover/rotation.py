@@ -29,7 +29,7 @@ from ocpo_coord.handover.schemas import (
 from ocpo_coord.handover.service import audit_change, new_reference
 from ocpo_coord.models import Case, CaseMember, Handover, Position, Tour, User
 from ocpo_coord.models.enums import HandoverKind, Role
-from ocpo_coord.records.repository import agency_codes, readable_record_ids
+from ocpo_coord.records.repository import agency_codes, readable_record_ids, records_by_id
 from ocpo_coord.sharing.policy import Decision, enforce
 
 
@@ -75,7 +75,7 @@ async def tour_end_report(session: AsyncSession, *, actor: Actor, login: str) ->
     open_cases = [c for c in cases if c.status != "closed"]
     listed = [t.id for t in tasks] + [c.id for c in open_cases]
     shown = [i for i in listed if i in readable]
-    note_reads(session, actor, ReadWay.LIST, (await repository.records_by_id(session, shown)).values())
+    note_reads(session, actor, ReadWay.LIST, (await records_by_id(session, shown)).values())
     return TourEndReport(
         login=user.login,
         display_name=user.display_name,

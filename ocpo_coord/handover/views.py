@@ -16,7 +16,7 @@ from ocpo_coord.handover import repository
 from ocpo_coord.handover.schemas import LinePublic
 from ocpo_coord.models import HandoverLine, Position, Record, Responsibility
 from ocpo_coord.models.enums import Classification, LineKind, Tlp
-from ocpo_coord.records.repository import agency_codes, readable_record_ids
+from ocpo_coord.records.repository import agency_codes, readable_record_ids, records_by_id
 
 _RECORD_KINDS = repository.RECORD_LINE_KINDS
 
@@ -39,7 +39,7 @@ class LineViews:
     async def load(self, lines: list[HandoverLine]) -> "LineViews":
         record_ids = [ln.subject_id for ln in lines if ln.subject_id and LineKind(ln.kind) in _RECORD_KINDS]
         self.codes = await agency_codes(self.session)
-        self.records = await repository.records_by_id(self.session, record_ids)
+        self.records = await records_by_id(self.session, record_ids)
         self.readable = await readable_record_ids(
             self.session, self.actor.principal, self.actor.now, record_ids
         )

@@ -1,6 +1,7 @@
 """Intelligence rules: grading, case links, and who may change an item."""
 
 import uuid
+from collections.abc import Iterable
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,6 +25,7 @@ from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.filters import agency_filter, theatre_filter
 from ocpo_coord.records.pagination import Assembler, Page
 from ocpo_coord.records.repository import agency_codes, readable_record_ids, releases_for
+from ocpo_coord.records.schemas import MarkingsPublic
 from ocpo_coord.records.service import (
     audited_read,
     check_version,
@@ -43,6 +45,34 @@ def _repo(session: AsyncSession, actor: Actor) -> IntelRepository:
     return IntelRepository(session, principal=actor.principal, now=actor.now)
 
 
+def _public(
+    item: IntelItem,
+    record: Record,
+    *,
+    theatre: str | None,
+    case_ids: Iterable[uuid.UUID],
+    markings: MarkingsPublic,
+) -> IntelItemPublic:
+    """An item as a reader sees it, given what the reader may see of its theatre, its
+    linked cases and its markings."""
+    return IntelItemPublic(
+        id=item.id,
+        title=item.title,
+        content=item.content,
+        information_date=item.information_date,
+        source_reliability=item.source_reliability,
+        information_credibility=item.information_credibility,
+        grading=f"{item.source_reliability}{item.information_credibility}",
+        source_description=item.source_description,
+        theatre=theatre,
+        case_ids=sorted(case_ids),
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+        version=record.version,
+        markings=markings,
+    )
+
+
 def assembler(actor: Actor) -> Assembler[IntelItem, IntelItemPublic]:
     """Linked cases are shown only when the reader may read them too."""
 
@@ -56,20 +86,11 @@ def assembler(actor: Actor) -> Assembler[IntelItem, IntelItemPublic]:
             session, actor.principal, actor.now, {r.tear_line_of_id for _, r in rows if r.tear_line_of_id}
         )
         return [
-            IntelItemPublic(
-                id=item.id,
-                title=item.title,
-                content=item.content,
-                information_date=item.information_date,
-                source_reliability=item.source_reliability,
-                information_credibility=item.information_credibility,
-                grading=f"{item.source_reliability}{item.information_credibility}",
-                source_description=item.source_description,
+            _public(
+                item,
+                record,
                 theatre=theatres.get(record.theatre_id) if record.theatre_id else None,
-                case_ids=sorted(links.get(item.id, [])),
-                created_at=record.created_at,
-                updated_at=record.updated_at,
-                version=record.version,
+                case_ids=links.get(item.id, []),
                 markings=markings_public(
                     record, releases.get(item.id, []), codes, readable_originals=originals
                 ),
@@ -193,20 +214,11 @@ async def created_item(
 ) -> IntelItemPublic:
     """A new item as its creator reads it, from the objects just written (a new item is
     no tear-line); ``created_markings`` decides whether the creator may read it."""
-    return IntelItemPublic(
-        id=item.id,
-        title=item.title,
-        content=item.content,
-        information_date=item.information_date,
-        source_reliability=item.source_reliability,
-        information_credibility=item.information_credibility,
-        grading=f"{item.source_reliability}{item.information_credibility}",
-        source_description=item.source_description,
+    return _public(
+        item,
+        record,
         theatre=theatre,
-        case_ids=sorted(case_ids),
-        created_at=record.created_at,
-        updated_at=record.updated_at,
-        version=record.version,
+        case_ids=case_ids,
         markings=await created_markings(
             session, actor=actor, record=record, releases=releases, label="intelligence item"
         ),
