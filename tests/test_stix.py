@@ -429,3 +429,27 @@ async def test_statements_of_other_schemes_are_read_upwards(client: httpx.AsyncC
     )
     assert response.status_code == 422
     assert "above any classification held here" in response.json()["detail"]["message"]
+
+
+async def test_a_colleagues_red_import_is_neither_named_nor_updated_by_importing_it_again(
+    client: httpx.AsyncClient,
+) -> None:
+    # The prosecutor's TLP:RED import is read by the prosecutor alone; the chief of the
+    # same agency importing the same object learns nothing of it and changes nothing.
+    bundle = _foreign_bundle(refs=[TLP2_IDS[Tlp.RED]])
+    item = await _import_one(client, "eulex.prosecutor", bundle)
+    assert item["markings"]["tlp"] == "RED"
+    later = _foreign_bundle(refs=[TLP2_IDS[Tlp.RED]], modified="2008-06-01T00:00:00.000Z", name="Changed")
+    for again in (bundle, later):
+        response = await client.post(
+            "/api/v1/stix/import", json=again, params={"theatre": "KOS"}, headers=auth("eulex.chief")
+        )
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        assert item["id"] not in response.text
+        assert answer["created"] == answer["updated"] == answer["already_imported"] == []
+    assert (
+        await client.get(f"/api/v1/intel-items/{item['id']}", headers=auth("eulex.chief"))
+    ).status_code == 404
+    kept = await client.get(f"/api/v1/intel-items/{item['id']}", headers=auth("eulex.prosecutor"))
+    assert kept.json()["title"] == item["title"]

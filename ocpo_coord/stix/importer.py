@@ -24,14 +24,14 @@ from ocpo_coord.context import Actor
 from ocpo_coord.deconfliction import service as deconfliction
 from ocpo_coord.directory.repository import theatre_codes
 from ocpo_coord.entity.repository import EntityRepository
-from ocpo_coord.exceptions import InvalidInput, NotFound
+from ocpo_coord.exceptions import InvalidInput
 from ocpo_coord.intel.schemas import IntelItemCreate, IntelItemPublic
 from ocpo_coord.intel.service import get_intel_item
 from ocpo_coord.models import Entity, IntelItem, Record, RecordEntity, Selector, StixImport
 from ocpo_coord.models.base import new_row
 from ocpo_coord.models.enums import InformationCredibility, RecordKind, SourceReliability
 from ocpo_coord.progress import Step
-from ocpo_coord.records.repository import agency_codes, agency_ids_by_code
+from ocpo_coord.records.repository import agency_codes, agency_ids_by_code, readable_record_ids, record_kinds
 from ocpo_coord.sharing.policy import enforce, may_create
 from ocpo_coord.stix import import_entities, repository
 from ocpo_coord.stix.handling import (
@@ -209,6 +209,11 @@ async def import_bundle(
     everything = [c.stix_id for c in read.candidates] + list(read.entities)
     ids = {stix_id: stable_uuid(f"import:{principal.agency_id}:{stix_id}") for stix_id in everything}
     taken = await repository.existing_ids(session, ids.values())
+    # An item your agency imported before that you may not read (a colleague's TLP:RED
+    # import) is neither named in the answer nor updated: the answer would tell you its
+    # id, and an update would write what you may not read.
+    imported_before = {ids[c.stix_id] for c in read.candidates} & taken
+    hidden = imported_before - await readable_record_ids(session, principal, actor.now, imported_before)
     held_here = await _read_here(session, actor, read.candidates)
     # An entity imported before is linked again only while the importer may still read it.
     reusable = set(
@@ -251,6 +256,8 @@ async def import_bundle(
             skipped.append(ImportedItem(stix_id=candidate.stix_id, id=here, title=candidate.data.title))
             continue
         record_id = ids[candidate.stix_id]
+        if record_id in hidden:
+            continue
         entry = ImportedItem(stix_id=candidate.stix_id, id=record_id, title=candidate.data.title)
         if record_id in taken:
             updates.append((candidate, entry))
@@ -318,18 +325,14 @@ async def _read_here(
             named[candidate.stix_id] = uuid.UUID(candidate.stix_id.split("--", 1)[1])
         except (IndexError, ValueError):
             continue
-    # Most ids name nothing here: only those that do are read, each as its reader would.
-    here = await repository.record_ids_among(session, named.values())
-    found: dict[str, uuid.UUID] = {}
-    for stix_id, record_id in named.items():
-        if record_id not in here:
-            continue
-        try:
-            await get_intel_item(session, actor=actor, item_id=record_id)
-        except NotFound:
-            continue
-        found[stix_id] = record_id
-    return found
+    # One statement decides, under the rule, which of them the importer reads here.
+    readable = await readable_record_ids(session, actor.principal, actor.now, named.values())
+    kinds = await record_kinds(session, readable)
+    return {
+        stix_id: record_id
+        for stix_id, record_id in named.items()
+        if kinds.get(record_id) == RecordKind.INTEL_ITEM
+    }
 
 
 async def _update_if_newer(
