@@ -24,8 +24,6 @@ from ocpo_coord.api.retry import RetryConflicts
 from ocpo_coord.api.unavailable import RETRY_AFTER_SECONDS, database_answers
 from ocpo_coord.audit import sequencer
 from ocpo_coord.audit.keys import checkpoint_signer
-from ocpo_coord.audit.log_router import router as audit_log_router
-from ocpo_coord.audit.router import router as audit_router
 from ocpo_coord.case.router import router as case_router
 from ocpo_coord.casefile.router import router as casefile_router
 from ocpo_coord.config import ApiDocs, Environment, Settings, get_settings
@@ -36,7 +34,6 @@ from ocpo_coord.directory.router import router as directory_router
 from ocpo_coord.entity.router import router as entity_router
 from ocpo_coord.evidence.router import router as evidence_router
 from ocpo_coord.exports.router import router as exports_router
-from ocpo_coord.gql.schema import graphql_router
 from ocpo_coord.handover.router import checklist_router as handover_checklist_router
 from ocpo_coord.handover.router import consent_router as handover_consent_router
 from ocpo_coord.handover.router import rotation_router
@@ -48,7 +45,10 @@ from ocpo_coord.logging_setup import configure_logging
 from ocpo_coord.metrics import MetricsMiddleware, metrics_endpoint
 from ocpo_coord.note.router import router as note_router
 from ocpo_coord.notification.router import router as notification_router
-from ocpo_coord.sharing_admin.router import router as sharing_admin_router
+from ocpo_coord.oversight.log_router import router as audit_log_router
+from ocpo_coord.oversight.router import router as audit_router
+from ocpo_coord.schema import graphql_router
+from ocpo_coord.sharing.router import router as sharing_router
 from ocpo_coord.stix.router import router as stix_router
 from ocpo_coord.task.router import router as task_router
 from ocpo_coord.taxii.messages import TaxiiMessages
@@ -219,7 +219,7 @@ def create_app(*, database_url: str | None = None, settings: Settings | None = N
         evidence_router,
         entity_router,
         task_router,
-        sharing_admin_router,
+        sharing_router,
         coordination_router,
         deconfliction_router,
         notification_router,

@@ -124,7 +124,7 @@ def reindex(
 ) -> None:
     """Rebuild the visibility index from the records (or, with --check, compare them)."""
     from ocpo_coord.db import make_sync_engine
-    from ocpo_coord.sharing.reach import drift, rebuild
+    from ocpo_coord.visibility.reach import drift, rebuild
 
     engine = make_sync_engine(get_settings().database_url)
     try:

@@ -15,9 +15,6 @@ from ocpo_coord import db_bounds, pg_driver, sqlite_turns
 from ocpo_coord.config import Settings, get_settings
 from ocpo_coord.serial_session import SerialSession
 
-# Imported for its flush hooks: every session keeps the visibility index in step.
-from ocpo_coord.sharing import reach as _reach  # noqa: F401
-
 
 def sync_url(url: str) -> str:
     """The URL for synchronous tools (alembic, bulk loaders)."""

@@ -22,7 +22,7 @@ from ocpo_coord.app import create_app  # noqa: E402
 from ocpo_coord.auth.tokens import mint_local_token  # noqa: E402
 from ocpo_coord.config import get_settings  # noqa: E402
 from ocpo_coord.db import make_sync_engine  # noqa: E402
-from ocpo_coord.sharing.reach import drift  # noqa: E402
+from ocpo_coord.visibility.reach import drift  # noqa: E402
 from tests.fixtures.databases import (  # noqa: E402
     Template,
     build_template,

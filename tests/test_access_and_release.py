@@ -9,7 +9,7 @@ import httpx
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.models import Record
 from ocpo_coord.models.enums import Classification, RecordKind, Role
-from ocpo_coord.sharing.policy import may_widen
+from ocpo_coord.visibility.policy import may_widen
 from tests.conftest import auth, gql
 from tests.fixtures.queries import audit_rows
 

@@ -16,7 +16,7 @@ from ocpo_coord.context import Actor
 from ocpo_coord.db import make_async_engine, make_sync_engine, sessionmaker_for
 from ocpo_coord.handover.export import export_handover
 from ocpo_coord.models import Agency, Handover, HandoverLine, IntelCase, Record, RecordRelease, Task
-from ocpo_coord.sharing.reach import drift
+from ocpo_coord.visibility.reach import drift
 from tests.fixtures.databases import Template, build_template
 
 

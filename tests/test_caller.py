@@ -16,13 +16,13 @@ import pytest
 from sqlalchemy import Engine, event
 from sqlmodel import col, select
 
-from ocpo_coord.auth.caller import load_caller
+from ocpo_coord.api.caller import load_caller
+from ocpo_coord.auth.directory import directory_codes, list_agencies, list_theatres
 from ocpo_coord.auth.principal import load_principal
 from ocpo_coord.db import make_async_engine, sessionmaker_for
-from ocpo_coord.directory.repository import directory_codes, list_agencies, list_theatres
 from ocpo_coord.models import Agency, SharingAgreement, User
 from ocpo_coord.models.enums import AgencyKind, Classification
-from ocpo_coord.sharing.scopes import ScopeKind, held_scopes, reader_scopes
+from ocpo_coord.visibility.scopes import ScopeKind, held_scopes, reader_scopes
 from tests.conftest import auth
 
 NOW = datetime.now(UTC).replace(microsecond=0)

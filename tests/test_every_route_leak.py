@@ -19,9 +19,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import load_principal
 from ocpo_coord.db import make_async_engine
-from ocpo_coord.gql.schema import schema as graphql_schema
 from ocpo_coord.models import Record
-from ocpo_coord.sharing.visibility import readable
+from ocpo_coord.schema import schema as graphql_schema
+from ocpo_coord.visibility.readable import readable
 from tests.conftest import auth
 
 # Outsiders of each kind: host nation, another agency, another theatre, the

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from ocpo_coord.app import create_app
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.models.enums import RecordKind
-from ocpo_coord.sharing.visibility import can_read
+from ocpo_coord.visibility.readable import can_read
 from tests.conftest import auth
 from tests.test_leak_hunt import READERS, Spec, Written, _write, specs
 

@@ -61,7 +61,6 @@ from sqlmodel import Session, select
 
 from ocpo_coord.app import create_app
 from ocpo_coord.db import make_sync_engine
-from ocpo_coord.gql.schema import schema as graphql_schema
 from ocpo_coord.models import (
     AccessRequest,
     Agency,
@@ -73,6 +72,7 @@ from ocpo_coord.models import (
     User,
 )
 from ocpo_coord.models.enums import RecordKind
+from ocpo_coord.schema import schema as graphql_schema
 from tests.conftest import auth, gql
 
 LOGIN = "unmik.chief"
@@ -674,7 +674,7 @@ def no_graphql_server_error(logged: LoggedErrors) -> CheckFunction:
         ctx: schemathesis.CheckContext, response: schemathesis.Response, case: Case
     ) -> bool | None:
         """No 5xx, and no error of our own code: every resolver error is a domain error
-        with a code (ocpo_coord/gql/schema.py); anything else is masked as unexpected."""
+        with a code (ocpo_coord/schema.py); anything else is masked as unexpected."""
         assert response.status_code < 500, f"HTTP {response.status_code}: {response.text[:500]}"
         payload = response.json()
         errors = (payload.get("errors") or []) if isinstance(payload, dict) else []

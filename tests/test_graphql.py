@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy import event
 
 from ocpo_coord.gql import common
-from ocpo_coord.gql.schema import schema
+from ocpo_coord.schema import schema
 from tests.conftest import auth, gql
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,7 +25,7 @@ def test_committed_schema_matches_the_code() -> None:
     committed = (ROOT / "graphql" / "schema.graphql").read_text()
     assert committed.strip() == schema.as_str().strip(), (
         "graphql/schema.graphql is stale: run "
-        "`strawberry export-schema ocpo_coord.gql.schema:schema --output graphql/schema.graphql`"
+        "`strawberry export-schema ocpo_coord.schema:schema --output graphql/schema.graphql`"
     )
 
 
@@ -177,7 +177,7 @@ async def test_unexpected_errors_are_masked(client: httpx.AsyncClient) -> None:
 
 def test_schema_export_command_works() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "strawberry", "export-schema", "ocpo_coord.gql.schema:schema"],
+        [sys.executable, "-m", "strawberry", "export-schema", "ocpo_coord.schema:schema"],
         capture_output=True,
         text=True,
         check=True,

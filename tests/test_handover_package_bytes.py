@@ -24,7 +24,7 @@ from ocpo_coord.db import execute, make_sync_engine
 from ocpo_coord.handover import export, package_sql, streaming
 from ocpo_coord.handover.export import export_handover
 from ocpo_coord.handover.package import verify_package
-from ocpo_coord.sharing.reach import rebuild
+from ocpo_coord.visibility.reach import rebuild
 from tests.test_handover import IN
 from tests.test_handover_package import act, completed_handover
 

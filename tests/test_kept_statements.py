@@ -24,9 +24,9 @@ from ocpo_coord.db import execute, make_async_engine, sessionmaker_for
 from ocpo_coord.intel.repository import IntelRepository
 from ocpo_coord.models import Record
 from ocpo_coord.models.enums import RecordKind
-from ocpo_coord.records.pagination import Page
-from ocpo_coord.records.visible_pages import fetch_record_page
-from ocpo_coord.sharing.visibility import at_instant, readable
+from ocpo_coord.visibility.pages import fetch_record_page
+from ocpo_coord.visibility.pagination import Page
+from ocpo_coord.visibility.readable import at_instant, readable
 from tests.conftest import auth, unreleased_items
 
 READER = "unmik.analyst"

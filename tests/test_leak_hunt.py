@@ -52,8 +52,8 @@ from ocpo_coord.models.enums import (
     SourceReliability,
     Tlp,
 )
-from ocpo_coord.sharing.rule import RecordFacts, ReleaseView
-from ocpo_coord.sharing.visibility import can_read, readable
+from ocpo_coord.visibility.readable import can_read, readable
+from ocpo_coord.visibility.rule import RecordFacts, ReleaseView
 from tests.conftest import auth
 
 READERS = ["unmik.analyst", "kfor.j2", "kp.investigator", "eulex.prosecutor", "admin"]

@@ -16,7 +16,7 @@ from ocpo_coord.entity.selectors import normalize
 from ocpo_coord.migrate import alembic_config
 from ocpo_coord.models import Installation, RecordReach, RecordRelease
 from ocpo_coord.models.enums import SelectorKind
-from ocpo_coord.sharing.reach import drift
+from ocpo_coord.visibility.reach import drift
 from tests.fixtures.databases import Template, build_template
 
 

@@ -15,7 +15,7 @@ from sqlmodel import select
 
 from ocpo_coord.db import make_async_engine, sessionmaker_for
 from ocpo_coord.models import RecordRelease
-from ocpo_coord.records.repository import Release, page_rows_known, releases_for
+from ocpo_coord.visibility.repository import Release, page_rows_known, releases_for
 from tests.conftest import auth
 
 

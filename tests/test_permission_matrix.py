@@ -28,8 +28,8 @@ from ocpo_coord.models import (
     User,
 )
 from ocpo_coord.models.enums import AgencyKind, Classification, RecordKind, Role, Tlp
-from ocpo_coord.sharing.rule import RecordFacts
-from ocpo_coord.sharing.visibility import can_read, readable
+from ocpo_coord.visibility.readable import can_read, readable
+from ocpo_coord.visibility.rule import RecordFacts
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

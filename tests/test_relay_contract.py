@@ -17,9 +17,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from ocpo_coord import schema as gql_schema
 from ocpo_coord.app import create_app
 from ocpo_coord.config import Settings
-from ocpo_coord.gql import schema as gql_schema
 from tests.conftest import gql
 
 RELAY_COMPILER = "relay-compiler@21.0.1"

@@ -5,7 +5,7 @@ from sqlmodel import col, select
 
 from ocpo_coord.db import make_async_engine, sessionmaker_for
 from ocpo_coord.models import Record
-from ocpo_coord.sharing.rule import one_of
+from ocpo_coord.visibility.rule import one_of
 
 
 async def test_one_of_nothing_matches_nothing_and_one_of_some_matches_them(db_url: str) -> None:

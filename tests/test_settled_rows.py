@@ -11,9 +11,9 @@ from typing import Any
 
 from ocpo_coord.models import Record, RecordGrant, RecordRelease
 from ocpo_coord.models.enums import RecordKind, Tlp
-from ocpo_coord.sharing.reach import rows_of
-from ocpo_coord.sharing.rule import RecordFacts, ReleaseView
-from ocpo_coord.sharing.scopes import Scope, ScopeKind
+from ocpo_coord.visibility.reach import rows_of
+from ocpo_coord.visibility.rule import RecordFacts, ReleaseView
+from ocpo_coord.visibility.scopes import Scope, ScopeKind
 
 OWNER, PARTNER, GRANTEE, LASTING = (uuid.uuid4() for _ in range(4))
 CREATOR, MEMBER = uuid.uuid4(), uuid.uuid4()

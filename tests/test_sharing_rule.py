@@ -38,9 +38,9 @@ from ocpo_coord.models import (
     User,
 )
 from ocpo_coord.models.enums import AgencyKind, Classification, RecordKind, Role, Tlp
-from ocpo_coord.sharing.rule import READ_RULE, RecordFacts
-from ocpo_coord.sharing.scopes import ScopeKind, held_by
-from ocpo_coord.sharing.visibility import at_instant, can_read, readable, readable_template
+from ocpo_coord.visibility.readable import at_instant, can_read, readable, readable_template
+from ocpo_coord.visibility.rule import READ_RULE, RecordFacts
+from ocpo_coord.visibility.scopes import ScopeKind, held_by
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 

@@ -22,9 +22,9 @@ from ocpo_coord.db import make_async_engine, sessionmaker_for
 from ocpo_coord.deconfliction.service import check_selectors
 from ocpo_coord.models import Agency, AuditEvent, DeconflictionHit, Entity, Record, RecordRelease
 from ocpo_coord.models.enums import Classification, Tlp
-from ocpo_coord.sharing.policy import tlp_rank
 from ocpo_coord.stix.ids import OCPO_EXTENSION, stable_uuid
 from ocpo_coord.stix.markings import TLP2_IDS
+from ocpo_coord.visibility.policy import tlp_rank
 from tests.conftest import auth
 from tests.fixtures.queries import count_rows, rows
 

@@ -22,7 +22,7 @@ from ocpo_coord.config import get_settings
 from ocpo_coord.db import make_async_engine, sessionmaker_for
 from ocpo_coord.models import Agency, Record, RecordGrant, RecordReach, Theatre
 from ocpo_coord.models.enums import RecordKind
-from ocpo_coord.sharing.visibility import readable
+from ocpo_coord.visibility.readable import readable
 from tests.conftest import auth, gql, unreleased_items
 
 REFUSED_RUN = 9

@@ -29,7 +29,7 @@ def upgrade() -> None:
         batch_op.drop_index("ix_record_reach_walk")
         batch_op.create_index("ix_record_reach_walk", [*_WALK, "settled"], unique=False)
 
-    from ocpo_coord.sharing.reach import rebuild
+    from ocpo_coord.visibility.reach import rebuild
 
     rebuild(op.get_bind())
 

@@ -11,8 +11,8 @@ from sqlmodel.sql.expression import SelectOfScalar
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.models import AccessRequest, Record
 from ocpo_coord.models.enums import AccessRequestStatus
-from ocpo_coord.records.pagination import Order
-from ocpo_coord.sharing.visibility import readable
+from ocpo_coord.visibility.pagination import Order
+from ocpo_coord.visibility.readable import readable
 
 REQUEST_ORDER = Order(col(AccessRequest.created_at), col(AccessRequest.id))
 

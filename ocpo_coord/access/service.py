@@ -19,17 +19,17 @@ from ocpo_coord.access.schemas import (
     Direction,
 )
 from ocpo_coord.audit.service import record_event
+from ocpo_coord.auth.directory import user_logins
 from ocpo_coord.context import Actor
 from ocpo_coord.deconfliction import service as deconfliction
-from ocpo_coord.directory.repository import user_logins
 from ocpo_coord.exceptions import Conflict, InvalidInput, NotFound
 from ocpo_coord.handover import service as handover
 from ocpo_coord.models import AccessRequest, Record, RecordGrant
 from ocpo_coord.models.enums import AccessRequestStatus
 from ocpo_coord.notification import service as notifications
-from ocpo_coord.records.pagination import Page, empty_page, entity_page
-from ocpo_coord.records.repository import agency_codes, readable_record, readable_record_ids
-from ocpo_coord.sharing.policy import enforce, may_create, may_decide_access, may_edit
+from ocpo_coord.visibility.pagination import Page, empty_page, entity_page
+from ocpo_coord.visibility.policy import enforce, may_create, may_decide_access, may_edit
+from ocpo_coord.visibility.repository import agency_codes, readable_record, readable_record_ids
 
 DEFAULT_GRANT = timedelta(days=30)
 LONGEST_GRANT = timedelta(days=365)

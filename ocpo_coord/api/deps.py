@@ -8,9 +8,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
+from ocpo_coord.api.caller import load_caller
 from ocpo_coord.api.middleware import accept_request_id
 from ocpo_coord.audit.reads import discard_reads, flush_reads
-from ocpo_coord.auth.caller import load_caller
 from ocpo_coord.auth.tokens import login_from_claims, verified_tokens, verify_token
 from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor

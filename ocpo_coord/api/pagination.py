@@ -5,7 +5,7 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Query
 from pydantic import BaseModel, Field
 
-from ocpo_coord.records.pagination import Page
+from ocpo_coord.visibility.pagination import Page
 
 T = TypeVar("T")
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ocpo_coord.models.enums import Classification, Tlp
-from ocpo_coord.sharing.policy import tlp_rank
+from ocpo_coord.visibility.policy import tlp_rank
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
 from ocpo_coord.exceptions import Conflict, InvalidInput, NotFound
 from ocpo_coord.models import AuditCheckpoint
-from ocpo_coord.sharing.policy import may_audit
+from ocpo_coord.visibility.policy import may_audit
 
 PROOF_HEADER = "c2sp.org/tlog-proof@v1"
 

@@ -18,7 +18,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.models import AuditEvent, Record, User
-from ocpo_coord.sharing.visibility import names_readable, readable
+from ocpo_coord.visibility.readable import names_readable, readable
 
 
 def _named(dialect: str) -> tuple[TableValuedAlias, ColumnElement[uuid.UUID]]:

@@ -55,8 +55,8 @@ from ocpo_coord.models.enums import (
     SelectorKind,
     Tlp,
 )
-from ocpo_coord.sharing.reach import rows_of as reach_rows
-from ocpo_coord.sharing.rule import RecordFacts, RecordRow, ReleaseRow, ReleaseView
+from ocpo_coord.visibility.reach import rows_of as reach_rows
+from ocpo_coord.visibility.rule import RecordFacts, RecordRow, ReleaseRow, ReleaseView
 
 # The columns the index is derived from, as ``reach`` reads them.
 _RECORD_ROW = tuple(f.name for f in fields(RecordRow))

@@ -38,7 +38,7 @@ from ocpo_coord.models.enums import (
     TaskStatus,
     Tlp,
 )
-from ocpo_coord.sharing.reach import refresh as refresh_reach
+from ocpo_coord.visibility.reach import refresh as refresh_reach
 
 REFERENCE = "BENCH-HANDOVER-1"
 _CHUNK = 500

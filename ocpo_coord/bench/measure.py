@@ -31,10 +31,10 @@ from ocpo_coord.bench.rule_floor import RuleFloor, capture_page
 from ocpo_coord.db import make_async_engine, sessionmaker_for
 from ocpo_coord.models import IntelItem, Record
 from ocpo_coord.models.enums import RecordKind
-from ocpo_coord.records.pagination import Cursor
-from ocpo_coord.records.visible_pages import index_page_statement
-from ocpo_coord.sharing.scopes import Held, reader_scopes
-from ocpo_coord.sharing.visibility import readable
+from ocpo_coord.visibility.pages import index_page_statement
+from ocpo_coord.visibility.pagination import Cursor
+from ocpo_coord.visibility.readable import readable
+from ocpo_coord.visibility.scopes import Held, reader_scopes
 
 PAGE = 50
 GRAPHQL_PAGE = """

@@ -9,7 +9,7 @@ import strawberry.experimental.pydantic as spy
 from ocpo_coord.case import service
 from ocpo_coord.case.schemas import CaseCreate, CaseFilter, CasePublic, CaseUpdate
 from ocpo_coord.context import Actor
-from ocpo_coord.directory.gql import Agency
+from ocpo_coord.directory.gql import AGENCIES, Agency
 from ocpo_coord.gql.common import (
     Connection,
     ErrorTypes,
@@ -24,6 +24,8 @@ from ocpo_coord.gql.common import (
 from ocpo_coord.gql.context import GraphQLInfo, mutate
 from ocpo_coord.gql.ids import parse_id
 from ocpo_coord.gql.nested import NESTED_MAX_PAGE
+from ocpo_coord.gql.node import graphql_type, node_type
+from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.gql import Markings
 
 if TYPE_CHECKING:
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 NESTED_PAGE = f"at most {NESTED_MAX_PAGE} a page."
 
 
+@node_type(RecordKind.CASE)
 @spy.type(model=CasePublic, all_fields=True, name="Case")
 class Case(Node):
     id: strawberry.ID
@@ -42,44 +45,36 @@ class Case(Node):
 
     @described_field("The lead agency's directory entry.")
     async def lead_agency_details(self, info: GraphQLInfo) -> Agency | None:
-        agency = await info.context.loaders.agency.load(self.lead_agency)  # type: ignore[attr-defined]
+        agency = await info.context.loaders.get(AGENCIES).load(self.lead_agency)  # type: ignore[attr-defined]
         return Agency.from_pydantic(agency) if agency else None
 
     @described_field(f"Timeline notes you may read, newest first; {NESTED_PAGE}")
     async def notes(
         self, info: GraphQLInfo, first: int = 20, after: str | None = None
     ) -> Connection[Annotated["Note", strawberry.lazy("ocpo_coord.note.gql")]]:
-        from ocpo_coord.note.gql import Note
-
-        page = await info.context.loaders.case_notes.page(_id(self), first, after)
-        return connection(page, from_model(Note))
+        page = await info.context.loaders.children(RecordKind.NOTE).page(_id(self), first, after)
+        return connection(page, from_model(graphql_type(RecordKind.NOTE)))
 
     @described_field(f"Evidence and documents you may read, newest first; {NESTED_PAGE}")
     async def evidence(
         self, info: GraphQLInfo, first: int = 20, after: str | None = None
     ) -> Connection[Annotated["Evidence", strawberry.lazy("ocpo_coord.evidence.gql")]]:
-        from ocpo_coord.evidence.gql import Evidence
-
-        page = await info.context.loaders.case_evidence.page(_id(self), first, after)
-        return connection(page, from_model(Evidence))
+        page = await info.context.loaders.children(RecordKind.EVIDENCE).page(_id(self), first, after)
+        return connection(page, from_model(graphql_type(RecordKind.EVIDENCE)))
 
     @described_field(f"Tasks on this case you may read, newest first; {NESTED_PAGE}")
     async def tasks(
         self, info: GraphQLInfo, first: int = 20, after: str | None = None
     ) -> Connection[Annotated["Task", strawberry.lazy("ocpo_coord.task.gql")]]:
-        from ocpo_coord.task.gql import Task
-
-        page = await info.context.loaders.case_tasks.page(_id(self), first, after)
-        return connection(page, from_model(Task))
+        page = await info.context.loaders.children(RecordKind.TASK).page(_id(self), first, after)
+        return connection(page, from_model(graphql_type(RecordKind.TASK)))
 
     @described_field(f"Linked intelligence items you may read, newest first; {NESTED_PAGE}")
     async def intel_items(
         self, info: GraphQLInfo, first: int = 20, after: str | None = None
     ) -> Connection[Annotated["IntelItem", strawberry.lazy("ocpo_coord.intel.gql")]]:
-        from ocpo_coord.intel.gql import IntelItem
-
-        page = await info.context.loaders.case_intel.page(_id(self), first, after)
-        return connection(page, from_model(IntelItem))
+        page = await info.context.loaders.children(RecordKind.INTEL_ITEM).page(_id(self), first, after)
+        return connection(page, from_model(graphql_type(RecordKind.INTEL_ITEM)))
 
 
 def _id(case: Case) -> uuid.UUID:

@@ -13,8 +13,8 @@ from ocpo_coord.auth.principal import Principal
 from ocpo_coord.models import Case, CaseAgency, CaseCrimeType, CaseMember, Record
 from ocpo_coord.models.enums import CrimeType, RecordKind
 from ocpo_coord.records.references import fresh_reference
-from ocpo_coord.records.repository import RecordRepository
 from ocpo_coord.records.text import contains_text
+from ocpo_coord.visibility.repository import RecordRepository
 
 
 class CaseRepository(RecordRepository[Case]):
@@ -83,19 +83,6 @@ async def members_for(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[u
         for row in rows:
             grouped[row.case_id].append(row.user_id)
     return grouped
-
-
-async def is_participant(session: AsyncSession, case_id: uuid.UUID, agency_id: uuid.UUID | None) -> bool:
-    if agency_id is None:
-        return False
-    row = (
-        await session.exec(
-            select(CaseAgency.agency_id).where(
-                CaseAgency.case_id == case_id, CaseAgency.agency_id == agency_id
-            )
-        )
-    ).first()
-    return row is not None
 
 
 # Crockford's alphabet: no I, L, O or U to misread over a radio or in handwriting.

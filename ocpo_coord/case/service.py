@@ -6,25 +6,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit.reads import listed
 from ocpo_coord.audit.service import record_event
+from ocpo_coord.auth.directory import theatre_by_code, theatre_codes, user_logins
 from ocpo_coord.case import repository
 from ocpo_coord.case.repository import CaseRepository
 from ocpo_coord.case.schemas import CaseCreate, CaseFilter, CasePublic, CaseUpdate
 from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
-from ocpo_coord.directory.repository import theatre_by_code, theatre_codes, user_logins
 from ocpo_coord.exceptions import InvalidInput, NotFound
 from ocpo_coord.models import Case, Record
 from ocpo_coord.models.enums import RecordKind
-from ocpo_coord.records.filters import agency_filter, theatre_filter
-from ocpo_coord.records.pagination import Page
-from ocpo_coord.records.repository import (
-    agency_codes,
-    agency_ids_by_code,
-    releases_for,
-    user_ids_by_login,
-)
+from ocpo_coord.records.codes import agency_filter, agency_ids_from_codes, theatre_filter
+from ocpo_coord.records.kinds import RecordKindSpec, declare
 from ocpo_coord.records.service import (
-    audited_read,
     check_version,
     create_record,
     flush_unique,
@@ -32,9 +25,15 @@ from ocpo_coord.records.service import (
     set_markings,
     touch,
 )
-from ocpo_coord.records.visible_pages import any_filter, assembled_page
-from ocpo_coord.sharing.policy import enforce, may_edit
 from ocpo_coord.task.reach import release_unreadable
+from ocpo_coord.visibility.pages import any_filter, assembled_page
+from ocpo_coord.visibility.pagination import Page
+from ocpo_coord.visibility.policy import enforce, may_edit
+from ocpo_coord.visibility.repository import (
+    agency_codes,
+    releases_for,
+    user_ids_by_login,
+)
 
 
 def _repo(session: AsyncSession, actor: Actor) -> CaseRepository:
@@ -76,14 +75,6 @@ async def to_public(session: AsyncSession, rows: list[tuple[Case, Record]]) -> l
     ]
 
 
-async def agency_ids_from_codes(session: AsyncSession, codes: list[str], field: str) -> list[uuid.UUID]:
-    found = await agency_ids_by_code(session, codes)
-    unknown = sorted({c.upper() for c in codes} - set(found))
-    if unknown:
-        raise InvalidInput(f"unknown agency code(s): {', '.join(unknown)}", field=field)
-    return list(found.values())
-
-
 async def _member_ids(session: AsyncSession, logins: list[str], field: str) -> list[uuid.UUID]:
     found = await user_ids_by_login(session, logins)
     unknown = sorted(set(logins) - set(found))
@@ -92,21 +83,23 @@ async def _member_ids(session: AsyncSession, logins: list[str], field: str) -> l
     return list(found.values())
 
 
+KIND = declare(
+    RecordKindSpec(
+        RecordKind.CASE,
+        "case",
+        repository=_repo,
+        assembler=lambda _actor: to_public,
+    )
+)
+
+
 async def get_case(session: AsyncSession, *, actor: Actor, case_id: uuid.UUID) -> CasePublic:
-    row = await _repo(session, actor).get(case_id)
-    if row is None:
-        raise NotFound("case")
-    return (await to_public(session, [row]))[0]
+    return await KIND.get(session, actor, case_id)
 
 
 async def read_case(session: AsyncSession, *, actor: Actor, case_id: uuid.UUID) -> CasePublic:
     """A read by a person: audited when the record is above UNCLASSIFIED or TLP:CLEAR."""
-    return await audited_read(
-        session,
-        actor=actor,
-        kind=RecordKind.CASE,
-        public=await get_case(session, actor=actor, case_id=case_id),
-    )
+    return await KIND.read(session, actor, case_id)
 
 
 async def list_cases(

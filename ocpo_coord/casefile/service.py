@@ -26,10 +26,10 @@ from ocpo_coord.intel import service as intel
 from ocpo_coord.intel.schemas import IntelItemFilter
 from ocpo_coord.models.enums import Classification, RecordKind, Tlp
 from ocpo_coord.note import service as notes
-from ocpo_coord.records.pagination import Page
 from ocpo_coord.records.schemas import MarkingsPublic
 from ocpo_coord.task import service as tasks
 from ocpo_coord.task.schemas import TaskFilter
+from ocpo_coord.visibility.pagination import Page
 
 T = TypeVar("T")
 

@@ -11,7 +11,7 @@ import uuid
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.models import Responsibility, ResponsibilityTransfer
 from ocpo_coord.models.enums import Role
-from ocpo_coord.sharing.policy import Decision
+from ocpo_coord.visibility.policy import Decision
 
 AUTHORISED = (Role.AGENCY_ADMIN, Role.COORDINATOR)
 

@@ -9,7 +9,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from ocpo_coord.models import AgencyTheatre, Responsibility, ResponsibilityTransfer
 from ocpo_coord.models.enums import TransferStatus
-from ocpo_coord.records.pagination import Order
+from ocpo_coord.visibility.pagination import Order
 
 
 async def in_theatre(

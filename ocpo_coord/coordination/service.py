@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit.service import record_event
+from ocpo_coord.auth.directory import theatre_by_code, theatre_codes, user_logins
 from ocpo_coord.context import Actor
 from ocpo_coord.coordination import matrix, repository
 from ocpo_coord.coordination.policy import may_answer, may_offer, may_see_theatre, may_withdraw
@@ -22,7 +23,6 @@ from ocpo_coord.coordination.schemas import (
     TransferFilter,
     TransferPublic,
 )
-from ocpo_coord.directory.repository import theatre_by_code, theatre_codes, user_logins
 from ocpo_coord.exceptions import Conflict, InvalidInput, NotFound
 from ocpo_coord.models import Responsibility, ResponsibilityTransfer, Theatre
 from ocpo_coord.models.enums import (
@@ -33,9 +33,9 @@ from ocpo_coord.models.enums import (
     TransferStatus,
 )
 from ocpo_coord.notification import service as notifications
-from ocpo_coord.records.pagination import Page, empty_page, entity_page
-from ocpo_coord.records.repository import agency_codes, agency_ids_by_code
-from ocpo_coord.sharing.policy import enforce
+from ocpo_coord.visibility.pagination import Page, empty_page, entity_page
+from ocpo_coord.visibility.policy import enforce
+from ocpo_coord.visibility.repository import agency_codes, agency_ids_by_code
 
 ROLE_ORDER = list(ResponsibilityRole)
 

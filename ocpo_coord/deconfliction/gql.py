@@ -29,9 +29,12 @@ from ocpo_coord.gql.common import (
 )
 from ocpo_coord.gql.context import GraphQLInfo, mutate
 from ocpo_coord.gql.ids import parse_id
+from ocpo_coord.gql.node import node_type
+from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.gql import Markings
 
 
+@node_type(RecordKind.PLANNED_OPERATION)
 @spy.type(model=PlannedOperationPublic, all_fields=True, name="PlannedOperation")
 class PlannedOperation(Node):
     id: strawberry.ID

@@ -6,6 +6,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit.reads import listed
 from ocpo_coord.audit.service import record_event
+from ocpo_coord.auth.directory import theatre_by_code, theatre_codes
 from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
 from ocpo_coord.deconfliction import repository, service
@@ -16,23 +17,22 @@ from ocpo_coord.deconfliction.schemas import (
     PlannedOperationPublic,
     PlannedOperationUpdate,
 )
-from ocpo_coord.directory.repository import theatre_by_code, theatre_codes
 from ocpo_coord.exceptions import InvalidInput, NotFound
 from ocpo_coord.models import PlannedOperation, Record
 from ocpo_coord.models.enums import OperationStatus, RecordKind
-from ocpo_coord.records.filters import theatre_filter
-from ocpo_coord.records.pagination import Assembler, Page
-from ocpo_coord.records.repository import agency_codes, releases_for
+from ocpo_coord.records.codes import theatre_filter
+from ocpo_coord.records.kinds import RecordKindSpec, declare
 from ocpo_coord.records.service import (
-    audited_read,
     check_version,
     create_record,
     markings_public,
     set_markings,
     touch,
 )
-from ocpo_coord.records.visible_pages import any_filter, assembled_page
-from ocpo_coord.sharing.policy import enforce, may_edit
+from ocpo_coord.visibility.pages import any_filter, assembled_page
+from ocpo_coord.visibility.pagination import Assembler, Page
+from ocpo_coord.visibility.policy import enforce, may_edit
+from ocpo_coord.visibility.repository import agency_codes, releases_for
 
 
 def _repo(session: AsyncSession, actor: Actor) -> OperationRepository:
@@ -73,24 +73,27 @@ def assembler(actor: Actor) -> Assembler[PlannedOperation, PlannedOperationPubli
     return assemble
 
 
+KIND = declare(
+    RecordKindSpec(
+        RecordKind.PLANNED_OPERATION,
+        "planned operation",
+        repository=_repo,
+        assembler=assembler,
+    )
+)
+
+
 async def get_operation(
     session: AsyncSession, *, actor: Actor, operation_id: uuid.UUID
 ) -> PlannedOperationPublic:
-    row = await _repo(session, actor).get(operation_id)
-    if row is None:
-        raise NotFound("planned operation")
-    return (await assembler(actor)(session, [row]))[0]
+    return await KIND.get(session, actor, operation_id)
 
 
 async def read_operation(
     session: AsyncSession, *, actor: Actor, operation_id: uuid.UUID
 ) -> PlannedOperationPublic:
-    return await audited_read(
-        session,
-        actor=actor,
-        kind=RecordKind.PLANNED_OPERATION,
-        public=await get_operation(session, actor=actor, operation_id=operation_id),
-    )
+    """A read by a person: audited when the record is above UNCLASSIFIED or TLP:CLEAR."""
+    return await KIND.read(session, actor, operation_id)
 
 
 async def list_operations(

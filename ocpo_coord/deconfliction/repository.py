@@ -36,9 +36,9 @@ from ocpo_coord.models import (
     Tour,
 )
 from ocpo_coord.models.enums import OperationStatus, RecordKind, Role
-from ocpo_coord.records.pagination import Order
-from ocpo_coord.records.repository import RecordRepository
 from ocpo_coord.records.text import contains_text
+from ocpo_coord.visibility.pagination import Order
+from ocpo_coord.visibility.repository import RecordRepository
 
 LIVE_OPERATIONS = [OperationStatus.PLANNED.value, OperationStatus.ACTIVE.value]
 

@@ -15,19 +15,19 @@ from typing import Any, Protocol
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit.service import record_event, record_events
+from ocpo_coord.auth.directory import theatre_codes, user_logins
 from ocpo_coord.context import Actor
 from ocpo_coord.deconfliction import repository
 from ocpo_coord.deconfliction.geo import places_overlap, windows_overlap
 from ocpo_coord.deconfliction.schemas import HitFilter, HitPublic, HitResolve
-from ocpo_coord.directory.repository import theatre_codes, user_logins
 from ocpo_coord.exceptions import Conflict, NotFound
 from ocpo_coord.metrics import DECONFLICTION_EVENTS
 from ocpo_coord.models import DeconflictionHit, PlannedOperation, Position, Record
 from ocpo_coord.models.base import new_id
 from ocpo_coord.models.enums import HitKind, HitStatus, NotificationKind
 from ocpo_coord.notification import service as notifications
-from ocpo_coord.records.pagination import Page, entity_page
-from ocpo_coord.records.repository import agency_codes, readable_record_ids, records_by_id
+from ocpo_coord.visibility.pagination import Page, entity_page
+from ocpo_coord.visibility.repository import agency_codes, readable_record_ids, records_by_id
 
 PLACE_AND_TIME = "place_and_time"
 

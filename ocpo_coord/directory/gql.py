@@ -1,17 +1,31 @@
 """GraphQL: me, agencies, theatres."""
 
+from collections.abc import Sequence
+
 import strawberry
 import strawberry.experimental.pydantic as spy
+from sqlmodel.ext.asyncio.session import AsyncSession
+from strawberry.dataloader import DataLoader
 
 from ocpo_coord.directory import service
 from ocpo_coord.directory.schemas import AgencyPublic, MePublic, TheatrePublic
 from ocpo_coord.gql.common import described_field
 from ocpo_coord.gql.context import GraphQLInfo
+from ocpo_coord.gql.loaders import LoaderKey
 
 
 @spy.type(model=AgencyPublic, all_fields=True, name="Agency")
 class Agency:
     id: strawberry.ID
+
+
+async def _agencies_by_code(session: AsyncSession, codes: Sequence[str]) -> list[AgencyPublic | None]:
+    agencies = {a.code: a for a in await service.list_agencies(session)}
+    return [agencies.get(code) for code in codes]
+
+
+# Agencies by code, for the fields that name one.
+AGENCIES = LoaderKey(lambda loaders: DataLoader(lambda codes: _agencies_by_code(loaders.session, codes)))
 
 
 @spy.type(model=TheatrePublic, all_fields=True, name="Theatre")

@@ -2,8 +2,8 @@
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ocpo_coord.auth import directory as repository
 from ocpo_coord.auth.principal import Principal
-from ocpo_coord.directory import repository
 from ocpo_coord.directory.schemas import AgencyPublic, MePublic, TheatrePublic
 
 

@@ -27,7 +27,7 @@ from ocpo_coord.entity.selectors import normalize
 from ocpo_coord.exceptions import InvalidInput, NotFound
 from ocpo_coord.models.base import new_id
 from ocpo_coord.records.service import touch
-from ocpo_coord.sharing.policy import enforce, may_edit
+from ocpo_coord.visibility.policy import enforce, may_edit
 
 
 async def add_selectors(

@@ -33,6 +33,8 @@ from ocpo_coord.gql.common import (
 )
 from ocpo_coord.gql.context import GraphQLInfo, mutate
 from ocpo_coord.gql.ids import parse_id
+from ocpo_coord.gql.node import node_type
+from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.gql import Markings
 
 
@@ -46,6 +48,7 @@ class EntityLink:
     pass
 
 
+@node_type(RecordKind.ENTITY)
 @spy.type(model=EntityPublic, all_fields=True, name="Entity")
 class Entity(Node):
     id: strawberry.ID

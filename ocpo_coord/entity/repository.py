@@ -14,8 +14,8 @@ from ocpo_coord.auth.principal import Principal
 from ocpo_coord.db import execute
 from ocpo_coord.models import Entity, Record, RecordEntity, Selector
 from ocpo_coord.models.enums import RecordKind
-from ocpo_coord.records.repository import RecordRepository
 from ocpo_coord.records.text import contains_text
+from ocpo_coord.visibility.repository import RecordRepository
 
 
 class EntityRepository(RecordRepository[Entity]):

@@ -26,17 +26,9 @@ from ocpo_coord.exceptions import InvalidInput, NotFound
 from ocpo_coord.models import Entity, Record, RecordEntity, RecordRelease, Selector
 from ocpo_coord.models.base import new_id
 from ocpo_coord.models.enums import RecordKind, SelectorKind
-from ocpo_coord.records.filters import theatre_filter
-from ocpo_coord.records.pagination import Assembler, Page
-from ocpo_coord.records.repository import (
-    agency_codes,
-    readable_record_ids,
-    readable_record_kinds,
-    record_kinds,
-    releases_for,
-)
+from ocpo_coord.records.codes import theatre_filter
+from ocpo_coord.records.kinds import RecordKindSpec, declare
 from ocpo_coord.records.service import (
-    audited_read,
     check_version,
     create_marked_record,
     created_markings,
@@ -44,8 +36,16 @@ from ocpo_coord.records.service import (
     set_markings,
     touch,
 )
-from ocpo_coord.records.visible_pages import any_filter, assembled_page
-from ocpo_coord.sharing.policy import enforce, may_edit
+from ocpo_coord.visibility.pages import any_filter, assembled_page
+from ocpo_coord.visibility.pagination import Assembler, Page
+from ocpo_coord.visibility.policy import enforce, may_edit
+from ocpo_coord.visibility.repository import (
+    agency_codes,
+    readable_record_ids,
+    readable_record_kinds,
+    record_kinds,
+    releases_for,
+)
 
 
 def _repo(session: AsyncSession, actor: Actor) -> EntityRepository:
@@ -90,21 +90,23 @@ def assembler(actor: Actor) -> Assembler[Entity, EntityPublic]:
     return assemble
 
 
+KIND = declare(
+    RecordKindSpec(
+        RecordKind.ENTITY,
+        "entity",
+        repository=_repo,
+        assembler=assembler,
+    )
+)
+
+
 async def get_entity(session: AsyncSession, *, actor: Actor, entity_id: uuid.UUID) -> EntityPublic:
-    row = await _repo(session, actor).get(entity_id)
-    if row is None:
-        raise NotFound("entity")
-    return (await assembler(actor)(session, [row]))[0]
+    return await KIND.get(session, actor, entity_id)
 
 
 async def read_entity(session: AsyncSession, *, actor: Actor, entity_id: uuid.UUID) -> EntityPublic:
     """A read by a person: audited when the record is above UNCLASSIFIED or TLP:CLEAR."""
-    return await audited_read(
-        session,
-        actor=actor,
-        kind=RecordKind.ENTITY,
-        public=await get_entity(session, actor=actor, entity_id=entity_id),
-    )
+    return await KIND.read(session, actor, entity_id)
 
 
 async def list_entities(

@@ -17,6 +17,8 @@ from ocpo_coord.evidence.schemas import (
 from ocpo_coord.gql.common import ErrorTypes, Node, input_model, partial_input
 from ocpo_coord.gql.context import GraphQLInfo, mutate
 from ocpo_coord.gql.ids import parse_id
+from ocpo_coord.gql.node import node_type
+from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.gql import Markings
 
 
@@ -25,6 +27,7 @@ class CustodyEvent:
     pass
 
 
+@node_type(RecordKind.EVIDENCE)
 @spy.type(model=EvidencePublic, all_fields=True, name="Evidence")
 class Evidence(Node):
     id: strawberry.ID

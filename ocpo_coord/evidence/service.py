@@ -10,9 +10,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit.reads import listed
 from ocpo_coord.audit.service import record_event
+from ocpo_coord.auth.directory import user_logins
 from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
-from ocpo_coord.directory.repository import user_logins
 from ocpo_coord.evidence.schemas import (
     CustodyEventPublic,
     CustodyTransfer,
@@ -25,24 +25,24 @@ from ocpo_coord.exceptions import Conflict, InvalidInput, NotFound
 from ocpo_coord.models import CustodyEvent, Evidence, Record
 from ocpo_coord.models.enums import EvidenceKind, RecordKind
 from ocpo_coord.records.children import parent_case
-from ocpo_coord.records.pagination import Page
-from ocpo_coord.records.repository import (
-    RecordRepository,
-    agency_codes,
-    agency_ids_by_code,
-    releases_for,
-    user_ids_by_login,
-)
+from ocpo_coord.records.kinds import RecordKindSpec, declare
 from ocpo_coord.records.service import (
-    audited_read,
     check_version,
     create_record,
     markings_public,
     set_markings,
     touch,
 )
-from ocpo_coord.records.visible_pages import assembled_page
-from ocpo_coord.sharing.policy import enforce, may_edit
+from ocpo_coord.visibility.pages import assembled_page
+from ocpo_coord.visibility.pagination import Page
+from ocpo_coord.visibility.policy import enforce, may_edit
+from ocpo_coord.visibility.repository import (
+    RecordRepository,
+    agency_codes,
+    agency_ids_by_code,
+    releases_for,
+    user_ids_by_login,
+)
 
 
 def _repo(session: AsyncSession, actor: Actor) -> RecordRepository[Evidence]:
@@ -99,21 +99,23 @@ async def to_public(session: AsyncSession, rows: list[tuple[Evidence, Record]]) 
     ]
 
 
+KIND = declare(
+    RecordKindSpec(
+        RecordKind.EVIDENCE,
+        "evidence",
+        repository=_repo,
+        assembler=lambda _actor: to_public,
+    )
+)
+
+
 async def get_evidence(session: AsyncSession, *, actor: Actor, evidence_id: uuid.UUID) -> EvidencePublic:
-    row = await _repo(session, actor).get(evidence_id)
-    if row is None:
-        raise NotFound("evidence")
-    return (await to_public(session, [row]))[0]
+    return await KIND.get(session, actor, evidence_id)
 
 
 async def read_evidence(session: AsyncSession, *, actor: Actor, evidence_id: uuid.UUID) -> EvidencePublic:
     """A read by a person: audited when the record is above UNCLASSIFIED or TLP:CLEAR."""
-    return await audited_read(
-        session,
-        actor=actor,
-        kind=RecordKind.EVIDENCE,
-        public=await get_evidence(session, actor=actor, evidence_id=evidence_id),
-    )
+    return await KIND.read(session, actor, evidence_id)
 
 
 async def list_evidence(

@@ -15,7 +15,7 @@ from strawberry.types.nodes import SelectedField, Selection
 from strawberry.types.unset import UNSET
 
 from ocpo_coord.exceptions import Conflict, Forbidden, InvalidInput, NotFound, OcpoError
-from ocpo_coord.records.pagination import Page
+from ocpo_coord.visibility.pagination import Page
 
 T = TypeVar("T")
 P = TypeVar("P")

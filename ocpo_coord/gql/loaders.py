@@ -1,45 +1,40 @@
-"""Per-request dataloaders: nested fields cost a fixed number of queries per page."""
+"""Per-request dataloaders: nested fields cost a fixed number of queries per page.
+
+Each loader is built on first use and kept for the request. Records are loaded by kind,
+through the kind's declaration (``records.kinds``), so no domain is named here; any other
+loader is named by a key that its own domain defines.
+"""
 
 import uuid
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Generic, TypeVar
 
-from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from ocpo_coord.audit.reads import ReadWay, note_reads
-from ocpo_coord.case import service as case_service
-from ocpo_coord.case.repository import CaseRepository
-from ocpo_coord.case.schemas import CasePublic
 from ocpo_coord.context import Actor
-from ocpo_coord.directory import service as directory_service
-from ocpo_coord.directory.schemas import AgencyPublic
-from ocpo_coord.evidence import service as evidence_service
 from ocpo_coord.exceptions import Unauthenticated
 from ocpo_coord.gql.nested import ChildKind, NestedPages
-from ocpo_coord.intel import service as intel_service
-from ocpo_coord.intel.repository import IntelRepository
-from ocpo_coord.models import Evidence, IntelCase, IntelItem, Note, Record
+from ocpo_coord.models import Record
 from ocpo_coord.models.enums import RecordKind
-from ocpo_coord.note import service as note_service
-from ocpo_coord.records.repository import RecordRepository
-from ocpo_coord.task import service as task_service
-from ocpo_coord.task.repository import TaskRepository
-from ocpo_coord.task.schemas import TaskPublic
+from ocpo_coord.records.kinds import kind_spec
+
+T = TypeVar("T")
+
+
+class LoaderKey(Generic[T]):
+    """A loader a domain defines: how to build it for one request."""
+
+    def __init__(self, build: Callable[["Loaders"], T]) -> None:
+        self.build = build
 
 
 class Loaders:
     def __init__(self, session: AsyncSession, actor: Actor | None) -> None:
         self.session = session
         self._actor = actor
-        self.case = DataLoader(self._load_cases)
-        self.agency = DataLoader(self._load_agencies)
-        self.case_notes = NestedPages(session, lambda: self.actor, self._notes)
-        self.case_evidence = NestedPages(session, lambda: self.actor, self._evidence)
-        self.case_tasks = NestedPages(session, lambda: self.actor, self._tasks)
-        self.case_intel = NestedPages(session, lambda: self.actor, self._intel)
-        self.task = DataLoader(self._load_tasks_by_id)
+        self._built: dict[object, Any] = {}
 
     @property
     def actor(self) -> Actor:
@@ -47,50 +42,45 @@ class Loaders:
             raise Unauthenticated("authentication required")
         return self._actor
 
+    def get(self, key: LoaderKey[T]) -> T:
+        if key not in self._built:
+            self._built[key] = key.build(self)
+        loader: T = self._built[key]
+        return loader
+
+    def records(self, kind: RecordKind) -> DataLoader[uuid.UUID, Any]:
+        """Records of ``kind`` by id, as public models; None for one the actor may not read."""
+        key = ("records", kind)
+        if key not in self._built:
+            self._built[key] = DataLoader(lambda ids: self._load_records(kind, ids))
+        loader: DataLoader[uuid.UUID, Any] = self._built[key]
+        return loader
+
+    def children(self, kind: RecordKind) -> NestedPages:
+        """Pages of a case's records of ``kind``."""
+        key = ("children", kind)
+        if key not in self._built:
+            self._built[key] = NestedPages(self.session, lambda: self.actor, lambda: self._child_kind(kind))
+        pages: NestedPages = self._built[key]
+        return pages
+
     def _note(self, rows: Iterable[tuple[Any, Record]]) -> None:
         """Every nested field resolves through these loaders: what they return is read."""
         note_reads(self.session, self.actor, ReadWay.NESTED, (record for _, record in rows))
 
-    def _repo(self, model: Any, kind: RecordKind) -> RecordRepository[Any]:
-        return RecordRepository(self.session, model, kind, principal=self.actor.principal, now=self.actor.now)
-
-    async def _by_id(
-        self, keys: Sequence[uuid.UUID], repo: RecordRepository[Any], assemble: Any
-    ) -> list[Any]:
-        rows = list((await repo.get_many(keys)).values())
-        publics = {p.id: p for p in await assemble(self.session, rows)}
+    async def _load_records(self, kind: RecordKind, keys: Sequence[uuid.UUID]) -> list[Any]:
+        spec = kind_spec(kind)
+        rows = list((await spec.repository(self.session, self.actor).get_many(keys)).values())
+        publics = {p.id: p for p in await spec.assembler(self.actor)(self.session, rows)}
         self._note(rows)
         return [publics.get(k) for k in keys]
 
-    async def _load_cases(self, keys: Sequence[uuid.UUID]) -> list[CasePublic | None]:
-        repo = CaseRepository(self.session, principal=self.actor.principal, now=self.actor.now)
-        return await self._by_id(keys, repo, case_service.to_public)
-
-    async def _load_agencies(self, keys: Sequence[str]) -> list[AgencyPublic | None]:
-        agencies = {a.code: a for a in await directory_service.list_agencies(self.session)}
-        return [agencies.get(k) for k in keys]
-
-    async def _load_tasks_by_id(self, keys: Sequence[uuid.UUID]) -> list[TaskPublic | None]:
-        repo = TaskRepository(self.session, principal=self.actor.principal, now=self.actor.now)
-        return await self._by_id(keys, repo, task_service.assembler(self.actor))
-
-    def _notes(self) -> ChildKind:
-        return ChildKind(self._repo(Note, RecordKind.NOTE), RecordKind.NOTE, note_service.to_public)
-
-    def _evidence(self) -> ChildKind:
-        repo = self._repo(Evidence, RecordKind.EVIDENCE)
-        return ChildKind(repo, RecordKind.EVIDENCE, evidence_service.to_public)
-
-    def _tasks(self) -> ChildKind:
-        repo = TaskRepository(self.session, principal=self.actor.principal, now=self.actor.now)
-        return ChildKind(repo, RecordKind.TASK, task_service.assembler(self.actor))
-
-    def _intel(self) -> ChildKind:
-        repo = IntelRepository(self.session, principal=self.actor.principal, now=self.actor.now)
+    def _child_kind(self, kind: RecordKind) -> ChildKind:
+        spec = kind_spec(kind)
         return ChildKind(
-            repo,
-            RecordKind.INTEL_ITEM,
-            intel_service.assembler(self.actor),
-            parent=col(IntelCase.case_id),
-            join=(IntelCase, col(IntelCase.intel_id) == col(IntelItem.id)),
+            spec.repository(self.session, self.actor),
+            kind,
+            spec.assembler(self.actor),
+            parent=spec.parent,
+            join=spec.join,
         )

@@ -15,10 +15,10 @@ from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
 from ocpo_coord.models import Record
 from ocpo_coord.models.enums import RecordKind
-from ocpo_coord.records.nested import ChildLink, children_statement, first_children
-from ocpo_coord.records.pagination import Assembler, Cursor, Page, check_page_size
-from ocpo_coord.records.repository import RecordRepository
-from ocpo_coord.records.visible_pages import assembled_page
+from ocpo_coord.visibility.nested import ChildLink, children_statement, first_children
+from ocpo_coord.visibility.pages import assembled_page
+from ocpo_coord.visibility.pagination import Assembler, Cursor, Page, check_page_size
+from ocpo_coord.visibility.repository import RecordRepository
 
 ChildKey = tuple[uuid.UUID, int]  # (parent id, page size)
 

@@ -14,8 +14,8 @@ from ocpo_coord.exceptions import NotFound
 from ocpo_coord.handover import repository
 from ocpo_coord.handover.schemas import ChecklistItemCreate, ChecklistItemPublic
 from ocpo_coord.models import ChecklistTemplateItem
-from ocpo_coord.records.repository import agency_codes
-from ocpo_coord.sharing.policy import enforce, may_administer_sharing
+from ocpo_coord.visibility.policy import enforce, may_administer_sharing
+from ocpo_coord.visibility.repository import agency_codes
 
 
 async def _public(session: AsyncSession, items: list[ChecklistTemplateItem]) -> list[ChecklistItemPublic]:

@@ -13,9 +13,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit.service import record_event
+from ocpo_coord.auth.directory import user_logins
 from ocpo_coord.auth.principal import load_principal
 from ocpo_coord.context import Actor
-from ocpo_coord.directory.repository import user_logins
 from ocpo_coord.exceptions import Conflict
 from ocpo_coord.handover import repository
 from ocpo_coord.handover.policy import Side, may_sign
@@ -55,9 +55,14 @@ from ocpo_coord.models.enums import (
     LineKind,
     TaskStatus,
 )
-from ocpo_coord.records.repository import agency_codes, readable_record_ids, records_by_id, released_to_agency
 from ocpo_coord.records.service import record_snapshot, touch
-from ocpo_coord.sharing.policy import Decision, enforce
+from ocpo_coord.visibility.policy import Decision, enforce
+from ocpo_coord.visibility.repository import (
+    agency_codes,
+    readable_record_ids,
+    records_by_id,
+    released_to_agency,
+)
 
 
 async def dropped_records(session: AsyncSession, handover: Handover) -> int:

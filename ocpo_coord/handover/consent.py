@@ -21,9 +21,9 @@ from ocpo_coord.handover.service import line_snapshot
 from ocpo_coord.handover.views import LineViews
 from ocpo_coord.models import Handover, HandoverLine
 from ocpo_coord.models.enums import ConsentStatus, Disposition, HandoverStatus
-from ocpo_coord.records.pagination import Page, converted_page, empty_page
-from ocpo_coord.records.repository import agency_codes
-from ocpo_coord.sharing.policy import enforce
+from ocpo_coord.visibility.pagination import Page, converted_page, empty_page
+from ocpo_coord.visibility.policy import enforce
+from ocpo_coord.visibility.repository import agency_codes
 
 
 async def list_requests(

@@ -16,7 +16,7 @@ from ocpo_coord.metrics import HANDOVER_EVENTS
 from ocpo_coord.models import Handover, HandoverLine
 from ocpo_coord.models.enums import HandoverKind, NotificationKind
 from ocpo_coord.notification.service import agency_recipients, designated_position, notify
-from ocpo_coord.records.repository import agency_codes
+from ocpo_coord.visibility.repository import agency_codes
 
 # Which side hears about each step: the one that has to act next, or both at the end.
 _TOLD = {

@@ -35,9 +35,9 @@ from ocpo_coord.audit.canonical import jsonable
 from ocpo_coord.audit.keys import checkpoint_signer
 from ocpo_coord.audit.note import Signer
 from ocpo_coord.audit.service import record_event
+from ocpo_coord.auth.directory import theatre_codes
 from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
-from ocpo_coord.directory.repository import theatre_codes
 from ocpo_coord.evidence.store import FileStore
 from ocpo_coord.exceptions import Conflict, InvalidInput
 from ocpo_coord.handover import package_repository as bulk
@@ -66,7 +66,7 @@ from ocpo_coord.handover.signature import sign_package
 from ocpo_coord.models import Handover
 from ocpo_coord.models.base import column_values
 from ocpo_coord.models.enums import HandoverStatus, LineKind
-from ocpo_coord.records.repository import agency_codes
+from ocpo_coord.visibility.repository import agency_codes
 
 
 class ExportSummary(BaseModel):

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import RowMapping
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ocpo_coord.auth.directory import user_logins
 from ocpo_coord.context import Actor
-from ocpo_coord.directory.repository import user_logins
 from ocpo_coord.handover import package_repository as bulk
 from ocpo_coord.handover.package import JsonLines
 from ocpo_coord.models.enums import Classification

@@ -34,9 +34,9 @@ from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit.service import record_event
+from ocpo_coord.auth.directory import theatre_by_code, theatre_codes
 from ocpo_coord.context import Actor
 from ocpo_coord.deconfliction import service as deconfliction
-from ocpo_coord.directory.repository import theatre_by_code, theatre_codes
 from ocpo_coord.evidence.store import FileStore, is_digest
 from ocpo_coord.exceptions import Forbidden, InvalidInput
 from ocpo_coord.handover import package_repository as bulk
@@ -74,8 +74,8 @@ from ocpo_coord.models import (
 )
 from ocpo_coord.models.base import column_values, new_row
 from ocpo_coord.models.enums import Classification, HandoverStatus, RecordKind, Role, SelectorKind, Tlp
-from ocpo_coord.records.repository import agency_codes
-from ocpo_coord.sharing import reach
+from ocpo_coord.visibility import reach
+from ocpo_coord.visibility.repository import agency_codes
 
 # Cases first: the other kinds point at them (parent, restricted case, intelligence links).
 _ORDER = ("case", "intel_item", "evidence", "note", "task", "entity")

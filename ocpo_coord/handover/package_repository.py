@@ -55,7 +55,7 @@ from ocpo_coord.models import (
 )
 from ocpo_coord.models.base import table_of
 from ocpo_coord.models.enums import Disposition
-from ocpo_coord.sharing.visibility import readable
+from ocpo_coord.visibility.readable import readable
 
 DOMAIN: dict[str, type[SQLModel]] = {
     "case": Case,

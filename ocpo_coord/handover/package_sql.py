@@ -58,7 +58,7 @@ from ocpo_coord.models import (
 )
 from ocpo_coord.models.base import table_of
 from ocpo_coord.models.enums import Classification
-from ocpo_coord.sharing.visibility import readable
+from ocpo_coord.visibility.readable import readable
 
 _CLASSIFICATION = (
     "CASE record.classification "

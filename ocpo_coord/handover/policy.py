@@ -8,7 +8,7 @@ from sqlmodel import col
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.models import Handover, HandoverLine
 from ocpo_coord.models.enums import DeclineOutcome, Disposition, HandoverKind, LineKind, Role
-from ocpo_coord.sharing.policy import Decision, may_create
+from ocpo_coord.visibility.policy import Decision, may_create
 
 _LEADERS = (Role.AGENCY_ADMIN, Role.COORDINATOR)
 

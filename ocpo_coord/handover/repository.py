@@ -47,9 +47,9 @@ from ocpo_coord.models.enums import (
     RecordKind,
     TaskStatus,
 )
-from ocpo_coord.records.pagination import Order
-from ocpo_coord.records.repository import records_by_id
-from ocpo_coord.sharing.visibility import names_readable
+from ocpo_coord.visibility.pagination import Order
+from ocpo_coord.visibility.readable import names_readable
+from ocpo_coord.visibility.repository import records_by_id
 
 OPEN_TASK = (TaskStatus.PROPOSED, TaskStatus.ACCEPTED, TaskStatus.IN_PROGRESS, TaskStatus.BLOCKED)
 _CHILD_KINDS = {RecordKind.EVIDENCE: LineKind.EVIDENCE, RecordKind.NOTE: LineKind.NOTE}

@@ -12,8 +12,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit.reads import ReadWay, note_reads
+from ocpo_coord.auth.directory import theatre_by_code
 from ocpo_coord.context import Actor
-from ocpo_coord.directory.repository import theatre_by_code
 from ocpo_coord.exceptions import InvalidInput, NotFound
 from ocpo_coord.handover import repository
 from ocpo_coord.handover.policy import may_open_handover
@@ -29,8 +29,8 @@ from ocpo_coord.handover.schemas import (
 from ocpo_coord.handover.service import audit_change, new_reference
 from ocpo_coord.models import Case, CaseMember, Handover, Position, Tour, User
 from ocpo_coord.models.enums import HandoverKind, Role
-from ocpo_coord.records.repository import agency_codes, readable_record_ids, records_by_id
-from ocpo_coord.sharing.policy import Decision, enforce
+from ocpo_coord.visibility.policy import Decision, enforce
+from ocpo_coord.visibility.repository import agency_codes, readable_record_ids, records_by_id
 
 
 def may_see_rotation(actor: Actor, user: User) -> Decision:

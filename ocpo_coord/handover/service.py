@@ -16,8 +16,8 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit.service import record_event
+from ocpo_coord.auth.directory import theatre_by_code, user_logins
 from ocpo_coord.context import Actor
-from ocpo_coord.directory.repository import theatre_by_code, user_logins
 from ocpo_coord.exceptions import Conflict, InvalidInput, NotFound
 from ocpo_coord.handover import events, repository
 from ocpo_coord.handover.policy import (
@@ -46,10 +46,10 @@ from ocpo_coord.handover.views import LineViews
 from ocpo_coord.metrics import HANDOVER_EVENTS
 from ocpo_coord.models import Agency, Handover, HandoverLine, Theatre, User
 from ocpo_coord.models.enums import ConsentStatus, Disposition, HandoverKind, HandoverStatus, LineKind
-from ocpo_coord.records.pagination import Page, entity_page
 from ocpo_coord.records.references import fresh_reference
-from ocpo_coord.records.repository import agency_codes, agency_ids_by_code
-from ocpo_coord.sharing.policy import enforce
+from ocpo_coord.visibility.pagination import Page, entity_page
+from ocpo_coord.visibility.policy import enforce
+from ocpo_coord.visibility.repository import agency_codes, agency_ids_by_code
 
 
 async def to_public(session: AsyncSession, handover: Handover, *, side: Side | None) -> HandoverPublic:

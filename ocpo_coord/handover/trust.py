@@ -22,7 +22,7 @@ from ocpo_coord.handover import trust_repository as repository
 from ocpo_coord.handover.policy import may_manage_trust
 from ocpo_coord.handover.signature import verify_signature
 from ocpo_coord.models import TrustedInstallation
-from ocpo_coord.sharing.policy import enforce
+from ocpo_coord.visibility.policy import enforce
 
 
 class TrustedInstallationCreate(BaseModel):

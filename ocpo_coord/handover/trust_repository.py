@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.models import HandoverImportCheckpoint, HandoverImportProof, Record, TrustedInstallation
-from ocpo_coord.sharing.visibility import readable
+from ocpo_coord.visibility.readable import readable
 
 
 async def in_force(session: AsyncSession) -> list[TrustedInstallation]:

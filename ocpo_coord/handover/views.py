@@ -10,13 +10,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.api.printable import Marking
 from ocpo_coord.audit.reads import ReadWay, note_reads
+from ocpo_coord.auth.directory import user_logins
 from ocpo_coord.context import Actor
-from ocpo_coord.directory.repository import user_logins
 from ocpo_coord.handover import repository
 from ocpo_coord.handover.schemas import LinePublic
 from ocpo_coord.models import HandoverLine, Position, Record, Responsibility
 from ocpo_coord.models.enums import Classification, LineKind, Tlp
-from ocpo_coord.records.repository import agency_codes, readable_record_ids, records_by_id
+from ocpo_coord.visibility.repository import agency_codes, readable_record_ids, records_by_id
 
 _RECORD_KINDS = repository.RECORD_LINE_KINDS
 

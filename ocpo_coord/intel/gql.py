@@ -1,11 +1,10 @@
 """GraphQL: intelligence items."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 import strawberry.experimental.pydantic as spy
 
-from ocpo_coord.case.gql import Case
 from ocpo_coord.context import Actor
 from ocpo_coord.gql.common import (
     Connection,
@@ -20,6 +19,7 @@ from ocpo_coord.gql.common import (
 )
 from ocpo_coord.gql.context import GraphQLInfo, mutate
 from ocpo_coord.gql.ids import parse_id
+from ocpo_coord.gql.node import graphql_type, node_type
 from ocpo_coord.intel import service
 from ocpo_coord.intel.schemas import (
     IntelItemCreate,
@@ -28,18 +28,26 @@ from ocpo_coord.intel.schemas import (
     IntelItemUpdate,
     TearLineCreate,
 )
+from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.gql import Markings
 
+if TYPE_CHECKING:
+    from ocpo_coord.case.gql import Case
 
+CASE = Annotated["Case", strawberry.lazy("ocpo_coord.case.gql")]
+
+
+@node_type(RecordKind.INTEL_ITEM)
 @spy.type(model=IntelItemPublic, all_fields=True, name="IntelItem")
 class IntelItem(Node):
     id: strawberry.ID
     markings: Markings
 
     @described_field("Linked cases you may read.")
-    async def cases(self, info: GraphQLInfo) -> list[Case]:
-        found = await info.context.loaders.case.load_many(self.case_ids)  # type: ignore[attr-defined]
-        return [Case.from_pydantic(c) for c in found if c is not None]
+    async def cases(self, info: GraphQLInfo) -> list[CASE]:
+        found = await info.context.loaders.records(RecordKind.CASE).load_many(self.case_ids)  # type: ignore[attr-defined]
+        case = graphql_type(RecordKind.CASE)
+        return [case.from_pydantic(c) for c in found if c is not None]
 
 
 @spy.input(model=IntelItemCreate, all_fields=True, name="CreateIntelItemInput")

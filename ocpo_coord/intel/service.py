@@ -3,13 +3,14 @@
 import uuid
 from collections.abc import Iterable
 
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit.reads import listed
 from ocpo_coord.audit.service import record_event
+from ocpo_coord.auth.directory import theatre_codes, theatre_id_by_code
 from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
-from ocpo_coord.directory.repository import theatre_codes, theatre_id_by_code
 from ocpo_coord.exceptions import InvalidInput, NotFound
 from ocpo_coord.intel import repository
 from ocpo_coord.intel.repository import IntelRepository
@@ -20,14 +21,12 @@ from ocpo_coord.intel.schemas import (
     IntelItemUpdate,
     TearLineCreate,
 )
-from ocpo_coord.models import IntelItem, Record, RecordRelease
+from ocpo_coord.models import IntelCase, IntelItem, Record, RecordRelease
 from ocpo_coord.models.enums import RecordKind
-from ocpo_coord.records.filters import agency_filter, theatre_filter
-from ocpo_coord.records.pagination import Assembler, Page
-from ocpo_coord.records.repository import agency_codes, readable_record_ids, releases_for
+from ocpo_coord.records.codes import agency_filter, theatre_filter
+from ocpo_coord.records.kinds import RecordKindSpec, declare
 from ocpo_coord.records.schemas import MarkingsPublic
 from ocpo_coord.records.service import (
-    audited_read,
     check_version,
     create_marked_record,
     create_record,
@@ -37,8 +36,10 @@ from ocpo_coord.records.service import (
     set_markings,
     touch,
 )
-from ocpo_coord.records.visible_pages import any_filter, assembled_page
-from ocpo_coord.sharing.policy import enforce, may_edit, may_widen
+from ocpo_coord.visibility.pages import any_filter, assembled_page
+from ocpo_coord.visibility.pagination import Assembler, Page
+from ocpo_coord.visibility.policy import enforce, may_edit, may_widen
+from ocpo_coord.visibility.repository import agency_codes, readable_record_ids, releases_for
 
 
 def _repo(session: AsyncSession, actor: Actor) -> IntelRepository:
@@ -101,21 +102,25 @@ def assembler(actor: Actor) -> Assembler[IntelItem, IntelItemPublic]:
     return assemble
 
 
+KIND = declare(
+    RecordKindSpec(
+        RecordKind.INTEL_ITEM,
+        "intelligence item",
+        repository=_repo,
+        assembler=assembler,
+        parent=col(IntelCase.case_id),
+        join=(IntelCase, col(IntelCase.intel_id) == col(IntelItem.id)),
+    )
+)
+
+
 async def get_intel_item(session: AsyncSession, *, actor: Actor, item_id: uuid.UUID) -> IntelItemPublic:
-    row = await _repo(session, actor).get(item_id)
-    if row is None:
-        raise NotFound("intelligence item")
-    return (await assembler(actor)(session, [row]))[0]
+    return await KIND.get(session, actor, item_id)
 
 
 async def read_intel_item(session: AsyncSession, *, actor: Actor, item_id: uuid.UUID) -> IntelItemPublic:
     """A read by a person: audited when the record is above UNCLASSIFIED or TLP:CLEAR."""
-    return await audited_read(
-        session,
-        actor=actor,
-        kind=RecordKind.INTEL_ITEM,
-        public=await get_intel_item(session, actor=actor, item_id=item_id),
-    )
+    return await KIND.read(session, actor, item_id)
 
 
 async def list_intel_items(

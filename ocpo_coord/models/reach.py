@@ -6,7 +6,7 @@ scopes in the list's own order (``ix_record_reach_walk``), so a reader who may s
 Classification and NOHOST are copied onto the row because they depend on the
 reader, not the scope: the walk skips what is above the reader's clearance, or
 NOHOST for a host nation, without touching the record.
-See ``ocpo_coord/sharing/reach.py`` for how the rows are derived and kept in step.
+See ``ocpo_coord/visibility/reach.py`` for how the rows are derived and kept in step.
 """
 
 import uuid

@@ -9,11 +9,14 @@ from ocpo_coord.context import Actor
 from ocpo_coord.gql.common import ErrorTypes, Node, input_model, partial_input
 from ocpo_coord.gql.context import GraphQLInfo, mutate
 from ocpo_coord.gql.ids import parse_id
+from ocpo_coord.gql.node import node_type
+from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.note import service
 from ocpo_coord.note.schemas import NoteCreate, NotePublic, NoteUpdate
 from ocpo_coord.records.gql import Markings
 
 
+@node_type(RecordKind.NOTE)
 @spy.type(model=NotePublic, all_fields=True, name="Note")
 class Note(Node):
     id: strawberry.ID

@@ -7,26 +7,26 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit.reads import listed
 from ocpo_coord.audit.service import record_event
+from ocpo_coord.auth.directory import user_logins
 from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
-from ocpo_coord.directory.repository import user_logins
 from ocpo_coord.exceptions import NotFound
 from ocpo_coord.models import Note, Record
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.note.schemas import NoteCreate, NotePublic, NoteUpdate
 from ocpo_coord.records.children import parent_case
-from ocpo_coord.records.pagination import Page
-from ocpo_coord.records.repository import RecordRepository, agency_codes, releases_for
+from ocpo_coord.records.kinds import RecordKindSpec, declare
 from ocpo_coord.records.service import (
-    audited_read,
     check_version,
     create_record,
     markings_public,
     set_markings,
     touch,
 )
-from ocpo_coord.records.visible_pages import assembled_page
-from ocpo_coord.sharing.policy import enforce, may_edit
+from ocpo_coord.visibility.pages import assembled_page
+from ocpo_coord.visibility.pagination import Page
+from ocpo_coord.visibility.policy import enforce, may_edit
+from ocpo_coord.visibility.repository import RecordRepository, agency_codes, releases_for
 
 
 def _repo(session: AsyncSession, actor: Actor) -> RecordRepository[Note]:
@@ -52,21 +52,23 @@ async def to_public(session: AsyncSession, rows: list[tuple[Note, Record]]) -> l
     ]
 
 
+KIND = declare(
+    RecordKindSpec(
+        RecordKind.NOTE,
+        "note",
+        repository=_repo,
+        assembler=lambda _actor: to_public,
+    )
+)
+
+
 async def get_note(session: AsyncSession, *, actor: Actor, note_id: uuid.UUID) -> NotePublic:
-    row = await _repo(session, actor).get(note_id)
-    if row is None:
-        raise NotFound("note")
-    return (await to_public(session, [row]))[0]
+    return await KIND.get(session, actor, note_id)
 
 
 async def read_note(session: AsyncSession, *, actor: Actor, note_id: uuid.UUID) -> NotePublic:
     """A read by a person: audited when the record is above UNCLASSIFIED or TLP:CLEAR."""
-    return await audited_read(
-        session,
-        actor=actor,
-        kind=RecordKind.NOTE,
-        public=await get_note(session, actor=actor, note_id=note_id),
-    )
+    return await KIND.read(session, actor, note_id)
 
 
 async def list_notes(

@@ -12,7 +12,7 @@ from ocpo_coord.gql.context import GraphQLInfo, mutate
 from ocpo_coord.models.enums import NotificationKind
 from ocpo_coord.notification import service
 from ocpo_coord.notification.schemas import MarkReadResult, NotificationFilter, NotificationPublic
-from ocpo_coord.records.pagination import Cursor
+from ocpo_coord.visibility.pagination import Cursor
 
 
 @spy.type(model=NotificationPublic, all_fields=True, name="Notification")

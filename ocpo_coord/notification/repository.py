@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from ocpo_coord.db import execute
 from ocpo_coord.models import Notification, Position, Record, Tour, User
 from ocpo_coord.models.enums import NotificationKind, Role
-from ocpo_coord.records.pagination import Cursor, Order
+from ocpo_coord.visibility.pagination import Cursor, Order
 
 FEED_ORDER = Order(col(Notification.created_at), col(Notification.id))
 AUTHORISED_ROLES = [Role.AGENCY_ADMIN.value, Role.COORDINATOR.value]

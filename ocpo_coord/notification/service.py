@@ -29,8 +29,8 @@ from ocpo_coord.notification.schemas import (
     NotificationPage,
     NotificationPublic,
 )
-from ocpo_coord.records.pagination import Cursor
-from ocpo_coord.records.repository import readable_record_ids
+from ocpo_coord.visibility.pagination import Cursor
+from ocpo_coord.visibility.repository import readable_record_ids
 
 
 async def designated_position(

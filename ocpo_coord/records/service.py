@@ -14,7 +14,10 @@ from ocpo_coord.exceptions import Conflict, InvalidInput, NotFound, StaleVersion
 from ocpo_coord.models import Record, RecordRelease
 from ocpo_coord.models.base import new_id, utcnow
 from ocpo_coord.models.enums import Classification, RecordKind, Tlp
-from ocpo_coord.records.repository import (
+from ocpo_coord.records.schemas import MarkingsInput, MarkingsPublic
+from ocpo_coord.visibility.policy import enforce, may_create, may_widen, tlp_rank
+from ocpo_coord.visibility.readable import can_read
+from ocpo_coord.visibility.repository import (
     Release,
     agency_codes,
     agency_ids_by_code,
@@ -24,10 +27,7 @@ from ocpo_coord.records.repository import (
     usable_group_ids,
     user_ids_by_login,
 )
-from ocpo_coord.records.schemas import MarkingsInput, MarkingsPublic
-from ocpo_coord.sharing.policy import enforce, may_create, may_widen, tlp_rank
-from ocpo_coord.sharing.rule import RecordFacts
-from ocpo_coord.sharing.visibility import can_read
+from ocpo_coord.visibility.rule import RecordFacts
 
 
 async def _releases_from_input(

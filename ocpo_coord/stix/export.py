@@ -15,17 +15,16 @@ import stix2
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit.service import record_event
+from ocpo_coord.auth.directory import theatre_codes
 from ocpo_coord.case.repository import CaseRepository, crime_types_for
 from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
-from ocpo_coord.directory.repository import theatre_codes
 from ocpo_coord.entity.repository import EntityRepository, selectors_for
 from ocpo_coord.exceptions import NotFound
 from ocpo_coord.intel.repository import IntelRepository, case_links
 from ocpo_coord.models import Agency, Case, Entity, IntelItem, Record, Selector
 from ocpo_coord.models.enums import Classification, EntityKind, Tlp
-from ocpo_coord.records.filters import agency_filter, theatre_filter
-from ocpo_coord.records.repository import Release, releases_for
+from ocpo_coord.records.codes import agency_filter, theatre_filter
 from ocpo_coord.stix import repository
 from ocpo_coord.stix.ids import (
     OCPO_EXTENSION,
@@ -36,6 +35,7 @@ from ocpo_coord.stix.ids import (
 )
 from ocpo_coord.stix.markings import confidence_of, statement_marking, statement_text, tlp_marking
 from ocpo_coord.stix.schemas import StixExportFilter
+from ocpo_coord.visibility.repository import Release, releases_for
 
 _IDENTITY_CLASSES = {
     EntityKind.PERSON: "individual",

@@ -21,9 +21,9 @@ from ocpo_coord.context import Actor
 from ocpo_coord.exceptions import InvalidInput
 from ocpo_coord.models.enums import Classification, Tlp
 from ocpo_coord.records.schemas import MarkingsInput
-from ocpo_coord.sharing.policy import tlp_rank
 from ocpo_coord.stix.ids import OCPO_EXTENSION
 from ocpo_coord.stix.markings import read_markings
+from ocpo_coord.visibility.policy import tlp_rank
 
 # A bundle is read whole before anything is written: this bounds its memory.
 MAX_OBJECTS = 20_000

@@ -20,9 +20,9 @@ from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit.service import record_event, record_events
+from ocpo_coord.auth.directory import theatre_codes
 from ocpo_coord.context import Actor
 from ocpo_coord.deconfliction import service as deconfliction
-from ocpo_coord.directory.repository import theatre_codes
 from ocpo_coord.entity.repository import EntityRepository
 from ocpo_coord.exceptions import InvalidInput
 from ocpo_coord.intel.schemas import IntelItemCreate, IntelItemPublic
@@ -31,8 +31,6 @@ from ocpo_coord.models import Entity, IntelItem, Record, RecordEntity, Selector,
 from ocpo_coord.models.base import new_row
 from ocpo_coord.models.enums import InformationCredibility, RecordKind, SourceReliability
 from ocpo_coord.progress import Step
-from ocpo_coord.records.repository import agency_codes, agency_ids_by_code, readable_record_ids, record_kinds
-from ocpo_coord.sharing.policy import enforce, may_create
 from ocpo_coord.stix import import_entities, repository
 from ocpo_coord.stix.handling import (
     Handling,
@@ -48,6 +46,13 @@ from ocpo_coord.stix.ids import stable_uuid
 from ocpo_coord.stix.markings import credibility_of
 from ocpo_coord.stix.rows import CreatorView, new_record
 from ocpo_coord.stix.schemas import ImportedItem, StixImportResult
+from ocpo_coord.visibility.policy import enforce, may_create
+from ocpo_coord.visibility.repository import (
+    agency_codes,
+    agency_ids_by_code,
+    readable_record_ids,
+    record_kinds,
+)
 
 _ITEM_TYPES = ("report", "note")
 _ITEM_FIELDS = {

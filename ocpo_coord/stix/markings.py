@@ -15,8 +15,8 @@ from typing import Any
 import stix2
 
 from ocpo_coord.models.enums import Classification, InformationCredibility, Tlp
-from ocpo_coord.sharing.policy import tlp_rank
 from ocpo_coord.stix.ids import stable_id
+from ocpo_coord.visibility.policy import tlp_rank
 
 TLP2_EXTENSION = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
 _TLP2_CREATED = "2022-10-01T00:00:00.000Z"

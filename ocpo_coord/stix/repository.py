@@ -16,10 +16,10 @@ from ocpo_coord.db import execute
 from ocpo_coord.models import Agency, AgencyTheatre, IntelItem, Record, RecordEntity, StixImport, Theatre
 from ocpo_coord.models.base import table_of
 from ocpo_coord.models.enums import RecordKind
-from ocpo_coord.records.visible_pages import page_statement
-from ocpo_coord.sharing import reach
-from ocpo_coord.sharing.scopes import held_scopes
-from ocpo_coord.sharing.visibility import at_instant
+from ocpo_coord.visibility import reach
+from ocpo_coord.visibility.pages import page_statement
+from ocpo_coord.visibility.readable import at_instant
+from ocpo_coord.visibility.scopes import held_scopes
 
 
 async def agencies_by_id(session: AsyncSession) -> dict[uuid.UUID, Agency]:

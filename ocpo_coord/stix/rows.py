@@ -23,8 +23,8 @@ from ocpo_coord.models.base import new_row
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.schemas import MarkingsInput, MarkingsPublic
 from ocpo_coord.records.service import markings_public
-from ocpo_coord.sharing.rule import RecordFacts
-from ocpo_coord.sharing.visibility import can_read
+from ocpo_coord.visibility.readable import can_read
+from ocpo_coord.visibility.rule import RecordFacts
 
 # The columns the read rule and the public markings look at, besides the ids.
 _SHAPE = ("kind", "originator_agency_id", "theatre_id", "classification", "tlp", "orcon", "nohost")

@@ -1,11 +1,10 @@
 """GraphQL: tasks."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 import strawberry.experimental.pydantic as spy
 
-from ocpo_coord.case.gql import Case
 from ocpo_coord.context import Actor
 from ocpo_coord.gql.common import (
     Connection,
@@ -20,6 +19,8 @@ from ocpo_coord.gql.common import (
 )
 from ocpo_coord.gql.context import GraphQLInfo, mutate
 from ocpo_coord.gql.ids import parse_id
+from ocpo_coord.gql.node import graphql_type, node_type
+from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.gql import Markings
 from ocpo_coord.task import service
 from ocpo_coord.task.schemas import (
@@ -31,25 +32,31 @@ from ocpo_coord.task.schemas import (
     TaskUpdate,
 )
 
+if TYPE_CHECKING:
+    from ocpo_coord.case.gql import Case
 
+CASE = Annotated["Case", strawberry.lazy("ocpo_coord.case.gql")]
+
+
+@node_type(RecordKind.TASK)
 @spy.type(model=TaskPublic, all_fields=True, name="Task")
 class Task(Node):
     id: strawberry.ID
     markings: Markings
 
     @described_field("The case this task serves, when you may read it.")
-    async def case(self, info: GraphQLInfo) -> Case | None:
+    async def case(self, info: GraphQLInfo) -> CASE | None:
         if self.case_id is None:  # type: ignore[attr-defined]
             return None
-        found = await info.context.loaders.case.load(self.case_id)  # type: ignore[attr-defined]
-        return Case.from_pydantic(found) if found else None
+        found = await info.context.loaders.records(RecordKind.CASE).load(self.case_id)  # type: ignore[attr-defined]
+        return graphql_type(RecordKind.CASE).from_pydantic(found) if found else None
 
     @described_field("The tasks this one depends on, those you may read.")
     async def dependencies(
         self, info: GraphQLInfo
     ) -> list[Annotated["Task", strawberry.lazy("ocpo_coord.task.gql")]]:
         ids = self.depends_on  # type: ignore[attr-defined]
-        found = await info.context.loaders.task.load_many(ids) if ids else []
+        found = await info.context.loaders.records(RecordKind.TASK).load_many(ids) if ids else []
         return [Task.from_pydantic(t) for t in found if t is not None]
 
 

@@ -15,9 +15,9 @@ from ocpo_coord.auth.principal import Principal
 from ocpo_coord.db import execute
 from ocpo_coord.models import Position, Record, Task, TaskDependency, TaskSupportingAgency, User
 from ocpo_coord.models.enums import ActivityArea, RecordKind, TaskStatus
-from ocpo_coord.records.repository import RecordRepository
 from ocpo_coord.records.text import contains_text
-from ocpo_coord.sharing.visibility import at_instant, readable
+from ocpo_coord.visibility.readable import at_instant, readable
+from ocpo_coord.visibility.repository import RecordRepository
 
 OPEN_STATUSES = [TaskStatus.PROPOSED, TaskStatus.ACCEPTED, TaskStatus.IN_PROGRESS, TaskStatus.BLOCKED]
 

@@ -8,20 +8,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit.reads import listed
 from ocpo_coord.audit.service import record_event
-from ocpo_coord.case.service import agency_ids_from_codes
+from ocpo_coord.auth.directory import theatre_by_code, theatre_codes, user_logins
 from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
-from ocpo_coord.directory.repository import theatre_by_code, theatre_codes, user_logins
 from ocpo_coord.exceptions import InvalidInput, NotFound
 from ocpo_coord.models import Position, Record, Task, TaskDependency
 from ocpo_coord.models.enums import ACTIVITY_AXES, ActivityArea, RecordKind
 from ocpo_coord.notification import service as notifications
 from ocpo_coord.records.children import parent_case
-from ocpo_coord.records.filters import NOTHING, agency_filter, theatre_filter
-from ocpo_coord.records.pagination import Assembler, Page
-from ocpo_coord.records.repository import agency_codes, readable_record_ids, releases_for, user_ids_by_login
+from ocpo_coord.records.codes import NOTHING, agency_filter, agency_ids_from_codes, theatre_filter
+from ocpo_coord.records.kinds import RecordKindSpec, declare
 from ocpo_coord.records.service import (
-    audited_read,
     check_version,
     create_record,
     markings_public,
@@ -29,8 +26,6 @@ from ocpo_coord.records.service import (
     set_markings,
     touch,
 )
-from ocpo_coord.records.visible_pages import any_filter, assembled_page
-from ocpo_coord.sharing.policy import enforce, may_edit
 from ocpo_coord.task import repository
 from ocpo_coord.task.reach import all_read
 from ocpo_coord.task.repository import TaskRepository, is_blocked, is_overdue
@@ -41,6 +36,15 @@ from ocpo_coord.task.schemas import (
     TaskFilter,
     TaskPublic,
     TaskUpdate,
+)
+from ocpo_coord.visibility.pages import any_filter, assembled_page
+from ocpo_coord.visibility.pagination import Assembler, Page
+from ocpo_coord.visibility.policy import enforce, may_edit
+from ocpo_coord.visibility.repository import (
+    agency_codes,
+    readable_record_ids,
+    releases_for,
+    user_ids_by_login,
 )
 
 
@@ -108,21 +112,23 @@ def assembler(actor: Actor) -> Assembler[Task, TaskPublic]:
     return assemble
 
 
+KIND = declare(
+    RecordKindSpec(
+        RecordKind.TASK,
+        "task",
+        repository=_repo,
+        assembler=assembler,
+    )
+)
+
+
 async def get_task(session: AsyncSession, *, actor: Actor, task_id: uuid.UUID) -> TaskPublic:
-    row = await _repo(session, actor).get(task_id)
-    if row is None:
-        raise NotFound("task")
-    return (await assembler(actor)(session, [row]))[0]
+    return await KIND.get(session, actor, task_id)
 
 
 async def read_task(session: AsyncSession, *, actor: Actor, task_id: uuid.UUID) -> TaskPublic:
     """A read by a person: audited when the record is above UNCLASSIFIED or TLP:CLEAR."""
-    return await audited_read(
-        session,
-        actor=actor,
-        kind=RecordKind.TASK,
-        public=await get_task(session, actor=actor, task_id=task_id),
-    )
+    return await KIND.read(session, actor, task_id)
 
 
 async def _board_statement(

@@ -13,7 +13,7 @@ from ocpo_coord.auth.principal import Principal
 from ocpo_coord.db import execute
 from ocpo_coord.intel.repository import IntelRepository
 from ocpo_coord.models import IntelItem, Record, TaxiiStatus
-from ocpo_coord.sharing.visibility import at_instant
+from ocpo_coord.visibility.readable import at_instant
 
 
 async def readable_intel(

@@ -23,7 +23,6 @@ from ocpo_coord.context import Actor
 from ocpo_coord.exceptions import InvalidInput, NotFound
 from ocpo_coord.models import IntelItem, Record, TaxiiStatus, Theatre
 from ocpo_coord.models.enums import Classification, RecordKind
-from ocpo_coord.sharing.policy import may_create
 from ocpo_coord.stix import export, importer
 from ocpo_coord.stix import repository as stix_repository
 from ocpo_coord.stix.ids import stable_uuid
@@ -40,6 +39,7 @@ from ocpo_coord.taxii.schemas import (
     StatusDetail,
     Versions,
 )
+from ocpo_coord.visibility.policy import may_create
 
 REPORT = "report"
 _ALL_VERSIONS = {"first", "last", "all"}

@@ -34,9 +34,9 @@ from sqlalchemy.orm import Session, UOWTransaction
 from sqlmodel import col
 
 from ocpo_coord.models import CaseMember, Record, RecordGrant, RecordReach, RecordRelease
-from ocpo_coord.sharing.rule import READ_RULE, RecordFacts, RecordRow, ReleaseRow
-from ocpo_coord.sharing.scopes import includes
-from ocpo_coord.sharing.visibility import settled_scopes
+from ocpo_coord.visibility.readable import settled_scopes
+from ocpo_coord.visibility.rule import READ_RULE, RecordFacts, RecordRow, ReleaseRow
+from ocpo_coord.visibility.scopes import includes
 
 _CHUNK = 500
 _PENDING = "reach_pending_records"

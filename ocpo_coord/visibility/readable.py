@@ -18,8 +18,8 @@ from sqlmodel import col
 
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.models import Record
-from ocpo_coord.sharing.rule import INSTANT, READ_RULE, Reader, RecordFacts, part_sql
-from ocpo_coord.sharing.scopes import NOBODY, Reach
+from ocpo_coord.visibility.rule import INSTANT, READ_RULE, Reader, RecordFacts, part_sql
+from ocpo_coord.visibility.scopes import NOBODY, Reach
 
 # One alias for every tree, so that the parts built for a reader can be reused.
 _PARENT = aliased(Record, name="parent_record")

@@ -47,15 +47,15 @@ from ocpo_coord.auth.principal import Principal
 from ocpo_coord.db import among, execute
 from ocpo_coord.models import Record, RecordReach
 from ocpo_coord.models.enums import RecordKind
-from ocpo_coord.records.pagination import Assembler, Cursor, Cursors, Page, after_cursor, check_page_size
-from ocpo_coord.records.repository import (
+from ocpo_coord.visibility.pagination import Assembler, Cursor, Cursors, Page, after_cursor, check_page_size
+from ocpo_coord.visibility.readable import at_instant
+from ocpo_coord.visibility.repository import (
     counted_ids,
     is_listing,
     page_rows_known,
     releases_column,
 )
-from ocpo_coord.sharing.scopes import Held, Scope, ScopeKind, held_scopes
-from ocpo_coord.sharing.visibility import at_instant
+from ocpo_coord.visibility.scopes import Held, Scope, ScopeKind, held_scopes
 
 T = TypeVar("T")
 # The largest candidate batch: a run of refused candidates is read this many at a time.

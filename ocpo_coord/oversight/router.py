@@ -6,8 +6,8 @@ from fastapi import APIRouter, Query
 
 from ocpo_coord.api.deps import ActorDep, SessionDep
 from ocpo_coord.api.pagination import PageParams
-from ocpo_coord.audit import query
-from ocpo_coord.audit.schemas import AuditFilter, AuditPage
+from ocpo_coord.oversight import query
+from ocpo_coord.oversight.schemas import AuditFilter, AuditPage
 
 
 class AuditFilterParams(AuditFilter, PageParams):

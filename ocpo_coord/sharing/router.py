@@ -6,8 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 
 from ocpo_coord.api.deps import ActorDep, SessionDep
-from ocpo_coord.sharing_admin import service
-from ocpo_coord.sharing_admin.schemas import (
+from ocpo_coord.sharing import service
+from ocpo_coord.sharing.schemas import (
     AgreementCreate,
     AgreementPublic,
     GrantCreate,

@@ -17,8 +17,8 @@ from ocpo_coord.gql.common import (
 )
 from ocpo_coord.gql.context import GraphQLInfo, mutate
 from ocpo_coord.gql.ids import parse_id
-from ocpo_coord.sharing_admin import service
-from ocpo_coord.sharing_admin.schemas import (
+from ocpo_coord.sharing import service
+from ocpo_coord.sharing.schemas import (
     AgreementCreate,
     AgreementPublic,
     GrantCreate,

@@ -17,7 +17,7 @@ from sqlmodel import SQLModel, col
 
 from ocpo_coord.db import among, execute
 from ocpo_coord.models import Record
-from ocpo_coord.records.repository import RecordRepository
+from ocpo_coord.visibility.repository import RecordRepository
 
 # How a kind of child hangs off its parent: an optional link table and the parent column.
 ChildLink = tuple[type[SQLModel], ColumnElement[bool]]

@@ -9,24 +9,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit.service import record_event
+from ocpo_coord.auth.directory import user_logins
 from ocpo_coord.context import Actor
-from ocpo_coord.directory.repository import user_logins
 from ocpo_coord.exceptions import Conflict, InvalidInput, NotFound
 from ocpo_coord.models import Agency, Record, RecordGrant, SharingAgreement, SharingGroup, SharingGroupMember
 from ocpo_coord.models.enums import Classification
-from ocpo_coord.records.pagination import Page, empty_page, entity_page
-from ocpo_coord.records.repository import agency_codes, agency_ids_by_code, readable_record
-from ocpo_coord.sharing.policy import (
-    enforce,
-    may_add_group_member,
-    may_administer_sharing,
-    may_change_group,
-    may_edit,
-    may_end_agreement,
-    may_widen,
-)
-from ocpo_coord.sharing_admin import repository
-from ocpo_coord.sharing_admin.schemas import (
+from ocpo_coord.sharing import repository
+from ocpo_coord.sharing.schemas import (
     AgreementCreate,
     AgreementPublic,
     AgreementStatus,
@@ -38,6 +27,17 @@ from ocpo_coord.sharing_admin.schemas import (
     SharingGroupUpdate,
 )
 from ocpo_coord.task.reach import release_unreadable
+from ocpo_coord.visibility.pagination import Page, empty_page, entity_page
+from ocpo_coord.visibility.policy import (
+    enforce,
+    may_add_group_member,
+    may_administer_sharing,
+    may_change_group,
+    may_edit,
+    may_end_agreement,
+    may_widen,
+)
+from ocpo_coord.visibility.repository import agency_codes, agency_ids_by_code, readable_record
 
 LONGEST_GRANT = timedelta(days=365)
 

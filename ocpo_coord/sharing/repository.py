@@ -21,7 +21,7 @@ from ocpo_coord.models import (
     SharingGroupMember,
     User,
 )
-from ocpo_coord.records.pagination import Order
+from ocpo_coord.visibility.pagination import Order
 
 
 def _group_visible_to(agency_id: uuid.UUID) -> ColumnElement[bool]:

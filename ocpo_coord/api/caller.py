@@ -16,11 +16,11 @@ from sqlalchemy import ColumnElement, bindparam
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ocpo_coord.auth.directory import codes_columns, remember_codes
 from ocpo_coord.auth.principal import Principal, principal_from, principal_query
 from ocpo_coord.db import execute
-from ocpo_coord.directory.repository import codes_columns, remember_codes
 from ocpo_coord.models import User
-from ocpo_coord.sharing.scopes import agreements_column, remember_scopes
+from ocpo_coord.visibility.scopes import agreements_column, remember_scopes
 
 
 async def load_caller(session: AsyncSession, login: str, now: datetime) -> Principal:

@@ -37,7 +37,7 @@ from sqlmodel import col
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.models import CaseMember, RecordGrant, RecordRelease, SharingAgreement
 from ocpo_coord.models.enums import Tlp
-from ocpo_coord.sharing.scopes import EVERYONE, NOBODY, Reach, ScopeKind, all_of, any_of, common_to, scopes
+from ocpo_coord.visibility.scopes import EVERYONE, NOBODY, Reach, ScopeKind, all_of, any_of, common_to, scopes
 
 
 def one_of(column: Any, values: list[Any]) -> ColumnElement[bool]:

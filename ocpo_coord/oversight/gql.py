@@ -4,11 +4,12 @@ import strawberry
 import strawberry.experimental.pydantic as spy
 from strawberry.scalars import JSON
 
-from ocpo_coord.audit import proofs, query
-from ocpo_coord.audit.schemas import AuditEventPublic, AuditFilter
+from ocpo_coord.audit import proofs
 from ocpo_coord.audit.schemas_log import CheckpointPublic
 from ocpo_coord.gql.common import Connection, connection, described_field, from_model, input_model
 from ocpo_coord.gql.context import GraphQLInfo
+from ocpo_coord.oversight import query
+from ocpo_coord.oversight.schemas import AuditEventPublic, AuditFilter
 
 
 @spy.type(model=AuditEventPublic, all_fields=True, name="AuditEvent")

@@ -30,7 +30,6 @@ from ocpo_coord.access.gql import AccessMutation, AccessQuery
 from ocpo_coord.api.deps import request_id
 from ocpo_coord.api.errors import internal_error_message
 from ocpo_coord.api.unavailable import raise_outage, set_aside_outage
-from ocpo_coord.audit.gql import AuditQuery
 from ocpo_coord.case.gql import CaseMutation, CaseQuery
 from ocpo_coord.config import get_settings
 from ocpo_coord.coordination.gql import CoordinationMutation, CoordinationQuery
@@ -50,7 +49,8 @@ from ocpo_coord.handover.gql import HandoverMutation, HandoverQuery
 from ocpo_coord.intel.gql import IntelMutation, IntelQuery
 from ocpo_coord.note.gql import NoteMutation
 from ocpo_coord.notification.gql import NotificationMutation, NotificationQuery
-from ocpo_coord.sharing_admin.gql import SharingAdminMutation, SharingAdminQuery
+from ocpo_coord.oversight.gql import AuditQuery
+from ocpo_coord.sharing.gql import SharingAdminMutation, SharingAdminQuery
 from ocpo_coord.stix.gql import StixQuery
 from ocpo_coord.task.gql import TaskMutation, TaskQuery
 from ocpo_coord.web.ide import GRAPHIQL_PAGE
@@ -200,7 +200,7 @@ def _drop_object_defaults(built: strawberry.Schema) -> None:
                     field.type = field.type.of_type
 
 
-# The schema `strawberry export-schema ocpo_coord.gql.schema:schema` writes to
+# The schema `strawberry export-schema ocpo_coord.schema:schema` writes to
 # graphql/schema.graphql.
 schema = build_schema(serving=False)
 

@@ -8,14 +8,14 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit import repository
-from ocpo_coord.audit.schemas import AuditEventPublic, AuditFilter, AuditPage
 from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
 from ocpo_coord.exceptions import InvalidInput
 from ocpo_coord.models import AuditEvent
-from ocpo_coord.records.pagination import Page, check_page_size
-from ocpo_coord.records.repository import agency_codes, unreadable_records
-from ocpo_coord.sharing.policy import enforce, may_audit
+from ocpo_coord.oversight.schemas import AuditEventPublic, AuditFilter, AuditPage
+from ocpo_coord.visibility.pagination import Page, check_page_size
+from ocpo_coord.visibility.policy import enforce, may_audit
+from ocpo_coord.visibility.repository import agency_codes, unreadable_records
 
 _UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
