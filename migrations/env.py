@@ -6,7 +6,7 @@ from sqlmodel import SQLModel
 
 import ocpo_coord.models  # noqa: F401  (registers every table on the metadata)
 from ocpo_coord.config import get_settings
-from ocpo_coord.db import make_sync_engine, sync_url
+from ocpo_coord.db.engine import make_sync_engine, sync_url
 
 target_metadata = SQLModel.metadata
 

@@ -28,7 +28,7 @@ from ocpo_coord.case.router import router as case_router
 from ocpo_coord.casefile.router import router as casefile_router
 from ocpo_coord.config import ApiDocs, Environment, Settings, get_settings
 from ocpo_coord.coordination.router import router as coordination_router
-from ocpo_coord.db import get_engine, make_async_engine, sessionmaker_for
+from ocpo_coord.db.engine import get_engine, make_async_engine, sessionmaker_for
 from ocpo_coord.deconfliction.router import router as deconfliction_router
 from ocpo_coord.directory.router import router as directory_router
 from ocpo_coord.entity.router import router as entity_router

@@ -123,7 +123,7 @@ def reindex(
     check: Annotated[bool, typer.Option("--check", help="Only compare; change nothing.")] = False,
 ) -> None:
     """Rebuild the visibility index from the records (or, with --check, compare them)."""
-    from ocpo_coord.db import make_sync_engine
+    from ocpo_coord.db.engine import make_sync_engine
     from ocpo_coord.visibility.reach import drift, rebuild
 
     engine = make_sync_engine(get_settings().database_url)

@@ -7,7 +7,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from ocpo_coord.db import make_sync_engine, sync_url
+from ocpo_coord.db.engine import make_sync_engine, sync_url
 
 ROOT = Path(__file__).resolve().parent.parent
 

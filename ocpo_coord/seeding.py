@@ -22,7 +22,7 @@ from ocpo_coord.auth.principal import load_principal
 from ocpo_coord.case import service as case_service
 from ocpo_coord.case.schemas import CaseCreate
 from ocpo_coord.context import Actor
-from ocpo_coord.db import unit_of_work
+from ocpo_coord.db.engine import unit_of_work
 from ocpo_coord.deconfliction import operations as operations_service
 from ocpo_coord.deconfliction.schemas import PlannedOperationCreate
 from ocpo_coord.entity import service as entity_service

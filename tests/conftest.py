@@ -21,7 +21,7 @@ from fastapi import FastAPI  # noqa: E402
 from ocpo_coord.app import create_app  # noqa: E402
 from ocpo_coord.auth.tokens import mint_local_token  # noqa: E402
 from ocpo_coord.config import get_settings  # noqa: E402
-from ocpo_coord.db import make_sync_engine  # noqa: E402
+from ocpo_coord.db.engine import make_sync_engine  # noqa: E402
 from ocpo_coord.visibility.reach import drift  # noqa: E402
 from tests.fixtures.databases import (  # noqa: E402
     Template,

@@ -19,7 +19,7 @@ from ocpo_coord.audit.service import hashed_fields
 from ocpo_coord.audit.verify import verify_database
 from ocpo_coord.audit.witness import WitnessError, WitnessRefusal, witness
 from ocpo_coord.config import get_settings
-from ocpo_coord.db import make_sync_engine, sync_url
+from ocpo_coord.db.engine import make_sync_engine, sync_url
 from ocpo_coord.models import AuditEvent
 from tests.conftest import auth, gql
 from tests.fixtures.audit_log import integrate

@@ -22,7 +22,7 @@ from ocpo_coord.audit.service import hashed_fields, record_event
 from ocpo_coord.audit.verify import verify_database
 from ocpo_coord.auth.principal import load_principal
 from ocpo_coord.context import Actor
-from ocpo_coord.db import make_async_engine, make_sync_engine, sessionmaker_for, sync_url
+from ocpo_coord.db.engine import make_async_engine, make_sync_engine, sessionmaker_for, sync_url
 from ocpo_coord.models import AuditEvent
 from tests.fixtures.audit_log import integrate
 

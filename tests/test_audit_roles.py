@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from ocpo_coord.app import create_app
 from ocpo_coord.audit.roles import AUDIT_TABLES, QUEUE
 from ocpo_coord.audit.verify import verify_database
-from ocpo_coord.db import make_sync_engine
+from ocpo_coord.db.engine import make_sync_engine
 from tests.conftest import auth
 from tests.fixtures.audit_log import integrate
 

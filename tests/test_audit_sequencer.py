@@ -16,7 +16,7 @@ from ocpo_coord.audit.keys import checkpoint_signer
 from ocpo_coord.audit.note import Checkpoint, Note
 from ocpo_coord.audit.verify import verify_database
 from ocpo_coord.config import get_settings
-from ocpo_coord.db import make_async_engine, make_sync_engine
+from ocpo_coord.db.engine import make_async_engine, make_sync_engine
 from tests.conftest import auth
 
 CASE = {

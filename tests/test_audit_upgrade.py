@@ -15,7 +15,7 @@ from sqlalchemy import insert, select
 from ocpo_coord.audit.canonical import GENESIS_HASH, canonical_bytes, chain_hash
 from ocpo_coord.audit.service import hashed_fields
 from ocpo_coord.audit.verify import verify_database
-from ocpo_coord.db import make_sync_engine
+from ocpo_coord.db.engine import make_sync_engine
 from ocpo_coord.migrate import alembic_config
 from ocpo_coord.models import AuditCheckpoint, AuditEvent
 from tests.fixtures.audit_log import integrate

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from ocpo_coord.bench.contention import LockWaits
 from ocpo_coord.bench.cpu import BusyCores
-from ocpo_coord.db import make_sync_engine
+from ocpo_coord.db.engine import make_sync_engine
 
 
 def test_a_backend_waiting_for_a_row_lock_is_seen(backend: str, db_url: str) -> None:

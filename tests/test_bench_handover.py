@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from ocpo_coord.auth.principal import load_principal
 from ocpo_coord.bench.generate import World, generate
 from ocpo_coord.context import Actor
-from ocpo_coord.db import make_async_engine, make_sync_engine, sessionmaker_for
+from ocpo_coord.db.engine import make_async_engine, make_sync_engine, sessionmaker_for
 from ocpo_coord.handover.export import export_handover
 from ocpo_coord.models import Agency, Handover, HandoverLine, IntelCase, Record, RecordRelease, Task
 from ocpo_coord.visibility.reach import drift

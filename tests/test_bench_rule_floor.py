@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy import event, func, select
 
 from ocpo_coord.bench.rule_floor import RuleFloor, capture_page
-from ocpo_coord.db import make_sync_engine
+from ocpo_coord.db.engine import make_sync_engine
 from ocpo_coord.models import AuditEvent
 from tests.conftest import auth
 

@@ -19,7 +19,7 @@ from sqlmodel import col, select
 from ocpo_coord.api.caller import load_caller
 from ocpo_coord.auth.directory import directory_codes, list_agencies, list_theatres
 from ocpo_coord.auth.principal import load_principal
-from ocpo_coord.db import make_async_engine, sessionmaker_for
+from ocpo_coord.db.engine import make_async_engine, sessionmaker_for
 from ocpo_coord.models import Agency, SharingAgreement, User
 from ocpo_coord.models.enums import AgencyKind, Classification
 from ocpo_coord.visibility.scopes import ScopeKind, held_scopes, reader_scopes

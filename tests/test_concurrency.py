@@ -24,7 +24,7 @@ import pytest
 from sqlmodel import col, select
 
 from ocpo_coord.audit.verify import verify_database
-from ocpo_coord.db import make_async_engine, make_sync_engine, sessionmaker_for
+from ocpo_coord.db.engine import make_async_engine, make_sync_engine, sessionmaker_for
 from ocpo_coord.models import AuditEvent, Case, Note, Record, Task
 from tests.conftest import auth, gql
 from tests.fixtures.audit_log import integrate

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from ocpo_coord.app import create_app
 from ocpo_coord.audit.verify import verify_database
 from ocpo_coord.config import Environment, Settings
-from ocpo_coord.db import make_sync_engine
+from ocpo_coord.db.engine import make_sync_engine
 from tests.conftest import auth, token_for
 
 CLIENTS = 6

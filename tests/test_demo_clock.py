@@ -18,7 +18,7 @@ from sqlalchemy import text
 from ocpo_coord import clock
 from ocpo_coord.app import create_app
 from ocpo_coord.config import Settings, get_settings
-from ocpo_coord.db import make_sync_engine
+from ocpo_coord.db.engine import make_sync_engine
 from tests.conftest import auth
 
 DEMO_DAY = date(2008, 6, 1)

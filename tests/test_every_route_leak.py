@@ -18,7 +18,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import load_principal
-from ocpo_coord.db import make_async_engine
+from ocpo_coord.db.engine import make_async_engine
 from ocpo_coord.models import Record
 from ocpo_coord.schema import schema as graphql_schema
 from ocpo_coord.visibility.readable import readable

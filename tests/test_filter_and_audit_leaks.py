@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from sqlmodel import Session, select
 
-from ocpo_coord.db import make_sync_engine
+from ocpo_coord.db.engine import make_sync_engine
 from ocpo_coord.models import Record
 from tests.conftest import auth, gql
 

@@ -60,7 +60,7 @@ from schemathesis.python import asgi
 from sqlmodel import Session, select
 
 from ocpo_coord.app import create_app
-from ocpo_coord.db import make_sync_engine
+from ocpo_coord.db.engine import make_sync_engine
 from ocpo_coord.models import (
     AccessRequest,
     Agency,

@@ -8,7 +8,7 @@ import httpx
 from sqlmodel import func, select
 
 from ocpo_coord.audit.canonical import canonical_json
-from ocpo_coord.db import make_async_engine, sessionmaker_for
+from ocpo_coord.db.engine import make_async_engine, sessionmaker_for
 from ocpo_coord.models import Case, IdempotencyRecord, User
 from ocpo_coord.models.base import utcnow
 from tests.conftest import auth

@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 from sqlmodel import col, func, select
 
-from ocpo_coord.db import make_async_engine, sessionmaker_for
+from ocpo_coord.db.engine import make_async_engine, sessionmaker_for
 from ocpo_coord.models import Agency, Handover, HandoverLine, Record, RecordRelease
 from tests.conftest import auth
 from tests.fixtures.queries import audit_rows, rows

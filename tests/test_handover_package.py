@@ -20,7 +20,7 @@ from ocpo_coord.auth.principal import load_principal
 from ocpo_coord.cli import app as cli_app
 from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
-from ocpo_coord.db import make_async_engine, sessionmaker_for
+from ocpo_coord.db.engine import make_async_engine, sessionmaker_for
 from ocpo_coord.evidence.store import FileStore
 from ocpo_coord.handover import importer
 from ocpo_coord.handover.export import export_handover

@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.context import Actor
-from ocpo_coord.db import execute, make_sync_engine
+from ocpo_coord.db.engine import make_sync_engine
+from ocpo_coord.db.queries import execute
 from ocpo_coord.handover import export, package_sql, streaming
 from ocpo_coord.handover.export import export_handover
 from ocpo_coord.handover.package import verify_package

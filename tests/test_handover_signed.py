@@ -29,7 +29,7 @@ from ocpo_coord.audit.note import Checkpoint, Note, Signer, Verifier
 from ocpo_coord.audit.sequencer import SEQUENCER_LOCK_KEY
 from ocpo_coord.cli import app as cli_app
 from ocpo_coord.config import get_settings
-from ocpo_coord.db import make_async_engine, make_sync_engine, sessionmaker_for
+from ocpo_coord.db.engine import make_async_engine, make_sync_engine, sessionmaker_for
 from ocpo_coord.handover import trust
 from ocpo_coord.handover.export import export_handover
 from ocpo_coord.handover.importer import import_package

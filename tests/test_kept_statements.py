@@ -20,7 +20,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal, load_principal
-from ocpo_coord.db import execute, make_async_engine, sessionmaker_for
+from ocpo_coord.db.engine import make_async_engine, sessionmaker_for
+from ocpo_coord.db.queries import execute
 from ocpo_coord.intel.repository import IntelRepository
 from ocpo_coord.models import Record
 from ocpo_coord.models.enums import RecordKind

@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 
 from ocpo_coord.app import create_app
 from ocpo_coord.auth.principal import Principal
-from ocpo_coord.db import make_sync_engine
+from ocpo_coord.db.engine import make_sync_engine
 from ocpo_coord.models import (
     Agency,
     AgencyTheatre,

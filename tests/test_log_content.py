@@ -6,7 +6,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from ocpo_coord.db import make_sync_engine
+from ocpo_coord.db.engine import make_sync_engine
 from ocpo_coord.log_redaction import redact
 from tests.conftest import auth
 

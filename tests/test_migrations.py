@@ -11,7 +11,7 @@ from sqlalchemy import Uuid, column, delete, func, insert, inspect, select, tabl
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, col
 
-from ocpo_coord.db import make_sync_engine
+from ocpo_coord.db.engine import make_sync_engine
 from ocpo_coord.entity.selectors import normalize
 from ocpo_coord.migrate import alembic_config
 from ocpo_coord.models import Installation, RecordReach, RecordRelease

@@ -21,7 +21,7 @@ from sqlmodel import select
 
 from ocpo_coord.api.errors import internal_error_message
 from ocpo_coord.audit.verify import verify_database
-from ocpo_coord.db import make_async_engine, make_sync_engine, sessionmaker_for
+from ocpo_coord.db.engine import make_async_engine, make_sync_engine, sessionmaker_for
 from ocpo_coord.models import AuditEvent
 from tests.conftest import auth, unreleased_items
 from tests.fixtures.queries import audit_rows

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import select
 
-from ocpo_coord.db import make_async_engine, sessionmaker_for
+from ocpo_coord.db.engine import make_async_engine, sessionmaker_for
 from ocpo_coord.models import RecordRelease
 from ocpo_coord.visibility.repository import Release, page_rows_known, releases_for
 from tests.conftest import auth

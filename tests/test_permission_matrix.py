@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from ocpo_coord.auth.principal import Principal
-from ocpo_coord.db import make_sync_engine
+from ocpo_coord.db.engine import make_sync_engine
 from ocpo_coord.models import (
     Agency,
     AgencyTheatre,

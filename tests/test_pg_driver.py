@@ -1,5 +1,5 @@
 """The service's pooled PostgreSQL connections are pinged only when they have been idle
-(``ocpo_coord.pg_driver``)."""
+(``ocpo_coord.db.pg_driver``)."""
 
 from typing import Any
 
@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from ocpo_coord import pg_driver
-from ocpo_coord.db import make_async_engine, make_sync_engine
+from ocpo_coord.db import pg_driver
+from ocpo_coord.db.engine import make_async_engine, make_sync_engine
 
 pytestmark = pytest.mark.postgres
 

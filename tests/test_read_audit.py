@@ -12,7 +12,7 @@ from sqlmodel import col
 
 from ocpo_coord.audit import service as audit_service
 from ocpo_coord.audit.verify import verify_database
-from ocpo_coord.db import make_sync_engine
+from ocpo_coord.db.engine import make_sync_engine
 from ocpo_coord.exceptions import NotFound
 from ocpo_coord.models import AuditEvent, Record
 from tests.conftest import auth

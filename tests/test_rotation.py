@@ -5,7 +5,7 @@ import uuid
 import httpx
 from sqlmodel import col, select
 
-from ocpo_coord.db import make_async_engine, sessionmaker_for
+from ocpo_coord.db.engine import make_async_engine, sessionmaker_for
 from ocpo_coord.models import CaseMember, Task, User
 from tests.conftest import auth
 from tests.test_handover import decide, lines

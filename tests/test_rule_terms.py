@@ -3,7 +3,7 @@
 from sqlalchemy import ColumnElement, func
 from sqlmodel import col, select
 
-from ocpo_coord.db import make_async_engine, sessionmaker_for
+from ocpo_coord.db.engine import make_async_engine, sessionmaker_for
 from ocpo_coord.models import Record
 from ocpo_coord.visibility.rule import one_of
 

@@ -4,7 +4,7 @@ import json
 
 from sqlmodel import func, select
 
-from ocpo_coord.db import make_async_engine, sessionmaker_for
+from ocpo_coord.db.engine import make_async_engine, sessionmaker_for
 from ocpo_coord.models import Agency, Case, IntelItem, Record, Responsibility, Task, User
 from ocpo_coord.seeding import DEMO_FILE, load_into, read_demo
 from tests.fixtures.queries import count_rows

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from sqlmodel import col, select
 
-from ocpo_coord.db import make_async_engine, sessionmaker_for
+from ocpo_coord.db.engine import make_async_engine, sessionmaker_for
 from ocpo_coord.models import Agency, AuditEvent, Record, User
 from ocpo_coord.models.enums import Classification
 from tests.conftest import auth, gql

@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from ocpo_coord.auth.principal import load_principal
 from ocpo_coord.bench.generate_stix import stix_bundle
 from ocpo_coord.context import Actor
-from ocpo_coord.db import make_async_engine, sessionmaker_for
+from ocpo_coord.db.engine import make_async_engine, sessionmaker_for
 from ocpo_coord.deconfliction.service import check_selectors
 from ocpo_coord.models import Agency, AuditEvent, DeconflictionHit, Entity, Record, RecordRelease
 from ocpo_coord.models.enums import Classification, Tlp

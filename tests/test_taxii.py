@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from stix2validator import ValidationOptions, validate_string
 from taxii2client.v21 import ApiRoot, Collection, Server, as_pages
 
-from ocpo_coord.db import make_sync_engine
+from ocpo_coord.db.engine import make_sync_engine
 from ocpo_coord.models import AuditEvent
 from tests.conftest import auth, token_for
 

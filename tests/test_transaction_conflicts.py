@@ -22,7 +22,7 @@ from sqlalchemy.util import await_only
 from sqlmodel import col, select
 
 from ocpo_coord.api import retry
-from ocpo_coord.db import make_async_engine, sessionmaker_for
+from ocpo_coord.db.engine import make_async_engine, sessionmaker_for
 from ocpo_coord.models import AuditEvent, Case, Record
 from tests.conftest import auth
 

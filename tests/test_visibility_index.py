@@ -19,7 +19,7 @@ from sqlmodel import col, select, update
 
 from ocpo_coord.auth.principal import load_principal
 from ocpo_coord.config import get_settings
-from ocpo_coord.db import make_async_engine, sessionmaker_for
+from ocpo_coord.db.engine import make_async_engine, sessionmaker_for
 from ocpo_coord.models import Agency, Record, RecordGrant, RecordReach, Theatre
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.visibility.readable import readable

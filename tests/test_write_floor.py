@@ -7,7 +7,7 @@ import httpx
 from sqlalchemy import func, select
 
 from ocpo_coord.bench.write_floor import TABLES, Replay, _renamed, capture
-from ocpo_coord.db import make_sync_engine
+from ocpo_coord.db.engine import make_sync_engine
 from tests.conftest import auth
 
 KFOR_PHONE = "044 218 907"  # held by other agencies in the demo: the create raises hits

@@ -5,7 +5,7 @@ import re
 import httpx
 
 from ocpo_coord.audit.verify import verify_database
-from ocpo_coord.db import make_sync_engine
+from ocpo_coord.db.engine import make_sync_engine
 from ocpo_coord.entity.selectors import normalize
 from ocpo_coord.models import AuditEvent, Record
 from ocpo_coord.models.enums import SelectorKind

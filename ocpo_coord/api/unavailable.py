@@ -23,8 +23,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ocpo_coord.db import READ_ONLY
-from ocpo_coord.db_bounds import answer_within
+from ocpo_coord.db.bounds import answer_within
+from ocpo_coord.db.engine import READ_ONLY
 from ocpo_coord.exceptions import OcpoError
 from ocpo_coord.log_redaction import safe_message
 

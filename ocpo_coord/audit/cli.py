@@ -65,7 +65,7 @@ def verify(
     reordered, and a log cut short or recomputed since a checkpoint kept elsewhere (or,
     without --against, the latest one a witness cosigned)."""
     from ocpo_coord.audit.verify import verify_database
-    from ocpo_coord.db import make_sync_engine
+    from ocpo_coord.db.engine import make_sync_engine
 
     settings = get_settings()
     engine = make_sync_engine(settings.database_url)
@@ -99,7 +99,7 @@ def sequence(
     """Run the sequencer: give committed entries their place in the log and sign
     checkpoints (one process leads; others wait to take over)."""
     from ocpo_coord.audit import sequencer
-    from ocpo_coord.db import make_async_engine
+    from ocpo_coord.db.engine import make_async_engine
 
     settings = get_settings()
     try:
@@ -190,7 +190,7 @@ def add_witness(
 ) -> None:
     """Register a witness whose cosignatures the installation accepts."""
     from ocpo_coord.audit.registry import register_witness
-    from ocpo_coord.db import make_sync_engine
+    from ocpo_coord.db.engine import make_sync_engine
 
     try:
         verifier = Verifier.parse(vkey)
@@ -228,7 +228,7 @@ def grant(role: Annotated[str, typer.Argument(help="The PostgreSQL role the serv
     """Run as the owning role after 'migrate': grant the service's role what it needs,
     and on the audit tables only SELECT and INSERT."""
     from ocpo_coord.audit.roles import grant_service_role
-    from ocpo_coord.db import make_sync_engine
+    from ocpo_coord.db.engine import make_sync_engine
 
     engine = make_sync_engine(get_settings().database_url)
     try:

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from ocpo_coord.audit.canonical import canonical_bytes, jsonable
 from ocpo_coord.audit.merkle import leaf_hash
 from ocpo_coord.context import Actor
-from ocpo_coord.db import execute
+from ocpo_coord.db.queries import execute
 from ocpo_coord.models import AuditEvent
 from ocpo_coord.models.base import table_of
 

@@ -8,9 +8,9 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ocpo_coord.db import execute
+from ocpo_coord.db.queries import execute
+from ocpo_coord.db.sql_json import json_rows, parsed_rows
 from ocpo_coord.models import Agency, AgencyTheatre, Theatre, User
-from ocpo_coord.sql_json import json_rows, parsed_rows
 
 
 async def list_agencies(session: AsyncSession) -> list[Agency]:

@@ -2,16 +2,17 @@
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ocpo_coord.db.sql_json import json_rows, parsed_rows
 from ocpo_coord.exceptions import Unauthenticated
 from ocpo_coord.models import Agency, AgencyTheatre, SharingGroupMember, User
 from ocpo_coord.models.enums import Classification, Role
-from ocpo_coord.sql_json import json_rows, parsed_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,12 @@ class Principal:
     roles: frozenset[Role]
     theatre_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
     sharing_group_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
+    # The sharing agreements naming the agency that were in force at ``agreements_at``, as
+    # (grantor agency, ceiling), when they came with the caller's own statement: the
+    # reader's scopes at that instant then cost no statement. What the request knows of
+    # the principal, not who the principal is, so equality leaves them out.
+    agreements: tuple[tuple[uuid.UUID, int], ...] | None = field(default=None, compare=False)
+    agreements_at: datetime | None = field(default=None, compare=False)
 
     def has_role(self, *roles: Role) -> bool:
         return any(role in self.roles for role in roles)

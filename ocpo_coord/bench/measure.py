@@ -28,7 +28,7 @@ from sqlmodel import col, select
 
 from ocpo_coord.auth.principal import Principal, load_principal
 from ocpo_coord.bench.rule_floor import RuleFloor, capture_page
-from ocpo_coord.db import make_async_engine, sessionmaker_for
+from ocpo_coord.db.engine import make_async_engine, sessionmaker_for
 from ocpo_coord.models import IntelItem, Record
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.visibility.pages import index_page_statement

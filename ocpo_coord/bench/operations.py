@@ -22,7 +22,7 @@ from ocpo_coord.auth.principal import load_principal
 from ocpo_coord.bench.cpu import BusyCores
 from ocpo_coord.bench.write_floor import Writer
 from ocpo_coord.context import Actor
-from ocpo_coord.db import make_async_engine, sessionmaker_for
+from ocpo_coord.db.engine import make_async_engine, sessionmaker_for
 from ocpo_coord.evidence.store import FileStore
 from ocpo_coord.handover.export import export_handover
 from ocpo_coord.handover.importer import import_package

@@ -23,7 +23,6 @@ from typing import Any
 import psycopg
 from sqlalchemy import event
 
-from ocpo_coord import db_bounds
 from ocpo_coord.api.caller import load_caller
 from ocpo_coord.audit.canonical import canonical_bytes
 from ocpo_coord.audit.merkle import leaf_hash
@@ -31,7 +30,8 @@ from ocpo_coord.audit.reads import flush_reads
 from ocpo_coord.audit.service import hashed_fields
 from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
-from ocpo_coord.db import make_async_engine, make_sync_engine, sessionmaker_for
+from ocpo_coord.db import bounds as db_bounds
+from ocpo_coord.db.engine import make_async_engine, make_sync_engine, sessionmaker_for
 from ocpo_coord.intel import service as intel
 from ocpo_coord.intel.schemas import IntelItemFilter
 from ocpo_coord.models import AuditEvent

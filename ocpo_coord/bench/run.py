@@ -21,7 +21,7 @@ from ocpo_coord.audit.keys import checkpoint_signer
 from ocpo_coord.bench import contention, curve, measure, operations, stix_intake, write_floor
 from ocpo_coord.bench.generate import generate, generate_directory
 from ocpo_coord.config import Settings
-from ocpo_coord.db import make_sync_engine, sync_url
+from ocpo_coord.db.engine import make_sync_engine, sync_url
 from ocpo_coord.evidence.store import FileStore
 from ocpo_coord.migrate import upgrade
 

@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from ocpo_coord.auth.principal import load_principal
 from ocpo_coord.bench.generate_stix import stix_bundle
 from ocpo_coord.context import Actor
-from ocpo_coord.db import make_async_engine, sessionmaker_for
+from ocpo_coord.db.engine import make_async_engine, sessionmaker_for
 from ocpo_coord.models import AuditEvent, DeconflictionHit, Record, Selector
 from ocpo_coord.models.enums import SelectorKind
 from ocpo_coord.stix.importer import import_bundle

@@ -41,7 +41,7 @@ def add_selectors(
     and those it already holds are not added again. Prints what was added as JSON."""
     from ocpo_coord.auth.principal import load_principal
     from ocpo_coord.context import Actor
-    from ocpo_coord.db import unit_of_work
+    from ocpo_coord.db.engine import unit_of_work
     from ocpo_coord.entity.bulk import add_selectors as attach
     from ocpo_coord.entity.schemas import SelectorBulkCreate
 

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
-from ocpo_coord.db import execute
+from ocpo_coord.db.queries import execute
 from ocpo_coord.models import Entity, Record, RecordEntity, Selector
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.text import contains_text

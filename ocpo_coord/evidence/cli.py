@@ -10,7 +10,7 @@ app = typer.Typer(no_args_is_help=True, help="The evidence file store.")
 @app.command()
 def check() -> None:
     """Hash every kept file again; name missing, altered and orphaned files (exit 1 if any)."""
-    from ocpo_coord.db import unit_of_work
+    from ocpo_coord.db.engine import unit_of_work
     from ocpo_coord.evidence.fixity import kept_digests, sweep
     from ocpo_coord.evidence.store import FileStore
 

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 def _run(login: str, work: "Callable[[AsyncSession, Actor], Awaitable[T]]") -> T:
     from ocpo_coord.auth.principal import load_principal
     from ocpo_coord.context import Actor
-    from ocpo_coord.db import unit_of_work
+    from ocpo_coord.db.engine import unit_of_work
 
     async def go() -> T:
         async with unit_of_work() as session:
@@ -361,7 +361,7 @@ class _TrustedKeys:
     def keys(self) -> "list[Verifier]":
         if self.given is not None:
             return self.given
-        from ocpo_coord.db import unit_of_work
+        from ocpo_coord.db.engine import unit_of_work
         from ocpo_coord.handover import trust
 
         async def registry() -> "list[Verifier]":

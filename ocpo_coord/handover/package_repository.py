@@ -29,7 +29,7 @@ from sqlmodel import select as model_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
-from ocpo_coord.db import execute
+from ocpo_coord.db.queries import execute
 from ocpo_coord.models import (
     Case,
     CaseAgency,

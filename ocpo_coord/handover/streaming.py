@@ -19,7 +19,7 @@ from sqlalchemy import Select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ocpo_coord.db import execute
+from ocpo_coord.db.queries import execute
 
 # COPY's CSV format quotes a value only if it holds the delimiter, the quote character or
 # a line break. JSON text holds none of these control characters raw (JSON escapes them

@@ -13,11 +13,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select as ModelSelect
 
 from ocpo_coord.auth.principal import Principal
-from ocpo_coord.db import among_param, execute
+from ocpo_coord.db.queries import among_param, execute
+from ocpo_coord.db.sql_json import json_rows, parsed_rows
 from ocpo_coord.models import IntelCase, IntelItem, Record
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.text import contains_text
-from ocpo_coord.sql_json import json_rows, parsed_rows
 from ocpo_coord.visibility.readable import at_instant, names_readable, readable_template
 from ocpo_coord.visibility.repository import RecordRepository, known_column, parsed_uuid
 

@@ -9,7 +9,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ocpo_coord.db import execute
+from ocpo_coord.db.queries import execute
 from ocpo_coord.models import Notification, Position, Record, Tour, User
 from ocpo_coord.models.enums import NotificationKind, Role
 from ocpo_coord.visibility.pagination import Cursor, Order

@@ -48,7 +48,7 @@ def import_file(
     same bundle again creates nothing."""
     from ocpo_coord.auth.principal import load_principal
     from ocpo_coord.context import Actor
-    from ocpo_coord.db import unit_of_work
+    from ocpo_coord.db.engine import unit_of_work
     from ocpo_coord.stix.importer import import_bundle
     from ocpo_coord.stix.schemas import StixImportResult
 

@@ -12,7 +12,7 @@ from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
-from ocpo_coord.db import execute
+from ocpo_coord.db.queries import execute
 from ocpo_coord.models import Agency, AgencyTheatre, IntelItem, Record, RecordEntity, StixImport, Theatre
 from ocpo_coord.models.base import table_of
 from ocpo_coord.models.enums import RecordKind

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
-from ocpo_coord.db import execute
+from ocpo_coord.db.queries import execute
 from ocpo_coord.models import Position, Record, Task, TaskDependency, TaskSupportingAgency, User
 from ocpo_coord.models.enums import ActivityArea, RecordKind, TaskStatus
 from ocpo_coord.records.text import contains_text

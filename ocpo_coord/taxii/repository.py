@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
-from ocpo_coord.db import execute
+from ocpo_coord.db.queries import execute
 from ocpo_coord.intel.repository import IntelRepository
 from ocpo_coord.models import IntelItem, Record, TaxiiStatus
 from ocpo_coord.visibility.readable import at_instant

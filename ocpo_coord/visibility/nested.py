@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, select
 from sqlmodel import SQLModel, col
 
-from ocpo_coord.db import among, execute
+from ocpo_coord.db.queries import among, execute
 from ocpo_coord.models import Record
 from ocpo_coord.visibility.repository import RecordRepository
 

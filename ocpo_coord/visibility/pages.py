@@ -44,7 +44,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
-from ocpo_coord.db import among, execute
+from ocpo_coord.db.queries import among, execute
 from ocpo_coord.models import Record, RecordReach
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.visibility.pagination import Assembler, Cursor, Cursors, Page, after_cursor, check_page_size

@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from ocpo_coord.config import get_settings
-from ocpo_coord.db import execute
+from ocpo_coord.db.queries import execute
 from ocpo_coord.exceptions import InvalidInput
 from ocpo_coord.models import Record
 

@@ -18,10 +18,10 @@ from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from ocpo_coord.auth.directory import agency_codes as agency_codes
 from ocpo_coord.auth.principal import Principal
-from ocpo_coord.db import among, execute
+from ocpo_coord.db.queries import among, execute
+from ocpo_coord.db.sql_json import json_rows, parsed_rows
 from ocpo_coord.models import Agency, Record, RecordRelease, SharingGroup, SharingGroupMember, User
 from ocpo_coord.models.enums import RecordKind
-from ocpo_coord.sql_json import json_rows, parsed_rows
 from ocpo_coord.visibility.readable import at_instant, readable, readable_template
 
 

@@ -23,8 +23,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
+from ocpo_coord.db.sql_json import json_rows, parsed_rows
 from ocpo_coord.models import SharingAgreement
-from ocpo_coord.sql_json import json_rows, parsed_rows
 
 
 class ScopeKind(enum.IntEnum):
@@ -137,26 +137,18 @@ async def reader_scopes(session: AsyncSession, principal: Principal, now: dateti
 def agreements_column(grantee: Any, now: datetime | ColumnElement[datetime]) -> Any:
     """The agreements in force at ``now`` naming the agency in the ``grantee`` column
     (of the enclosing statement), as one ``json_rows`` column, so that a statement that
-    runs anyway (the caller's) brings them: see ``remember_scopes``."""
+    runs anyway (the caller's) brings them: see ``agreement_rows``."""
     return select(json_rows(*_AGREEMENT)).where(*_in_force(grantee, now)).scalar_subquery()
 
 
-_HELD = "reader_scopes"
-
-
-def remember_scopes(
-    session: AsyncSession, principal: Principal, now: datetime, agreements: str | None
-) -> None:
-    """Keep the reader's scopes at ``now`` for the session's request, from an
-    ``agreements_column`` value."""
-    rows = [(uuid.UUID(grantor), int(ceiling)) for grantor, ceiling in parsed_rows(agreements)]
-    session.info.setdefault(_HELD, {})[(principal.user_id, now)] = held_by(principal, rows)
+def agreement_rows(agreements: str | None) -> tuple[tuple[uuid.UUID, int], ...]:
+    """The (grantor agency, ceiling) pairs of an ``agreements_column`` value."""
+    return tuple((uuid.UUID(grantor), int(ceiling)) for grantor, ceiling in parsed_rows(agreements))
 
 
 async def held_scopes(session: AsyncSession, principal: Principal, now: datetime) -> Held:
-    """The reader's scopes, looked up once per request (a session serves one request)."""
-    cache: dict[tuple[uuid.UUID, datetime], Held] = session.info.setdefault(_HELD, {})
-    key = (principal.user_id, now)
-    if key not in cache:
-        cache[key] = await reader_scopes(session, principal, now)
-    return cache[key]
+    """The reader's scopes at ``now``: from the agreements that came with the caller when
+    they were read for that instant, else looked up."""
+    if principal.agreements is not None and principal.agreements_at == now:
+        return held_by(principal, principal.agreements)
+    return await reader_scopes(session, principal, now)

@@ -1,19 +1,19 @@
 """Engines and sessions. One transaction per request: services flush, transports commit."""
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import lru_cache, partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Executable, Result, any_, bindparam, create_engine, event
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ocpo_coord import db_bounds, pg_driver, sqlite_turns
 from ocpo_coord.config import Settings, get_settings
-from ocpo_coord.serial_session import SerialSession
+from ocpo_coord.db import bounds as db_bounds
+from ocpo_coord.db import pg_driver, sqlite_turns
+from ocpo_coord.db.serial_session import SerialSession
 
 
 def sync_url(url: str) -> str:
@@ -139,38 +139,3 @@ async def unit_of_work() -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
-
-
-async def execute(
-    session: AsyncSession,
-    statement: Executable,
-    params: dict[str, Any] | Sequence[dict[str, Any]] | None = None,
-) -> Result[*tuple[Any, ...]]:
-    """Run a Core statement (with a list of parameter sets: one multi-row insert);
-    SQLModel deprecates ``execute`` only for its own selects."""
-    return await session.exec(statement, params=params)  # type: ignore[call-overload, no-any-return]
-
-
-def among(session: AsyncSession, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
-    """``column IN values``; on PostgreSQL ``column = ANY(one array parameter)``.
-
-    An IN list is written out at every execution, one parameter per value, so its SQL
-    text changes with the list's length: the statement is rendered again, and neither
-    the driver's parsed-query cache nor the server's prepared statement is reused. The
-    array keeps one text for every page. ``values`` is never empty here (callers return
-    early), but both forms answer no rows for it."""
-    if session.get_bind().dialect.name == "postgresql":
-        result: ColumnElement[bool] = column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-    else:
-        result = column.in_(values)
-    return result
-
-
-def among_param(dialect: str, column: Any, name: str) -> ColumnElement[bool]:
-    """``among`` for a statement built once and run many times: the values are the
-    required parameter ``name``, given at each execution (a list)."""
-    if dialect == "postgresql":
-        result: ColumnElement[bool] = column == any_(bindparam(name, type_=ARRAY(column.type), required=True))
-    else:
-        result = column.in_(bindparam(name, expanding=True, required=True))
-    return result

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.ext.asyncio import AsyncSession as SqlAlchemyAsyncSession
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ocpo_coord.sqlite_turns import WriterQueue, queue_of
+from ocpo_coord.db.sqlite_turns import WriterQueue, queue_of
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])

@@ -1,0 +1,44 @@
+"""The statements every repository runs through: Core statements, and membership tests
+that keep one SQL text for lists of every length."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Executable, Result, any_, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+async def execute(
+    session: AsyncSession,
+    statement: Executable,
+    params: dict[str, Any] | Sequence[dict[str, Any]] | None = None,
+) -> Result[*tuple[Any, ...]]:
+    """Run a Core statement (with a list of parameter sets: one multi-row insert);
+    SQLModel deprecates ``execute`` only for its own selects."""
+    return await session.exec(statement, params=params)  # type: ignore[call-overload, no-any-return]
+
+
+def among(session: AsyncSession, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``column = ANY(one array parameter)``.
+
+    An IN list is written out at every execution, one parameter per value, so its SQL
+    text changes with the list's length: the statement is rendered again, and neither
+    the driver's parsed-query cache nor the server's prepared statement is reused. The
+    array keeps one text for every page. ``values`` is never empty here (callers return
+    early), but both forms answer no rows for it."""
+    if session.get_bind().dialect.name == "postgresql":
+        result: ColumnElement[bool] = column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    else:
+        result = column.in_(values)
+    return result
+
+
+def among_param(dialect: str, column: Any, name: str) -> ColumnElement[bool]:
+    """``among`` for a statement built once and run many times: the values are the
+    required parameter ``name``, given at each execution (a list)."""
+    if dialect == "postgresql":
+        result: ColumnElement[bool] = column == any_(bindparam(name, type_=ARRAY(column.type), required=True))
+    else:
+        result = column.in_(bindparam(name, expanding=True, required=True))
+    return result
