@@ -121,7 +121,7 @@ async def test_a_count_that_was_not_taken_is_an_error_never_a_figure(
     """Were the selection ever misread, the client would get an error, not a zero."""
     first = await gql(client, LOGIN, "query { intelItems(first: 1) { pageInfo { endCursor } } }")
     after = first["data"]["intelItems"]["pageInfo"]["endCursor"]
-    monkeypatch.setattr("ocpo_coord.intel.gql.asks_total", lambda info: False)
+    monkeypatch.setattr("ocpo_coord.gql.records.asks_total", lambda info: False)
     body = await gql(client, LOGIN, f'query {{ intelItems(first: 1, after: "{after}") {{ totalCount }} }}')
     assert body["data"] is None
     # An internal error, logged in full and masked for the client.

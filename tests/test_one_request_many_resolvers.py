@@ -21,6 +21,7 @@ from sqlmodel import select
 
 from ocpo_coord.api.errors import internal_error_message
 from ocpo_coord.audit.verify import verify_database
+from ocpo_coord.case.repository import CaseRepository
 from ocpo_coord.db.engine import make_async_engine, make_sync_engine, sessionmaker_for
 from ocpo_coord.models import AuditEvent
 from tests.conftest import auth, unreleased_items
@@ -171,7 +172,7 @@ async def test_an_unexpected_error_answers_only_the_request_id(
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("SELECT secret FROM internals: connection string postgres://operator")
 
-    monkeypatch.setattr("ocpo_coord.case.service.read_case", broken)
+    monkeypatch.setattr(CaseRepository, "get", broken)
     body = await _graphql(
         client,
         "unmik.analyst",

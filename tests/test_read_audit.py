@@ -12,6 +12,7 @@ from sqlmodel import col
 
 from ocpo_coord.audit import service as audit_service
 from ocpo_coord.audit.verify import verify_database
+from ocpo_coord.case.repository import CaseRepository
 from ocpo_coord.db.engine import make_sync_engine
 from ocpo_coord.exceptions import NotFound
 from ocpo_coord.models import AuditEvent, Record
@@ -179,7 +180,7 @@ async def test_a_failed_or_refused_request_leaves_no_read_entry(
         def refuse(page: Any) -> Any:
             raise NotFound("case")
 
-        monkeypatch.setattr("ocpo_coord.case.router.envelope", refuse)
+        monkeypatch.setattr("ocpo_coord.api.records.envelope", refuse)
         response = await client.get(
             "/api/v1/cases", headers={**auth("unmik.analyst"), "X-Request-ID": "rest-refused"}
         )
@@ -196,7 +197,7 @@ async def test_records_in_a_partly_failed_graphql_answer_are_still_audited(
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("ocpo_coord.case.service.read_case", broken)
+    monkeypatch.setattr(CaseRepository, "get", broken)
     response = await client.post(
         "/graphql",
         json={

@@ -8,23 +8,20 @@ import strawberry.experimental.pydantic as spy
 
 from ocpo_coord.case import service
 from ocpo_coord.case.schemas import CaseCreate, CaseFilter, CasePublic, CaseUpdate
-from ocpo_coord.context import Actor
 from ocpo_coord.directory.gql import AGENCIES, Agency
 from ocpo_coord.gql.common import (
     Connection,
     ErrorTypes,
     Node,
-    asks_total,
     connection,
     described_field,
     from_model,
-    input_model,
     partial_input,
 )
-from ocpo_coord.gql.context import GraphQLInfo, mutate
-from ocpo_coord.gql.ids import parse_id
+from ocpo_coord.gql.context import GraphQLInfo
 from ocpo_coord.gql.nested import NESTED_MAX_PAGE
 from ocpo_coord.gql.node import graphql_type, node_type
+from ocpo_coord.gql.records import connection_field, create_mutation, record_field, update_mutation
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.gql import Markings
 
@@ -107,53 +104,26 @@ CaseResult = Annotated[CasePayload | ErrorTypes, strawberry.union("CaseResult")]
 
 @strawberry.type
 class CaseQuery:
-    @described_field("Cases you may read, newest first.")
-    async def cases(
-        self,
-        info: GraphQLInfo,
-        first: int = 50,
-        after: str | None = None,
-        filter: CaseFilterInput | None = None,
-    ) -> Connection[Case]:
-        filters = input_model(info, filter, CaseFilter) if filter else CaseFilter()
-        page = await service.list_cases(
-            info.context.session,
-            actor=info.context.require_actor(),
-            filters=filters,
-            first=first,
-            after=after,
-            count=asks_total(info),
-        )
-        return connection(page, from_model(Case))
+    cases = connection_field(
+        "Cases you may read, newest first.", Case, CaseFilterInput, CaseFilter, service.list_cases
+    )
+    case = record_field(
+        Case,
+        "case",
+        service.KIND.read,
+        "One case; null, with a not-found error, if missing or not readable.",
+    )
 
-    @described_field("One case; null, with a not-found error, if missing or not readable.")
-    async def case(self, info: GraphQLInfo, id: strawberry.ID) -> Case | None:
-        public = await service.read_case(
-            info.context.session, actor=info.context.require_actor(), case_id=parse_id(id, "case")
-        )
-        return Case.from_pydantic(public)
+
+def _payload(case: Case) -> CasePayload:
+    return CasePayload(case=case)
 
 
 @strawberry.type
 class CaseMutation:
-    @strawberry.mutation
-    async def create_case(self, info: GraphQLInfo, input: CreateCaseInput) -> CaseResult:
-        async def run(actor: Actor) -> CasePayload:
-            data = input_model(info, input, CaseCreate)
-            created = await service.create_case(info.context.session, actor=actor, data=data)
-            return CasePayload(case=Case.from_pydantic(created))
-
-        return await mutate(info, run)
-
-    @strawberry.mutation
-    async def update_case(self, info: GraphQLInfo, input: UpdateCaseInput) -> CaseResult:
-        async def run(actor: Actor) -> CasePayload:
-            data = input_model(info, input, CaseUpdate, partial=True)
-            case_id = parse_id(input.id, "case")
-            return CasePayload(
-                case=Case.from_pydantic(
-                    await service.update_case(info.context.session, actor=actor, case_id=case_id, data=data)
-                )
-            )
-
-        return await mutate(info, run)
+    create_case = create_mutation(
+        _payload, CaseResult, Case, CreateCaseInput, CaseCreate, service.create_case
+    )
+    update_case = update_mutation(
+        _payload, CaseResult, Case, UpdateCaseInput, CaseUpdate, "case", "case_id", service.update_case
+    )

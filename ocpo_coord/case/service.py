@@ -4,31 +4,25 @@ import uuid
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ocpo_coord.audit.reads import listed
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.auth.directory import theatre_by_code, theatre_codes, user_logins
 from ocpo_coord.case import repository
 from ocpo_coord.case.repository import CaseRepository
 from ocpo_coord.case.schemas import CaseCreate, CaseFilter, CasePublic, CaseUpdate
-from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
-from ocpo_coord.exceptions import InvalidInput, NotFound
+from ocpo_coord.exceptions import InvalidInput
 from ocpo_coord.models import Case, Record
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.codes import agency_filter, agency_ids_from_codes, theatre_filter
 from ocpo_coord.records.kinds import RecordKindSpec, declare
 from ocpo_coord.records.service import (
-    check_version,
     create_record,
     flush_unique,
     markings_public,
-    set_markings,
-    touch,
 )
 from ocpo_coord.task.reach import release_unreadable
-from ocpo_coord.visibility.pages import any_filter, assembled_page
+from ocpo_coord.visibility.pages import any_filter
 from ocpo_coord.visibility.pagination import Page
-from ocpo_coord.visibility.policy import enforce, may_edit
 from ocpo_coord.visibility.repository import (
     agency_codes,
     releases_for,
@@ -93,15 +87,6 @@ KIND = declare(
 )
 
 
-async def get_case(session: AsyncSession, *, actor: Actor, case_id: uuid.UUID) -> CasePublic:
-    return await KIND.get(session, actor, case_id)
-
-
-async def read_case(session: AsyncSession, *, actor: Actor, case_id: uuid.UUID) -> CasePublic:
-    """A read by a person: audited when the record is above UNCLASSIFIED or TLP:CLEAR."""
-    return await KIND.read(session, actor, case_id)
-
-
 async def list_cases(
     session: AsyncSession,
     *,
@@ -111,7 +96,6 @@ async def list_cases(
     after: str | None,
     count: bool = True,
 ) -> Page[CasePublic]:
-    settings = get_settings()
     theatre_id = await theatre_filter(session, filters.theatre)
     agency_id = await agency_filter(session, filters.agency)
     statement = _repo(session, actor).filtered(
@@ -121,19 +105,8 @@ async def list_cases(
         agency_id=agency_id,
         text=filters.text,
     )
-    return await assembled_page(
-        session,
-        statement,
-        first=first,
-        after=after,
-        max_page_size=settings.max_page_size,
-        count_cap=settings.count_cap,
-        assemble=listed(actor, to_public),
-        filtered=any_filter(filters),
-        count=count,
-        reader=actor.principal,
-        now=actor.now,
-        kind=RecordKind.CASE,
+    return await KIND.page(
+        session, actor, statement, first=first, after=after, filtered=any_filter(filters), count=count
     )
 
 
@@ -178,7 +151,7 @@ async def create_case(
         agency_ids=participants,
         member_ids=[*members, principal.user_id],
     )
-    created = await get_case(session, actor=actor, case_id=case.id)
+    created = await KIND.get(session, actor, case.id)
     await record_event(
         session,
         actor=actor,
@@ -193,53 +166,37 @@ async def create_case(
 async def update_case(
     session: AsyncSession, *, actor: Actor, case_id: uuid.UUID, data: CaseUpdate
 ) -> CasePublic:
-    row = await _repo(session, actor).get_for_update(case_id)
-    if row is None:
-        raise NotFound("case")
-    case, record = row
-    enforce(may_edit(actor.principal, record))
-    check_version(record, data.expected_version)
-    before = (await to_public(session, [row]))[0].model_dump(mode="json")
-    changes = data.model_dump(
-        exclude_unset=True,
-        exclude={
-            "expected_version",
-            "crime_types",
-            "participating_agencies",
-            "members",
-            "markings",
-            "restricted",
-        },
-    )
-    case.sqlmodel_update(changes)
-    await repository.replace_links(
-        session,
-        case.id,
-        crime_types=list(data.crime_types) if data.crime_types is not None else None,
-        agency_ids=await agency_ids_from_codes(session, data.participating_agencies, "participating_agencies")
-        if data.participating_agencies is not None
-        else None,
-        member_ids=await _member_ids(session, [*data.members, actor.principal.login], "members")
-        if data.members is not None
-        else None,
-    )
-    if data.restricted is not None and data.restricted != case.restricted:
-        case.restricted = data.restricted
-        await repository.set_restriction(session, record, data.restricted)
-    if data.markings is not None:
-        await set_markings(session, actor=actor, record=record, markings=data.markings)
-    touch(record, actor)
-    await session.flush()
-    updated = await get_case(session, actor=actor, case_id=case.id)
-    await record_event(
-        session,
-        actor=actor,
-        action="case.update",
-        record_kind=RecordKind.CASE,
-        record_id=case.id,
-        before=before,
-        after=updated.model_dump(mode="json"),
-    )
+    async def apply(case: Case, record: Record) -> None:
+        changes = data.model_dump(
+            exclude_unset=True,
+            exclude={
+                "expected_version",
+                "crime_types",
+                "participating_agencies",
+                "members",
+                "markings",
+                "restricted",
+            },
+        )
+        case.sqlmodel_update(changes)
+        await repository.replace_links(
+            session,
+            case.id,
+            crime_types=list(data.crime_types) if data.crime_types is not None else None,
+            agency_ids=await agency_ids_from_codes(
+                session, data.participating_agencies, "participating_agencies"
+            )
+            if data.participating_agencies is not None
+            else None,
+            member_ids=await _member_ids(session, [*data.members, actor.principal.login], "members")
+            if data.members is not None
+            else None,
+        )
+        if data.restricted is not None and data.restricted != case.restricted:
+            case.restricted = data.restricted
+            await repository.set_restriction(session, record, data.restricted)
+
+    case, _, updated = await KIND.update(session, actor, case_id, data, apply)
     if {"members", "restricted", "markings"} & data.model_fields_set:
         await release_unreadable(session, actor=actor, record_ids=[case.id])
     return updated

@@ -81,7 +81,7 @@ async def _all(fetch: Callable[[str | None], Awaitable[Page[T]]]) -> tuple[list[
 
 async def case_file(session: AsyncSession, *, actor: Actor, case_id: uuid.UUID) -> str:
     """The rendered HTML page; an unreadable case is the same NotFound as a missing one."""
-    case: CasePublic = await cases.get_case(session, actor=actor, case_id=case_id)
+    case: CasePublic = await cases.KIND.get(session, actor, case_id)
     size = get_settings().max_page_size
     note_items, notes_cut = await _all(
         lambda after: notes.list_notes(session, actor=actor, case_id=case_id, first=size, after=after)

@@ -20,7 +20,6 @@ from ocpo_coord.gql.common import (
     Connection,
     ErrorTypes,
     Node,
-    asks_total,
     connection,
     described_field,
     from_model,
@@ -30,6 +29,7 @@ from ocpo_coord.gql.common import (
 from ocpo_coord.gql.context import GraphQLInfo, mutate
 from ocpo_coord.gql.ids import parse_id
 from ocpo_coord.gql.node import node_type
+from ocpo_coord.gql.records import connection_field, create_mutation, record_field, update_mutation
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.gql import Markings
 
@@ -92,33 +92,15 @@ DeconflictionHitResult = Annotated[
 
 @strawberry.type
 class DeconflictionQuery:
-    @described_field("Planned operations you may read, newest first.")
-    async def planned_operations(
-        self,
-        info: GraphQLInfo,
-        first: int = 50,
-        after: str | None = None,
-        filter: PlannedOperationFilterInput | None = None,
-    ) -> Connection[PlannedOperation]:
-        filters = input_model(info, filter, PlannedOperationFilter) if filter else PlannedOperationFilter()
-        page = await operations.list_operations(
-            info.context.session,
-            actor=info.context.require_actor(),
-            filters=filters,
-            first=first,
-            after=after,
-            count=asks_total(info),
-        )
-        return connection(page, from_model(PlannedOperation))
+    planned_operations = connection_field(
+        "Planned operations you may read, newest first.",
+        PlannedOperation,
+        PlannedOperationFilterInput,
+        PlannedOperationFilter,
+        operations.list_operations,
+    )
 
-    @strawberry.field
-    async def planned_operation(self, info: GraphQLInfo, id: strawberry.ID) -> PlannedOperation | None:
-        public = await operations.read_operation(
-            info.context.session,
-            actor=info.context.require_actor(),
-            operation_id=parse_id(id, "planned operation"),
-        )
-        return PlannedOperation.from_pydantic(public)
+    planned_operation = record_field(PlannedOperation, "planned operation", operations.KIND.read)
 
     @described_field(
         "Your agency's hits, newest first: the other agency, the kind of match, whom to contact."
@@ -145,34 +127,31 @@ def _hit_payload(public: HitPublic) -> DeconflictionHitPayload:
     return DeconflictionHitPayload(hit=DeconflictionHit.from_pydantic(public))
 
 
+def _payload(operation: PlannedOperation) -> PlannedOperationPayload:
+    return PlannedOperationPayload(planned_operation=operation)
+
+
 @strawberry.type
 class DeconflictionMutation:
-    @strawberry.mutation
-    async def create_planned_operation(
-        self, info: GraphQLInfo, input: CreatePlannedOperationInput
-    ) -> PlannedOperationResult:
-        async def run(actor: Actor) -> PlannedOperationPayload:
-            data = input_model(info, input, PlannedOperationCreate)
-            public = await operations.create_operation(info.context.session, actor=actor, data=data)
-            return PlannedOperationPayload(planned_operation=PlannedOperation.from_pydantic(public))
+    create_planned_operation = create_mutation(
+        _payload,
+        PlannedOperationResult,
+        PlannedOperation,
+        CreatePlannedOperationInput,
+        PlannedOperationCreate,
+        operations.create_operation,
+    )
 
-        return await mutate(info, run)
-
-    @strawberry.mutation
-    async def update_planned_operation(
-        self, info: GraphQLInfo, input: UpdatePlannedOperationInput
-    ) -> PlannedOperationResult:
-        async def run(actor: Actor) -> PlannedOperationPayload:
-            data = input_model(info, input, PlannedOperationUpdate, partial=True)
-            public = await operations.update_operation(
-                info.context.session,
-                actor=actor,
-                operation_id=parse_id(input.id, "planned operation"),
-                data=data,
-            )
-            return PlannedOperationPayload(planned_operation=PlannedOperation.from_pydantic(public))
-
-        return await mutate(info, run)
+    update_planned_operation = update_mutation(
+        _payload,
+        PlannedOperationResult,
+        PlannedOperation,
+        UpdatePlannedOperationInput,
+        PlannedOperationUpdate,
+        "planned operation",
+        "operation_id",
+        operations.update_operation,
+    )
 
     @strawberry.mutation
     async def acknowledge_deconfliction_hit(

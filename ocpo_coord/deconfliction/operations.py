@@ -4,10 +4,8 @@ import uuid
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ocpo_coord.audit.reads import listed
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.auth.directory import theatre_by_code, theatre_codes
-from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
 from ocpo_coord.deconfliction import repository, service
 from ocpo_coord.deconfliction.repository import OperationRepository
@@ -17,21 +15,17 @@ from ocpo_coord.deconfliction.schemas import (
     PlannedOperationPublic,
     PlannedOperationUpdate,
 )
-from ocpo_coord.exceptions import InvalidInput, NotFound
+from ocpo_coord.exceptions import InvalidInput
 from ocpo_coord.models import PlannedOperation, Record
 from ocpo_coord.models.enums import OperationStatus, RecordKind
 from ocpo_coord.records.codes import theatre_filter
 from ocpo_coord.records.kinds import RecordKindSpec, declare
 from ocpo_coord.records.service import (
-    check_version,
     create_record,
     markings_public,
-    set_markings,
-    touch,
 )
-from ocpo_coord.visibility.pages import any_filter, assembled_page
+from ocpo_coord.visibility.pages import any_filter
 from ocpo_coord.visibility.pagination import Assembler, Page
-from ocpo_coord.visibility.policy import enforce, may_edit
 from ocpo_coord.visibility.repository import agency_codes, releases_for
 
 
@@ -83,19 +77,6 @@ KIND = declare(
 )
 
 
-async def get_operation(
-    session: AsyncSession, *, actor: Actor, operation_id: uuid.UUID
-) -> PlannedOperationPublic:
-    return await KIND.get(session, actor, operation_id)
-
-
-async def read_operation(
-    session: AsyncSession, *, actor: Actor, operation_id: uuid.UUID
-) -> PlannedOperationPublic:
-    """A read by a person: audited when the record is above UNCLASSIFIED or TLP:CLEAR."""
-    return await KIND.read(session, actor, operation_id)
-
-
 async def list_operations(
     session: AsyncSession,
     *,
@@ -105,25 +86,13 @@ async def list_operations(
     after: str | None,
     count: bool = True,
 ) -> Page[PlannedOperationPublic]:
-    settings = get_settings()
     statement = _repo(session, actor).filtered(
         theatre_id=await theatre_filter(session, filters.theatre),
         operation_kind=filters.operation_kind,
         status=filters.status,
     )
-    return await assembled_page(
-        session,
-        statement,
-        first=first,
-        after=after,
-        max_page_size=settings.max_page_size,
-        count_cap=settings.count_cap,
-        assemble=listed(actor, assembler(actor)),
-        filtered=any_filter(filters),
-        count=count,
-        reader=actor.principal,
-        now=actor.now,
-        kind=RecordKind.PLANNED_OPERATION,
+    return await KIND.page(
+        session, actor, statement, first=first, after=after, filtered=any_filter(filters), count=count
     )
 
 
@@ -152,7 +121,7 @@ async def create_operation(
     )
     session.add(operation)
     await session.flush()
-    created = await get_operation(session, actor=actor, operation_id=record.id)
+    created = await KIND.get(session, actor, record.id)
     await record_event(
         session,
         actor=actor,
@@ -162,7 +131,7 @@ async def create_operation(
         after=created.model_dump(mode="json"),
     )
     if await service.check_operation(session, actor=actor, operation=operation, record=record):
-        created = await get_operation(session, actor=actor, operation_id=record.id)
+        created = await KIND.get(session, actor, record.id)
     return created
 
 
@@ -171,35 +140,19 @@ async def update_operation(
 ) -> PlannedOperationPublic:
     """Only the owner agency changes its plan; a new place, window or live status is
     deconflicted again (hits already raised for the same pair are not repeated)."""
-    row = await _repo(session, actor).get_for_update(operation_id)
-    if row is None:
-        raise NotFound("planned operation")
-    operation, record = row
-    enforce(may_edit(actor.principal, record))
-    check_version(record, data.expected_version)
-    before = (await assembler(actor)(session, [row]))[0].model_dump(mode="json")
+
     changes = data.model_dump(exclude_unset=True, exclude={"expected_version", "markings"})
-    starts_at = changes.get("starts_at", operation.starts_at)
-    ends_at = changes.get("ends_at", operation.ends_at)
-    if ends_at <= starts_at:
-        raise InvalidInput(
-            "must be after starts_at", field="ends_at" if "ends_at" in changes else "starts_at"
-        )
-    operation.sqlmodel_update(changes)
-    if data.markings is not None:
-        await set_markings(session, actor=actor, record=record, markings=data.markings)
-    touch(record, actor)
-    await session.flush()
-    updated = await get_operation(session, actor=actor, operation_id=operation.id)
-    await record_event(
-        session,
-        actor=actor,
-        action="planned_operation.update",
-        record_kind=RecordKind.PLANNED_OPERATION,
-        record_id=operation.id,
-        before=before,
-        after=updated.model_dump(mode="json"),
-    )
+
+    async def apply(operation: PlannedOperation, _record: Record) -> None:
+        starts_at = changes.get("starts_at", operation.starts_at)
+        ends_at = changes.get("ends_at", operation.ends_at)
+        if ends_at <= starts_at:
+            raise InvalidInput(
+                "must be after starts_at", field="ends_at" if "ends_at" in changes else "starts_at"
+            )
+        operation.sqlmodel_update(changes)
+
+    operation, record, updated = await KIND.update(session, actor, operation_id, data, apply)
     moved = changes.keys() & {"latitude", "longitude", "radius_m", "starts_at", "ends_at", "status"}
     live = operation.status in (OperationStatus.PLANNED, OperationStatus.ACTIVE)
     if (
@@ -207,5 +160,5 @@ async def update_operation(
         and live
         and await service.check_operation(session, actor=actor, operation=operation, record=record)
     ):
-        updated = await get_operation(session, actor=actor, operation_id=operation.id)
+        updated = await KIND.get(session, actor, operation.id)
     return updated

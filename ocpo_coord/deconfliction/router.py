@@ -3,13 +3,10 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query
 
-from ocpo_coord.api.concurrency import IfMatch, conditional, tag_response
 from ocpo_coord.api.deps import ActorDep, SessionDep
-from ocpo_coord.api.idempotency import IdempotencyKey, idempotent_create
-from ocpo_coord.api.pagination import ListResponse, PageParams, envelope
+from ocpo_coord.api.records import Listing, RecordRoutes, add_listing, add_record_routes
 from ocpo_coord.deconfliction import operations, service
 from ocpo_coord.deconfliction.schemas import (
     HitFilter,
@@ -24,78 +21,28 @@ from ocpo_coord.deconfliction.schemas import (
 router = APIRouter(tags=["deconfliction"])
 
 
-class OperationFilterParams(PlannedOperationFilter, PageParams):
-    pass
-
-
-@router.get("/planned-operations", response_model=ListResponse[PlannedOperationPublic])
-async def list_operations(
-    session: SessionDep, actor: ActorDep, params: Annotated[OperationFilterParams, Query()]
-) -> ListResponse[PlannedOperationPublic]:
-    return envelope(
-        await operations.list_operations(
-            session,
-            actor=actor,
-            filters=PlannedOperationFilter.model_validate(params.filters()),
-            first=params.limit,
-            after=params.after,
-        )
-    )
-
-
-@router.post(
-    "/planned-operations", response_model=PlannedOperationPublic, status_code=status.HTTP_201_CREATED
+add_listing(
+    router,
+    "/planned-operations",
+    PlannedOperationPublic,
+    Listing("list_operations", PlannedOperationFilter, operations.list_operations),
 )
-async def create_operation(
-    session: SessionDep,
-    actor: ActorDep,
-    request: Request,
-    response: Response,
-    body: PlannedOperationCreate,
-    idempotency_key: IdempotencyKey = None,
-) -> PlannedOperationPublic | JSONResponse:
-    """Plan an operation; a collision with another agency's raises a hit for both."""
-    created = await idempotent_create(
-        session,
-        actor=actor,
-        request=request,
-        key=idempotency_key,
-        body=body,
-        create=lambda: operations.create_operation(session, actor=actor, data=body),
-    )
-    return created if isinstance(created, JSONResponse) else tag_response(response, created)
-
-
-@router.get("/planned-operations/{operation_id}", response_model=PlannedOperationPublic)
-async def get_operation(
-    session: SessionDep, actor: ActorDep, response: Response, operation_id: uuid.UUID
-) -> PlannedOperationPublic:
-    return tag_response(
-        response, await operations.read_operation(session, actor=actor, operation_id=operation_id)
-    )
-
-
-@router.patch("/planned-operations/{operation_id}", response_model=PlannedOperationPublic)
-async def update_operation(
-    session: SessionDep,
-    actor: ActorDep,
-    response: Response,
-    operation_id: uuid.UUID,
-    body: PlannedOperationUpdate,
-    if_match: IfMatch = None,
-) -> PlannedOperationPublic:
-    """Change the plan (place, window, status); a changed plan is deconflicted again."""
-    updated = await conditional(
-        if_match,
-        body.expected_version,
-        lambda version: operations.update_operation(
-            session,
-            actor=actor,
-            operation_id=operation_id,
-            data=body.model_copy(update={"expected_version": version}),
-        ),
-    )
-    return tag_response(response, updated)
+add_record_routes(
+    router,
+    RecordRoutes(
+        "operation",
+        "operation_id",
+        PlannedOperationPublic,
+        PlannedOperationCreate,
+        PlannedOperationUpdate,
+        create=operations.create_operation,
+        read=operations.KIND.read,
+        update=operations.update_operation,
+        path="/planned-operations",
+        create_description="Plan an operation; a collision with another agency's raises a hit for both.",
+        update_description="Change the plan (place, window, status); a changed plan is deconflicted again.",
+    ),
+)
 
 
 @router.get("/deconfliction-hits", response_model=list[HitPublic])

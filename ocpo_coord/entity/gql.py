@@ -21,19 +21,15 @@ from ocpo_coord.entity.schemas import (
     SelectorPublic,
 )
 from ocpo_coord.gql.common import (
-    Connection,
     ErrorTypes,
     Node,
-    asks_total,
-    connection,
-    described_field,
-    from_model,
     input_model,
     partial_input,
 )
 from ocpo_coord.gql.context import GraphQLInfo, mutate
 from ocpo_coord.gql.ids import parse_id
 from ocpo_coord.gql.node import node_type
+from ocpo_coord.gql.records import connection_field, create_mutation, update_mutation
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.gql import Markings
 
@@ -108,47 +104,35 @@ EntityResult = Annotated[EntityPayload | ErrorTypes, strawberry.union("EntityRes
 
 @strawberry.type
 class EntityQuery:
-    @described_field("Entities you may read; selector filters match after normalisation.")
-    async def entities(
-        self,
-        info: GraphQLInfo,
-        first: int = 50,
-        after: str | None = None,
-        filter: EntityFilterInput | None = None,
-    ) -> Connection[Entity]:
-        filters = input_model(info, filter, EntityFilter) if filter else EntityFilter()
-        page = await service.list_entities(
-            info.context.session,
-            actor=info.context.require_actor(),
-            filters=filters,
-            first=first,
-            after=after,
-            count=asks_total(info),
-        )
-        return connection(page, from_model(Entity))
+    entities = connection_field(
+        "Entities you may read; selector filters match after normalisation.",
+        Entity,
+        EntityFilterInput,
+        EntityFilter,
+        service.list_entities,
+    )
+
+
+def _payload(entity: Entity) -> EntityPayload:
+    return EntityPayload(entity=entity)
 
 
 @strawberry.type
 class EntityMutation:
-    @strawberry.mutation
-    async def create_entity(self, info: GraphQLInfo, input: CreateEntityInput) -> EntityResult:
-        async def run(actor: Actor) -> EntityPayload:
-            data = input_model(info, input, EntityCreate)
-            created = await service.create_entity(info.context.session, actor=actor, data=data)
-            return EntityPayload(entity=Entity.from_pydantic(created))
+    create_entity = create_mutation(
+        _payload, EntityResult, Entity, CreateEntityInput, EntityCreate, service.create_entity
+    )
 
-        return await mutate(info, run)
-
-    @strawberry.mutation
-    async def update_entity(self, info: GraphQLInfo, input: UpdateEntityInput) -> EntityResult:
-        async def run(actor: Actor) -> EntityPayload:
-            data = input_model(info, input, EntityUpdate, partial=True)
-            updated = await service.update_entity(
-                info.context.session, actor=actor, entity_id=parse_id(input.id, "entity"), data=data
-            )
-            return EntityPayload(entity=Entity.from_pydantic(updated))
-
-        return await mutate(info, run)
+    update_entity = update_mutation(
+        _payload,
+        EntityResult,
+        Entity,
+        UpdateEntityInput,
+        EntityUpdate,
+        "entity",
+        "entity_id",
+        service.update_entity,
+    )
 
     @strawberry.mutation
     async def add_entity_selectors(

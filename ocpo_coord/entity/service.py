@@ -4,9 +4,6 @@ import uuid
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ocpo_coord.audit.reads import listed
-from ocpo_coord.audit.service import record_event
-from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
 from ocpo_coord.deconfliction import service as deconfliction
 from ocpo_coord.entity import repository
@@ -22,23 +19,19 @@ from ocpo_coord.entity.schemas import (
     SelectorPublic,
 )
 from ocpo_coord.entity.selectors import normalize
-from ocpo_coord.exceptions import InvalidInput, NotFound
+from ocpo_coord.exceptions import InvalidInput
 from ocpo_coord.models import Entity, Record, RecordEntity, RecordRelease, Selector
 from ocpo_coord.models.base import new_id
 from ocpo_coord.models.enums import RecordKind, SelectorKind
 from ocpo_coord.records.codes import theatre_filter
 from ocpo_coord.records.kinds import RecordKindSpec, declare
 from ocpo_coord.records.service import (
-    check_version,
     create_marked_record,
     created_markings,
     markings_public,
-    set_markings,
-    touch,
 )
-from ocpo_coord.visibility.pages import any_filter, assembled_page
+from ocpo_coord.visibility.pages import any_filter
 from ocpo_coord.visibility.pagination import Assembler, Page
-from ocpo_coord.visibility.policy import enforce, may_edit
 from ocpo_coord.visibility.repository import (
     agency_codes,
     readable_record_ids,
@@ -100,15 +93,6 @@ KIND = declare(
 )
 
 
-async def get_entity(session: AsyncSession, *, actor: Actor, entity_id: uuid.UUID) -> EntityPublic:
-    return await KIND.get(session, actor, entity_id)
-
-
-async def read_entity(session: AsyncSession, *, actor: Actor, entity_id: uuid.UUID) -> EntityPublic:
-    """A read by a person: audited when the record is above UNCLASSIFIED or TLP:CLEAR."""
-    return await KIND.read(session, actor, entity_id)
-
-
 async def list_entities(
     session: AsyncSession,
     *,
@@ -118,7 +102,6 @@ async def list_entities(
     after: str | None,
     count: bool = True,
 ) -> Page[EntityPublic]:
-    settings = get_settings()
     normalized = None
     if filters.selector is not None:
         kind = filters.selector_kind or SelectorKind.NAME
@@ -129,19 +112,8 @@ async def list_entities(
         normalized=normalized,
         text=filters.text,
     )
-    return await assembled_page(
-        session,
-        statement,
-        first=first,
-        after=after,
-        max_page_size=settings.max_page_size,
-        count_cap=settings.count_cap,
-        assemble=listed(actor, assembler(actor)),
-        filtered=any_filter(filters),
-        count=count,
-        reader=actor.principal,
-        now=actor.now,
-        kind=RecordKind.ENTITY,
+    return await KIND.page(
+        session, actor, statement, first=first, after=after, filtered=any_filter(filters), count=count
     )
 
 
@@ -272,48 +244,30 @@ async def create_entity(session: AsyncSession, *, actor: Actor, data: EntityCrea
 async def update_entity(
     session: AsyncSession, *, actor: Actor, entity_id: uuid.UUID, data: EntityUpdate
 ) -> EntityPublic:
-    row = await _repo(session, actor).get_for_update(entity_id)
-    if row is None:
-        raise NotFound("entity")
-    entity, record = row
-    enforce(may_edit(actor.principal, record))
-    check_version(record, data.expected_version)
-    before = (await assembler(actor)(session, [row]))[0].model_dump(mode="json")
-    if data.label is not None:
-        entity.label = data.label
-    if data.attributes is not None:
-        entity.attributes = data.attributes
-    if data.selectors is not None:
-        await repository.replace_selectors(
-            session, entity.id, _selectors(entity.id, data.selectors, "selectors")
-        )
-    if data.links is not None:
-        # Links to records this editor cannot see were made by others; they stay.
-        existing = (await repository.links_for(session, [entity.id])).get(entity.id, [])
-        visible = await readable_record_ids(
-            session, actor.principal, actor.now, [x.record_id for x in existing]
-        )
-        hidden = [
-            RecordEntity(record_id=x.record_id, entity_id=entity.id, role=x.role)
-            for x in existing
-            if x.record_id not in visible
-        ]
-        links, _ = await _links(session, actor, entity.id, data.links)
-        await repository.replace_links(session, entity.id, [*links, *hidden])
-    if data.markings is not None:
-        await set_markings(session, actor=actor, record=record, markings=data.markings)
-    touch(record, actor)
-    await session.flush()
-    updated = await get_entity(session, actor=actor, entity_id=entity.id)
-    await record_event(
-        session,
-        actor=actor,
-        action="entity.update",
-        record_kind=RecordKind.ENTITY,
-        record_id=entity.id,
-        before=before,
-        after=updated.model_dump(mode="json"),
-    )
+    async def apply(entity: Entity, _record: Record) -> None:
+        if data.label is not None:
+            entity.label = data.label
+        if data.attributes is not None:
+            entity.attributes = data.attributes
+        if data.selectors is not None:
+            await repository.replace_selectors(
+                session, entity.id, _selectors(entity.id, data.selectors, "selectors")
+            )
+        if data.links is not None:
+            # Links to records this editor cannot see were made by others; they stay.
+            existing = (await repository.links_for(session, [entity.id])).get(entity.id, [])
+            visible = await readable_record_ids(
+                session, actor.principal, actor.now, [x.record_id for x in existing]
+            )
+            hidden = [
+                RecordEntity(record_id=x.record_id, entity_id=entity.id, role=x.role)
+                for x in existing
+                if x.record_id not in visible
+            ]
+            links, _ = await _links(session, actor, entity.id, data.links)
+            await repository.replace_links(session, entity.id, [*links, *hidden])
+
+    entity, _, updated = await KIND.update(session, actor, entity_id, data, apply)
     if data.selectors is not None:
         await deconfliction.check_selectors(session, actor=actor, entity_id=entity.id)
     return updated

@@ -5,7 +5,6 @@ from typing import Annotated
 import strawberry
 import strawberry.experimental.pydantic as spy
 
-from ocpo_coord.context import Actor
 from ocpo_coord.evidence import service
 from ocpo_coord.evidence.schemas import (
     CustodyEventPublic,
@@ -14,10 +13,9 @@ from ocpo_coord.evidence.schemas import (
     EvidencePublic,
     EvidenceUpdate,
 )
-from ocpo_coord.gql.common import ErrorTypes, Node, input_model, partial_input
-from ocpo_coord.gql.context import GraphQLInfo, mutate
-from ocpo_coord.gql.ids import parse_id
+from ocpo_coord.gql.common import ErrorTypes, Node, partial_input
 from ocpo_coord.gql.node import node_type
+from ocpo_coord.gql.records import create_mutation, update_mutation
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.gql import Markings
 
@@ -58,24 +56,23 @@ class EvidencePayload:
 EvidenceResult = Annotated[EvidencePayload | ErrorTypes, strawberry.union("EvidenceResult")]
 
 
+def _payload(evidence: Evidence) -> EvidencePayload:
+    return EvidencePayload(evidence=evidence)
+
+
 @strawberry.type
 class EvidenceMutation:
-    @strawberry.mutation
-    async def create_evidence(self, info: GraphQLInfo, input: CreateEvidenceInput) -> EvidenceResult:
-        async def run(actor: Actor) -> EvidencePayload:
-            data = input_model(info, input, EvidenceCreate)
-            created = await service.create_evidence(info.context.session, actor=actor, data=data)
-            return EvidencePayload(evidence=Evidence.from_pydantic(created))
+    create_evidence = create_mutation(
+        _payload, EvidenceResult, Evidence, CreateEvidenceInput, EvidenceCreate, service.create_evidence
+    )
 
-        return await mutate(info, run)
-
-    @strawberry.mutation
-    async def update_evidence(self, info: GraphQLInfo, input: UpdateEvidenceInput) -> EvidenceResult:
-        async def run(actor: Actor) -> EvidencePayload:
-            data = input_model(info, input, EvidenceUpdate, partial=True)
-            updated = await service.update_evidence(
-                info.context.session, actor=actor, evidence_id=parse_id(input.id, "evidence"), data=data
-            )
-            return EvidencePayload(evidence=Evidence.from_pydantic(updated))
-
-        return await mutate(info, run)
+    update_evidence = update_mutation(
+        _payload,
+        EvidenceResult,
+        Evidence,
+        UpdateEvidenceInput,
+        EvidenceUpdate,
+        "evidence",
+        "evidence_id",
+        service.update_evidence,
+    )

@@ -4,13 +4,13 @@ import base64
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import FileResponse
 
-from ocpo_coord.api.concurrency import IfMatch, conditional, tag_response
+from ocpo_coord.api.concurrency import tag_response
 from ocpo_coord.api.deps import ActorDep, SessionDep
-from ocpo_coord.api.idempotency import IdempotencyKey, idempotent_create
 from ocpo_coord.api.pagination import CursorQuery, LimitQuery, ListResponse, envelope
+from ocpo_coord.api.records import RecordRoutes, add_record_routes
 from ocpo_coord.config import get_settings
 from ocpo_coord.evidence import service
 from ocpo_coord.evidence.schemas import EvidenceCreate, EvidencePublic, EvidenceUpdate
@@ -32,53 +32,19 @@ async def list_evidence(
     )
 
 
-@router.post("", response_model=EvidencePublic, status_code=status.HTTP_201_CREATED)
-async def create_evidence(
-    session: SessionDep,
-    actor: ActorDep,
-    request: Request,
-    response: Response,
-    body: EvidenceCreate,
-    idempotency_key: IdempotencyKey = None,
-) -> EvidencePublic | JSONResponse:
-    created = await idempotent_create(
-        session,
-        actor=actor,
-        request=request,
-        key=idempotency_key,
-        body=body,
-        create=lambda: service.create_evidence(session, actor=actor, data=body),
-    )
-    return created if isinstance(created, JSONResponse) else tag_response(response, created)
-
-
-@router.get("/{evidence_id}", response_model=EvidencePublic)
-async def get_evidence(
-    session: SessionDep, actor: ActorDep, response: Response, evidence_id: uuid.UUID
-) -> EvidencePublic:
-    return tag_response(response, await service.read_evidence(session, actor=actor, evidence_id=evidence_id))
-
-
-@router.patch("/{evidence_id}", response_model=EvidencePublic)
-async def update_evidence(
-    session: SessionDep,
-    actor: ActorDep,
-    response: Response,
-    evidence_id: uuid.UUID,
-    body: EvidenceUpdate,
-    if_match: IfMatch = None,
-) -> EvidencePublic:
-    updated = await conditional(
-        if_match,
-        body.expected_version,
-        lambda version: service.update_evidence(
-            session,
-            actor=actor,
-            evidence_id=evidence_id,
-            data=body.model_copy(update={"expected_version": version}),
-        ),
-    )
-    return tag_response(response, updated)
+add_record_routes(
+    router,
+    RecordRoutes(
+        "evidence",
+        "evidence_id",
+        EvidencePublic,
+        EvidenceCreate,
+        EvidenceUpdate,
+        create=service.create_evidence,
+        read=service.KIND.read,
+        update=service.update_evidence,
+    ),
+)
 
 
 @router.put(

@@ -8,10 +8,8 @@ from pathlib import Path
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ocpo_coord.audit.reads import listed
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.auth.directory import user_logins
-from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
 from ocpo_coord.evidence.schemas import (
     CustodyEventPublic,
@@ -27,13 +25,10 @@ from ocpo_coord.models.enums import EvidenceKind, RecordKind
 from ocpo_coord.records.children import parent_case
 from ocpo_coord.records.kinds import RecordKindSpec, declare
 from ocpo_coord.records.service import (
-    check_version,
     create_record,
     markings_public,
-    set_markings,
     touch,
 )
-from ocpo_coord.visibility.pages import assembled_page
 from ocpo_coord.visibility.pagination import Page
 from ocpo_coord.visibility.policy import enforce, may_edit
 from ocpo_coord.visibility.repository import (
@@ -109,37 +104,17 @@ KIND = declare(
 )
 
 
-async def get_evidence(session: AsyncSession, *, actor: Actor, evidence_id: uuid.UUID) -> EvidencePublic:
-    return await KIND.get(session, actor, evidence_id)
-
-
-async def read_evidence(session: AsyncSession, *, actor: Actor, evidence_id: uuid.UUID) -> EvidencePublic:
-    """A read by a person: audited when the record is above UNCLASSIFIED or TLP:CLEAR."""
-    return await KIND.read(session, actor, evidence_id)
-
-
 async def list_evidence(
     session: AsyncSession, *, actor: Actor, case_id: uuid.UUID | None, first: int, after: str | None
 ) -> Page[EvidencePublic]:
-    settings = get_settings()
     # Without a case, the reader's whole list: the kept listing statement, walked
     # through the visibility index like every other unfiltered list.
     statement = _repo(session, actor).listing_statement()
     if case_id is not None:
         statement = statement.where(col(Record.parent_id) == case_id)
-    return await assembled_page(
-        session,
-        statement,
-        first=first,
-        after=after,
-        max_page_size=settings.max_page_size,
-        count_cap=settings.count_cap,
-        assemble=listed(actor, to_public),
-        filtered=case_id is not None,  # a case's own children
-        reader=actor.principal,
-        now=actor.now,
-        kind=RecordKind.EVIDENCE,
-    )
+    return await KIND.page(
+        session, actor, statement, first=first, after=after, filtered=case_id is not None
+    )  # a case's own children
 
 
 async def _custody_event(
@@ -198,63 +173,35 @@ async def create_evidence(session: AsyncSession, *, actor: Actor, data: Evidence
             "custody",
         )
     )
-    await session.flush()
-    created = await get_evidence(session, actor=actor, evidence_id=evidence.id)
-    await record_event(
-        session,
-        actor=actor,
-        action="evidence.create",
-        record_kind=RecordKind.EVIDENCE,
-        record_id=evidence.id,
-        after=created.model_dump(mode="json"),
-    )
-    return created
+    return await KIND.created(session, actor, evidence.id)
 
 
 async def update_evidence(
     session: AsyncSession, *, actor: Actor, evidence_id: uuid.UUID, data: EvidenceUpdate
 ) -> EvidencePublic:
-    row = await _repo(session, actor).get_for_update(evidence_id)
-    if row is None:
-        raise NotFound("evidence")
-    evidence, record = row
-    enforce(may_edit(actor.principal, record))
-    check_version(record, data.expected_version)
-    before = (await to_public(session, [row]))[0].model_dump(mode="json")
-    evidence.sqlmodel_update(
-        data.model_dump(exclude_unset=True, exclude={"expected_version", "custody_transfer", "markings"})
-    )
-    if data.custody_transfer is not None:
-        latest = (
-            await session.exec(
-                select(CustodyEvent.received_at)
-                .where(CustodyEvent.evidence_id == evidence.id)
-                .order_by(col(CustodyEvent.received_at).desc())
-                .limit(1)
-            )
-        ).first()
-        # The chain only grows forward: a hand-over cannot predate the current holding.
-        if latest is not None and data.custody_transfer.received_at < latest:
-            raise InvalidInput(
-                f"is before the current holder received the item ({latest.isoformat()})",
-                field="custody_transfer.received_at",
-            )
-        session.add(await _custody_event(session, evidence.id, data.custody_transfer, "custody_transfer"))
-        evidence.storage_location = data.custody_transfer.location
-    if data.markings is not None:
-        await set_markings(session, actor=actor, record=record, markings=data.markings)
-    touch(record, actor)
-    await session.flush()
-    updated = await get_evidence(session, actor=actor, evidence_id=evidence.id)
-    await record_event(
-        session,
-        actor=actor,
-        action="evidence.update",
-        record_kind=RecordKind.EVIDENCE,
-        record_id=evidence.id,
-        before=before,
-        after=updated.model_dump(mode="json"),
-    )
+    async def apply(evidence: Evidence, _record: Record) -> None:
+        evidence.sqlmodel_update(
+            data.model_dump(exclude_unset=True, exclude={"expected_version", "custody_transfer", "markings"})
+        )
+        if data.custody_transfer is not None:
+            latest = (
+                await session.exec(
+                    select(CustodyEvent.received_at)
+                    .where(CustodyEvent.evidence_id == evidence.id)
+                    .order_by(col(CustodyEvent.received_at).desc())
+                    .limit(1)
+                )
+            ).first()
+            # The chain only grows forward: a hand-over cannot predate the current holding.
+            if latest is not None and data.custody_transfer.received_at < latest:
+                raise InvalidInput(
+                    f"is before the current holder received the item ({latest.isoformat()})",
+                    field="custody_transfer.received_at",
+                )
+            session.add(await _custody_event(session, evidence.id, data.custody_transfer, "custody_transfer"))
+            evidence.storage_location = data.custody_transfer.location
+
+    _, _, updated = await KIND.update(session, actor, evidence_id, data, apply)
     return updated
 
 
@@ -301,7 +248,7 @@ async def keep_file(
     evidence.size_bytes = stored.size
     touch(row[1], actor)
     await session.flush()
-    updated = await get_evidence(session, actor=actor, evidence_id=evidence.id)
+    updated = await KIND.get(session, actor, evidence.id)
     await record_event(
         session,
         actor=actor,
@@ -333,7 +280,7 @@ async def open_file(
 ) -> tuple[EvidencePublic, Path]:
     """The kept file of an item the reader may read. Every download is audited,
     whatever the item's markings: who took a copy of the evidence is part of its custody."""
-    public = await get_evidence(session, actor=actor, evidence_id=evidence_id)
+    public = await KIND.get(session, actor, evidence_id)
     if not public.content_stored or public.sha256 is None:
         raise NotFound("file of this evidence")
     path = store.kept(public.sha256)

@@ -7,19 +7,16 @@ import strawberry.experimental.pydantic as spy
 
 from ocpo_coord.context import Actor
 from ocpo_coord.gql.common import (
-    Connection,
     ErrorTypes,
     Node,
-    asks_total,
-    connection,
     described_field,
-    from_model,
     input_model,
     partial_input,
 )
 from ocpo_coord.gql.context import GraphQLInfo, mutate
 from ocpo_coord.gql.ids import parse_id
 from ocpo_coord.gql.node import graphql_type, node_type
+from ocpo_coord.gql.records import connection_field, create_mutation, record_field, update_mutation
 from ocpo_coord.intel import service
 from ocpo_coord.intel.schemas import (
     IntelItemCreate,
@@ -81,57 +78,37 @@ IntelItemResult = Annotated[IntelItemPayload | ErrorTypes, strawberry.union("Int
 
 @strawberry.type
 class IntelQuery:
-    @described_field("Intelligence items you may read, newest first.")
-    async def intel_items(
-        self,
-        info: GraphQLInfo,
-        first: int = 50,
-        after: str | None = None,
-        filter: IntelItemFilterInput | None = None,
-    ) -> Connection[IntelItem]:
-        filters = input_model(info, filter, IntelItemFilter) if filter else IntelItemFilter()
-        page = await service.list_intel_items(
-            info.context.session,
-            actor=info.context.require_actor(),
-            filters=filters,
-            first=first,
-            after=after,
-            count=asks_total(info),
-        )
-        return connection(page, from_model(IntelItem))
+    intel_items = connection_field(
+        "Intelligence items you may read, newest first.",
+        IntelItem,
+        IntelItemFilterInput,
+        IntelItemFilter,
+        service.list_intel_items,
+    )
 
-    @strawberry.field
-    async def intel_item(self, info: GraphQLInfo, id: strawberry.ID) -> IntelItem | None:
-        public = await service.read_intel_item(
-            info.context.session,
-            actor=info.context.require_actor(),
-            item_id=parse_id(id, "intelligence item"),
-        )
-        return IntelItem.from_pydantic(public)
+    intel_item = record_field(IntelItem, "intelligence item", service.KIND.read)
+
+
+def _payload(item: IntelItem) -> IntelItemPayload:
+    return IntelItemPayload(intel_item=item)
 
 
 @strawberry.type
 class IntelMutation:
-    @strawberry.mutation
-    async def create_intel_item(self, info: GraphQLInfo, input: CreateIntelItemInput) -> IntelItemResult:
-        async def run(actor: Actor) -> IntelItemPayload:
-            data = input_model(info, input, IntelItemCreate)
-            created = await service.create_intel_item(info.context.session, actor=actor, data=data)
-            return IntelItemPayload(intel_item=IntelItem.from_pydantic(created))
+    create_intel_item = create_mutation(
+        _payload, IntelItemResult, IntelItem, CreateIntelItemInput, IntelItemCreate, service.create_intel_item
+    )
 
-        return await mutate(info, run)
-
-    @strawberry.mutation
-    async def update_intel_item(self, info: GraphQLInfo, input: UpdateIntelItemInput) -> IntelItemResult:
-        async def run(actor: Actor) -> IntelItemPayload:
-            data = input_model(info, input, IntelItemUpdate, partial=True)
-            item_id = parse_id(input.id, "intelligence item")
-            updated = await service.update_intel_item(
-                info.context.session, actor=actor, item_id=item_id, data=data
-            )
-            return IntelItemPayload(intel_item=IntelItem.from_pydantic(updated))
-
-        return await mutate(info, run)
+    update_intel_item = update_mutation(
+        _payload,
+        IntelItemResult,
+        IntelItem,
+        UpdateIntelItemInput,
+        IntelItemUpdate,
+        "intelligence item",
+        "item_id",
+        service.update_intel_item,
+    )
 
     @strawberry.mutation
     async def publish_tear_line(self, info: GraphQLInfo, input: PublishTearLineInput) -> IntelItemResult:

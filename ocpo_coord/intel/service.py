@@ -6,10 +6,8 @@ from collections.abc import Iterable
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ocpo_coord.audit.reads import listed
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.auth.directory import theatre_codes, theatre_id_by_code
-from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
 from ocpo_coord.exceptions import InvalidInput, NotFound
 from ocpo_coord.intel import repository
@@ -27,18 +25,15 @@ from ocpo_coord.records.codes import agency_filter, theatre_filter
 from ocpo_coord.records.kinds import RecordKindSpec, declare
 from ocpo_coord.records.schemas import MarkingsPublic
 from ocpo_coord.records.service import (
-    check_version,
     create_marked_record,
     create_record,
     created_markings,
     markings_public,
     require_readable,
-    set_markings,
-    touch,
 )
-from ocpo_coord.visibility.pages import any_filter, assembled_page
+from ocpo_coord.visibility.pages import any_filter
 from ocpo_coord.visibility.pagination import Assembler, Page
-from ocpo_coord.visibility.policy import enforce, may_edit, may_widen
+from ocpo_coord.visibility.policy import enforce, may_widen
 from ocpo_coord.visibility.repository import agency_codes, readable_record_ids, releases_for
 
 
@@ -114,15 +109,6 @@ KIND = declare(
 )
 
 
-async def get_intel_item(session: AsyncSession, *, actor: Actor, item_id: uuid.UUID) -> IntelItemPublic:
-    return await KIND.get(session, actor, item_id)
-
-
-async def read_intel_item(session: AsyncSession, *, actor: Actor, item_id: uuid.UUID) -> IntelItemPublic:
-    """A read by a person: audited when the record is above UNCLASSIFIED or TLP:CLEAR."""
-    return await KIND.read(session, actor, item_id)
-
-
 async def list_intel_items(
     session: AsyncSession,
     *,
@@ -132,7 +118,6 @@ async def list_intel_items(
     after: str | None,
     count: bool = True,
 ) -> Page[IntelItemPublic]:
-    settings = get_settings()
     statement = _repo(session, actor).filtered(
         theatre_id=await theatre_filter(session, filters.theatre),
         agency_id=await agency_filter(session, filters.agency),
@@ -140,19 +125,8 @@ async def list_intel_items(
         source_reliability=filters.source_reliability,
         text=filters.text,
     )
-    return await assembled_page(
-        session,
-        statement,
-        first=first,
-        after=after,
-        max_page_size=settings.max_page_size,
-        count_cap=settings.count_cap,
-        assemble=listed(actor, assembler(actor)),
-        filtered=any_filter(filters),
-        count=count,
-        reader=actor.principal,
-        now=actor.now,
-        kind=RecordKind.INTEL_ITEM,
+    return await KIND.page(
+        session, actor, statement, first=first, after=after, filtered=any_filter(filters), count=count
     )
 
 
@@ -233,39 +207,21 @@ async def created_item(
 async def update_intel_item(
     session: AsyncSession, *, actor: Actor, item_id: uuid.UUID, data: IntelItemUpdate
 ) -> IntelItemPublic:
-    row = await _repo(session, actor).get_for_update(item_id)
-    if row is None:
-        raise NotFound("intelligence item")
-    item, record = row
-    enforce(may_edit(actor.principal, record))
-    check_version(record, data.expected_version)
-    before = (await assembler(actor)(session, [row]))[0].model_dump(mode="json")
-    item.sqlmodel_update(
-        data.model_dump(exclude_unset=True, exclude={"expected_version", "case_ids", "markings"})
-    )
-    if data.case_ids is not None:
-        case_ids = await require_readable(
-            session, actor, data.case_ids, kind=RecordKind.CASE, field="case_ids"
+    async def apply(item: IntelItem, _record: Record) -> None:
+        item.sqlmodel_update(
+            data.model_dump(exclude_unset=True, exclude={"expected_version", "case_ids", "markings"})
         )
-        # Links to cases this editor cannot see were made by others; they stay.
-        existing = (await repository.case_links(session, [item.id])).get(item.id, [])
-        seen = await readable_record_ids(session, actor.principal, actor.now, existing)
-        hidden = [c for c in existing if c not in seen]
-        await repository.replace_case_links(session, item.id, [*case_ids, *hidden])
-    if data.markings is not None:
-        await set_markings(session, actor=actor, record=record, markings=data.markings)
-    touch(record, actor)
-    await session.flush()
-    updated = await get_intel_item(session, actor=actor, item_id=item.id)
-    await record_event(
-        session,
-        actor=actor,
-        action="intel_item.update",
-        record_kind=RecordKind.INTEL_ITEM,
-        record_id=item.id,
-        before=before,
-        after=updated.model_dump(mode="json"),
-    )
+        if data.case_ids is not None:
+            case_ids = await require_readable(
+                session, actor, data.case_ids, kind=RecordKind.CASE, field="case_ids"
+            )
+            # Links to cases this editor cannot see were made by others; they stay.
+            existing = (await repository.case_links(session, [item.id])).get(item.id, [])
+            seen = await readable_record_ids(session, actor.principal, actor.now, existing)
+            hidden = [c for c in existing if c not in seen]
+            await repository.replace_case_links(session, item.id, [*case_ids, *hidden])
+
+    _, _, updated = await KIND.update(session, actor, item_id, data, apply)
     return updated
 
 
@@ -300,7 +256,7 @@ async def publish_tear_line(
         )
     )
     await session.flush()
-    created = await get_intel_item(session, actor=actor, item_id=record.id)
+    created = await KIND.get(session, actor, record.id)
     await record_event(
         session,
         actor=actor,

@@ -5,27 +5,18 @@ import uuid
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ocpo_coord.audit.reads import listed
-from ocpo_coord.audit.service import record_event
 from ocpo_coord.auth.directory import user_logins
-from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
-from ocpo_coord.exceptions import NotFound
 from ocpo_coord.models import Note, Record
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.note.schemas import NoteCreate, NotePublic, NoteUpdate
 from ocpo_coord.records.children import parent_case
 from ocpo_coord.records.kinds import RecordKindSpec, declare
 from ocpo_coord.records.service import (
-    check_version,
     create_record,
     markings_public,
-    set_markings,
-    touch,
 )
-from ocpo_coord.visibility.pages import assembled_page
 from ocpo_coord.visibility.pagination import Page
-from ocpo_coord.visibility.policy import enforce, may_edit
 from ocpo_coord.visibility.repository import RecordRepository, agency_codes, releases_for
 
 
@@ -62,33 +53,11 @@ KIND = declare(
 )
 
 
-async def get_note(session: AsyncSession, *, actor: Actor, note_id: uuid.UUID) -> NotePublic:
-    return await KIND.get(session, actor, note_id)
-
-
-async def read_note(session: AsyncSession, *, actor: Actor, note_id: uuid.UUID) -> NotePublic:
-    """A read by a person: audited when the record is above UNCLASSIFIED or TLP:CLEAR."""
-    return await KIND.read(session, actor, note_id)
-
-
 async def list_notes(
     session: AsyncSession, *, actor: Actor, case_id: uuid.UUID, first: int, after: str | None
 ) -> Page[NotePublic]:
-    settings = get_settings()
     statement = _repo(session, actor).listing_statement().where(col(Record.parent_id) == case_id)
-    return await assembled_page(
-        session,
-        statement,
-        first=first,
-        after=after,
-        max_page_size=settings.max_page_size,
-        count_cap=settings.count_cap,
-        assemble=listed(actor, to_public),
-        filtered=True,  # a case's own children
-        reader=actor.principal,
-        now=actor.now,
-        kind=RecordKind.NOTE,
-    )
+    return await KIND.page(session, actor, statement, first=first, after=after, filtered=True)
 
 
 async def create_note(session: AsyncSession, *, actor: Actor, data: NoteCreate) -> NotePublic:
@@ -102,43 +71,15 @@ async def create_note(session: AsyncSession, *, actor: Actor, data: NoteCreate) 
         parent=case,
     )
     session.add(Note(id=record.id, body=data.body))
-    await session.flush()
-    created = await get_note(session, actor=actor, note_id=record.id)
-    await record_event(
-        session,
-        actor=actor,
-        action="note.create",
-        record_kind=RecordKind.NOTE,
-        record_id=record.id,
-        after=created.model_dump(mode="json"),
-    )
-    return created
+    return await KIND.created(session, actor, record.id)
 
 
 async def update_note(
     session: AsyncSession, *, actor: Actor, note_id: uuid.UUID, data: NoteUpdate
 ) -> NotePublic:
-    row = await _repo(session, actor).get_for_update(note_id)
-    if row is None:
-        raise NotFound("note")
-    note, record = row
-    enforce(may_edit(actor.principal, record))
-    check_version(record, data.expected_version)
-    before = (await to_public(session, [row]))[0].model_dump(mode="json")
-    if data.body is not None:
-        note.body = data.body
-    if data.markings is not None:
-        await set_markings(session, actor=actor, record=record, markings=data.markings)
-    touch(record, actor)
-    await session.flush()
-    updated = await get_note(session, actor=actor, note_id=note.id)
-    await record_event(
-        session,
-        actor=actor,
-        action="note.update",
-        record_kind=RecordKind.NOTE,
-        record_id=note.id,
-        before=before,
-        after=updated.model_dump(mode="json"),
-    )
+    async def apply(note: Note, _record: Record) -> None:
+        if data.body is not None:
+            note.body = data.body
+
+    _, _, updated = await KIND.update(session, actor, note_id, data, apply)
     return updated

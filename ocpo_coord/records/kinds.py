@@ -1,28 +1,34 @@
 """The record kinds, each declared once by its domain: how its readable rows are found,
-how they become public models, and how it hangs off a case.
+how they become public models, and how it hangs off a case; with what every kind does
+alike on top of that: one record, a page, an edit.
 
 Whatever serves every kind (the GraphQL ``node`` lookup, the per-request loaders, nested
-connections) finds a kind here instead of importing its domain, so adding a kind is a
-declaration in that kind's own service module.
+connections, the REST and GraphQL fields) finds a kind here instead of importing its
+domain, so adding a kind is a declaration in that kind's own service module.
 """
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
-from sqlalchemy import SQLColumnExpression
+from sqlalchemy import Select, SQLColumnExpression
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ocpo_coord.audit.reads import listed
+from ocpo_coord.audit.service import record_event
+from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
 from ocpo_coord.exceptions import NotFound
 from ocpo_coord.models import Record
 from ocpo_coord.models.enums import RecordKind
-from ocpo_coord.records.schemas import MarkingsPublic
-from ocpo_coord.records.service import audited_read
+from ocpo_coord.records.schemas import MarkingsInput, MarkingsPublic
+from ocpo_coord.records.service import audited_read, check_version, set_markings, touch
 from ocpo_coord.visibility.nested import ChildLink
-from ocpo_coord.visibility.pagination import Assembler
+from ocpo_coord.visibility.pages import assembled_page
+from ocpo_coord.visibility.pagination import Assembler, Page
+from ocpo_coord.visibility.policy import enforce, may_edit
 from ocpo_coord.visibility.repository import RecordRepository, RecordTable
 
 
@@ -34,8 +40,22 @@ class PublicRecord(Protocol):
     def markings(self) -> MarkingsPublic: ...
 
 
+class PublicModel(PublicRecord, Protocol):
+    def model_dump(self, *, mode: str) -> dict[str, Any]: ...
+
+
+class Edit(Protocol):
+    """What every kind's update carries: the version edited, and new markings."""
+
+    @property
+    def expected_version(self) -> int | None: ...
+
+    @property
+    def markings(self) -> MarkingsInput | None: ...
+
+
 M = TypeVar("M", bound=RecordTable)
-P = TypeVar("P", bound=PublicRecord)
+P = TypeVar("P", bound=PublicModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +81,89 @@ class RecordKindSpec(Generic[M, P]):
         """A read by a person: audited when the record is above UNCLASSIFIED or TLP:CLEAR."""
         public = await self.get(session, actor, record_id)
         return await audited_read(session, actor=actor, kind=self.kind, public=public)
+
+    async def created(self, session: AsyncSession, actor: Actor, record_id: uuid.UUID) -> P:
+        """A new record as it reads once flushed, with its entry in the log."""
+        await session.flush()
+        public = await self.get(session, actor, record_id)
+        await record_event(
+            session,
+            actor=actor,
+            action=f"{self.kind.value}.create",
+            record_kind=self.kind,
+            record_id=record_id,
+            after=public.model_dump(mode="json"),
+        )
+        return public
+
+    async def page(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        statement: Select[*tuple[Any, ...]],
+        *,
+        first: int,
+        after: str | None,
+        filtered: bool,
+        count: bool = True,
+    ) -> Page[P]:
+        """A page of ``statement`` (this kind's readable rows, narrowed or not), each
+        record on it audited as listed."""
+        settings = get_settings()
+        return await assembled_page(
+            session,
+            statement,
+            first=first,
+            after=after,
+            max_page_size=settings.max_page_size,
+            count_cap=settings.count_cap,
+            assemble=listed(actor, self.assembler(actor)),
+            filtered=filtered,
+            count=count,
+            reader=actor.principal,
+            now=actor.now,
+            kind=self.kind,
+        )
+
+    async def update(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        record_id: uuid.UUID,
+        data: Edit,
+        apply: Callable[[M, Record], Awaitable[None]],
+        *,
+        settle: Callable[[M], Awaitable[None]] | None = None,
+    ) -> tuple[M, Record, P]:
+        """An edit as every kind makes it: the row locked, the editor allowed, the version
+        the one edited; ``apply`` writes what the kind's fields change, then the markings,
+        and ``settle`` checks what must hold once flushed; the entry has the record
+        before and after. Returns the row, its record row, and the record as it now reads."""
+        row = await self.repository(session, actor).get_for_update(record_id)
+        if row is None:
+            raise NotFound(self.label)
+        item, record = row
+        enforce(may_edit(actor.principal, record))
+        check_version(record, data.expected_version)
+        before = (await self.assembler(actor)(session, [row]))[0].model_dump(mode="json")
+        await apply(item, record)
+        if data.markings is not None:
+            await set_markings(session, actor=actor, record=record, markings=data.markings)
+        touch(record, actor)
+        await session.flush()
+        if settle is not None:
+            await settle(item)
+        updated = await self.get(session, actor, item.id)
+        await record_event(
+            session,
+            actor=actor,
+            action=f"{self.kind.value}.update",
+            record_kind=self.kind,
+            record_id=item.id,
+            before=before,
+            after=updated.model_dump(mode="json"),
+        )
+        return item, record, updated
 
 
 _KINDS: dict[RecordKind, RecordKindSpec[Any, Any]] = {}

@@ -26,7 +26,7 @@ from ocpo_coord.deconfliction import service as deconfliction
 from ocpo_coord.entity.repository import EntityRepository
 from ocpo_coord.exceptions import InvalidInput
 from ocpo_coord.intel.schemas import IntelItemCreate, IntelItemPublic
-from ocpo_coord.intel.service import get_intel_item
+from ocpo_coord.intel.service import KIND as INTEL_ITEMS
 from ocpo_coord.models import Entity, IntelItem, Record, RecordEntity, Selector, StixImport
 from ocpo_coord.models.base import new_row
 from ocpo_coord.models.enums import InformationCredibility, RecordKind, SourceReliability
@@ -359,12 +359,12 @@ async def _update_if_newer(
         return False
     item = await session.get(IntelItem, record_id)
     assert item is not None
-    before = await get_intel_item(session, actor=actor, item_id=record_id)
+    before = await INTEL_ITEMS.get(session, actor, record_id)
     item.sqlmodel_update(candidate.data.model_dump(include=_ITEM_FIELDS))
     version.modified = candidate.modified
     session.add_all([item, version])
     await session.flush()
-    after = await get_intel_item(session, actor=actor, item_id=record_id)
+    after = await INTEL_ITEMS.get(session, actor, record_id)
     await record_event(
         session,
         actor=actor,

@@ -5,21 +5,16 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 import strawberry.experimental.pydantic as spy
 
-from ocpo_coord.context import Actor
 from ocpo_coord.gql.common import (
-    Connection,
     ErrorTypes,
     Node,
-    asks_total,
-    connection,
     described_field,
-    from_model,
     input_model,
     partial_input,
 )
-from ocpo_coord.gql.context import GraphQLInfo, mutate
-from ocpo_coord.gql.ids import parse_id
+from ocpo_coord.gql.context import GraphQLInfo
 from ocpo_coord.gql.node import graphql_type, node_type
+from ocpo_coord.gql.records import connection_field, create_mutation, record_field, update_mutation
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.gql import Markings
 from ocpo_coord.task import service
@@ -96,24 +91,13 @@ TaskResult = Annotated[TaskPayload | ErrorTypes, strawberry.union("TaskResult")]
 
 @strawberry.type
 class TaskQuery:
-    @described_field("Tasks you may read across agencies, newest first.")
-    async def tasks(
-        self,
-        info: GraphQLInfo,
-        first: int = 50,
-        after: str | None = None,
-        filter: TaskFilterInput | None = None,
-    ) -> Connection[Task]:
-        filters = input_model(info, filter, TaskFilter) if filter else TaskFilter()
-        page = await service.list_tasks(
-            info.context.session,
-            actor=info.context.require_actor(),
-            filters=filters,
-            first=first,
-            after=after,
-            count=asks_total(info),
-        )
-        return connection(page, from_model(Task))
+    tasks = connection_field(
+        "Tasks you may read across agencies, newest first.",
+        Task,
+        TaskFilterInput,
+        TaskFilter,
+        service.list_tasks,
+    )
 
     @described_field("Counts over the tasks you may read that match the filter.")
     async def task_board_summary(
@@ -125,35 +109,19 @@ class TaskQuery:
         )
         return TaskBoardSummaryType.from_pydantic(summary)
 
-    @strawberry.field
-    async def task(self, info: GraphQLInfo, id: strawberry.ID) -> Task | None:
-        public = await service.read_task(
-            info.context.session, actor=info.context.require_actor(), task_id=parse_id(id, "task")
-        )
-        return Task.from_pydantic(public)
+    task = record_field(Task, "task", service.KIND.read)
+
+
+def _payload(task: Task) -> TaskPayload:
+    return TaskPayload(task=task)
 
 
 @strawberry.type
 class TaskMutation:
-    @strawberry.mutation
-    async def create_task(self, info: GraphQLInfo, input: CreateTaskInput) -> TaskResult:
-        async def run(actor: Actor) -> TaskPayload:
-            data = input_model(info, input, TaskCreate)
-            return TaskPayload(
-                task=Task.from_pydantic(
-                    await service.create_task(info.context.session, actor=actor, data=data)
-                )
-            )
+    create_task = create_mutation(
+        _payload, TaskResult, Task, CreateTaskInput, TaskCreate, service.create_task
+    )
 
-        return await mutate(info, run)
-
-    @strawberry.mutation
-    async def update_task(self, info: GraphQLInfo, input: UpdateTaskInput) -> TaskResult:
-        async def run(actor: Actor) -> TaskPayload:
-            data = input_model(info, input, TaskUpdate, partial=True)
-            updated = await service.update_task(
-                info.context.session, actor=actor, task_id=parse_id(input.id, "task"), data=data
-            )
-            return TaskPayload(task=Task.from_pydantic(updated))
-
-        return await mutate(info, run)
+    update_task = update_mutation(
+        _payload, TaskResult, Task, UpdateTaskInput, TaskUpdate, "task", "task_id", service.update_task
+    )

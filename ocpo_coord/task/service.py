@@ -6,12 +6,10 @@ from sqlalchemy import Select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ocpo_coord.audit.reads import listed
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.auth.directory import theatre_by_code, theatre_codes, user_logins
-from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
-from ocpo_coord.exceptions import InvalidInput, NotFound
+from ocpo_coord.exceptions import InvalidInput
 from ocpo_coord.models import Position, Record, Task, TaskDependency
 from ocpo_coord.models.enums import ACTIVITY_AXES, ActivityArea, RecordKind
 from ocpo_coord.notification import service as notifications
@@ -19,12 +17,9 @@ from ocpo_coord.records.children import parent_case
 from ocpo_coord.records.codes import NOTHING, agency_filter, agency_ids_from_codes, theatre_filter
 from ocpo_coord.records.kinds import RecordKindSpec, declare
 from ocpo_coord.records.service import (
-    check_version,
     create_record,
     markings_public,
     require_readable,
-    set_markings,
-    touch,
 )
 from ocpo_coord.task import repository
 from ocpo_coord.task.reach import all_read
@@ -37,9 +32,8 @@ from ocpo_coord.task.schemas import (
     TaskPublic,
     TaskUpdate,
 )
-from ocpo_coord.visibility.pages import any_filter, assembled_page
+from ocpo_coord.visibility.pages import any_filter
 from ocpo_coord.visibility.pagination import Assembler, Page
-from ocpo_coord.visibility.policy import enforce, may_edit
 from ocpo_coord.visibility.repository import (
     agency_codes,
     readable_record_ids,
@@ -122,15 +116,6 @@ KIND = declare(
 )
 
 
-async def get_task(session: AsyncSession, *, actor: Actor, task_id: uuid.UUID) -> TaskPublic:
-    return await KIND.get(session, actor, task_id)
-
-
-async def read_task(session: AsyncSession, *, actor: Actor, task_id: uuid.UUID) -> TaskPublic:
-    """A read by a person: audited when the record is above UNCLASSIFIED or TLP:CLEAR."""
-    return await KIND.read(session, actor, task_id)
-
-
 async def _board_statement(
     session: AsyncSession, actor: Actor, filters: TaskFilter
 ) -> tuple[TaskRepository, Select[Task, Record]]:
@@ -174,21 +159,9 @@ async def list_tasks(
     after: str | None,
     count: bool = True,
 ) -> Page[TaskPublic]:
-    settings = get_settings()
     _, statement = await _board_statement(session, actor, filters)
-    return await assembled_page(
-        session,
-        statement,
-        first=first,
-        after=after,
-        max_page_size=settings.max_page_size,
-        count_cap=settings.count_cap,
-        assemble=listed(actor, assembler(actor)),
-        filtered=any_filter(filters),
-        count=count,
-        reader=actor.principal,
-        now=actor.now,
-        kind=RecordKind.TASK,
+    return await KIND.page(
+        session, actor, statement, first=first, after=after, filtered=any_filter(filters), count=count
     )
 
 
@@ -304,7 +277,7 @@ async def create_task(session: AsyncSession, *, actor: Actor, data: TaskCreate) 
     await session.flush()
     await repository.replace_links(session, record.id, agency_ids=supporting, depends_on=depends_on)
     await _require_assignee_reads(session, actor, record.id, position_id, user_id)
-    created = await get_task(session, actor=actor, task_id=record.id)
+    created = await KIND.get(session, actor, record.id)
     await record_event(
         session,
         actor=actor,
@@ -323,69 +296,57 @@ async def create_task(session: AsyncSession, *, actor: Actor, data: TaskCreate) 
 async def update_task(
     session: AsyncSession, *, actor: Actor, task_id: uuid.UUID, data: TaskUpdate
 ) -> TaskPublic:
-    row = await _repo(session, actor).get_for_update(task_id)
-    if row is None:
-        raise NotFound("task")
-    task, record = row
-    enforce(may_edit(actor.principal, record))
-    check_version(record, data.expected_version)
-    before = (await assembler(actor)(session, [row]))[0].model_dump(mode="json")
-    task.sqlmodel_update(
-        data.model_dump(
-            exclude_unset=True,
-            exclude={
-                "expected_version",
-                "supporting_agencies",
-                "depends_on",
-                "markings",
-                "assignee_position_id",
-                "assignee_login",
-            },
+    # Whom an edit newly assigns (a position, a person), to tell them once it is written.
+    newly_assigned: tuple[uuid.UUID | None, uuid.UUID | None] = (None, None)
+
+    async def apply(task: Task, _record: Record) -> None:
+        nonlocal newly_assigned
+        task.sqlmodel_update(
+            data.model_dump(
+                exclude_unset=True,
+                exclude={
+                    "expected_version",
+                    "supporting_agencies",
+                    "depends_on",
+                    "markings",
+                    "assignee_position_id",
+                    "assignee_login",
+                },
+            )
         )
-    )
-    fields = data.model_fields_set
-    old_position, old_user = task.assignee_position_id, task.assignee_user_id
-    if "assignee_position_id" in fields or "assignee_login" in fields:
-        position_id, user_id = await _assignee(session, data.assignee_position_id, data.assignee_login)
-        if "assignee_position_id" in fields:
-            task.assignee_position_id = position_id
-        if "assignee_login" in fields:
-            task.assignee_user_id = user_id
-        newly_assigned = (
-            position_id if "assignee_position_id" in fields and position_id != old_position else None,
-            user_id if "assignee_login" in fields and user_id != old_user else None,
+        fields = data.model_fields_set
+        old_position, old_user = task.assignee_position_id, task.assignee_user_id
+        if "assignee_position_id" in fields or "assignee_login" in fields:
+            position_id, user_id = await _assignee(session, data.assignee_position_id, data.assignee_login)
+            if "assignee_position_id" in fields:
+                task.assignee_position_id = position_id
+            if "assignee_login" in fields:
+                task.assignee_user_id = user_id
+            newly_assigned = (
+                position_id if "assignee_position_id" in fields and position_id != old_position else None,
+                user_id if "assignee_login" in fields and user_id != old_user else None,
+            )
+        depends_on = None
+        if data.depends_on is not None:
+            depends_on = await require_readable(
+                session, actor, data.depends_on, kind=RecordKind.TASK, field="depends_on"
+            )
+            # Dependencies on tasks this editor cannot see were set by others; they stay.
+            existing = (await repository.dependencies_for(session, [task.id])).get(task.id, [])
+            seen = await readable_record_ids(session, actor.principal, actor.now, existing)
+            depends_on += [d for d in existing if d not in seen]
+            await _reject_cycles(session, task.id, depends_on)
+        supporting = None
+        if data.supporting_agencies is not None:
+            supporting = await agency_ids_from_codes(session, data.supporting_agencies, "supporting_agencies")
+        await repository.replace_links(session, task.id, agency_ids=supporting, depends_on=depends_on)
+
+    async def settle(task: Task) -> None:
+        await _require_assignee_reads(
+            session, actor, task.id, task.assignee_position_id, task.assignee_user_id
         )
-    else:
-        newly_assigned = (None, None)
-    depends_on = None
-    if data.depends_on is not None:
-        depends_on = await require_readable(
-            session, actor, data.depends_on, kind=RecordKind.TASK, field="depends_on"
-        )
-        # Dependencies on tasks this editor cannot see were set by others; they stay.
-        existing = (await repository.dependencies_for(session, [task.id])).get(task.id, [])
-        seen = await readable_record_ids(session, actor.principal, actor.now, existing)
-        depends_on += [d for d in existing if d not in seen]
-        await _reject_cycles(session, task.id, depends_on)
-    supporting = None
-    if data.supporting_agencies is not None:
-        supporting = await agency_ids_from_codes(session, data.supporting_agencies, "supporting_agencies")
-    await repository.replace_links(session, task.id, agency_ids=supporting, depends_on=depends_on)
-    if data.markings is not None:
-        await set_markings(session, actor=actor, record=record, markings=data.markings)
-    touch(record, actor)
-    await session.flush()
-    await _require_assignee_reads(session, actor, task.id, task.assignee_position_id, task.assignee_user_id)
-    updated = await get_task(session, actor=actor, task_id=task.id)
-    await record_event(
-        session,
-        actor=actor,
-        action="task.update",
-        record_kind=RecordKind.TASK,
-        record_id=task.id,
-        before=before,
-        after=updated.model_dump(mode="json"),
-    )
+
+    task, _, updated = await KIND.update(session, actor, task_id, data, apply, settle=settle)
     if any(newly_assigned):
         await notifications.task_assigned(
             session, actor=actor, task_id=task.id, position_id=newly_assigned[0], user_id=newly_assigned[1]
