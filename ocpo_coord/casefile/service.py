@@ -10,25 +10,19 @@ record, so each audit entry inherits the markings of the record it names.
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.api.printable import Marking, banner, style_only_csp
 from ocpo_coord.audit.service import record_event
-from ocpo_coord.case import service as cases
 from ocpo_coord.case.schemas import CasePublic
 from ocpo_coord.config import get_settings
 from ocpo_coord.context import Actor
-from ocpo_coord.evidence import service as evidence
-from ocpo_coord.intel import service as intel
-from ocpo_coord.intel.schemas import IntelItemFilter
 from ocpo_coord.models.enums import Classification, RecordKind, Tlp
-from ocpo_coord.note import service as notes
+from ocpo_coord.records.kinds import kind_spec
 from ocpo_coord.records.schemas import MarkingsPublic
-from ocpo_coord.task import service as tasks
-from ocpo_coord.task.schemas import TaskFilter
 from ocpo_coord.visibility.pagination import Page
 
 T = TypeVar("T")
@@ -81,24 +75,17 @@ async def _all(fetch: Callable[[str | None], Awaitable[Page[T]]]) -> tuple[list[
 
 async def case_file(session: AsyncSession, *, actor: Actor, case_id: uuid.UUID) -> str:
     """The rendered HTML page; an unreadable case is the same NotFound as a missing one."""
-    case: CasePublic = await cases.KIND.get(session, actor, case_id)
+    case: CasePublic = await kind_spec(RecordKind.CASE).get(session, actor, case_id)
     size = get_settings().max_page_size
-    note_items, notes_cut = await _all(
-        lambda after: notes.list_notes(session, actor=actor, case_id=case_id, first=size, after=after)
-    )
-    evidence_items, evidence_cut = await _all(
-        lambda after: evidence.list_evidence(session, actor=actor, case_id=case_id, first=size, after=after)
-    )
-    task_items, tasks_cut = await _all(
-        lambda after: tasks.list_tasks(
-            session, actor=actor, filters=TaskFilter(case_id=case_id), first=size, after=after
-        )
-    )
-    intel_items, intel_cut = await _all(
-        lambda after: intel.list_intel_items(
-            session, actor=actor, filters=IntelItemFilter(case_id=case_id), first=size, after=after
-        )
-    )
+
+    async def section(kind: RecordKind) -> tuple[list[Any], bool]:
+        spec = kind_spec(kind)
+        return await _all(lambda after: spec.children(session, actor, case_id, first=size, after=after))
+
+    note_items, notes_cut = await section(RecordKind.NOTE)
+    evidence_items, evidence_cut = await section(RecordKind.EVIDENCE)
+    task_items, tasks_cut = await section(RecordKind.TASK)
+    intel_items, intel_cut = await section(RecordKind.INTEL_ITEM)
     shown: list[tuple[RecordKind, uuid.UUID, MarkingsPublic]] = [
         (RecordKind.CASE, case.id, case.markings),
         *((RecordKind.NOTE, n.id, n.markings) for n in note_items),

@@ -25,7 +25,7 @@ from ocpo_coord.models import Record
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.schemas import MarkingsInput, MarkingsPublic
 from ocpo_coord.records.service import audited_read, check_version, set_markings, touch
-from ocpo_coord.visibility.nested import ChildLink
+from ocpo_coord.visibility.nested import ChildLink, children_statement
 from ocpo_coord.visibility.pages import assembled_page
 from ocpo_coord.visibility.pagination import Assembler, Page
 from ocpo_coord.visibility.policy import enforce, may_edit
@@ -124,6 +124,14 @@ class RecordKindSpec(Generic[M, P]):
             now=actor.now,
             kind=self.kind,
         )
+
+    async def children(
+        self, session: AsyncSession, actor: Actor, case_id: uuid.UUID, *, first: int, after: str | None
+    ) -> Page[P]:
+        """A page of this kind's records that hang off the case ``case_id``."""
+        repository = self.repository(session, actor)
+        statement = children_statement(repository, join=self.join).where(self.parent == case_id)
+        return await self.page(session, actor, statement, first=first, after=after, filtered=True)
 
     async def update(
         self,
