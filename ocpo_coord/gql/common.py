@@ -145,7 +145,7 @@ def from_model(node_type: type[T]) -> Callable[[Any], T]:
     which adds up on a page of fifty. The types here copy their model's fields one to
     one, so a plan made once per type — which fields to copy, which to convert with
     the nested type's own plan — builds the same object without the walk. A type holding lists of models takes the
-    generic path. tests/test_graphql.py checks the two give equal objects.
+    generic path. tests/gql/test_contract.py checks the two give equal objects.
     """
     converter: Callable[[Any], T] = _converter(node_type)  # type: ignore[arg-type]
     return converter

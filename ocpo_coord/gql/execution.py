@@ -20,7 +20,7 @@ Undefined, an awaitable), and any value the short path would have to report as a
 error (a null where the type forbids it, a value the type refuses, an attribute that
 is missing, an object of another type). Such an object or list is answered again from
 the start by graphql-core, which raises, locates and reports every error itself, once.
-``tests/test_graphql_execution.py`` runs every example operation both ways and
+``tests/gql/test_execution.py`` runs every example operation both ways and
 compares the answers.
 
 This overrides graphql-core's ``execute_field`` and reads strawberry's resolver marks

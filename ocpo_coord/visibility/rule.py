@@ -3,7 +3,7 @@
 Each condition has two faces: ``sql`` (a predicate on a ``record`` row, for lists,
 counts and lookups filtered in the database) and ``holds`` (the same test on one
 record's facts in memory). The tree that combines them — ``READ_RULE`` below — is the
-rule; it exists in one place only. The property test in tests/test_sharing_rule.py
+rule; it exists in one place only. The property test in tests/visibility/test_rule_agrees_with_sql.py
 checks that both faces agree on random worlds, on SQLite and PostgreSQL.
 
 A third face, ``reach``, names the reader scopes (everyone, an agency, a user, a
