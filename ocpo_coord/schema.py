@@ -42,7 +42,7 @@ from ocpo_coord.gql.common import camel
 from ocpo_coord.gql.context import get_context
 from ocpo_coord.gql.execution import LeanExecutionContext
 from ocpo_coord.gql.idempotency import IdempotentMutations, raise_refusal
-from ocpo_coord.gql.node import NodeQuery
+from ocpo_coord.gql.node import NodeQuery, undeclared_types
 from ocpo_coord.gql.refusals import AuditRefusals
 from ocpo_coord.gql.suggestions import HideSuggestions
 from ocpo_coord.handover.gql import HandoverMutation, HandoverQuery
@@ -50,6 +50,7 @@ from ocpo_coord.intel.gql import IntelMutation, IntelQuery
 from ocpo_coord.note.gql import NoteMutation
 from ocpo_coord.notification.gql import NotificationMutation, NotificationQuery
 from ocpo_coord.oversight.gql import AuditQuery
+from ocpo_coord.records.kinds import undeclared
 from ocpo_coord.sharing.gql import SharingAdminMutation, SharingAdminQuery
 from ocpo_coord.stix.gql import StixQuery
 from ocpo_coord.task.gql import TaskMutation, TaskQuery
@@ -155,6 +156,9 @@ _LIMIT_RULES = (
 def build_schema(*, introspection: bool = True, serving: bool = True) -> strawberry.Schema:
     """The schema; ``serving=False`` leaves out the request-time auditing, so the schema
     can also be executed synchronously (export, introspection by tools)."""
+    missing = sorted({*undeclared(), *undeclared_types()})
+    if missing:
+        raise RuntimeError(f"record kinds not declared: {', '.join(k.value for k in missing)}")
     # Factories, not instances: each operation gets fresh extension state.
     extensions: list[Any] = [
         partial(AddValidationRules, _LIMIT_RULES),

@@ -16,6 +16,7 @@ from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.codes import agency_filter, agency_ids_from_codes, theatre_filter
 from ocpo_coord.records.kinds import RecordKindSpec, declare
 from ocpo_coord.records.service import (
+    copied_columns,
     create_record,
     flush_unique,
     markings_public,
@@ -28,6 +29,9 @@ from ocpo_coord.visibility.repository import (
     releases_for,
     user_ids_by_login,
 )
+
+# The columns CasePublic shows as they are.
+_COPIED = copied_columns(CasePublic, Case)
 
 
 def _repo(session: AsyncSession, actor: Actor) -> CaseRepository:
@@ -46,23 +50,12 @@ async def to_public(session: AsyncSession, rows: list[tuple[Case, Record]]) -> l
     releases = await releases_for(session, ids)
     return [
         CasePublic(
-            id=case.id,
-            reference=case.reference,
-            title=case.title,
-            summary=case.summary,
+            **_COPIED(case, record),
             crime_types=sorted(crime_types.get(case.id, [])),
-            status=case.status,
-            judicial_stage=case.judicial_stage,
-            priority=case.priority,
             lead_agency=codes[case.lead_agency_id],
             participating_agencies=sorted(codes[a] for a in participants.get(case.id, [])),
             members=sorted(logins[m] for m in members.get(case.id, []) if m in logins),
             theatre=theatres.get(record.theatre_id) if record.theatre_id else None,
-            restricted=case.restricted,
-            opened_on=case.opened_on,
-            created_at=record.created_at,
-            updated_at=record.updated_at,
-            version=record.version,
             markings=markings_public(record, releases.get(case.id, []), codes),
         )
         for case, record in rows

@@ -120,7 +120,23 @@ def get_engine() -> AsyncEngine:
     return make_async_engine(settings.database_url)
 
 
+# Flush hooks that every session writing records needs, by name, once installed: the
+# visibility index (``visibility/reach.py``) is kept in step by them, and a session made
+# before they are installed would write records the index never hears of.
+REQUIRED_HOOKS = frozenset({"record_reach"})
+_installed_hooks: set[str] = set()
+
+
+def hooks_installed(name: str) -> None:
+    _installed_hooks.add(name)
+
+
 def sessionmaker_for(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    missing = REQUIRED_HOOKS - _installed_hooks
+    if missing:
+        raise RuntimeError(
+            f"flush hooks not installed: {', '.join(sorted(missing))} (import ocpo_coord.visibility)"
+        )
     return async_sessionmaker(engine, class_=SerialSession, expire_on_commit=False, autoflush=False)
 
 

@@ -21,12 +21,16 @@ from ocpo_coord.models.enums import OperationStatus, RecordKind
 from ocpo_coord.records.codes import theatre_filter
 from ocpo_coord.records.kinds import RecordKindSpec, declare
 from ocpo_coord.records.service import (
+    copied_columns,
     create_record,
     markings_public,
 )
 from ocpo_coord.visibility.pages import any_filter
 from ocpo_coord.visibility.pagination import Assembler, Page
 from ocpo_coord.visibility.repository import agency_codes, releases_for
+
+# The columns PlannedOperationPublic shows as they are.
+_COPIED = copied_columns(PlannedOperationPublic, PlannedOperation)
 
 
 def _repo(session: AsyncSession, actor: Actor) -> OperationRepository:
@@ -44,20 +48,8 @@ def assembler(actor: Actor) -> Assembler[PlannedOperation, PlannedOperationPubli
         hits = await repository.hit_counts(session, actor.principal, actor.now.date(), ids)
         return [
             PlannedOperationPublic(
-                id=op.id,
-                operation_kind=op.operation_kind,
-                title=op.title,
-                site_name=op.site_name,
-                latitude=op.latitude,
-                longitude=op.longitude,
-                radius_m=op.radius_m,
-                starts_at=op.starts_at,
-                ends_at=op.ends_at,
-                status=op.status,
+                **_COPIED(op, record),
                 theatre=theatres.get(record.theatre_id) if record.theatre_id else None,
-                created_at=record.created_at,
-                updated_at=record.updated_at,
-                version=record.version,
                 markings=markings_public(record, releases.get(op.id, []), codes),
                 hits=hits.get(op.id, 0),
             )

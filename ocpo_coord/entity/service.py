@@ -26,6 +26,7 @@ from ocpo_coord.models.enums import RecordKind, SelectorKind
 from ocpo_coord.records.codes import theatre_filter
 from ocpo_coord.records.kinds import RecordKindSpec, declare
 from ocpo_coord.records.service import (
+    copied_columns,
     create_marked_record,
     created_markings,
     markings_public,
@@ -39,6 +40,9 @@ from ocpo_coord.visibility.repository import (
     record_kinds,
     releases_for,
 )
+
+# The columns EntityPublic shows as they are.
+_COPIED = copied_columns(EntityPublic, Entity)
 
 
 def _repo(session: AsyncSession, actor: Actor) -> EntityRepository:
@@ -57,10 +61,7 @@ def assembler(actor: Actor) -> Assembler[Entity, EntityPublic]:
         releases = await releases_for(session, ids)
         return [
             EntityPublic(
-                id=entity.id,
-                entity_kind=entity.entity_kind,
-                label=entity.label,
-                attributes=entity.attributes,
+                **_COPIED(entity, record),
                 selectors=[
                     SelectorPublic(kind=s.kind, value=s.value, normalized=s.normalized)
                     for s in selectors.get(entity.id, [])
@@ -72,9 +73,6 @@ def assembler(actor: Actor) -> Assembler[Entity, EntityPublic]:
                     for link in sorted(links.get(entity.id, []), key=lambda x: str(x.record_id))
                     if link.record_id in visible
                 ],
-                created_at=record.created_at,
-                updated_at=record.updated_at,
-                version=record.version,
                 markings=markings_public(record, releases.get(entity.id, []), codes),
             )
             for entity, record in rows
@@ -167,10 +165,7 @@ async def created_entity(
     if kinds is None:
         kinds = await record_kinds(session, [link.record_id for link in links])
     return EntityPublic(
-        id=entity.id,
-        entity_kind=entity.entity_kind,
-        label=entity.label,
-        attributes=entity.attributes,
+        **_COPIED(entity, record),
         selectors=[
             SelectorPublic(kind=s.kind, value=s.value, normalized=s.normalized)
             for s in sorted(selectors, key=lambda s: (s.kind, s.normalized))
@@ -179,9 +174,6 @@ async def created_entity(
             EntityLinkPublic(record_id=link.record_id, record_kind=kinds[link.record_id], role=link.role)
             for link in sorted(links, key=lambda x: str(x.record_id))
         ],
-        created_at=record.created_at,
-        updated_at=record.updated_at,
-        version=record.version,
         markings=await created_markings(
             session, actor=actor, record=record, releases=releases, label="entity"
         ),

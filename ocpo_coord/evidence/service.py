@@ -25,6 +25,7 @@ from ocpo_coord.models.enums import EvidenceKind, RecordKind
 from ocpo_coord.records.children import parent_case
 from ocpo_coord.records.kinds import RecordKindSpec, declare
 from ocpo_coord.records.service import (
+    copied_columns,
     create_record,
     markings_public,
     touch,
@@ -38,6 +39,9 @@ from ocpo_coord.visibility.repository import (
     releases_for,
     user_ids_by_login,
 )
+
+# The columns EvidencePublic shows as they are.
+_COPIED = copied_columns(EvidencePublic, Evidence)
 
 
 def _repo(session: AsyncSession, actor: Actor) -> RecordRepository[Evidence]:
@@ -64,17 +68,8 @@ async def to_public(session: AsyncSession, rows: list[tuple[Evidence, Record]]) 
     )
     return [
         EvidencePublic(
-            id=evidence.id,
+            **_COPIED(evidence, record),
             case_id=record.parent_id,
-            evidence_kind=evidence.evidence_kind,
-            title=evidence.title,
-            description=evidence.description,
-            sha256=evidence.sha256,
-            file_name=evidence.file_name,
-            size_bytes=evidence.size_bytes,
-            storage_location=evidence.storage_location,
-            content_stored=evidence.content_stored,
-            collected_at=evidence.collected_at,
             custody=[
                 CustodyEventPublic(
                     holder_agency=codes.get(e.holder_agency_id, "?"),
@@ -85,9 +80,6 @@ async def to_public(session: AsyncSession, rows: list[tuple[Evidence, Record]]) 
                 )
                 for e in chain.get(evidence.id, [])
             ],
-            created_at=record.created_at,
-            updated_at=record.updated_at,
-            version=record.version,
             markings=markings_public(record, releases.get(evidence.id, []), codes),
         )
         for evidence, record in rows

@@ -33,11 +33,16 @@ def node_type(kind: RecordKind) -> Callable[[type[N]], type[N]]:
 
 
 def graphql_type(kind: RecordKind) -> Any:
-    """The GraphQL type declared for ``kind``."""
+    """The GraphQL type declared for ``kind``; a kind without one is a fault of the program."""
     found = _TYPES.get(kind)
     if found is None:
-        raise NotFound("record")
+        raise RuntimeError(f"record kind {kind.value} has no GraphQL type: its module was never imported")
     return found
+
+
+def undeclared_types() -> list[RecordKind]:
+    """The record kinds with no GraphQL type declared (none, once the schema is built)."""
+    return [kind for kind in RecordKind if kind not in _TYPES]
 
 
 async def resolve_node(info: GraphQLInfo, id: strawberry.ID) -> Node:

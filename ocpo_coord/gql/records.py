@@ -38,10 +38,11 @@ def connection_field(
     async def resolve(
         info: GraphQLInfo, first: int = 50, after: str | None = None, filter: Any = None
     ) -> Any:
+        given = input_model(info, filter, filters) if filter else filters()
         page = await run(
             info.context.session,
             actor=info.context.require_actor(),
-            filters=input_model(info, filter, filters) if filter else filters(),
+            filters=given,
             first=first,
             after=after,
             count=asks_total(info),
@@ -68,8 +69,8 @@ def record_field(
     description: str | None = None,
 ) -> StrawberryField:
     async def resolve(info: GraphQLInfo, id: strawberry.ID) -> Any:
-        record_id = parse_id(id, label)
-        public = await read(info.context.session, info.context.require_actor(), record_id)
+        actor = info.context.require_actor()
+        public = await read(info.context.session, actor, parse_id(id, label))
         return node.from_pydantic(public)
 
     typed = _typed(resolve, {"info": GraphQLInfo, "id": strawberry.ID, "return": node | None})

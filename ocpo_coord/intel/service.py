@@ -25,6 +25,7 @@ from ocpo_coord.records.codes import agency_filter, theatre_filter
 from ocpo_coord.records.kinds import RecordKindSpec, declare
 from ocpo_coord.records.schemas import MarkingsPublic
 from ocpo_coord.records.service import (
+    copied_columns,
     create_marked_record,
     create_record,
     created_markings,
@@ -35,6 +36,9 @@ from ocpo_coord.visibility.pages import any_filter
 from ocpo_coord.visibility.pagination import Assembler, Page
 from ocpo_coord.visibility.policy import enforce, may_widen
 from ocpo_coord.visibility.repository import agency_codes, readable_record_ids, releases_for
+
+# The columns IntelItemPublic shows as they are.
+_COPIED = copied_columns(IntelItemPublic, IntelItem)
 
 
 def _repo(session: AsyncSession, actor: Actor) -> IntelRepository:
@@ -52,19 +56,10 @@ def _public(
     """An item as a reader sees it, given what the reader may see of its theatre, its
     linked cases and its markings."""
     return IntelItemPublic(
-        id=item.id,
-        title=item.title,
-        content=item.content,
-        information_date=item.information_date,
-        source_reliability=item.source_reliability,
-        information_credibility=item.information_credibility,
+        **_COPIED(item, record),
         grading=f"{item.source_reliability}{item.information_credibility}",
-        source_description=item.source_description,
         theatre=theatre,
         case_ids=sorted(case_ids),
-        created_at=record.created_at,
-        updated_at=record.updated_at,
-        version=record.version,
         markings=markings,
     )
 

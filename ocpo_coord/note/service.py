@@ -13,11 +13,15 @@ from ocpo_coord.note.schemas import NoteCreate, NotePublic, NoteUpdate
 from ocpo_coord.records.children import parent_case
 from ocpo_coord.records.kinds import RecordKindSpec, declare
 from ocpo_coord.records.service import (
+    copied_columns,
     create_record,
     markings_public,
 )
 from ocpo_coord.visibility.pagination import Page
 from ocpo_coord.visibility.repository import RecordRepository, agency_codes, releases_for
+
+# The columns NotePublic shows as they are.
+_COPIED = copied_columns(NotePublic, Note)
 
 
 def _repo(session: AsyncSession, actor: Actor) -> RecordRepository[Note]:
@@ -30,13 +34,9 @@ async def to_public(session: AsyncSession, rows: list[tuple[Note, Record]]) -> l
     authors = await user_logins(session, {r.created_by_id for _, r in rows if r.created_by_id})
     return [
         NotePublic(
-            id=note.id,
+            **_COPIED(note, record),
             case_id=record.parent_id,
-            body=note.body,
             author=authors.get(record.created_by_id) if record.created_by_id else None,
-            created_at=record.created_at,
-            updated_at=record.updated_at,
-            version=record.version,
             markings=markings_public(record, releases.get(note.id, []), codes),
         )
         for note, record in rows

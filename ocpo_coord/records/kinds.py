@@ -185,8 +185,14 @@ def declare(spec: RecordKindSpec[M, P]) -> RecordKindSpec[M, P]:
 
 
 def kind_spec(kind: RecordKind) -> RecordKindSpec[Any, Any]:
-    """The declaration of ``kind``; a kind no domain declares is not found."""
+    """The declaration of ``kind``. Every kind is declared once its service is imported;
+    one that is not is a fault of the program, never an answer to a client."""
     spec = _KINDS.get(kind)
     if spec is None:
-        raise NotFound("record")
+        raise RuntimeError(f"record kind {kind.value} is not declared: its service was never imported")
     return spec
+
+
+def undeclared() -> list[RecordKind]:
+    """The record kinds no service has declared (none, once the app is assembled)."""
+    return [kind for kind in RecordKind if kind not in _KINDS]

@@ -1,10 +1,12 @@
 """Creating and re-marking shareable records: the part every aggregate shares."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit.reads import is_protected
@@ -236,6 +238,25 @@ def _widens(
 def touch(record: Record, actor: Actor) -> None:
     record.version += 1
     record.updated_at = actor.now
+
+
+_RECORD_COLUMNS = ("created_at", "updated_at", "version")
+
+
+def copied_columns(public: type[BaseModel], table: type[SQLModel]) -> Callable[[Any, Record], dict[str, Any]]:
+    """The fields a public model takes unchanged from its table's row and from the row's
+    ``record`` (its times and version), found by name once: a public model shows what a
+    column holds under the column's own name, and only what differs is written out."""
+    own = tuple(name for name in public.model_fields if name in table.model_fields)
+    common = tuple(name for name in _RECORD_COLUMNS if name in public.model_fields and name not in own)
+
+    def copy(row: Any, record: Record) -> dict[str, Any]:
+        values = {name: getattr(row, name) for name in own}
+        for name in common:
+            values[name] = getattr(record, name)
+        return values
+
+    return copy
 
 
 def markings_public(

@@ -17,6 +17,7 @@ from ocpo_coord.records.children import parent_case
 from ocpo_coord.records.codes import NOTHING, agency_filter, agency_ids_from_codes, theatre_filter
 from ocpo_coord.records.kinds import RecordKindSpec, declare
 from ocpo_coord.records.service import (
+    copied_columns,
     create_record,
     markings_public,
     require_readable,
@@ -40,6 +41,9 @@ from ocpo_coord.visibility.repository import (
     releases_for,
     user_ids_by_login,
 )
+
+# The columns TaskPublic shows as they are.
+_COPIED = copied_columns(TaskPublic, Task)
 
 
 def _repo(session: AsyncSession, actor: Actor) -> TaskRepository:
@@ -69,19 +73,13 @@ def assembler(actor: Actor) -> Assembler[Task, TaskPublic]:
             post = posts.get(task.assignee_position_id) if task.assignee_position_id else None
             result.append(
                 TaskPublic(
-                    id=task.id,
-                    title=task.title,
-                    description=task.description,
-                    activity_area=task.activity_area,
+                    **_COPIED(task, record),
                     crime_axis=crime_axis,
                     action_axis=action_axis,
                     case_id=record.parent_id,
                     theatre=theatres.get(record.theatre_id) if record.theatre_id else None,
                     lead_agency=codes[task.lead_agency_id],
                     supporting_agencies=sorted(codes[a] for a in supporting.get(task.id, [])),
-                    status=task.status,
-                    priority=task.priority,
-                    due_date=task.due_date,
                     overdue=is_overdue(task, today),
                     blocked=is_blocked(
                         task,
@@ -91,13 +89,9 @@ def assembler(actor: Actor) -> Assembler[Task, TaskPublic]:
                             if d in dependency_status
                         ],
                     ),
-                    assignee_position_id=task.assignee_position_id,
                     assignee_position=f"{codes.get(post.agency_id, '?')}: {post.title}" if post else None,
                     assignee=assignees.get(task.assignee_user_id) if task.assignee_user_id else None,
                     depends_on=sorted(d for d in dependencies.get(task.id, []) if d in visible_deps),
-                    created_at=record.created_at,
-                    updated_at=record.updated_at,
-                    version=record.version,
                     markings=markings_public(record, releases.get(task.id, []), codes),
                 )
             )

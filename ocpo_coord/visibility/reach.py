@@ -33,6 +33,7 @@ from sqlalchemy import Connection, delete, event, insert, select
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlmodel import col
 
+from ocpo_coord.db.engine import hooks_installed
 from ocpo_coord.models import CaseMember, Record, RecordGrant, RecordReach, RecordRelease
 from ocpo_coord.visibility.readable import settled_scopes
 from ocpo_coord.visibility.rule import READ_RULE, RecordFacts, RecordRow, ReleaseRow
@@ -229,3 +230,7 @@ def _keep_in_step(session: Session, _flush: UOWTransaction) -> None:
         conn.execute(insert(RecordReach), rows)
     if pending:
         refresh(conn, pending)
+
+
+# The hooks above are installed: sessions may be made (``db/engine.py:sessionmaker_for``).
+hooks_installed("record_reach")
