@@ -17,6 +17,7 @@ os.environ["OCPO_DATABASE_URL"] = f"sqlite:///{Path(_STATE) / 'unused.db'}"
 import httpx  # noqa: E402
 import pytest  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
+from sqlalchemy import Engine  # noqa: E402
 
 from ocpo_coord.app import create_app  # noqa: E402
 from ocpo_coord.auth.tokens import mint_local_token  # noqa: E402
@@ -109,6 +110,14 @@ def index_in_step(url: str) -> None:
         engine.dispose()
     assert not missing, f"visibility index lacks rows: {missing}"
     assert not extra, f"visibility index has rows the rule does not give: {extra}"
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """A synchronous engine on the test's database, with the service's settings."""
+    value = make_sync_engine(db_url)
+    yield value
+    value.dispose()
 
 
 @pytest.fixture

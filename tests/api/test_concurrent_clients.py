@@ -7,7 +7,7 @@ client is a thread with its own HTTP connection and a real token.
 """
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -18,18 +18,10 @@ from sqlalchemy.engine import make_url
 from ocpo_coord.app import create_app
 from ocpo_coord.audit.verify import verify_database
 from ocpo_coord.config import Environment, Settings
-from ocpo_coord.db.engine import make_sync_engine
 from tests.conftest import auth, token_for
 
 CLIENTS = 6
 ROUNDS = 10
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    value = make_sync_engine(db_url)
-    yield value
-    value.dispose()
 
 
 LOOKUPS = """

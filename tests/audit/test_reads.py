@@ -1,7 +1,6 @@
 """Protected records returned in list pages and nested fields are audited, one entry per
 kind per request, in the request's transaction; auditors see only the ids they may read."""
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -13,24 +12,12 @@ from sqlmodel import col
 from ocpo_coord.audit import service as audit_service
 from ocpo_coord.audit.verify import verify_database
 from ocpo_coord.case.repository import CaseRepository
-from ocpo_coord.db.engine import make_sync_engine
 from ocpo_coord.exceptions import NotFound
 from ocpo_coord.models import AuditEvent, Record
 from tests.conftest import auth
 from tests.fixtures.audit_log import integrate
 from tests.fixtures.queries import audit_rows
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    value = make_sync_engine(db_url)
-    yield value
-    value.dispose()
-
-
-def _protected(item: dict[str, Any]) -> bool:
-    markings = item["markings"]
-    return bool(markings["classification"] != "UNCLASSIFIED" or markings["tlp"] != "CLEAR")
+from tests.fixtures.records import protected as _protected
 
 
 async def _entries(db_url: str, request_id: str) -> dict[str, AuditEvent]:

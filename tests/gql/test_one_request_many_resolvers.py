@@ -9,7 +9,6 @@ answer, the audit log and that the database is free for the next writer.
 
 import asyncio
 import sqlite3
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -22,24 +21,13 @@ from sqlmodel import select
 from ocpo_coord.api.errors import internal_error_message
 from ocpo_coord.audit.verify import verify_database
 from ocpo_coord.case.repository import CaseRepository
-from ocpo_coord.db.engine import make_async_engine, make_sync_engine, sessionmaker_for
+from ocpo_coord.db.engine import make_async_engine, sessionmaker_for
 from ocpo_coord.models import AuditEvent
 from tests.conftest import auth, unreleased_items
 from tests.fixtures.queries import audit_rows
+from tests.fixtures.records import protected as _protected
 
 AGENCY_LOGINS = ("unmik.analyst", "eulex.chief", "kfor.j2", "omik.adviser", "interpol.liaison")
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    value = make_sync_engine(db_url)
-    yield value
-    value.dispose()
-
-
-def _protected(item: dict[str, Any]) -> bool:
-    markings = item["markings"]
-    return bool(markings["classification"] != "UNCLASSIFIED" or markings["tlp"] != "CLEAR")
 
 
 async def _graphql(
