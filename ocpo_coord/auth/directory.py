@@ -40,7 +40,7 @@ async def directory_codes(session: AsyncSession) -> tuple[dict[uuid.UUID, str], 
     shows both, and no request creates agencies or theatres (the seed does, before
     anything asks)."""
     if _CODES not in session.info:
-        # Usually brought by the request's caller (``auth/caller.py``); else read here,
+        # Usually brought by the request's caller (``api/caller.py``); else read here,
         # the same two columns in a statement of their own.
         agencies, theatres = (await execute(session, select(*codes_columns()))).one()
         remember_codes(session, agencies, theatres)

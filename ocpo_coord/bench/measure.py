@@ -68,7 +68,7 @@ class Timing:
 # prepared statement afresh for each of its first five runs before it settles on the
 # generic plan; those runs pay for planning, and with ten repeats they made the p50 of
 # the service's first pages and of a floor page. A running service has long
-# passed them for every statement it keeps (``records/visible_pages.py``).
+# passed them for every statement it keeps (``visibility/pages.py``).
 WARM_RUNS = 12
 
 

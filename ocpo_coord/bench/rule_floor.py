@@ -119,7 +119,7 @@ class RuleFloor:
             )
             self.raw = psycopg.connect(conninfo, **options)
         else:
-            # The sync engine opens SQLite with the service's pragmas (``db.py``).
+            # The sync engine opens SQLite with the service's pragmas (``db/engine.py``).
             self.raw = self.sync.raw_connection()
         self.executed: list[str] = []  # every statement text sent, for tests to compare
 

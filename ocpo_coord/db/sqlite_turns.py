@@ -1,7 +1,7 @@
 """SQLite's writers, one at a time and in order of arrival, within one process.
 
 SQLite lets one transaction write at a time, and every transaction here begins
-IMMEDIATE (``db.py``): a request waits for the database's lock before its first
+IMMEDIATE (``db/engine.py``): a request waits for the database's lock before its first
 statement. SQLite's own wait (its busy handler) polls, with pauses that grow to
 100 ms, and hands the lock to whoever asks at the moment it is free: under load a
 request that has waited longest may lose to every newcomer until its wait runs out

@@ -45,5 +45,5 @@ class RecordReach(SQLModel, table=True):
     classification: int = Field(sa_type=SmallInteger)
     nohost: bool
     # Every reader who holds this scope may read the record, at any instant (within the
-    # walk's ceiling and NOHOST): a count need not ask the rule (``sharing/reach.py``).
+    # walk's ceiling and NOHOST): a count need not ask the rule (``visibility/reach.py``).
     settled: bool = Field(default=False, sa_column_kwargs={"server_default": false()})

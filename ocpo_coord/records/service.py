@@ -148,7 +148,7 @@ async def create_marked_record(
     )
     releases = await _releases_from_input(session, record.id, markings, field, agency_id=principal.agency_id)
     # One flush, so that the visibility index files the new record from these objects
-    # (``sharing/reach.py``). The unit of work orders tables without relationships by
+    # (``visibility/reach.py``). The unit of work orders tables without relationships by
     # class name: ``Record`` before ``RecordRelease``; were that ever to change, every
     # release would break its foreign key loudly, never silently.
     session.add(record)

@@ -92,7 +92,7 @@ async def insert_new(
     """New rows (every column given), a multi-row insert per table in the order given
     (parents first), then the visibility index rows of the new records (the rows of
     ``Record``): plain inserts bypass the session's flush hook that would file them
-    (``sharing/reach.py``)."""
+    (``visibility/reach.py``)."""
     records: list[dict[str, Any]] = []
     for model, rows in tables:
         if rows:

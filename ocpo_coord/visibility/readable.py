@@ -1,6 +1,6 @@
 """Every read of a shareable record goes through ``readable`` (SQL; or
 ``readable_template``, the same with the instant given when the statement runs) or
-``can_read`` (one record in memory); all apply ``READ_RULE`` from ``sharing/rule.py``.
+``can_read`` (one record in memory); all apply ``READ_RULE`` from ``visibility/rule.py``.
 
 Lists are filtered in the database, so pagination, counts and nested fields stay
 right and nothing is fetched and then discarded. A record that hangs off a case is

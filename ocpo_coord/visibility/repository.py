@@ -124,7 +124,7 @@ def is_listing(statement: Any) -> bool:
 @functools.lru_cache(maxsize=256)
 def counted_ids(principal: Principal) -> SelectOfScalar[uuid.UUID]:
     """The ids of the records the reader may read, as unfiltered lists count them among
-    the candidates of one kind that the index walk found (``records/visible_pages.py``).
+    the candidates of one kind that the index walk found (``visibility/pages.py``).
 
     The ``record`` rows alone: every record of a kind has its row in the kind's table
     (both are written together, and neither is ever deleted), so joining that table, as

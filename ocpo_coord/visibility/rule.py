@@ -9,7 +9,7 @@ checks that both faces agree on random worlds, on SQLite and PostgreSQL.
 A third face, ``reach``, names the reader scopes (everyone, an agency, a user, a
 sharing group, a theatre, the grantees of an owner's agreements) that could possibly
 satisfy the condition for one record. It feeds the visibility index
-(``sharing/reach.py``), which only decides which rows a list page looks at: a
+(``visibility/reach.py``), which only decides which rows a list page looks at: a
 reader must hold one of a record's scopes *and* pass the rule itself, so a scope too
 many costs a wasted look, never a leak. The property test checks that the reach of
 every record a reader may read includes one of that reader's scopes.
@@ -19,7 +19,7 @@ any instant: a subset of ``reach``'s, where ``reach`` is a superset. A walk of a
 scope enforces what the scope cannot say (the ceiling of the reader's clearance and
 agreements, NOHOST for a host nation), and a reader holds an agreement's scope only
 while it is in force; so a count may take an index entry whose scope settles the
-record as readable without asking the rule (``sharing/reach.py``). Time-bound
+record as readable without asking the rule (``visibility/reach.py``). Time-bound
 grants settle nothing: holding their scope says nothing about the expiry. The
 property test checks that every holder of a settled scope may read the record.
 """
@@ -230,7 +230,7 @@ class Unnarrowed(ScopeDecides):
     Each settles for every scope only because a walk cannot offer a reader what it
     refuses: readers who read no agency data hold no scope (``held_by``), every
     scope's ceiling is at most the reader's clearance, and a host nation's walks skip
-    NOHOST rows (``records/visible_pages.py``)."""
+    NOHOST rows (``visibility/pages.py``)."""
 
     def reach(self, facts: RecordFacts) -> Reach:
         return EVERYONE
