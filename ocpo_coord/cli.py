@@ -75,6 +75,10 @@ def _root(
 
 def main() -> None:
     """The installed ``ocpo-coord`` command."""
+    # Commands import what they use when they run; the visibility index's flush hooks
+    # must be installed before any of them makes a session (``db/engine.py``).
+    import ocpo_coord.visibility  # noqa: F401
+
     run(app)
 
 
