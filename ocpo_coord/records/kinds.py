@@ -23,21 +23,13 @@ from ocpo_coord.context import Actor
 from ocpo_coord.exceptions import NotFound
 from ocpo_coord.models import Record
 from ocpo_coord.models.enums import RecordKind
-from ocpo_coord.records.schemas import MarkingsInput, MarkingsPublic
-from ocpo_coord.records.service import audited_read, check_version, set_markings, touch
+from ocpo_coord.records.schemas import MarkingsInput
+from ocpo_coord.records.service import PublicRecord, audited_read, check_version, set_markings, touch
 from ocpo_coord.visibility.nested import ChildLink, children_statement
 from ocpo_coord.visibility.pages import assembled_page
 from ocpo_coord.visibility.pagination import Assembler, Page
 from ocpo_coord.visibility.policy import enforce, may_edit
 from ocpo_coord.visibility.repository import RecordRepository, RecordTable
-
-
-class PublicRecord(Protocol):
-    @property
-    def id(self) -> uuid.UUID: ...
-
-    @property
-    def markings(self) -> MarkingsPublic: ...
 
 
 class PublicModel(PublicRecord, Protocol):

@@ -339,7 +339,9 @@ async def readable_record_ids_of_kind(
     return {i for i, found in kinds.items() if found == kind.value}
 
 
-class _Readable(Protocol):
+class PublicRecord(Protocol):
+    """A record as an API shows it: its id and its markings."""
+
     @property
     def id(self) -> uuid.UUID: ...
 
@@ -347,7 +349,7 @@ class _Readable(Protocol):
     def markings(self) -> MarkingsPublic: ...
 
 
-R = TypeVar("R", bound=_Readable)
+R = TypeVar("R", bound=PublicRecord)
 
 
 async def audited_read(session: AsyncSession, *, actor: Actor, kind: RecordKind, public: R) -> R:
