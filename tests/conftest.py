@@ -94,6 +94,9 @@ def handovers_travel(url: str, backend: str, workdir: Path) -> None:
 
     try:
         asyncio.run(completed_handovers_travel(url, fresh))
+        # The importer files what it writes in the visibility index itself.
+        for copy in copies:
+            index_in_step(copy)
     finally:
         for copy in copies:
             receiver.drop_copy(copy)

@@ -8,13 +8,13 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Row, insert
+from sqlalchemy import Row
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit.canonical import canonical_bytes, jsonable
 from ocpo_coord.audit.merkle import leaf_hash
 from ocpo_coord.context import Actor
-from ocpo_coord.db.queries import execute
+from ocpo_coord.db import copy
 from ocpo_coord.models import AuditEvent
 from ocpo_coord.models.base import table_of
 
@@ -128,8 +128,7 @@ async def record_events(session: AsyncSession, *, actor: Actor, entries: list[di
     one statement, not one round trip (nor one ORM object) each. The trigger queues each
     row for the sequencer as it does any entry. How many were written."""
     rows = [_fields(actor, **entry) for entry in entries]
-    if rows:
-        await execute(session, insert(table_of(AuditEvent)), rows)
+    await copy.insert_all(session, table_of(AuditEvent), rows)
     return len(rows)
 
 

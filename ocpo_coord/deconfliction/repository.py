@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, false, func, insert, or_, true
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, false, func, or_, true
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from ocpo_coord.auth.principal import Principal
+from ocpo_coord.db import copy
 from ocpo_coord.db.queries import execute
 from ocpo_coord.models import (
     Agency,
@@ -35,6 +36,7 @@ from ocpo_coord.models import (
     Selector,
     Tour,
 )
+from ocpo_coord.models.base import table_of
 from ocpo_coord.models.enums import OperationStatus, RecordKind, Role
 from ocpo_coord.records.text import contains_text
 from ocpo_coord.visibility.pagination import Order
@@ -381,5 +383,4 @@ async def positions_by_id(session: AsyncSession, ids: Iterable[uuid.UUID]) -> di
 
 async def insert_hits(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """New hits in one multi-row insert, each row naming every column."""
-    if rows:
-        await execute(session, insert(DeconflictionHit), rows)
+    await copy.insert_all(session, table_of(DeconflictionHit), rows)

@@ -6,13 +6,14 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, insert
+from sqlalchemy import Select, exists
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
-from ocpo_coord.db.queries import execute
+from ocpo_coord.db import copy
 from ocpo_coord.models import Entity, Record, RecordEntity, Selector
+from ocpo_coord.models.base import table_of
 from ocpo_coord.models.enums import RecordKind
 from ocpo_coord.records.text import contains_text
 from ocpo_coord.visibility.repository import RecordRepository
@@ -93,4 +94,4 @@ async def selector_keys(session: AsyncSession, entity_id: uuid.UUID) -> set[tupl
 
 async def insert_selectors(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """One multi-row insert: thousands of selectors are not thousands of ORM objects."""
-    await execute(session, insert(Selector), rows)
+    await copy.insert_all(session, table_of(Selector), rows)

@@ -21,7 +21,9 @@ the records go in, and hashed again on the way (``import_files``).
 
 import base64
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from dataclasses import fields
 from datetime import date, datetime
 from itertools import islice
 from pathlib import Path
@@ -72,16 +74,18 @@ from ocpo_coord.models import (
     TaskSupportingAgency,
     User,
 )
-from ocpo_coord.models.base import column_values, new_row
+from ocpo_coord.models.base import new_row, validated_row
 from ocpo_coord.models.enums import Classification, HandoverStatus, RecordKind, Role, SelectorKind, Tlp
 from ocpo_coord.visibility import reach
 from ocpo_coord.visibility.repository import agency_codes
+from ocpo_coord.visibility.rule import RecordFacts, RecordRow, ReleaseRow, ReleaseView
 
 # Cases first: the other kinds point at them (parent, restricted case, intelligence links).
 _ORDER = ("case", "intel_item", "evidence", "note", "task", "entity")
 # Records per insert: large enough that round trips do not count, small enough that a
 # batch of rows stays a few megabytes.
 BATCH = 1000
+_RECORD_ROW = [f.name for f in fields(RecordRow)]
 
 Payloads = list[tuple[str, dict[str, Any]]]
 
@@ -265,6 +269,8 @@ class _Loader:
         # Imported entities: their selectors are compared with this installation's.
         self.entities: list[uuid.UUID] = []
         self.incoming_id = uuid.UUID(int=0)
+        # Members of the imported cases, for the index rows of what hangs off them.
+        self.members: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
 
     async def prepare(self) -> None:
         principal = self.actor.principal
@@ -358,8 +364,26 @@ class _Loader:
         bulk.insert_rows(conn, bulk.DOMAIN[batch.kind], batch.domain)
         for model, rows in batch.links.items():
             bulk.insert_rows(conn, model, rows)
-        # What the session's flush hook would have done for these records.
-        reach.refresh(conn, batch.ids)
+        # What the session's flush hook would have done for these records, from the
+        # rows just written: new records have no grants, and the members of their
+        # restricted cases came with those cases, in this batch or an earlier one.
+        reach.file_facts(conn, self._facts(batch))
+
+    def _facts(self, batch: _Batch) -> Iterator[RecordFacts]:
+        releases: dict[uuid.UUID, list[ReleaseView]] = defaultdict(list)
+        for release in batch.links[RecordRelease]:
+            releases[release["record_id"]].append(
+                ReleaseRow(release["agency_id"], release["sharing_group_id"], release["user_id"])
+            )
+        for member in batch.links[CaseMember]:
+            self.members[member["case_id"]].add(member["user_id"])
+        for values in batch.records:
+            case = values["restricted_case_id"]
+            yield RecordFacts(
+                RecordRow(**{name: values[name] for name in _RECORD_ROW}),
+                releases[values["id"]],
+                restricted_members=set(self.members[case]) if case is not None else set(),
+            )
 
     def _collect(self, batch: _Batch, where: str, payload: dict[str, Any]) -> None:
         old_id = uuid.UUID(payload["id"])
@@ -493,7 +517,7 @@ class _Loader:
                 target = self.mapped(dep)
                 if target is not None:
                     self.pending_dependencies.append({"task_id": new_id, "depends_on_id": target})
-        batch.domain.append(column_values(bulk.DOMAIN[kind].model_validate(data | {"id": new_id})))
+        batch.domain.append(validated_row(bulk.DOMAIN[kind], data | {"id": new_id}))
 
     async def deconflict(self) -> None:
         """The imported entities' selectors against this installation's: hits are raised

@@ -19,7 +19,6 @@ from sqlalchemy import (
     Select,
     and_,
     func,
-    insert,
     select,
     text,
     true,
@@ -29,6 +28,7 @@ from sqlmodel import select as model_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
+from ocpo_coord.db import copy
 from ocpo_coord.db.queries import execute
 from ocpo_coord.models import (
     Case,
@@ -354,6 +354,5 @@ def existing_case_references(conn: Connection, references: list[str]) -> set[str
 
 
 def insert_rows(conn: Connection, model: type[SQLModel], rows: list[dict[str, Any]]) -> None:
-    """One executemany; every column given, since model defaults apply only to objects."""
-    if rows:
-        conn.execute(insert(table_of(model)), rows)
+    """Every column given, since model defaults apply only to objects."""
+    copy.insert_rows(conn, table_of(model), rows)

@@ -28,6 +28,7 @@ from ocpo_coord.handover.package import (
     verify_package,
 )
 from ocpo_coord.handover.package_repository import DOMAIN
+from ocpo_coord.models.base import validated_row
 from ocpo_coord.models.enums import ConsentStatus, DeclineOutcome, Disposition, LineKind, Tlp
 
 # Domain columns that travel as codes in ``links``; a placeholder stands in for the check.
@@ -119,7 +120,7 @@ def check_record(kind: str, where: str, payload: Any) -> _Record:
             f"{where}: not a valid {kind} record (links.lead_agency missing)", field="package"
         )
     try:
-        DOMAIN[kind].model_validate(record.data | local | {"id": record.id})
+        validated_row(DOMAIN[kind], record.data | local | {"id": record.id})
     except ValidationError as exc:
         raise InvalidPackage(
             f"{where}: not a valid {kind} record (data.{_first_error(exc)})", field="package"

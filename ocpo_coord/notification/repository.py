@@ -4,13 +4,15 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import String, cast, func, insert, or_, update
+from sqlalchemy import String, cast, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ocpo_coord.db import copy
 from ocpo_coord.db.queries import execute
 from ocpo_coord.models import Notification, Position, Record, Tour, User
+from ocpo_coord.models.base import table_of
 from ocpo_coord.models.enums import NotificationKind, Role
 from ocpo_coord.visibility.pagination import Cursor, Order
 
@@ -156,8 +158,7 @@ async def any_active(session: AsyncSession, user_ids: list[uuid.UUID]) -> bool:
 async def insert_all(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """One multi-row insert: a hit seen by many agencies tells hundreds of people, and
     building an ORM object per notification cost more than the rest of the write."""
-    if rows:
-        await execute(session, insert(Notification), rows)
+    await copy.insert_all(session, table_of(Notification), rows)
 
 
 def _filtered(recipient_id: uuid.UUID, unread: bool | None, kind: NotificationKind | None) -> Any:

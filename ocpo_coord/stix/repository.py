@@ -7,11 +7,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, insert
+from sqlalchemy import Select
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
+from ocpo_coord.db import copy
 from ocpo_coord.db.queries import execute
 from ocpo_coord.models import Agency, AgencyTheatre, IntelItem, Record, RecordEntity, StixImport, Theatre
 from ocpo_coord.models.base import table_of
@@ -96,7 +97,7 @@ async def insert_new(
     records: list[dict[str, Any]] = []
     for model, rows in tables:
         if rows:
-            await execute(session, insert(table_of(model)), rows)
+            await copy.insert_all(session, table_of(model), rows)
             if model is Record:
                 records += rows
     if records:

@@ -20,7 +20,7 @@ from the record's facts as they are written, on the same flush:
   scopes a reader holds (``scopes.reader_scopes``), not a record's rows.
 
 Bulk loaders that bypass the ORM call ``rows_of`` (the benchmark generator),
-``refresh`` (handover import) or ``file_new`` (STIX import).
+``file_facts`` (handover import) or ``file_new`` (STIX import).
 """
 
 import uuid
@@ -29,17 +29,20 @@ from collections.abc import Iterable, Iterator
 from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import Connection, delete, event, insert, select
+from sqlalchemy import Connection, delete, event, select
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlmodel import col
 
+from ocpo_coord.db import copy
 from ocpo_coord.db.engine import hooks_installed
 from ocpo_coord.models import CaseMember, Record, RecordGrant, RecordReach, RecordRelease
+from ocpo_coord.models.base import table_of
 from ocpo_coord.visibility.readable import settled_scopes
 from ocpo_coord.visibility.rule import READ_RULE, RecordFacts, RecordRow, ReleaseRow
 from ocpo_coord.visibility.scopes import includes
 
 _CHUNK = 500
+_REACH = table_of(RecordReach)
 _PENDING = "reach_pending_records"
 _PENDING_CASES = "reach_pending_cases"
 _BORN = "reach_born_records"
@@ -111,9 +114,14 @@ def refresh(conn: Connection, ids: Iterable[uuid.UUID]) -> None:
     """Rewrite the index rows of these records from what the database holds now."""
     for batch in _chunks(sorted(set(ids))):
         conn.execute(delete(RecordReach).where(col(RecordReach.record_id).in_(batch)))
-        rows = [row for facts in facts_of(conn, batch) for row in rows_of(facts)]
-        if rows:
-            conn.execute(insert(RecordReach), rows)
+        file_facts(conn, facts_of(conn, batch))
+
+
+def file_facts(conn: Connection, facts: Iterable[RecordFacts]) -> None:
+    """File records that have no index rows yet, from every fact the rule looks at as
+    the caller holds them: records just inserted with their releases, whose rows the
+    caller has in hand (reading them back would cost more than deriving their rows)."""
+    copy.insert_rows(conn, _REACH, [row for each in facts for row in rows_of(each)])
 
 
 # Columns of a record the rule never looks at (it decides on what a record is and who
@@ -136,8 +144,7 @@ def file_new(conn: Connection, records: list[dict[str, Any]]) -> None:
         if shape not in shapes:
             shapes[shape] = rows_of(RecordFacts(Record(**values)))
         rows += [row | {"record_id": values["id"]} for row in shapes[shape]]
-    for start in range(0, len(rows), _CHUNK * 10):
-        conn.execute(insert(RecordReach), rows[start : start + _CHUNK * 10])
+    copy.insert_rows(conn, _REACH, rows)
 
 
 def _all_ids(conn: Connection) -> Iterator[list[uuid.UUID]]:
@@ -225,9 +232,7 @@ def _keep_in_step(session: Session, _flush: UOWTransaction) -> None:
     # A record both born here and touched otherwise (a case member added with it) is
     # filed from the database.
     fresh = [facts for record_id, facts in born.items() if record_id not in pending]
-    rows = [row for facts in fresh for row in rows_of(facts)]
-    if rows:
-        conn.execute(insert(RecordReach), rows)
+    file_facts(conn, fresh)
     if pending:
         refresh(conn, pending)
 

@@ -8,7 +8,7 @@ import httpx
 
 from ocpo_coord.handover.export import export_handover
 from ocpo_coord.handover.importer import import_package
-from tests.conftest import auth
+from tests.conftest import auth, index_in_step
 from tests.fixtures.handover import IN, OUT, act, decide, lines, open_handover, settle, step
 
 RESTRICTED = "UNMIK-2008-0019"
@@ -106,3 +106,5 @@ async def test_children_of_a_declined_restricted_case_are_not_accepted_and_the_t
     )
     summary = await act(other_db_url, IN, lambda s, a: import_package(s, actor=a, directory=package))
     assert {c["subject_id"] for c in children} <= set(summary.id_map)
+    # Filed there under the case's members, as their own installation would file them.
+    index_in_step(other_db_url)
