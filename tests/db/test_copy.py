@@ -4,16 +4,16 @@ the copy format must escape. Both the synchronous driver and the asyncio one."""
 
 import asyncio
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from ocpo_coord.db import copy
 from ocpo_coord.db.engine import make_async_engine
-from ocpo_coord.models import Agency, Entity, Record
+from ocpo_coord.models import Agency, AuditEvent, Entity, Record
 from ocpo_coord.models.base import new_row, table_of
 from ocpo_coord.models.enums import Classification, EntityKind, RecordKind, Tlp
 from ocpo_coord.visibility import reach
@@ -146,3 +146,56 @@ def test_a_row_without_a_column_the_first_gives_is_refused(engine: Engine) -> No
     # The copy names the missing column; an executemany the missing parameter.
     with pytest.raises((KeyError, StatementError), match="provenance"), engine.begin() as conn:
         copy.insert_rows(conn, table_of(Record), records)
+
+
+def _entries(label: str) -> list[dict[str, Any]]:
+    at = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    return [
+        {
+            "id": uuid.uuid4(),
+            "at": at,
+            "actor_id": None,
+            "actor_name": label,
+            "agency_id": None,
+            "request_id": f"{label}-{n}",
+            "action": "copy.check",
+            "record_kind": None,
+            "record_id": None,
+            # NULL when unused (none_as_null), and JSON null where the column keeps it.
+            "record_ids": [str(uuid.UUID(int=n))] if n % 2 else None,
+            "before": None if n % 3 else {"text": AWKWARD[n % len(AWKWARD)]},
+            "after": {"n": n, "nested": {"list": [1, "two", None]}},
+            "detail": AWKWARD[n % len(AWKWARD)],
+            "prev_hash": "",
+            "hash": uuid.uuid4().hex,
+        }
+        for n in range(ROWS)
+    ]
+
+
+def test_audit_entries_keep_their_nulls_and_json_when_copied(engine: Engine) -> None:
+    """A JSON column that keeps JSON null and one that keeps SQL NULL: the entry's hash
+    covers them, so a copy must store each as the insert does."""
+    table = table_of(AuditEvent)
+    nulls = [
+        func.count().filter(column.is_(None)).label(f"{column.name}_sql_null")
+        for column in (table.c.record_ids, table.c.before)
+    ]
+    kept = select(table.c.record_ids, table.c.before, table.c.after, table.c.detail).order_by(
+        table.c.request_id
+    )
+    seen = {}
+    for label, write in (
+        ("inserted", lambda c, rows: c.execute(insert(table), rows)),
+        ("copied", lambda c, rows: copy.insert_rows(c, table, rows)),
+    ):
+        with engine.begin() as conn:
+            write(conn, _entries(label))
+        with engine.connect() as conn:
+            mine = table.c.actor_name == label
+            seen[label] = (
+                conn.execute(select(*nulls).where(mine)).one(),
+                conn.execute(kept.where(mine)).all(),
+            )
+    assert seen["copied"] == seen["inserted"]
+    assert seen["copied"][0] == (ROWS // 2, 0)  # record_ids NULL when unused; before JSON null
