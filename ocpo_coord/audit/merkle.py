@@ -59,7 +59,8 @@ def inclusion_proof(
         raise ProofError(f"index {index} is outside a tree of size {size}")
     path: list[bytes] = []
     lo, hi = 0, size
-    while hi - lo > 1:
+    # Down the tree's right edge while the range holding the leaf is incomplete.
+    while (hi - lo) & (hi - lo - 1):
         k = _split(hi - lo)
         if index < lo + k:
             path.append(subtree_hash(lo + k, hi, subtrees, memo))
@@ -67,6 +68,10 @@ def inclusion_proof(
         else:
             path.append(subtree_hash(lo, lo + k, subtrees, memo))
             lo += k
+    # Then [lo, hi) is a complete subtree (aligned: every left part is), and the rest of
+    # the path is the leaf's ancestors' siblings within it, leaf's sibling last here.
+    height = (hi - lo).bit_length() - 1
+    path.extend(subtrees(level, (index >> level) ^ 1) for level in range(height - 1, -1, -1))
     path.reverse()
     return path
 

@@ -7,7 +7,19 @@ through the request's session, the sequencer through a connection of its own.
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from sqlalchemy import BigInteger, Executable, Integer, Select, and_, any_, bindparam, func, select, tuple_
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Executable,
+    Integer,
+    Select,
+    and_,
+    any_,
+    bindparam,
+    func,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -60,13 +72,17 @@ def _dialect(db: Executor | AsyncSession) -> str:
     return db.dialect.name
 
 
+def _at_leaves(dialect: str, idxs: list[int]) -> ColumnElement[bool]:
+    """The entries at ``idxs``: on PostgreSQL one array, one statement text for any
+    number of them."""
+    column: ColumnElement[int] = entries.c.idx
+    if dialect == "postgresql":
+        return column == any_(bindparam("idxs", idxs, type_=ARRAY(BigInteger)))
+    return column.in_(idxs)
+
+
 def _leaves_among(dialect: str, idxs: list[int]) -> Select[Any]:
-    condition = (
-        entries.c.idx == any_(bindparam("idxs", idxs, type_=ARRAY(BigInteger)))
-        if dialect == "postgresql"
-        else entries.c.idx.in_(idxs)
-    )
-    return select(entries.c.idx, entries.c.leaf_hash).where(condition)
+    return select(entries.c.idx, entries.c.leaf_hash).where(_at_leaves(dialect, idxs))
 
 
 def _nodes_among(dialect: str, keys: list[tuple[int, int]]) -> Select[Any]:
@@ -161,17 +177,37 @@ async def has_cosignature(db: Executor | AsyncSession, witness: str, tree_size: 
     return row.first() is not None
 
 
-async def entries_about(
+async def entry_indices_about(
     db: Executor | AsyncSession, record_ids: list[Any], tree_size: int
-) -> list[tuple[int, Any]]:
-    """(leaf index, entry row) of the integrated entries within ``tree_size`` whose
-    ``record_id`` is one of ``record_ids``, in log order."""
+) -> list[int]:
+    """The leaf indices of the integrated entries within ``tree_size`` whose
+    ``record_id`` is one of ``record_ids``."""
+    events = AuditEvent.__table__  # type: ignore[attr-defined]
+    about: ColumnElement[Any] = events.c.record_id
+    # One array on PostgreSQL: a list of parameters gets a generic plan after a few
+    # executions, which reads the records' entries several times slower.
+    among = (
+        about == any_(bindparam("record_ids", record_ids, type_=ARRAY(about.type)))
+        if _dialect(db) == "postgresql"
+        else about.in_(record_ids)
+    )
+    rows = await _run(
+        db,
+        select(entries.c.idx)
+        .join(events, events.c.seq == entries.c.event_seq)
+        .where(among, entries.c.idx < tree_size),
+    )
+    return [int(idx) for (idx,) in rows]
+
+
+async def entries_at(db: Executor | AsyncSession, idxs: list[int]) -> list[tuple[int, Any]]:
+    """(leaf index, entry row) of the entries at ``idxs``, in log order."""
     events = AuditEvent.__table__  # type: ignore[attr-defined]
     rows = await _run(
         db,
         select(entries.c.idx, entries.c.leaf_hash, events)
         .join(events, events.c.seq == entries.c.event_seq)
-        .where(events.c.record_id.in_(record_ids), entries.c.idx < tree_size)
+        .where(_at_leaves(_dialect(db), idxs))
         .order_by(entries.c.idx),
     )
     return [(int(row.idx), row) for row in rows]

@@ -18,10 +18,11 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Engine, Table, func, select, text
+from sqlalchemy import Engine, Table, func, select, text
 
 from ocpo_coord.audit.canonical import GENESIS_HASH, chain_hash
 from ocpo_coord.bench.generate_handover import Moved, Parties, completed_handover
+from ocpo_coord.db import copy
 from ocpo_coord.evidence.store import FileStore
 from ocpo_coord.models import (
     Agency,
@@ -148,30 +149,15 @@ class _Loader:
                 self.rows += len(chunk)
 
     def _copy(self, target: Table, rows: Iterable[dict[str, Any]]) -> None:
-        """PostgreSQL: ``COPY FROM STDIN`` through psycopg, several times executemany's speed.
-        Columns a row leaves out get the model's scalar default, or NULL."""
-        from psycopg.types.json import Json
-
+        """PostgreSQL: one ``COPY`` streamed from ``rows``. Columns a row leaves out get
+        the model's scalar default, or NULL."""
         columns = list(target.columns)
-        defaults = [
-            c.default.arg if c.default is not None and c.default.is_scalar else None  # type: ignore[attr-defined]
+        defaults = {
+            c.name: c.default.arg if c.default is not None and c.default.is_scalar else None  # type: ignore[attr-defined]
             for c in columns
-        ]
-        is_json = [isinstance(c.type, JSON) for c in columns]
-        names = ", ".join(f'"{c.name}"' for c in columns)
-        raw = self.engine.raw_connection()
-        try:
-            with raw.cursor() as cursor, cursor.copy(f'COPY "{target.name}" ({names}) FROM STDIN') as copy:  # type: ignore[attr-defined]
-                for row in rows:
-                    values = []
-                    for column, default, as_json in zip(columns, defaults, is_json, strict=True):
-                        value = row.get(column.name, default)
-                        values.append(Json(value) if as_json and value is not None else value)
-                    copy.write_row(values)
-                    self.rows += 1
-            raw.commit()
-        finally:
-            raw.close()
+        }
+        with self.engine.begin() as conn:
+            self.rows += copy.copy_rows(conn, target, list(defaults), (defaults | row for row in rows))
 
     def stamp(self) -> datetime:
         return _START + timedelta(seconds=self.rng.random() * _SPAN_SECONDS)

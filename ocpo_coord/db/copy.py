@@ -14,7 +14,7 @@ asyncio session (``AsyncSession.run_sync``) the driver's awaitable copy runs thr
 ``AdaptedConnection.run_async``.
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert
@@ -33,19 +33,27 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     if not rows:
         return
     names = list(rows[0])
-    # A copy leaves a column it is not given to the database; an insert would run the
-    # model's default. So a row gives every column with a default, on both paths.
-    defaulted = [c.name for c in table.c if c.default is not None and c.name not in names]
-    if defaulted:
-        raise ValueError(f"rows for {table.name} without {', '.join(defaulted)}, which have defaults")
+    _check_defaults(table, names)
     if conn.dialect.name != "postgresql" or len(rows) < _COPY_FROM:
         conn.execute(insert(table), list(rows))
         return
-    processors = _processors(conn, table, names)
-    pairs = list(zip(names, processors, strict=True))
-    values = [
-        [row[name] if process is None else process(row[name]) for name, process in pairs] for row in rows
-    ]
+    copy_rows(conn, table, names, rows)
+
+
+def copy_rows(conn: Connection, table: Table, names: list[str], rows: Iterable[Mapping[str, Any]]) -> int:
+    """PostgreSQL: stream ``rows``, each giving the columns ``names``, into ``table``
+    by one ``COPY`` in the connection's transaction; how many. ``rows`` is read once,
+    as it is sent: millions of generated rows need not be held at once."""
+    _check_defaults(table, names)
+    pairs = list(zip(names, _processors(conn, table, names), strict=True))
+    sent = 0
+
+    def values() -> Iterator[list[Any]]:
+        nonlocal sent
+        for row in rows:
+            yield [row[name] if process is None else process(row[name]) for name, process in pairs]
+            sent += 1
+
     statement = "COPY {} ({}) FROM STDIN".format(
         _quoted(conn, table.name), ", ".join(_quoted(conn, name) for name in names)
     )
@@ -53,13 +61,30 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     driver_error = conn.dialect.loaded_dbapi.Error
     try:
         if isinstance(dbapi, AdaptedConnection):
-            dbapi.run_async(lambda driver: _copy_async(driver, statement, values))
+            dbapi.run_async(lambda driver: _copy_async(driver, statement, values()))
         else:
-            _copy(dbapi, statement, values)
+            _copy(dbapi, statement, values())
     except driver_error as error:
         # As SQLAlchemy reports a failed statement (IntegrityError for a broken
-        # constraint...), so callers handle a copy's failure as an insert's.
-        raise DBAPIError.instance(statement, None, error, driver_error, dialect=conn.dialect) from error
+        # constraint...), so callers handle a copy's failure as an insert's; and a lost
+        # connection is invalidated as after a statement, so that the pool replaces it
+        # instead of handing it out again.
+        lost = conn.dialect.is_disconnect(error, dbapi, None)
+        raised = DBAPIError.instance(
+            statement, None, error, driver_error, connection_invalidated=lost, dialect=conn.dialect
+        )
+        if lost:
+            conn.invalidate(raised)
+        raise raised from error
+    return sent
+
+
+def _check_defaults(table: Table, names: list[str]) -> None:
+    # A copy leaves a column it is not given to the database; an insert would run the
+    # model's default. So a row gives every column with a default, on both paths.
+    defaulted = [c.name for c in table.c if c.default is not None and c.name not in names]
+    if defaulted:
+        raise ValueError(f"rows for {table.name} without {', '.join(defaulted)}, which have defaults")
 
 
 def _processors(conn: Connection, table: Table, names: list[str]) -> list[Processor]:
@@ -71,13 +96,13 @@ def _quoted(conn: Connection, name: str) -> str:
     return conn.dialect.identifier_preparer.quote(name)
 
 
-def _copy(dbapi: Any, statement: str, rows: list[list[Any]]) -> None:
+def _copy(dbapi: Any, statement: str, rows: Iterable[list[Any]]) -> None:
     with dbapi.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
             copy.write_row(row)
 
 
-async def _copy_async(driver: Any, statement: str, rows: list[list[Any]]) -> None:
+async def _copy_async(driver: Any, statement: str, rows: Iterable[list[Any]]) -> None:
     async with driver.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
             await copy.write_row(row)

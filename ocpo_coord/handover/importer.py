@@ -38,6 +38,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.auth.directory import theatre_by_code, theatre_codes
 from ocpo_coord.context import Actor
+from ocpo_coord.db import copy
 from ocpo_coord.deconfliction import service as deconfliction
 from ocpo_coord.evidence.store import FileStore, is_digest
 from ocpo_coord.exceptions import Forbidden, InvalidInput
@@ -74,7 +75,7 @@ from ocpo_coord.models import (
     TaskSupportingAgency,
     User,
 )
-from ocpo_coord.models.base import new_row, validated_row
+from ocpo_coord.models.base import new_row, table_of, validated_row
 from ocpo_coord.models.enums import Classification, HandoverStatus, RecordKind, Role, SelectorKind, Tlp
 from ocpo_coord.visibility import reach
 from ocpo_coord.visibility.repository import agency_codes
@@ -209,7 +210,7 @@ def _field(payload: Any, name: str, where: str) -> Any:
 
 
 def _insert(session: Session, model: type[SQLModel], rows: list[dict[str, Any]]) -> None:
-    bulk.insert_rows(session.connection(), model, rows)
+    copy.insert_rows(session.connection(), table_of(model), rows)
 
 
 class _Batch:
@@ -360,10 +361,10 @@ class _Loader:
                 f"{batch.references[reference]}: case reference {reference} already exists here",
                 field="package",
             )
-        bulk.insert_rows(conn, Record, batch.records)
-        bulk.insert_rows(conn, bulk.DOMAIN[batch.kind], batch.domain)
+        copy.insert_rows(conn, table_of(Record), batch.records)
+        copy.insert_rows(conn, table_of(bulk.DOMAIN[batch.kind]), batch.domain)
         for model, rows in batch.links.items():
-            bulk.insert_rows(conn, model, rows)
+            copy.insert_rows(conn, table_of(model), rows)
         # What the session's flush hook would have done for these records, from the
         # rows just written: new records have no grants, and the members of their
         # restricted cases came with those cases, in this batch or an earlier one.
@@ -375,8 +376,6 @@ class _Loader:
             releases[release["record_id"]].append(
                 ReleaseRow(release["agency_id"], release["sharing_group_id"], release["user_id"])
             )
-        for member in batch.links[CaseMember]:
-            self.members[member["case_id"]].add(member["user_id"])
         for values in batch.records:
             case = values["restricted_case_id"]
             yield RecordFacts(
@@ -467,6 +466,7 @@ class _Loader:
             for login in links.get("members", []):
                 if login in self.users:
                     batch.add(CaseMember, case_id=new_id, user_id=self.users[login])
+                    self.members[new_id].add(self.users[login])
         elif kind == "entity":
             for selector in links.get("selectors", []):
                 batch.add(

@@ -28,7 +28,6 @@ from sqlmodel import select as model_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
-from ocpo_coord.db import copy
 from ocpo_coord.db.queries import execute
 from ocpo_coord.models import (
     Case,
@@ -351,8 +350,3 @@ def existing_case_references(conn: Connection, references: list[str]) -> set[str
         return set()
     statement = select(col(Case.reference)).where(col(Case.reference).in_(references))
     return set(conn.execute(statement).scalars())
-
-
-def insert_rows(conn: Connection, model: type[SQLModel], rows: list[dict[str, Any]]) -> None:
-    """Every column given, since model defaults apply only to objects."""
-    copy.insert_rows(conn, table_of(model), rows)

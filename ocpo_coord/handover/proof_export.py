@@ -24,8 +24,9 @@ from ocpo_coord.handover.package import Fixity, JsonLines
 from ocpo_coord.handover.package_proof import CHECKPOINT, PROOFS, EntryProof
 from ocpo_coord.models import AuditCheckpoint
 
-# Records whose entries and proofs are read together.
+# Records whose entries are found in one query, and entries whose proofs are made together.
 _RECORDS_PER_QUERY = 500
+_ENTRIES_PER_WINDOW = 4000
 _WAIT_SECONDS = 10.0
 
 
@@ -90,19 +91,21 @@ async def write_proofs(
     path.write_bytes(data)
     fixity.add(path, hashlib.sha256(data).hexdigest(), len(data))
     wanted = sorted(record_ids)
+    indices: list[int] = []
+    for start in range(0, len(wanted), _RECORDS_PER_QUERY):
+        chunk = wanted[start : start + _RECORDS_PER_QUERY]
+        indices += await tree.entry_indices_about(session, chunk, checkpoint.size)
+    # In log order, a window at a time: entries near each other in the log share most of
+    # their paths, so a window's proofs take one read of the tree, each node once.
+    indices.sort()
     count = 0
     with JsonLines(root / PROOFS, fixity, part_bytes) as out:
-        for start in range(0, len(wanted), _RECORDS_PER_QUERY):
-            found = await tree.entries_about(
-                session, wanted[start : start + _RECORDS_PER_QUERY], checkpoint.size
-            )
-            # One read of the tree for the chunk's proofs: entries near each other in the
-            # log share most of their paths.
+        for start in range(0, len(indices), _ENTRIES_PER_WINDOW):
+            window = indices[start : start + _ENTRIES_PER_WINDOW]
+            found = await tree.entries_at(session, window)
             paths: list[list[bytes]] = await tree.prove(
                 session,
-                lambda get, found=found: merkle.inclusion_proofs(  # type: ignore[misc]
-                    (idx for idx, _ in found), checkpoint.size, get
-                ),
+                lambda get, window=window: merkle.inclusion_proofs(window, checkpoint.size, get),  # type: ignore[misc]
             )
             for (idx, row), hashes in zip(found, paths, strict=True):
                 entry = canonical_bytes(hashed_fields(row))

@@ -30,7 +30,7 @@ from ocpo_coord.audit.sequencer import SEQUENCER_LOCK_KEY
 from ocpo_coord.cli import app as cli_app
 from ocpo_coord.config import get_settings
 from ocpo_coord.db.engine import make_async_engine, make_sync_engine, sessionmaker_for
-from ocpo_coord.handover import trust
+from ocpo_coord.handover import proof_export, trust
 from ocpo_coord.handover.export import export_handover
 from ocpo_coord.handover.importer import import_package
 from ocpo_coord.handover.package import InvalidPackage
@@ -97,9 +97,19 @@ async def receiver(other_db_url: str) -> AsyncIterator[httpx.AsyncClient]:
     await application.state.sessionmaker.kw["bind"].dispose()
 
 
+@pytest.mark.parametrize("batches", [None, (3, 5)], ids=["default-batches", "tiny-batches"])
 async def test_a_package_is_signed_and_proves_its_records_entries_as_pymerkle_checks_them(
-    client: httpx.AsyncClient, db_url: str, tmp_path: Path
+    client: httpx.AsyncClient,
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    batches: tuple[int, int] | None,
 ) -> None:
+    if batches is not None:
+        # Records found a few at a time and proofs made a few at a time: every chunk and
+        # window boundary falls inside the package.
+        monkeypatch.setattr(proof_export, "_RECORDS_PER_QUERY", batches[0])
+        monkeypatch.setattr(proof_export, "_ENTRIES_PER_WINDOW", batches[1])
     package = tmp_path / "package"
     _, summary = await exported(client, db_url, package)
     bagit.Bag(str(package)).validate()
@@ -142,6 +152,13 @@ async def test_a_package_is_signed_and_proves_its_records_entries_as_pymerkle_ch
         theirs = tree.prove_inclusion(int(str(proof["index"])) + 1, checkpoint.size)
         assert [bytes.fromhex(h) for h in theirs.serialize()["path"]] == [leaf, *path]
         verify_inclusion(leaf, checkpoint.root, theirs)
+    # Every entry about a record in the package, and each once.
+    about = [
+        index
+        for index, entry in enumerate(entries[: checkpoint.size])
+        if json.loads(entry).get("record_id") in records
+    ]
+    assert sorted(int(str(p["index"])) for p in proofs) == about
     # Every record the handover created has its creation among the proofs.
     created = {
         str(record_id)
