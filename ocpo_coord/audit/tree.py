@@ -9,12 +9,10 @@ from typing import Any, Protocol
 
 from sqlalchemy import (
     BigInteger,
-    ColumnElement,
     Executable,
     Integer,
     Select,
     and_,
-    any_,
     bindparam,
     func,
     select,
@@ -25,6 +23,7 @@ from sqlalchemy.engine import Dialect
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit import merkle
+from ocpo_coord.db.queries import among_in
 from ocpo_coord.models import (
     AuditCheckpoint,
     AuditCosignature,
@@ -72,17 +71,8 @@ def _dialect(db: Executor | AsyncSession) -> str:
     return db.dialect.name
 
 
-def _at_leaves(dialect: str, idxs: list[int]) -> ColumnElement[bool]:
-    """The entries at ``idxs``: on PostgreSQL one array, one statement text for any
-    number of them."""
-    column: ColumnElement[int] = entries.c.idx
-    if dialect == "postgresql":
-        return column == any_(bindparam("idxs", idxs, type_=ARRAY(BigInteger)))
-    return column.in_(idxs)
-
-
 def _leaves_among(dialect: str, idxs: list[int]) -> Select[Any]:
-    return select(entries.c.idx, entries.c.leaf_hash).where(_at_leaves(dialect, idxs))
+    return select(entries.c.idx, entries.c.leaf_hash).where(among_in(dialect, entries.c.idx, idxs))
 
 
 def _nodes_among(dialect: str, keys: list[tuple[int, int]]) -> Select[Any]:
@@ -183,19 +173,13 @@ async def entry_indices_about(
     """The leaf indices of the integrated entries within ``tree_size`` whose
     ``record_id`` is one of ``record_ids``."""
     events = AuditEvent.__table__  # type: ignore[attr-defined]
-    about: ColumnElement[Any] = events.c.record_id
-    # One array on PostgreSQL: a list of parameters gets a generic plan after a few
-    # executions, which reads the records' entries several times slower.
-    among = (
-        about == any_(bindparam("record_ids", record_ids, type_=ARRAY(about.type)))
-        if _dialect(db) == "postgresql"
-        else about.in_(record_ids)
-    )
+    # One array on PostgreSQL: with a list of parameters, the repeated statement's
+    # generic plan read the records' entries several times slower.
     rows = await _run(
         db,
         select(entries.c.idx)
         .join(events, events.c.seq == entries.c.event_seq)
-        .where(among, entries.c.idx < tree_size),
+        .where(among_in(_dialect(db), events.c.record_id, record_ids), entries.c.idx < tree_size),
     )
     return [int(idx) for (idx,) in rows]
 
@@ -207,7 +191,7 @@ async def entries_at(db: Executor | AsyncSession, idxs: list[int]) -> list[tuple
         db,
         select(entries.c.idx, entries.c.leaf_hash, events)
         .join(events, events.c.seq == entries.c.event_seq)
-        .where(_at_leaves(_dialect(db), idxs))
+        .where(among_in(_dialect(db), entries.c.idx, idxs))
         .order_by(entries.c.idx),
     )
     return [(int(row.idx), row) for row in rows]

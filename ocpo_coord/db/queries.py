@@ -26,8 +26,17 @@ def among(session: AsyncSession, column: Any, values: Sequence[Any]) -> ColumnEl
     text changes with the list's length: the statement is rendered again, and neither
     the driver's parsed-query cache nor the server's prepared statement is reused. The
     array keeps one text for every page. ``values`` is never empty here (callers return
-    early), but both forms answer no rows for it."""
-    if session.get_bind().dialect.name == "postgresql":
+    early), but both forms answer no rows for it.
+
+    A statement repeated with lists of one length (chunks of a bulk job) keeps its text
+    either way; the driver then prepares it and the server may settle on a generic plan,
+    which for a list of parameters can be several times slower than for the array."""
+    return among_in(session.get_bind().dialect.name, column, values)
+
+
+def among_in(dialect: str, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """``among`` where a dialect's name is at hand rather than a session."""
+    if dialect == "postgresql":
         result: ColumnElement[bool] = column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
     else:
         result = column.in_(values)

@@ -28,7 +28,7 @@ from sqlmodel import select as model_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
-from ocpo_coord.db.queries import execute
+from ocpo_coord.db.queries import among, execute
 from ocpo_coord.models import (
     Case,
     CaseAgency,
@@ -167,32 +167,34 @@ async def moving_entities(
     session: AsyncSession, handover_id: uuid.UUID, principal: Principal, now: datetime, *, batch: int
 ) -> AsyncIterator[RecordBatch]:
     """The entities linked to the handover's moving records that the principal may read,
-    with their domain row, in batches ordered by id."""
+    with their domain row, in batches ordered by id.
+
+    Which entities is asked once: a batch that asked again (keyset pages over the
+    linked set) joined every moving line to its entities for each batch."""
     domain = table_of(Entity)
     columns = [
         *table_of(Record).c,
         *(domain.c[name].label(DOMAIN_PREFIX + name) for name in domain_columns("entity")),
     ]
-    linked = select(col(RecordEntity.entity_id)).where(
-        col(RecordEntity.record_id).in_(moving_subjects(handover_id))
+    linked = (
+        select(col(RecordEntity.entity_id))
+        .where(col(RecordEntity.record_id).in_(moving_subjects(handover_id)))
+        .distinct()
     )
+    ids = sorted((await execute(session, linked)).scalars())
     statement = (
         select(*columns)
         .select_from(table_of(Record).join(domain, domain.c.id == col(Record.id)))
-        .where(col(Record.id).in_(linked), readable(principal, now=now))
+        .where(readable(principal, now=now))
         .order_by(col(Record.id))
-        .limit(batch)
     )
-    last: uuid.UUID | None = None
-    while True:
-        page = statement if last is None else statement.where(col(Record.id) > last)
-        rows = (await execute(session, page)).mappings().all()
-        if not rows:
-            return
-        yield RecordBatch(rows, [row["id"] for row in rows])
-        if len(rows) < batch:
-            return
-        last = rows[-1]["id"]
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
+        rows = (
+            (await execute(session, statement.where(among(session, col(Record.id), chunk)))).mappings().all()
+        )
+        if rows:
+            yield RecordBatch(rows, [row["id"] for row in rows])
 
 
 async def entity_selectors(session: AsyncSession, ids: Ids) -> dict[uuid.UUID, list[RowMapping]]:
