@@ -169,8 +169,8 @@ async def moving_entities(
     """The entities linked to the handover's moving records that the principal may read,
     with their domain row, in batches ordered by id.
 
-    Which entities is asked once: a batch that asked again (keyset pages over the
-    linked set) joined every moving line to its entities for each batch."""
+    Which entities is asked once, then they are read by id: asked within each batch's
+    statement, it would join every moving line to its entities again for every batch."""
     domain = table_of(Entity)
     columns = [
         *table_of(Record).c,
