@@ -16,6 +16,7 @@ from ocpo_coord.db import copy, pg_driver
 from ocpo_coord.db.engine import make_async_engine, make_sync_engine
 from ocpo_coord.models import AuditEvent
 from ocpo_coord.models.base import table_of
+from tests.fixtures.databases import terminate_backend
 
 pytestmark = pytest.mark.postgres
 
@@ -82,19 +83,10 @@ def test_a_row_set_without_a_defaulted_column_is_refused(engine: Engine) -> None
         assert _count(conn, "no-default") == 0
 
 
-def _terminate(url: str, pid: int) -> None:
-    admin = make_sync_engine(url)
-    try:
-        with admin.connect() as conn:
-            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
-    finally:
-        admin.dispose()
-
-
 def _killed_midway(url: str, pid: int) -> Any:
     def after_each(n: int) -> None:
         if n == 100:
-            _terminate(url, pid)
+            terminate_backend(url, pid)
 
     return after_each
 

@@ -8,7 +8,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from ocpo_coord.db import pg_driver
-from ocpo_coord.db.engine import make_async_engine, make_sync_engine
+from ocpo_coord.db.engine import make_async_engine
+from tests.fixtures.databases import terminate_backend
 
 pytestmark = pytest.mark.postgres
 
@@ -29,15 +30,6 @@ async def _backend_pid(engine: Any) -> int:
         return int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
 
 
-def _terminate(url: str, pid: int) -> None:
-    admin = make_sync_engine(url)
-    try:
-        with admin.connect() as conn:
-            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
-    finally:
-        admin.dispose()
-
-
 async def test_an_idle_connection_killed_by_the_server_is_replaced(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -46,7 +38,7 @@ async def test_an_idle_connection_killed_by_the_server_is_replaced(
     engine = make_async_engine(pg_url)
     try:
         dead = await _backend_pid(engine)
-        _terminate(pg_url, dead)
+        terminate_backend(pg_url, dead)
         # The same pooled connection is checked out: the ping finds it dead and the pool
         # hands out a new one.
         fresh = await _backend_pid(engine)
@@ -62,7 +54,7 @@ async def test_without_the_ping_the_dead_connection_fails_its_request(
     monkeypatch.setattr(pg_driver, "PING_AFTER_IDLE_SECONDS", 3600.0)
     engine = make_async_engine(pg_url)
     try:
-        _terminate(pg_url, await _backend_pid(engine))
+        terminate_backend(pg_url, await _backend_pid(engine))
         with pytest.raises(DBAPIError):
             await _backend_pid(engine)
         # SQLAlchemy then replaces the pool's connections: the next request is served.
