@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ocpo_coord.db.queries import execute
+from ocpo_coord.db.queries import among, execute
 from ocpo_coord.db.sql_json import json_rows, parsed_rows
 from ocpo_coord.models import Agency, AgencyTheatre, Theatre, User
 
@@ -85,5 +85,5 @@ async def user_logins(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[u
     wanted = list(set(ids))
     if not wanted:
         return {}
-    rows = (await session.exec(select(User.id, User.login).where(col(User.id).in_(wanted)))).all()
+    rows = (await session.exec(select(User.id, User.login).where(among(session, col(User.id), wanted)))).all()
     return dict(rows)

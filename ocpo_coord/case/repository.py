@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
+from ocpo_coord.db.queries import among
 from ocpo_coord.models import Case, CaseAgency, CaseCrimeType, CaseMember, Record
 from ocpo_coord.models.enums import CrimeType, RecordKind
 from ocpo_coord.records.references import fresh_reference
@@ -59,7 +60,11 @@ async def crime_types_for(session: AsyncSession, ids: Iterable[uuid.UUID]) -> di
     grouped: dict[uuid.UUID, list[str]] = defaultdict(list)
     wanted = list(set(ids))
     if wanted:
-        rows = (await session.exec(select(CaseCrimeType).where(col(CaseCrimeType.case_id).in_(wanted)))).all()
+        rows = (
+            await session.exec(
+                select(CaseCrimeType).where(among(session, col(CaseCrimeType.case_id), wanted))
+            )
+        ).all()
         for row in rows:
             grouped[row.case_id].append(row.crime_type)
     return grouped
@@ -69,7 +74,9 @@ async def agencies_for(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[
     grouped: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
     wanted = list(set(ids))
     if wanted:
-        rows = (await session.exec(select(CaseAgency).where(col(CaseAgency.case_id).in_(wanted)))).all()
+        rows = (
+            await session.exec(select(CaseAgency).where(among(session, col(CaseAgency.case_id), wanted)))
+        ).all()
         for row in rows:
             grouped[row.case_id].append(row.agency_id)
     return grouped
@@ -79,7 +86,9 @@ async def members_for(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[u
     grouped: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
     wanted = list(set(ids))
     if wanted:
-        rows = (await session.exec(select(CaseMember).where(col(CaseMember.case_id).in_(wanted)))).all()
+        rows = (
+            await session.exec(select(CaseMember).where(among(session, col(CaseMember.case_id), wanted)))
+        ).all()
         for row in rows:
             grouped[row.case_id].append(row.user_id)
     return grouped

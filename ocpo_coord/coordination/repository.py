@@ -7,6 +7,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
+from ocpo_coord.db.queries import among
 from ocpo_coord.models import AgencyTheatre, Responsibility, ResponsibilityTransfer
 from ocpo_coord.models.enums import TransferStatus
 from ocpo_coord.visibility.pagination import Order
@@ -79,5 +80,7 @@ async def responsibilities_by_id(
 ) -> dict[uuid.UUID, Responsibility]:
     if not ids:
         return {}
-    rows = (await session.exec(select(Responsibility).where(col(Responsibility.id).in_(ids)))).all()
+    rows = (
+        await session.exec(select(Responsibility).where(among(session, col(Responsibility.id), ids)))
+    ).all()
     return {r.id: r for r in rows}

@@ -23,7 +23,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.db import copy
-from ocpo_coord.db.queries import execute
+from ocpo_coord.db.queries import among, execute
 from ocpo_coord.models import (
     Agency,
     AgencyTheatre,
@@ -225,7 +225,9 @@ async def host_nation_agencies(session: AsyncSession, ids: Iterable[uuid.UUID]) 
     wanted = list(set(ids))
     if not wanted:
         return set()
-    statement = select(Agency.id).where(col(Agency.id).in_(wanted), col(Agency.host_nation).is_(True))
+    statement = select(Agency.id).where(
+        among(session, col(Agency.id), wanted), col(Agency.host_nation).is_(True)
+    )
     return set((await session.exec(statement)).all())
 
 
@@ -265,12 +267,12 @@ async def existing_sides_of(
         ).where(
             or_(
                 and_(
-                    col(DeconflictionHit.record_id).in_(batch),
-                    col(DeconflictionHit.other_record_id).in_(others),
+                    among(session, col(DeconflictionHit.record_id), batch),
+                    among(session, col(DeconflictionHit.other_record_id), others),
                 ),
                 and_(
-                    col(DeconflictionHit.other_record_id).in_(batch),
-                    col(DeconflictionHit.record_id).in_(others),
+                    among(session, col(DeconflictionHit.other_record_id), batch),
+                    among(session, col(DeconflictionHit.record_id), others),
                 ),
             )
         )
@@ -288,7 +290,11 @@ async def shared_theatres(
     agencies = sorted({agency for pair in pairs for agency in pair})
     if not agencies:
         return {}
-    rows = (await session.exec(select(AgencyTheatre).where(col(AgencyTheatre.agency_id).in_(agencies)))).all()
+    rows = (
+        await session.exec(
+            select(AgencyTheatre).where(among(session, col(AgencyTheatre.agency_id), agencies))
+        )
+    ).all()
     by_agency: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
     for row in rows:
         by_agency[row.agency_id].add(row.theatre_id)
@@ -368,7 +374,7 @@ async def hit_counts(
         return {}
     statement = (
         select(col(DeconflictionHit.record_id), func.count())
-        .where(hit_visible(principal, today), col(DeconflictionHit.record_id).in_(record_ids))
+        .where(hit_visible(principal, today), among(session, col(DeconflictionHit.record_id), record_ids))
         .group_by(col(DeconflictionHit.record_id))
     )
     return {r: int(n) for r, n in (await session.exec(statement)).all()}
@@ -378,7 +384,10 @@ async def positions_by_id(session: AsyncSession, ids: Iterable[uuid.UUID]) -> di
     wanted = list(set(ids))
     if not wanted:
         return {}
-    return {p.id: p for p in (await session.exec(select(Position).where(col(Position.id).in_(wanted)))).all()}
+    return {
+        p.id: p
+        for p in (await session.exec(select(Position).where(among(session, col(Position.id), wanted)))).all()
+    }
 
 
 async def insert_hits(session: AsyncSession, rows: list[dict[str, Any]]) -> None:

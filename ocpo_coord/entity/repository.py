@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.db import copy
+from ocpo_coord.db.queries import among
 from ocpo_coord.models import Entity, Record, RecordEntity, Selector
 from ocpo_coord.models.base import table_of
 from ocpo_coord.models.enums import RecordKind
@@ -51,7 +52,7 @@ async def selectors_for(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict
         rows = (
             await session.exec(
                 select(Selector)
-                .where(col(Selector.entity_id).in_(wanted))
+                .where(among(session, col(Selector.entity_id), wanted))
                 .order_by(col(Selector.kind), col(Selector.normalized))
             )
         ).all()
@@ -64,7 +65,11 @@ async def links_for(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uui
     grouped: dict[uuid.UUID, list[RecordEntity]] = defaultdict(list)
     wanted = list(set(ids))
     if wanted:
-        rows = (await session.exec(select(RecordEntity).where(col(RecordEntity.entity_id).in_(wanted)))).all()
+        rows = (
+            await session.exec(
+                select(RecordEntity).where(among(session, col(RecordEntity.entity_id), wanted))
+            )
+        ).all()
         for row in rows:
             grouped[row.entity_id].append(row)
     return grouped

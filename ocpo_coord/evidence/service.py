@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.auth.directory import user_logins
 from ocpo_coord.context import Actor
+from ocpo_coord.db.queries import among
 from ocpo_coord.evidence.schemas import (
     CustodyEventPublic,
     CustodyTransfer,
@@ -57,7 +58,7 @@ async def to_public(session: AsyncSession, rows: list[tuple[Evidence, Record]]) 
         events = (
             await session.exec(
                 select(CustodyEvent)
-                .where(col(CustodyEvent.evidence_id).in_(ids))
+                .where(among(session, col(CustodyEvent.evidence_id), ids))
                 .order_by(col(CustodyEvent.received_at), col(CustodyEvent.id))
             )
         ).all()

@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.context import Actor
+from ocpo_coord.db.queries import among
 from ocpo_coord.handover.package import InvalidPackage, read_json
 from ocpo_coord.models import Position, Responsibility, Tour
 from ocpo_coord.models.enums import ActivityArea, ResponsibilityRole
@@ -160,7 +161,7 @@ class CoordinationImport:
         )
         statement = select(Position).where(
             Position.title == entry.title,
-            col(Position.agency_id).in_([self.outgoing_id, self.incoming_id, agency]),
+            among(self.session, col(Position.agency_id), [self.outgoing_id, self.incoming_id, agency]),
             col(Position.theatre_id).is_(None) if theatre is None else col(Position.theatre_id) == theatre,
         )
         position = (await self.session.exec(statement.order_by(col(Position.created_at)))).first()

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     RowMapping,
     Select,
@@ -28,7 +29,7 @@ from sqlmodel import select as model_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
-from ocpo_coord.db.queries import among, execute
+from ocpo_coord.db.queries import among, among_in, execute
 from ocpo_coord.models import (
     Case,
     CaseAgency,
@@ -68,6 +69,11 @@ DOMAIN: dict[str, type[SQLModel]] = {
 DOMAIN_PREFIX = "d_"
 # The records whose links are read: a query for their ids (or the ids themselves).
 Ids = Select[tuple[uuid.UUID]] | list[uuid.UUID]
+
+
+def _among_ids(session: AsyncSession, column: Any, ids: Ids) -> ColumnElement[bool]:
+    """``column IN ids``: a subquery as it is, a list as one array (``among``)."""
+    return among(session, column, ids) if isinstance(ids, list) else column.in_(ids)
 
 
 async def without_jit(session: AsyncSession) -> None:
@@ -212,13 +218,13 @@ async def entity_records(
     entity and a moving record."""
     links: Any = select(
         col(RecordEntity.entity_id).label("owner_id"), col(RecordEntity.record_id), col(RecordEntity.role)
-    ).where(col(RecordEntity.entity_id).in_(ids))
+    ).where(_among_ids(session, col(RecordEntity.entity_id), ids))
     rows = (await execute(session, links)).mappings().all()
     linked = sorted({row["record_id"] for row in rows})
     leaving: set[uuid.UUID] = set()
     for start in range(0, len(linked), 5000):
         statement = select(col(HandoverLine.subject_id)).where(
-            moving(handover_id), col(HandoverLine.subject_id).in_(linked[start : start + 5000])
+            moving(handover_id), among(session, col(HandoverLine.subject_id), linked[start : start + 5000])
         )
         leaving.update((await execute(session, statement)).scalars())
     grouped: dict[uuid.UUID, list[RowMapping]] = defaultdict(list)
@@ -284,7 +290,7 @@ async def _grouped(
     session: AsyncSession, key: Any, columns: Sequence[Any], ids: Ids, *order: Any
 ) -> dict[uuid.UUID, list[RowMapping]]:
     grouped: dict[uuid.UUID, list[RowMapping]] = defaultdict(list)
-    statement = select(key.label("owner_id"), *columns).where(key.in_(ids)).order_by(*order)
+    statement = select(key.label("owner_id"), *columns).where(_among_ids(session, key, ids)).order_by(*order)
     for row in (await execute(session, statement)).mappings():
         grouped[row["owner_id"]].append(row)
     return grouped
@@ -340,7 +346,7 @@ async def position_titles(session: AsyncSession, ids: Iterable[uuid.UUID]) -> di
     wanted = list(set(ids))
     if not wanted:
         return {}
-    statement = select(col(Position.id), col(Position.title)).where(col(Position.id).in_(wanted))
+    statement = select(col(Position.id), col(Position.title)).where(among(session, col(Position.id), wanted))
     return {row[0]: row[1] for row in (await execute(session, statement)).all()}
 
 
@@ -350,5 +356,7 @@ async def position_titles(session: AsyncSession, ids: Iterable[uuid.UUID]) -> di
 def existing_case_references(conn: Connection, references: list[str]) -> set[str]:
     if not references:
         return set()
-    statement = select(col(Case.reference)).where(col(Case.reference).in_(references))
+    statement = select(col(Case.reference)).where(
+        among_in(conn.dialect.name, col(Case.reference), references)
+    )
     return set(conn.execute(statement).scalars())

@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from ocpo_coord.auth.principal import Principal
+from ocpo_coord.db.queries import among
 from ocpo_coord.handover.policy import takes_part
 from ocpo_coord.handover.schemas import LineFilter
 from ocpo_coord.models import (
@@ -182,7 +183,7 @@ async def scope_of(session: AsyncSession, handover: Handover) -> list[ScopeItem]
             select(Record)
             .outerjoin(Task, col(Task.id) == col(Record.id))
             .where(
-                col(Record.parent_id).in_(chunk),
+                among(session, col(Record.parent_id), chunk),
                 or_(
                     col(Record.kind).in_([k.value for k in _CHILD_KINDS]),
                     col(Task.status).in_([s.value for s in OPEN_TASK]),
@@ -198,7 +199,7 @@ async def scope_of(session: AsyncSession, handover: Handover) -> list[ScopeItem]
             await session.exec(
                 select(Record, IntelCase.case_id)
                 .join(IntelCase, col(IntelCase.intel_id) == col(Record.id))
-                .where(col(IntelCase.case_id).in_(chunk))
+                .where(among(session, col(IntelCase.case_id), chunk))
                 .order_by(col(Record.created_at), col(Record.id))
             )
         ).all()
@@ -433,14 +434,18 @@ async def record_labels(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict
         return labels
     for chunk in _chunks(wanted):
         for case_id, reference, title in (
-            await session.exec(select(Case.id, Case.reference, Case.title).where(col(Case.id).in_(chunk)))
+            await session.exec(
+                select(Case.id, Case.reference, Case.title).where(among(session, col(Case.id), chunk))
+            )
         ).all():
             labels[case_id] = f"{reference} — {title}"
         for model in (IntelItem, Evidence, Task):
-            rows = (await session.exec(select(model.id, model.title).where(col(model.id).in_(chunk)))).all()
+            rows = (
+                await session.exec(select(model.id, model.title).where(among(session, col(model.id), chunk)))
+            ).all()
             labels.update(dict(rows))
         for note_id, body in (
-            await session.exec(select(Note.id, Note.body).where(col(Note.id).in_(chunk)))
+            await session.exec(select(Note.id, Note.body).where(among(session, col(Note.id), chunk)))
         ).all():
             labels[note_id] = body if len(body) <= 80 else body[:79] + "…"
     return labels
@@ -471,7 +476,9 @@ async def responsibilities_by_id(
     wanted = list(set(ids))
     if not wanted:
         return {}
-    rows = (await session.exec(select(Responsibility).where(col(Responsibility.id).in_(wanted)))).all()
+    rows = (
+        await session.exec(select(Responsibility).where(among(session, col(Responsibility.id), wanted)))
+    ).all()
     return {r.id: r for r in rows}
 
 
@@ -479,7 +486,7 @@ async def positions_by_id(session: AsyncSession, ids: Iterable[uuid.UUID]) -> di
     wanted = list(set(ids))
     if not wanted:
         return {}
-    rows = (await session.exec(select(Position).where(col(Position.id).in_(wanted)))).all()
+    rows = (await session.exec(select(Position).where(among(session, col(Position.id), wanted)))).all()
     return {p.id: p for p in rows}
 
 
@@ -487,7 +494,9 @@ async def user_agencies(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict
     wanted = list(set(ids))
     if not wanted:
         return {}
-    rows = (await session.exec(select(User.id, User.agency_id).where(col(User.id).in_(wanted)))).all()
+    rows = (
+        await session.exec(select(User.id, User.agency_id).where(among(session, col(User.id), wanted)))
+    ).all()
     return dict(rows)
 
 

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select as ModelSelect
 
 from ocpo_coord.auth.principal import Principal
-from ocpo_coord.db.queries import among_param, execute
+from ocpo_coord.db.queries import among, among_param, execute
 from ocpo_coord.db.sql_json import json_rows, parsed_rows
 from ocpo_coord.models import IntelCase, IntelItem, Record
 from ocpo_coord.models.enums import RecordKind
@@ -64,7 +64,9 @@ async def case_links(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uu
     grouped: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
     wanted = list(set(ids))
     if wanted:
-        rows = (await session.exec(select(IntelCase).where(col(IntelCase.intel_id).in_(wanted)))).all()
+        rows = (
+            await session.exec(select(IntelCase).where(among(session, col(IntelCase.intel_id), wanted)))
+        ).all()
         for row in rows:
             grouped[row.intel_id].append(row.case_id)
     return grouped

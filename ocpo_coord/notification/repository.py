@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.db import copy
-from ocpo_coord.db.queries import execute
+from ocpo_coord.db.queries import among, execute
 from ocpo_coord.models import Notification, Position, Record, Tour, User
 from ocpo_coord.models.base import table_of
 from ocpo_coord.models.enums import NotificationKind, Role
@@ -37,7 +37,10 @@ async def designated_positions_of(
     if agency_ids:
         statement = (
             select(Position)
-            .where(col(Position.agency_id).in_(agency_ids), col(Position.deconfliction_contact).is_(True))
+            .where(
+                among(session, col(Position.agency_id), agency_ids),
+                col(Position.deconfliction_contact).is_(True),
+            )
             .order_by(col(Position.title), col(Position.id))
         )
         for position in (await session.exec(statement)).all():
@@ -78,7 +81,7 @@ async def holders_of(
             col(User.agency_id),
         )
         .join(User, col(User.id) == col(Tour.user_id))
-        .where(col(Tour.position_id).in_(sorted(positions)), col(User.active).is_(True))
+        .where(among(session, col(Tour.position_id), sorted(positions)), col(User.active).is_(True))
         .order_by(col(Tour.start_date).desc())
     )
     current: dict[uuid.UUID, set[uuid.UUID]] = {p: set() for p in positions}
@@ -134,7 +137,7 @@ async def users_with_roles_of(
     found: dict[uuid.UUID, list[uuid.UUID]] = {a: [] for a in agency_ids}
     if agency_ids:
         statement = select(User.agency_id, User.id, User.roles).where(
-            col(User.agency_id).in_(agency_ids), col(User.active).is_(True), _holds_any(roles)
+            among(session, col(User.agency_id), agency_ids), col(User.active).is_(True), _holds_any(roles)
         )
         wanted = set(roles)
         for agency_id, user_id, held in (await session.exec(statement)).all():
@@ -151,7 +154,9 @@ async def active_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
 async def any_active(session: AsyncSession, user_ids: list[uuid.UUID]) -> bool:
     if not user_ids:
         return False
-    statement = select(User.id).where(col(User.id).in_(user_ids), col(User.active).is_(True)).limit(1)
+    statement = (
+        select(User.id).where(among(session, col(User.id), user_ids), col(User.active).is_(True)).limit(1)
+    )
     return (await session.exec(statement)).first() is not None
 
 
@@ -209,7 +214,7 @@ async def mark_read(
         col(Notification.recipient_id) == recipient_id, col(Notification.read_at).is_(None)
     )
     if ids:
-        statement = statement.where(col(Notification.id).in_(ids))
+        statement = statement.where(among(session, col(Notification.id), ids))
     result = await session.exec(statement.values(read_at=now))
     return int(result.rowcount or 0)
 
@@ -220,7 +225,7 @@ async def notified(
     if not subject_ids:
         return set()
     statement = select(Notification.subject_id).where(
-        Notification.recipient_id == recipient_id, col(Notification.subject_id).in_(subject_ids)
+        Notification.recipient_id == recipient_id, among(session, col(Notification.subject_id), subject_ids)
     )
     return set((await session.exec(statement)).all())
 

@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
+from ocpo_coord.db.queries import among
 from ocpo_coord.models import (
     Agency,
     Record,
@@ -61,7 +62,9 @@ async def members_of(
     grouped: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
     wanted = list(set(group_ids))
     if wanted:
-        statement = select(SharingGroupMember).where(col(SharingGroupMember.sharing_group_id).in_(wanted))
+        statement = select(SharingGroupMember).where(
+            among(session, col(SharingGroupMember.sharing_group_id), wanted)
+        )
         for row in (await session.exec(statement)).all():
             grouped[row.sharing_group_id].append(row.agency_id)
     return grouped

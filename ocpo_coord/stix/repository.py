@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
 from ocpo_coord.db import copy
-from ocpo_coord.db.queries import execute
+from ocpo_coord.db.queries import among, execute
 from ocpo_coord.models import Agency, AgencyTheatre, IntelItem, Record, RecordEntity, StixImport, Theatre
 from ocpo_coord.models.base import table_of
 from ocpo_coord.models.enums import RecordKind
@@ -34,7 +34,11 @@ async def entity_links(
     grouped: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
     wanted = list(set(record_ids))
     if wanted:
-        rows = (await session.exec(select(RecordEntity).where(col(RecordEntity.record_id).in_(wanted)))).all()
+        rows = (
+            await session.exec(
+                select(RecordEntity).where(among(session, col(RecordEntity.record_id), wanted))
+            )
+        ).all()
         for row in rows:
             grouped[row.record_id].append(row.entity_id)
     return grouped
@@ -73,7 +77,9 @@ async def import_versions(session: AsyncSession, ids: Iterable[uuid.UUID]) -> di
     wanted = list(set(ids))
     if not wanted:
         return {}
-    rows = (await session.exec(select(StixImport).where(col(StixImport.record_id).in_(wanted)))).all()
+    rows = (
+        await session.exec(select(StixImport).where(among(session, col(StixImport.record_id), wanted)))
+    ).all()
     return {row.record_id: row for row in rows}
 
 
@@ -82,7 +88,7 @@ async def record_ids_among(session: AsyncSession, ids: Iterable[uuid.UUID]) -> s
     wanted = sorted(set(ids))
     found: set[uuid.UUID] = set()
     for start in range(0, len(wanted), 500):
-        statement = select(Record.id).where(col(Record.id).in_(wanted[start : start + 500]))
+        statement = select(Record.id).where(among(session, col(Record.id), wanted[start : start + 500]))
         found |= set((await session.exec(statement)).all())
     return found
 

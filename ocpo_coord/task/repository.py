@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
-from ocpo_coord.db.queries import execute
+from ocpo_coord.db.queries import among, execute
 from ocpo_coord.models import Position, Record, Task, TaskDependency, TaskSupportingAgency, User
 from ocpo_coord.models.enums import ActivityArea, RecordKind, TaskStatus
 from ocpo_coord.records.text import contains_text
@@ -157,7 +157,9 @@ async def statuses(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid
     wanted = list(set(ids))
     if not wanted:
         return {}
-    rows = (await session.exec(select(Task.id, Task.status).where(col(Task.id).in_(wanted)))).all()
+    rows = (
+        await session.exec(select(Task.id, Task.status).where(among(session, col(Task.id), wanted)))
+    ).all()
     return {i: str(s) for i, s in rows}
 
 
@@ -167,7 +169,7 @@ async def supporting_for(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dic
     if wanted:
         rows = (
             await session.exec(
-                select(TaskSupportingAgency).where(col(TaskSupportingAgency.task_id).in_(wanted))
+                select(TaskSupportingAgency).where(among(session, col(TaskSupportingAgency.task_id), wanted))
             )
         ).all()
         for row in rows:
@@ -182,7 +184,9 @@ async def dependencies_for(
     wanted = list(set(ids))
     if wanted:
         rows = (
-            await session.exec(select(TaskDependency).where(col(TaskDependency.task_id).in_(wanted)))
+            await session.exec(
+                select(TaskDependency).where(among(session, col(TaskDependency.task_id), wanted))
+            )
         ).all()
         for row in rows:
             grouped[row.task_id].append(row.depends_on_id)
@@ -193,7 +197,7 @@ async def positions(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uui
     wanted = list(set(ids))
     if not wanted:
         return {}
-    rows = (await session.exec(select(Position).where(col(Position.id).in_(wanted)))).all()
+    rows = (await session.exec(select(Position).where(among(session, col(Position.id), wanted)))).all()
     return {p.id: p for p in rows}
 
 
@@ -234,15 +238,17 @@ async def assigned_open_tasks(
     reach: list[ColumnElement[bool]] = []
     if records:
         reach += [
-            col(Record.id).in_(records),
-            col(Record.parent_id).in_(records),
-            col(Record.restricted_case_id).in_(records),
+            among(session, col(Record.id), records),
+            among(session, col(Record.parent_id), records),
+            among(session, col(Record.restricted_case_id), records),
         ]
     if agencies:
         reach += [
-            col(Task.assignee_user_id).in_(select(User.id).where(col(User.agency_id).in_(agencies))),
+            col(Task.assignee_user_id).in_(
+                select(User.id).where(among(session, col(User.agency_id), agencies))
+            ),
             col(Task.assignee_position_id).in_(
-                select(Position.id).where(col(Position.agency_id).in_(agencies))
+                select(Position.id).where(among(session, col(Position.agency_id), agencies))
             ),
         ]
     if not reach:

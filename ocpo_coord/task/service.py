@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.auth.directory import theatre_by_code, theatre_codes, user_logins
 from ocpo_coord.context import Actor
+from ocpo_coord.db.queries import among
 from ocpo_coord.exceptions import InvalidInput
 from ocpo_coord.models import Position, Record, Task, TaskDependency
 from ocpo_coord.models.enums import ACTIVITY_AXES, ActivityArea, RecordKind
@@ -231,7 +232,9 @@ async def _reject_cycles(session: AsyncSession, task_id: uuid.UUID, depends_on: 
     while frontier:
         rows = (
             await session.exec(
-                select(TaskDependency.depends_on_id).where(col(TaskDependency.task_id).in_(frontier))
+                select(TaskDependency.depends_on_id).where(
+                    among(session, col(TaskDependency.task_id), frontier)
+                )
             )
         ).all()
         frontier = [r for r in rows if r not in seen]

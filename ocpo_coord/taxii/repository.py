@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
-from ocpo_coord.db.queries import execute
+from ocpo_coord.db.queries import among, execute
 from ocpo_coord.intel.repository import IntelRepository
 from ocpo_coord.models import IntelItem, Record, TaxiiStatus
 from ocpo_coord.visibility.readable import at_instant
@@ -37,7 +37,7 @@ async def readable_intel(
     if after is not None:
         statement = statement.where(tuple_(created, record_id) > tuple_(after[0], after[1]))
     if record_ids is not None:
-        statement = statement.where(record_id.in_(record_ids))
+        statement = statement.where(among(session, record_id, record_ids))
     if versions is not None:
         updated = col(Record.updated_at)
         statement = statement.where(

@@ -139,7 +139,9 @@ async def agency_ids_by_code(session: AsyncSession, codes: Iterable[str]) -> dic
     wanted = sorted({c.upper() for c in codes})
     if not wanted:
         return {}
-    rows = (await session.exec(select(Agency.code, Agency.id).where(col(Agency.code).in_(wanted)))).all()
+    rows = (
+        await session.exec(select(Agency.code, Agency.id).where(among(session, col(Agency.code), wanted)))
+    ).all()
     return dict(rows)
 
 
@@ -147,7 +149,9 @@ async def user_ids_by_login(session: AsyncSession, logins: Iterable[str]) -> dic
     wanted = sorted(set(logins))
     if not wanted:
         return {}
-    rows = (await session.exec(select(User.login, User.id).where(col(User.login).in_(wanted)))).all()
+    rows = (
+        await session.exec(select(User.login, User.id).where(among(session, col(User.login), wanted)))
+    ).all()
     return dict(rows)
 
 
@@ -269,7 +273,7 @@ async def released_to_agency(
     if not wanted:
         return set()
     statement = select(RecordRelease.record_id).where(
-        col(RecordRelease.record_id).in_(wanted), RecordRelease.agency_id == agency_id
+        among(session, col(RecordRelease.record_id), wanted), RecordRelease.agency_id == agency_id
     )
     return set((await session.exec(statement)).all())
 
@@ -309,7 +313,9 @@ async def readable_record_kinds(
     wanted = list(set(ids))
     if not wanted:
         return {}
-    statement = select(Record.id, Record.kind).where(col(Record.id).in_(wanted), readable_template(principal))
+    statement = select(Record.id, Record.kind).where(
+        among(session, col(Record.id), wanted), readable_template(principal)
+    )
     return {
         record_id: str(kind)
         for record_id, kind in (await session.exec(statement, params=at_instant(now))).all()
@@ -342,7 +348,7 @@ async def records_by_id(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict
     wanted = sorted(set(ids))
     found: dict[uuid.UUID, Record] = {}
     for start in range(0, len(wanted), 500):
-        statement = select(Record).where(col(Record.id).in_(wanted[start : start + 500]))
+        statement = select(Record).where(among(session, col(Record.id), wanted[start : start + 500]))
         found.update((record.id, record) for record in (await session.exec(statement)).all())
     return found
 
@@ -351,7 +357,9 @@ async def record_kinds(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[
     wanted = list(set(ids))
     if not wanted:
         return {}
-    rows = (await session.exec(select(Record.id, Record.kind).where(col(Record.id).in_(wanted)))).all()
+    rows = (
+        await session.exec(select(Record.id, Record.kind).where(among(session, col(Record.id), wanted)))
+    ).all()
     return dict(rows)
 
 
@@ -362,9 +370,10 @@ async def usable_group_ids(
     if agency_id is None or not wanted:
         return set()
     owned = select(SharingGroup.id).where(
-        col(SharingGroup.id).in_(wanted), SharingGroup.owner_agency_id == agency_id
+        among(session, col(SharingGroup.id), sorted(wanted)), SharingGroup.owner_agency_id == agency_id
     )
     member = select(SharingGroupMember.sharing_group_id).where(
-        col(SharingGroupMember.sharing_group_id).in_(wanted), SharingGroupMember.agency_id == agency_id
+        among(session, col(SharingGroupMember.sharing_group_id), sorted(wanted)),
+        SharingGroupMember.agency_id == agency_id,
     )
     return set((await session.exec(owned)).all()) | set((await session.exec(member)).all())
