@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from ocpo_coord.context import Actor
 from ocpo_coord.db.engine import make_sync_engine
 from ocpo_coord.db.queries import execute
+from ocpo_coord.evidence.store import DamagedFile, FileStore
 from ocpo_coord.handover import export, package_sql, streaming
 from ocpo_coord.handover.export import export_handover
 from ocpo_coord.handover.package import verify_package
@@ -263,3 +264,27 @@ async def test_an_export_in_a_savepoint_reads_on_the_session_connection(
     assert verify_package(tmp_path / "p").ok
     assert set(_record_values(tmp_path / "p", "task", "description")) == {"corrected task"}
     assert summary.counts["task"] > 0
+
+
+def _stored_files(store: FileStore) -> list[Path]:
+    return sorted(p for p in store.root.glob("??/*") if p.is_file())
+
+
+async def test_a_damaged_kept_file_stops_the_export_naming_it_and_leaves_nothing(
+    client: httpx.AsyncClient, db_url: str, tmp_path: Path
+) -> None:
+    hid = uuid.UUID(await completed_handover(client))
+    kept = _stored_files(FileStore.configured())
+    assert kept
+    intact = {path: path.read_bytes() for path in kept}
+    for path, data in intact.items():
+        path.write_bytes(data + b"tampered")
+    target = tmp_path / "package"
+    try:
+        with pytest.raises(DamagedFile) as refused:
+            await act(db_url, IN, lambda s, a: export_handover(s, actor=a, handover_id=hid, directory=target))
+    finally:
+        for path, data in intact.items():
+            path.write_bytes(data)
+    assert any(path.name in refused.value.message for path in kept)
+    assert not target.exists() or not any(target.iterdir())
