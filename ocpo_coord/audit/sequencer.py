@@ -27,7 +27,7 @@ from ocpo_coord.audit import merkle, tree
 from ocpo_coord.audit.canonical import canonical_bytes
 from ocpo_coord.audit.note import Checkpoint, Signer
 from ocpo_coord.audit.service import hashed_fields
-from ocpo_coord.db.queries import among_in
+from ocpo_coord.db.queries import among
 from ocpo_coord.models import AuditEvent, AuditPending
 
 log = logging.getLogger(__name__)
@@ -69,15 +69,12 @@ async def integrate_batch(conn: AsyncConnection, signer: Signer, *, limit: int =
             await conn.execute(select(pending.c.event_seq).order_by(pending.c.event_seq).limit(limit))
         ).scalars()
     ]
-    dialect = conn.dialect.name
     compact = await _compact(conn)
     if not queued:
         if await tree.checkpoint_at(conn, compact.size) is None:
             await _insert_checkpoint(conn, signer, compact)
         return 0
-    rows = await conn.execute(
-        select(events).where(among_in(dialect, events.c.seq, queued)).order_by(events.c.seq)
-    )
+    rows = await conn.execute(select(events).where(among(conn, events.c.seq, queued)).order_by(events.c.seq))
     leaves: list[dict[str, Any]] = []
     finished: list[dict[str, Any]] = []
     for row in rows:
@@ -87,7 +84,7 @@ async def integrate_batch(conn: AsyncConnection, signer: Signer, *, limit: int =
     await conn.execute(insert(tree.entries), leaves)
     if finished:
         await conn.execute(insert(tree.nodes), finished)
-    await conn.execute(delete(pending).where(among_in(dialect, pending.c.event_seq, queued)))
+    await conn.execute(delete(pending).where(among(conn, pending.c.event_seq, queued)))
     await _insert_checkpoint(conn, signer, compact)
     return len(leaves)
 

@@ -4,9 +4,13 @@ that keep one SQL text for lists of every length."""
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Executable, Result, any_, bindparam
+from sqlalchemy import ColumnElement, Connection, Executable, Result, Select, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+# Where a statement will run: a session, or a connection of either kind.
+Database = AsyncSession | AsyncConnection | Connection
 
 
 async def execute(
@@ -19,8 +23,13 @@ async def execute(
     return await session.exec(statement, params=params)  # type: ignore[call-overload, no-any-return]
 
 
-def among(session: AsyncSession, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
-    """``column IN values``; on PostgreSQL ``column = ANY(one array parameter)``.
+def dialect_of(db: Database) -> str:
+    return db.get_bind().dialect.name if isinstance(db, AsyncSession) else db.dialect.name
+
+
+def among(db: Database, column: Any, values: Sequence[Any] | Select[Any]) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``column = ANY(one array parameter)``. A
+    subquery is asked as it is (``IN (SELECT ...)``).
 
     An IN list is written out at every execution, one parameter per value, so its SQL
     text changes with the list's length: the statement is rendered again, and neither
@@ -31,11 +40,13 @@ def among(session: AsyncSession, column: Any, values: Sequence[Any]) -> ColumnEl
     A statement repeated with lists of one length (chunks of a bulk job) keeps its text
     either way; the driver then prepares it and the server may settle on a generic plan,
     which for a list of parameters can be several times slower than for the array."""
-    return among_in(session.get_bind().dialect.name, column, values)
+    if isinstance(values, Select):
+        return column.in_(values)  # type: ignore[no-any-return]
+    return among_in(dialect_of(db), column, values)
 
 
 def among_in(dialect: str, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
-    """``among`` where a dialect's name is at hand rather than a session."""
+    """``among`` where a dialect's name is at hand rather than a session or connection."""
     if dialect == "postgresql":
         result: ColumnElement[bool] = column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
     else:

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
     RowMapping,
     Select,
@@ -29,7 +28,7 @@ from sqlmodel import select as model_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ocpo_coord.auth.principal import Principal
-from ocpo_coord.db.queries import among, among_in, execute
+from ocpo_coord.db.queries import among, execute
 from ocpo_coord.models import (
     Case,
     CaseAgency,
@@ -69,11 +68,6 @@ DOMAIN: dict[str, type[SQLModel]] = {
 DOMAIN_PREFIX = "d_"
 # The records whose links are read: a query for their ids (or the ids themselves).
 Ids = Select[tuple[uuid.UUID]] | list[uuid.UUID]
-
-
-def _among_ids(session: AsyncSession, column: Any, ids: Ids) -> ColumnElement[bool]:
-    """``column IN ids``: a subquery as it is, a list as one array (``among``)."""
-    return among(session, column, ids) if isinstance(ids, list) else column.in_(ids)
 
 
 async def without_jit(session: AsyncSession) -> None:
@@ -218,7 +212,7 @@ async def entity_records(
     entity and a moving record."""
     links: Any = select(
         col(RecordEntity.entity_id).label("owner_id"), col(RecordEntity.record_id), col(RecordEntity.role)
-    ).where(_among_ids(session, col(RecordEntity.entity_id), ids))
+    ).where(among(session, col(RecordEntity.entity_id), ids))
     rows = (await execute(session, links)).mappings().all()
     linked = sorted({row["record_id"] for row in rows})
     leaving: set[uuid.UUID] = set()
@@ -290,7 +284,7 @@ async def _grouped(
     session: AsyncSession, key: Any, columns: Sequence[Any], ids: Ids, *order: Any
 ) -> dict[uuid.UUID, list[RowMapping]]:
     grouped: dict[uuid.UUID, list[RowMapping]] = defaultdict(list)
-    statement = select(key.label("owner_id"), *columns).where(_among_ids(session, key, ids)).order_by(*order)
+    statement = select(key.label("owner_id"), *columns).where(among(session, key, ids)).order_by(*order)
     for row in (await execute(session, statement)).mappings():
         grouped[row["owner_id"]].append(row)
     return grouped
@@ -356,7 +350,5 @@ async def position_titles(session: AsyncSession, ids: Iterable[uuid.UUID]) -> di
 def existing_case_references(conn: Connection, references: list[str]) -> set[str]:
     if not references:
         return set()
-    statement = select(col(Case.reference)).where(
-        among_in(conn.dialect.name, col(Case.reference), references)
-    )
+    statement = select(col(Case.reference)).where(among(conn, col(Case.reference), references))
     return set(conn.execute(statement).scalars())

@@ -29,12 +29,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, event, select
+from sqlalchemy import Connection, delete, event, select
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlmodel import col
 
-from ocpo_coord.db import copy, queries
+from ocpo_coord.db import copy
 from ocpo_coord.db.engine import hooks_installed
+from ocpo_coord.db.queries import among
 from ocpo_coord.models import CaseMember, Record, RecordGrant, RecordReach, RecordRelease
 from ocpo_coord.models.base import table_of
 from ocpo_coord.visibility.readable import settled_scopes
@@ -66,10 +67,6 @@ def rows_of(facts: RecordFacts) -> list[dict[str, Any]]:
     ]
 
 
-def _among(conn: Connection, column: Any, ids: list[uuid.UUID]) -> ColumnElement[bool]:
-    return queries.among_in(conn.dialect.name, column, ids)
-
-
 def _chunks(ids: Iterable[uuid.UUID]) -> Iterator[list[uuid.UUID]]:
     batch: list[uuid.UUID] = []
     for value in ids:
@@ -91,14 +88,14 @@ _RELEASE_COLUMNS = [
 def facts_of(conn: Connection, ids: list[uuid.UUID]) -> list[RecordFacts]:
     """What ``reach`` looks at, for a batch of records, in four queries; records and
     releases as plain rows, which cost a fraction of mapped objects."""
-    records = conn.execute(select(*_RECORD_COLUMNS).where(_among(conn, col(Record.id), ids)))
+    records = conn.execute(select(*_RECORD_COLUMNS).where(among(conn, col(Record.id), ids)))
     facts = {row[0]: RecordFacts(RecordRow(*row)) for row in records}
     for record_id, *names in conn.execute(
-        select(*_RELEASE_COLUMNS).where(_among(conn, col(RecordRelease.record_id), ids))
+        select(*_RELEASE_COLUMNS).where(among(conn, col(RecordRelease.record_id), ids))
     ):
         facts[record_id].releases.append(ReleaseRow(*names))
     for grant in conn.execute(
-        select(RecordGrant.__table__).where(_among(conn, col(RecordGrant.record_id), ids))  # type: ignore[attr-defined]
+        select(RecordGrant.__table__).where(among(conn, col(RecordGrant.record_id), ids))  # type: ignore[attr-defined]
     ).mappings():
         facts[grant["record_id"]].grants.append(RecordGrant(**grant))
     cases = {f.record.restricted_case_id for f in facts.values() if f.record.restricted_case_id is not None}
@@ -106,7 +103,7 @@ def facts_of(conn: Connection, ids: list[uuid.UUID]) -> list[RecordFacts]:
         members: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
         for case_id, user_id in conn.execute(
             select(col(CaseMember.case_id), col(CaseMember.user_id)).where(
-                _among(conn, col(CaseMember.case_id), list(cases))
+                among(conn, col(CaseMember.case_id), list(cases))
             )
         ):
             members[case_id].add(user_id)
@@ -119,7 +116,7 @@ def facts_of(conn: Connection, ids: list[uuid.UUID]) -> list[RecordFacts]:
 def refresh(conn: Connection, ids: Iterable[uuid.UUID]) -> None:
     """Rewrite the index rows of these records from what the database holds now."""
     for batch in _chunks(sorted(set(ids))):
-        conn.execute(delete(RecordReach).where(_among(conn, col(RecordReach.record_id), batch)))
+        conn.execute(delete(RecordReach).where(among(conn, col(RecordReach.record_id), batch)))
         file_facts(conn, facts_of(conn, batch))
 
 
@@ -192,7 +189,7 @@ def drift(conn: Connection) -> tuple[set[Row], set[Row]]:
 
 
 def _under_cases(conn: Connection, case_ids: set[uuid.UUID]) -> set[uuid.UUID]:
-    statement = select(col(Record.id)).where(_among(conn, col(Record.restricted_case_id), list(case_ids)))
+    statement = select(col(Record.id)).where(among(conn, col(Record.restricted_case_id), list(case_ids)))
     return set(conn.execute(statement).scalars()) | case_ids
 
 
