@@ -13,22 +13,26 @@ holds it all, so a failure half-way leaves this database as it was.
 Records are read line by line and inserted a batch at a time with plain inserts, so
 neither the queries nor the memory grow per record (only the id map does, which the
 summary returns). Plain inserts bypass the session's flush hooks, so each batch also
-refreshes its records' rows in the visibility index itself.
+refreshes its records' rows in the visibility index itself. A worker thread reads and
+prepares each batch (records, lines, proofs) while the one before is written
+(``_in_turn``), so the database inserts while Python builds rows.
 
 The kept files of evidence items are copied into this installation's file store while
 the records go in, and hashed again on the way (``import_files``).
 """
 
+import asyncio
 import base64
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import fields
 from datetime import date, datetime
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
+import anyio
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
@@ -54,6 +58,7 @@ from ocpo_coord.handover.package import (
     read_json,
     record_payloads,
 )
+from ocpo_coord.handover.package_proof import EntryProof
 from ocpo_coord.handover.package_proof import proofs as package_proofs
 from ocpo_coord.handover.trust import trusted_verifiers
 from ocpo_coord.models import (
@@ -89,6 +94,8 @@ BATCH = 1000
 _RECORD_ROW = [f.name for f in fields(RecordRow)]
 
 Payloads = list[tuple[str, dict[str, Any]]]
+Item = TypeVar("Item")
+Prepared = TypeVar("Prepared")
 
 
 class ImportSummary(BaseModel):
@@ -188,9 +195,15 @@ async def _load(
     for kind in _ORDER:
         for where, payload in record_payloads(root, package_format, kind):
             loader.id_map[parse_uuid(_field(payload, "id", where), where)] = uuid.uuid4()
-    for kind in _ORDER:
-        for batch in _batches(record_payloads(root, package_format, kind), BATCH):
-            await loader.records(kind, batch)
+    await _in_turn(
+        (
+            (kind, batch)
+            for kind in _ORDER
+            for batch in _batches(record_payloads(root, package_format, kind), BATCH)
+        ),
+        lambda item: loader.prepared(*item),
+        loader.write,
+    )
     await loader.dependencies()
     await loader.deconflict()
     await loader.handover(line_payloads(root, package_format, manifest))
@@ -201,6 +214,30 @@ def _batches(items: Iterable[tuple[str, Any]], size: int) -> Iterator[Payloads]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
+
+
+async def _in_turn(
+    items: Iterator[Item], prepare: Callable[[Item], Prepared], write: Callable[[Prepared], Awaitable[None]]
+) -> None:
+    """Write each prepared item while a worker thread reads and prepares the next: the
+    Python of one batch runs while the database inserts the one before (the event loop
+    waits on the socket without the GIL). ``items`` is read in the thread only, one call
+    at a time, so reading and preparing stay in order."""
+    done = object()
+
+    def next_prepared() -> Prepared | object:
+        item = next(items, done)
+        return done if item is done else prepare(cast(Item, item))
+
+    upcoming = asyncio.ensure_future(anyio.to_thread.run_sync(next_prepared))
+    try:
+        while (prepared := await upcoming) is not done:
+            upcoming = asyncio.ensure_future(anyio.to_thread.run_sync(next_prepared))
+            await write(cast(Prepared, prepared))
+    finally:
+        # A failed write: the item under way is finished (a thread is not stopped
+        # half-way) and dropped, its error with it.
+        await asyncio.gather(upcoming, return_exceptions=True)
 
 
 def _field(payload: Any, name: str, where: str) -> Any:
@@ -233,6 +270,7 @@ class _Batch:
             ImportedRecord: [],
         }
         self.references: dict[str, str] = {}
+        self.reach: list[dict[str, Any]] = []
 
     def add(self, model: type[SQLModel], **values: Any) -> None:
         self.links[model].append(new_row(model, **values))
@@ -332,8 +370,9 @@ class _Loader:
             )
         return target
 
-    async def records(self, kind: str, payloads: Payloads) -> None:
-        """One batch of records of one kind: rows built, inserted, indexed and audited."""
+    def prepared(self, kind: str, payloads: Payloads) -> _Batch:
+        """One batch of records of one kind, as rows: the records' and their links', and
+        their rows in the visibility index. Plain Python, no database."""
         batch = _Batch(kind)
         for where, payload in payloads:
             try:
@@ -342,6 +381,15 @@ class _Loader:
                 raise InvalidPackage(
                     f"{where}: not a valid {kind} record ({exc!r})", field="package"
                 ) from exc
+        # What the session's flush hook would have done for these records, from the
+        # rows in hand: new records have no grants, and the members of their
+        # restricted cases came with those cases, in this batch or an earlier one.
+        batch.reach = reach.rows_from(self._facts(batch))
+        return batch
+
+    async def write(self, batch: _Batch) -> None:
+        """A prepared batch inserted, indexed and audited."""
+        kind = batch.kind
         await self.session.run_sync(lambda s: self._insert(s.connection(), batch))
         await record_event(
             self.session,
@@ -365,10 +413,7 @@ class _Loader:
         copy.insert_rows(conn, table_of(bulk.DOMAIN[batch.kind]), batch.domain)
         for model, rows in batch.links.items():
             copy.insert_rows(conn, table_of(model), rows)
-        # What the session's flush hook would have done for these records, from the
-        # rows just written: new records have no grants, and the members of their
-        # restricted cases came with those cases, in this batch or an earlier one.
-        reach.file_facts(conn, self._facts(batch))
+        reach.file_rows(conn, batch.reach)
 
     def _facts(self, batch: _Batch) -> Iterator[RecordFacts]:
         releases: dict[uuid.UUID, list[ReleaseView]] = defaultdict(list)
@@ -556,9 +601,11 @@ class _Loader:
         )
         self.session.add(handover)
         await self.session.flush()
-        for batch in _batches(lines, BATCH):
-            rows = [self._line(where, ln) for where, ln in batch]
-            await self.session.run_sync(_insert, HandoverLine, rows)
+        await _in_turn(
+            _batches(lines, BATCH),
+            lambda batch: [self._line(where, ln) for where, ln in batch],
+            lambda rows: self.session.run_sync(_insert, HandoverLine, rows),
+        )
 
     async def proofs(self, root: Path, authentic: Authentic) -> None:
         """The checkpoint and proofs the package carried, kept with the imported records:
@@ -575,20 +622,25 @@ class _Loader:
         )
         await self.session.flush()
         found = (proof for _, proof in package_proofs(root))
-        while batch := list(islice(found, BATCH)):
-            rows = [
-                new_row(
-                    HandoverImportProof,
-                    handover_id=self.handover_id,
-                    record_id=self.id_map[proof.record_id],
-                    source_record_id=proof.record_id,
-                    leaf_index=proof.index,
-                    entry=proof.entry,
-                    hashes="".join(base64.b64encode(h).decode() + "\n" for h in proof.hashes),
-                )
-                for proof in batch
-            ]
-            await self.session.run_sync(_insert, HandoverImportProof, rows)
+        await _in_turn(
+            iter(lambda: list(islice(found, BATCH)), []),
+            self._proof_rows,
+            lambda rows: self.session.run_sync(_insert, HandoverImportProof, rows),
+        )
+
+    def _proof_rows(self, batch: list[EntryProof]) -> list[dict[str, Any]]:
+        return [
+            new_row(
+                HandoverImportProof,
+                handover_id=self.handover_id,
+                record_id=self.id_map[proof.record_id],
+                source_record_id=proof.record_id,
+                leaf_index=proof.index,
+                entry=proof.entry,
+                hashes="".join(base64.b64encode(h).decode() + "\n" for h in proof.hashes),
+            )
+            for proof in batch
+        ]
 
     def _line(self, where: str, ln: dict[str, Any]) -> dict[str, Any]:
         try:

@@ -124,7 +124,17 @@ def file_facts(conn: Connection, facts: Iterable[RecordFacts]) -> None:
     """File records that have no index rows yet, from every fact the rule looks at as
     the caller holds them: records just inserted with their releases, whose rows the
     caller has in hand (reading them back would cost more than deriving their rows)."""
-    copy.insert_rows(conn, _REACH, [row for each in facts for row in rows_of(each)])
+    file_rows(conn, rows_from(facts))
+
+
+def rows_from(facts: Iterable[RecordFacts]) -> list[dict[str, Any]]:
+    """The index rows of records that have none yet, from every fact the rule looks at."""
+    return [row for each in facts for row in rows_of(each)]
+
+
+def file_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Index rows from ``rows_from`` written, in the connection's transaction."""
+    copy.insert_rows(conn, _REACH, rows)
 
 
 # Columns of a record the rule never looks at (it decides on what a record is and who

@@ -158,24 +158,44 @@ async def test_a_tampered_package_names_the_file_and_imports_nothing(
     assert name in result.output
 
 
+@pytest.mark.parametrize("stage", ["prepared", "write"])
 async def test_a_failure_half_way_through_an_import_leaves_the_receiver_unchanged(
-    client: httpx.AsyncClient, db_url: str, other_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient,
+    db_url: str,
+    other_db_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    stage: str,
 ) -> None:
+    """A batch fails while it is read and prepared (in the worker thread, with the batch
+    before it being written) or while it is written: nothing stays either way."""
     package = tmp_path / "package"
     _, summary = await exported(client, db_url, package)
     assert summary.records >= 3
     # One record a batch, and the third batch fails after two were inserted.
     monkeypatch.setattr(importer, "BATCH", 1)
-    real = importer._Loader.records
+    real = getattr(importer._Loader, stage)
     calls = {"n": 0}
 
-    async def failing(self: Any, *args: Any, **kwargs: Any) -> None:
+    def fail_third() -> None:
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("disk full")
-        await real(self, *args, **kwargs)
 
-    monkeypatch.setattr(importer._Loader, "records", failing)
+    if stage == "write":
+
+        async def failing_write(self: Any, *args: Any, **kwargs: Any) -> None:
+            fail_third()
+            await real(self, *args, **kwargs)
+
+        monkeypatch.setattr(importer._Loader, stage, failing_write)
+    else:
+
+        def failing_prepare(self: Any, *args: Any, **kwargs: Any) -> Any:
+            fail_third()
+            return real(self, *args, **kwargs)
+
+        monkeypatch.setattr(importer._Loader, stage, failing_prepare)
     before = await counts(other_db_url)
     # The evidence files are being copied into the receiver's store meanwhile.
     assert any((package / "data" / "files").iterdir())
@@ -188,7 +208,7 @@ async def test_a_failure_half_way_through_an_import_leaves_the_receiver_unchange
     assert await counts(other_db_url) == before
     assert _kept_files(receiver) == []
     # And once the fault is gone, the same package imports whole, files and all.
-    monkeypatch.setattr(importer._Loader, "records", real)
+    monkeypatch.setattr(importer._Loader, stage, real)
     done = await act(
         other_db_url, IN, lambda s, a: import_package(s, actor=a, directory=package, store=receiver)
     )
