@@ -7,7 +7,6 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from ocpo_coord.db.queries import among
 from ocpo_coord.models import AgencyTheatre, Responsibility, ResponsibilityTransfer
 from ocpo_coord.models.enums import TransferStatus
 from ocpo_coord.visibility.pagination import Order
@@ -73,14 +72,3 @@ async def transfers_of_agency(
         col(ResponsibilityTransfer.offered_at).desc(), col(ResponsibilityTransfer.id)
     )
     return list((await session.exec(statement)).all())
-
-
-async def responsibilities_by_id(
-    session: AsyncSession, ids: list[uuid.UUID]
-) -> dict[uuid.UUID, Responsibility]:
-    if not ids:
-        return {}
-    rows = (
-        await session.exec(select(Responsibility).where(among(session, col(Responsibility.id), ids)))
-    ).all()
-    return {r.id: r for r in rows}

@@ -23,6 +23,7 @@ from ocpo_coord.coordination.schemas import (
     TransferFilter,
     TransferPublic,
 )
+from ocpo_coord.db.queries import rows_by_id
 from ocpo_coord.exceptions import Conflict, InvalidInput, NotFound
 from ocpo_coord.models import Responsibility, ResponsibilityTransfer, Theatre
 from ocpo_coord.models.enums import (
@@ -136,7 +137,7 @@ async def transfers_public(
 ) -> list[TransferPublic]:
     codes = await agency_codes(session)
     theatres = await theatre_codes(session)
-    resp = await repository.responsibilities_by_id(session, [t.responsibility_id for t in transfers])
+    resp = await rows_by_id(session, Responsibility, [t.responsibility_id for t in transfers])
     logins = await user_logins(
         session,
         {t.offered_by_id for t in transfers} | {t.decided_by_id for t in transfers if t.decided_by_id},

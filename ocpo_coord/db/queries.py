@@ -1,16 +1,18 @@
 """The statements every repository runs through: Core statements, and membership tests
 that keep one SQL text for lists of every length."""
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Executable, Result, Select, any_, bindparam
+from sqlalchemy import ColumnElement, Connection, Executable, Result, Select, any_, bindparam, inspect, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 # Where a statement will run: a session, or a connection of either kind.
 Database = AsyncSession | AsyncConnection | Connection
+Model = TypeVar("Model", bound=SQLModel)
 
 
 async def execute(
@@ -62,3 +64,14 @@ def among_param(dialect: str, column: Any, name: str) -> ColumnElement[bool]:
     else:
         result = column.in_(bindparam(name, expanding=True, required=True))
     return result
+
+
+async def rows_by_id(session: AsyncSession, model: type[Model], ids: Iterable[Any]) -> dict[Any, Model]:
+    """The rows of ``model`` whose primary key is among ``ids``, by key: one statement
+    for any number of them, none for none."""
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    (key,) = inspect(model).primary_key
+    rows = await execute(session, select(key, model).where(among(session, key, wanted)))
+    return {row[0]: row[1] for row in rows}

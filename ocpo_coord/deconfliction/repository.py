@@ -31,7 +31,6 @@ from ocpo_coord.models import (
     Entity,
     Notification,
     PlannedOperation,
-    Position,
     Record,
     Selector,
     Tour,
@@ -378,16 +377,6 @@ async def hit_counts(
         .group_by(col(DeconflictionHit.record_id))
     )
     return {r: int(n) for r, n in (await session.exec(statement)).all()}
-
-
-async def positions_by_id(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Position]:
-    wanted = list(set(ids))
-    if not wanted:
-        return {}
-    return {
-        p.id: p
-        for p in (await session.exec(select(Position).where(among(session, col(Position.id), wanted)))).all()
-    }
 
 
 async def insert_hits(session: AsyncSession, rows: list[dict[str, Any]]) -> None:

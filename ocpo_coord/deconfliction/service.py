@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from ocpo_coord.audit.service import record_event, record_events
 from ocpo_coord.auth.directory import theatre_codes, user_logins
 from ocpo_coord.context import Actor
+from ocpo_coord.db.queries import rows_by_id
 from ocpo_coord.deconfliction import repository
 from ocpo_coord.deconfliction.geo import places_overlap, windows_overlap
 from ocpo_coord.deconfliction.schemas import HitFilter, HitPublic, HitResolve
@@ -305,8 +306,9 @@ async def check_operation(
 async def to_public(session: AsyncSession, actor: Actor, hits: list[DeconflictionHit]) -> list[HitPublic]:
     codes = await agency_codes(session)
     theatres = await theatre_codes(session)
-    positions = await repository.positions_by_id(
+    positions = await rows_by_id(
         session,
+        Position,
         {p for h in hits for p in (h.recipient_position_id, h.contact_position_id) if p is not None},
     )
     readable = await readable_record_ids(

@@ -30,7 +30,7 @@ from dataclasses import fields
 from datetime import date, datetime
 from itertools import islice
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import anyio
 from pydantic import BaseModel, ValidationError
@@ -210,7 +210,7 @@ async def _load(
     await loader.proofs(root, authentic)
 
 
-def _batches(items: Iterable[tuple[str, Any]], size: int) -> Iterator[Payloads]:
+def _batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
@@ -223,17 +223,16 @@ async def _in_turn(
     Python of one batch runs while the database inserts the one before (the event loop
     waits on the socket without the GIL). ``items`` is read in the thread only, one call
     at a time, so reading and preparing stay in order."""
-    done = object()
 
-    def next_prepared() -> Prepared | object:
-        item = next(items, done)
-        return done if item is done else prepare(cast(Item, item))
+    def next_prepared() -> Prepared | None:
+        item = next(items, None)
+        return None if item is None else prepare(item)
 
     upcoming = asyncio.ensure_future(anyio.to_thread.run_sync(next_prepared))
     try:
-        while (prepared := await upcoming) is not done:
+        while (prepared := await upcoming) is not None:
             upcoming = asyncio.ensure_future(anyio.to_thread.run_sync(next_prepared))
-            await write(cast(Prepared, prepared))
+            await write(prepared)
     finally:
         # A failed write: the item under way is finished (a thread is not stopped
         # half-way) and dropped, its error with it.
@@ -623,7 +622,7 @@ class _Loader:
         await self.session.flush()
         found = (proof for _, proof in package_proofs(root))
         await _in_turn(
-            iter(lambda: list(islice(found, BATCH)), []),
+            _batches(found, BATCH),
             self._proof_rows,
             lambda rows: self.session.run_sync(_insert, HandoverImportProof, rows),
         )

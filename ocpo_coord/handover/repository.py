@@ -470,26 +470,6 @@ async def entities_linked_to_moved(
     return list((await session.exec(statement.order_by(col(Record.id)))).all())
 
 
-async def responsibilities_by_id(
-    session: AsyncSession, ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, Responsibility]:
-    wanted = list(set(ids))
-    if not wanted:
-        return {}
-    rows = (
-        await session.exec(select(Responsibility).where(among(session, col(Responsibility.id), wanted)))
-    ).all()
-    return {r.id: r for r in rows}
-
-
-async def positions_by_id(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Position]:
-    wanted = list(set(ids))
-    if not wanted:
-        return {}
-    rows = (await session.exec(select(Position).where(among(session, col(Position.id), wanted)))).all()
-    return {p.id: p for p in rows}
-
-
 async def user_agencies(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID | None]:
     wanted = list(set(ids))
     if not wanted:

@@ -12,6 +12,7 @@ from ocpo_coord.api.printable import Marking
 from ocpo_coord.audit.reads import ReadWay, note_reads
 from ocpo_coord.auth.directory import user_logins
 from ocpo_coord.context import Actor
+from ocpo_coord.db.queries import rows_by_id
 from ocpo_coord.handover import repository
 from ocpo_coord.handover.schemas import LinePublic
 from ocpo_coord.models import HandoverLine, Position, Record, Responsibility
@@ -46,12 +47,15 @@ class LineViews:
         # A readable subject's line shows its title and classification: a read.
         note_reads(self.session, self.actor, ReadWay.HANDOVER_LINE, (self.records[i] for i in self.readable))
         self.labels = await repository.record_labels(self.session, self.readable)
-        self.responsibilities = await repository.responsibilities_by_id(
+        self.responsibilities = await rows_by_id(
             self.session,
+            Responsibility,
             [ln.subject_id for ln in lines if ln.kind == LineKind.RESPONSIBILITY and ln.subject_id],
         )
-        self.positions = await repository.positions_by_id(
-            self.session, [ln.subject_id for ln in lines if ln.kind == LineKind.POSITION and ln.subject_id]
+        self.positions = await rows_by_id(
+            self.session,
+            Position,
+            [ln.subject_id for ln in lines if ln.kind == LineKind.POSITION and ln.subject_id],
         )
         people = (
             {ln.decided_by_id for ln in lines}

@@ -193,14 +193,6 @@ async def dependencies_for(
     return grouped
 
 
-async def positions(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Position]:
-    wanted = list(set(ids))
-    if not wanted:
-        return {}
-    rows = (await session.exec(select(Position).where(among(session, col(Position.id), wanted)))).all()
-    return {p.id: p for p in rows}
-
-
 async def replace_links(
     session: AsyncSession,
     task_id: uuid.UUID,

@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from ocpo_coord.audit.service import record_event
 from ocpo_coord.auth.directory import theatre_by_code, theatre_codes, user_logins
 from ocpo_coord.context import Actor
-from ocpo_coord.db.queries import among
+from ocpo_coord.db.queries import among, rows_by_id
 from ocpo_coord.exceptions import InvalidInput
 from ocpo_coord.models import Position, Record, Task, TaskDependency
 from ocpo_coord.models.enums import ACTIVITY_AXES, ActivityArea, RecordKind
@@ -61,8 +61,8 @@ def assembler(actor: Actor) -> Assembler[Task, TaskPublic]:
         visible_deps = await readable_record_ids(
             session, actor.principal, actor.now, {d for ds in dependencies.values() for d in ds}
         )
-        posts = await repository.positions(
-            session, {t.assignee_position_id for t, _ in rows if t.assignee_position_id}
+        posts = await rows_by_id(
+            session, Position, {t.assignee_position_id for t, _ in rows if t.assignee_position_id}
         )
         dependency_status = await repository.statuses(session, visible_deps)
         assignees = await user_logins(session, {t.assignee_user_id for t, _ in rows if t.assignee_user_id})
