@@ -129,6 +129,10 @@ async def import_package(
     source = str(manifest["source_installation"])
     header = manifest["handover"]
     source_handover = parse_uuid(header["id"], "handover.json")
+    # Who may import comes first: even the answer that it is already in names this
+    # installation's ids of the records.
+    agencies = await _receiving_administrator(session, actor, header["incoming_agency"])
+    await bulk.hold_import_of(session, source, source_handover)
     previous = (
         await session.exec(
             select(ImportedRecord).where(
@@ -149,7 +153,7 @@ async def import_package(
     try:
         if files is not None:
             files.start()
-        loader = _Loader(session, actor, source, source_handover, header)
+        loader = _Loader(session, actor, source, source_handover, header, agencies)
         await _load(loader, root, package_format, manifest, authentic)
         if files is None:
             await check_files(root / FILES, loader.files)
@@ -182,6 +186,20 @@ async def import_package(
         already_imported=False,
         id_map={str(k): str(v) for k, v in loader.id_map.items()},
     )
+
+
+async def _receiving_administrator(
+    session: AsyncSession, actor: Actor, incoming: str
+) -> dict[str, uuid.UUID]:
+    """This installation's agencies by code, once the actor is shown to be an
+    administrator of the package's receiving agency: nobody else imports it."""
+    agencies = {code: agency_id for agency_id, code in (await agency_codes(session)).items()}
+    if agencies.get(incoming) is None:
+        raise InvalidPackage(f"agency {incoming} does not exist in this installation", field="package")
+    principal = actor.principal
+    if principal.agency_id != agencies[incoming] or not principal.has_role(Role.AGENCY_ADMIN):
+        raise Forbidden(f"only an administrator of the receiving agency ({incoming}) imports this handover")
+    return agencies
 
 
 async def _load(
@@ -287,6 +305,7 @@ class _Loader:
         source: str,
         source_handover: uuid.UUID,
         header: dict[str, Any],
+        agencies: dict[str, uuid.UUID],
     ) -> None:
         self.session = session
         self.actor = actor
@@ -294,7 +313,7 @@ class _Loader:
         self.source_handover = source_handover
         self.header = header
         self.id_map: dict[uuid.UUID, uuid.UUID] = {}
-        self.agencies: dict[str, uuid.UUID] = {}
+        self.agencies = agencies
         self.users: dict[str, uuid.UUID] = {}
         self.theatres: dict[str, uuid.UUID] = {}
         self.theatre_id = uuid.UUID(int=0)
@@ -311,15 +330,7 @@ class _Loader:
         self.members: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
 
     async def prepare(self) -> None:
-        principal = self.actor.principal
-        self.agencies = {code: agency_id for agency_id, code in (await agency_codes(self.session)).items()}
         incoming = self.header["incoming_agency"]
-        if self.agencies.get(incoming) is None:
-            raise InvalidPackage(f"agency {incoming} does not exist in this installation", field="package")
-        if principal.agency_id != self.agencies[incoming] or not principal.has_role(Role.AGENCY_ADMIN):
-            raise Forbidden(
-                f"only an administrator of the receiving agency ({incoming}) imports this handover"
-            )
         if self.agencies.get(self.header["outgoing_agency"]) is None:
             raise InvalidPackage(
                 f"agency {self.header['outgoing_agency']} does not exist in this installation",

@@ -81,6 +81,19 @@ async def without_jit(session: AsyncSession) -> None:
         await execute(session, text("SET LOCAL jit = off"))
 
 
+async def hold_import_of(session: AsyncSession, source: str, handover_id: uuid.UUID) -> None:
+    """Hold the import of one package for the rest of this transaction. The same package
+    imported again meanwhile (a client that stopped waiting and sent it again) waits
+    here until the first commits or rolls back, then finds what it wrote, instead of
+    failing half-way on the records' unique keys. SQLite has one writer at a time."""
+    if session.get_bind().dialect.name == "postgresql":
+        await execute(
+            session,
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"handover import {source} {handover_id}"},
+        )
+
+
 def domain_columns(kind: str) -> list[str]:
     """The domain table's columns a package carries: all but the id (the record's)."""
     return [c.name for c in table_of(DOMAIN[kind]).c if c.name != "id"]

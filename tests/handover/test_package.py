@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from ocpo_coord.cli import app as cli_app
 from ocpo_coord.db.engine import make_async_engine, sessionmaker_for
 from ocpo_coord.evidence.store import FileStore
+from ocpo_coord.exceptions import Forbidden
 from ocpo_coord.handover import importer
 from ocpo_coord.handover.export import export_handover
 from ocpo_coord.handover.importer import import_package
@@ -117,6 +118,43 @@ async def test_export_is_a_valid_bag_and_imports_once(
     assert again.created == 0
     assert again.id_map == first.id_map
     assert (await counts(other_db_url))["record"] == after["record"]
+
+
+async def test_an_import_sent_again_while_the_first_still_runs_imports_once(
+    client: httpx.AsyncClient, db_url: str, other_db_url: str, tmp_path: Path
+) -> None:
+    """A client that stops waiting and sends the import again while the first still
+    runs: one creates the records, the other answers that the package was imported,
+    with the same ids, and nothing is written twice."""
+    package = tmp_path / "package"
+    _, summary = await exported(client, db_url, package)
+    before = await counts(other_db_url)
+    results = await asyncio.gather(
+        *(act(other_db_url, IN, lambda s, a: import_package(s, actor=a, directory=package)) for _ in range(2))
+    )
+    assert sorted(r.already_imported for r in results) == [False, True]
+    assert sorted(r.created for r in results) == [0, summary.records]
+    assert results[0].id_map == results[1].id_map
+    after = await counts(other_db_url)
+    assert after["record"] == before["record"] + summary.records
+    assert after["imported"] == summary.records
+    assert after["handover"] == before["handover"] + 1
+
+
+@pytest.mark.parametrize("login", ["eulex.prosecutor", "kp.investigator", "unmik.chief"])
+async def test_only_the_receiving_administrator_learns_what_an_import_created(
+    client: httpx.AsyncClient, db_url: str, other_db_url: str, tmp_path: Path, login: str
+) -> None:
+    """Once a package is in, importing it again answers with the new ids of its records:
+    that answer goes to the receiving agency's administrator alone. A colleague who is
+    not one, a host-nation officer and the sending agency's chief are refused, as they
+    are before the first import."""
+    package = tmp_path / "package"
+    await exported(client, db_url, package)
+    first = await act(other_db_url, IN, lambda s, a: import_package(s, actor=a, directory=package))
+    assert first.created > 0
+    with pytest.raises(Forbidden):
+        await act(other_db_url, login, lambda s, a: import_package(s, actor=a, directory=package))
 
 
 def _tampered(package: Path, tmp_path: Path, how: str) -> tuple[Path, str]:
