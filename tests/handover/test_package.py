@@ -2,7 +2,9 @@
 
 import asyncio
 import json
+import os
 import shutil
+import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +12,7 @@ from typing import Any
 
 import bagit
 import httpx
+import psycopg
 import pytest
 from sqlmodel import delete, func, select
 from typer.testing import CliRunner
@@ -18,7 +21,7 @@ from ocpo_coord.cli import app as cli_app
 from ocpo_coord.db.engine import make_async_engine, sessionmaker_for
 from ocpo_coord.evidence.store import FileStore
 from ocpo_coord.exceptions import Forbidden
-from ocpo_coord.handover import importer
+from ocpo_coord.handover import importer, package_repository
 from ocpo_coord.handover.export import export_handover
 from ocpo_coord.handover.importer import import_package
 from ocpo_coord.handover.package import (
@@ -35,6 +38,7 @@ from ocpo_coord.models import (
     RecordRelease,
 )
 from tests.conftest import auth, index_in_step
+from tests.fixtures.databases import _libpq
 from tests.fixtures.handover import (
     IN,
     OUT,
@@ -155,6 +159,47 @@ async def test_only_the_receiving_administrator_learns_what_an_import_created(
     assert first.created > 0
     with pytest.raises(Forbidden):
         await act(other_db_url, login, lambda s, a: import_package(s, actor=a, directory=package))
+
+
+@pytest.mark.parametrize("backend", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+async def test_an_import_that_waits_past_the_time_limit_says_so_in_one_line(
+    client: httpx.AsyncClient, db_url: str, other_db_url: str, tmp_path: Path
+) -> None:
+    """The same package's import under way elsewhere, for longer than the statement time
+    limit: the command line says what stopped it, and nothing is written."""
+    package = tmp_path / "package"
+    _, summary = await exported(client, db_url, package)
+    manifest = json.loads((package / "data" / "handover.json").read_text())
+    key = package_repository.import_key(
+        manifest["source_installation"], uuid.UUID(manifest["handover"]["id"])
+    )
+    before = await counts(other_db_url)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OCPO_")}
+    env |= {
+        "OCPO_DATABASE_URL": other_db_url,
+        "OCPO_STATE_DIR": str(tmp_path / "state"),
+        "OCPO_FILE_STORE_DIR": str(tmp_path / "files"),
+        "OCPO_DB_STATEMENT_TIMEOUT_SECONDS": "1",
+    }
+    with psycopg.connect(_libpq(other_db_url)) as holder:
+        holder.execute(package_repository.HOLD_IMPORT.replace(":key", "%(key)s"), {"key": key})
+        command = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *("-m", "ocpo_coord.cli", "handover", "import", str(package), "--as", IN),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+        )
+        out, err = await asyncio.wait_for(command.communicate(), timeout=120)
+    assert command.returncode == 1, out
+    stderr = err.decode()
+    assert "Traceback" not in stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert "time limit" in lines[0], lines[0]
+    assert "rolled back" in lines[0], lines[0]
+    assert await counts(other_db_url) == before
+    assert summary.records > 0
 
 
 def _tampered(package: Path, tmp_path: Path, how: str) -> tuple[Path, str]:
