@@ -27,6 +27,7 @@ from sqlalchemy import Engine, Select
 from sqlmodel import col, select
 
 from ocpo_coord.auth.principal import Principal, load_principal
+from ocpo_coord.bench import framework_floor
 from ocpo_coord.bench.rule_floor import RuleFloor, capture_page
 from ocpo_coord.db.engine import make_async_engine, sessionmaker_for
 from ocpo_coord.models import IntelItem, Record
@@ -176,9 +177,10 @@ def free_port() -> int:
 @contextmanager
 def running_service(env: dict[str, str], port: int, workers: int = 1) -> Any:
     """The real application under uvicorn on a loopback port, in its own process, or in
-    ``workers`` processes that share the database and nothing else."""
+    ``workers`` processes that share the database and nothing else; with the framework
+    floor's route besides (``framework_floor``)."""
     command = [
-        sys.executable, "-m", "uvicorn", "ocpo_coord.app:create_app", "--factory",
+        sys.executable, "-m", "uvicorn", "ocpo_coord.bench.framework_floor:create_app", "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
         "--workers", str(workers),
     ]  # fmt: skip
@@ -237,6 +239,16 @@ class Client:
         body = response.json()
         return len(body["items"]), body["next_cursor"]
 
+    def framework(self, after: str | None) -> tuple[int, str | None]:
+        """The framework floor's answer for the same page, read as a page is read."""
+        params: dict[str, Any] = {"limit": PAGE}
+        if after:
+            params["after"] = after
+        response = self.http.get(framework_floor.PATH, params=params)
+        response.raise_for_status()
+        body = response.json()
+        return len(body["items"]), body["next_cursor"]
+
     def graphql(self, after: str | None) -> tuple[int, str | None]:
         response = self.http.post("/graphql", json={"query": GRAPHQL_PAGE, "variables": {"after": after}})
         response.raise_for_status()
@@ -279,8 +291,12 @@ def page_timings(
     run instead raises the floor (each run then starts after the others' work has left
     its server process idle and its caches cold), which is not the floor the targets
     mean. The rule-keeping floor replays the statements of the REST page it stands
-    beside (the same reader, the same cursor)."""
-    out: dict[str, dict[str, dict[str, Any]]] = {"floor": {}, "rule_floor": {}, "rest": {}, "graphql": {}}
+    beside (the same reader, the same cursor); the caller floor replays that page's
+    caller statements alone, and the framework floor answers that page again from
+    memory (``framework_floor``): together they bound what the REST page can reach."""
+    out: dict[str, dict[str, dict[str, Any]]] = {
+        name: {} for name in ("floor", "rule_floor", "caller_floor", "framework", "rest", "graphql")
+    }
     floor = Floor(engine)
     rule_floor = RuleFloor(database_url)
     try:
@@ -300,18 +316,24 @@ def page_timings(
                     # One replay for each run (and the rows check): each inserts an
                     # audit entry of its own.
                     replays = rule_floor.replays(captured, WARM_RUNS + repeat + 1)
+                    callers = rule_floor.replays(captured.caller_only(), WARM_RUNS + repeat)
+                    after = deep["rest"] if page == "deep" else None
                     fetches: dict[str, Callable[[], Any]] = {
                         "floor": functools.partial(floor.fetch, sql),
                         "rule_floor": functools.partial(rule_floor.run_next, replays),
-                        "rest": functools.partial(client.rest, deep["rest"] if page == "deep" else None),
+                        "caller_floor": functools.partial(rule_floor.run_next, callers),
+                        "framework": functools.partial(client.framework, after),
+                        "rest": functools.partial(client.rest, after),
                         "graphql": functools.partial(
                             client.graphql, deep["graphql"] if page == "deep" else None
                         ),
                     }
                     fetches["rule_floor"]()
-                    rows = {"floor": len(floor.fetch(sql)), "rule_floor": captured.rows} | {
-                        name: fetches[name]()[0] for name in ("rest", "graphql")
-                    }
+                    rows = {
+                        "floor": len(floor.fetch(sql)),
+                        "rule_floor": captured.rows,
+                        "caller_floor": 0,
+                    } | {name: fetches[name]()[0] for name in ("framework", "rest", "graphql")}
                     for name, fetch in fetches.items():
                         timing = Timing.of(_timed(fetch, repeat))
                         out[name][f"{label}/{page}"] = {
@@ -320,6 +342,7 @@ def page_timings(
                             "rows": rows[name],
                         }
                     out["rule_floor"][f"{label}/{page}"]["statements"] = len(captured.statements)
+                    out["caller_floor"][f"{label}/{page}"]["statements"] = captured.caller
                 out["floor"][f"{label}/deep"]["pages_down"] = reached
             finally:
                 client.close()

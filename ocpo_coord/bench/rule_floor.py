@@ -56,6 +56,12 @@ class Captured:
     statements: list[Statement]
     audit: list[AuditEvent]
     rows: int  # the items the page answered
+    caller: int = 0  # how many of the statements, first, are the caller's
+
+    def caller_only(self) -> "Captured":
+        """The caller's statements alone: with the commit, what every request pays
+        before its own work (the part the framework floor shares with this one)."""
+        return Captured(self.statements[: self.caller], [], 0, self.caller)
 
 
 @dataclass
@@ -90,6 +96,7 @@ async def capture_page(database_url: str, login: str, after: str | None, *, page
 
             now = utcnow()  # the request's one instant, as the route's dependency fixes it
             principal = await load_caller(session, login, now)
+            caller = len(recorder.statements)
             actor = Actor(principal=principal, request_id=f"bench-rule-floor-{uuid.uuid4().hex}", now=now)
             answered = await intel.list_intel_items(
                 session, actor=actor, filters=IntelItemFilter(), first=page, after=after
@@ -99,7 +106,7 @@ async def capture_page(database_url: str, login: str, after: str | None, *, page
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", recorder)
         await engine.dispose()
-    return Captured(recorder.statements, audit, len(answered.items))
+    return Captured(recorder.statements, audit, len(answered.items), caller)
 
 
 class RuleFloor:

@@ -31,7 +31,7 @@ def test_bench_tiny_scale_on_sqlite() -> None:
     )
     assert result["dialect"] == "sqlite"
     assert result["generate"]["counts"]["records"] > 0
-    for section in ("floor", "rule_floor", "rest", "graphql"):
+    for section in ("floor", "rule_floor", "framework", "rest", "graphql"):
         for key in READ_KEYS:
             figures = result[section][key]
             assert figures["p50_ms"] > 0
@@ -41,6 +41,10 @@ def test_bench_tiny_scale_on_sqlite() -> None:
         # Caller, page and audit entry at least (SQLite also sends its BEGIN).
         assert result["rule_floor"][key]["statements"] >= 3
         assert result["rule_floor"][key]["rows"] == result["rest"][key]["rows"]
+        # The framework floor answers the REST page; the caller floor is its caller alone.
+        assert result["framework"][key]["rows"] == result["rest"][key]["rows"]
+        assert 1 <= result["caller_floor"][key]["statements"] < result["rule_floor"][key]["statements"]
+        assert result["caller_floor"][key]["p50_ms"] > 0
     for transport in ("rest", "graphql"):
         assert result["throughput"][transport]["requests"] > 0
         assert result["throughput"][transport]["failed"] == 0
@@ -98,9 +102,16 @@ def test_bench_tiny_scale_on_sqlite() -> None:
     result["ratios"] = ratios(result, baseline=result)
     assert all(value > 0 for value in result["ratios"].values())
     assert "full_vs_small_scale" in result["ratios"]
-    for name in ("rest_vs_floor", "graphql_vs_floor", "rest_vs_rule_floor", "graphql_vs_rule_floor"):
+    for name in (
+        "rest_vs_floor",
+        "graphql_vs_floor",
+        "rest_vs_rule_floor",
+        "graphql_vs_rule_floor",
+        "least_rest_vs_rule_floor",
+    ):
         assert name in result["ratios"]
     assert "rule-keeping floor" in table(result)
+    assert "framework floor" in table(result)
     assert "audit verify" in table(result)
     assert "while 8 clients write" in table(result)
     assert result["ratios"]["list_p50_with_writers_vs_alone"] == under["ratio"]

@@ -1,0 +1,82 @@
+"""The framework floor answers the REST page a reader got, and then costs only what
+every request pays: it keeps the token check and the caller, and runs no page."""
+
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import event, func
+from sqlmodel import select
+
+from ocpo_coord.bench import framework_floor
+from ocpo_coord.bench.rule_floor import capture_page
+from ocpo_coord.models import AuditEvent
+from tests.conftest import auth
+
+LOGIN = "eulex.chief"  # reads protected intelligence in the seed: a page writes an entry
+LIMIT = 3
+
+
+async def _get(
+    app: FastAPI, client: httpx.AsyncClient, path: str, after: str | None
+) -> tuple[list[str], Any]:
+    engine = app.state.sessionmaker.kw["bind"].sync_engine
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    params: dict[str, Any] = {"limit": LIMIT} | ({"after": after} if after else {})
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = await client.get(path, params=params, headers=auth(LOGIN))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 200, response.text
+    return sent, response.json()
+
+
+async def _entries(app: FastAPI) -> int:
+    async with app.state.sessionmaker() as session:
+        return int((await session.exec(select(func.count()).select_from(AuditEvent))).one())
+
+
+@pytest.mark.parametrize("page", ["first", "second"])
+async def test_the_framework_floor_answers_the_page_then_runs_only_the_caller(
+    app: FastAPI, client: httpx.AsyncClient, db_url: str, page: str
+) -> None:
+    framework_floor.add_route(app)
+    after = None
+    if page == "second":
+        _, first = await _get(app, client, "/api/v1/intel-items", None)
+        after = first["next_cursor"]
+        assert after is not None, "the seed must give this reader more than one page"
+    _, rest = await _get(app, client, "/api/v1/intel-items", after)
+    _, warm = await _get(app, client, framework_floor.PATH, after)  # runs the real list once
+
+    before = await _entries(app)
+    sent, answer = await _get(app, client, framework_floor.PATH, after)
+    captured = await capture_page(db_url, LOGIN, after, page=LIMIT)
+
+    assert answer == warm == rest
+    assert len(answer["items"]) == LIMIT
+    # What it sent is what a page sends for its caller, and nothing of the page.
+    assert captured.caller >= 1
+    assert sent == [s.sql for s in captured.caller_only().statements]
+    assert not any(text.startswith("INSERT INTO audit_event") for text in sent)
+    # capture_page's own page wrote one entry; the framework floor's answer none.
+    assert await _entries(app) == before + 1
+
+
+async def test_the_framework_floor_still_checks_the_token(app: FastAPI, client: httpx.AsyncClient) -> None:
+    framework_floor.add_route(app)
+    missing = await client.get(framework_floor.PATH)
+    forged = await client.get(framework_floor.PATH, headers={"Authorization": "Bearer not-a-token"})
+    assert missing.status_code == 401
+    assert forged.status_code == 401
+
+
+async def test_only_the_benchmark_serves_the_framework_floor(app: FastAPI, client: httpx.AsyncClient) -> None:
+    response = await client.get(framework_floor.PATH, headers=auth(LOGIN))
+    assert response.status_code == 404
