@@ -231,20 +231,17 @@ class Client:
         self.http = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60)
 
     def rest(self, after: str | None) -> tuple[int, str | None]:
-        params: dict[str, Any] = {"limit": PAGE}
-        if after:
-            params["after"] = after
-        response = self.http.get("/api/v1/intel-items", params=params)
-        response.raise_for_status()
-        body = response.json()
-        return len(body["items"]), body["next_cursor"]
+        return self._page("/api/v1/intel-items", after)
 
     def framework(self, after: str | None) -> tuple[int, str | None]:
         """The framework floor's answer for the same page, read as a page is read."""
+        return self._page(framework_floor.PATH, after)
+
+    def _page(self, path: str, after: str | None) -> tuple[int, str | None]:
         params: dict[str, Any] = {"limit": PAGE}
         if after:
             params["after"] = after
-        response = self.http.get(framework_floor.PATH, params=params)
+        response = self.http.get(path, params=params)
         response.raise_for_status()
         body = response.json()
         return len(body["items"]), body["next_cursor"]

@@ -6,12 +6,13 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, func
+from sqlalchemy import func
 from sqlmodel import select
 
 from ocpo_coord.bench import framework_floor
 from ocpo_coord.bench.rule_floor import capture_page
 from ocpo_coord.models import AuditEvent
+from tests.bench.served import served
 from tests.conftest import auth
 
 LOGIN = "eulex.chief"  # reads protected intelligence in the seed: a page writes an entry
@@ -21,20 +22,7 @@ LIMIT = 3
 async def _get(
     app: FastAPI, client: httpx.AsyncClient, path: str, after: str | None
 ) -> tuple[list[str], Any]:
-    engine = app.state.sessionmaker.kw["bind"].sync_engine
-    sent: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        sent.append(statement)
-
-    params: dict[str, Any] = {"limit": LIMIT} | ({"after": after} if after else {})
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        response = await client.get(path, params=params, headers=auth(LOGIN))
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    assert response.status_code == 200, response.text
-    return sent, response.json()
+    return await served(app, client, path, LOGIN, LIMIT, after)
 
 
 async def _entries(app: FastAPI) -> int:

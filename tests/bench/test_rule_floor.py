@@ -6,12 +6,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from ocpo_coord.bench.rule_floor import RuleFloor, capture_page
 from ocpo_coord.db.engine import make_sync_engine
 from ocpo_coord.models import AuditEvent
-from tests.conftest import auth
+from tests.bench.served import served
 
 # Reads protected intelligence in the seed: a page of it writes an audit entry.
 LOGIN = "eulex.chief"
@@ -23,20 +23,7 @@ async def _served_statements(
     app: FastAPI, client: httpx.AsyncClient, after: str | None
 ) -> tuple[list[str], Any]:
     """The statement texts the service sent for one REST page, and the page."""
-    engine = app.state.sessionmaker.kw["bind"].sync_engine
-    sent: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        sent.append(statement)
-
-    params: dict[str, Any] = {"limit": LIMIT} | ({"after": after} if after else {})
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        response = await client.get("/api/v1/intel-items", params=params, headers=auth(LOGIN))
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    assert response.status_code == 200, response.text
-    return sent, response.json()
+    return await served(app, client, "/api/v1/intel-items", LOGIN, LIMIT, after)
 
 
 @pytest.mark.parametrize("page", ["first", "second"])
