@@ -39,12 +39,12 @@ class _Params(IntelItemFilter, PageParams):
 
 def add_route(app: FastAPI) -> None:
     """The framework floor's route, on ``app``."""
-    answered: dict[tuple[str, str | None, int], Any] = {}
+    answered: dict[tuple[str, str], Any] = {}  # by reader and every query parameter
 
     async def framework_floor(
         session: SessionDep, actor: ActorDep, params: Annotated[_Params, Query()]
     ) -> Any:
-        key = (actor.principal.login, params.after, params.limit)
+        key = (actor.principal.login, params.model_dump_json())
         if key not in answered:
             page = await intel.list_intel_items(
                 session,

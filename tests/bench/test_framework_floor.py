@@ -68,3 +68,15 @@ async def test_the_framework_floor_still_checks_the_token(app: FastAPI, client: 
 async def test_only_the_benchmark_serves_the_framework_floor(app: FastAPI, client: httpx.AsyncClient) -> None:
     response = await client.get(framework_floor.PATH, headers=auth(LOGIN))
     assert response.status_code == 404
+
+
+async def test_each_filter_gets_its_own_answer(app: FastAPI, client: httpx.AsyncClient) -> None:
+    framework_floor.add_route(app)
+    everything = await client.get(framework_floor.PATH, params={"limit": LIMIT}, headers=auth(LOGIN))
+    nothing: dict[str, str | int] = {"limit": LIMIT, "text": "no report says this"}
+    narrowed = await client.get(framework_floor.PATH, params=nothing, headers=auth(LOGIN))
+    rest = await client.get("/api/v1/intel-items", params=nothing, headers=auth(LOGIN))
+    assert everything.status_code == narrowed.status_code == rest.status_code == 200
+    assert len(everything.json()["items"]) == LIMIT
+    assert narrowed.json() == rest.json()
+    assert narrowed.json()["items"] == []
