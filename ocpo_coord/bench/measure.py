@@ -281,8 +281,8 @@ def page_timings(
     depth: int,
     repeat: int,
 ) -> dict[str, dict[str, dict[str, Any]]]:
-    """The two floors, REST and GraphQL for each reader's first page and a deep one, each
-    page's four timed one right after the other, within a second or two: a floor timed
+    """The four floors, REST and GraphQL for each reader's first page and a deep one, each
+    page's six timed one right after the other, within a second or two: a floor timed
     minutes before the service's pages lets a slow spell of the machine in between move
     every ratio. Each is timed as a series, after its own warm-up: taking turns run by
     run instead raises the floor (each run then starts after the others' work has left

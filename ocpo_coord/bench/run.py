@@ -139,7 +139,7 @@ def _run(options: Options, workdir: Path, source_url: str, target_url: str) -> d
         now = datetime.now(UTC)
         principals = asyncio.run(measure.load_principals(source_url, world.readers, now))
         _step(
-            "pages (SQL floor, rule-keeping floor, REST, GraphQL), throughput, writes (write floor, REST, GraphQL)"
+            "pages (SQL, rule-keeping, caller and framework floors, REST, GraphQL), throughput, writes (write floor, REST, GraphQL)"
         )
         with measure.running_service(env, port, options.workers) as process:
             result.update(
