@@ -107,12 +107,9 @@ def _validation_line(exc: ValidationError) -> str:
     return "invalid input: " + "; ".join(parts)
 
 
-# PostgreSQL's SQLSTATE for a statement cancelled, as by statement_timeout.
-_STATEMENT_TIMEOUT = "57014"
-
-
 def _database_line(exc: BaseException) -> str | None:
     from alembic.util import CommandError
+    from psycopg.errors import QueryCanceled
     from sqlalchemy.exc import ArgumentError, DBAPIError
 
     if isinstance(exc, CommandError):
@@ -127,13 +124,13 @@ def _database_line(exc: BaseException) -> str | None:
         return "the database has no schema yet: run `ocpo-coord migrate` first"
     if "no such column" in lowered or ("column" in lowered and "does not exist" in lowered):
         return "the database schema is older than this program: run `ocpo-coord migrate` first"
-    first = " ".join(detail.splitlines()[0].split()) if detail else type(exc).__name__
-    if getattr(exc.orig, "sqlstate", None) == _STATEMENT_TIMEOUT:
+    if isinstance(exc.orig, QueryCanceled):  # as by the server's statement_timeout
         return (
             "the database stopped the operation at its time limit (OCPO_DB_STATEMENT_TIMEOUT_SECONDS): "
             "it ran long or waited for other work, such as an import of the same package; "
             "its transaction was rolled back; run it again once that work has ended"
         )
+    first = " ".join(detail.splitlines()[0].split()) if detail else type(exc).__name__
     if exc.connection_invalidated or exc.statement is None or "connect" in lowered:
         return (
             f"cannot reach the database ({first}): check OCPO_DATABASE_URL "

@@ -313,12 +313,12 @@ def page_timings(
                     # One replay for each run (and the rows check): each inserts an
                     # audit entry of its own.
                     replays = rule_floor.replays(captured, WARM_RUNS + repeat + 1)
-                    callers = rule_floor.replays(captured.caller_only(), WARM_RUNS + repeat)
                     after = deep["rest"] if page == "deep" else None
                     fetches: dict[str, Callable[[], Any]] = {
                         "floor": functools.partial(floor.fetch, sql),
                         "rule_floor": functools.partial(rule_floor.run_next, replays),
-                        "caller_floor": functools.partial(rule_floor.run_next, callers),
+                        # The caller writes nothing: the same statements serve every run.
+                        "caller_floor": functools.partial(rule_floor.run, captured.caller_statements),
                         "framework": functools.partial(client.framework, after),
                         "rest": functools.partial(client.rest, after),
                         "graphql": functools.partial(

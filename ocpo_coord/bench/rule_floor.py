@@ -58,10 +58,11 @@ class Captured:
     rows: int  # the items the page answered
     caller: int = 0  # how many of the statements, first, are the caller's
 
-    def caller_only(self) -> "Captured":
+    @property
+    def caller_statements(self) -> list[Statement]:
         """The caller's statements alone: with the commit, what every request pays
         before its own work (the part the framework floor shares with this one)."""
-        return Captured(self.statements[: self.caller], [], 0, self.caller)
+        return self.statements[: self.caller]
 
 
 @dataclass

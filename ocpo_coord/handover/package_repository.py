@@ -87,14 +87,8 @@ async def hold_import_of(session: AsyncSession, source: str, handover_id: uuid.U
     here until the first commits or rolls back, then finds what it wrote, instead of
     failing half-way on the records' unique keys. SQLite has one writer at a time."""
     if session.get_bind().dialect.name == "postgresql":
-        await execute(session, text(HOLD_IMPORT), {"key": import_key(source, handover_id)})
-
-
-HOLD_IMPORT = "SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"
-
-
-def import_key(source: str, handover_id: uuid.UUID) -> str:
-    return f"handover import {source} {handover_id}"
+        key = f"handover import {source} {handover_id}"
+        await execute(session, text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
 
 
 def domain_columns(kind: str) -> list[str]:

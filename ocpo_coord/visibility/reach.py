@@ -20,7 +20,8 @@ from the record's facts as they are written, on the same flush:
   scopes a reader holds (``scopes.reader_scopes``), not a record's rows.
 
 Bulk loaders that bypass the ORM call ``rows_of`` (the benchmark generator),
-``file_facts`` (handover import) or ``file_new`` (STIX import).
+``rows_from`` then ``file_rows`` (handover import: the rows derived in its worker
+thread, written on the loop) or ``file_new`` (STIX import).
 """
 
 import uuid

@@ -1,6 +1,7 @@
 """The framework floor answers the REST page a reader got, and then costs only what
 every request pays: it keeps the token check and the caller, and runs no page."""
 
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -11,6 +12,7 @@ from sqlmodel import select
 
 from ocpo_coord.bench import framework_floor
 from ocpo_coord.bench.rule_floor import capture_page
+from ocpo_coord.config import Environment
 from ocpo_coord.models import AuditEvent
 from tests.bench.served import served
 from tests.conftest import auth
@@ -51,7 +53,7 @@ async def test_the_framework_floor_answers_the_page_then_runs_only_the_caller(
     assert len(answer["items"]) == LIMIT
     # What it sent is what a page sends for its caller, and nothing of the page.
     assert captured.caller >= 1
-    assert sent == [s.sql for s in captured.caller_only().statements]
+    assert sent == [s.sql for s in captured.caller_statements]
     assert not any(text.startswith("INSERT INTO audit_event") for text in sent)
     # capture_page's own page wrote one entry; the framework floor's answer none.
     assert await _entries(app) == before + 1
@@ -80,3 +82,10 @@ async def test_each_filter_gets_its_own_answer(app: FastAPI, client: httpx.Async
     assert len(everything.json()["items"]) == LIMIT
     assert narrowed.json() == rest.json()
     assert narrowed.json()["items"] == []
+
+
+def test_the_framework_floor_is_never_served_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    production = SimpleNamespace(environment=Environment.PRODUCTION)
+    monkeypatch.setattr(framework_floor, "get_settings", lambda: production)
+    with pytest.raises(RuntimeError, match="not served in production"):
+        framework_floor.create_app()

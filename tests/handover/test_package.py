@@ -12,7 +12,6 @@ from typing import Any
 
 import bagit
 import httpx
-import psycopg
 import pytest
 from sqlmodel import delete, func, select
 from typer.testing import CliRunner
@@ -38,7 +37,6 @@ from ocpo_coord.models import (
     RecordRelease,
 )
 from tests.conftest import auth, index_in_step
-from tests.fixtures.databases import _libpq
 from tests.fixtures.handover import (
     IN,
     OUT,
@@ -170,9 +168,6 @@ async def test_an_import_that_waits_past_the_time_limit_says_so_in_one_line(
     package = tmp_path / "package"
     _, summary = await exported(client, db_url, package)
     manifest = json.loads((package / "data" / "handover.json").read_text())
-    key = package_repository.import_key(
-        manifest["source_installation"], uuid.UUID(manifest["handover"]["id"])
-    )
     before = await counts(other_db_url)
     env = {k: v for k, v in os.environ.items() if not k.startswith("OCPO_")}
     env |= {
@@ -181,16 +176,23 @@ async def test_an_import_that_waits_past_the_time_limit_says_so_in_one_line(
         "OCPO_FILE_STORE_DIR": str(tmp_path / "files"),
         "OCPO_DB_STATEMENT_TIMEOUT_SECONDS": "1",
     }
-    with psycopg.connect(_libpq(other_db_url)) as holder:
-        holder.execute(package_repository.HOLD_IMPORT.replace(":key", "%(key)s"), {"key": key})
-        command = await asyncio.create_subprocess_exec(
-            sys.executable,
-            *("-m", "ocpo_coord.cli", "handover", "import", str(package), "--as", IN),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=env,
-        )
-        out, err = await asyncio.wait_for(command.communicate(), timeout=120)
+    engine = make_async_engine(other_db_url)
+    try:
+        async with sessionmaker_for(engine)() as holder:  # the import under way elsewhere
+            await package_repository.hold_import_of(
+                holder, manifest["source_installation"], uuid.UUID(manifest["handover"]["id"])
+            )
+            command = await asyncio.create_subprocess_exec(
+                sys.executable,
+                *("-m", "ocpo_coord.cli", "handover", "import", str(package), "--as", IN),
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=env,
+            )
+            out, err = await asyncio.wait_for(command.communicate(), timeout=120)
+            await holder.rollback()
+    finally:
+        await engine.dispose()
     assert command.returncode == 1, out
     stderr = err.decode()
     assert "Traceback" not in stderr
@@ -265,20 +267,12 @@ async def test_a_failure_half_way_through_an_import_leaves_the_receiver_unchange
         if calls["n"] == 3:
             raise RuntimeError("disk full")
 
-    if stage == "write":
+    def failing(self: Any, *args: Any, **kwargs: Any) -> Any:
+        # For ``write`` it hands back the coroutine, which the import awaits.
+        fail_third()
+        return real(self, *args, **kwargs)
 
-        async def failing_write(self: Any, *args: Any, **kwargs: Any) -> None:
-            fail_third()
-            await real(self, *args, **kwargs)
-
-        monkeypatch.setattr(importer._Loader, stage, failing_write)
-    else:
-
-        def failing_prepare(self: Any, *args: Any, **kwargs: Any) -> Any:
-            fail_third()
-            return real(self, *args, **kwargs)
-
-        monkeypatch.setattr(importer._Loader, stage, failing_prepare)
+    monkeypatch.setattr(importer._Loader, stage, failing)
     before = await counts(other_db_url)
     # The evidence files are being copied into the receiver's store meanwhile.
     assert any((package / "data" / "files").iterdir())
